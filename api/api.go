@@ -1,0 +1,92 @@
+// Package api is the read interface between a collector and the dashboards
+// that watch it. The collector implements Reader in-process; a remote
+// implementation over HTTP satisfies the same interface, so the UI never
+// knows which one it has.
+package api
+
+import (
+	"context"
+	"time"
+
+	"github.com/riskwatch/riskwatch/store"
+)
+
+// Reader is everything a dashboard reads. Every method may block on disk or
+// network, so the UI calls them only from tea.Cmds. Results are copies owned
+// by the caller.
+type Reader interface {
+	// Latest returns up to n of the newest decisions matching filter (the
+	// filter language of SPEC section 5; empty matches all), newest first.
+	Latest(ctx context.Context, filter string, n int) ([]store.Decision, error)
+	// Decision returns one decision by its ID.
+	Decision(ctx context.Context, id string) (store.Decision, error)
+	// Rates returns the per-minute rollup from `from` to `to`, one entry per
+	// minute including empty ones, oldest first.
+	Rates(ctx context.Context, from, to time.Time) ([]store.MinuteCounts, error)
+	// Stats returns the totals, optionally over a window and filter.
+	Stats(ctx context.Context, q StatsQuery) (store.Totals, error)
+	// Health returns the collector's current state.
+	Health(ctx context.Context) (Health, error)
+	// Subscribe delivers newly stored decisions in batches a few times a
+	// second until ctx ends, then closes the channel. A subscriber that falls
+	// behind receives a batch with Missed > 0 instead of blocking the pipeline.
+	Subscribe(ctx context.Context) <-chan Batch
+}
+
+// StatsQuery narrows Stats. Zero values mean no limit.
+type StatsQuery struct {
+	Since  time.Time
+	Until  time.Time
+	Filter string
+}
+
+// Batch is a group of decisions delivered to a subscriber, oldest first.
+type Batch struct {
+	Decisions []store.Decision `json:"decisions"`
+	// Missed counts decisions dropped for this subscriber since the last batch
+	// because it was slow; they are in the store.
+	Missed int `json:"missed,omitempty"`
+}
+
+// Health is a snapshot of the collector for the Health view and /healthz.
+type Health struct {
+	// Mode is "safe-e" or "EMULATOR".
+	Mode string `json:"mode"`
+	// SafeeURL is the base URL scored against (never the key).
+	SafeeURL string   `json:"safee_url"`
+	Sources  []Source `json:"sources"`
+	// Pipeline is "running", "paused" (a reason is in PauseReason) or "stopped".
+	Pipeline    string `json:"pipeline"`
+	PauseReason string `json:"pause_reason,omitempty"`
+	Inbox       uint64 `json:"inbox"`
+	InFlight    int    `json:"in_flight"`
+	Retries     uint64 `json:"retries"`
+	// Errors counts failed Safe-e calls by kind: unauthorized, bad_event,
+	// retryable, timeout, network.
+	Errors map[string]uint64 `json:"errors"`
+	// Breaker is "closed", "open" or "half-open".
+	Breaker string `json:"breaker"`
+	// SafeeReachable is false after the last call failed to reach Safe-e.
+	SafeeReachable bool `json:"safee_reachable"`
+	// StatusCodes counts Safe-e responses by HTTP status.
+	StatusCodes map[int]uint64 `json:"status_codes"`
+	LatencyP50  time.Duration  `json:"latency_p50"`
+	LatencyP99  time.Duration  `json:"latency_p99"`
+	StoreSize   int64          `json:"store_size"`
+	Decisions   uint64         `json:"decisions"`
+	Rejected    uint64         `json:"rejected"`
+	// LastEvent is when the newest decision was stored, zero if none.
+	LastEvent time.Time `json:"last_event,omitzero"`
+}
+
+// Source is one input's counters.
+type Source struct {
+	Name      string `json:"name"`
+	State     string `json:"state"`
+	LinesRead uint64 `json:"lines_read"`
+	Rejected  uint64 `json:"rejected"`
+	// LastRejects holds the most recent rejection reasons, newest first.
+	LastRejects []string `json:"last_rejects,omitempty"`
+	// LagBytes is how far the reader is behind the end of the file.
+	LagBytes int64 `json:"lag_bytes"`
+}
