@@ -1,0 +1,304 @@
+// Package config loads riskwatch's configuration: defaults, then the TOML
+// file, then the environment; the CLI applies its flags last. A loaded
+// Config has been validated: every value is in range, and the error for one
+// that is not names the file, the key and what was expected.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Environment variables the configuration reads.
+const (
+	EnvAPIKey      = "SAFEE_API_KEY"
+	EnvIngestToken = "RISKWATCH_INGEST_TOKEN"
+	EnvConfig      = "RISKWATCH_CONFIG"
+)
+
+// Defaults for values the file may leave out.
+const (
+	DefaultBaseURL     = "https://api.safe-e.com/api/v1"
+	DefaultRiskRoute   = "/risk/{event}"
+	DefaultFilterRoute = "/filter/{event}"
+	DefaultListen      = "127.0.0.1:7676"
+	DefaultMaxBody     = 4 << 20
+	DefaultInboxLimit  = 100_000
+	DefaultTimeout     = 2 * time.Second
+	DefaultConcurrency = 16
+)
+
+// Config is the whole configuration. Secrets are of type Secret, which never
+// prints its value, so a Config is safe to log with %v.
+type Config struct {
+	Safee      Safee      `toml:"safee"`
+	Ingest     Ingest     `toml:"ingest"`
+	Store      Store      `toml:"store"`
+	Files      []File     `toml:"file"`
+	Thresholds Thresholds `toml:"thresholds"`
+	UI         UI         `toml:"ui"`
+
+	// Path is the file the configuration was read from, "" when none was.
+	Path string `toml:"-"`
+}
+
+// Safee configures the Safe-e client.
+type Safee struct {
+	BaseURL     string   `toml:"base_url"`
+	APIKey      Secret   `toml:"api_key"`
+	Timeout     Duration `toml:"timeout"`
+	Concurrency int      `toml:"concurrency"`
+	RateLimit   float64  `toml:"rate_limit"`
+	RiskRoute   string   `toml:"risk_route"`
+	FilterRoute string   `toml:"filter_route"`
+}
+
+// Ingest configures the collector's HTTP server.
+type Ingest struct {
+	Listen     string `toml:"listen"`
+	Token      Secret `toml:"token"`
+	MaxBody    Size   `toml:"max_body"`
+	InboxLimit int    `toml:"inbox_limit"`
+}
+
+// Store configures the bbolt file.
+type Store struct {
+	Path      string   `toml:"path"`
+	Retention Duration `toml:"retention"`
+}
+
+// File is one tailed file.
+type File struct {
+	Path      string `toml:"path"`
+	FromStart bool   `toml:"from_start"`
+}
+
+// Thresholds are the challenge and deny lines of the what-if and histograms.
+type Thresholds struct {
+	Score     string  `toml:"score"`
+	Challenge float64 `toml:"challenge"`
+	Deny      float64 `toml:"deny"`
+}
+
+// UI configures the dashboard.
+type UI struct {
+	Theme string `toml:"theme"`
+}
+
+// Default returns the configuration used when nothing is set. home is the
+// environment lookup used for XDG paths.
+func Default(getenv func(string) string) Config {
+	return Config{
+		Safee: Safee{
+			BaseURL:     DefaultBaseURL,
+			Timeout:     Duration(DefaultTimeout),
+			Concurrency: DefaultConcurrency,
+			RiskRoute:   DefaultRiskRoute,
+			FilterRoute: DefaultFilterRoute,
+		},
+		Ingest: Ingest{
+			Listen:     DefaultListen,
+			MaxBody:    DefaultMaxBody,
+			InboxLimit: DefaultInboxLimit,
+		},
+		Store:      Store{Path: DefaultDBPath(getenv)},
+		Thresholds: Thresholds{Score: "risk", Challenge: 50, Deny: 80},
+		UI:         UI{Theme: "auto"},
+	}
+}
+
+// DefaultConfigPath is $XDG_CONFIG_HOME/riskwatch/config.toml, falling back
+// to ~/.config/riskwatch/config.toml.
+func DefaultConfigPath(getenv func(string) string) string {
+	return filepath.Join(xdgDir(getenv, "XDG_CONFIG_HOME", ".config"), "riskwatch", "config.toml")
+}
+
+// DefaultDBPath is $XDG_DATA_HOME/riskwatch/riskwatch.db, falling back to
+// ~/.local/share/riskwatch/riskwatch.db.
+func DefaultDBPath(getenv func(string) string) string {
+	return filepath.Join(xdgDir(getenv, "XDG_DATA_HOME", filepath.Join(".local", "share")), "riskwatch", "riskwatch.db")
+}
+
+func xdgDir(getenv func(string) string, env, fallback string) string {
+	if d := getenv(env); filepath.IsAbs(d) {
+		return d
+	}
+	home := getenv("HOME")
+	if home == "" {
+		if h, err := os.UserHomeDir(); err == nil {
+			home = h
+		}
+	}
+	return filepath.Join(home, fallback)
+}
+
+// Load builds the configuration from defaults, the file and the environment.
+// path is the --config flag ("" when not given); then RISKWATCH_CONFIG; then
+// the default path, which may be absent. A file named explicitly must exist.
+func Load(path string, getenv func(string) string) (Config, error) {
+	cfg := Default(getenv)
+	explicit := true
+	if path == "" {
+		path = getenv(EnvConfig)
+	}
+	if path == "" {
+		path, explicit = DefaultConfigPath(getenv), false
+	}
+	data, err := os.ReadFile(path)
+	switch {
+	case err == nil:
+		if err := decode(&cfg, path, data); err != nil {
+			return Config{}, err
+		}
+		cfg.Path = path
+	case errors.Is(err, os.ErrNotExist) && !explicit:
+	default:
+		return Config{}, fmt.Errorf("read config %s: %w", path, err)
+	}
+	if k := getenv(EnvAPIKey); k != "" {
+		cfg.Safee.APIKey = Secret(k)
+	}
+	if t := getenv(EnvIngestToken); t != "" {
+		cfg.Ingest.Token = Secret(t)
+	}
+	if err := cfg.Validate(); err != nil {
+		return Config{}, err
+	}
+	return cfg, nil
+}
+
+// Parse decodes a TOML document over the defaults and validates it, without
+// the environment. name is used in errors.
+func Parse(name string, data []byte, getenv func(string) string) (Config, error) {
+	cfg := Default(getenv)
+	if err := decode(&cfg, name, data); err != nil {
+		return Config{}, err
+	}
+	cfg.Path = name
+	if err := cfg.Validate(); err != nil {
+		return Config{}, err
+	}
+	return cfg, nil
+}
+
+func decode(cfg *Config, name string, data []byte) error {
+	md, err := toml.Decode(string(data), cfg)
+	if err != nil {
+		var pe toml.ParseError
+		if errors.As(err, &pe) {
+			return fmt.Errorf("config %s: line %d: %s", name, pe.Position.Line, describeParseError(pe))
+		}
+		return fmt.Errorf("config %s: %s", name, strings.TrimPrefix(err.Error(), "toml: "))
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		var keys []string
+		for _, k := range und {
+			if !hasChild(und, k.String()) {
+				keys = append(keys, k.String())
+			}
+		}
+		return fmt.Errorf("config %s: unknown key %s (see config.example.toml for the keys riskwatch reads)", name, strings.Join(keys, ", "))
+	}
+	cfg.Path = name
+	return nil
+}
+
+// hasChild reports whether some key lies under table key, so that an
+// unknown table is reported by its keys rather than twice.
+func hasChild(keys []toml.Key, key string) bool {
+	for _, k := range keys {
+		if strings.HasPrefix(k.String(), key+".") {
+			return true
+		}
+	}
+	return false
+}
+
+func describeParseError(pe toml.ParseError) string {
+	if pe.LastKey != "" {
+		return fmt.Sprintf("key %s: %s", pe.LastKey, pe.Message)
+	}
+	return pe.Message
+}
+
+// Validate checks every value. Its errors name the file (when there is
+// one), the key and what is expected.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
+	}
+	if u, err := url.Parse(c.Safee.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		bad("safee.base_url", "want an http or https URL such as %q, got %q", DefaultBaseURL, c.Safee.BaseURL)
+	}
+	if c.Safee.Timeout <= 0 {
+		bad("safee.timeout", "want a positive duration such as \"2s\", got %q", c.Safee.Timeout)
+	}
+	if c.Safee.Concurrency < 1 || c.Safee.Concurrency > 1024 {
+		bad("safee.concurrency", "want a number from 1 to 1024, got %d", c.Safee.Concurrency)
+	}
+	if c.Safee.RateLimit < 0 || c.Safee.RateLimit != c.Safee.RateLimit {
+		bad("safee.rate_limit", "want requests per second >= 0 (0 = no limit), got %v", c.Safee.RateLimit)
+	}
+	for key, r := range map[string]string{"safee.risk_route": c.Safee.RiskRoute, "safee.filter_route": c.Safee.FilterRoute} {
+		if !strings.HasPrefix(r, "/") || !strings.Contains(r, "{event}") {
+			bad(key, "want a path starting with / that contains {event}, got %q", r)
+		}
+	}
+	if _, _, err := net.SplitHostPort(c.Ingest.Listen); err != nil {
+		bad("ingest.listen", "want HOST:PORT such as %q, got %q", DefaultListen, c.Ingest.Listen)
+	}
+	if c.Ingest.MaxBody <= 0 {
+		bad("ingest.max_body", "want a positive size such as \"4MiB\", got %d", c.Ingest.MaxBody)
+	}
+	if c.Ingest.InboxLimit < 1 {
+		bad("ingest.inbox_limit", "want a positive number of events, got %d", c.Ingest.InboxLimit)
+	}
+	if c.Store.Path == "" {
+		bad("store.path", "want a file path, got nothing")
+	}
+	if c.Store.Retention < 0 {
+		bad("store.retention", "want a duration >= 0 (0 keeps everything), got %q", c.Store.Retention)
+	}
+	for i, f := range c.Files {
+		if f.Path == "" {
+			bad(fmt.Sprintf("file[%d].path", i), "want a file path, got nothing")
+		}
+	}
+	switch c.Thresholds.Score {
+	case "risk", "ato", "bot", "abuse":
+	default:
+		bad("thresholds.score", "want risk, ato, bot or abuse, got %q", c.Thresholds.Score)
+	}
+	th := c.Thresholds
+	if !(th.Challenge >= 0 && th.Challenge <= 100) {
+		bad("thresholds.challenge", "want a score from 0 to 100, got %v", th.Challenge)
+	}
+	if !(th.Deny >= 0 && th.Deny <= 100) {
+		bad("thresholds.deny", "want a score from 0 to 100, got %v", th.Deny)
+	}
+	if th.Challenge > th.Deny {
+		bad("thresholds", "challenge (%v) must not be above deny (%v)", th.Challenge, th.Deny)
+	}
+	switch c.UI.Theme {
+	case "auto", "dark", "light":
+	default:
+		bad("ui.theme", "want auto, dark or light, got %q", c.UI.Theme)
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	err := errors.Join(errs...)
+	if c.Path != "" {
+		return fmt.Errorf("config %s: %w", c.Path, err)
+	}
+	return fmt.Errorf("config: %w", err)
+}

@@ -1,0 +1,243 @@
+package config
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(vars map[string]string) func(string) string {
+	return func(k string) string { return vars[k] }
+}
+
+func writeFile(t *testing.T, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "config.toml")
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestDefaultsWithoutFile(t *testing.T) {
+	home := t.TempDir()
+	cfg, err := Load("", env(map[string]string{"HOME": home}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Path != "" {
+		t.Errorf("Path = %q, want none", cfg.Path)
+	}
+	if want := filepath.Join(home, ".local/share/riskwatch/riskwatch.db"); cfg.Store.Path != want {
+		t.Errorf("store path = %q, want %q", cfg.Store.Path, want)
+	}
+	if cfg.Safee.BaseURL != DefaultBaseURL || cfg.Safee.Timeout.D() != 2*time.Second || cfg.Ingest.Listen != "127.0.0.1:7676" || cfg.Ingest.MaxBody != 4<<20 {
+		t.Errorf("defaults wrong: %+v", cfg)
+	}
+}
+
+func TestXDGPaths(t *testing.T) {
+	e := env(map[string]string{"HOME": "/home/x", "XDG_CONFIG_HOME": "/cfg", "XDG_DATA_HOME": "relative/ignored"})
+	if got := DefaultConfigPath(e); got != "/cfg/riskwatch/config.toml" {
+		t.Errorf("config path %q", got)
+	}
+	if got := DefaultDBPath(e); got != "/home/x/.local/share/riskwatch/riskwatch.db" {
+		t.Errorf("db path %q (a relative XDG_DATA_HOME must be ignored, as the spec says)", got)
+	}
+}
+
+func TestPrecedenceFileThenEnv(t *testing.T) {
+	p := writeFile(t, `
+[safee]
+api_key = "from-file"
+timeout = "750ms"
+concurrency = 4
+[ingest]
+token = "file-token"
+max_body = "1MiB"
+[[file]]
+path = "/var/log/a.ndjson"
+[[file]]
+path = "/var/log/b.ndjson"
+from_start = true
+[store]
+retention = "30d"
+`)
+	cfg, err := Load(p, env(map[string]string{"HOME": t.TempDir(), EnvAPIKey: "from-env"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Safee.APIKey.Value() != "from-env" {
+		t.Errorf("env key must win over the file")
+	}
+	if cfg.Ingest.Token.Value() != "file-token" {
+		t.Errorf("file token lost")
+	}
+	if cfg.Safee.Timeout.D() != 750*time.Millisecond || cfg.Safee.Concurrency != 4 || cfg.Ingest.MaxBody != 1<<20 {
+		t.Errorf("file values not applied: %+v", cfg.Safee)
+	}
+	if cfg.Store.Retention.D() != 30*24*time.Hour {
+		t.Errorf("retention = %v", cfg.Store.Retention)
+	}
+	if len(cfg.Files) != 2 || !cfg.Files[1].FromStart || cfg.Files[0].FromStart {
+		t.Errorf("files = %+v", cfg.Files)
+	}
+}
+
+func TestConfigFromEnvVariable(t *testing.T) {
+	p := writeFile(t, "[ui]\ntheme = \"light\"\n")
+	cfg, err := Load("", env(map[string]string{"HOME": t.TempDir(), EnvConfig: p}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.UI.Theme != "light" || cfg.Path != p {
+		t.Errorf("RISKWATCH_CONFIG not read: %+v", cfg)
+	}
+}
+
+func TestExplicitMissingFileIsAnError(t *testing.T) {
+	_, err := Load(filepath.Join(t.TempDir(), "nope.toml"), env(nil))
+	if err == nil || !strings.Contains(err.Error(), "nope.toml") {
+		t.Fatalf("want an error naming the file, got %v", err)
+	}
+}
+
+func TestBadInputNamesFileKeyAndExpectation(t *testing.T) {
+	cases := []struct {
+		name, body string
+		want       []string
+	}{
+		{"unknown key", "[safee]\napi_kye = \"x\"\n", []string{"unknown key safee.api_kye"}},
+		{"unknown table", "[safe]\nx = 1\n", []string{"unknown key safe.x"}},
+		{"non-ascii key", "[sàfee]\nx = 1\n", []string{"line 1", "table name"}},
+		{"bare number duration", "[safee]\ntimeout = 2\n", []string{"line 2", "safee.timeout", "no unit"}},
+		{"bad duration", "[safee]\ntimeout = \"soon\"\n", []string{"safee.timeout", `"soon"`}},
+		{"wrong type", "[safee]\nconcurrency = \"many\"\n", []string{"safee.concurrency", "incompatible types"}},
+		{"zero concurrency", "[safee]\nconcurrency = 0\n", []string{"safee.concurrency", "from 1 to 1024"}},
+		{"negative rate", "[safee]\nrate_limit = -1.0\n", []string{"safee.rate_limit"}},
+		{"route without event", "[safee]\nrisk_route = \"/risk\"\n", []string{"safee.risk_route", "{event}"}},
+		{"bad url", "[safee]\nbase_url = \"ftp://x\"\n", []string{"safee.base_url"}},
+		{"bad listen", "[ingest]\nlisten = \"7676\"\n", []string{"ingest.listen", "HOST:PORT"}},
+		{"bad size", "[ingest]\nmax_body = \"lots\"\n", []string{"ingest.max_body"}},
+		{"negative size", "[ingest]\nmax_body = -5\n", []string{"ingest.max_body"}},
+		{"inverted thresholds", "[thresholds]\nchallenge = 90.0\ndeny = 10.0\n", []string{"thresholds", "must not be above"}},
+		{"threshold range", "[thresholds]\ndeny = 101.0\n", []string{"thresholds.deny", "0 to 100"}},
+		{"bad score", "[thresholds]\nscore = \"fraud\"\n", []string{"thresholds.score"}},
+		{"bad theme", "[ui]\ntheme = \"pink\"\n", []string{"ui.theme", "auto, dark or light"}},
+		{"empty file path", "[[file]]\nfrom_start = true\n", []string{"file[0].path"}},
+		{"not toml", "this is not toml", []string{"line 1"}},
+		{"several errors", "[safee]\nconcurrency = 0\n[ui]\ntheme = \"x\"\n", []string{"safee.concurrency", "ui.theme"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			p := writeFile(t, c.body)
+			_, err := Load(p, env(map[string]string{"HOME": t.TempDir()}))
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			msg := err.Error()
+			for _, w := range append(c.want, p) {
+				if !strings.Contains(msg, w) {
+					t.Errorf("error %q does not mention %q", msg, w)
+				}
+			}
+		})
+	}
+}
+
+func TestSecretsNeverPrinted(t *testing.T) {
+	const key, token = "sk_live_SECRET_abc123", "tok_SECRET_xyz"
+	p := writeFile(t, fmt.Sprintf("[safee]\napi_key = %q\n[ingest]\ntoken = %q\n", key, token))
+	cfg, err := Load(p, env(map[string]string{"HOME": t.TempDir()}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x"} {
+		out := fmt.Sprintf(verb, cfg) + fmt.Sprintf(verb, cfg.Safee.APIKey) + fmt.Sprintf(verb, &cfg)
+		if strings.Contains(out, "SECRET") || strings.Contains(out, fmt.Sprintf("%x", key)) {
+			t.Errorf("%s leaks a secret: %s", verb, out)
+		}
+	}
+	if cfg.Safee.APIKey.String() != "[set]" || Secret("").String() != "[unset]" {
+		t.Error("secret placeholder wrong")
+	}
+	bad := writeFile(t, fmt.Sprintf("[safee]\napi_key = %q\nconcurrency = -1\n", key))
+	if _, err := Load(bad, env(nil)); err == nil || strings.Contains(err.Error(), "SECRET") {
+		t.Errorf("validation error leaks the key or is missing: %v", err)
+	}
+}
+
+func TestParseSizeAndDuration(t *testing.T) {
+	sizes := map[string]int64{"0": 0, "1024": 1024, "4MiB": 4 << 20, "512 KiB": 512 << 10, "1GB": 1 << 30, "7B": 7}
+	for in, want := range sizes {
+		got, err := ParseSize(in)
+		if err != nil || got != want {
+			t.Errorf("ParseSize(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "-1", "1TiB", "99999999999GiB", "MiB", "1.5MiB"} {
+		if _, err := ParseSize(in); err == nil {
+			t.Errorf("ParseSize(%q) accepted", in)
+		}
+	}
+	durs := map[string]time.Duration{"2s": 2 * time.Second, "7d": 7 * 24 * time.Hour, "1h30m": 90 * time.Minute}
+	for in, want := range durs {
+		got, err := ParseDuration(in)
+		if err != nil || got != want {
+			t.Errorf("ParseDuration(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "d", "-1d", "1.5d", "soon", "99999999d"} {
+		if _, err := ParseDuration(in); err == nil {
+			t.Errorf("ParseDuration(%q) accepted", in)
+		}
+	}
+}
+
+func TestExampleConfigIsValidAndComplete(t *testing.T) {
+	data, err := os.ReadFile("../config.example.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := Parse("config.example.toml", data, env(map[string]string{"HOME": "/home/u"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	def := Default(env(map[string]string{"HOME": "/home/u"}))
+	def.Path = cfg.Path
+	if fmt.Sprintf("%+v", cfg.Safee) != fmt.Sprintf("%+v", def.Safee) || cfg.Ingest != def.Ingest || cfg.Thresholds != def.Thresholds || cfg.UI != def.UI {
+		t.Errorf("config.example.toml must show the defaults:\n got %+v\nwant %+v", cfg, def)
+	}
+	// Every key the loader knows must be documented in the example.
+	for _, key := range []string{"base_url", "api_key", "timeout", "concurrency", "rate_limit", "risk_route", "filter_route",
+		"listen", "token", "max_body", "inbox_limit", "path", "retention", "from_start", "score", "challenge", "deny", "theme"} {
+		if !strings.Contains(string(data), key) {
+			t.Errorf("config.example.toml does not document %s", key)
+		}
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{
+		"", "[safee]\ntimeout = \"1s\"\n", "[[file]]\npath = \"x\"\n", "[ingest]\nmax_body = 10\n",
+		"[thresholds]\nchallenge = 1e309\n", "[safee]\nrate_limit = nan\n", "\x00\xff", "[a.b.c]\n[[a.b]]\n",
+		"[ui]\ntheme = \"dark\"\n[ui]\ntheme = \"light\"\n",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cfg, err := Parse("fuzz.toml", data, env(map[string]string{"HOME": "/h"}))
+		if err != nil {
+			if !strings.Contains(err.Error(), "fuzz.toml") {
+				t.Fatalf("error without the file name: %v", err)
+			}
+			return
+		}
+		if err := cfg.Validate(); err != nil {
+			t.Fatalf("Parse accepted an invalid config: %v", err)
+		}
+	})
+}
