@@ -1,0 +1,212 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/riskwatch/riskwatch/collector"
+	"github.com/riskwatch/riskwatch/config"
+	"github.com/riskwatch/riskwatch/safee"
+	"github.com/riskwatch/riskwatch/safee/emulator"
+	"github.com/riskwatch/riskwatch/store"
+)
+
+func (a *app) collectCmd() *cobra.Command {
+	var cf collectorFlags
+	var logFormat, logLevel string
+	cmd := &cobra.Command{
+		Use:   "collect",
+		Short: "Run the collector without the dashboard (for a service)",
+		Long: `Run the collector headless: tail files, take events on POST /v1/events and the
+Safe-e-compatible proxy, score them with Safe-e, store the decisions. Logs go to
+stderr. SIGINT or SIGTERM stops intake, finishes or returns in-flight work to
+the inbox, and closes the store.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := cf.load(cmd, a.getenv)
+			if err != nil {
+				return err
+			}
+			logger, err := newLogger(a.stderr, logFormat, logLevel)
+			if err != nil {
+				return err
+			}
+			rt, err := a.startCollector(cmd.Context(), cfg, cf.emulator, logger)
+			if err != nil {
+				return err
+			}
+			logger.Info("collector running", "db", cfg.Store.Path, "listen", rt.col.Addr(), "mode", rt.mode, "safee", rt.safeeURL, "files", len(cfg.Files))
+			err = rt.run(cmd.Context())
+			logger.Info("collector stopped")
+			return err
+		},
+	}
+	cf.register(cmd)
+	cmd.Flags().StringVar(&logFormat, "log-format", "text", "log format: text or json")
+	cmd.Flags().StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	return cmd
+}
+
+func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level: want debug, info, warn or error, got %q", level)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format: want text or json, got %q", format)
+}
+
+// collectorRuntime is a running collector with what it owns: the store, the
+// in-process emulator when there is one.
+type collectorRuntime struct {
+	db       *store.DB
+	col      *collector.Collector
+	emu      *http.Server
+	mode     string
+	safeeURL string
+}
+
+// errNoKey explains how to get going without a key.
+var errNoKey = errors.New(`no Safe-e API key: set SAFEE_API_KEY (or [safee] api_key in the config file),
+or score offline with --emulator, or try everything at once with: riskwatch demo`)
+
+// startCollector opens the store and builds the collector (binding its
+// listener), starting the in-process emulator in emulator mode.
+func (a *app) startCollector(ctx context.Context, cfg config.Config, useEmulator bool, logger *slog.Logger) (*collectorRuntime, error) {
+	key := cfg.Safee.APIKey.Value()
+	if key == "" && !useEmulator {
+		return nil, &exitError{code: 2, err: errNoKey}
+	}
+	db, err := openStore(cfg)
+	if err != nil {
+		return nil, err
+	}
+	rt := &collectorRuntime{db: db, mode: collector.ModeSafee, safeeURL: cfg.Safee.BaseURL}
+	if useEmulator {
+		key = randomKey()
+		url, srv, err := startEmulator(ctx, key)
+		if err != nil {
+			db.Close()
+			return nil, err
+		}
+		rt.emu, rt.mode, rt.safeeURL = srv, collector.ModeEmulator, url
+	}
+	client, err := safee.New(safee.Config{
+		BaseURL: rt.safeeURL, APIKey: key, Timeout: cfg.Safee.Timeout.D(), Concurrency: cfg.Safee.Concurrency,
+		RateLimit: cfg.Safee.RateLimit, RiskRoute: cfg.Safee.RiskRoute, FilterRoute: cfg.Safee.FilterRoute,
+	})
+	if err != nil {
+		rt.close()
+		return nil, fmt.Errorf("safe-e client: %w", err)
+	}
+	var files []collector.FileOptions
+	for _, f := range cfg.Files {
+		files = append(files, collector.FileOptions{Path: f.Path, FromStart: f.FromStart})
+	}
+	col, err := collector.New(collector.Options{
+		DB: db, Client: client, Mode: rt.mode, Files: files,
+		Listen: cfg.Ingest.Listen, Token: cfg.Ingest.Token.Value(), MaxBody: int64(cfg.Ingest.MaxBody),
+		InboxLimit: uint64(cfg.Ingest.InboxLimit), Workers: cfg.Safee.Concurrency, Retention: cfg.Store.Retention.D(),
+		Logger: logger,
+	})
+	if err != nil {
+		rt.close()
+		return nil, err
+	}
+	rt.col = col
+	return rt, nil
+}
+
+// run runs the collector until ctx ends, then closes what it owns.
+func (rt *collectorRuntime) run(ctx context.Context) error {
+	err := rt.col.Run(ctx)
+	if cerr := rt.close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+func (rt *collectorRuntime) close() error {
+	if rt.emu != nil {
+		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		_ = rt.emu.Shutdown(sctx)
+		cancel()
+	}
+	return rt.db.Close()
+}
+
+// openStore opens the configured database, creating its directory, and
+// turns a held file into a message that says what to do.
+func openStore(cfg config.Config) (*store.DB, error) {
+	if err := os.MkdirAll(filepath.Dir(cfg.Store.Path), 0o700); err != nil {
+		return nil, fmt.Errorf("create the database directory: %w", err)
+	}
+	db, err := store.Open(cfg.Store.Path, store.Options{})
+	if errors.Is(err, store.ErrInUse) {
+		return nil, &exitError{code: 3, err: fmt.Errorf("%w\n(another collector holds it; ask it with --connect %s where the command takes it, or pass --db)", err, listenURL(cfg.Ingest.Listen))}
+	}
+	return db, err
+}
+
+// listenURL is the URL of a collector listening on addr.
+func listenURL(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "http://" + addr
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
+// startEmulator serves an offline Safe-e on a loopback port until ctx ends
+// or the returned server is shut down; it returns the base URL.
+func startEmulator(ctx context.Context, key string) (string, *http.Server, error) {
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, fmt.Errorf("start the emulator: %w", err)
+	}
+	emu := emulator.New(emulator.Options{Key: key, Seed: time.Now().UnixNano()})
+	srv := &http.Server{Handler: emu.Handler("/api/v1"), ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	return "http://" + ln.Addr().String() + "/api/v1", srv, nil
+}
+
+func randomKey() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return "emu_" + hex.EncodeToString(b[:])
+}
+
+// describeSources is the status line's "where from".
+func describeSources(cfg config.Config, addr string) string {
+	var parts []string
+	for _, f := range cfg.Files {
+		parts = append(parts, "file:"+f.Path)
+	}
+	if addr != "" {
+		parts = append(parts, "http "+addr)
+	}
+	return strings.Join(parts, ", ")
+}

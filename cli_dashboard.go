@@ -1,0 +1,170 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/riskwatch/riskwatch/config"
+	"github.com/riskwatch/riskwatch/safee/emulator"
+	"github.com/riskwatch/riskwatch/store"
+	"github.com/riskwatch/riskwatch/tui"
+)
+
+// runDashboard runs the collector and the dashboard in one process; quitting
+// the dashboard shuts the collector down gracefully.
+func (a *app) runDashboard(ctx context.Context, cf *collectorFlags, cmd *cobra.Command) error {
+	cfg, err := cf.load(cmd, a.getenv)
+	if err != nil {
+		return err
+	}
+	return a.dashboard(ctx, cfg, cf.emulator, nil)
+}
+
+// dashboard starts the collector, runs the UI, and stops the collector when
+// the UI ends. feed, if set, runs alongside (the demo's traffic) with the
+// collector's ingest URL.
+func (a *app) dashboard(ctx context.Context, cfg config.Config, useEmulator bool, feed func(ctx context.Context, url string)) error {
+	score, err := store.ParseScore(cfg.Thresholds.Score)
+	if err != nil {
+		return fmt.Errorf("thresholds.score: %w", err)
+	}
+	logger, closeLog, err := fileLogger(cfg.Store.Path)
+	if err != nil {
+		return err
+	}
+	defer closeLog()
+	rt, err := a.startCollector(ctx, cfg, useEmulator, logger)
+	if err != nil {
+		return err
+	}
+	colCtx, stopCol := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopCol()
+	colErr := make(chan error, 1)
+	go func() { colErr <- rt.run(colCtx) }()
+
+	var wg sync.WaitGroup
+	feedCtx, stopFeed := context.WithCancel(ctx)
+	if feed != nil {
+		wg.Go(func() { feed(feedCtx, listenURL(rt.col.Addr())) })
+	}
+	th := tui.Thresholds{Score: score, Challenge: cfg.Thresholds.Challenge, Deny: cfg.Thresholds.Deny}
+	uiErr := tui.Run(ctx, tui.Options{
+		Data: rt.col.Reader(), Theme: cfg.UI.Theme, NoColor: a.getenv("NO_COLOR") != "",
+		Source: describeSources(cfg, rt.col.Addr()), Mode: rt.mode, Thresholds: &th,
+	})
+	stopFeed()
+	wg.Wait()
+	stopCol()
+	if err := <-colErr; err != nil && uiErr == nil {
+		return fmt.Errorf("collector: %w", err)
+	}
+	return uiErr
+}
+
+// fileLogger logs the collector's warnings next to the database while the
+// dashboard owns the terminal.
+func fileLogger(dbPath string) (*slog.Logger, func(), error) {
+	dir := filepath.Dir(dbPath)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, nil, fmt.Errorf("create the database directory: %w", err)
+	}
+	p := filepath.Join(dir, "riskwatch.log")
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, nil, fmt.Errorf("open log %s: %w", p, err)
+	}
+	return slog.New(slog.NewTextHandler(f, &slog.HandlerOptions{Level: slog.LevelWarn})), func() { f.Close() }, nil
+}
+
+func (a *app) demoCmd() *cobra.Command {
+	var dbPath string
+	var rate float64
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "Offline demo: emulator, synthetic traffic and the dashboard",
+		Long: `Run everything offline: the Safe-e emulator in-process, synthetic traffic posted
+to the collector's ingest at a steady rate with an attack burst every 20 seconds
+(credential stuffing, account takeover, bots, card testing), a store in a
+temporary directory (or --db), and the dashboard. Nothing leaves this machine.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if rate <= 0 {
+				return fmt.Errorf("--rate: want events per second > 0, got %v", rate)
+			}
+			cfg := config.Default(a.getenv)
+			cfg.Ingest.Listen = "127.0.0.1:0"
+			if dbPath != "" {
+				cfg.Store.Path = dbPath
+			} else {
+				dir, err := os.MkdirTemp("", "riskwatch-demo-")
+				if err != nil {
+					return fmt.Errorf("demo: temporary directory: %w", err)
+				}
+				defer os.RemoveAll(dir)
+				cfg.Store.Path = filepath.Join(dir, "demo.db")
+			}
+			return a.dashboard(cmd.Context(), cfg, true, func(ctx context.Context, url string) { demoTraffic(ctx, url, rate) })
+		},
+	}
+	cmd.Flags().StringVar(&dbPath, "db", "", "keep the demo's decisions in this database file (default: a temporary one)")
+	cmd.Flags().Float64Var(&rate, "rate", 25, "steady events per second")
+	return cmd
+}
+
+// demoTraffic posts a backlog of history, then steady mixed traffic, with a
+// burst of an attack scenario every 20 seconds, until ctx ends.
+func demoTraffic(ctx context.Context, url string, rate float64) {
+	client := &http.Client{Timeout: 10 * time.Second}
+	seed := time.Now().UnixNano()
+	post := func(scenario string, seed int64, count int, rate float64, batch int) {
+		g, err := emulator.NewGenerator(scenario, seed, time.Now)
+		if err != nil {
+			return
+		}
+		_, _ = emulator.Post(ctx, client, url, "", g, count, rate, batch)
+	}
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	wg.Go(func() {
+		post("mixed", seed, 1500, 0, 250)
+		post("normal", seed+1, 0, rate, max(1, int(rate/10)))
+	})
+	attacks := []string{"stuffing", "ato", "bots", "cardtesting"}
+	t := time.NewTicker(20 * time.Second)
+	defer t.Stop()
+	for i := 0; ; i++ {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		s := attacks[i%len(attacks)]
+		wg.Go(func() { post(s, seed+int64(i)+2, 300, 60, 20) })
+	}
+}
+
+func (a *app) tuiCmd() *cobra.Command {
+	var connect string
+	cmd := &cobra.Command{
+		Use:   "tui --connect URL",
+		Short: "The dashboard, attached to a running collector",
+		Args:  cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			if connect == "" {
+				return errors.New("--connect URL is required (the collector's address, e.g. http://127.0.0.1:7676)")
+			}
+			return &exitError{code: 2, err: errors.New("tui --connect is not built yet: it needs the collector's query API; run `riskwatch` (collector and dashboard in one process) meanwhile")}
+		},
+	}
+	cmd.Flags().StringVar(&connect, "connect", "", "URL of the running collector")
+	return cmd
+}

@@ -1,0 +1,246 @@
+// Package collector takes events from files and HTTP, scores them with
+// Safe-e and stores the decisions: the sources write accepted events to the
+// store's durable inbox, the pipeline scores them and completes them in the
+// store, and the hub fans committed decisions out to dashboards. Everything
+// the collector starts is stopped by the context given to Run.
+package collector
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/riskwatch/riskwatch/api"
+	"github.com/riskwatch/riskwatch/safee"
+	"github.com/riskwatch/riskwatch/store"
+)
+
+// Modes of scoring, shown in health and the status line.
+const (
+	ModeSafee    = "safe-e"
+	ModeEmulator = "EMULATOR"
+)
+
+// Options configures a Collector. DB and Client are required; the caller
+// owns the DB and closes it after Run returns.
+type Options struct {
+	DB     *store.DB
+	Client *safee.Client
+	// Mode is ModeSafee or ModeEmulator.
+	Mode string
+	// Files are the tailed files. Their InboxLimit, Notify, Now and Logger
+	// are set by the collector.
+	Files []FileOptions
+	// Listen is the HTTP server's address; "" runs no server. Listener, if
+	// set, is used instead (tests pass a bound loopback listener).
+	Listen   string
+	Listener net.Listener
+	// Token is the ingest token ("" for none; then Listen must be loopback).
+	Token      string
+	MaxBody    int64
+	InboxLimit uint64
+	// Workers is the number of concurrent Safe-e calls (default 16).
+	Workers int
+	// Retention deletes decisions older than this (0 keeps everything).
+	Retention time.Duration
+	// Pipeline overrides the pipeline's tuning (tests shorten the backoffs);
+	// its DB, Scorer, Hub, Metrics, Logger and Workers are set here.
+	Pipeline PipelineOptions
+	// Registry receives the metrics (default: a new registry).
+	Registry *prometheus.Registry
+	Logger   *slog.Logger
+	Now      func() time.Time
+}
+
+// Collector wires sources, pipeline, hub and HTTP server around one store.
+type Collector struct {
+	o        Options
+	hub      *Hub
+	metrics  *Metrics
+	pipeline *Pipeline
+	sources  []*FileSource
+	server   *Server
+	ln       net.Listener
+}
+
+// New checks the options and builds the collector. It binds the HTTP
+// listener, so a port in use or a refused address is reported here, before
+// anything runs.
+func New(o Options) (*Collector, error) {
+	if o.DB == nil || o.Client == nil {
+		return nil, errors.New("collector: a store and a Safe-e client are required")
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Mode == "" {
+		o.Mode = ModeSafee
+	}
+	if o.InboxLimit == 0 {
+		o.InboxLimit = 100_000
+	}
+	if o.Registry == nil {
+		o.Registry = prometheus.NewRegistry()
+	}
+	c := &Collector{o: o, hub: NewHub(), metrics: NewMetrics(o.Registry)}
+	c.metrics.SetInboxDepthFunc(o.DB.InboxDepth)
+
+	po := o.Pipeline
+	po.DB, po.Scorer, po.Hub, po.Metrics, po.Logger = o.DB, o.Client, c.hub, c.metrics, o.Logger.With("part", "pipeline")
+	po.Workers = o.Workers
+	if po.Now == nil {
+		po.Now = o.Now
+	}
+	c.pipeline = NewPipeline(po)
+
+	for _, f := range o.Files {
+		f.InboxLimit = o.InboxLimit
+		f.Notify = c.pipeline.Notify
+		f.Now = o.Now
+		f.Logger = o.Logger.With("part", "file", "path", f.Path)
+		c.sources = append(c.sources, NewFileSource(o.DB, f))
+	}
+
+	if o.Listen != "" || o.Listener != nil {
+		px := &proxy{fwd: o.Client, db: o.DB, hub: c.hub, pipeline: c.pipeline, metrics: c.metrics,
+			logger: o.Logger.With("part", "proxy"), now: o.Now, newID: newID}
+		srv, err := NewServer(ServerOptions{
+			Listen: o.Listen, Token: o.Token, MaxBody: o.MaxBody, InboxLimit: o.InboxLimit,
+			DB: o.DB, Notify: c.pipeline.Notify, Proxy: px.serve, Health: c.Health,
+			Metrics: c.metrics, Registry: o.Registry, Logger: o.Logger.With("part", "http"), Now: o.Now,
+		})
+		if err != nil {
+			return nil, err
+		}
+		c.server = srv
+		c.ln = o.Listener
+		if c.ln == nil {
+			ln, err := net.Listen("tcp", o.Listen)
+			if err != nil {
+				return nil, fmt.Errorf("collector: listen on %s: %w", o.Listen, err)
+			}
+			c.ln = ln
+		}
+	}
+	return c, nil
+}
+
+// Addr is the HTTP server's address, "" when it has none.
+func (c *Collector) Addr() string {
+	if c.ln == nil {
+		return ""
+	}
+	return c.ln.Addr().String()
+}
+
+// Hub returns the fan-out of committed decisions.
+func (c *Collector) Hub() *Hub { return c.hub }
+
+// Run runs sources, pipeline, server and retention until ctx ends. Intake
+// stops first; the pipeline then finishes or abandons (to the inbox) what is
+// in flight; Run returns when everything has stopped. It returns the first
+// error that stopped a part early.
+func (c *Collector) Run(ctx context.Context) error {
+	intakeCtx, stopIntake := context.WithCancel(ctx)
+	defer stopIntake()
+	intake, ictx := errgroup.WithContext(intakeCtx)
+	for _, s := range c.sources {
+		intake.Go(func() error { return s.Run(ictx) })
+	}
+	if c.server != nil {
+		intake.Go(func() error { return c.server.Serve(ictx, c.ln) })
+	}
+	if c.o.Retention > 0 {
+		intake.Go(func() error { c.retain(ictx); return nil })
+	}
+
+	pctx, stopPipeline := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopPipeline()
+	perr := make(chan error, 1)
+	go func() { perr <- c.pipeline.Run(pctx) }()
+	c.pipeline.Notify()
+
+	err := intake.Wait()
+	if ctx.Err() == nil && err != nil {
+		c.o.Logger.Error("collector part failed; stopping", "err", err)
+	}
+	stopPipeline()
+	if e := <-perr; err == nil {
+		err = e
+	}
+	c.hub.Close()
+	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		err = nil
+	}
+	return err
+}
+
+// retain deletes decisions past the retention age once a minute.
+func (c *Collector) retain(ctx context.Context) {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		n, err := c.o.DB.Retain(ctx, c.o.Now().Add(-c.o.Retention))
+		if err != nil && ctx.Err() == nil {
+			c.o.Logger.Error("retention", "err", err)
+		} else if n > 0 {
+			c.o.Logger.Info("retention deleted old decisions", "count", n, "older_than", c.o.Retention)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Health assembles the collector's state for /healthz and the dashboard.
+func (c *Collector) Health(ctx context.Context) api.Health {
+	ps := c.pipeline.Stats()
+	h := api.Health{
+		Mode:           c.o.Mode,
+		SafeeURL:       c.o.Client.BaseURL(),
+		Pipeline:       ps.State,
+		PauseReason:    ps.PauseReason,
+		Inbox:          c.o.DB.InboxDepth(),
+		InFlight:       ps.InFlight,
+		Retries:        ps.Retries,
+		Errors:         ps.Errors,
+		Breaker:        ps.Breaker,
+		SafeeReachable: ps.Reachable,
+		StatusCodes:    ps.StatusCodes,
+		LatencyP50:     ps.P50,
+		LatencyP99:     ps.P99,
+	}
+	for _, s := range c.sources {
+		h.Sources = append(h.Sources, s.Stats())
+	}
+	if c.server != nil {
+		h.Sources = append(h.Sources, api.Source{Name: "http " + c.Addr(), State: "listening"})
+	}
+	if info, err := c.o.DB.Info(); err == nil {
+		h.StoreSize, h.Decisions, h.Rejected = info.Size, info.Decisions, info.Rejected
+	}
+	if last, err := c.o.DB.Latest(ctx, nil, 1); err == nil && len(last) == 1 {
+		h.LastEvent = last[0].Time
+	}
+	return h
+}
+
+// newID is a collector-assigned event ID for proxied events without one.
+func newID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return "proxy-" + hex.EncodeToString(b[:])
+}

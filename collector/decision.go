@@ -1,0 +1,80 @@
+package collector
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/riskwatch/riskwatch/safee"
+	"github.com/riskwatch/riskwatch/store"
+)
+
+// countryField is the response member the emulator (and, we expect, Safe-e)
+// uses for the country of user.user_ip. It is read when present and kept in
+// the raw response either way.
+const countryField = "ip_country"
+
+// newDecision builds the decision for one event and the outcome of its
+// Safe-e call. callErr is the call's error; when it is nil the response was
+// parsed. A response without a recognised policy action becomes an error
+// decision: export promises actions are allow, challenge, deny or error, and
+// the raw response keeps what Safe-e said.
+func newDecision(in store.InboxEvent, ev safee.Event, res safee.Result, callErr error) store.Decision {
+	d := store.Decision{
+		EventID:    in.EventID,
+		ReceivedAt: in.ReceivedAt,
+		EventTime:  ev.Timestamp,
+		Source:     in.Source,
+		Type:       ev.Type,
+		Status:     ev.Status,
+		UserID:     ev.UserID,
+		Email:      ev.Email,
+		IP:         ev.IP,
+		UserAgent:  ev.UserAgent,
+		HTTPStatus: res.HTTPStatus,
+		Latency:    res.Latency,
+		Attempts:   res.Attempts,
+		Request:    in.Body,
+		Response:   res.Body,
+	}
+	if callErr != nil {
+		d.Action = store.ActionError
+		d.Error = callErr.Error()
+		return d
+	}
+	r := res.Response
+	d.Risk, d.AccountAbuse, d.AccountTakeover, d.Bot = r.Risk, r.AccountAbuse, r.AccountTakeover, r.Bot
+	d.Signals = r.Signals
+	d.Policy = r.Policy.Name
+	if raw, ok := r.Extra[countryField]; ok {
+		var c string
+		if json.Unmarshal(raw, &c) == nil && len(c) <= 8 {
+			d.Country = c
+		}
+	}
+	switch r.Action {
+	case safee.ActionAllow:
+		d.Action = store.ActionAllow
+	case safee.ActionChallenge:
+		d.Action = store.ActionChallenge
+	case safee.ActionDeny:
+		d.Action = store.ActionDeny
+	default:
+		d.Action = store.ActionError
+		d.Error = fmt.Sprintf("Safe-e answered without a recognised policy action (policy %q, action %q)", r.Policy.Name, r.Policy.Action)
+	}
+	return d
+}
+
+// unparseableDecision records an inbox item whose body no longer parses as
+// an event (it was validated on intake, so this means a bug or a store
+// written by another version); it is never sent.
+func unparseableDecision(in store.InboxEvent, err error) store.Decision {
+	return store.Decision{
+		EventID:    in.EventID,
+		ReceivedAt: in.ReceivedAt,
+		Source:     in.Source,
+		Action:     store.ActionError,
+		Error:      fmt.Sprintf("stored event is not a valid Safe-e event: %v", err),
+		Request:    in.Body,
+	}
+}

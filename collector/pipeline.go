@@ -1,0 +1,624 @@
+package collector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/riskwatch/riskwatch/safee"
+	"github.com/riskwatch/riskwatch/store"
+)
+
+// Scorer is the part of the Safe-e client the pipeline uses.
+type Scorer interface {
+	Score(ctx context.Context, ev safee.Event) (safee.Result, error)
+}
+
+// PipelineOptions configures the scoring pipeline. Zero values take the
+// defaults noted.
+type PipelineOptions struct {
+	DB      *store.DB
+	Scorer  Scorer
+	Hub     *Hub
+	Metrics *Metrics
+	Logger  *slog.Logger
+	Now     func() time.Time
+	// Workers is the number of concurrent Safe-e calls (default 16).
+	Workers int
+	// Window bounds the events read from the inbox and not yet committed
+	// (default 4096). It bounds memory while Safe-e is down.
+	Window int
+	// RetryBase and RetryMax shape the per-event backoff after a call failed
+	// through all of the client's attempts (defaults 1s and 30s).
+	RetryBase, RetryMax time.Duration
+	// BreakerThreshold consecutive retryable failures open the circuit
+	// breaker (default 5); it half-opens after BreakerCooldown (default 2s,
+	// doubling on each reopening up to BreakerMaxCooldown, default 60s).
+	BreakerThreshold   int
+	BreakerCooldown    time.Duration
+	BreakerMaxCooldown time.Duration
+	// AuthProbe is how often a paused pipeline (Safe-e refused the key)
+	// tries one event to see whether the key works again (default 30s).
+	AuthProbe time.Duration
+	// Poll is the longest the pipeline waits without being notified before
+	// looking at the inbox again (default 1s).
+	Poll time.Duration
+}
+
+func (o *PipelineOptions) defaults() {
+	if o.Workers <= 0 {
+		o.Workers = 16
+	}
+	if o.Window <= 0 {
+		o.Window = 4096
+	}
+	if o.RetryBase <= 0 {
+		o.RetryBase = time.Second
+	}
+	if o.RetryMax <= 0 {
+		o.RetryMax = 30 * time.Second
+	}
+	if o.BreakerThreshold <= 0 {
+		o.BreakerThreshold = 5
+	}
+	if o.BreakerCooldown <= 0 {
+		o.BreakerCooldown = 2 * time.Second
+	}
+	if o.BreakerMaxCooldown <= 0 {
+		o.BreakerMaxCooldown = time.Minute
+	}
+	if o.AuthProbe <= 0 {
+		o.AuthProbe = 30 * time.Second
+	}
+	if o.Poll <= 0 {
+		o.Poll = time.Second
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// Breaker states, as shown in health and metrics.
+const (
+	BreakerClosed   = "closed"
+	BreakerHalfOpen = "half-open"
+	BreakerOpen     = "open"
+)
+
+// Pipeline states.
+const (
+	PipelineRunning = "running"
+	PipelinePaused  = "paused"
+	PipelineStopped = "stopped"
+)
+
+// Pipeline scores the events in the inbox. It reads them in inbox order,
+// keeps the events of one user in order (an event is not sent while an
+// earlier one of the same user is in flight or waiting to be retried), and
+// completes each in the store (inbox entry removed, decision written) in one
+// transaction. Transient failures stay in the inbox and are retried with
+// backoff behind a circuit breaker; permanent ones become error decisions;
+// a refused key pauses scoring and keeps every event. Nothing is removed from
+// the inbox before its decision is committed, so a crash re-sends at most the
+// events that were in flight.
+type Pipeline struct {
+	o    PipelineOptions
+	wake chan struct{}
+
+	committing atomic.Int64 // handed to the completer, not yet committed
+	inFlight   atomic.Int64
+	retries    atomic.Uint64
+
+	mu          sync.Mutex
+	state       string
+	pauseReason string
+	breaker     string
+	reachable   bool
+	errs        map[string]uint64
+	codes       map[int]uint64
+	lat         latencyRing
+}
+
+// NewPipeline returns a pipeline; Run starts it.
+func NewPipeline(o PipelineOptions) *Pipeline {
+	o.defaults()
+	return &Pipeline{
+		o:         o,
+		wake:      make(chan struct{}, 1),
+		state:     PipelineStopped,
+		breaker:   BreakerClosed,
+		reachable: true,
+		errs:      map[string]uint64{},
+		codes:     map[int]uint64{},
+	}
+}
+
+// Notify tells the pipeline the inbox has new events. It never blocks.
+func (p *Pipeline) Notify() {
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
+// item is one inbox event the dispatcher holds.
+type item struct {
+	in       store.InboxItem
+	ev       safee.Event
+	user     string
+	tries    int       // dispatches that ended in a retryable failure
+	notAfter time.Time // earliest next dispatch
+}
+
+// outcome is a worker's answer for one item.
+type outcome struct {
+	it  *item
+	res safee.Result
+	err error
+}
+
+// completion is a decision on its way to the store.
+type completion struct {
+	seq uint64
+	d   store.Decision
+}
+
+// Run scores until ctx ends. On return every worker has stopped and every
+// finished call has been committed (or, if the store failed, left in the
+// inbox to be sent again).
+func (p *Pipeline) Run(ctx context.Context) error {
+	p.setState(PipelineRunning, "")
+	defer p.setState(PipelineStopped, "")
+
+	work := make(chan *item)
+	results := make(chan outcome, p.o.Workers)
+	done := make(chan completion, p.o.Window)
+
+	var wg sync.WaitGroup
+	for range p.o.Workers {
+		wg.Go(func() { p.worker(ctx, work, results) })
+	}
+	var cwg sync.WaitGroup
+	cwg.Go(func() { p.completer(done) })
+
+	err := p.dispatch(ctx, work, results, done)
+
+	close(work)
+	go func() { wg.Wait(); close(results) }()
+	for o := range results {
+		// Calls that finished while stopping are kept if they have an
+		// answer; canceled ones stay in the inbox.
+		p.inFlight.Add(-1)
+		if safee.KindOf(o.err) != safee.KindCanceled && permanent(o.err) {
+			p.finish(o, done)
+		}
+	}
+	close(done)
+	cwg.Wait()
+	return err
+}
+
+func permanent(err error) bool {
+	switch safee.KindOf(err) {
+	case 0, safee.KindBadEvent, safee.KindBadResponse:
+		return true
+	}
+	return false
+}
+
+func (p *Pipeline) worker(ctx context.Context, work <-chan *item, results chan<- outcome) {
+	for it := range work {
+		res, err := p.o.Scorer.Score(ctx, it.ev)
+		if err == nil && ctx.Err() != nil && res.HTTPStatus == 0 {
+			err = ctx.Err()
+		}
+		results <- outcome{it: it, res: res, err: err}
+	}
+}
+
+// dispatcher state, owned by the dispatch goroutine.
+type dispatcher struct {
+	p       *Pipeline
+	cursor  uint64
+	held    int                // items read and not yet handed to the completer
+	users   map[string][]*item // per-user FIFO; the head may be in flight
+	busy    map[string]bool    // user has an item in flight
+	ready   []*item            // heads that may be sent now
+	fails   int                // consecutive retryable failures
+	openAt  time.Time          // breaker: when it half-opens
+	cool    time.Duration      // breaker: current cooldown
+	probeAt time.Time          // paused: when to try one event
+	probing bool               // one probe in flight (half-open or paused)
+	limited bool               // ready holds one probe: mark probing on send
+}
+
+func (p *Pipeline) dispatch(ctx context.Context, work chan<- *item, results <-chan outcome, done chan<- completion) error {
+	d := &dispatcher{p: p, users: map[string][]*item{}, busy: map[string]bool{}, cool: p.o.BreakerCooldown}
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		if err := d.fill(ctx, done); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			p.o.Logger.Error("read inbox", "err", err)
+		}
+		d.schedule()
+
+		var send chan<- *item
+		var next *item
+		if len(d.ready) > 0 {
+			send, next = work, d.ready[0]
+		}
+		timer.Reset(d.nextWake())
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-p.wake:
+		case <-timer.C:
+		case send <- next:
+			d.ready = d.ready[1:]
+			d.busy[next.user] = true
+			if d.limited {
+				d.probing = true
+				d.ready = d.ready[:0]
+			}
+			p.inFlight.Add(1)
+			if p.o.Metrics != nil {
+				p.o.Metrics.InFlight.Set(float64(p.inFlight.Load()))
+			}
+		case o := <-results:
+			p.inFlight.Add(-1)
+			d.handle(o, done)
+		}
+	}
+}
+
+// fill reads new inbox events while the window has room.
+func (d *dispatcher) fill(ctx context.Context, done chan<- completion) error {
+	p := d.p
+	for !d.paused() {
+		room := p.o.Window - d.held - int(p.committing.Load())
+		if room <= 0 {
+			return nil
+		}
+		items, err := p.o.DB.InboxNext(ctx, d.cursor, min(room, 1000))
+		if err != nil {
+			return err
+		}
+		if len(items) == 0 {
+			return nil
+		}
+		for _, in := range items {
+			d.cursor = in.Seq
+			ev, err := safee.ParseEvent(in.Body)
+			if err != nil {
+				p.committing.Add(1)
+				done <- completion{seq: in.Seq, d: unparseableDecision(in.InboxEvent, err)}
+				continue
+			}
+			it := &item{in: in, ev: ev, user: ev.UserID}
+			if it.user == "" {
+				it.user = fmt.Sprintf("\x00seq:%d", in.Seq)
+			}
+			d.held++
+			d.users[it.user] = append(d.users[it.user], it)
+		}
+	}
+	return nil
+}
+
+func (d *dispatcher) paused() bool {
+	d.p.mu.Lock()
+	defer d.p.mu.Unlock()
+	return d.p.state == PipelinePaused
+}
+
+// schedule moves the heads of user queues that may be sent now into ready,
+// honouring per-item backoff, the breaker and a pause.
+func (d *dispatcher) schedule() {
+	p := d.p
+	now := p.o.Now()
+	limit := -1 // no limit
+	switch {
+	case d.paused():
+		if now.Before(d.probeAt) || d.probing {
+			limit = 0
+		} else {
+			limit = 1
+		}
+	case p.breakerState() == BreakerOpen:
+		if now.Before(d.openAt) {
+			limit = 0
+		} else {
+			p.setBreaker(BreakerHalfOpen)
+			limit = 1
+		}
+	case p.breakerState() == BreakerHalfOpen:
+		limit = 1
+		if d.probing {
+			limit = 0
+		}
+	}
+	d.ready = d.ready[:0]
+	d.limited = limit > 0
+	if limit == 0 {
+		return
+	}
+	for u, q := range d.users {
+		if d.busy[u] || len(q) == 0 {
+			continue
+		}
+		// A probe ignores the item's own backoff: the breaker or the pause
+		// already spaced it out.
+		if !d.limited && now.Before(q[0].notAfter) {
+			continue
+		}
+		d.ready = append(d.ready, q[0])
+	}
+	// Oldest first, so a backlog drains in inbox order.
+	sortBySeq(d.ready)
+	if d.limited && len(d.ready) > 1 {
+		d.ready = d.ready[:1]
+	}
+}
+
+func sortBySeq(items []*item) {
+	for i := 1; i < len(items); i++ {
+		for j := i; j > 0 && items[j].in.Seq < items[j-1].in.Seq; j-- {
+			items[j], items[j-1] = items[j-1], items[j]
+		}
+	}
+}
+
+// nextWake is how long the dispatcher may sleep when nothing arrives.
+func (d *dispatcher) nextWake() time.Duration {
+	p := d.p
+	now := p.o.Now()
+	wait := p.o.Poll
+	consider := func(t time.Time) {
+		if w := t.Sub(now); w < wait {
+			wait = max(w, time.Millisecond)
+		}
+	}
+	if d.paused() {
+		consider(d.probeAt)
+	} else if p.breakerState() == BreakerOpen {
+		consider(d.openAt)
+	}
+	for u, q := range d.users {
+		if !d.busy[u] && len(q) > 0 {
+			consider(q[0].notAfter)
+		}
+	}
+	return wait
+}
+
+// handle applies one worker outcome.
+func (d *dispatcher) handle(o outcome, done chan<- completion) {
+	p := d.p
+	it := o.it
+	delete(d.busy, it.user)
+	wasProbe := d.probing
+	d.probing = false
+	p.observe(o.res, o.err)
+
+	switch kind := safee.KindOf(o.err); {
+	case o.err == nil || kind == safee.KindBadEvent || kind == safee.KindBadResponse:
+		d.fails = 0
+		if p.breakerState() != BreakerClosed {
+			p.setBreaker(BreakerClosed)
+			d.cool = p.o.BreakerCooldown
+		}
+		if d.paused() {
+			p.setState(PipelineRunning, "")
+			p.o.Logger.Info("Safe-e accepts the API key again; scoring resumed")
+		}
+		d.pop(it)
+		d.held--
+		p.finish(o, done)
+	case kind == safee.KindUnauthorized:
+		reason := fmt.Sprintf("Safe-e refused the API key (HTTP %d): scoring paused, events kept in the inbox; set SAFEE_API_KEY or [safee] api_key and restart", o.res.HTTPStatus)
+		if !d.paused() {
+			p.o.Logger.Error("Safe-e refused the API key; scoring paused, events kept", "status", o.res.HTTPStatus)
+		}
+		p.setState(PipelinePaused, reason)
+		d.probeAt = p.o.Now().Add(p.o.AuthProbe)
+	case kind == safee.KindCanceled:
+		// Stopping: the event stays in the inbox.
+	default: // retryable
+		p.retries.Add(1)
+		if p.o.Metrics != nil {
+			p.o.Metrics.Retries.Inc()
+		}
+		it.tries++
+		it.notAfter = p.o.Now().Add(backoff(p.o.RetryBase, p.o.RetryMax, it.tries))
+		d.fails++
+		if wasProbe && p.breakerState() == BreakerHalfOpen || d.fails >= p.o.BreakerThreshold && p.breakerState() == BreakerClosed {
+			if p.breakerState() == BreakerHalfOpen {
+				d.cool = min(2*d.cool, p.o.BreakerMaxCooldown)
+			}
+			d.openAt = p.o.Now().Add(d.cool)
+			p.setBreaker(BreakerOpen)
+			p.o.Logger.Warn("Safe-e is failing; circuit breaker open", "cooldown", d.cool, "err", o.err)
+		}
+	}
+}
+
+// pop removes it from the head of its user's queue.
+func (d *dispatcher) pop(it *item) {
+	q := d.users[it.user]
+	if len(q) > 0 && q[0] == it {
+		q = q[1:]
+	}
+	if len(q) == 0 {
+		delete(d.users, it.user)
+	} else {
+		d.users[it.user] = q
+	}
+}
+
+// finish turns an outcome into a decision for the completer.
+func (p *Pipeline) finish(o outcome, done chan<- completion) {
+	p.committing.Add(1)
+	done <- completion{seq: o.it.in.Seq, d: newDecision(o.it.in.InboxEvent, o.it.ev, o.res, o.err)}
+}
+
+// completer commits decisions in groups and publishes them. Commit errors
+// are retried: the events are still in the inbox, so nothing is lost, and
+// the store's idempotence makes a retried group safe.
+func (p *Pipeline) completer(done <-chan completion) {
+	batch := make([]store.Result, 0, 1000)
+	for c := range done {
+		batch = append(batch[:0], store.Result{Seq: c.seq, Decision: c.d})
+	drain:
+		for len(batch) < cap(batch) {
+			select {
+			case c, ok := <-done:
+				if !ok {
+					break drain
+				}
+				batch = append(batch, store.Result{Seq: c.seq, Decision: c.d})
+			default:
+				break drain
+			}
+		}
+		p.commit(batch)
+		p.committing.Add(-int64(len(batch)))
+		p.Notify()
+	}
+}
+
+func (p *Pipeline) commit(batch []store.Result) {
+	for attempt := 1; ; attempt++ {
+		start := time.Now()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		stored, err := p.o.DB.Complete(ctx, batch)
+		cancel()
+		if err == nil {
+			if p.o.Metrics != nil {
+				p.o.Metrics.ObserveCommit("complete", time.Since(start))
+				for _, d := range stored {
+					p.o.Metrics.Decisions.WithLabelValues(string(d.Action)).Inc()
+				}
+			}
+			if p.o.Hub != nil && len(stored) > 0 {
+				p.o.Hub.Publish(stored)
+			}
+			return
+		}
+		if errors.Is(err, store.ErrClosed) || attempt >= 5 {
+			p.o.Logger.Error("commit decisions failed; the events stay in the inbox and are sent again after a restart", "events", len(batch), "err", err)
+			return
+		}
+		p.o.Logger.Warn("commit decisions failed; retrying", "events", len(batch), "attempt", attempt, "err", err)
+		time.Sleep(backoff(100*time.Millisecond, 5*time.Second, attempt))
+	}
+}
+
+// backoff is full jitter: a random wait in [base/2, min(max, base·2ⁿ⁻¹)].
+func backoff(base, ceiling time.Duration, n int) time.Duration {
+	c := base
+	for i := 1; i < n && c < ceiling; i++ {
+		c *= 2
+	}
+	c = min(c, ceiling)
+	return c/2 + rand.N(c/2+1)
+}
+
+// observe records a call's outcome for health and metrics.
+func (p *Pipeline) observe(res safee.Result, err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if res.HTTPStatus != 0 {
+		p.codes[res.HTTPStatus]++
+		p.lat.add(res.Latency)
+		p.reachable = true
+	}
+	var reason string
+	var se *safee.Error
+	if errors.As(err, &se) {
+		reason = se.Reason()
+		if se.Kind == safee.KindRetryable && se.Status == 0 {
+			p.reachable = false
+		}
+	}
+	if reason != "" && reason != safee.KindCanceled.String() {
+		p.errs[reason]++
+	}
+	if m := p.o.Metrics; m != nil {
+		m.ObserveSafee(res.HTTPStatus, res.Latency)
+		if reason != "" && reason != safee.KindCanceled.String() {
+			m.Errors.WithLabelValues(reason).Inc()
+		}
+		m.InFlight.Set(float64(p.inFlight.Load()))
+	}
+}
+
+func (p *Pipeline) setState(state, reason string) {
+	p.mu.Lock()
+	p.state, p.pauseReason = state, reason
+	p.mu.Unlock()
+}
+
+func (p *Pipeline) breakerState() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.breaker
+}
+
+func (p *Pipeline) setBreaker(s string) {
+	p.mu.Lock()
+	p.breaker = s
+	p.mu.Unlock()
+	if m := p.o.Metrics; m != nil {
+		m.SetBreaker(s)
+	}
+}
+
+// PipelineStats is a snapshot for health.
+type PipelineStats struct {
+	State, PauseReason, Breaker string
+	InFlight                    int
+	Retries                     uint64
+	Reachable                   bool
+	Errors                      map[string]uint64
+	StatusCodes                 map[int]uint64
+	P50, P99                    time.Duration
+}
+
+// Stats returns a consistent snapshot of the pipeline's counters.
+func (p *Pipeline) Stats() PipelineStats {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	s := PipelineStats{
+		State: p.state, PauseReason: p.pauseReason, Breaker: p.breaker,
+		InFlight: int(p.inFlight.Load()), Retries: p.retries.Load(), Reachable: p.reachable,
+		Errors: make(map[string]uint64, len(p.errs)), StatusCodes: make(map[int]uint64, len(p.codes)),
+	}
+	for k, v := range p.errs {
+		s.Errors[k] = v
+	}
+	for k, v := range p.codes {
+		s.StatusCodes[k] = v
+	}
+	s.P50, s.P99 = p.lat.quantile(0.50), p.lat.quantile(0.99)
+	return s
+}
+
+// ObserveProxy records a proxied call in the same counters, and pauses or
+// resumes scoring on what it learns about the key.
+func (p *Pipeline) ObserveProxy(res safee.Result, err error) {
+	p.observe(res, err)
+	if safee.KindOf(err) == safee.KindUnauthorized {
+		p.setState(PipelinePaused, fmt.Sprintf("Safe-e refused the API key (HTTP %d): scoring paused, events kept in the inbox; set SAFEE_API_KEY or [safee] api_key and restart", res.HTTPStatus))
+	}
+}
