@@ -3,7 +3,6 @@ package collector
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"sync"
@@ -224,248 +223,6 @@ func (p *Pipeline) worker(ctx context.Context, work <-chan *item, results chan<-
 	}
 }
 
-// dispatcher state, owned by the dispatch goroutine.
-type dispatcher struct {
-	p       *Pipeline
-	cursor  uint64
-	held    int                // items read and not yet handed to the completer
-	users   map[string][]*item // per-user FIFO; the head may be in flight
-	busy    map[string]bool    // user has an item in flight
-	ready   []*item            // heads that may be sent now
-	fails   int                // consecutive retryable failures
-	openAt  time.Time          // breaker: when it half-opens
-	cool    time.Duration      // breaker: current cooldown
-	probeAt time.Time          // paused: when to try one event
-	probing bool               // one probe in flight (half-open or paused)
-	limited bool               // ready holds one probe: mark probing on send
-}
-
-func (p *Pipeline) dispatch(ctx context.Context, work chan<- *item, results <-chan outcome, done chan<- completion) error {
-	d := &dispatcher{p: p, users: map[string][]*item{}, busy: map[string]bool{}, cool: p.o.BreakerCooldown}
-	timer := time.NewTimer(0)
-	defer timer.Stop()
-	for {
-		if err := d.fill(ctx, done); err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			p.o.Logger.Error("read inbox", "err", err)
-		}
-		d.schedule()
-
-		var send chan<- *item
-		var next *item
-		if len(d.ready) > 0 {
-			send, next = work, d.ready[0]
-		}
-		timer.Reset(d.nextWake())
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-p.wake:
-		case <-timer.C:
-		case send <- next:
-			d.ready = d.ready[1:]
-			d.busy[next.user] = true
-			if d.limited {
-				d.probing = true
-				d.ready = d.ready[:0]
-			}
-			p.inFlight.Add(1)
-			if p.o.Metrics != nil {
-				p.o.Metrics.InFlight.Set(float64(p.inFlight.Load()))
-			}
-		case o := <-results:
-			p.inFlight.Add(-1)
-			d.handle(o, done)
-		}
-	}
-}
-
-// fill reads new inbox events while the window has room.
-func (d *dispatcher) fill(ctx context.Context, done chan<- completion) error {
-	p := d.p
-	for !d.paused() {
-		room := p.o.Window - d.held - int(p.committing.Load())
-		if room <= 0 {
-			return nil
-		}
-		items, err := p.o.DB.InboxNext(ctx, d.cursor, min(room, 1000))
-		if err != nil {
-			return err
-		}
-		if len(items) == 0 {
-			return nil
-		}
-		for _, in := range items {
-			d.cursor = in.Seq
-			ev, err := safee.ParseEvent(in.Body)
-			if err != nil {
-				p.committing.Add(1)
-				done <- completion{seq: in.Seq, d: unparseableDecision(in.InboxEvent, err)}
-				continue
-			}
-			it := &item{in: in, ev: ev, user: ev.UserID}
-			if it.user == "" {
-				it.user = fmt.Sprintf("\x00seq:%d", in.Seq)
-			}
-			d.held++
-			d.users[it.user] = append(d.users[it.user], it)
-		}
-	}
-	return nil
-}
-
-func (d *dispatcher) paused() bool {
-	d.p.mu.Lock()
-	defer d.p.mu.Unlock()
-	return d.p.state == PipelinePaused
-}
-
-// schedule moves the heads of user queues that may be sent now into ready,
-// honouring per-item backoff, the breaker and a pause.
-func (d *dispatcher) schedule() {
-	p := d.p
-	now := p.o.Now()
-	limit := -1 // no limit
-	switch {
-	case d.paused():
-		if now.Before(d.probeAt) || d.probing {
-			limit = 0
-		} else {
-			limit = 1
-		}
-	case p.breakerState() == BreakerOpen:
-		if now.Before(d.openAt) {
-			limit = 0
-		} else {
-			p.setBreaker(BreakerHalfOpen)
-			limit = 1
-		}
-	case p.breakerState() == BreakerHalfOpen:
-		limit = 1
-		if d.probing {
-			limit = 0
-		}
-	}
-	d.ready = d.ready[:0]
-	d.limited = limit > 0
-	if limit == 0 {
-		return
-	}
-	for u, q := range d.users {
-		if d.busy[u] || len(q) == 0 {
-			continue
-		}
-		// A probe ignores the item's own backoff: the breaker or the pause
-		// already spaced it out.
-		if !d.limited && now.Before(q[0].notAfter) {
-			continue
-		}
-		d.ready = append(d.ready, q[0])
-	}
-	// Oldest first, so a backlog drains in inbox order.
-	sortBySeq(d.ready)
-	if d.limited && len(d.ready) > 1 {
-		d.ready = d.ready[:1]
-	}
-}
-
-func sortBySeq(items []*item) {
-	for i := 1; i < len(items); i++ {
-		for j := i; j > 0 && items[j].in.Seq < items[j-1].in.Seq; j-- {
-			items[j], items[j-1] = items[j-1], items[j]
-		}
-	}
-}
-
-// nextWake is how long the dispatcher may sleep when nothing arrives.
-func (d *dispatcher) nextWake() time.Duration {
-	p := d.p
-	now := p.o.Now()
-	wait := p.o.Poll
-	consider := func(t time.Time) {
-		if w := t.Sub(now); w < wait {
-			wait = max(w, time.Millisecond)
-		}
-	}
-	if d.paused() {
-		consider(d.probeAt)
-	} else if p.breakerState() == BreakerOpen {
-		consider(d.openAt)
-	}
-	for u, q := range d.users {
-		if !d.busy[u] && len(q) > 0 {
-			consider(q[0].notAfter)
-		}
-	}
-	return wait
-}
-
-// handle applies one worker outcome.
-func (d *dispatcher) handle(o outcome, done chan<- completion) {
-	p := d.p
-	it := o.it
-	delete(d.busy, it.user)
-	wasProbe := d.probing
-	d.probing = false
-	p.observe(o.res, o.err)
-
-	switch kind := safee.KindOf(o.err); {
-	case o.err == nil || kind == safee.KindBadEvent || kind == safee.KindBadResponse:
-		d.fails = 0
-		if p.breakerState() != BreakerClosed {
-			p.setBreaker(BreakerClosed)
-			d.cool = p.o.BreakerCooldown
-		}
-		if d.paused() {
-			p.setState(PipelineRunning, "")
-			p.o.Logger.Info("Safe-e accepts the API key again; scoring resumed")
-		}
-		d.pop(it)
-		d.held--
-		p.finish(o, done)
-	case kind == safee.KindUnauthorized:
-		reason := fmt.Sprintf("Safe-e refused the API key (HTTP %d): scoring paused, events kept in the inbox; set SAFEE_API_KEY or [safee] api_key and restart", o.res.HTTPStatus)
-		if !d.paused() {
-			p.o.Logger.Error("Safe-e refused the API key; scoring paused, events kept", "status", o.res.HTTPStatus)
-		}
-		p.setState(PipelinePaused, reason)
-		d.probeAt = p.o.Now().Add(p.o.AuthProbe)
-	case kind == safee.KindCanceled:
-		// Stopping: the event stays in the inbox.
-	default: // retryable
-		p.retries.Add(1)
-		if p.o.Metrics != nil {
-			p.o.Metrics.Retries.Inc()
-		}
-		it.tries++
-		it.notAfter = p.o.Now().Add(backoff(p.o.RetryBase, p.o.RetryMax, it.tries))
-		d.fails++
-		if wasProbe && p.breakerState() == BreakerHalfOpen || d.fails >= p.o.BreakerThreshold && p.breakerState() == BreakerClosed {
-			if p.breakerState() == BreakerHalfOpen {
-				d.cool = min(2*d.cool, p.o.BreakerMaxCooldown)
-			}
-			d.openAt = p.o.Now().Add(d.cool)
-			p.setBreaker(BreakerOpen)
-			p.o.Logger.Warn("Safe-e is failing; circuit breaker open", "cooldown", d.cool, "err", o.err)
-		}
-	}
-}
-
-// pop removes it from the head of its user's queue.
-func (d *dispatcher) pop(it *item) {
-	q := d.users[it.user]
-	if len(q) > 0 && q[0] == it {
-		q = q[1:]
-	}
-	if len(q) == 0 {
-		delete(d.users, it.user)
-	} else {
-		d.users[it.user] = q
-	}
-}
-
 // finish turns an outcome into a decision for the completer.
 func (p *Pipeline) finish(o outcome, done chan<- completion) {
 	p.committing.Add(1)
@@ -569,6 +326,12 @@ func (p *Pipeline) setState(state, reason string) {
 	p.mu.Unlock()
 }
 
+func (p *Pipeline) paused() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.state == PipelinePaused
+}
+
 func (p *Pipeline) breakerState() string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -619,6 +382,6 @@ func (p *Pipeline) Stats() PipelineStats {
 func (p *Pipeline) ObserveProxy(res safee.Result, err error) {
 	p.observe(res, err)
 	if safee.KindOf(err) == safee.KindUnauthorized {
-		p.setState(PipelinePaused, fmt.Sprintf("Safe-e refused the API key (HTTP %d): scoring paused, events kept in the inbox; set SAFEE_API_KEY or [safee] api_key and restart", res.HTTPStatus))
+		p.setState(PipelinePaused, unauthorizedReason(res.HTTPStatus))
 	}
 }

@@ -1,0 +1,287 @@
+package collector
+
+import (
+	"container/heap"
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/riskwatch/riskwatch/safee"
+)
+
+// dispatcher is the pipeline's scheduling state, owned by the goroutine in
+// dispatch. Every item read from the inbox is in exactly one place: its
+// user's queue (the head may also be in ready, delayed or in flight), or on
+// its way to the completer. Each step is O(log n).
+type dispatcher struct {
+	p       *Pipeline
+	cursor  uint64             // highest inbox sequence read
+	held    int                // items read and not yet handed to the completer
+	users   map[string][]*item // per-user FIFO; only the head is ever sent
+	ready   seqHeap            // user heads that may be sent now, oldest first
+	delayed timeHeap           // user heads backing off after a failure
+	busy    map[string]bool    // user whose head is in flight
+	fails   int                // consecutive retryable failures
+	openAt  time.Time          // breaker: when it half-opens
+	cool    time.Duration      // breaker: current cooldown
+	probeAt time.Time          // paused: when to try one event
+	probing bool               // a probe is in flight (half-open or paused)
+}
+
+func (p *Pipeline) dispatch(ctx context.Context, work chan<- *item, results <-chan outcome, done chan<- completion) error {
+	d := &dispatcher{p: p, users: map[string][]*item{}, busy: map[string]bool{}, cool: p.o.BreakerCooldown}
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		if err := d.fill(ctx, done); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			p.o.Logger.Error("read inbox", "err", err)
+		}
+		now := p.o.Now()
+		d.release(now)
+
+		var send chan<- *item
+		next := d.candidate(now)
+		if next != nil {
+			send = work
+		}
+		timer.Reset(d.nextWake(now))
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-p.wake:
+		case <-timer.C:
+		case send <- next:
+			d.sent(next)
+		case o := <-results:
+			p.inFlight.Add(-1)
+			d.handle(o, done)
+		}
+	}
+}
+
+// fill reads new inbox events while the window has room.
+func (d *dispatcher) fill(ctx context.Context, done chan<- completion) error {
+	p := d.p
+	for !p.paused() {
+		room := p.o.Window - d.held - int(p.committing.Load())
+		if room <= 0 {
+			return nil
+		}
+		items, err := p.o.DB.InboxNext(ctx, d.cursor, min(room, 1000))
+		if err != nil {
+			return err
+		}
+		if len(items) == 0 {
+			return nil
+		}
+		for _, in := range items {
+			d.cursor = in.Seq
+			ev, err := safee.ParseEvent(in.Body)
+			if err != nil {
+				p.committing.Add(1)
+				done <- completion{seq: in.Seq, d: unparseableDecision(in.InboxEvent, err)}
+				continue
+			}
+			it := &item{in: in, ev: ev, user: ev.UserID}
+			if it.user == "" {
+				it.user = fmt.Sprintf("\x00seq:%d", in.Seq)
+			}
+			d.held++
+			q := d.users[it.user]
+			d.users[it.user] = append(q, it)
+			if len(q) == 0 {
+				heap.Push(&d.ready, it)
+			}
+		}
+	}
+	return nil
+}
+
+// release moves heads whose backoff has passed to ready.
+func (d *dispatcher) release(now time.Time) {
+	for len(d.delayed) > 0 && !now.Before(d.delayed[0].notAfter) {
+		heap.Push(&d.ready, heap.Pop(&d.delayed))
+	}
+}
+
+// gate says how many calls may start now: -1 any number, 0 none, 1 a probe.
+func (d *dispatcher) gate(now time.Time) int {
+	p := d.p
+	switch {
+	case p.paused():
+		if d.probing || now.Before(d.probeAt) {
+			return 0
+		}
+		return 1
+	case p.breakerState() == BreakerOpen:
+		if now.Before(d.openAt) {
+			return 0
+		}
+		p.setBreaker(BreakerHalfOpen)
+		return 1
+	case p.breakerState() == BreakerHalfOpen:
+		if d.probing {
+			return 0
+		}
+		return 1
+	}
+	return -1
+}
+
+// candidate is the next item to send, or nil. A probe may take an item
+// still backing off: the breaker or the pause already spaced it out.
+func (d *dispatcher) candidate(now time.Time) *item {
+	g := d.gate(now)
+	switch {
+	case g == 0:
+		return nil
+	case len(d.ready) > 0:
+		return d.ready[0]
+	case g == 1 && len(d.delayed) > 0:
+		return d.delayed[0]
+	}
+	return nil
+}
+
+// sent records that it went to a worker.
+func (d *dispatcher) sent(it *item) {
+	if len(d.ready) > 0 && d.ready[0] == it {
+		heap.Pop(&d.ready)
+	} else {
+		heap.Pop(&d.delayed)
+	}
+	if d.gate(d.p.o.Now()) == 1 {
+		d.probing = true
+	}
+	d.busy[it.user] = true
+	p := d.p
+	p.inFlight.Add(1)
+	if p.o.Metrics != nil {
+		p.o.Metrics.InFlight.Set(float64(p.inFlight.Load()))
+	}
+}
+
+// nextWake is how long the dispatcher may sleep when nothing arrives.
+func (d *dispatcher) nextWake(now time.Time) time.Duration {
+	p := d.p
+	wait := p.o.Poll
+	consider := func(t time.Time) {
+		if w := t.Sub(now); w < wait {
+			wait = max(w, time.Millisecond)
+		}
+	}
+	switch {
+	case p.paused():
+		consider(d.probeAt)
+	case p.breakerState() == BreakerOpen:
+		consider(d.openAt)
+	}
+	if len(d.delayed) > 0 {
+		consider(d.delayed[0].notAfter)
+	}
+	return wait
+}
+
+// handle applies one worker outcome.
+func (d *dispatcher) handle(o outcome, done chan<- completion) {
+	p := d.p
+	it := o.it
+	delete(d.busy, it.user)
+	d.probing = false
+	p.observe(o.res, o.err)
+
+	switch kind := safee.KindOf(o.err); {
+	case o.err == nil || kind == safee.KindBadEvent || kind == safee.KindBadResponse:
+		d.fails = 0
+		if p.breakerState() != BreakerClosed {
+			p.setBreaker(BreakerClosed)
+			d.cool = p.o.BreakerCooldown
+		}
+		if p.paused() {
+			p.setState(PipelineRunning, "")
+			p.o.Logger.Info("Safe-e accepts the API key again; scoring resumed")
+		}
+		d.advance(it)
+		d.held--
+		p.finish(o, done)
+	case kind == safee.KindUnauthorized:
+		if !p.paused() {
+			p.o.Logger.Error("Safe-e refused the API key; scoring paused, events kept", "status", o.res.HTTPStatus)
+		}
+		p.setState(PipelinePaused, unauthorizedReason(o.res.HTTPStatus))
+		d.probeAt = p.o.Now().Add(p.o.AuthProbe)
+		heap.Push(&d.ready, it)
+	case kind == safee.KindCanceled:
+		// Stopping: the event stays in the inbox.
+	default: // retryable
+		p.retries.Add(1)
+		if p.o.Metrics != nil {
+			p.o.Metrics.Retries.Inc()
+		}
+		it.tries++
+		it.notAfter = p.o.Now().Add(backoff(p.o.RetryBase, p.o.RetryMax, it.tries))
+		heap.Push(&d.delayed, it)
+		d.fails++
+		state := p.breakerState()
+		if state == BreakerHalfOpen || d.fails >= p.o.BreakerThreshold && state == BreakerClosed {
+			if state == BreakerHalfOpen {
+				d.cool = min(2*d.cool, p.o.BreakerMaxCooldown)
+			}
+			d.openAt = p.o.Now().Add(d.cool)
+			p.setBreaker(BreakerOpen)
+			p.o.Logger.Warn("Safe-e is failing; circuit breaker open", "cooldown", d.cool, "err", o.err)
+		}
+	}
+}
+
+// advance removes it from the head of its user's queue and makes the next
+// event of that user ready.
+func (d *dispatcher) advance(it *item) {
+	q := d.users[it.user]
+	if len(q) > 0 && q[0] == it {
+		q = q[1:]
+	}
+	if len(q) == 0 {
+		delete(d.users, it.user)
+		return
+	}
+	d.users[it.user] = q
+	heap.Push(&d.ready, q[0])
+}
+
+func unauthorizedReason(status int) string {
+	return fmt.Sprintf("Safe-e refused the API key (HTTP %d): scoring paused, events kept in the inbox; set SAFEE_API_KEY or [safee] api_key and restart", status)
+}
+
+// seqHeap orders items by inbox sequence, oldest first.
+type seqHeap []*item
+
+func (h seqHeap) Len() int           { return len(h) }
+func (h seqHeap) Less(i, j int) bool { return h[i].in.Seq < h[j].in.Seq }
+func (h seqHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *seqHeap) Push(x any)        { *h = append(*h, x.(*item)) }
+func (h *seqHeap) Pop() any {
+	old := *h
+	it := old[len(old)-1]
+	old[len(old)-1] = nil
+	*h = old[:len(old)-1]
+	return it
+}
+
+// timeHeap orders items by the end of their backoff.
+type timeHeap []*item
+
+func (h timeHeap) Len() int           { return len(h) }
+func (h timeHeap) Less(i, j int) bool { return h[i].notAfter.Before(h[j].notAfter) }
+func (h timeHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *timeHeap) Push(x any)        { *h = append(*h, x.(*item)) }
+func (h *timeHeap) Pop() any {
+	old := *h
+	it := old[len(old)-1]
+	old[len(old)-1] = nil
+	*h = old[:len(old)-1]
+	return it
+}
