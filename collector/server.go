@@ -1,0 +1,285 @@
+package collector
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/riskwatch/riskwatch/api"
+	"github.com/riskwatch/riskwatch/safee"
+	"github.com/riskwatch/riskwatch/store"
+)
+
+// Defaults applied by NewServer to zero ServerOptions fields.
+const (
+	DefaultListen            = "127.0.0.1:7676"
+	DefaultMaxBody           = 4 << 20
+	DefaultInboxLimit        = 100_000
+	DefaultMaxItems          = 10_000
+	DefaultMaxConcurrent     = 16
+	DefaultReadHeaderTimeout = 5 * time.Second
+	DefaultReadTimeout       = 30 * time.Second
+	DefaultWriteTimeout      = 60 * time.Second
+	DefaultIdleTimeout       = 120 * time.Second
+	DefaultMaxHeaderBytes    = 64 << 10
+	DefaultShutdownTimeout   = 10 * time.Second
+)
+
+// maxMaxBody caps MaxBody: a body is held in memory whole.
+const maxMaxBody = 1 << 30
+
+// ProxyFunc forwards one Safe-e call and records its decision before
+// returning. It returns Safe-e's status, content type and body unchanged, or
+// (503, a JSON error body) when Safe-e cannot be reached. event is the
+// validated event name as in Safe-e's URL ("login").
+type ProxyFunc func(ctx context.Context, route safee.Route, event string, body []byte) (status int, contentType string, respBody []byte)
+
+// ServerOptions configure a Server. Zero fields take the defaults above;
+// DB, Proxy and Health are required.
+type ServerOptions struct {
+	// Listen is the TCP address of ListenAndServe. A host that is not
+	// loopback (127.0.0.0/8, ::1, localhost) is refused unless Token is set.
+	Listen string
+	// Token, when set, is the Bearer token every route requires
+	// (Authorization: Bearer <token>), /healthz and /metrics included. It
+	// must be printable ASCII without spaces.
+	Token string
+	// MaxBody bounds a request body, after gzip decompression too.
+	MaxBody int64
+	// InboxLimit: POST /v1/events answers 429 while the inbox holds at
+	// least this many events.
+	InboxLimit uint64
+	// MaxItems bounds the events in one POST /v1/events (413 over it).
+	MaxItems int
+	// MaxConcurrent bounds the requests that read a body at once (ingest
+	// and proxy); more answer 429. Together with MaxBody it bounds memory.
+	MaxConcurrent int
+
+	DB *store.DB
+	// Notify is called after events were committed to the inbox (wakes the
+	// pipeline). It must not block. Optional.
+	Notify func()
+	// Proxy serves the Safe-e-compatible routes.
+	Proxy ProxyFunc
+	// Health reports the collector's state for /healthz.
+	Health func(ctx context.Context) api.Health
+	// Metrics is updated by the server. Default: new metrics registered
+	// with Registry.
+	Metrics *Metrics
+	// Registry is served on /metrics. Default: a new registry.
+	Registry *prometheus.Registry
+	// Logger receives request failures. Default: slog.Default().
+	Logger *slog.Logger
+	// Now is the clock for ReceivedAt and rejected records. Default: time.Now.
+	Now func() time.Time
+	// NewID assigns an event ID to a posted event without event_id. Default:
+	// 32 hex digits, a 48-bit millisecond time followed by 80 random bits.
+	NewID func() string
+
+	// Timeouts against slow or idle clients (see net/http.Server).
+	ReadHeaderTimeout time.Duration
+	ReadTimeout       time.Duration
+	// WriteTimeout also bounds how long a handler waits for the store or
+	// the proxy.
+	WriteTimeout   time.Duration
+	IdleTimeout    time.Duration
+	MaxHeaderBytes int
+	// ShutdownTimeout bounds the graceful shutdown when Serve's context
+	// ends; connections still open then are closed.
+	ShutdownTimeout time.Duration
+}
+
+// Server is the collector's HTTP server: event ingest, the Safe-e-compatible
+// proxy, /healthz and /metrics. It is safe for concurrent use. Serve (or
+// ListenAndServe) runs it until its context ends; the caller must keep the
+// DB open until then.
+type Server struct {
+	opts    ServerOptions
+	log     *slog.Logger
+	handler http.Handler
+	// slots bounds the requests reading a body at once.
+	slots chan struct{}
+	addr  atomic.Pointer[string]
+}
+
+// NewServer checks opts, applies the defaults and builds the routes. It
+// refuses a non-loopback Listen address without a Token.
+func NewServer(opts ServerOptions) (*Server, error) {
+	if err := opts.withDefaults(); err != nil {
+		return nil, fmt.Errorf("collector server: %w", err)
+	}
+	s := &Server{
+		opts:  opts,
+		log:   opts.Logger,
+		slots: make(chan struct{}, opts.MaxConcurrent),
+	}
+	s.handler = s.routes()
+	return s, nil
+}
+
+func (o *ServerOptions) withDefaults() error {
+	switch {
+	case o.DB == nil:
+		return errors.New("no store (DB is nil)")
+	case o.Proxy == nil:
+		return errors.New("no proxy function (Proxy is nil)")
+	case o.Health == nil:
+		return errors.New("no health function (Health is nil)")
+	}
+	for _, r := range o.Token {
+		if r < 0x21 || r > 0x7e {
+			return errors.New("the ingest token contains a space, a control or a non-ASCII character")
+		}
+	}
+	if o.Listen == "" {
+		o.Listen = DefaultListen
+	}
+	host, _, err := net.SplitHostPort(o.Listen)
+	if err != nil {
+		return fmt.Errorf("listen address %q: %w", o.Listen, err)
+	}
+	if o.Token == "" && !isLoopbackHost(host) {
+		return fmt.Errorf("refusing to listen on %s without an ingest token: anyone who can reach "+
+			"a non-loopback address could post events and spend the Safe-e key through the proxy; "+
+			"set a token (RISKWATCH_INGEST_TOKEN or token in the [ingest] section of the config) "+
+			"or listen on 127.0.0.1", o.Listen)
+	}
+	if o.MaxBody < 0 || o.MaxItems < 0 || o.MaxConcurrent < 0 {
+		return fmt.Errorf("negative limit (max body %d, max items %d, max concurrent %d)",
+			o.MaxBody, o.MaxItems, o.MaxConcurrent)
+	}
+	if o.MaxBody > maxMaxBody {
+		return fmt.Errorf("max body %d is over the %d-byte ceiling", o.MaxBody, maxMaxBody)
+	}
+	setDefault(&o.MaxBody, DefaultMaxBody)
+	setDefault(&o.InboxLimit, DefaultInboxLimit)
+	setDefault(&o.MaxItems, DefaultMaxItems)
+	setDefault(&o.MaxConcurrent, DefaultMaxConcurrent)
+	setDefault(&o.ReadHeaderTimeout, DefaultReadHeaderTimeout)
+	setDefault(&o.ReadTimeout, DefaultReadTimeout)
+	setDefault(&o.WriteTimeout, DefaultWriteTimeout)
+	setDefault(&o.IdleTimeout, DefaultIdleTimeout)
+	setDefault(&o.MaxHeaderBytes, DefaultMaxHeaderBytes)
+	setDefault(&o.ShutdownTimeout, DefaultShutdownTimeout)
+	if o.Registry == nil {
+		o.Registry = prometheus.NewRegistry()
+	}
+	if o.Metrics == nil {
+		o.Metrics = NewMetrics(o.Registry)
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.NewID == nil {
+		o.NewID = func() string { return newEventID(o.Now()) }
+	}
+	return nil
+}
+
+// setDefault replaces a non-positive *v with def.
+func setDefault[T int | int64 | uint64 | time.Duration](v *T, def T) {
+	if *v <= 0 {
+		*v = def
+	}
+}
+
+// isLoopbackHost reports whether host (from host:port) names only the local
+// machine: "localhost" or a loopback IP. "" (every interface) is not.
+func isLoopbackHost(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Unmap().IsLoopback()
+}
+
+// newEventID returns 32 hex digits: the millisecond time in the first 12,
+// so IDs sort roughly by arrival, then 80 random bits.
+func newEventID(now time.Time) string {
+	var b [16]byte
+	ms := uint64(now.UnixMilli())
+	for i := 5; i >= 0; i-- {
+		b[i] = byte(ms)
+		ms >>= 8
+	}
+	// crypto/rand.Read never fails (it panics if the system source does).
+	_, _ = rand.Read(b[6:])
+	return hex.EncodeToString(b[:])
+}
+
+// Handler returns the server's routes, for tests and for embedding.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Addr returns the address Serve is listening on, or "" before it started.
+func (s *Server) Addr() string {
+	if a := s.addr.Load(); a != nil {
+		return *a
+	}
+	return ""
+}
+
+// ListenAndServe listens on opts.Listen and serves until ctx ends, like Serve.
+func (s *Server) ListenAndServe(ctx context.Context) error {
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", s.opts.Listen)
+	if err != nil {
+		return fmt.Errorf("collector server: listen on %s: %w", s.opts.Listen, err)
+	}
+	return s.Serve(ctx, ln)
+}
+
+// Serve serves on ln until ctx ends, then shuts down gracefully: it stops
+// accepting, lets requests in progress finish (ingest answers only after its
+// commit) for up to ShutdownTimeout, closes what is left, and returns nil if
+// the shutdown was graceful. It returns early with an error if serving
+// fails. Without a Token it refuses a listener that is not on a loopback
+// address. Serve closes ln.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	if tcp, ok := ln.Addr().(*net.TCPAddr); ok && s.opts.Token == "" && !tcp.IP.IsLoopback() {
+		ln.Close()
+		return fmt.Errorf("collector server: refusing to serve on %s without an ingest token", ln.Addr())
+	}
+	hs := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: s.opts.ReadHeaderTimeout,
+		ReadTimeout:       s.opts.ReadTimeout,
+		WriteTimeout:      s.opts.WriteTimeout,
+		IdleTimeout:       s.opts.IdleTimeout,
+		MaxHeaderBytes:    s.opts.MaxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	addr := ln.Addr().String()
+	s.addr.Store(&addr)
+	done := make(chan error, 1)
+	go func() { done <- hs.Serve(ln) }()
+	select {
+	case err := <-done:
+		return fmt.Errorf("collector server: serve on %s: %w", addr, err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.ShutdownTimeout)
+	defer cancel()
+	err := hs.Shutdown(sctx)
+	if err != nil {
+		hs.Close()
+		err = fmt.Errorf("collector server: shutdown on %s: %w", addr, err)
+	}
+	if serr := <-done; !errors.Is(serr, http.ErrServerClosed) && err == nil {
+		err = fmt.Errorf("collector server: serve on %s: %w", addr, serr)
+	}
+	return err
+}

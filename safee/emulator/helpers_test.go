@@ -1,0 +1,103 @@
+package emulator
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+)
+
+// testStart is the fixed clock of generators and emulators in tests.
+var testStart = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+
+func fixedClock() time.Time { return testStart }
+
+// serve starts an emulator on a loopback httptest server.
+func serve(t testing.TB, opts Options) (*Emulator, *httptest.Server) {
+	t.Helper()
+	e := New(opts)
+	srv := httptest.NewServer(e)
+	t.Cleanup(srv.Close)
+	return e, srv
+}
+
+// pathFor is the route a Safe-e client uses for an event line.
+func pathFor(t testing.TB, line []byte) string {
+	t.Helper()
+	var ev struct{ Type, Status string }
+	if err := json.Unmarshal(line, &ev); err != nil {
+		t.Fatalf("generated line is not JSON: %v: %s", err, line)
+	}
+	route := "risk"
+	if ev.Status == "$failed" || ev.Status == "$attempted" {
+		route = "filter"
+	}
+	return "/" + route + "/" + strings.TrimPrefix(ev.Type, "$")
+}
+
+// post sends body to base+path with key (none if empty) and returns the
+// status and body.
+func post(t testing.TB, c *http.Client, url, key string, body []byte) (int, http.Header, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if key != "" {
+		req.Header.Set("Authorization-API", key)
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatalf("POST %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("read answer: %v", err)
+	}
+	return resp.StatusCode, resp.Header, b
+}
+
+// score posts an event line to its route and decodes a 200 answer.
+func score(t testing.TB, srv *httptest.Server, line []byte) response {
+	t.Helper()
+	status, _, body := post(t, srv.Client(), srv.URL+pathFor(t, line), "", line)
+	if status != http.StatusOK {
+		t.Fatalf("status %d (%s) for %s", status, body, line)
+	}
+	var r response
+	if err := json.Unmarshal(body, &r); err != nil {
+		t.Fatalf("answer is not JSON: %v: %s", err, body)
+	}
+	return r
+}
+
+// testEvent builds an event line.
+type testEvent struct {
+	typ, status, user, email, ip, agent string
+	at                                  time.Time
+}
+
+func (e testEvent) line() []byte {
+	m := map[string]any{
+		"type":   e.typ,
+		"status": e.status,
+		"user":   map[string]any{"user_id": e.user, "user_email": e.email, "user_ip": e.ip},
+		"user_headers": map[string]any{
+			"user_agent": e.agent, "host": "shop.example.com", "accept_language": "en-US",
+		},
+	}
+	if !e.at.IsZero() {
+		m["timestamp"] = e.at.Format(time.RFC3339)
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}

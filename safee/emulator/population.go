@@ -1,0 +1,282 @@
+package emulator
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math/rand/v2"
+	"net/netip"
+	"strings"
+	"time"
+)
+
+// homeland is a country the synthetic population lives in. Its addresses
+// come from the country's residential range in the Geo table, so the
+// emulator places every generated user where the generator put them.
+type homeland struct {
+	code     string
+	language string
+	currency string
+	prefix   netip.Prefix
+}
+
+// homelands returns the generator's countries, in a fixed order.
+func homelands() []homeland {
+	lands := []homeland{
+		{code: "US", language: "en-US,en;q=0.9", currency: "USD"},
+		{code: "GB", language: "en-GB,en;q=0.9", currency: "GBP"},
+		{code: "DE", language: "de-DE,de;q=0.9,en;q=0.8", currency: "EUR"},
+		{code: "FR", language: "fr-FR,fr;q=0.9,en;q=0.8", currency: "EUR"},
+		{code: "BR", language: "pt-BR,pt;q=0.9,en;q=0.8", currency: "BRL"},
+		{code: "IN", language: "en-IN,hi;q=0.9,en;q=0.8", currency: "INR"},
+		{code: "JP", language: "ja-JP,ja;q=0.9,en;q=0.8", currency: "JPY"},
+		{code: "AU", language: "en-AU,en;q=0.9", currency: "AUD"},
+	}
+	for i := range lands {
+		lands[i].prefix = tablePrefix(lands[i].code, KindResidential)
+	}
+	return lands
+}
+
+// tablePrefixes returns the IPv4 ranges of the Geo table of a kind.
+func tablePrefixes(kind string) []netip.Prefix {
+	var out []netip.Prefix
+	for _, r := range geoTable {
+		if r.Kind == kind && r.Prefix.Addr().Is4() {
+			out = append(out, r.Prefix)
+		}
+	}
+	return out
+}
+
+// tablePrefix returns the IPv4 range of the Geo table for a country and
+// kind. The generator only asks for ranges the table has.
+func tablePrefix(country, kind string) netip.Prefix {
+	for _, r := range geoTable {
+		if r.Country == country && r.Kind == kind && r.Prefix.Addr().Is4() {
+			return r.Prefix
+		}
+	}
+	panic(fmt.Sprintf("emulator: no %s range for %s in the Geo table", kind, country))
+}
+
+// agent is a user agent and the headers that go with it.
+type agent struct {
+	ua      string
+	product string // "web", "ios" or "android"
+	accept  string
+	scripts bool // a headless browser or an HTTP library
+}
+
+const (
+	acceptHTML = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+	acceptJSON = "application/json"
+	acceptAny  = "*/*"
+	siteHost   = "shop.example.com"
+)
+
+// browserAgents are the devices of ordinary users.
+func browserAgents() []agent {
+	web := func(ua string) agent { return agent{ua: ua, product: "web", accept: acceptHTML} }
+	return []agent{
+		web("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36"),
+		web("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15"),
+		web("Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:127.0) Gecko/20100101 Firefox/127.0"),
+		web("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36 Edg/126.0.0.0"),
+		web("Mozilla/5.0 (X11; Linux x86_64; rv:127.0) Gecko/20100101 Firefox/127.0"),
+		web("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36"),
+		web("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"),
+		web("Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.6478.71 Mobile Safari/537.36"),
+		web("Mozilla/5.0 (Linux; Android 14; SM-S921B) AppleWebKit/537.36 (KHTML, like Gecko) SamsungBrowser/25.0 Chrome/121.0.0.0 Mobile Safari/537.36"),
+		web("Mozilla/5.0 (iPad; CPU OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"),
+		{ua: "ShopApp/4.12.0 (iPhone15,2; iOS 17.5; Scale/3.00)", product: "ios", accept: acceptJSON},
+		{ua: "ShopApp/4.12.0 (Linux; Android 14; Pixel 7)", product: "android", accept: acceptJSON},
+	}
+}
+
+// scriptAgents are headless browsers and HTTP libraries, as bots send them.
+func scriptAgents() []agent {
+	script := func(ua, accept string) agent {
+		return agent{ua: ua, product: "web", accept: accept, scripts: true}
+	}
+	return []agent{
+		script("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/126.0.0.0 Safari/537.36", acceptHTML),
+		script("python-requests/2.32.3", acceptAny),
+		script("curl/8.8.0", acceptAny),
+		script("Go-http-client/1.1", acceptAny),
+		script("Mozilla/5.0 (Unknown; Linux x86_64) AppleWebKit/538.1 (KHTML, like Gecko) PhantomJS/2.1.1 Safari/538.1", acceptHTML),
+		script("axios/1.7.2", "application/json, text/plain, */*"),
+		script("Scrapy/2.11.2 (+https://scrapy.org)", acceptHTML),
+		script("node-fetch/1.0 (+https://github.com/bitinn/node-fetch)", acceptAny),
+	}
+}
+
+var (
+	firstNames = [...]string{
+		"james", "maria", "wei", "aisha", "lucas", "sofia", "hiroshi", "emma",
+		"mateus", "priya", "oliver", "chloe", "arjun", "yuki", "noah", "lena",
+		"gabriel", "amelia", "rahul", "hannah", "leon", "camille", "daniel", "isabella",
+	}
+	lastNames = [...]string{
+		"smith", "garcia", "mueller", "dubois", "silva", "sharma", "tanaka", "jones",
+		"brown", "martin", "schneider", "santos", "patel", "sato", "wilson", "bernard",
+		"fischer", "oliveira", "kumar", "suzuki", "taylor", "moreau", "weber", "costa",
+	}
+	mailDomains = [...]string{
+		"gmail.com", "gmail.com", "gmail.com", "outlook.com", "yahoo.com",
+		"icloud.com", "proton.me", "hotmail.com",
+	}
+)
+
+// account is a user as an event names it.
+type account struct {
+	id    string
+	email string
+}
+
+// person is a member of the stable population: a home country, one to
+// three usual addresses, one or two usual devices.
+type person struct {
+	account
+	home   homeland
+	ips    []netip.Addr
+	agents []agent
+	// newcomer people register before anything else.
+	newcomer bool
+	// vpn people send some events through an open proxy.
+	vpn bool
+}
+
+// addrPool hands out distinct addresses of a range, in a scrambled but
+// fixed order, so no two synthetic users share a home address by accident.
+type addrPool struct {
+	next map[netip.Prefix]uint64
+}
+
+// unique returns the next address of prefix (an IPv4 range of at least 4
+// addresses); after the range is used up it starts over.
+func (p *addrPool) unique(prefix netip.Prefix) netip.Addr {
+	if p.next == nil {
+		p.next = make(map[netip.Prefix]uint64)
+	}
+	k := p.next[prefix]
+	p.next[prefix] = k + 1
+	usable := uint64(1)<<(32-prefix.Bits()) - 2
+	// 7919 is prime, so stepping by it visits every usable offset once.
+	return addrAt(prefix, 1+(k*7919)%usable)
+}
+
+// randomAddr returns a random host address of an IPv4 range.
+func randomAddr(rng *rand.Rand, prefix netip.Prefix) netip.Addr {
+	usable := uint64(1)<<(32-prefix.Bits()) - 2
+	return addrAt(prefix, 1+rng.Uint64N(usable))
+}
+
+func addrAt(prefix netip.Prefix, offset uint64) netip.Addr {
+	base := prefix.Masked().Addr().As4()
+	var b [4]byte
+	binary.BigEndian.PutUint32(b[:], binary.BigEndian.Uint32(base[:])+uint32(offset))
+	return netip.AddrFrom4(b)
+}
+
+// Population shape.
+const (
+	populationSize = 2000
+	// coreSize people get a tenth of all traffic: the regulars whose
+	// journeys are long enough to look at.
+	coreSize = 200
+)
+
+// newPopulation draws the stable population.
+func newPopulation(rng *rand.Rand, lands []homeland, pool *addrPool) []*person {
+	browsers := browserAgents()
+	people := make([]*person, populationSize)
+	for i := range people {
+		home := lands[pickWeighted(rng, []float64{30, 15, 12, 10, 10, 10, 8, 5})]
+		p := &person{
+			account:  account{id: fmt.Sprintf("u%06d", 100001+i), email: humanEmail(rng)},
+			home:     home,
+			newcomer: rng.Float64() < 0.05,
+			vpn:      rng.Float64() < 0.03,
+		}
+		for range 1 + pickWeighted(rng, []float64{50, 35, 15}) {
+			p.ips = append(p.ips, pool.unique(home.prefix))
+		}
+		first := rng.IntN(len(browsers))
+		p.agents = append(p.agents, browsers[first])
+		if rng.Float64() < 0.25 {
+			p.agents = append(p.agents, browsers[(first+1+rng.IntN(len(browsers)-1))%len(browsers)])
+		}
+		people[i] = p
+	}
+	return people
+}
+
+// humanEmail draws a plausible personal address: names, at most a two-digit
+// suffix or a birth year.
+func humanEmail(rng *rand.Rand) string {
+	first := firstNames[rng.IntN(len(firstNames))]
+	last := lastNames[rng.IntN(len(lastNames))]
+	domain := mailDomains[rng.IntN(len(mailDomains))]
+	var local string
+	switch rng.IntN(5) {
+	case 0:
+		local = first + "." + last
+	case 1:
+		local = first + last
+	case 2:
+		local = first[:1] + last
+	case 3:
+		local = fmt.Sprintf("%s.%s%02d", first, last, rng.IntN(100))
+	default:
+		local = fmt.Sprintf("%s_%s%d", first, last, 1960+rng.IntN(46))
+	}
+	return local + "@" + domain
+}
+
+// machineEmail draws an address a signup bot makes up: a random
+// consonant-and-digit string or a name with a long number.
+func machineEmail(rng *rand.Rand) string {
+	domain := mailDomains[rng.IntN(len(mailDomains))]
+	if rng.IntN(2) == 0 {
+		return fmt.Sprintf("%s%06d@%s", firstNames[rng.IntN(len(firstNames))], rng.IntN(1_000_000), domain)
+	}
+	const consonants = "bcdfghjklmnpqrstvwxz"
+	var b strings.Builder
+	for range 3 + rng.IntN(2) {
+		for range 2 + rng.IntN(2) {
+			b.WriteByte(consonants[rng.IntN(len(consonants))])
+		}
+		for range 1 + rng.IntN(2) {
+			b.WriteByte(byte('0' + rng.IntN(10)))
+		}
+	}
+	return b.String() + "@" + domain
+}
+
+// throwawayEmail draws a human-looking address at a disposable provider.
+func throwawayEmail(rng *rand.Rand) string {
+	local, _, _ := strings.Cut(humanEmail(rng), "@")
+	return local + "@" + disposableDomains[rng.IntN(len(disposableDomains))]
+}
+
+// pickWeighted returns an index drawn with the given relative weights.
+func pickWeighted(rng *rand.Rand, weights []float64) int {
+	total := 0.0
+	for _, w := range weights {
+		total += w
+	}
+	x := rng.Float64() * total
+	for i, w := range weights {
+		if x < w {
+			return i
+		}
+		x -= w
+	}
+	return len(weights) - 1
+}
+
+// expDuration draws an exponentially distributed duration with the given
+// mean, at least a millisecond.
+func expDuration(rng *rand.Rand, mean time.Duration) time.Duration {
+	return max(time.Millisecond, time.Duration(rng.ExpFloat64()*float64(mean)))
+}
