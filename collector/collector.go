@@ -108,7 +108,7 @@ func New(o Options) (*Collector, error) {
 		f.InboxLimit = o.InboxLimit
 		f.Notify = c.pipeline.Notify
 		f.Now = o.Now
-		f.Logger = o.Logger.With("part", "file", "path", f.Path)
+		f.Logger = o.Logger.With("part", "file")
 		c.sources = append(c.sources, NewFileSource(o.DB, f))
 	}
 

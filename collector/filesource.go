@@ -1,0 +1,214 @@
+package collector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/riskwatch/riskwatch/api"
+	"github.com/riskwatch/riskwatch/store"
+)
+
+// Defaults for FileOptions left zero.
+const (
+	DefaultFilePoll       = 250 * time.Millisecond
+	DefaultFileMaxLine    = 1 << 20
+	DefaultFileRotateWait = time.Second
+)
+
+// Batch bounds: one Enqueue call carries at most this many lines or bytes.
+const (
+	fileBatchLines = 1000
+	fileBatchBytes = 1 << 20
+)
+
+// lastRejectsKept bounds FileSource's list of recent rejection reasons.
+const lastRejectsKept = 10
+
+// FileOptions configures a FileSource.
+type FileOptions struct {
+	// Path is the NDJSON file to tail. A symlink is resolved once, when the
+	// path is first found.
+	Path string
+	// FromStart reads a file found at start with no checkpoint from its
+	// beginning instead of its end.
+	FromStart bool
+	// Poll is how often the file is checked for new data, rotation and
+	// truncation (default DefaultFilePoll).
+	Poll time.Duration
+	// MaxLine is the longest usable line in bytes, without its newline
+	// (default DefaultFileMaxLine). Longer lines are rejected.
+	MaxLine int
+	// InboxLimit pauses reading while the store's inbox holds at least this
+	// many events (0: no limit). Nothing is dropped: the file waits. It is
+	// checked before each batch, so the inbox may pass it by one batch.
+	InboxLimit uint64
+	// RotateWait is how long a file that was rotated away (renamed and
+	// replaced, or deleted) must stay unchanged before the source lets it go
+	// and moves on (default DefaultFileRotateWait). It covers writers that
+	// keep writing to the old file for a moment after the rotation.
+	RotateWait time.Duration
+	// Notify, if set, is called after each commit that stored new events,
+	// so the pipeline wakes up. It must not block.
+	Notify func()
+	// Now is the clock for ReceivedAt and rejection times (default time.Now).
+	Now func() time.Time
+	// Logger receives state changes and errors (default slog.Default()).
+	Logger *slog.Logger
+}
+
+// FileSource tails one NDJSON file into the store's inbox.
+//
+// Guarantees: each complete line is stored exactly once, as an inbox event
+// or as a rejected record, together with the checkpoint (file identity and
+// the offset after the line) in the same transaction, so a restart resumes
+// after the last stored line with nothing lost or repeated. It follows
+// rename rotation (the old file is read to its end first), copytruncate and
+// delete/recreate by polling; a partial last line waits for its newline.
+// Lines from a file that is replaced while the source is stopped, after the
+// checkpoint, cannot be found again and are lost.
+//
+// Event IDs are the event's own event_id, or "<FileID>:<offset of the line>"
+// where FileID is the file's device, inode and fingerprint (see
+// fileIdentity): the same line of the same file always gets the same ID.
+type FileSource struct {
+	db     *store.DB
+	opts   FileOptions
+	path   string
+	source string
+	log    *slog.Logger
+
+	mu    sync.Mutex
+	stats fileStats
+}
+
+// fileStats is the part of FileSource that Stats reads while Run writes.
+type fileStats struct {
+	state       fileState
+	linesRead   uint64
+	rejected    uint64
+	lastRejects []string
+	// lag is the bytes of the file not read yet (a partial line waiting
+	// for its newline has been read).
+	lag int64
+}
+
+// NewFileSource returns a source for opts.Path writing into db. It does
+// nothing until Run. Its name, and the Source of its events, rejections and
+// checkpoint, is "file:" followed by the absolute path.
+func NewFileSource(db *store.DB, opts FileOptions) *FileSource {
+	if opts.Poll <= 0 {
+		opts.Poll = DefaultFilePoll
+	}
+	if opts.MaxLine <= 0 {
+		opts.MaxLine = DefaultFileMaxLine
+	}
+	if opts.RotateWait <= 0 {
+		opts.RotateWait = DefaultFileRotateWait
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	path := opts.Path
+	if abs, err := filepath.Abs(path); err == nil && path != "" {
+		path = abs
+	}
+	source := "file:" + path
+	return &FileSource{
+		db:     db,
+		opts:   opts,
+		path:   path,
+		source: source,
+		log:    opts.Logger.With("source", source),
+		stats:  fileStats{state: stateStarting},
+	}
+}
+
+// Name returns the source's name, "file:" and the absolute path.
+func (s *FileSource) Name() string { return s.source }
+
+// Run tails the file until ctx ends, then returns nil once its current
+// commit is done. It returns an error only when it cannot start (no path,
+// the checkpoint unreadable). Failures while running (the file unreadable,
+// the store refusing a write) are logged, shown in Stats and retried.
+// Run must not be called again while it runs.
+func (s *FileSource) Run(ctx context.Context) error {
+	if s.opts.Path == "" {
+		return errors.New("file source: no path given")
+	}
+	cp, hasCP, err := s.db.Checkpoint(s.source)
+	if err != nil {
+		return fmt.Errorf("file source %s: read checkpoint: %w", s.path, err)
+	}
+	t := newFileTail(s, cp, hasCP)
+	defer t.close()
+	defer s.setState(stateStopped)
+	for ctx.Err() == nil {
+		if t.step(ctx) && !sleepCtx(ctx, s.opts.Poll) {
+			break
+		}
+	}
+	return nil
+}
+
+// Stats returns the source's counters and state. Safe to call concurrently
+// with Run.
+func (s *FileSource) Stats() api.Source {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return api.Source{
+		Name:        s.source,
+		State:       s.stats.state.String(),
+		LinesRead:   s.stats.linesRead,
+		Rejected:    s.stats.rejected,
+		LastRejects: append([]string(nil), s.stats.lastRejects...),
+		LagBytes:    s.stats.lag,
+	}
+}
+
+func (s *FileSource) setState(st fileState) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stats.state = st
+}
+
+func (s *FileSource) setLag(lag int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stats.lag = max(lag, 0)
+}
+
+// counted adds a committed batch to the counters.
+func (s *FileSource) counted(lines int, rejects []store.Rejected) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stats.linesRead += uint64(lines)
+	s.stats.rejected += uint64(len(rejects))
+	for _, r := range rejects {
+		s.stats.lastRejects = append(s.stats.lastRejects, "")
+		copy(s.stats.lastRejects[1:], s.stats.lastRejects)
+		s.stats.lastRejects[0] = r.Position + ": " + r.Reason
+		if len(s.stats.lastRejects) > lastRejectsKept {
+			s.stats.lastRejects = s.stats.lastRejects[:lastRejectsKept]
+		}
+	}
+}
+
+// sleepCtx waits d, or less if ctx ends first; it reports whether d passed.
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}

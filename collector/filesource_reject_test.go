@@ -1,0 +1,105 @@
+package collector
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestFileRejectsUnusableLines(t *testing.T) {
+	garbage := make([]byte, 0, 255)
+	for i := range 256 {
+		if b := byte(i*97 + 13); b != '\n' {
+			garbage = append(garbage, b)
+		}
+	}
+	cases := []struct {
+		name   string
+		line   string
+		reason string
+	}{
+		{"binary garbage", string(garbage), "invalid UTF-8"},
+		{"invalid UTF-8 in a string", `{"type":"$login","event_id":"bad-` + "\xff\xfe" + `"}`, "invalid UTF-8"},
+		{"NUL bytes", "\x00\x00\x00", "not JSON"},
+		{"not JSON", "hello world", "not JSON"},
+		{"truncated JSON", `{"type":"$login"`, "not JSON"},
+		{"array", `[{"type":"$login"}]`, "not a JSON object"},
+		{"string", `"$login"`, "not a JSON object"},
+		{"no type", `{"event_id":"nt","user":{"user_id":"u"}}`, "missing or empty type"},
+		{"empty type", `{"type":""}`, "missing or empty type"},
+		{"two objects", `{"type":"$login"}{"type":"$login"}`, "trailing data"},
+	}
+	db := newTailStore(t)
+	path := filepath.Join(t.TempDir(), "events.ndjson")
+	var b strings.Builder
+	var want []tailReject
+	b.WriteString(tailEvLine("ok0"))
+	for i, c := range cases {
+		want = append(want, tailReject{offset: int64(b.Len()), reason: c.reason, head: c.line})
+		b.WriteString(c.line + "\n")
+		b.WriteString(tailEvLine(fmt.Sprintf("ok%d", i+1)))
+	}
+	tailWrite(t, path, b.String())
+	src := startTailSource(t, db, FileOptions{Path: path, FromStart: true})
+	ids := make([]string, len(cases)+1)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("ok%d", i)
+	}
+	expectTailInbox(t, db, src, ids)
+	expectTailRejects(t, db, src.Name(), want)
+	st := src.Stats()
+	if st.Rejected != uint64(len(cases)) || st.LinesRead != uint64(2*len(cases)+1) {
+		t.Fatalf("stats = %+v, want %d rejected of %d lines", st, len(cases), 2*len(cases)+1)
+	}
+	if len(st.LastRejects) != lastRejectsKept ||
+		!strings.HasPrefix(st.LastRejects[0], fmt.Sprintf("offset %d: ", want[len(want)-1].offset)) {
+		t.Fatalf("last rejects, newest first: %q", st.LastRejects)
+	}
+	expectTailCheckpoint(t, db, src.Name(), tailFileID(t, path), int64(b.Len()))
+}
+
+// TestFileLongLine streams a 5 MiB line in pieces: it is rejected once its
+// newline arrives, the lines around it are accepted, and until then the
+// checkpoint stays before it.
+func TestFileLongLine(t *testing.T) {
+	db := newTailStore(t)
+	path := filepath.Join(t.TempDir(), "events.ndjson")
+	tailWrite(t, path, "")
+	src := startTailSource(t, db, FileOptions{Path: path})
+	waitTailSettled(t, src)
+
+	long := `{"type":"$login","pad":"` + strings.Repeat("x", 5<<20-26) + `"}`
+	if len(long) != 5<<20 {
+		t.Fatalf("long line is %d bytes", len(long))
+	}
+	first := tailEvLine("g1")
+	tailAppend(t, path, first)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for rest := long; rest != ""; {
+		n := min(len(rest), 256<<10)
+		if _, err := f.WriteString(rest[:n]); err != nil {
+			t.Fatal(err)
+		}
+		rest = rest[n:]
+	}
+	expectTailInbox(t, db, src, []string{"g1"})
+	expectTailCheckpoint(t, db, src.Name(), "", int64(len(first)))
+	expectTailRejects(t, db, src.Name(), nil)
+
+	if _, err := f.WriteString("\n" + tailEvLine("g2")); err != nil {
+		t.Fatal(err)
+	}
+	expectTailInbox(t, db, src, []string{"g1", "g2"})
+	expectTailRejects(t, db, src.Name(), []tailReject{{
+		offset: int64(len(first)),
+		reason: "line of 5242880 bytes is over the 1048576-byte limit",
+		head:   long[:rejectHeadLen],
+	}})
+	expectTailCheckpoint(t, db, src.Name(), "", int64(len(first)+len(long)+1+len(tailEvLine("g2"))))
+}
