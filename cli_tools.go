@@ -93,6 +93,7 @@ func (a *app) genCmd() *cobra.Command {
 		seed            int64
 		out, post       string
 		scenario, token string
+		startAt         string
 	)
 	cmd := &cobra.Command{
 		Use:   "gen",
@@ -113,7 +114,15 @@ and a timestamp. Scenarios: %s.
 			if out != "" && post != "" {
 				return errors.New("--out and --post: give one, not both")
 			}
-			g, err := emulator.NewGenerator(scenario, seed, time.Now)
+			clock := time.Now
+			if startAt != "" {
+				t0, err := time.Parse(time.RFC3339, startAt)
+				if err != nil {
+					return fmt.Errorf("--start: want an RFC 3339 time such as 2026-11-25T10:00:00Z, got %q", startAt)
+				}
+				clock = func() time.Time { return t0 }
+			}
+			g, err := emulator.NewGenerator(scenario, seed, clock)
 			if err != nil {
 				return fmt.Errorf("--scenario: %w", err)
 			}
@@ -151,7 +160,8 @@ and a timestamp. Scenarios: %s.
 	fl := cmd.Flags()
 	fl.IntVar(&count, "count", 1000, "number of events (0 = until interrupted)")
 	fl.Float64Var(&rate, "rate", 0, "events per second (0 = as fast as possible)")
-	fl.Int64Var(&seed, "seed", 1, "seed (same seed, same events)")
+	fl.Int64Var(&seed, "seed", 1, "seed (same seed and --start, same events)")
+	fl.StringVar(&startAt, "start", "", "timestamp of the first event, RFC 3339 (default now)")
 	fl.StringVar(&out, "out", "", "append to this file (default standard output)")
 	fl.StringVar(&post, "post", "", "POST batches to this collector URL (…/v1/events) instead")
 	fl.StringVar(&token, "token", "", "ingest token for --post (default $RISKWATCH_INGEST_TOKEN)")
