@@ -1,0 +1,186 @@
+package collector
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/riskwatch/riskwatch/safee"
+	"github.com/riskwatch/riskwatch/safee/emulator"
+	"github.com/riskwatch/riskwatch/store"
+)
+
+const benchConcurrency = 16
+
+// benchEvents generates n events once per benchmark run.
+func benchEvents(b *testing.B, n int) [][]byte {
+	b.Helper()
+	g, err := emulator.NewGenerator("mixed", 1, func() time.Time { return time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC) })
+	if err != nil {
+		b.Fatal(err)
+	}
+	out := make([][]byte, n)
+	for i := range out {
+		out[i] = g.Next()
+	}
+	return out
+}
+
+func benchEmulator(b *testing.B) *httptest.Server {
+	b.Helper()
+	srv := httptest.NewServer(emulator.New(emulator.Options{Key: testKey, Seed: 1}).Handler("/api/v1"))
+	b.Cleanup(srv.Close)
+	return srv
+}
+
+// BenchmarkEndToEnd compares the collector's whole path (file tail → inbox
+// → pipeline → emulator → decision committed with fsync) with a bare loop
+// of Safe-e calls to the same emulator at the same concurrency. SPEC target:
+// the collector reaches >= 80% of the bare loop's events/s.
+func BenchmarkEndToEnd(b *testing.B) {
+	b.Run("bare-http", func(b *testing.B) {
+		events := benchEvents(b, b.N)
+		srv := benchEmulator(b)
+		client := testClient(b, srv.URL+"/api/v1", testKey)
+		parsed := make([]safee.Event, len(events))
+		for i, e := range events {
+			ev, err := safee.ParseEvent(e)
+			if err != nil {
+				b.Fatal(err)
+			}
+			parsed[i] = ev
+		}
+		next := make(chan int, len(parsed))
+		for i := range parsed {
+			next <- i
+		}
+		close(next)
+		b.ResetTimer()
+		var wg sync.WaitGroup
+		for range benchConcurrency {
+			wg.Go(func() {
+				for i := range next {
+					if _, err := client.Score(context.Background(), parsed[i]); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		b.StopTimer()
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+	})
+	b.Run("file-pipeline-store", func(b *testing.B) {
+		events := benchEvents(b, b.N)
+		dir := b.TempDir()
+		path := filepath.Join(dir, "events.ndjson")
+		data := bytes.Join(events, []byte("\n"))
+		if err := os.WriteFile(path, append(data, '\n'), 0o644); err != nil {
+			b.Fatal(err)
+		}
+		db, err := store.Open(filepath.Join(dir, "rw.db"), store.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer db.Close()
+		srv := benchEmulator(b)
+		p := NewPipeline(PipelineOptions{DB: db, Scorer: testClient(b, srv.URL+"/api/v1", testKey), Workers: benchConcurrency})
+		src := NewFileSource(db, FileOptions{Path: path, FromStart: true, Poll: time.Millisecond, Notify: p.Notify,
+			Logger: slog.New(slog.DiscardHandler)})
+		ctx, cancel := context.WithCancel(context.Background())
+		var wg sync.WaitGroup
+		b.ResetTimer()
+		wg.Go(func() { _ = p.Run(ctx) })
+		wg.Go(func() { _ = src.Run(ctx) })
+		for {
+			info, err := db.Info()
+			if err != nil {
+				b.Fatal(err)
+			}
+			if info.Decisions >= uint64(b.N) {
+				break
+			}
+			time.Sleep(time.Millisecond)
+		}
+		b.StopTimer()
+		cancel()
+		wg.Wait()
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+	})
+}
+
+// BenchmarkProxyAddedLatency measures what the Safe-e-compatible proxy adds
+// to a call (forward, store the decision with fsync, answer): sequential
+// calls through the proxy and straight to the emulator, p50 and p99 of each.
+func BenchmarkProxyAddedLatency(b *testing.B) {
+	events := benchEvents(b, b.N)
+	srv := benchEmulator(b)
+	db, err := store.Open(filepath.Join(b.TempDir(), "rw.db"), store.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	col, err := New(Options{DB: db, Client: testClient(b, srv.URL+"/api/v1", testKey), Listen: "127.0.0.1:0"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- col.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	hc := &http.Client{}
+	call := func(url string, body []byte, key bool) time.Duration {
+		ev, err := safee.ParseEvent(body)
+		if err != nil {
+			b.Fatal(err)
+		}
+		req, _ := http.NewRequest(http.MethodPost, url+"/"+string(ev.Route())+"/"+ev.Name(), bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		if key {
+			req.Header.Set("Authorization-API", testKey)
+		}
+		start := time.Now()
+		resp, err := hc.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			b.Fatalf("status %d from %s", resp.StatusCode, url)
+		}
+		return time.Since(start)
+	}
+	direct := make([]time.Duration, 0, b.N)
+	proxied := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for i, e := range events {
+		if i%2 == 0 {
+			direct = append(direct, call(srv.URL+"/api/v1", e, true))
+		} else {
+			proxied = append(proxied, call("http://"+col.Addr()+"/api/v1", e, false))
+		}
+	}
+	b.StopTimer()
+	if len(direct) == 0 || len(proxied) == 0 {
+		return
+	}
+	q := func(s []time.Duration, f float64) float64 {
+		slices.Sort(s)
+		return float64(s[min(len(s)-1, int(f*float64(len(s))))].Microseconds())
+	}
+	b.ReportMetric(q(direct, 0.5), "direct-p50-µs")
+	b.ReportMetric(q(direct, 0.99), "direct-p99-µs")
+	b.ReportMetric(q(proxied, 0.5), "proxy-p50-µs")
+	b.ReportMetric(q(proxied, 0.99), "proxy-p99-µs")
+}
