@@ -27,6 +27,22 @@ type Reader interface {
 	Stats(ctx context.Context, q StatsQuery) (store.Totals, error)
 	// Health returns the collector's current state.
 	Health(ctx context.Context) (Health, error)
+	// Range pages through decisions between From and To (zero: unbounded),
+	// oldest first unless Reverse; pass Page.Next back as Cursor to go on.
+	Range(ctx context.Context, q RangeQuery) (store.Page, error)
+	// Journey returns up to limit of one user's decisions, newest first.
+	Journey(ctx context.Context, userID string, limit int) ([]store.Decision, error)
+	// Users lists users with their aggregates, sorted and searched as q says.
+	Users(ctx context.Context, q store.UsersQuery) ([]store.UserSummary, error)
+	// Histogram is the distribution of one score over [from, to), split by
+	// actual action, from rollups.
+	Histogram(ctx context.Context, s store.Score, from, to time.Time) (store.Histogram, error)
+	// WhatIf compares actual actions with those the thresholds would give,
+	// over [from, to) (zero from: all history), from rollups.
+	WhatIf(ctx context.Context, s store.Score, th store.Thresholds, from, to time.Time) (store.WhatIf, error)
+	// Flips lists up to limit decisions, newest first, whose action would
+	// change under the thresholds.
+	Flips(ctx context.Context, s store.Score, th store.Thresholds, from, to time.Time, limit int) ([]store.Decision, error)
 	// Subscribe delivers newly stored decisions in batches a few times a
 	// second until ctx ends, then closes the channel. A subscriber that falls
 	// behind receives a batch with Missed > 0 instead of blocking the pipeline.
@@ -38,6 +54,16 @@ type StatsQuery struct {
 	Since  time.Time
 	Until  time.Time
 	Filter string
+}
+
+// RangeQuery selects a page of decisions. Filter is in the filter language.
+type RangeQuery struct {
+	From    time.Time `json:"from,omitzero"`
+	To      time.Time `json:"to,omitzero"`
+	Reverse bool      `json:"reverse,omitempty"`
+	Limit   int       `json:"limit,omitempty"`
+	Cursor  string    `json:"cursor,omitempty"`
+	Filter  string    `json:"filter,omitempty"`
 }
 
 // Batch is a group of decisions delivered to a subscriber, oldest first.

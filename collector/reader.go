@@ -69,6 +69,40 @@ func (r *Reader) Health(ctx context.Context) (api.Health, error) {
 	return r.health(ctx), nil
 }
 
+// Range pages through decisions.
+func (r *Reader) Range(ctx context.Context, q api.RangeQuery) (store.Page, error) {
+	f, err := r.filter(q.Filter)
+	if err != nil {
+		return store.Page{}, err
+	}
+	return r.db.Range(ctx, store.RangeQuery{From: q.From, To: q.To, Reverse: q.Reverse, Limit: q.Limit, Cursor: q.Cursor, Filter: f})
+}
+
+// Journey returns one user's decisions, newest first.
+func (r *Reader) Journey(ctx context.Context, userID string, limit int) ([]store.Decision, error) {
+	return r.db.UserDecisions(ctx, userID, limit)
+}
+
+// Users lists users with their aggregates.
+func (r *Reader) Users(ctx context.Context, q store.UsersQuery) ([]store.UserSummary, error) {
+	return r.db.Users(ctx, q)
+}
+
+// Histogram is one score's distribution over a window.
+func (r *Reader) Histogram(ctx context.Context, s store.Score, from, to time.Time) (store.Histogram, error) {
+	return r.db.Histogram(ctx, s, from, to)
+}
+
+// WhatIf compares actual and simulated actions over a window.
+func (r *Reader) WhatIf(ctx context.Context, s store.Score, th store.Thresholds, from, to time.Time) (store.WhatIf, error) {
+	return r.db.WhatIf(ctx, s, th, from, to)
+}
+
+// Flips lists decisions whose action the thresholds would change.
+func (r *Reader) Flips(ctx context.Context, s store.Score, th store.Thresholds, from, to time.Time, limit int) ([]store.Decision, error) {
+	return r.db.Flips(ctx, s, th, from, to, limit)
+}
+
 // Subscribe delivers new decisions in batches until ctx ends.
 func (r *Reader) Subscribe(ctx context.Context) <-chan api.Batch {
 	return r.hub.Subscribe(ctx, SubscribeOptions{})
