@@ -15,8 +15,6 @@ import (
 // its way to the completer. Each step is O(log n).
 type dispatcher struct {
 	p       *Pipeline
-	cursor  uint64             // highest inbox sequence read
-	held    int                // items read and not yet handed to the completer
 	users   map[string][]*item // per-user FIFO; only the head is ever sent
 	ready   seqHeap            // user heads that may be sent now, oldest first
 	delayed timeHeap           // user heads backing off after a failure
@@ -28,17 +26,11 @@ type dispatcher struct {
 	probing bool               // a probe is in flight (half-open or paused)
 }
 
-func (p *Pipeline) dispatch(ctx context.Context, work chan<- *item, results <-chan outcome, done chan<- completion) error {
+func (p *Pipeline) dispatch(ctx context.Context, work chan<- *item, incoming <-chan []*item, results <-chan outcome, done chan<- completion) error {
 	d := &dispatcher{p: p, users: map[string][]*item{}, busy: map[string]bool{}, cool: p.o.BreakerCooldown}
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
-		if err := d.fill(ctx, done); err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			p.o.Logger.Error("read inbox", "err", err)
-		}
 		now := p.o.Now()
 		d.release(now)
 
@@ -51,7 +43,8 @@ func (p *Pipeline) dispatch(ctx context.Context, work chan<- *item, results <-ch
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-p.wake:
+		case batch := <-incoming:
+			d.add(batch)
 		case <-timer.C:
 		case send <- next:
 			d.sent(next)
@@ -62,42 +55,15 @@ func (p *Pipeline) dispatch(ctx context.Context, work chan<- *item, results <-ch
 	}
 }
 
-// fill reads new inbox events while the window has room.
-func (d *dispatcher) fill(ctx context.Context, done chan<- completion) error {
-	p := d.p
-	for !p.paused() {
-		room := p.o.Window - d.held - int(p.committing.Load())
-		if room <= 0 {
-			return nil
-		}
-		items, err := p.o.DB.InboxNext(ctx, d.cursor, min(room, 1000))
-		if err != nil {
-			return err
-		}
-		if len(items) == 0 {
-			return nil
-		}
-		for _, in := range items {
-			d.cursor = in.Seq
-			ev, err := safee.ParseEvent(in.Body)
-			if err != nil {
-				p.committing.Add(1)
-				done <- completion{seq: in.Seq, d: unparseableDecision(in.InboxEvent, err)}
-				continue
-			}
-			it := &item{in: in, ev: ev, user: ev.UserID}
-			if it.user == "" {
-				it.user = fmt.Sprintf("\x00seq:%d", in.Seq)
-			}
-			d.held++
-			q := d.users[it.user]
-			d.users[it.user] = append(q, it)
-			if len(q) == 0 {
-				heap.Push(&d.ready, it)
-			}
+// add queues newly read events behind their users' earlier ones.
+func (d *dispatcher) add(batch []*item) {
+	for _, it := range batch {
+		q := d.users[it.user]
+		d.users[it.user] = append(q, it)
+		if len(q) == 0 && !d.busy[it.user] {
+			heap.Push(&d.ready, it)
 		}
 	}
-	return nil
 }
 
 // release moves heads whose backoff has passed to ready.
@@ -205,7 +171,6 @@ func (d *dispatcher) handle(o outcome, done chan<- completion) {
 			p.o.Logger.Info("Safe-e accepts the API key again; scoring resumed")
 		}
 		d.advance(it)
-		d.held--
 		p.finish(o, done)
 	case kind == safee.KindUnauthorized:
 		if !p.paused() {

@@ -3,6 +3,7 @@ package collector
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"sync"
@@ -112,9 +113,8 @@ type Pipeline struct {
 	o    PipelineOptions
 	wake chan struct{}
 
-	committing atomic.Int64 // handed to the completer, not yet committed
-	inFlight   atomic.Int64
-	retries    atomic.Uint64
+	inFlight atomic.Int64
+	retries  atomic.Uint64
 
 	mu          sync.Mutex
 	state       string
@@ -177,6 +177,10 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	p.setState(PipelineRunning, "")
 	defer p.setState(PipelineStopped, "")
 
+	// slots bounds the events read from the inbox and not yet committed:
+	// the loader takes one per event, the completer gives it back.
+	slots := make(chan struct{}, p.o.Window)
+	incoming := make(chan []*item, 1)
 	work := make(chan *item)
 	results := make(chan outcome, p.o.Workers)
 	done := make(chan completion, p.o.Window)
@@ -186,9 +190,11 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		wg.Go(func() { p.worker(ctx, work, results) })
 	}
 	var cwg sync.WaitGroup
-	cwg.Go(func() { p.completer(done) })
+	cwg.Go(func() { p.completer(done, slots) })
+	var lwg sync.WaitGroup
+	lwg.Go(func() { p.load(ctx, slots, incoming, done) })
 
-	err := p.dispatch(ctx, work, results, done)
+	err := p.dispatch(ctx, work, incoming, results, done)
 
 	close(work)
 	go func() { wg.Wait(); close(results) }()
@@ -200,9 +206,83 @@ func (p *Pipeline) Run(ctx context.Context) error {
 			p.finish(o, done)
 		}
 	}
+	lwg.Wait()
 	close(done)
 	cwg.Wait()
 	return err
+}
+
+// load reads the inbox in order and parses what it reads, off the
+// dispatcher's goroutine, taking a slot per event so that at most Window
+// events are held. It reads when a source notifies, when a poll interval
+// passes, or when slots come back.
+func (p *Pipeline) load(ctx context.Context, slots chan struct{}, incoming chan<- []*item, done chan<- completion) {
+	var cursor uint64
+	poll := time.NewTimer(p.o.Poll)
+	defer poll.Stop()
+	wait := func() bool {
+		poll.Reset(p.o.Poll)
+		select {
+		case <-ctx.Done():
+			return false
+		case <-p.wake:
+		case <-poll.C:
+		}
+		return true
+	}
+	for {
+		select {
+		case slots <- struct{}{}:
+		case <-ctx.Done():
+			return
+		}
+		n := 1
+	more:
+		for n < 1000 {
+			select {
+			case slots <- struct{}{}:
+				n++
+			default:
+				break more
+			}
+		}
+		var items []store.InboxItem
+		for {
+			var err error
+			items, err = p.o.DB.InboxNext(ctx, cursor, n)
+			if err != nil && ctx.Err() == nil {
+				p.o.Logger.Error("read inbox", "err", err)
+			}
+			if len(items) > 0 {
+				break
+			}
+			if !wait() {
+				return
+			}
+		}
+		for range n - len(items) {
+			<-slots
+		}
+		batch := make([]*item, 0, len(items))
+		for _, in := range items {
+			cursor = in.Seq
+			ev, err := safee.ParseEvent(in.Body)
+			if err != nil {
+				done <- completion{seq: in.Seq, d: unparseableDecision(in.InboxEvent, err)}
+				continue
+			}
+			it := &item{in: in, ev: ev, user: ev.UserID}
+			if it.user == "" {
+				it.user = fmt.Sprintf("\x00seq:%d", in.Seq)
+			}
+			batch = append(batch, it)
+		}
+		select {
+		case incoming <- batch:
+		case <-ctx.Done():
+			return
+		}
+	}
 }
 
 func permanent(err error) bool {
@@ -225,14 +305,13 @@ func (p *Pipeline) worker(ctx context.Context, work <-chan *item, results chan<-
 
 // finish turns an outcome into a decision for the completer.
 func (p *Pipeline) finish(o outcome, done chan<- completion) {
-	p.committing.Add(1)
 	done <- completion{seq: o.it.in.Seq, d: newDecision(o.it.in.InboxEvent, o.it.ev, o.res, o.err)}
 }
 
 // completer commits decisions in groups and publishes them. Commit errors
 // are retried: the events are still in the inbox, so nothing is lost, and
 // the store's idempotence makes a retried group safe.
-func (p *Pipeline) completer(done <-chan completion) {
+func (p *Pipeline) completer(done <-chan completion, slots <-chan struct{}) {
 	batch := make([]store.Result, 0, 1000)
 	for c := range done {
 		batch = append(batch[:0], store.Result{Seq: c.seq, Decision: c.d})
@@ -249,8 +328,9 @@ func (p *Pipeline) completer(done <-chan completion) {
 			}
 		}
 		p.commit(batch)
-		p.committing.Add(-int64(len(batch)))
-		p.Notify()
+		for range batch {
+			<-slots
+		}
 	}
 }
 
