@@ -1,0 +1,338 @@
+package tui
+
+import (
+	"context"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/riskwatch/riskwatch/api"
+	"github.com/riskwatch/riskwatch/tui/common"
+	"github.com/riskwatch/riskwatch/tui/detail"
+	"github.com/riskwatch/riskwatch/tui/health"
+	"github.com/riskwatch/riskwatch/tui/live"
+)
+
+// The smallest terminal the dashboard lays out in.
+const (
+	MinWidth  = 40
+	MinHeight = 10
+)
+
+// chromeHeight is the tab bar, the status line and the help line.
+const chromeHeight = 3
+
+// statusTicks is how many refreshes a status message stays.
+const statusTicks = 3
+
+// Model is the root of the dashboard: it lays out the tab bar, the focused
+// view, the status line and the help line; handles global keys, the data
+// subscription and the refresh tick; and routes each message to the view it
+// belongs to.
+type Model struct {
+	c      *common.Common
+	cancel context.CancelFunc
+	opts   Options
+
+	theme     common.Theme
+	themeAuto bool
+	envPlain  bool
+
+	width, height int
+	active        common.ViewID
+	detailOpen    bool
+	helpOpen      bool
+	helpOffset    int // first line of the full help shown
+
+	live     live.Model
+	hist     placeholder
+	journeys placeholder
+	whatif   placeholder
+	health   health.Model
+	detail   detail.Model
+
+	sub          <-chan api.Batch
+	disconnected bool
+	healthSeq    int
+	healthBusy   bool
+	h            api.Health
+	haveHealth   bool
+	healthErr    error
+
+	status      string
+	statusLevel common.Level
+	statusLeft  int
+}
+
+// New returns the dashboard's root model for use with tea.NewProgram. Call
+// Close when the program has ended (quitting does it too) to stop the
+// subscription.
+func New(opts Options) (*Model, error) {
+	if err := opts.validate(); err != nil {
+		return nil, err
+	}
+	return newModel(context.Background(), opts), nil
+}
+
+func newModel(ctx context.Context, opts Options) *Model {
+	ctx, cancel := context.WithCancel(ctx)
+	c := common.New(ctx, opts.Data, opts.Clock)
+	c.Thresholds = opts.Thresholds
+	m := &Model{
+		c:         c,
+		cancel:    cancel,
+		opts:      opts,
+		theme:     common.Theme{Dark: opts.Theme != "light", Plain: opts.NoColor},
+		themeAuto: opts.Theme == "" || opts.Theme == "auto",
+		live:      live.New(c, opts.RingSize),
+		hist:      newPlaceholder(c, common.ViewHistograms),
+		journeys:  newPlaceholder(c, common.ViewJourneys),
+		whatif:    newPlaceholder(c, common.ViewWhatIf),
+		health:    health.New(c),
+		detail:    detail.New(c),
+	}
+	m.c.Styles = common.NewStyles(m.theme)
+	return m
+}
+
+// Close stops the subscription and any query still running.
+func (m *Model) Close() { m.cancel() }
+
+// Init starts the first queries, the subscription and the refresh tick,
+// and asks the terminal for its background colour.
+func (m *Model) Init() tea.Cmd {
+	m.healthSeq++
+	m.healthBusy = true
+	cmds := []tea.Cmd{m.live.Init(), fetchHealth(m.c, m.healthSeq), subscribe(m.c), tick()}
+	if m.themeAuto {
+		cmds = append(cmds, tea.RequestBackgroundColor)
+	}
+	return tea.Batch(cmds...)
+}
+
+// Update routes msg: keys to the focused view after the global ones, data
+// to the view it belongs to.
+func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.resize(msg.Width, msg.Height)
+	case tea.BackgroundColorMsg:
+		if m.themeAuto {
+			m.setTheme(common.Theme{Dark: msg.IsDark(), Plain: m.theme.Plain})
+		}
+	case tea.EnvMsg:
+		if msg.Getenv("NO_COLOR") != "" {
+			m.envPlain = true
+			m.setTheme(common.Theme{Dark: m.theme.Dark, Plain: true})
+		}
+	case tea.KeyPressMsg:
+		return m, m.onKey(msg)
+	case tickMsg:
+		return m, m.onTick()
+	case healthResultMsg:
+		return m, m.onHealth(msg)
+	case subscribedMsg:
+		return m, m.onSubscribed(msg)
+	case subBatchMsg:
+		var cmd tea.Cmd
+		m.live, cmd = m.live.Update(common.BatchMsg{Batch: msg.batch})
+		return m, tea.Batch(cmd, nextBatch(m.c.Context(), m.sub))
+	case subClosedMsg:
+		if m.c.Context().Err() != nil {
+			return m, nil
+		}
+		m.disconnected = true
+		return m, tea.Tick(resubscribeDelay, func(time.Time) tea.Msg { return resubscribeMsg{} })
+	case resubscribeMsg:
+		if !m.disconnected {
+			return m, nil // already subscribed again
+		}
+		return m, subscribe(m.c)
+	case common.StatusMsg:
+		m.status, m.statusLevel, m.statusLeft = msg.Text, msg.Level, statusTicks
+	case common.OpenDetailMsg:
+		m.detail.SetDecision(msg.Decision)
+		m.detailOpen = true
+		m.helpOpen = false
+	case common.Routed:
+		return m, m.routeTo(msg.Target(), msg)
+	default:
+		return m, m.routeTo(m.focus(), msg)
+	}
+	return m, nil
+}
+
+func (m *Model) onSubscribed(msg subscribedMsg) tea.Cmd {
+	reconnect := m.sub != nil
+	m.sub = msg.ch
+	m.disconnected = false
+	cmds := []tea.Cmd{nextBatch(m.c.Context(), m.sub)}
+	if reconnect {
+		cmds = append(cmds, m.live.Reload())
+	}
+	return tea.Batch(cmds...)
+}
+
+func (m *Model) onTick() tea.Cmd {
+	if m.statusLeft > 0 {
+		m.statusLeft--
+		if m.statusLeft == 0 {
+			m.status = ""
+		}
+	}
+	cmds := []tea.Cmd{tick()}
+	if !m.healthBusy {
+		m.healthSeq++
+		m.healthBusy = true
+		cmds = append(cmds, fetchHealth(m.c, m.healthSeq))
+	}
+	return tea.Batch(cmds...)
+}
+
+func (m *Model) onHealth(msg healthResultMsg) tea.Cmd {
+	if msg.seq != m.healthSeq {
+		return nil
+	}
+	m.healthBusy = false
+	m.healthErr = msg.err
+	if msg.err == nil {
+		m.h, m.haveHealth = msg.h, true
+	}
+	hm := common.HealthMsg{Health: msg.h, Err: msg.err}
+	var c1, c2 tea.Cmd
+	m.live, c1 = m.live.Update(hm)
+	m.health, c2 = m.health.Update(hm)
+	return tea.Batch(c1, c2)
+}
+
+func (m *Model) quit() tea.Cmd {
+	m.cancel()
+	return tea.Quit
+}
+
+func (m *Model) onKey(k tea.KeyPressMsg) tea.Cmd {
+	keys := m.c.Keys
+	if k.String() == "ctrl+c" {
+		return m.quit()
+	}
+	if m.inputActive() {
+		return m.routeTo(m.focus(), k)
+	}
+	if m.helpOpen {
+		return m.onHelpKey(k)
+	}
+	switch {
+	case key.Matches(k, keys.Quit):
+		return m.quit()
+	case key.Matches(k, keys.Help):
+		m.helpOpen, m.helpOffset = true, 0
+		return nil
+	case key.Matches(k, keys.Back) && m.detailOpen:
+		m.detailOpen = false
+		return nil
+	case key.Matches(k, keys.NextView):
+		m.switchTo((m.active + 1) % common.NumTabs)
+		return nil
+	case key.Matches(k, keys.PrevView):
+		m.switchTo((m.active + common.NumTabs - 1) % common.NumTabs)
+		return nil
+	}
+	for i, b := range keys.Views {
+		if key.Matches(k, b) {
+			m.switchTo(common.ViewID(i))
+			return nil
+		}
+	}
+	return m.routeTo(m.focus(), k)
+}
+
+// onHelpKey closes or scrolls the full help; it takes every key but quit.
+func (m *Model) onHelpKey(k tea.KeyPressMsg) tea.Cmd {
+	keys := m.c.Keys
+	page := max(m.bodyHeight()-1, 1)
+	switch {
+	case key.Matches(k, keys.Quit):
+		return m.quit()
+	case key.Matches(k, keys.Help, keys.Back):
+		m.helpOpen = false
+	case key.Matches(k, keys.Up):
+		m.helpOffset--
+	case key.Matches(k, keys.Down):
+		m.helpOffset++
+	case key.Matches(k, keys.PageUp):
+		m.helpOffset -= page
+	case key.Matches(k, keys.PageDown):
+		m.helpOffset += page
+	case key.Matches(k, keys.Top):
+		m.helpOffset = 0
+	case key.Matches(k, keys.Bottom):
+		m.helpOffset = len(m.helpLines())
+	}
+	m.helpOffset = max(min(m.helpOffset, len(m.helpLines())-m.bodyHeight()), 0)
+	return nil
+}
+
+func (m *Model) switchTo(v common.ViewID) {
+	m.active = v
+	m.detailOpen = false
+}
+
+// focus is the view receiving keys.
+func (m *Model) focus() common.ViewID {
+	if m.detailOpen {
+		return common.ViewDetail
+	}
+	return m.active
+}
+
+func (m *Model) inputActive() bool {
+	return m.focus() == common.ViewLive && m.live.InputActive()
+}
+
+// routeTo hands msg to one view.
+func (m *Model) routeTo(v common.ViewID, msg tea.Msg) tea.Cmd {
+	var cmd tea.Cmd
+	switch v {
+	case common.ViewLive:
+		m.live, cmd = m.live.Update(msg)
+	case common.ViewHistograms:
+		m.hist, cmd = m.hist.Update(msg)
+	case common.ViewJourneys:
+		m.journeys, cmd = m.journeys.Update(msg)
+	case common.ViewWhatIf:
+		m.whatif, cmd = m.whatif.Update(msg)
+	case common.ViewHealth:
+		m.health, cmd = m.health.Update(msg)
+	case common.ViewDetail:
+		m.detail, cmd = m.detail.Update(msg)
+	}
+	return cmd
+}
+
+func (m *Model) resize(w, h int) {
+	m.width, m.height = max(w, 0), max(h, 0)
+	m.c.Width, m.c.Height = m.width, m.height
+	bw, bh := m.width, m.bodyHeight()
+	m.live.SetSize(bw, bh)
+	m.hist.SetSize(bw, bh)
+	m.journeys.SetSize(bw, bh)
+	m.whatif.SetSize(bw, bh)
+	m.health.SetSize(bw, bh)
+	m.detail.SetSize(bw, bh)
+}
+
+// bodyHeight is the height left to the views between the tab bar and the
+// status and help lines.
+func (m *Model) bodyHeight() int { return max(m.height-chromeHeight, 0) }
+
+func (m *Model) setTheme(t common.Theme) {
+	if m.envPlain {
+		t.Plain = true
+	}
+	if t == m.theme {
+		return
+	}
+	m.theme = t
+	m.c.Styles = common.NewStyles(t)
+}

@@ -1,0 +1,223 @@
+package tui
+
+import (
+	"strconv"
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/riskwatch/riskwatch/tui/common"
+	"github.com/riskwatch/riskwatch/tui/health"
+	"github.com/riskwatch/riskwatch/tui/widget"
+)
+
+// tooSmall is what a terminal under MinWidth x MinHeight shows.
+const tooSmall = "terminal too small (need 40x10)"
+
+// View renders the whole screen in the alternate screen, without mouse
+// capture so the terminal's own selection and copy keep working.
+func (m *Model) View() tea.View {
+	v := tea.NewView(m.render())
+	v.AltScreen = true
+	v.MouseMode = tea.MouseModeNone
+	v.WindowTitle = "riskwatch"
+	return v
+}
+
+// render lays out tab bar, body, status line and help line in exactly the
+// terminal's size.
+func (m *Model) render() string {
+	if m.width <= 0 || m.height <= 0 {
+		return ""
+	}
+	if m.width < MinWidth || m.height < MinHeight {
+		return common.Truncate(tooSmall, m.width)
+	}
+	bh := m.bodyHeight()
+	var body string
+	if m.helpOpen {
+		lines := m.helpLines()
+		off := max(min(m.helpOffset, len(lines)-bh), 0)
+		body = common.FitBlock(strings.Join(lines[off:], "\n"), m.width, bh)
+	} else {
+		body = m.body()
+	}
+	return strings.Join([]string{m.tabBar(), body, m.statusLine(), m.helpLine()}, "\n")
+}
+
+func (m *Model) body() string {
+	switch m.focus() {
+	case common.ViewLive:
+		return m.live.View()
+	case common.ViewHistograms:
+		return m.hist.View()
+	case common.ViewJourneys:
+		return m.journeys.View()
+	case common.ViewWhatIf:
+		return m.whatif.View()
+	case common.ViewHealth:
+		return m.health.View()
+	case common.ViewDetail:
+		return m.detail.View()
+	}
+	return ""
+}
+
+// tabBar shows the views with their keys; when the full labels do not fit,
+// only the focused one keeps its name.
+func (m *Model) tabBar() string {
+	st := m.c.Styles
+	render := func(short bool) (string, int) {
+		var b strings.Builder
+		w := 0
+		add := func(s string, style func(...string) string) {
+			b.WriteString(style(s))
+			w += ansi.StringWidth(s)
+		}
+		if !short {
+			add("riskwatch", st.Brand.Render)
+			add("  ", st.Tab.Render)
+		}
+		for i := range common.NumTabs {
+			v := common.ViewID(i)
+			label := strconv.Itoa(i+1) + " " + v.String()
+			if short && v != m.active {
+				label = strconv.Itoa(i + 1)
+			}
+			if i > 0 {
+				add(" ", st.Tab.Render)
+			}
+			if v == m.active {
+				add("["+label+"]", st.TabActive.Render)
+			} else {
+				add(label, st.Tab.Render)
+			}
+		}
+		if m.detailOpen {
+			add(" › [Detail]", st.TabActive.Render)
+		}
+		return b.String(), w
+	}
+	if s, w := render(false); w <= m.width {
+		return s
+	}
+	s, _ := render(true)
+	return common.Clip(s, m.width)
+}
+
+// statusLine shows what an on-call engineer must not miss first: scoring
+// paused or stopped, Safe-e unreachable, disconnection, the EMULATOR mode;
+// then messages, display pause, last event age, errors and the source.
+func (m *Model) statusLine() string {
+	st := m.c.Styles
+	var segs []widget.Segment
+	if m.haveHealth {
+		switch {
+		case m.h.Pipeline == "paused":
+			segs = append(segs, widget.Segment{Text: health.PauseText(m.h), Style: st.Banner, Priority: 0})
+		case m.h.Pipeline == "stopped":
+			segs = append(segs, widget.Segment{Text: "scoring stopped", Style: st.StatusWarn, Priority: 1})
+		case !m.h.SafeeReachable:
+			segs = append(segs, widget.Segment{Text: "Safe-e unreachable: retrying", Style: st.StatusErr, Priority: 1})
+		}
+	}
+	if m.disconnected {
+		segs = append(segs, widget.Segment{Text: "DISCONNECTED: reconnecting", Style: st.StatusErr, Priority: 0})
+	}
+	if m.healthErr != nil {
+		segs = append(segs, widget.Segment{Text: "collector unreachable", Style: st.StatusErr, Priority: 1})
+	}
+	mode := m.opts.Mode
+	if m.haveHealth && m.h.Mode != "" {
+		mode = m.h.Mode
+	}
+	switch mode {
+	case "EMULATOR":
+		segs = append(segs, widget.Segment{Text: " EMULATOR ", Style: st.Emulator, Priority: 1})
+	case "":
+	default:
+		segs = append(segs, widget.Segment{Text: common.Sanitize(mode), Style: st.StatusText, Priority: 3})
+	}
+	if m.status != "" {
+		style := st.StatusInfo
+		switch m.statusLevel {
+		case common.LevelWarn:
+			style = st.StatusWarn
+		case common.LevelError:
+			style = st.StatusErr
+		}
+		segs = append(segs, widget.Segment{Text: common.Sanitize(m.status), Style: style, Priority: 1})
+	}
+	if m.live.Paused() {
+		segs = append(segs, widget.Segment{Text: "display paused", Style: st.StatusWarn, Priority: 2})
+	}
+	last := m.live.LastEvent()
+	if m.haveHealth && m.h.LastEvent.After(last) {
+		last = m.h.LastEvent
+	}
+	if !last.IsZero() {
+		segs = append(segs, widget.Segment{Text: "last event " + common.Age(m.c.Clock(), last), Style: st.StatusText, Priority: 3})
+	}
+	if m.haveHealth {
+		var errs uint64
+		for _, n := range m.h.Errors {
+			errs += n
+		}
+		style := st.StatusText
+		if errs > 0 {
+			style = st.StatusErr
+		}
+		segs = append(segs, widget.Segment{Text: "errors " + common.Count(errs), Style: style, Priority: 4})
+	}
+	if m.opts.Source != "" {
+		segs = append(segs, widget.Segment{Text: common.Sanitize(m.opts.Source), Style: st.StatusText, Priority: 5})
+	}
+	return widget.StatusLine(m.width, st.Dim, segs...)
+}
+
+// helpLine shows the focused view's main keys, then the global ones.
+func (m *Model) helpLine() string {
+	k := m.c.Keys
+	if m.helpOpen {
+		if len(m.helpLines()) > m.bodyHeight() {
+			return widget.ShortHelp(m.width, m.c.Styles, k.CloseHelp, k.Down, k.Up, k.Quit)
+		}
+		return widget.ShortHelp(m.width, m.c.Styles, k.CloseHelp, k.Quit)
+	}
+	var b []key.Binding
+	switch m.focus() {
+	case common.ViewLive:
+		b = m.live.ShortHelp()
+		if m.live.InputActive() {
+			return widget.ShortHelp(m.width, m.c.Styles, b...)
+		}
+	case common.ViewHealth:
+		b = m.health.ShortHelp()
+	case common.ViewDetail:
+		b = m.detail.ShortHelp()
+	}
+	b = append(b, k.Help, k.NextView, k.Quit)
+	return widget.ShortHelp(m.width, m.c.Styles, b...)
+}
+
+// helpLines lists every key of the focused view and the global keys, in
+// columns as the width allows; there may be more lines than fit.
+func (m *Model) helpLines() []string {
+	var view []key.Binding
+	switch m.focus() {
+	case common.ViewLive:
+		view = m.live.FullHelp()
+	case common.ViewHealth:
+		view = m.health.FullHelp()
+	case common.ViewDetail:
+		view = m.detail.FullHelp()
+	}
+	groups := []widget.HelpGroup{}
+	if len(view) > 0 {
+		groups = append(groups, widget.HelpGroup{Title: m.focus().String(), Bindings: view})
+	}
+	groups = append(groups, widget.HelpGroup{Title: "Global", Bindings: m.c.Keys.Global()})
+	return strings.Split(widget.FullHelp(m.width, m.bodyHeight(), m.c.Styles, groups...), "\n")
+}

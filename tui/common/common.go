@@ -1,0 +1,75 @@
+// Package common holds what every dashboard view shares: the terminal size,
+// the styles of the current theme, the key map, the clock, the data source,
+// and the messages views use to talk to the root model without importing it.
+package common
+
+import (
+	"context"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/riskwatch/riskwatch/api"
+	"github.com/riskwatch/riskwatch/store"
+)
+
+// QueryTimeout bounds every read the UI starts, so a stuck collector shows
+// up as an error instead of a query that never answers.
+const QueryTimeout = 10 * time.Second
+
+// Thresholds are the configured challenge and deny lines for one score
+// ([thresholds] in the config file). Views draw them; nothing enforces them.
+type Thresholds struct {
+	Score     store.Score
+	Challenge float64
+	Deny      float64
+}
+
+// Common is the context handed to every view. The root model owns it and
+// updates Width, Height and Styles; views keep a pointer and read it while
+// handling a message or rendering, never from a tea.Cmd.
+type Common struct {
+	// Width and Height are the whole terminal's size.
+	Width, Height int
+	// Styles are the styles of the current theme, rebuilt on theme change.
+	Styles *Styles
+	// Keys are the global and navigation bindings.
+	Keys *KeyMap
+	// Clock tells the time for ages, windows and filters (fixed in tests).
+	Clock func() time.Time
+	// Data is the only way the UI reads anything.
+	Data api.Reader
+	// Thresholds are optional score lines from the configuration.
+	Thresholds *Thresholds
+
+	ctx context.Context
+}
+
+// New returns a Common reading from data, whose queries end when ctx ends.
+// A nil clock means time.Now.
+func New(ctx context.Context, data api.Reader, clock func() time.Time) *Common {
+	if clock == nil {
+		clock = time.Now
+	}
+	return &Common{
+		Styles: NewStyles(Theme{Dark: true}),
+		Keys:   DefaultKeyMap(),
+		Clock:  clock,
+		Data:   data,
+		ctx:    ctx,
+	}
+}
+
+// Context is the program's lifetime; it ends when the dashboard quits.
+func (c *Common) Context() context.Context { return c.ctx }
+
+// Query wraps a read as a tea.Cmd: fn runs outside Update with a context
+// bounded by QueryTimeout and the program's lifetime.
+func (c *Common) Query(fn func(ctx context.Context) tea.Msg) tea.Cmd {
+	parent := c.ctx
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(parent, QueryTimeout)
+		defer cancel()
+		return fn(ctx)
+	}
+}

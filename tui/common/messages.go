@@ -1,0 +1,80 @@
+package common
+
+import (
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/riskwatch/riskwatch/api"
+	"github.com/riskwatch/riskwatch/store"
+)
+
+// ViewID names a view. Numbered views keep their key: ViewLive is "1".
+type ViewID int
+
+// The views, in tab order; ViewDetail is opened from Live and has no key.
+const (
+	ViewLive ViewID = iota
+	ViewHistograms
+	ViewJourneys
+	ViewWhatIf
+	ViewHealth
+	ViewDetail
+)
+
+// NumTabs is the number of views reachable with the keys 1-5 and tab.
+const NumTabs = 5
+
+var viewNames = [...]string{"Live", "Histograms", "Journeys", "What-if", "Health", "Detail"}
+
+// String returns the view's title.
+func (v ViewID) String() string {
+	if v < 0 || int(v) >= len(viewNames) {
+		return "?"
+	}
+	return viewNames[v]
+}
+
+// Routed is implemented by a view's own asynchronous results: the root
+// delivers them to the view named by Target, whichever view has focus.
+type Routed interface {
+	Target() ViewID
+}
+
+// Level grades a status message.
+type Level int
+
+// Status levels, from least to most urgent.
+const (
+	LevelInfo Level = iota
+	LevelWarn
+	LevelError
+)
+
+// StatusMsg asks the root to show a short message in the status line for a
+// few seconds ("copied", "Journeys: coming soon").
+type StatusMsg struct {
+	Text  string
+	Level Level
+}
+
+// Status returns a command that shows text in the status line.
+func Status(text string, level Level) tea.Cmd {
+	return func() tea.Msg { return StatusMsg{Text: text, Level: level} }
+}
+
+// OpenDetailMsg asks the root to open the detail view on a decision.
+type OpenDetailMsg struct {
+	Decision store.Decision
+}
+
+// HealthMsg carries a snapshot of the collector; Err is set when it could
+// not be read. The root fetches it every second and hands it to the views.
+type HealthMsg struct {
+	Health api.Health
+	Err    error
+}
+
+// BatchMsg carries newly stored decisions, oldest first, as delivered by
+// the subscription (a few times a second, never one message per event).
+type BatchMsg struct {
+	Batch api.Batch
+}

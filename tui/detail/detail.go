@@ -1,0 +1,166 @@
+// Package detail is the decision detail: the event's fields, the scores
+// with bars, each signal with a one-line description, the policy and any
+// error, then the request sent to Safe-e and its response, pretty printed.
+// It scrolls, copies the decision as JSON, and esc (handled by the root)
+// goes back.
+package detail
+
+import (
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/riskwatch/riskwatch/store"
+	"github.com/riskwatch/riskwatch/tui/common"
+)
+
+// KeyMap holds the detail view's own bindings.
+type KeyMap struct {
+	Copy    key.Binding
+	Journey key.Binding
+}
+
+// Model is the detail view of one decision.
+type Model struct {
+	c      *common.Common
+	keys   KeyMap
+	width  int
+	height int
+	d      store.Decision
+	has    bool
+	offset int
+	cache  *content
+}
+
+// content is the rendered body, kept until the decision, width or theme
+// changes.
+type content struct {
+	id     string
+	width  int
+	styles *common.Styles
+	lines  []string
+}
+
+// New returns an empty detail view.
+func New(c *common.Common) Model {
+	return Model{
+		c: c,
+		keys: KeyMap{
+			Copy:    key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "copy JSON")),
+			Journey: key.NewBinding(key.WithKeys("u"), key.WithHelp("u", "user journey")),
+		},
+		cache: &content{},
+	}
+}
+
+// SetDecision shows d from its top.
+func (m *Model) SetDecision(d store.Decision) {
+	m.d, m.has, m.offset = d, true, 0
+	*m.cache = content{}
+}
+
+// Decision returns the decision shown.
+func (m Model) Decision() (store.Decision, bool) { return m.d, m.has }
+
+// SetSize gives the view its area.
+func (m *Model) SetSize(w, h int) {
+	m.width, m.height = max(w, 0), max(h, 0)
+	m.clampOffset()
+}
+
+// ShortHelp lists the main keys.
+func (m Model) ShortHelp() []key.Binding {
+	k := m.c.Keys
+	return []key.Binding{k.Back, k.Down, k.Up, m.keys.Copy}
+}
+
+// FullHelp lists every key of the view.
+func (m Model) FullHelp() []key.Binding {
+	k := m.c.Keys
+	return []key.Binding{k.Back, k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom, m.keys.Copy, m.keys.Journey}
+}
+
+// Update scrolls and copies.
+func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
+	km, ok := msg.(tea.KeyPressMsg)
+	if !ok {
+		return m, nil
+	}
+	k := m.c.Keys
+	page := max(m.bodyHeight()-1, 1)
+	switch {
+	case key.Matches(km, k.Up):
+		m.offset--
+	case key.Matches(km, k.Down):
+		m.offset++
+	case key.Matches(km, k.PageUp):
+		m.offset -= page
+	case key.Matches(km, k.PageDown):
+		m.offset += page
+	case key.Matches(km, k.Top):
+		m.offset = 0
+	case key.Matches(km, k.Bottom):
+		m.offset = len(m.lines())
+	case key.Matches(km, m.keys.Copy):
+		return m, m.copy()
+	case key.Matches(km, m.keys.Journey):
+		return m, common.Status("Journeys: coming soon", common.LevelInfo)
+	}
+	m.clampOffset()
+	return m, nil
+}
+
+func (m Model) copy() tea.Cmd {
+	if !m.has {
+		return nil
+	}
+	s, err := common.DecisionJSON(&m.d)
+	if err != nil {
+		return common.Status(common.Sanitize(err.Error()), common.LevelError)
+	}
+	return tea.Batch(tea.SetClipboard(s), common.Status("copied decision JSON to clipboard", common.LevelInfo))
+}
+
+// bodyHeight is the number of content lines on screen (below the title).
+func (m Model) bodyHeight() int { return max(m.height-1, 0) }
+
+func (m *Model) clampOffset() {
+	m.offset = min(m.offset, len(m.lines())-m.bodyHeight())
+	m.offset = max(m.offset, 0)
+}
+
+func (m Model) lines() []string {
+	c := m.cache
+	if c.lines == nil || c.id != m.d.ID || c.width != m.width || c.styles != m.c.Styles {
+		*c = content{id: m.d.ID, width: m.width, styles: m.c.Styles, lines: render(&m.d, m.width, m.c)}
+	}
+	return c.lines
+}
+
+// View renders a title line and the visible part of the content.
+func (m Model) View() string {
+	if m.width <= 0 || m.height <= 0 {
+		return ""
+	}
+	st := m.c.Styles
+	if !m.has {
+		return common.FitBlock(st.Dim.Render("no decision selected"), m.width, m.height)
+	}
+	lines := m.lines()
+	body := m.bodyHeight()
+	end := min(m.offset+body, len(lines))
+	pos := ""
+	if len(lines) > body {
+		pos = " lines " + common.Count(uint64(m.offset+1)) + "-" + common.Count(uint64(end)) +
+			" of " + common.Count(uint64(len(lines)))
+	}
+	title := st.Title.Render(common.Truncate("Decision "+common.Sanitize(m.d.ID), max(m.width-len(pos), 1))) + st.Dim.Render(pos)
+	var b strings.Builder
+	b.WriteString(title)
+	for _, l := range lines[m.offset:end] {
+		b.WriteByte('\n')
+		b.WriteString(l)
+	}
+	return common.FitBlock(b.String(), m.width, m.height)
+}

@@ -1,0 +1,162 @@
+package health
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/charmbracelet/x/ansi"
+	"github.com/charmbracelet/x/exp/golden"
+
+	"github.com/riskwatch/riskwatch/api"
+	"github.com/riskwatch/riskwatch/tui/common"
+	"github.com/riskwatch/riskwatch/tui/internal/fixture"
+)
+
+func newHealth(w, h int) Model {
+	c := common.New(context.Background(), fixture.New(0), fixture.Now)
+	c.Styles = common.NewStyles(common.Theme{Plain: true})
+	m := New(c)
+	m.SetSize(w, h)
+	return m
+}
+
+func show(m Model, h api.Health, err error) Model {
+	m, _ = m.Update(common.HealthMsg{Health: h, Err: err})
+	return m
+}
+
+func screen(t *testing.T, m Model) string {
+	t.Helper()
+	lines := strings.Split(m.View(), "\n")
+	if len(lines) != m.height {
+		t.Fatalf("%d lines, want %d", len(lines), m.height)
+	}
+	for _, l := range lines {
+		if w := ansi.StringWidth(l); w > m.width {
+			t.Fatalf("line %q is %d wide in %d", ansi.Strip(l), w, m.width)
+		}
+	}
+	return ansi.Strip(m.View())
+}
+
+func TestHealthShowsEveryCounter(t *testing.T) {
+	h := fixture.Health(fixture.Now().Add(-3 * time.Second))
+	h.Errors["quota"] = 2 // a kind this version does not name: still shown
+	m := show(newHealth(100, 30), h, nil)
+	scr := screen(t, m)
+	for _, want := range []string{
+		"running · mode EMULATOR · Safe-e http://127.0.0.1:7677/api/v1 · reachable",
+		"inbox 12 · in flight 4 · retries 7 · breaker closed",
+		"unauthorized 0 · bad_event 0 · retryable 5 · timeout 1 · network 0 · quota 2",
+		"p50 45ms · p99 180ms",
+		"200 ×1,234 · 429 ×3 · 503 ×2",
+		"12.3 MiB · 1,234 decisions · 3 rejected",
+		"updated just now · last event 3s ago",
+		"rejected: offset 9120: not JSON",
+		"12,345",
+		"2.0 KiB",
+	} {
+		if !strings.Contains(scr, want) {
+			t.Errorf("health lacks %q:\n%s", want, scr)
+		}
+	}
+	golden.RequireEqual(t, scr)
+}
+
+func TestHealthPausedIsLoud(t *testing.T) {
+	h := fixture.Health(fixture.Now())
+	h.Pipeline, h.PauseReason = "paused", "Safe-e rejected the API key (401)\x1b[2J"
+	h.Breaker, h.SafeeReachable = "open", false
+	m := show(newHealth(80, 12), h, nil)
+	raw := m.View()
+	if strings.Contains(raw, "\x1b[2J") {
+		t.Fatal("the pause reason's escape sequence reached the screen")
+	}
+	scr := ansi.Strip(raw)
+	first := strings.SplitN(scr, "\n", 2)[0]
+	if !strings.HasPrefix(first, "SCORING PAUSED: Safe-e rejected the API key (401)") {
+		t.Errorf("the banner must be the first line: %q", first)
+	}
+	// Scrolling moves the body, never the banner.
+	for range 30 {
+		m, _ = m.Update(fixture.KeyPress("j"))
+	}
+	if got := strings.SplitN(screen(t, m), "\n", 2)[0]; got != first {
+		t.Errorf("banner scrolled away: %q", got)
+	}
+	for _, want := range []string{"UNREACHABLE", "breaker open"} {
+		if !strings.Contains(scr, want) {
+			t.Errorf("lacks %q:\n%s", want, scr)
+		}
+	}
+	if PauseText(api.Health{Pipeline: "paused"}) != "SCORING PAUSED: no reason given" {
+		t.Error("a pause without a reason must still say so")
+	}
+}
+
+func TestHealthStates(t *testing.T) {
+	m := newHealth(60, 10)
+	if !m.Loading() || !strings.Contains(screen(t, m), "waiting for the collector") {
+		t.Error("before the first snapshot")
+	}
+	m = show(m, api.Health{}, errors.New("dial tcp: connection refused"))
+	if scr := screen(t, m); !strings.Contains(scr, "collector unreachable: dial tcp: connection refused") {
+		t.Errorf("first refresh failed:\n%s", scr)
+	}
+	m = show(m, fixture.Health(fixture.Now()), nil)
+	m = show(m, api.Health{}, errors.New("timeout"))
+	scr := screen(t, m)
+	if !strings.Contains(scr, "refresh failed: timeout") || !strings.Contains(scr, "inbox 12") {
+		t.Errorf("a failed refresh keeps the last snapshot and says so:\n%s", scr)
+	}
+	h := fixture.Health(fixture.Now())
+	h.Sources = nil
+	h.StatusCodes = nil
+	m = show(newHealth(60, 20), h, nil)
+	scr = screen(t, m)
+	if !strings.Contains(scr, "no sources configured") || !strings.Contains(scr, "none yet") {
+		t.Errorf("empty lists:\n%s", scr)
+	}
+}
+
+func TestHealthScrollClamps(t *testing.T) {
+	m := show(newHealth(40, 5), fixture.Health(fixture.Now()), nil)
+	total := len(m.lines())
+	m, _ = m.Update(fixture.KeyPress("end"))
+	if m.offset != total-5 {
+		t.Errorf("end: offset %d, want %d", m.offset, total-5)
+	}
+	m, _ = m.Update(fixture.KeyPress("pgdown"))
+	if m.offset != total-5 {
+		t.Error("scrolled past the end")
+	}
+	m, _ = m.Update(fixture.KeyPress("home"))
+	m, _ = m.Update(fixture.KeyPress("up"))
+	if m.offset != 0 {
+		t.Errorf("offset %d above the top", m.offset)
+	}
+	// A snapshot with fewer lines clamps the offset.
+	m, _ = m.Update(fixture.KeyPress("end"))
+	short := fixture.Health(fixture.Now())
+	short.Sources = nil
+	m = show(m, short, nil)
+	if m.offset > len(m.lines())-5 {
+		t.Errorf("offset %d beyond %d lines", m.offset, len(m.lines()))
+	}
+	screen(t, m)
+}
+
+func TestHealthEverySize(t *testing.T) {
+	h := fixture.Health(fixture.Now())
+	h.Pipeline = "paused"
+	for w := 1; w <= 120; w += 7 {
+		for hh := 1; hh <= 30; hh += 3 {
+			m := show(newHealth(w, hh), h, nil)
+			m, _ = m.Update(fixture.KeyPress("j"))
+			screen(t, m)
+		}
+	}
+}

@@ -1,0 +1,254 @@
+package health
+
+import (
+	"slices"
+	"strconv"
+	"strings"
+
+	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/riskwatch/riskwatch/api"
+	"github.com/riskwatch/riskwatch/tui/common"
+	"github.com/riskwatch/riskwatch/tui/widget"
+)
+
+const labelWidth = 11
+
+// errorKinds are the kinds api.Health names, shown in this order (even at
+// zero) before any other kind.
+var errorKinds = []string{"unauthorized", "bad_event", "retryable", "timeout", "network"}
+
+// item is one styled piece of a flowing line.
+type item struct {
+	text  string
+	style lipgloss.Style
+}
+
+func (m Model) render() []string {
+	st := m.c.Styles
+	var out []string
+	switch {
+	case !m.have && m.err == nil:
+		return []string{st.Dim.Render(common.Truncate("waiting for the collector…", m.width))}
+	case !m.have:
+		return []string{st.Bad.Render(common.Truncate("collector unreachable: "+common.Sanitize(m.err.Error()), m.width))}
+	}
+	h := m.h
+	flow := func(label string, items ...item) {
+		out = append(out, flowLines(label, items, m.width, st)...)
+	}
+
+	pipe := item{text: orUnknown(h.Pipeline), style: st.Good}
+	switch h.Pipeline {
+	case "paused":
+		pipe.style = st.Bad
+	case "stopped", "":
+		pipe.style = st.Warn
+	}
+	mode := item{text: "mode " + orUnknown(h.Mode), style: st.Bold}
+	if h.Mode == "EMULATOR" {
+		mode.style = st.Emulator
+	}
+	reach := item{text: "reachable", style: st.Good}
+	if !h.SafeeReachable {
+		reach = item{text: "UNREACHABLE", style: st.Bad}
+	}
+	flow("Pipeline", pipe, mode, item{text: "Safe-e " + common.Sanitize(h.SafeeURL), style: lipgloss.Style{}}, reach)
+	if h.Pipeline == "paused" {
+		flow("Paused", item{text: PauseText(h), style: st.Bad})
+	}
+
+	breaker := item{text: "breaker " + orUnknown(h.Breaker), style: st.Good}
+	switch h.Breaker {
+	case "open":
+		breaker.style = st.Bad
+	case "half-open":
+		breaker.style = st.Warn
+	}
+	flow("Queue",
+		item{text: "inbox " + common.Count(h.Inbox)},
+		item{text: "in flight " + strconv.Itoa(h.InFlight)},
+		item{text: "retries " + common.Count(h.Retries)},
+		breaker)
+
+	var errs []item
+	for _, k := range errorKinds {
+		errs = append(errs, countItem(k, h.Errors[k], st))
+	}
+	var others []string
+	for k := range h.Errors {
+		if !slices.Contains(errorKinds, k) {
+			others = append(others, k)
+		}
+	}
+	slices.Sort(others)
+	for _, k := range others {
+		errs = append(errs, countItem(common.Sanitize(k), h.Errors[k], st))
+	}
+	flow("Errors", errs...)
+
+	flow("Latency",
+		item{text: "p50 " + common.Latency(h.LatencyP50)},
+		item{text: "p99 " + common.Latency(h.LatencyP99)})
+	codes := make([]int, 0, len(h.StatusCodes))
+	for c := range h.StatusCodes {
+		codes = append(codes, c)
+	}
+	slices.Sort(codes)
+	var resp []item
+	for _, c := range codes {
+		it := item{text: strconv.Itoa(c) + " ×" + common.Count(h.StatusCodes[c])}
+		switch {
+		case c >= 500 || c == 401 || c == 403:
+			it.style = st.Bad
+		case c >= 400:
+			it.style = st.Warn
+		}
+		resp = append(resp, it)
+	}
+	if len(resp) == 0 {
+		resp = append(resp, item{text: "none yet", style: st.Dim})
+	}
+	flow("Responses", resp...)
+
+	flow("Store",
+		item{text: common.Bytes(h.StoreSize)},
+		item{text: common.Count(h.Decisions) + " decisions"},
+		item{text: common.Count(h.Rejected) + " rejected"})
+
+	upd := item{text: "updated " + common.Age(m.c.Clock(), m.updated), style: st.Dim}
+	if m.err != nil {
+		upd = item{text: "refresh failed: " + common.Sanitize(m.err.Error()), style: st.Bad}
+	}
+	flow("Status", upd, item{text: "last event " + common.Age(m.c.Clock(), h.LastEvent), style: st.Dim})
+
+	out = append(out, "", st.Title.Render(common.Truncate("Sources", m.width)))
+	if len(h.Sources) == 0 {
+		return append(out, st.Dim.Render(common.Truncate("  no sources configured", m.width)))
+	}
+	out = append(out, "  "+m.sources.Header(st.TableHeader))
+	src := sourceRows{sources: h.Sources, styles: st}
+	for i, s := range h.Sources {
+		out = append(out, "  "+m.sources.Render(src, i, 1, -1, st))
+		for _, r := range s.LastRejects {
+			out = append(out, st.Dim.Render(common.Truncate("    rejected: "+common.Sanitize(r), m.width)))
+		}
+	}
+	return out
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "unknown"
+	}
+	return common.Sanitize(s)
+}
+
+func countItem(kind string, n uint64, st *common.Styles) item {
+	it := item{text: kind + " " + common.Count(n), style: st.Dim}
+	if n > 0 {
+		it.style = st.Bad
+	}
+	return it
+}
+
+// flowLines writes a label and its items joined by " · ", continuing on
+// indented lines when the width runs out; an item wider than a line is cut.
+func flowLines(label string, items []item, width int, st *common.Styles) []string {
+	const sep = " · "
+	indent := labelWidth
+	if width < labelWidth+10 {
+		indent = 0
+	}
+	var lines []string
+	var b strings.Builder
+	col := 0
+	start := func(first bool) {
+		if indent == 0 {
+			if first {
+				lines = append(lines, st.Label.Render(common.Truncate(label, width)))
+			}
+			return
+		}
+		if first {
+			b.WriteString(st.Label.Render(common.Fit(label, indent, false)))
+		} else {
+			b.WriteString(strings.Repeat(" ", indent))
+		}
+		col = indent
+	}
+	flush := func() {
+		lines = append(lines, b.String())
+		b.Reset()
+		col = 0
+	}
+	start(true)
+	onLine := 0
+	for _, it := range items {
+		text := it.text
+		w := ansi.StringWidth(text)
+		if onLine > 0 && col+len(sep)+w > width {
+			flush()
+			start(false)
+			onLine = 0
+		}
+		if onLine > 0 {
+			b.WriteString(st.Dim.Render(sep))
+			col += len(sep)
+		}
+		if col+w > width {
+			text = common.Truncate(text, width-col)
+			w = ansi.StringWidth(text)
+		}
+		b.WriteString(it.style.Render(text))
+		col += w
+		onLine++
+	}
+	if b.Len() > 0 || onLine > 0 {
+		flush()
+	}
+	return lines
+}
+
+// Source table columns.
+const (
+	colName = iota
+	colState
+	colRead
+	colRejected
+	colLag
+	numCols
+)
+
+func newSourceTable() *widget.Table {
+	cols := [numCols]widget.Column{
+		colName:     {Title: "SOURCE", Min: 12, Pref: 40, Max: 60, Priority: 0},
+		colState:    {Title: "STATE", Min: 9, Max: 12, Priority: 1},
+		colRead:     {Title: "READ", Min: 7, Max: 14, Priority: 2, Right: true},
+		colRejected: {Title: "REJECTED", Min: 8, Max: 10, Priority: 3, Right: true},
+		colLag:      {Title: "LAG", Min: 9, Max: 12, Priority: 4, Right: true},
+	}
+	return widget.NewTable(cols[:]...)
+}
+
+type sourceRows struct {
+	sources []api.Source
+	styles  *common.Styles
+}
+
+func (r sourceRows) Cells(i int, dst []string) {
+	s := r.sources[i]
+	dst[colName] = common.Sanitize(s.Name)
+	dst[colState] = common.Sanitize(s.State)
+	dst[colRead] = common.Count(s.LinesRead)
+	dst[colRejected] = common.Count(s.Rejected)
+	dst[colLag] = common.Bytes(max(s.LagBytes, 0))
+}
+
+func (r sourceRows) CellStyle(i, col int) *lipgloss.Style {
+	if col == colRejected && r.sources[i].Rejected > 0 {
+		return &r.styles.Warn
+	}
+	return nil
+}

@@ -1,0 +1,599 @@
+package live
+
+import (
+	"context"
+	"encoding/json"
+	"reflect"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/riskwatch/riskwatch/api"
+	"github.com/riskwatch/riskwatch/store"
+	"github.com/riskwatch/riskwatch/tui/common"
+	"github.com/riskwatch/riskwatch/tui/internal/fixture"
+)
+
+// harness drives a Live view synchronously: commands run at once, the
+// view's own query answers go back into Update, anything else is kept in
+// out for the test to inspect.
+type harness struct {
+	t   testing.TB
+	m   Model
+	r   *fixture.Reader
+	out []tea.Msg
+}
+
+func newHarness(t testing.TB, stored, ringSize, w, h int) *harness {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	r := fixture.New(stored)
+	c := common.New(ctx, r, fixture.Now)
+	c.Styles = common.NewStyles(common.Theme{Plain: true})
+	hs := &harness{t: t, m: New(c, ringSize), r: r}
+	hs.m.SetSize(w, h)
+	hs.run(hs.m.Init())
+	return hs
+}
+
+func (h *harness) run(cmd tea.Cmd) {
+	if cmd == nil {
+		return
+	}
+	switch msg := cmd().(type) {
+	case nil:
+	case tea.BatchMsg:
+		for _, c := range msg {
+			h.run(c)
+		}
+	case latestMsg, ratesMsg:
+		h.send(msg)
+	default:
+		h.out = append(h.out, msg)
+	}
+}
+
+func (h *harness) send(msg tea.Msg) {
+	var cmd tea.Cmd
+	h.m, cmd = h.m.Update(msg)
+	h.run(cmd)
+}
+
+func (h *harness) key(keys ...string) {
+	for _, k := range keys {
+		h.send(fixture.KeyPress(k))
+	}
+}
+
+func (h *harness) typeText(s string) {
+	for _, r := range s {
+		h.send(tea.KeyPressMsg{Code: r, Text: string(r)})
+	}
+}
+
+// batch delivers decisions numbered first.. (fixture numbering) as one
+// subscription batch, stored one second apart from Now+1s (n < 60, so all
+// in the minute starting at Now).
+func (h *harness) batch(first, n int) []store.Decision {
+	ds := make([]store.Decision, n)
+	for k := range ds {
+		ds[k] = fixture.Decision(first+k, fixture.Now().Add(time.Duration(k+1)*time.Second))
+	}
+	h.send(common.BatchMsg{Batch: api.Batch{Decisions: ds}})
+	return ds
+}
+
+// num is the fixture number of a decision ID.
+func num(t *testing.T, id string) int {
+	t.Helper()
+	n, err := strconv.ParseInt(id, 16, 64)
+	if err != nil {
+		t.Fatalf("decision ID %q: %v", id, err)
+	}
+	return int(n)
+}
+
+func (h *harness) screen() string {
+	h.t.Helper()
+	out := h.m.View()
+	lines := strings.Split(out, "\n")
+	if len(lines) != h.m.height {
+		h.t.Fatalf("view has %d lines, want %d", len(lines), h.m.height)
+	}
+	for _, l := range lines {
+		if w := ansi.StringWidth(l); w > h.m.width {
+			h.t.Fatalf("line %q is %d wide in %d", ansi.Strip(l), w, h.m.width)
+		}
+	}
+	return ansi.Strip(out)
+}
+
+// shownIDs lists the IDs the ring holds, oldest first.
+func (h *harness) shownIDs() []string { return ids(h.m.ring) }
+
+func TestLoadShowsNewestRowsAndRates(t *testing.T) {
+	h := newHarness(t, 40, 0, 120, 30)
+	if h.m.Loading() {
+		t.Fatal("still loading after the queries answered")
+	}
+	if got := h.m.ring.Len(); got != 40 {
+		t.Fatalf("ring holds %d rows, want all 40 stored", got)
+	}
+	sel, ok := h.m.Selected()
+	if !ok || sel.ID != fixture.Decision(40, time.Time{}).ID {
+		t.Fatalf("selection %q, want the newest (40) while following", sel.ID)
+	}
+	// 09:59 holds decisions 31..40 (one every 6 s); at 10:00:00 the
+	// trailing minute is exactly that minute.
+	var want [store.NumActions]uint64
+	for _, d := range fixture.Decisions(31, 10, fixture.Now()) {
+		want[d.Action.Index()]++
+	}
+	now := fixture.Now()
+	if got := h.m.rates.PerMinute(now, common.SeriesEvents); got != 10 {
+		t.Errorf("events %d/min, want 10", got)
+	}
+	for s, a := range map[common.Series]store.Action{common.SeriesAllow: store.ActionAllow,
+		common.SeriesChallenge: store.ActionChallenge, common.SeriesDeny: store.ActionDeny} {
+		if got := h.m.rates.PerMinute(now, s); got != want[a.Index()] {
+			t.Errorf("%s %d/min, want %d", a, got, want[a.Index()])
+		}
+	}
+	scr := h.screen()
+	if !strings.Contains(scr, "● following") || !strings.Contains(scr, "last event 6s ago") {
+		t.Errorf("info line missing follow state or last event age:\n%s", scr)
+	}
+	if !strings.Contains(scr, "events") || !strings.Contains(scr, "10/min") {
+		t.Errorf("header should show 10 events/min:\n%s", scr)
+	}
+}
+
+func TestEmptyAndLoadingStates(t *testing.T) {
+	h := newHarness(t, 0, 0, 80, 20)
+	if scr := h.screen(); !strings.Contains(scr, "no decisions yet: waiting for events") {
+		t.Errorf("empty store:\n%s", scr)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	m := New(common.New(ctx, fixture.New(5), fixture.Now), 0)
+	m.SetSize(80, 20)
+	_ = m.Init() // not run: the answer has not come
+	if !strings.Contains(m.View(), "loading…") {
+		t.Errorf("before the first answer the table should say loading")
+	}
+}
+
+func TestBatchFollowsNewest(t *testing.T) {
+	h := newHarness(t, 40, 0, 120, 30)
+	ds := h.batch(41, 5)
+	if got := h.m.ring.Len(); got != 45 {
+		t.Fatalf("ring holds %d, want 45", got)
+	}
+	if sel, _ := h.m.Selected(); sel.ID != ds[4].ID {
+		t.Errorf("following: selection %q, want the newest %q", sel.ID, ds[4].ID)
+	}
+	if !h.m.LastEvent().Equal(ds[4].Time) {
+		t.Errorf("last event %v, want %v", h.m.LastEvent(), ds[4].Time)
+	}
+	// The batch is in 10:00 (Now+1s..Now+5s): counted in the rates.
+	if got := h.m.rates.Series(fixture.Now(), 1, common.SeriesEvents, nil)[0]; got != 5 {
+		t.Errorf("10:00 counts %d, want the 5 new decisions", got)
+	}
+}
+
+func TestPauseCountsNewAndResumeShowsThem(t *testing.T) {
+	h := newHarness(t, 40, 0, 120, 30)
+	before := h.screen()
+	h.key("space")
+	if !h.m.Paused() {
+		t.Fatal("space must pause")
+	}
+	ds := h.batch(41, 7)
+	if got := h.m.NewCount(); got != 7 {
+		t.Fatalf("NewCount %d, want 7", got)
+	}
+	if got := h.m.ring.Len(); got != 40 {
+		t.Fatalf("the paused table changed: %d rows", got)
+	}
+	scr := h.screen()
+	if !strings.Contains(scr, "PAUSED 7 new (G resume)") {
+		t.Errorf("paused screen lacks the count:\n%s", scr)
+	}
+	if tableOf(scr) != tableOf(before) {
+		t.Errorf("rows moved while paused:\nbefore\n%s\nafter\n%s", before, scr)
+	}
+	// Rates keep counting while the display is paused.
+	if got := h.m.rates.Series(fixture.Now(), 1, common.SeriesEvents, nil)[0]; got != 7 {
+		t.Errorf("rates while paused: %d, want 7", got)
+	}
+	h.key("G")
+	if h.m.Paused() || h.m.NewCount() != 0 {
+		t.Fatal("G must resume and clear the count")
+	}
+	if got := h.m.ring.Len(); got != 47 {
+		t.Fatalf("after resume %d rows, want 47", got)
+	}
+	if sel, _ := h.m.Selected(); sel.ID != ds[6].ID {
+		t.Errorf("after resume the newest is selected: got %q", sel.ID)
+	}
+	if !strings.Contains(h.screen(), "● following") {
+		t.Error("resumed screen should say following")
+	}
+	// space toggles too.
+	h.key("space", "space")
+	if h.m.Paused() {
+		t.Error("second space must resume")
+	}
+}
+
+// tableOf returns the screen from the table header on.
+func tableOf(scr string) string {
+	if i := strings.Index(scr, "TIME"); i >= 0 {
+		return scr[i:]
+	}
+	return ""
+}
+
+func TestScrollUpPausesAndMovesSelection(t *testing.T) {
+	h := newHarness(t, 40, 0, 120, 15)
+	h.key("k", "k")
+	if !h.m.Paused() {
+		t.Fatal("scrolling up must pause")
+	}
+	if sel, _ := h.m.Selected(); sel.ID != fixture.Decision(38, time.Time{}).ID {
+		t.Errorf("two up from 40: selected %q, want 38", sel.ID)
+	}
+	h.key("j")
+	if sel, _ := h.m.Selected(); sel.ID != fixture.Decision(39, time.Time{}).ID {
+		t.Errorf("one down: selected %q, want 39", sel.ID)
+	}
+	h.key("g")
+	if sel, _ := h.m.Selected(); sel.ID != fixture.Decision(1, time.Time{}).ID {
+		t.Errorf("g: selected %q, want the oldest", sel.ID)
+	}
+	if scr := h.screen(); !strings.Contains(scr, "usr_001") {
+		t.Errorf("the oldest row (usr_001) should be in view after g:\n%s", scr)
+	}
+	h.key("pgdown")
+	if sel, _ := h.m.Selected(); sel.ID == fixture.Decision(1, time.Time{}).ID {
+		t.Error("pgdown did not move")
+	}
+	h.key("end")
+	if h.m.Paused() {
+		t.Error("end must resume following")
+	}
+}
+
+func TestFilterRequeriesAndMatchesIncoming(t *testing.T) {
+	h := newHarness(t, 40, 0, 120, 30)
+	calls := h.r.LatestCalls()
+	h.key("/")
+	if !h.m.InputActive() {
+		t.Fatal("/ must open the filter bar")
+	}
+	h.typeText("ACTION:Deny")
+	h.key("enter")
+	if h.m.InputActive() {
+		t.Fatal("enter must close the bar")
+	}
+	if h.r.LatestCalls() != calls+1 {
+		t.Fatalf("Latest called %d times, want one re-query", h.r.LatestCalls()-calls)
+	}
+	if h.m.Filter() != "action:deny" {
+		t.Errorf("filter %q, want the canonical action:deny", h.m.Filter())
+	}
+	wantDeny := 0
+	for _, d := range fixture.Decisions(1, 40, fixture.Now()) {
+		if d.Action == store.ActionDeny {
+			wantDeny++
+		}
+	}
+	if got := h.m.ring.Len(); got != wantDeny || wantDeny == 0 {
+		t.Fatalf("%d rows after filtering, want the %d denies", got, wantDeny)
+	}
+	ds := h.batch(41, 20)
+	newDeny := 0
+	for _, d := range ds {
+		if d.Action == store.ActionDeny {
+			newDeny++
+		}
+	}
+	if got := h.m.ring.Len(); got != wantDeny+newDeny {
+		t.Errorf("%d rows after a mixed batch, want %d (only the new denies)", got, wantDeny+newDeny)
+	}
+	for _, id := range h.shownIDs() {
+		for _, d := range ds {
+			if d.ID == id && d.Action != store.ActionDeny {
+				t.Fatalf("row %s (%s) does not match the filter", id, d.Action)
+			}
+		}
+	}
+	// Rates count everything, filter or not.
+	if got := h.m.rates.Series(fixture.Now().Add(20*time.Second), 1, common.SeriesEvents, nil)[0]; got != 20 {
+		t.Errorf("rates counted %d of the 20 new decisions", got)
+	}
+	scr := h.screen()
+	if !strings.Contains(scr, "filter: action:deny") || strings.Contains(scr, "ALLOW") {
+		t.Errorf("filtered screen:\n%s", scr)
+	}
+	// Reopening edits the applied filter; up recalls history; esc keeps it.
+	h.key("/")
+	if h.m.bar.Value() != "action:deny" {
+		t.Errorf("bar reopened with %q", h.m.bar.Value())
+	}
+	h.key("esc")
+	if h.m.Filter() != "action:deny" || h.m.InputActive() {
+		t.Error("esc must keep the applied filter")
+	}
+}
+
+func TestFilterBarKeepsKeysFromView(t *testing.T) {
+	h := newHarness(t, 40, 0, 120, 30)
+	h.key("/")
+	h.typeText("q y space")
+	if h.m.Paused() || len(h.out) != 0 {
+		t.Errorf("keys typed in the filter bar acted on the view: paused %v, messages %v", h.m.Paused(), h.out)
+	}
+	if got := h.m.bar.Value(); got != "q y space" {
+		t.Errorf("bar holds %q", got)
+	}
+}
+
+func TestStaleLatestDropped(t *testing.T) {
+	h := newHarness(t, 40, 0, 120, 30)
+	first := h.m.applyFilter("action:deny") // not run yet
+	second := h.m.applyFilter("action:allow")
+	h.run(second)
+	h.run(first) // the old answer arrives last
+	if h.m.ring.Len() == 0 {
+		t.Fatal("no rows")
+	}
+	for _, id := range h.shownIDs() {
+		if a := fixture.Decision(num(t, id), time.Time{}).Action; a != store.ActionAllow {
+			t.Fatalf("row %s is %s: the stale deny answer replaced the allow rows", id, a)
+		}
+	}
+	if h.m.Loading() {
+		t.Error("the current answer arrived: not loading")
+	}
+}
+
+func TestEarlyRowsMergedWithoutDuplicates(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	r := fixture.New(40)
+	c := common.New(ctx, r, fixture.Now)
+	h := &harness{t: t, m: New(c, 0), r: r}
+	h.m.SetSize(120, 30)
+	init := h.m.Init() // in flight
+	// Two decisions arrive before the answer; the store already has the
+	// first when it answers, so it is in both.
+	ds := fixture.Decisions(41, 2, fixture.Now().Add(2*time.Second))
+	if err := r.Push(ctx, api.Batch{Decisions: ds[:1]}); err != nil {
+		t.Fatal(err)
+	}
+	h.send(common.BatchMsg{Batch: api.Batch{Decisions: ds}})
+	if h.m.ring.Len() != 0 {
+		t.Fatal("rows shown before the initial answer")
+	}
+	h.run(init)
+	got := h.shownIDs()
+	if len(got) != 42 {
+		t.Fatalf("%d rows, want 40 + 2 with no duplicate", len(got))
+	}
+	if got[40] != ds[0].ID || got[41] != ds[1].ID {
+		t.Errorf("newest rows %v, want %s then %s", got[40:], ds[0].ID, ds[1].ID)
+	}
+}
+
+func TestResumeAfterOverflowReloads(t *testing.T) {
+	h := newHarness(t, 40, 10, 120, 30)
+	if h.m.ring.Len() != 10 {
+		t.Fatalf("ring of 10 holds %d", h.m.ring.Len())
+	}
+	h.key("space")
+	ds := h.batch(41, 15)
+	if err := h.r.Push(context.Background(), api.Batch{Decisions: ds}); err != nil {
+		t.Fatal(err)
+	}
+	if got := h.m.NewCount(); got != 15 {
+		t.Errorf("NewCount %d, want 15 even past the ring's size", got)
+	}
+	calls := h.r.LatestCalls()
+	h.key("G")
+	if h.r.LatestCalls() != calls+1 {
+		t.Fatal("resuming after more new rows than the ring holds must reload")
+	}
+	got := h.shownIDs()
+	if len(got) != 10 || got[9] != ds[14].ID {
+		t.Errorf("after reload %d rows ending %q, want 10 ending %q", len(got), got[len(got)-1], ds[14].ID)
+	}
+}
+
+func TestResumeSkipsRowsAlreadyShown(t *testing.T) {
+	h := newHarness(t, 40, 0, 120, 30)
+	h.key("space")
+	// A row the table already shows arrives again (a replayed batch).
+	dup := fixture.Decisions(40, 1, fixture.Now().Add(-fixture.Step))
+	h.send(common.BatchMsg{Batch: api.Batch{Decisions: dup}})
+	h.batch(41, 2)
+	h.key("G")
+	if got := h.m.ring.Len(); got != 42 {
+		t.Errorf("%d rows after resume, want 42: the duplicate must be skipped", got)
+	}
+}
+
+func TestMissedDecisionsReload(t *testing.T) {
+	h := newHarness(t, 40, 0, 120, 30)
+	calls := h.r.LatestCalls()
+	h.send(common.BatchMsg{Batch: api.Batch{Missed: 3}})
+	if h.r.LatestCalls() != calls+1 {
+		t.Error("a batch with missed decisions must reload the rows while following")
+	}
+	if scr := h.screen(); !strings.Contains(scr, "missed 3 (reloaded)") {
+		t.Errorf("missed count not shown:\n%s", scr)
+	}
+	// While paused the reload waits for resume.
+	h.key("space")
+	calls = h.r.LatestCalls()
+	h.send(common.BatchMsg{Batch: api.Batch{Missed: 1}})
+	if h.r.LatestCalls() != calls {
+		t.Fatal("reloaded the rows while paused")
+	}
+	h.key("G")
+	if h.r.LatestCalls() != calls+1 {
+		t.Error("resume after missed decisions must reload")
+	}
+}
+
+func TestReloadWhilePausedWaitsForResume(t *testing.T) {
+	h := newHarness(t, 40, 0, 120, 30)
+	h.key("k")
+	calls := h.r.LatestCalls()
+	h.run(h.m.Reload())
+	if h.r.LatestCalls() != calls {
+		t.Fatal("Reload replaced the rows of a paused display")
+	}
+	h.key("G")
+	if h.r.LatestCalls() != calls+1 {
+		t.Error("resume must reload after a reconnect")
+	}
+}
+
+func TestOpenCopyJourney(t *testing.T) {
+	h := newHarness(t, 40, 0, 120, 30)
+	h.key("k") // decision 39
+	h.key("enter")
+	h.key("y")
+	h.key("u")
+	var opened *common.OpenDetailMsg
+	var clip string
+	var status []string
+	for _, m := range h.out {
+		switch m := m.(type) {
+		case common.OpenDetailMsg:
+			opened = &m
+		case common.StatusMsg:
+			status = append(status, m.Text)
+		default:
+			// tea.SetClipboard's message is a string type.
+			if v := reflect.ValueOf(m); v.Kind() == reflect.String {
+				clip = v.String()
+			}
+		}
+	}
+	want := fixture.Decision(39, time.Time{}).ID
+	if opened == nil || opened.Decision.ID != want {
+		t.Fatalf("enter opened %+v, want decision %s", opened, want)
+	}
+	var back store.Decision
+	if err := json.Unmarshal([]byte(clip), &back); err != nil || back.ID != want {
+		t.Fatalf("clipboard %q (%v), want decision %s as JSON", clip, err, want)
+	}
+	if len(back.Request) == 0 || len(back.Response) == 0 {
+		t.Error("copied JSON lacks the raw request or response")
+	}
+	if strings.Join(status, "|") != "copied decision JSON to clipboard|Journeys: coming soon" {
+		t.Errorf("status messages %q", status)
+	}
+}
+
+func TestCopyWithNothingSelected(t *testing.T) {
+	h := newHarness(t, 0, 0, 80, 20)
+	h.key("y", "enter")
+	if len(h.out) != 1 {
+		t.Fatalf("messages %v, want only a warning", h.out)
+	}
+	if s, ok := h.out[0].(common.StatusMsg); !ok || s.Level != common.LevelWarn {
+		t.Errorf("got %#v, want a warning status", h.out[0])
+	}
+}
+
+func TestHeaderCompactsWhenShort(t *testing.T) {
+	h := newHarness(t, 40, 0, 80, 8)
+	scr := h.screen()
+	if strings.Contains(scr, "▁") || !strings.Contains(scr, "events 10/min") {
+		t.Errorf("a short view should show one line of rates without sparklines:\n%s", scr)
+	}
+	h.m.SetSize(200, 40)
+	if scr := h.screen(); !strings.Contains(scr, "▁") {
+		t.Errorf("a tall view should draw sparklines:\n%s", scr)
+	}
+}
+
+func TestHealthFeedsInfoLine(t *testing.T) {
+	h := newHarness(t, 40, 0, 120, 30)
+	hl := fixture.Health(fixture.Now().Add(-2 * time.Second))
+	h.send(common.HealthMsg{Health: hl})
+	scr := h.screen()
+	for _, want := range []string{"Safe-e p50 45ms p99 180ms", "errors 6", "last event 2s ago"} {
+		if !strings.Contains(scr, want) {
+			t.Errorf("info line lacks %q:\n%s", want, scr)
+		}
+	}
+}
+
+func TestPauseWhileLoadingCountsNew(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	r := fixture.New(40)
+	h := &harness{t: t, m: New(common.New(ctx, r, fixture.Now), 0), r: r}
+	h.m.SetSize(120, 30)
+	init := h.m.Init()
+	h.key("space")
+	h.batch(41, 3)
+	h.run(init)
+	if got := h.m.ring.Len(); got != 40 {
+		t.Errorf("%d rows: what arrived after the pause must wait, not join the table", got)
+	}
+	if got := h.m.NewCount(); got != 3 {
+		t.Errorf("NewCount %d, want 3", got)
+	}
+	h.key("G")
+	if got := h.m.ring.Len(); got != 43 {
+		t.Errorf("after resume %d rows, want 43", got)
+	}
+}
+
+// hostile returns a decision whose every text field carries s.
+func hostile(s string) store.Decision {
+	d := fixture.Decision(1, fixture.Now())
+	d.Type, d.Status, d.UserID, d.Email, d.IP, d.Policy = s, s, s, s, s, s
+	d.Signals = []string{s, s + s}
+	d.Action = store.Action(s)
+	return d
+}
+
+func TestHostileFieldsCannotReachTheTerminal(t *testing.T) {
+	h := newHarness(t, 0, 0, 120, 12)
+	evil := "\x1b[2J\x1b]52;c;aGk=\x07line\nbreak\r\u009b31m東京\xff"
+	h.send(common.BatchMsg{Batch: api.Batch{Decisions: []store.Decision{hostile(evil)}}})
+	raw := h.m.View()
+	for _, bad := range []string{"\x1b[2J", "\x1b]52", "\u009b", "\n" + "break", "\r"} {
+		if strings.Contains(raw, bad) {
+			t.Errorf("the screen carries %q from an event", bad)
+		}
+	}
+	h.screen() // exact height, every line within the width
+}
+
+func FuzzRowRender(f *testing.F) {
+	f.Add("usr_001", 80)
+	f.Add("\x1b[2J\n東京\u200b\u0301", 41)
+	f.Add("\xff\xfe\t", 7)
+	f.Fuzz(func(t *testing.T, s string, width int) {
+		width = 1 + int(uint(width)%200)
+		h := newHarness(t, 0, 0, width, 8)
+		h.send(common.BatchMsg{Batch: api.Batch{Decisions: []store.Decision{hostile(s), fixture.Decision(2, fixture.Now())}}})
+		raw := h.m.View()
+		if strings.ContainsRune(ansi.Strip(raw), '\x1b') {
+			t.Fatalf("escape character on screen for %q", s)
+		}
+		h.screen()
+	})
+}

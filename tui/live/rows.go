@@ -1,0 +1,127 @@
+package live
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	"charm.land/lipgloss/v2"
+
+	"github.com/riskwatch/riskwatch/store"
+	"github.com/riskwatch/riskwatch/tui/common"
+	"github.com/riskwatch/riskwatch/tui/widget"
+)
+
+// Table columns, in display order.
+const (
+	colTime = iota
+	colType
+	colUser
+	colIP
+	colRisk
+	colATO
+	colBot
+	colSignals
+	colAction
+	colPolicy
+	numCols
+)
+
+// maxSignals is how many signals the table lists per row.
+const maxSignals = 3
+
+func newTable() *widget.Table {
+	cols := [numCols]widget.Column{
+		colTime:    {Title: "TIME", Min: 8, Max: 8, Priority: 1},
+		colType:    {Title: "TYPE/STATUS", Min: 10, Pref: 16, Max: 22, Priority: 4},
+		colUser:    {Title: "USER", Min: 8, Pref: 12, Max: 20, Priority: 3},
+		colIP:      {Title: "IP", Min: 15, Max: 39, Priority: 5},
+		colRisk:    {Title: "RISK", Min: 4, Max: 4, Priority: 2, Right: true},
+		colATO:     {Title: "ATO", Min: 3, Max: 4, Priority: 7, Right: true},
+		colBot:     {Title: "BOT", Min: 3, Max: 4, Priority: 8, Right: true},
+		colSignals: {Title: "SIGNALS", Min: 12, Pref: 30, Max: 48, Priority: 6},
+		colAction:  {Title: "ACTION", Min: 9, Max: 9, Priority: 0},
+		colPolicy:  {Title: "POLICY", Min: 8, Pref: 16, Max: 24, Priority: 9},
+	}
+	return widget.NewTable(cols[:]...)
+}
+
+// rows adapts the ring to widget.RowSource; row i is ring position i.
+type rows struct {
+	ring   *Ring
+	styles *common.Styles
+	loc    *time.Location // times show in the clock's zone
+}
+
+// Cells writes the row's texts, sanitized, one per column.
+func (r rows) Cells(i int, dst []string) {
+	d := r.ring.At(uint64(i))
+	if d == nil {
+		clear(dst)
+		return
+	}
+	dst[colTime] = d.Time.In(r.loc).Format("15:04:05")
+	dst[colType] = typeStatus(d)
+	dst[colUser] = common.Sanitize(firstNonEmpty(d.UserID, d.Email))
+	dst[colIP] = common.Sanitize(d.IP)
+	if d.Action == store.ActionError {
+		dst[colRisk], dst[colATO], dst[colBot] = "-", "-", "-"
+	} else {
+		dst[colRisk] = common.Score(d.Risk)
+		dst[colATO] = common.Score(d.AccountTakeover)
+		dst[colBot] = common.Score(d.Bot)
+	}
+	dst[colSignals] = signalList(d.Signals)
+	dst[colAction] = common.ActionLabel(d.Action)
+	if d.Action == store.ActionError && d.Error != "" {
+		dst[colPolicy] = common.Sanitize(d.Error)
+	} else {
+		dst[colPolicy] = common.Sanitize(d.Policy)
+	}
+}
+
+// CellStyle colours the action; the text says it too.
+func (r rows) CellStyle(i, col int) *lipgloss.Style {
+	if col != colAction {
+		return nil
+	}
+	d := r.ring.At(uint64(i))
+	if d == nil {
+		return nil
+	}
+	if ai := d.Action.Index(); ai >= 0 {
+		return &r.styles.Action[ai]
+	}
+	return &r.styles.Bold
+}
+
+// typeStatus shows "$login" + "$failed" as "login/failed".
+func typeStatus(d *store.Decision) string {
+	t := strings.TrimPrefix(d.Type, "$")
+	if s := strings.TrimPrefix(d.Status, "$"); s != "" {
+		t += "/" + s
+	}
+	return common.Sanitize(t)
+}
+
+func signalList(sig []string) string {
+	switch len(sig) {
+	case 0:
+		return ""
+	case 1:
+		return common.Sanitize(sig[0])
+	}
+	n := min(len(sig), maxSignals)
+	s := common.Sanitize(strings.Join(sig[:n], ","))
+	if len(sig) > n {
+		s += ",+" + strconv.Itoa(len(sig)-n)
+	}
+	return s
+}
+
+func firstNonEmpty(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
