@@ -1,7 +1,6 @@
 package safee
 
 import (
-	"encoding/json"
 	"fmt"
 	"time"
 )
@@ -39,77 +38,135 @@ type Event struct {
 // is kept in Raw untouched. The error wraps one of the Err* reasons and names
 // the offending field. ParseEvent never panics and does not retain b.
 func ParseEvent(b []byte) (Event, error) {
-	m, err := decodeObject(b)
-	if err != nil {
+	var f eventFields
+	if err := f.scan(b); err != nil {
 		return Event{}, err
 	}
-	var ev Event
-	switch t, ok := m["type"]; {
-	case !ok || rawKind(t) == 'n':
+	return f.event(b)
+}
+
+// eventFields holds, as the scanner found them, the members ParseEvent
+// reads: for each key its last occurrence, as encoding/json would keep it.
+type eventFields struct {
+	typ, status, eventID, product, timestamp rawValue
+
+	user    rawValue // its members below, when it is an object
+	userID  rawValue
+	email   rawValue
+	ip      rawValue
+	headers rawValue // its member below, when it is an object
+	agent   rawValue
+}
+
+// scan checks that b is exactly one JSON object in valid UTF-8 and records
+// the members ParseEvent reads.
+func (f *eventFields) scan(b []byte) error {
+	s, err := openObject(b)
+	if err != nil {
+		return err
+	}
+	for first := true; ; first = false {
+		key, more, err := s.nextKey(first)
+		if err != nil {
+			return notJSON(err)
+		}
+		if !more {
+			return s.end()
+		}
+		switch string(keyName(key)) {
+		case "type":
+			f.typ, err = s.value()
+		case "status":
+			f.status, err = s.value()
+		case "event_id":
+			f.eventID, err = s.value()
+		case "product":
+			f.product, err = s.value()
+		case "timestamp":
+			f.timestamp, err = s.value()
+		case "user":
+			f.userID, f.email, f.ip = rawValue{}, rawValue{}, rawValue{}
+			f.user, err = s.object([]string{"user_id", "user_email", "user_ip"}, []*rawValue{&f.userID, &f.email, &f.ip})
+		case "user_headers":
+			f.agent = rawValue{}
+			f.headers, err = s.object([]string{"user_agent"}, []*rawValue{&f.agent})
+		default:
+			_, err = s.value()
+		}
+		if err != nil {
+			return notJSON(err)
+		}
+	}
+}
+
+// event checks the members' types, in a fixed order so that the error for
+// an input does not depend on the order of its keys, and builds the Event.
+func (f *eventFields) event(b []byte) (Event, error) {
+	switch {
+	case f.typ.absent():
 		return Event{}, ErrMissingType
-	case rawKind(t) != 's':
+	case f.typ.kind != 's':
 		return Event{}, fmt.Errorf("%w: type must be a string", ErrBadType)
 	}
-	if ev.Type, err = optString(m, "type", "type"); err != nil {
-		return Event{}, err
-	}
+	var buf [9]string
+	t := texts(buf[:0], f.typ, f.status, f.eventID, f.product, f.timestamp, f.userID, f.email, f.ip, f.agent)
+
+	ev := Event{Type: t[0]}
 	if ev.Type == "" {
 		return Event{}, ErrMissingType
 	}
 	if _, err := EventName(ev.Type); err != nil {
 		return Event{}, err
 	}
-	if ev.Status, err = optString(m, "status", "status"); err != nil {
+	if err := checkString(f.status, "status"); err != nil {
 		return Event{}, err
 	}
-	if ev.EventID, err = optID(m, "event_id", "event_id"); err != nil {
+	if err := checkID(f.eventID, "event_id"); err != nil {
 		return Event{}, err
 	}
-	if ev.Product, err = optString(m, "product", "product"); err != nil {
+	if err := checkString(f.product, "product"); err != nil {
 		return Event{}, err
 	}
-	if ev.Timestamp, err = parseTimestamp(m); err != nil {
-		return Event{}, err
-	}
-	user, err := optObject(m, "user")
+	ts, err := parseTimestamp(f.timestamp, t[4])
 	if err != nil {
 		return Event{}, err
 	}
-	if ev.UserID, err = optID(user, "user_id", "user.user_id"); err != nil {
+	if err := checkObject(f.user, "user"); err != nil {
 		return Event{}, err
 	}
-	if ev.Email, err = optString(user, "user_email", "user.user_email"); err != nil {
+	if err := checkID(f.userID, "user.user_id"); err != nil {
 		return Event{}, err
 	}
-	if ev.IP, err = optString(user, "user_ip", "user.user_ip"); err != nil {
+	if err := checkString(f.email, "user.user_email"); err != nil {
 		return Event{}, err
 	}
-	headers, err := optObject(m, "user_headers")
-	if err != nil {
+	if err := checkString(f.ip, "user.user_ip"); err != nil {
 		return Event{}, err
 	}
-	if ev.UserAgent, err = optString(headers, "user_agent", "user_headers.user_agent"); err != nil {
+	if err := checkObject(f.headers, "user_headers"); err != nil {
 		return Event{}, err
 	}
+	if err := checkString(f.agent, "user_headers.user_agent"); err != nil {
+		return Event{}, err
+	}
+	ev.Status, ev.EventID, ev.Product, ev.Timestamp = t[1], t[2], t[3], ts
+	ev.UserID, ev.Email, ev.IP, ev.UserAgent = t[5], t[6], t[7], t[8]
 	ev.Raw = append([]byte(nil), b...)
 	return ev, nil
 }
 
-func parseTimestamp(m map[string]json.RawMessage) (time.Time, error) {
-	v, ok := m["timestamp"]
-	if !ok || rawKind(v) == 'n' {
+// parseTimestamp reads the optional timestamp member v, whose decoded text
+// is text.
+func parseTimestamp(v rawValue, text string) (time.Time, error) {
+	if v.absent() {
 		return time.Time{}, nil
 	}
-	if rawKind(v) != 's' {
+	if v.kind != 's' {
 		return time.Time{}, fmt.Errorf("%w: must be an RFC 3339 string", ErrBadTimestamp)
 	}
-	var s string
-	if err := json.Unmarshal(v, &s); err != nil {
-		return time.Time{}, fmt.Errorf("%w: %v", ErrBadTimestamp, err)
-	}
-	ts, err := time.Parse(time.RFC3339Nano, s)
+	ts, err := time.Parse(time.RFC3339Nano, text)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("%w: %q is not RFC 3339", ErrBadTimestamp, snippet([]byte(s), ""))
+		return time.Time{}, fmt.Errorf("%w: %q is not RFC 3339", ErrBadTimestamp, snippet([]byte(text), ""))
 	}
 	return ts, nil
 }
