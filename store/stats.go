@@ -1,0 +1,339 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Window queries answered from rollups (Rates, Histogram, WhatIf, Totals
+// without a filter) work in whole minutes: a window [from, to) covers every
+// minute that starts at or after from rounded down to its minute and before
+// to. Rollups are never removed by retention, so they count decisions that
+// Retain has since deleted.
+
+// maxRateMinutes bounds the length of a Rates answer (about 69 days).
+const maxRateMinutes = 100_000
+
+// Rates returns the per-minute counts by action from the minute of from to
+// the minute of to, one entry per minute including empty ones, oldest
+// first. A zero from starts at the first stored minute, a zero to ends at
+// the current minute.
+func (db *DB) Rates(ctx context.Context, from, to time.Time) ([]MinuteCounts, error) {
+	if to.IsZero() {
+		to = db.now()
+	}
+	var out []MinuteCounts
+	err := db.view(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bktMinutes).Cursor()
+		if from.IsZero() {
+			k, _ := c.First()
+			if k == nil {
+				return nil
+			}
+			from = time.Unix(int64(readU64(k)), 0)
+		}
+		f, t := windowSecs(from, to)
+		if f >= t {
+			return nil
+		}
+		if (t-f)/minuteSecs > maxRateMinutes {
+			return fmt.Errorf("window %s to %s is longer than %d minutes", from.UTC().Format(time.RFC3339), to.UTC().Format(time.RFC3339), maxRateMinutes)
+		}
+		out = make([]MinuteCounts, (t-f)/minuteSecs)
+		for i := range out {
+			out[i].Minute = time.Unix(f+int64(i)*minuteSecs, 0).UTC()
+		}
+		end := uint64(t)
+		for k, v := c.Seek(u64(uint64(f))); k != nil && readU64(k) < end; k, v = c.Next() {
+			counts, err := rollupTotals(v)
+			if err != nil {
+				return fmt.Errorf("rollup minute %d: %w", readU64(k), err)
+			}
+			out[(int64(readU64(k))-f)/minuteSecs].ByAction = counts
+		}
+		return ctx.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("rates: %w", err)
+	}
+	return out, nil
+}
+
+// Histogram returns the distribution of score s over the window [from, to)
+// (whole minutes; zero values are unbounded), from the rollups. From and To
+// of the result are the minute-aligned window actually read (zero when
+// unbounded).
+func (db *DB) Histogram(ctx context.Context, s Score, from, to time.Time) (Histogram, error) {
+	if s < 0 || s >= NumScores {
+		return Histogram{}, fmt.Errorf("histogram: unknown score %d", s)
+	}
+	f, t := windowSecs(from, to)
+	h := Histogram{Score: s, From: alignedTime(from, f), To: alignedTime(to, t)}
+	var acc hist
+	err := db.view(func(tx *bolt.Tx) error {
+		return eachRollup(ctx, tx, f, t, func(_ int64, v []byte) error {
+			return walkRollup(v, func(_ []byte, _ *[NumActions]uint64, secs *[NumScores][]byte) error {
+				return addSection(secs[s], &acc)
+			})
+		})
+	})
+	if err != nil {
+		return Histogram{}, fmt.Errorf("histogram of %s: %w", s, err)
+	}
+	for a := range scoredActions {
+		for b := range 101 {
+			c := acc[a*101+b]
+			h.Counts[b][a] = c
+			h.Total += c
+		}
+	}
+	return h, nil
+}
+
+// alignedTime returns the window bound sec as a time, or zero when the
+// requested bound t was zero (unbounded).
+func alignedTime(t time.Time, sec int64) time.Time {
+	if t.IsZero() {
+		return time.Time{}
+	}
+	return time.Unix(sec, 0).UTC()
+}
+
+// Thresholds are simulated policy thresholds on one score.
+type Thresholds struct {
+	Challenge, Deny float64
+}
+
+// Simulate returns the action the thresholds give score value v: deny when
+// v >= Deny, challenge when v >= Challenge, allow otherwise. Scores are
+// compared at the resolution of the histograms (Bucket(v), whole points),
+// so that WhatIf (from rollups) and Flips (from decisions) agree; with
+// whole-number thresholds this is the same as comparing v itself.
+func (th Thresholds) Simulate(v float64) Action {
+	return Actions[th.simulateBucket(Bucket(v))]
+}
+
+// simulateBucket returns the index of the simulated action of bucket b.
+func (th Thresholds) simulateBucket(b int) int {
+	switch v := float64(b); {
+	case v >= th.Deny:
+		return 2
+	case v >= th.Challenge:
+		return 1
+	}
+	return 0
+}
+
+// WhatIf compares actual actions with the actions simulated thresholds
+// would have given over a window.
+type WhatIf struct {
+	Score      Score
+	Thresholds Thresholds
+	From, To   time.Time
+	// Matrix counts decisions by actual action (rows in Actions order; the
+	// error row stays zero) and simulated action (allow, challenge, deny).
+	Matrix [NumActions][3]uint64
+	// ByType holds the same matrix per event type.
+	ByType map[string]*[NumActions][3]uint64
+	// Errors counts error decisions (no scores) in the window.
+	Errors uint64
+}
+
+// WhatIf computes the actual × simulated matrix of score s under th over
+// [from, to) (whole minutes; zero values are unbounded), overall and per
+// event type, from the rollups.
+func (db *DB) WhatIf(ctx context.Context, s Score, th Thresholds, from, to time.Time) (WhatIf, error) {
+	if s < 0 || s >= NumScores {
+		return WhatIf{}, fmt.Errorf("what-if: unknown score %d", s)
+	}
+	f, t := windowSecs(from, to)
+	w := WhatIf{Score: s, Thresholds: th, From: alignedTime(from, f), To: alignedTime(to, t), ByType: map[string]*[NumActions][3]uint64{}}
+	types := map[string]*hist{}
+	err := db.view(func(tx *bolt.Tx) error {
+		return eachRollup(ctx, tx, f, t, func(_ int64, v []byte) error {
+			return walkRollup(v, func(name []byte, counts *[NumActions]uint64, secs *[NumScores][]byte) error {
+				w.Errors += counts[ActionError.Index()]
+				h := types[string(name)]
+				if h == nil {
+					h = new(hist)
+					types[string(name)] = h
+				}
+				return addSection(secs[s], h)
+			})
+		})
+	})
+	if err != nil {
+		return WhatIf{}, fmt.Errorf("what-if on %s: %w", s, err)
+	}
+	var sim [101]int
+	for b := range sim {
+		sim[b] = th.simulateBucket(b)
+	}
+	for name, h := range types {
+		m := new([NumActions][3]uint64)
+		for a := range scoredActions {
+			for b := range 101 {
+				m[a][sim[b]] += h[a*101+b]
+			}
+		}
+		w.ByType[name] = m
+		for a := range m {
+			for x := range m[a] {
+				w.Matrix[a][x] += m[a][x]
+			}
+		}
+	}
+	return w, nil
+}
+
+// Flips returns up to limit (default 100) scored decisions stored in
+// [from, to) whose simulated action under th differs from the actual one,
+// newest first, by scanning the decisions.
+func (db *DB) Flips(ctx context.Context, s Score, th Thresholds, from, to time.Time, limit int) ([]Decision, error) {
+	if s < 0 || s >= NumScores {
+		return nil, fmt.Errorf("flips: unknown score %d", s)
+	}
+	if limit <= 0 {
+		limit = 100
+	}
+	r := windowRange(from, to)
+	r.reverse = true
+	var out []Decision
+	var d Decision
+	err := db.view(func(tx *bolt.Tx) error {
+		return r.scan(ctx, tx, func(k, v []byte) (bool, error) {
+			if err := decodeDecision(k, v, &d, false); err != nil {
+				return false, err
+			}
+			if d.Action == ActionError || th.Simulate(d.ScoreValue(s)) == d.Action {
+				return true, nil
+			}
+			var full Decision
+			if err := decodeDecision(k, v, &full, true); err != nil {
+				return false, err
+			}
+			out = append(out, full)
+			return len(out) < limit, nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("flips on %s: %w", s, err)
+	}
+	return out, nil
+}
+
+// Totals counts the decisions stored in [since, until) (zero values are
+// unbounded) that match f. Without a filter the counts come from the
+// rollups (whole minutes, including decisions retention has removed) and
+// First/Last from the stored decisions; with one they come from a scan.
+// Rejected counts rejected records in the window (all ever stored when the
+// window is unbounded), Inbox is the current inbox depth.
+func (db *DB) Totals(ctx context.Context, since, until time.Time, f *Filter) (Totals, error) {
+	tot := Totals{ByAction: map[Action]uint64{}, ByType: map[string]uint64{}}
+	for _, a := range Actions {
+		tot.ByAction[a] = 0
+	}
+	err := db.view(func(tx *bolt.Tx) error {
+		meta := tx.Bucket(bktMeta)
+		tot.Inbox = readU64(meta.Get(metaInbox))
+		if since.IsZero() && until.IsZero() {
+			tot.Rejected = readU64(meta.Get(metaRejected))
+		} else if err := countRejected(ctx, tx, since, until, &tot.Rejected); err != nil {
+			return err
+		}
+		if f.Empty() {
+			return rollupTotalsIn(ctx, tx, since, until, &tot)
+		}
+		return scanTotals(ctx, tx, since, until, f, &tot)
+	})
+	if err != nil {
+		return Totals{}, fmt.Errorf("totals: %w", err)
+	}
+	return tot, nil
+}
+
+func rollupTotalsIn(ctx context.Context, tx *bolt.Tx, since, until time.Time, tot *Totals) error {
+	f, t := windowSecs(since, until)
+	err := eachRollup(ctx, tx, f, t, func(_ int64, v []byte) error {
+		return walkRollup(v, func(name []byte, counts *[NumActions]uint64, _ *[NumScores][]byte) error {
+			for a, c := range counts {
+				tot.ByAction[Actions[a]] += c
+				tot.ByType[string(name)] += c
+				tot.Decisions += c
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return err
+	}
+	for name, c := range tot.ByType {
+		if c == 0 {
+			delete(tot.ByType, name)
+		}
+	}
+	r := windowRange(since, until)
+	c := tx.Bucket(bktDecisions).Cursor()
+	if k, _ := c.Seek(r.lo[:]); k != nil && string(k) < string(r.hi[:]) {
+		tot.First = decKey(k).time()
+	}
+	k, _ := c.Seek(r.hi[:])
+	if k == nil {
+		k, _ = c.Last()
+	} else {
+		k, _ = c.Prev()
+	}
+	if k != nil && string(k) >= string(r.lo[:]) {
+		tot.Last = decKey(k).time()
+	}
+	return nil
+}
+
+func scanTotals(ctx context.Context, tx *bolt.Tx, since, until time.Time, f *Filter, tot *Totals) error {
+	if s := f.Since(); s.After(since) {
+		since = s
+	}
+	r := windowRange(since, until)
+	r.user = f.UserID()
+	var d Decision
+	return r.scan(ctx, tx, func(k, v []byte) (bool, error) {
+		if err := decodeDecision(k, v, &d, false); err != nil {
+			return false, err
+		}
+		if (r.user != "" && d.UserID != r.user) || !f.Match(&d) {
+			return true, nil
+		}
+		if tot.Decisions == 0 {
+			tot.First = d.Time
+		}
+		tot.Last = d.Time
+		tot.Decisions++
+		tot.ByAction[d.Action]++
+		tot.ByType[d.Type]++
+		return true, nil
+	})
+}
+
+// countRejected counts rejected records whose Time is in [since, until).
+func countRejected(ctx context.Context, tx *bolt.Tx, since, until time.Time, n *uint64) error {
+	c := tx.Bucket(bktRejected).Cursor()
+	i := 0
+	var rj Rejected
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		if i++; i%ctxCheckEvery == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		if err := decodeRejected(v, &rj); err != nil {
+			return fmt.Errorf("rejected record %x: %w", k, err)
+		}
+		if !rj.Time.Before(since) && (until.IsZero() || rj.Time.Before(until)) {
+			*n++
+		}
+	}
+	return nil
+}

@@ -1,0 +1,136 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"strings"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// UserSort orders the result of Users.
+type UserSort int
+
+// The orders of Users; every one puts the largest first and breaks ties by
+// most recent LastSeen, then by user ID.
+const (
+	SortLastSeen UserSort = iota
+	SortMaxRisk
+	SortDenies
+)
+
+// UsersQuery selects user summaries.
+type UsersQuery struct {
+	Sort UserSort
+	// Search keeps users whose ID, email or last IP contains it, without
+	// regard to case; "" keeps all.
+	Search string
+	// IP keeps users with a stored decision from exactly this IP (at day
+	// resolution at the retention edge: see Retain); "" keeps all.
+	IP string
+	// Limit caps the result; <= 0 means no cap.
+	Limit int
+}
+
+// Users returns user summaries selected and ordered by q, exact as of one
+// snapshot. With q.IP it reads the IP index; otherwise it reads every
+// summary, keeping only the best q.Limit in memory.
+func (db *DB) Users(ctx context.Context, q UsersQuery) ([]UserSummary, error) {
+	search := strings.ToLower(q.Search)
+	var out []UserSummary
+	keep := func(s *UserSummary) {
+		if search == "" || strings.Contains(strings.ToLower(s.UserID), search) ||
+			strings.Contains(strings.ToLower(s.Email), search) || strings.Contains(strings.ToLower(s.LastIP), search) {
+			out = append(out, *s)
+		}
+		// Keep memory at O(limit) on large stores: cut to the best
+		// q.Limit whenever twice that many are held.
+		if q.Limit > 0 && len(out) >= 2*q.Limit+1024 {
+			sortSummaries(out, q.Sort)
+			clear(out[q.Limit:])
+			out = out[:q.Limit]
+		}
+	}
+	err := db.view(func(tx *bolt.Tx) error {
+		pend, err := pendingSummaries(ctx, tx)
+		if err != nil {
+			return err
+		}
+		// summary combines the stored summary v (nil if none) with the
+		// user's pending decisions.
+		summary := func(user string, v []byte) error {
+			s := UserSummary{UserID: user}
+			if v != nil {
+				if err := decodeSummary(user, v, &s); err != nil {
+					return err
+				}
+			}
+			if add := pend[user]; add != nil {
+				mergeSummary(&s, add)
+				delete(pend, user)
+			}
+			if s.Count > 0 {
+				keep(&s)
+			}
+			return nil
+		}
+		users := tx.Bucket(bktUsers)
+		if q.IP != "" {
+			return usersOnIP(ctx, tx, q.IP, func(user []byte) error {
+				return summary(string(user), users.Get(user))
+			})
+		}
+		c := users.Cursor()
+		n := 0
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			if n++; n%ctxCheckEvery == 0 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+			}
+			if err := summary(string(k), v); err != nil {
+				return err
+			}
+		}
+		for _, s := range pend {
+			keep(s)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("users: %w", err)
+	}
+	sortSummaries(out, q.Sort)
+	if q.Limit > 0 && len(out) > q.Limit {
+		out = out[:q.Limit]
+	}
+	return out, nil
+}
+
+// usersOnIP calls fn once for each user (as stored in index keys) with a
+// decision from ip.
+func usersOnIP(ctx context.Context, tx *bolt.Tx, ip string, fn func(user []byte) error) error {
+	prefix := ipPrefix(ip)
+	c := tx.Bucket(bktByIP).Cursor()
+	n := 0
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		if n++; n%ctxCheckEvery == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		rest := k[len(prefix):]
+		l, w := binary.Uvarint(rest)
+		if w <= 0 || uint64(len(rest)-w) != l {
+			return fmt.Errorf("ip index entry %x: %w", k, errRecord)
+		}
+		if l > 0 {
+			if err := fn(rest[w:]); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,415 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"runtime/debug"
+	"slices"
+	"sync/atomic"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// writer is the one goroutine that runs write transactions. It takes the
+// first waiting request, gathers more until it holds MaxBatch items or
+// MaxDelay has passed, applies them all in one transaction and commits
+// once. Each request learns the outcome of that commit.
+//
+// A request whose apply fails is taken out of the group and told its own
+// error; the transaction is rolled back and the rest of the group is applied
+// again in a fresh one, so one bad request never fails the others. A commit
+// error reaches every request of the group.
+type writer struct {
+	db         *DB
+	reqs       chan *request
+	stopped    chan struct{}
+	maxBatch   int
+	maxDelay   time.Duration
+	mergeEvery int
+	mergeIdle  time.Duration
+
+	// Owned by the writer goroutine.
+	last   decKey        // the newest decision key committed
+	pend   []pendingUser // decisions after the user mark that have a user
+	failed error         // set after a panic inside a transaction; refuses all work
+	arena  []byte        // encoded keys and values of the running transaction
+	batch  []*request
+
+	// taken counts requests the writer has received and txs the
+	// transactions it committed (observability and tests).
+	taken, txs atomic.Uint64
+}
+
+// maxArena is the largest encoding buffer the writer keeps between
+// transactions.
+const maxArena = 16 << 20
+
+// request is one unit of work for the writer: items counts toward MaxBatch;
+// apply writes inside the transaction and may run more than once (after
+// another request of its group failed), so it must record its results by
+// overwriting, not appending. done receives the outcome.
+type request struct {
+	ctx   context.Context
+	items int
+	apply func(st *txState) error
+	done  chan error
+}
+
+func startWriter(db *DB, last decKey, pend []pendingUser, opts Options) *writer {
+	w := &writer{
+		db:         db,
+		reqs:       make(chan *request, 1024),
+		stopped:    make(chan struct{}),
+		maxBatch:   opts.MaxBatch,
+		maxDelay:   opts.MaxDelay,
+		mergeEvery: opts.mergeEvery,
+		mergeIdle:  opts.mergeIdle,
+		last:       last,
+		pend:       pend,
+	}
+	go w.run()
+	return w
+}
+
+// stop closes the queue and waits until everything queued is committed.
+// The caller guarantees no send happens after it (DB.mu).
+func (w *writer) stop() {
+	close(w.reqs)
+	<-w.stopped
+}
+
+// submit hands work to the writer and waits for its commit. If ctx ends
+// first it returns ctx.Err(); the work may still be committed later (it is
+// skipped only if the writer sees the cancellation before starting it).
+func (db *DB) submit(ctx context.Context, items int, apply func(st *txState) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	r := &request{ctx: ctx, items: max(items, 1), apply: apply, done: make(chan error, 1)}
+	db.mu.RLock()
+	if db.closed {
+		db.mu.RUnlock()
+		return fmt.Errorf("store %s: %w", db.path, ErrClosed)
+	}
+	select {
+	case db.w.reqs <- r:
+		db.mu.RUnlock()
+	case <-ctx.Done():
+		db.mu.RUnlock()
+		return ctx.Err()
+	}
+	select {
+	case err := <-r.done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// run is the writer goroutine: it waits for a request (folding pending
+// user state in when idle), gathers a group and commits it, until the
+// queue is closed and drained.
+func (w *writer) run() {
+	defer close(w.stopped)
+	debug.SetPanicOnFault(true)
+	timer := time.NewTimer(w.maxDelay)
+	timer.Stop()
+	idle := time.NewTimer(w.mergeIdle)
+	defer idle.Stop()
+	for {
+		var first *request
+		ok := true
+		if len(w.pend) == 0 {
+			first, ok = <-w.reqs
+		} else {
+			idle.Reset(w.mergeIdle)
+			select {
+			case first, ok = <-w.reqs:
+				idle.Stop()
+			case <-idle.C:
+				w.mergeNow()
+				continue
+			}
+		}
+		if ok {
+			ok = w.gather(first, timer)
+			w.commit(w.batch)
+			clear(w.batch)
+		}
+		if !ok {
+			w.mergeNow()
+			return
+		}
+	}
+}
+
+// gather fills w.batch with first and the requests that arrive until it
+// holds MaxBatch items or MaxDelay has passed. It returns false when the
+// queue was closed.
+func (w *writer) gather(first *request, timer *time.Timer) bool {
+	w.taken.Add(1)
+	w.batch = append(w.batch[:0], first)
+	items := first.items
+	timer.Reset(w.maxDelay)
+	defer timer.Stop()
+	for items < w.maxBatch {
+		select {
+		case r, ok := <-w.reqs:
+			if !ok {
+				return false
+			}
+			w.taken.Add(1)
+			w.batch = append(w.batch, r)
+			items += r.items
+		case <-timer.C:
+			return true
+		}
+	}
+	return true
+}
+
+// mergeNow folds all pending user state in, in a transaction of its own
+// (when idle, and at Close). A failure leaves the decisions pending; the
+// next merge or the next Open retries.
+func (w *writer) mergeNow() {
+	if len(w.pend) == 0 {
+		return
+	}
+	w.commit([]*request{{
+		ctx:   context.Background(),
+		items: 1,
+		apply: func(st *txState) error { return st.mergeUsers() },
+		done:  make(chan error, 1),
+	}})
+}
+
+// commit runs one group: requests already cancelled are answered and
+// dropped, then the rest is applied and committed, taking out any request
+// whose apply fails.
+func (w *writer) commit(batch []*request) {
+	live := make([]*request, 0, len(batch))
+	for _, r := range batch {
+		switch {
+		case w.failed != nil:
+			r.done <- w.failed
+		case r.ctx.Err() != nil:
+			r.done <- r.ctx.Err()
+		default:
+			live = append(live, r)
+		}
+	}
+	for len(live) > 0 {
+		bad, err := w.runTx(live)
+		if bad >= 0 {
+			live[bad].done <- err
+			live = slices.Delete(live, bad, bad+1)
+			continue
+		}
+		for _, r := range live {
+			r.done <- err
+		}
+		return
+	}
+}
+
+// runTx applies reqs in one transaction and commits it. It returns the index
+// of a request whose apply failed (the transaction is then rolled back), or
+// -1 and the commit outcome.
+func (w *writer) runTx(reqs []*request) (bad int, err error) {
+	tx, err := w.db.bolt.Begin(true)
+	if err != nil {
+		return -1, fmt.Errorf("store %s: begin write: %w", w.db.path, err)
+	}
+	w.arena = w.arena[:0]
+	st := newTxState(w, tx)
+	defer func() {
+		if r := recover(); r != nil {
+			func() {
+				defer func() { _ = recover() }()
+				_ = tx.Rollback()
+			}()
+			st.discard()
+			w.failed = fmt.Errorf("store %s: %w: writes stopped after an internal error: %v", w.db.path, ErrCorrupt, r)
+			bad, err = -1, w.failed
+		}
+	}()
+	for i, r := range reqs {
+		if err := r.apply(st); err != nil {
+			_ = tx.Rollback()
+			st.discard()
+			return i, err
+		}
+	}
+	if err := st.flush(); err != nil {
+		_ = tx.Rollback()
+		st.discard()
+		return -1, fmt.Errorf("store %s: write: %w", w.db.path, err)
+	}
+	if err := tx.Commit(); err != nil {
+		st.discard()
+		return -1, fmt.Errorf("store %s: commit: %w", w.db.path, err)
+	}
+	st.committed()
+	w.txs.Add(1)
+	if cap(w.arena) > maxArena {
+		w.arena = nil
+	}
+	return -1, nil
+}
+
+// txState is what the requests of one transaction share: the buckets, the
+// decision key allocator, and the aggregates (rollup, user summaries,
+// counters) that flush writes once per transaction instead of once per
+// decision.
+type txState struct {
+	w  *writer
+	tx *bolt.Tx
+
+	meta, inbox, events, decisions, byUser, byIP *bolt.Bucket
+	users, minutes, hours, rejected, checkpoints *bolt.Bucket
+
+	// nanos stamps every decision of the transaction; last is the newest
+	// key assigned.
+	nanos int64
+	last  decKey
+
+	roll rollup
+
+	// pendStart is the length of w.pend before this transaction (restored
+	// if it fails); w.pend[:mergedTo] is folded in by this transaction.
+	pendStart, mergedTo int
+	// merged is set when this transaction moved the user mark.
+	merged bool
+
+	dDecisions, dInbox int64
+	dRejected          uint64
+}
+
+func newTxState(w *writer, tx *bolt.Tx) *txState {
+	st := &txState{
+		w:           w,
+		tx:          tx,
+		meta:        tx.Bucket(bktMeta),
+		inbox:       tx.Bucket(bktInbox),
+		events:      tx.Bucket(bktEvents),
+		decisions:   tx.Bucket(bktDecisions),
+		byUser:      tx.Bucket(bktByUser),
+		byIP:        tx.Bucket(bktByIP),
+		users:       tx.Bucket(bktUsers),
+		minutes:     tx.Bucket(bktMinutes),
+		hours:       tx.Bucket(bktHours),
+		rejected:    tx.Bucket(bktRejected),
+		checkpoints: tx.Bucket(bktCheckpoints),
+		last:        w.last,
+		roll:        rollup{},
+		pendStart:   len(w.pend),
+	}
+	// Append-only buckets: fill pages completely when they split.
+	for _, b := range []*bolt.Bucket{st.inbox, st.decisions, st.minutes, st.hours, st.rejected} {
+		b.FillPercent = 0.95
+	}
+	// The clock may step back: keys must still increase, so the stamp never
+	// goes below the last one (the sequence then orders equal stamps).
+	st.nanos = max(clampNanos(w.db.now()), w.last.nanos())
+	return st
+}
+
+// nextKey assigns the next decision key.
+func (st *txState) nextKey() decKey {
+	st.last = makeDecKey(st.nanos, st.last.seq()+1)
+	return st.last
+}
+
+// putEnc stores key (copied into the arena) with the value enc appends to
+// the arena: bbolt keeps references to both until the commit.
+func (st *txState) putEnc(b *bolt.Bucket, key []byte, enc func([]byte) []byte) error {
+	return b.Put(st.keep(key), st.encode(enc))
+}
+
+// keep copies p into the arena and returns the copy.
+func (st *txState) keep(p []byte) []byte {
+	start := len(st.w.arena)
+	st.w.arena = append(st.w.arena, p...)
+	return st.w.arena[start:len(st.w.arena):len(st.w.arena)]
+}
+
+// encode runs enc on the arena and returns what it appended, without a copy.
+func (st *txState) encode(enc func([]byte) []byte) []byte {
+	start := len(st.w.arena)
+	st.w.arena = enc(st.w.arena)
+	return st.w.arena[start:len(st.w.arena):len(st.w.arena)]
+}
+
+// flush writes the transaction's aggregates: rollups, user summaries and
+// counters.
+func (st *txState) flush() error {
+	if len(st.roll) > 0 {
+		sec := st.nanos / int64(time.Second)
+		for _, p := range []struct {
+			b    *bolt.Bucket
+			size int64
+		}{{st.minutes, minuteSecs}, {st.hours, hourSecs}} {
+			key := periodKey(sec, p.size)
+			r := rollup{}
+			if v := p.b.Get(key); v != nil {
+				if err := r.decodeInto(v); err != nil {
+					return fmt.Errorf("rollup %x: %w", key, err)
+				}
+			}
+			r.merge(st.roll)
+			if err := p.b.Put(st.keep(key), st.encode(r.encode)); err != nil {
+				return err
+			}
+		}
+	}
+	if len(st.w.pend)-st.mergedTo >= st.w.mergeEvery {
+		if err := st.mergeUsers(); err != nil {
+			return fmt.Errorf("merge user state: %w", err)
+		}
+	}
+	if st.last != st.w.last {
+		if err := st.meta.Put(metaLastKey, st.keep(st.last[:])); err != nil {
+			return err
+		}
+	}
+	db := st.w.db
+	for _, c := range []struct {
+		key   []byte
+		cur   uint64
+		delta int64
+	}{
+		{metaDecisions, db.decisions.Load(), st.dDecisions},
+		{metaInbox, db.inbox.Load(), st.dInbox},
+		{metaRejected, db.rejected.Load(), int64(st.dRejected)},
+	} {
+		if c.delta == 0 {
+			continue
+		}
+		if err := st.meta.Put(c.key, st.keep(u64(uint64(int64(c.cur)+c.delta)))); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// committed publishes the transaction's effects to memory after its commit.
+func (st *txState) committed() {
+	db := st.w.db
+	db.decisions.Add(uint64(st.dDecisions))
+	db.inbox.Add(uint64(st.dInbox))
+	db.rejected.Add(st.dRejected)
+	st.w.last = st.last
+	if st.merged {
+		w := st.w
+		n := copy(w.pend, w.pend[st.mergedTo:])
+		clear(w.pend[n:])
+		w.pend = w.pend[:n]
+	}
+}
+
+// discard forgets what a failed transaction added to memory.
+func (st *txState) discard() {
+	clear(st.w.pend[st.pendStart:])
+	st.w.pend = st.w.pend[:st.pendStart]
+}
