@@ -29,8 +29,11 @@ type Options struct {
 	// MaxBatch is the most items (events, results, rejects) the writer
 	// commits in one transaction; zero means 1000.
 	MaxBatch int
-	// MaxDelay is how long the writer waits for more work after the first
-	// request of a group before it commits; zero means 5ms.
+	// MaxDelay, when positive, is how long the writer waits for more work
+	// after the first request of a group before it commits. Zero (the
+	// default) commits what is waiting at once: groups still form from the
+	// requests that queue up during a commit, and a lone request is not
+	// delayed.
 	MaxDelay time.Duration
 
 	// mergeEvery and mergeIdle override when pending user state is folded
@@ -87,9 +90,6 @@ func Open(path string, opts Options) (*DB, error) {
 	}
 	if opts.MaxBatch <= 0 {
 		opts.MaxBatch = 1000
-	}
-	if opts.MaxDelay <= 0 {
-		opts.MaxDelay = 5 * time.Millisecond
 	}
 	if opts.mergeEvery <= 0 {
 		opts.mergeEvery = mergeEvery

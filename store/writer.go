@@ -12,9 +12,9 @@ import (
 )
 
 // writer is the one goroutine that runs write transactions. It takes the
-// first waiting request, gathers more until it holds MaxBatch items or
-// MaxDelay has passed, applies them all in one transaction and commits
-// once. Each request learns the outcome of that commit.
+// first waiting request, gathers the others already waiting (or, with a
+// positive MaxDelay, those arriving until it passes) up to MaxBatch items,
+// applies them all in one transaction and commits once. Each request learns the outcome of that commit.
 //
 // A request whose apply fails is taken out of the group and told its own
 // error; the transaction is rolled back and the rest of the group is applied
@@ -151,6 +151,26 @@ func (w *writer) gather(first *request, timer *time.Timer) bool {
 	w.taken.Add(1)
 	w.batch = append(w.batch[:0], first)
 	items := first.items
+	if w.maxDelay <= 0 {
+		// Greedy: take what is already waiting and commit. Under load the
+		// requests that queue up during one commit form the next group, so
+		// groups stay large; a lone caller (the proxy, with an application
+		// waiting on it) is not held back by a delay.
+		for items < w.maxBatch {
+			select {
+			case r, ok := <-w.reqs:
+				if !ok {
+					return false
+				}
+				w.taken.Add(1)
+				w.batch = append(w.batch, r)
+				items += r.items
+			default:
+				return true
+			}
+		}
+		return true
+	}
 	timer.Reset(w.maxDelay)
 	defer timer.Stop()
 	for items < w.maxBatch {
