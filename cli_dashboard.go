@@ -153,18 +153,58 @@ func demoTraffic(ctx context.Context, url string, rate float64) {
 }
 
 func (a *app) tuiCmd() *cobra.Command {
-	var connect string
+	var connect, token, configPath string
 	cmd := &cobra.Command{
 		Use:   "tui --connect URL",
 		Short: "The dashboard, attached to a running collector",
-		Args:  cobra.NoArgs,
-		RunE: func(*cobra.Command, []string) error {
+		Long: `Show the dashboard of a collector that runs elsewhere (riskwatch collect, as a
+service that holds the database), through its read API. The dashboard is the
+same; the status line says when the collector cannot be reached, and the live
+view resumes where it stopped when it is back.
+
+The token is --token, else RISKWATCH_INGEST_TOKEN, else [ingest] token in the
+config file, which also gives the thresholds and the theme.
+
+  riskwatch tui --connect http://127.0.0.1:7676`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
 			if connect == "" {
 				return errors.New("--connect URL is required (the collector's address, e.g. http://127.0.0.1:7676)")
 			}
-			return &exitError{code: 2, err: errors.New("tui --connect is not built yet: it needs the collector's query API; run `riskwatch` (collector and dashboard in one process) meanwhile")}
+			cfg, err := config.Load(configPath, a.getenv)
+			if err != nil {
+				return err
+			}
+			score, err := store.ParseScore(cfg.Thresholds.Score)
+			if err != nil {
+				return fmt.Errorf("thresholds.score: %w", err)
+			}
+			if cmd.Flags().Changed("token") {
+				cfg.Ingest.Token = config.Secret(token)
+			}
+			r, err := dialCollector(connect, cfg.Ingest.Token.Value())
+			if err != nil {
+				return err
+			}
+			defer r.Close()
+			// Ask once before taking the terminal: a wrong URL or token
+			// is better said on the command line.
+			hctx, cancel := context.WithTimeout(cmd.Context(), 10*time.Second)
+			h, err := r.Health(hctx)
+			cancel()
+			if err != nil {
+				return connectHint(err, connect)
+			}
+			th := tui.Thresholds{Score: score, Challenge: cfg.Thresholds.Challenge, Deny: cfg.Thresholds.Deny}
+			return tui.Run(cmd.Context(), tui.Options{
+				Data: r, Theme: cfg.UI.Theme, NoColor: a.getenv("NO_COLOR") != "",
+				Source: "collector " + r.URL(), Mode: h.Mode, Thresholds: &th,
+			})
 		},
 	}
-	cmd.Flags().StringVar(&connect, "connect", "", "URL of the running collector")
+	fl := cmd.Flags()
+	fl.StringVar(&connect, "connect", "", "URL of the running collector")
+	fl.StringVar(&token, "token", "", "the collector's ingest token (default $RISKWATCH_INGEST_TOKEN, then [ingest] token)")
+	fl.StringVar(&configPath, "config", "", "config file (default $RISKWATCH_CONFIG or ~/.config/riskwatch/config.toml)")
 	return cmd
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/riskwatch/riskwatch/api"
 	"github.com/riskwatch/riskwatch/config"
 	"github.com/riskwatch/riskwatch/export"
 	"github.com/riskwatch/riskwatch/store"
@@ -24,6 +26,7 @@ type queryFlags struct {
 	until   string
 	filter  string
 	connect string
+	token   string
 }
 
 func (f *queryFlags) register(cmd *cobra.Command) {
@@ -33,6 +36,7 @@ func (f *queryFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.until, "until", "", "only decisions before this RFC 3339 time (or this long ago)")
 	fl.StringVar(&f.filter, "filter", "", `filter expression, e.g. "action:deny risk>=80 since:1h"`)
 	fl.StringVar(&f.connect, "connect", "", "ask the collector at this URL instead of opening the database")
+	fl.StringVar(&f.token, "token", "", "with --connect: the collector's ingest token (default $RISKWATCH_INGEST_TOKEN, then [ingest] token)")
 }
 
 // window resolves --since and --until against now.
@@ -64,28 +68,98 @@ func parseWhen(s string, now time.Time) (time.Time, error) {
 	return now.Add(-d), nil
 }
 
-// open loads the config and opens the store for a query command.
-func (f *queryFlags) open(cmd *cobra.Command, getenv func(string) string) (*store.DB, *store.Filter, time.Time, time.Time, error) {
-	if f.connect != "" {
-		return nil, nil, time.Time{}, time.Time{}, errors.New("--connect is not built yet (it comes with the collector's query API); stop the collector or export from a copy of the database")
-	}
+// querySource is what export and stats read: the database file, or with
+// --connect the collector that holds it. Both give the same answers, so the
+// output does not depend on which one was asked.
+type querySource struct {
+	since, until time.Time
+	filtered     bool
+	// page returns the page of the window's decisions (oldest first,
+	// filtered) after cursor ("" for the first).
+	page func(ctx context.Context, cursor string) (store.Page, error)
+	// totals counts the window's decisions that match the filter.
+	totals func(ctx context.Context) (store.Totals, error)
+	// histogram is the distribution of s over [from, to), unfiltered.
+	histogram func(ctx context.Context, s store.Score, from, to time.Time) (store.Histogram, error)
+	close     func()
+}
+
+// open loads the config and opens the store, or with --connect dials the
+// collector, for a query command. The window and the filter are checked
+// here either way, so their errors read the same.
+func (f *queryFlags) open(cmd *cobra.Command, getenv func(string) string) (*querySource, error) {
 	now := time.Now()
 	since, until, err := f.window(now)
 	if err != nil {
-		return nil, nil, since, until, err
+		return nil, err
 	}
 	var filt *store.Filter
 	if f.filter != "" {
 		if filt, err = store.ParseFilter(f.filter, now); err != nil {
-			return nil, nil, since, until, fmt.Errorf("--filter: %w", err)
+			return nil, fmt.Errorf("--filter: %w", err)
 		}
+	}
+	if f.connect != "" && cmd.Flags().Changed("db") {
+		return nil, errors.New("--connect asks a running collector and --db opens a database file: give one of them")
 	}
 	cfg, err := f.load(cmd, getenv)
 	if err != nil {
-		return nil, nil, since, until, err
+		return nil, err
+	}
+	src := &querySource{since: since, until: until, filtered: filt != nil}
+	if f.connect != "" {
+		token := cfg.Ingest.Token.Value()
+		if cmd.Flags().Changed("token") {
+			token = f.token
+		}
+		r, err := dialCollector(f.connect, token)
+		if err != nil {
+			return nil, err
+		}
+		src.page = func(ctx context.Context, cursor string) (store.Page, error) {
+			p, err := r.Range(ctx, api.RangeQuery{From: since, To: until, Filter: f.filter, Limit: 1000, Cursor: cursor})
+			return p, connectHint(err, f.connect)
+		}
+		src.totals = func(ctx context.Context) (store.Totals, error) {
+			t, err := r.Stats(ctx, api.StatsQuery{Since: since, Until: until, Filter: f.filter})
+			return t, connectHint(err, f.connect)
+		}
+		src.histogram = func(ctx context.Context, s store.Score, from, to time.Time) (store.Histogram, error) {
+			h, err := r.Histogram(ctx, s, from, to)
+			return h, connectHint(err, f.connect)
+		}
+		src.close = r.Close
+		return src, nil
 	}
 	db, err := openStore(cfg)
-	return db, filt, since, until, err
+	if err != nil {
+		return nil, err
+	}
+	src.page = func(ctx context.Context, cursor string) (store.Page, error) {
+		return db.Range(ctx, store.RangeQuery{From: since, To: until, Filter: filt, Limit: 1000, Cursor: cursor})
+	}
+	src.totals = func(ctx context.Context) (store.Totals, error) { return db.Totals(ctx, since, until, filt) }
+	src.histogram = db.Histogram
+	src.close = func() { db.Close() }
+	return src, nil
+}
+
+// dialCollector returns the read interface of the collector at url.
+func dialCollector(url, token string) (*api.Remote, error) {
+	r, err := api.Dial(url, token, api.RemoteOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("--connect: %w", err)
+	}
+	return r, nil
+}
+
+// connectHint adds what to do to a refused token.
+func connectHint(err error, url string) error {
+	var ae *api.Error
+	if errors.As(err, &ae) && ae.Unauthorized() {
+		return fmt.Errorf("%w\n(the collector at %s wants its ingest token: set RISKWATCH_INGEST_TOKEN or pass --token)", err, url)
+	}
+	return err
 }
 
 func (a *app) exportCmd() *cobra.Command {
@@ -106,15 +180,14 @@ error if any, latency and the raw request and response JSON.
 			if err != nil {
 				return fmt.Errorf("--format: %w", err)
 			}
-			db, filt, since, until, err := qf.open(cmd, a.getenv)
+			src, err := qf.open(cmd, a.getenv)
 			if err != nil {
 				return err
 			}
-			defer db.Close()
+			defer src.close()
 			w := export.NewWriter(a.stdout, fmtv)
-			q := store.RangeQuery{From: since, To: until, Filter: filt, Limit: 1000}
-			for {
-				page, err := db.Range(cmd.Context(), q)
+			for cursor := ""; ; {
+				page, err := src.page(cmd.Context(), cursor)
 				if err != nil {
 					return fmt.Errorf("read decisions: %w", err)
 				}
@@ -126,7 +199,7 @@ error if any, latency and the raw request and response JSON.
 				if page.Next == "" {
 					break
 				}
-				q.Cursor = page.Next
+				cursor = page.Next
 			}
 			return w.Close()
 		},
@@ -144,20 +217,20 @@ func (a *app) statsCmd() *cobra.Command {
 		Short: "Print counts by action and type, rejected input, inbox and a risk histogram",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			db, filt, since, until, err := qf.open(cmd, a.getenv)
+			src, err := qf.open(cmd, a.getenv)
 			if err != nil {
 				return err
 			}
-			defer db.Close()
-			tot, err := db.Totals(cmd.Context(), since, until, filt)
+			defer src.close()
+			tot, err := src.totals(cmd.Context())
 			if err != nil {
 				return fmt.Errorf("count decisions: %w", err)
 			}
-			to := until
+			to := src.until
 			if to.IsZero() {
 				to = time.Now().Add(time.Minute)
 			}
-			hist, err := db.Histogram(cmd.Context(), store.ScoreRisk, since, to)
+			hist, err := src.histogram(cmd.Context(), store.ScoreRisk, src.since, to)
 			if err != nil {
 				return fmt.Errorf("risk histogram: %w", err)
 			}
@@ -167,7 +240,7 @@ func (a *app) statsCmd() *cobra.Command {
 				enc.SetIndent("", "  ")
 				return enc.Encode(out)
 			}
-			return out.writeText(a.stdout, filt != nil)
+			return out.writeText(a.stdout, src.filtered)
 		},
 	}
 	qf.register(cmd)

@@ -117,7 +117,7 @@ func New(o Options) (*Collector, error) {
 			logger: o.Logger.With("part", "proxy"), now: o.Now, newID: newID}
 		srv, err := NewServer(ServerOptions{
 			Listen: o.Listen, Token: o.Token, MaxBody: o.MaxBody, InboxLimit: o.InboxLimit,
-			DB: o.DB, Notify: c.pipeline.Notify, Proxy: px.serve, Health: c.Health,
+			DB: o.DB, Notify: c.pipeline.Notify, Proxy: px.serve, Health: c.Health, Reader: c.Reader(),
 			Metrics: c.metrics, Registry: o.Registry, Logger: o.Logger.With("part", "http"), Now: o.Now,
 		})
 		if err != nil {

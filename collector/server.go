@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -34,6 +35,8 @@ const (
 	DefaultIdleTimeout       = 120 * time.Second
 	DefaultMaxHeaderBytes    = 64 << 10
 	DefaultShutdownTimeout   = 10 * time.Second
+	DefaultStreamHeartbeat   = 15 * time.Second
+	DefaultStreamBacklog     = 100_000
 )
 
 // maxMaxBody caps MaxBody: a body is held in memory whole.
@@ -74,6 +77,18 @@ type ServerOptions struct {
 	Proxy ProxyFunc
 	// Health reports the collector's state for /healthz.
 	Health func(ctx context.Context) api.Health
+	// Reader, when set, is served as the read API: GET /v1/decisions,
+	// /v1/users, /v1/rates, /v1/stats, /v1/histogram, /v1/whatif,
+	// /v1/flips, /v1/health and the stream GET /v1/stream (see
+	// query_routes.go and stream.go). Without it those routes are absent.
+	Reader api.Reader
+	// StreamHeartbeat is the interval of the comments that keep an idle
+	// stream alive and let a client notice a dead one.
+	StreamHeartbeat time.Duration
+	// StreamBacklog bounds the stored decisions one stream request
+	// replays before it is live; a client further behind gets that many,
+	// then the stream ends and it resumes with a new request.
+	StreamBacklog int
 	// Metrics is updated by the server. Default: new metrics registered
 	// with Registry.
 	Metrics *Metrics
@@ -101,9 +116,9 @@ type ServerOptions struct {
 }
 
 // Server is the collector's HTTP server: event ingest, the Safe-e-compatible
-// proxy, /healthz and /metrics. It is safe for concurrent use. Serve (or
-// ListenAndServe) runs it until its context ends; the caller must keep the
-// DB open until then.
+// proxy, /healthz, /metrics and, with a Reader, the read API and stream. It
+// is safe for concurrent use. Serve (or ListenAndServe) runs it until its
+// context ends; the caller must keep the DB open until then.
 type Server struct {
 	opts    ServerOptions
 	log     *slog.Logger
@@ -111,6 +126,10 @@ type Server struct {
 	// slots bounds the requests reading a body at once.
 	slots chan struct{}
 	addr  atomic.Pointer[string]
+	// shutdown is closed when a graceful shutdown starts, ending the
+	// streams, which would otherwise hold it up until its timeout.
+	shutdown     chan struct{}
+	shutdownOnce sync.Once
 }
 
 // NewServer checks opts, applies the defaults and builds the routes. It
@@ -120,9 +139,10 @@ func NewServer(opts ServerOptions) (*Server, error) {
 		return nil, fmt.Errorf("collector server: %w", err)
 	}
 	s := &Server{
-		opts:  opts,
-		log:   opts.Logger,
-		slots: make(chan struct{}, opts.MaxConcurrent),
+		opts:     opts,
+		log:      opts.Logger,
+		slots:    make(chan struct{}, opts.MaxConcurrent),
+		shutdown: make(chan struct{}),
 	}
 	s.handler = s.routes()
 	return s, nil
@@ -172,6 +192,8 @@ func (o *ServerOptions) withDefaults() error {
 	setDefault(&o.IdleTimeout, DefaultIdleTimeout)
 	setDefault(&o.MaxHeaderBytes, DefaultMaxHeaderBytes)
 	setDefault(&o.ShutdownTimeout, DefaultShutdownTimeout)
+	setDefault(&o.StreamHeartbeat, DefaultStreamHeartbeat)
+	setDefault(&o.StreamBacklog, DefaultStreamBacklog)
 	if o.Registry == nil {
 		o.Registry = prometheus.NewRegistry()
 	}
@@ -262,6 +284,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		MaxHeaderBytes:    s.opts.MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
+	hs.RegisterOnShutdown(func() { s.shutdownOnce.Do(func() { close(s.shutdown) }) })
 	addr := ln.Addr().String()
 	s.addr.Store(&addr)
 	done := make(chan error, 1)

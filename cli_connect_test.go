@@ -1,0 +1,171 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/riskwatch/riskwatch/collector"
+	"github.com/riskwatch/riskwatch/safee"
+	"github.com/riskwatch/riskwatch/safee/emulator"
+	"github.com/riskwatch/riskwatch/store"
+)
+
+const connectToken = "cli-connect-token"
+
+// runningCollector runs a collector over the database at path with the
+// emulator and connectToken, fills it with scored events (and one decision
+// whose raw response is not JSON), and returns its URL and a stop function
+// that releases the database.
+func runningCollector(t *testing.T, path string) (url string, stop func()) {
+	t.Helper()
+	emu := httptest.NewServer(emulator.New(emulator.Options{Key: "k", Seed: 3}).Handler("/api/v1"))
+	t.Cleanup(emu.Close)
+	db, err := store.Open(path, store.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := safee.New(safee.Config{BaseURL: emu.URL + "/api/v1", APIKey: "k", Timeout: 5 * time.Second, Concurrency: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	col, err := collector.New(collector.Options{DB: db, Client: client, Mode: collector.ModeEmulator, Listener: ln,
+		Token: connectToken, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- col.Run(ctx) }()
+	stopped := false
+	stop = func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("collector: %v", err)
+		}
+		if err := db.Close(); err != nil {
+			t.Errorf("close store: %v", err)
+		}
+	}
+	t.Cleanup(stop)
+	url = "http://" + col.Addr()
+
+	g, err := emulator.NewGenerator("mixed", 5, time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := emulator.Post(ctx, &http.Client{Timeout: 10 * time.Second}, url, connectToken, g, 300, 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Complete(ctx, []store.Result{{Decision: store.Decision{EventID: "raw", Source: "test", Type: "$login",
+		UserID: "u/1", Action: store.ActionError, Error: "bad gateway", HTTPStatus: 502, Latency: 1500 * time.Microsecond,
+		Request: json.RawMessage(`{"type": "$login"}`), Response: json.RawMessage("<html>502 \xff</html>")}}}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		info, err := db.Info()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.Decisions >= uint64(n+1) && db.InboxDepth() == 0 {
+			return url, stop
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d decisions stored", info.Decisions, n+1)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestConnectExportAndStatsMatchTheFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "held.db")
+	url, stop := runningCollector(t, path)
+	env := map[string]string{"RISKWATCH_INGEST_TOKEN": connectToken}
+	queries := [][]string{
+		{"export"},
+		{"export", "--format", "csv", "--filter", "action:deny"},
+		{"export", "--since", "1h", "--filter", "-type:$login risk>=20"},
+		{"stats", "--json"},
+		{"stats", "--since", "1h", "--filter", "type:$login"},
+		{"stats"},
+	}
+	remote := make([]string, len(queries))
+	for i, q := range queries {
+		code, out, stderr := runCLI(t, env, append(q, "--connect", url)...)
+		if code != 0 {
+			t.Fatalf("%v --connect: exit %d: %s", q, code, stderr)
+		}
+		remote[i] = out
+	}
+	// The token may come from --token instead of the environment.
+	if code, out, stderr := runCLI(t, nil, "export", "--connect", url, "--token", connectToken); code != 0 || out != remote[0] {
+		t.Errorf("export --token: exit %d, same output %v: %s", code, out == remote[0], stderr)
+	}
+	if n := strings.Count(remote[0], "\n"); n < 301 || !strings.Contains(remote[0], "html\\u003e502 \uFFFD\\u003c/html") ||
+		!strings.Contains(remote[0], `"latency_ms":1.5`) {
+		t.Errorf("remote export: %d lines, without the raw response or the latency of the test decision", n)
+	}
+
+	stop()
+	for i, q := range queries {
+		code, out, stderr := runCLI(t, nil, append(q, "--db", path)...)
+		if code != 0 {
+			t.Fatalf("%v --db: exit %d: %s", q, code, stderr)
+		}
+		if out != remote[i] {
+			t.Errorf("%v: the collector's answer differs from the file's:\n--connect:\n%.1500s\n--db:\n%.1500s", q, remote[i], out)
+		}
+	}
+}
+
+func TestConnectErrorsSayWhatToDo(t *testing.T) {
+	url, _ := runningCollector(t, filepath.Join(t.TempDir(), "held.db"))
+	cases := []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"wrong token", []string{"export", "--connect", url, "--token", "wrong-secret-value"},
+			[]string{"invalid bearer token", "RISKWATCH_INGEST_TOKEN", "--token"}},
+		{"no token", []string{"stats", "--connect", url}, []string{"missing Authorization header", "--token"}},
+		{"nobody there", []string{"stats", "--connect", "http://127.0.0.1:1"}, []string{"unreachable"}},
+		{"not a URL", []string{"export", "--connect", "ftp://host"}, []string{"--connect: collector URL", "http://"}},
+		{"both", []string{"export", "--connect", url, "--db", "x.db"}, []string{"give one of them"}},
+		{"bad filter", []string{"export", "--connect", url, "--filter", "risk>=abc"}, []string{"--filter:", `"abc" is not a number`}},
+		{"tui nobody there", []string{"tui", "--connect", "http://127.0.0.1:1"}, []string{"unreachable"}},
+		{"tui wrong token", []string{"tui", "--connect", url, "--token", "wrong-secret-value"}, []string{"invalid bearer token", "--token"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out, stderr := runCLI(t, nil, tc.args...)
+			if code == 0 {
+				t.Fatalf("exit 0, stdout %q", out)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(stderr, w) {
+					t.Errorf("stderr %q does not say %q", stderr, w)
+				}
+			}
+			if strings.Contains(out+stderr, "wrong-secret-value") || strings.Contains(out+stderr, connectToken) {
+				t.Errorf("a token was printed: %q", stderr)
+			}
+		})
+	}
+}
