@@ -312,19 +312,32 @@ func (p *Pipeline) finish(o outcome, done chan<- completion) {
 // are retried: the events are still in the inbox, so nothing is lost, and
 // the store's idempotence makes a retried group safe.
 func (p *Pipeline) completer(done <-chan completion, slots <-chan struct{}) {
-	batch := make([]store.Result, 0, 1000)
+	batch := make([]store.Result, 0, completeGroup)
+	linger := time.NewTimer(0)
+	<-linger.C
 	for c := range done {
 		batch = append(batch[:0], store.Result{Seq: c.seq, Decision: c.d})
-	drain:
+		// Gather up to completeGroup decisions or completeLinger, whichever
+		// comes first: every commit rewrites the rollup and index pages it
+		// touches, so larger groups cost far less per decision. Nothing
+		// waits on these commits but the inbox.
+		linger.Reset(completeLinger)
+	gather:
 		for len(batch) < cap(batch) {
 			select {
 			case c, ok := <-done:
 				if !ok {
-					break drain
+					break gather
 				}
 				batch = append(batch, store.Result{Seq: c.seq, Decision: c.d})
+			case <-linger.C:
+				break gather
+			}
+		}
+		if !linger.Stop() {
+			select {
+			case <-linger.C:
 			default:
-				break drain
 			}
 		}
 		p.commit(batch)
@@ -333,6 +346,13 @@ func (p *Pipeline) completer(done <-chan completion, slots <-chan struct{}) {
 		}
 	}
 }
+
+// The completer's group: at most this many decisions per commit, gathered
+// for at most this long.
+const (
+	completeGroup  = 1000
+	completeLinger = 5 * time.Millisecond
+)
 
 func (p *Pipeline) commit(batch []store.Result) {
 	for attempt := 1; ; attempt++ {
