@@ -120,24 +120,20 @@ temporary directory (or --db), and the dashboard. Nothing leaves this machine.`,
 	return cmd
 }
 
-// demoTraffic posts a backlog of history, then steady mixed traffic, with a
-// burst of an attack scenario every 20 seconds, until ctx ends.
+// demoTraffic posts a backlog of history, then steady traffic from the same
+// population (so their devices and places are known, as in production),
+// with a burst of an attack scenario every 20 seconds, until ctx ends.
 func demoTraffic(ctx context.Context, url string, rate float64) {
 	client := &http.Client{Timeout: 10 * time.Second}
 	seed := time.Now().UnixNano()
-	post := func(scenario string, seed int64, count int, rate float64, batch int) {
-		g, err := emulator.NewGenerator(scenario, seed, time.Now)
-		if err != nil {
-			return
-		}
-		_, _ = emulator.Post(ctx, client, url, "", g, count, rate, batch)
-	}
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	wg.Go(func() {
-		post("mixed", seed, 1500, 0, 250)
-		post("normal", seed+1, 0, rate, max(1, int(rate/10)))
-	})
+	if g, err := emulator.NewGenerator("mixed", seed, time.Now); err == nil {
+		wg.Go(func() {
+			_, _ = emulator.Post(ctx, client, url, "", g, 1500, 0, 250)
+			_, _ = emulator.Post(ctx, client, url, "", g, 0, rate, max(1, int(rate/10)))
+		})
+	}
 	attacks := []string{"stuffing", "ato", "bots", "cardtesting"}
 	t := time.NewTicker(20 * time.Second)
 	defer t.Stop()
@@ -147,8 +143,11 @@ func demoTraffic(ctx context.Context, url string, rate float64) {
 			return
 		case <-t.C:
 		}
-		s := attacks[i%len(attacks)]
-		wg.Go(func() { post(s, seed+int64(i)+2, 300, 60, 20) })
+		g, err := emulator.NewGenerator(attacks[i%len(attacks)], seed+int64(i)+1, time.Now)
+		if err != nil {
+			continue
+		}
+		wg.Go(func() { _, _ = emulator.Post(ctx, client, url, "", g, 300, 60, 20) })
 	}
 }
 
