@@ -227,7 +227,7 @@ func (c *Collector) Health(ctx context.Context) api.Health {
 		h.Sources = append(h.Sources, s.Stats())
 	}
 	if c.server != nil {
-		h.Sources = append(h.Sources, api.Source{Name: "http " + c.Addr(), State: "listening"})
+		h.Sources = append(h.Sources, c.server.IngestStats())
 	}
 	if info, err := c.o.DB.Info(); err == nil {
 		h.StoreSize, h.Decisions, h.Rejected = info.Size, info.Decisions, info.Rejected

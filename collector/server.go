@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -130,6 +131,36 @@ type Server struct {
 	// streams, which would otherwise hold it up until its timeout.
 	shutdown     chan struct{}
 	shutdownOnce sync.Once
+
+	// ingest counts what POST /v1/events received, for health.
+	ingest struct {
+		sync.Mutex
+		items, rejected uint64
+		lastRejects     []string
+	}
+}
+
+// IngestStats reports POST /v1/events as a source: items received, how many
+// were rejected, and the latest rejection reasons, newest first.
+func (s *Server) IngestStats() api.Source {
+	s.ingest.Lock()
+	defer s.ingest.Unlock()
+	return api.Source{Name: "http " + s.Addr(), State: "listening", LinesRead: s.ingest.items,
+		Rejected: s.ingest.rejected, LastRejects: slices.Clone(s.ingest.lastRejects)}
+}
+
+// countIngest records one request's items and rejections.
+func (s *Server) countIngest(items int, rejects []string) {
+	s.ingest.Lock()
+	defer s.ingest.Unlock()
+	s.ingest.items += uint64(items)
+	s.ingest.rejected += uint64(len(rejects))
+	for _, r := range rejects {
+		s.ingest.lastRejects = append([]string{r}, s.ingest.lastRejects...)
+	}
+	if len(s.ingest.lastRejects) > lastRejectsKept {
+		s.ingest.lastRejects = s.ingest.lastRejects[:lastRejectsKept]
+	}
 }
 
 // NewServer checks opts, applies the defaults and builds the routes. It

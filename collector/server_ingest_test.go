@@ -115,6 +115,10 @@ func TestIngestRejectsItems(t *testing.T) {
 	if ir.Accepted != 2 || !slices.Equal(ir.IDs, []string{"ok1", "ok2"}) {
 		t.Fatalf("accepted %d %v, want ok1 and ok2", ir.Accepted, ir.IDs)
 	}
+	st := ts.srv.IngestStats()
+	if st.LinesRead != 7 || st.Rejected != 5 || len(st.LastRejects) != 5 || st.LastRejects[0] != "item 6: bad field: event_id longer than 256 bytes" {
+		t.Errorf("ingest stats for health = %+v", st)
+	}
 	want := []rejectedItem{
 		{1, "item 1: missing or empty type"},
 		{2, "item 2: not a JSON object"},
