@@ -26,13 +26,13 @@ func (a *app) runDashboard(ctx context.Context, cf *collectorFlags, cmd *cobra.C
 	if err != nil {
 		return err
 	}
-	return a.dashboard(ctx, cfg, cf.emulator, nil)
+	return a.dashboard(ctx, cfg, cf.emulator, a.configPath(cfg), nil)
 }
 
 // dashboard starts the collector, runs the UI, and stops the collector when
 // the UI ends. feed, if set, runs alongside (the demo's traffic) with the
 // collector's ingest URL.
-func (a *app) dashboard(ctx context.Context, cfg config.Config, useEmulator bool, feed func(ctx context.Context, url string)) error {
+func (a *app) dashboard(ctx context.Context, cfg config.Config, useEmulator bool, configPath string, feed func(ctx context.Context, url string)) error {
 	score, err := store.ParseScore(cfg.Thresholds.Score)
 	if err != nil {
 		return fmt.Errorf("thresholds.score: %w", err)
@@ -59,7 +59,7 @@ func (a *app) dashboard(ctx context.Context, cfg config.Config, useEmulator bool
 	th := tui.Thresholds{Score: score, Challenge: cfg.Thresholds.Challenge, Deny: cfg.Thresholds.Deny}
 	uiErr := tui.Run(ctx, tui.Options{
 		Data: rt.col.Reader(), Theme: cfg.UI.Theme, NoColor: a.getenv("NO_COLOR") != "",
-		Source: describeSources(cfg, rt.col.Addr()), Mode: rt.mode, Thresholds: &th,
+		Source: describeSources(cfg, rt.col.Addr()), Mode: rt.mode, Thresholds: &th, ConfigPath: configPath,
 	})
 	stopFeed()
 	wg.Wait()
@@ -68,6 +68,15 @@ func (a *app) dashboard(ctx context.Context, cfg config.Config, useEmulator bool
 		return fmt.Errorf("collector: %w", err)
 	}
 	return uiErr
+}
+
+// configPath is where What-if saves thresholds: the file the configuration
+// came from, else the default path.
+func (a *app) configPath(cfg config.Config) string {
+	if cfg.Path != "" {
+		return cfg.Path
+	}
+	return config.DefaultConfigPath(a.getenv)
 }
 
 // fileLogger logs the collector's warnings next to the database while the
@@ -112,7 +121,9 @@ temporary directory (or --db), and the dashboard. Nothing leaves this machine.`,
 				defer os.RemoveAll(dir)
 				cfg.Store.Path = filepath.Join(dir, "demo.db")
 			}
-			return a.dashboard(cmd.Context(), cfg, true, func(ctx context.Context, url string) { demoTraffic(ctx, url, rate) })
+			// The demo's thresholds are its own: `s` in What-if does not
+			// touch the user's configuration.
+			return a.dashboard(cmd.Context(), cfg, true, "", func(ctx context.Context, url string) { demoTraffic(ctx, url, rate) })
 		},
 	}
 	cmd.Flags().StringVar(&dbPath, "db", "", "keep the demo's decisions in this database file (default: a temporary one)")
@@ -197,7 +208,7 @@ config file, which also gives the thresholds and the theme.
 			th := tui.Thresholds{Score: score, Challenge: cfg.Thresholds.Challenge, Deny: cfg.Thresholds.Deny}
 			return tui.Run(cmd.Context(), tui.Options{
 				Data: r, Theme: cfg.UI.Theme, NoColor: a.getenv("NO_COLOR") != "",
-				Source: "collector " + r.URL(), Mode: h.Mode, Thresholds: &th,
+				Source: "collector " + r.URL(), Mode: h.Mode, Thresholds: &th, ConfigPath: a.configPath(cfg),
 			})
 		},
 	}

@@ -11,7 +11,10 @@ import (
 	"github.com/riskwatch/riskwatch/tui/common"
 	"github.com/riskwatch/riskwatch/tui/detail"
 	"github.com/riskwatch/riskwatch/tui/health"
+	"github.com/riskwatch/riskwatch/tui/hist"
+	"github.com/riskwatch/riskwatch/tui/journey"
 	"github.com/riskwatch/riskwatch/tui/live"
+	"github.com/riskwatch/riskwatch/tui/whatif"
 )
 
 // The smallest terminal the dashboard lays out in.
@@ -46,11 +49,15 @@ type Model struct {
 	helpOffset    int // first line of the full help shown
 
 	live     live.Model
-	hist     placeholder
-	journeys placeholder
-	whatif   placeholder
+	hist     hist.Model
+	journeys journey.Model
+	whatif   whatif.Model
 	health   health.Model
 	detail   detail.Model
+
+	// thVersion is the version of the thresholds in c (see
+	// common.ThresholdsMsg).
+	thVersion int
 
 	sub          <-chan api.Batch
 	disconnected bool
@@ -86,9 +93,9 @@ func newModel(ctx context.Context, opts Options) *Model {
 		theme:     common.Theme{Dark: opts.Theme != "light", Plain: opts.NoColor},
 		themeAuto: opts.Theme == "" || opts.Theme == "auto",
 		live:      live.New(c, opts.RingSize),
-		hist:      newPlaceholder(c, common.ViewHistograms),
-		journeys:  newPlaceholder(c, common.ViewJourneys),
-		whatif:    newPlaceholder(c, common.ViewWhatIf),
+		hist:      hist.New(c),
+		journeys:  journey.New(c),
+		whatif:    whatif.New(c, opts.saver()),
 		health:    health.New(c),
 		detail:    detail.New(c),
 	}
@@ -135,9 +142,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case subscribedMsg:
 		return m, m.onSubscribed(msg)
 	case subBatchMsg:
-		var cmd tea.Cmd
-		m.live, cmd = m.live.Update(common.BatchMsg{Batch: msg.batch})
-		return m, tea.Batch(cmd, nextBatch(m.c.Context(), m.sub))
+		return m, tea.Batch(m.onBatch(msg.batch), nextBatch(m.c.Context(), m.sub))
 	case subClosedMsg:
 		if m.c.Context().Err() != nil {
 			return m, nil
@@ -151,6 +156,12 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, subscribe(m.c)
 	case common.StatusMsg:
 		m.status, m.statusLevel, m.statusLeft = msg.Text, msg.Level, statusTicks
+	case common.LiveFilterMsg:
+		return m, m.showLive(msg.Filter)
+	case common.OpenJourneyMsg:
+		return m, m.openJourney(msg.UserID)
+	case common.ThresholdsMsg:
+		m.setThresholds(msg)
 	case common.OpenDetailMsg:
 		m.detail.SetDecision(msg.Decision)
 		m.detailOpen = true
@@ -232,16 +243,13 @@ func (m *Model) onKey(k tea.KeyPressMsg) tea.Cmd {
 		m.detailOpen = false
 		return nil
 	case key.Matches(k, keys.NextView):
-		m.switchTo((m.active + 1) % common.NumTabs)
-		return nil
+		return m.switchTo((m.active + 1) % common.NumTabs)
 	case key.Matches(k, keys.PrevView):
-		m.switchTo((m.active + common.NumTabs - 1) % common.NumTabs)
-		return nil
+		return m.switchTo((m.active + common.NumTabs - 1) % common.NumTabs)
 	}
 	for i, b := range keys.Views {
 		if key.Matches(k, b) {
-			m.switchTo(common.ViewID(i))
-			return nil
+			return m.switchTo(common.ViewID(i))
 		}
 	}
 	return m.routeTo(m.focus(), k)
@@ -273,11 +281,6 @@ func (m *Model) onHelpKey(k tea.KeyPressMsg) tea.Cmd {
 	return nil
 }
 
-func (m *Model) switchTo(v common.ViewID) {
-	m.active = v
-	m.detailOpen = false
-}
-
 // focus is the view receiving keys.
 func (m *Model) focus() common.ViewID {
 	if m.detailOpen {
@@ -286,8 +289,18 @@ func (m *Model) focus() common.ViewID {
 	return m.active
 }
 
+// inputActive reports whether the focused view is taking text (a filter,
+// a search, a value), so global keys must go to it.
 func (m *Model) inputActive() bool {
-	return m.focus() == common.ViewLive && m.live.InputActive()
+	switch m.focus() {
+	case common.ViewLive:
+		return m.live.InputActive()
+	case common.ViewJourneys:
+		return m.journeys.InputActive()
+	case common.ViewWhatIf:
+		return m.whatif.InputActive()
+	}
+	return false
 }
 
 // routeTo hands msg to one view.

@@ -190,13 +190,19 @@ func (m *Model) helpLine() string {
 	switch m.focus() {
 	case common.ViewLive:
 		b = m.live.ShortHelp()
-		if m.live.InputActive() {
-			return widget.ShortHelp(m.width, m.c.Styles, b...)
-		}
+	case common.ViewHistograms:
+		b = m.hist.ShortHelp()
+	case common.ViewJourneys:
+		b = m.journeys.ShortHelp()
+	case common.ViewWhatIf:
+		b = m.whatif.ShortHelp()
 	case common.ViewHealth:
 		b = m.health.ShortHelp()
 	case common.ViewDetail:
 		b = m.detail.ShortHelp()
+	}
+	if m.inputActive() {
+		return widget.ShortHelp(m.width, m.c.Styles, b...)
 	}
 	b = append(b, k.Help, k.NextView, k.Quit)
 	return widget.ShortHelp(m.width, m.c.Styles, b...)
@@ -209,6 +215,12 @@ func (m *Model) helpLines() []string {
 	switch m.focus() {
 	case common.ViewLive:
 		view = m.live.FullHelp()
+	case common.ViewHistograms:
+		view = m.hist.FullHelp()
+	case common.ViewJourneys:
+		view = m.journeys.FullHelp()
+	case common.ViewWhatIf:
+		view = m.whatif.FullHelp()
 	case common.ViewHealth:
 		view = m.health.FullHelp()
 	case common.ViewDetail:

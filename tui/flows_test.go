@@ -16,6 +16,7 @@ import (
 
 	"github.com/riskwatch/riskwatch/api"
 	"github.com/riskwatch/riskwatch/store"
+	"github.com/riskwatch/riskwatch/tui/common"
 	"github.com/riskwatch/riskwatch/tui/internal/fixture"
 )
 
@@ -171,20 +172,21 @@ func TestFlowViewSwitching(t *testing.T) {
 	f.keys("5")
 	f.wait(t, "[5 Health]", "Pipeline", "Sources")
 	f.keys("2")
-	f.wait(t, "[2 Histograms]", "Histograms: not built yet")
+	f.wait(t, "[2 Histograms]", "[risk]", "scored")
 	f.keys("tab")
-	f.wait(t, "[3 Journeys]", "Journeys: not built yet")
+	f.wait(t, "[3 Journeys]", "Users", "usr_006")
 	f.keys("tab")
-	f.wait(t, "[4 What-if]", "What-if: not built yet")
+	f.wait(t, "[4 What-if]", "would change")
 	f.keys("tab")
 	f.wait(t, "[5 Health]", "Responses")
 	f.keys("tab")
 	f.wait(t, "[1 Live]", "usr_006")
+	// u: the journey of the selected (newest) decision's user.
 	f.keys("u")
-	f.wait(t, "Journeys: coming soon")
+	f.wait(t, "[3 Journeys]", "User usr_006", "newest first")
 	m := f.finalModel(t)
-	if m.active != 0 {
-		t.Errorf("tab from Health must wrap to Live, at %v", m.active)
+	if m.active != common.ViewJourneys || m.journeys.User() != "usr_006" {
+		t.Errorf("u must open usr_006's journey, at %v on %q", m.active, m.journeys.User())
 	}
 }
 

@@ -186,12 +186,16 @@ func TestGoldenScoringPaused(t *testing.T) {
 	golden.RequireEqual(t, screen)
 }
 
-func TestGoldenPlaceholder(t *testing.T) {
-	d, _, _ := start(t, 80, 24)
+func TestGoldenJourneys(t *testing.T) {
+	d, m, _ := start(t, 80, 24)
 	d.Key("3")
+	d.WaitFor("the users", func() bool { return !m.journeys.Loading() })
 	screen := checkScreen(t, d.View(), 80, 24)
-	if !strings.Contains(screen, "Journeys: not built yet") {
-		t.Errorf("placeholder:\n%s", screen)
+	// 17 users, usr_006 seen last (decision 40).
+	for _, want := range []string{"[3 Journeys]", "Users │ sort: last seen │ 17 users", "usr_006", "enter open"} {
+		if !strings.Contains(screen, want) {
+			t.Errorf("journeys lacks %q:\n%s", want, screen)
+		}
 	}
 	golden.RequireEqual(t, screen)
 }

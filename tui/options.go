@@ -36,8 +36,14 @@ type Options struct {
 	// Mode is the scoring mode shown until the collector reports its own:
 	// "safe-e" or "EMULATOR".
 	Mode string
-	// Thresholds, if set, are drawn on scores.
+	// Thresholds, if set, are drawn on scores and start the What-if view.
 	Thresholds *Thresholds
+	// ConfigPath is the configuration file the What-if view saves the
+	// thresholds to with `s` ("" when there is none).
+	ConfigPath string
+	// SaveThresholds, if set, saves thresholds instead (tests, a remote
+	// dashboard) and returns where they went.
+	SaveThresholds func(Thresholds) (string, error)
 	// RingSize is how many recent rows the Live view keeps (default 10,000).
 	RingSize int
 	// Input and Output replace the terminal (tests); nil means the terminal.

@@ -82,8 +82,22 @@ func TestEverySizeFits(t *testing.T) {
 			d.Key("?")
 			d.Key("j")
 		}},
-		{"placeholder", func(t *testing.T, d *fixture.Driver, m *Model, r *fixture.Reader) {
+		{"histograms", func(t *testing.T, d *fixture.Driver, m *Model, r *fixture.Reader) {
+			d.Key("2")
+			d.WaitFor("the histogram", func() bool { return !m.hist.Loading() })
+			d.Key("right")
+		}},
+		{"journey", func(t *testing.T, d *fixture.Driver, m *Model, r *fixture.Reader) {
+			d.Key("3")
+			d.WaitFor("the users", func() bool { return !m.journeys.Loading() })
+			d.Key("enter")
+			d.WaitFor("the journey", func() bool { return m.journeys.TimelineOpen() && !m.journeys.Loading() })
+		}},
+		{"whatif", func(t *testing.T, d *fixture.Driver, m *Model, r *fixture.Reader) {
 			d.Key("4")
+			d.WaitFor("the matrix", func() bool { return !m.whatif.Loading() })
+			d.Send(tea.KeyPressMsg{Code: tea.KeyLeft})
+			d.WaitFor("the new matrix", func() bool { return !m.whatif.Loading() })
 		}},
 	}
 	all := sizes()

@@ -50,7 +50,7 @@ const (
 )
 
 // StatusMsg asks the root to show a short message in the status line for a
-// few seconds ("copied", "Journeys: coming soon").
+// few seconds ("copied decision JSON to clipboard").
 type StatusMsg struct {
 	Text  string
 	Level Level

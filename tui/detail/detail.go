@@ -105,7 +105,9 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 	case key.Matches(km, m.keys.Copy):
 		return m, m.copy()
 	case key.Matches(km, m.keys.Journey):
-		return m, common.Status("Journeys: coming soon", common.LevelInfo)
+		if m.has {
+			return m, common.OpenJourney(m.d.UserID)
+		}
 	}
 	m.clampOffset()
 	return m, nil

@@ -142,7 +142,7 @@ func TestDetailCopyAndJourney(t *testing.T) {
 		t.Errorf("status %q", status)
 	}
 	_, cmd = press(m, "u")
-	if msgs := run(cmd); len(msgs) != 1 || msgs[0].(common.StatusMsg).Text != "Journeys: coming soon" {
+	if msgs := run(cmd); len(msgs) != 1 || msgs[0] != (common.OpenJourneyMsg{UserID: d.UserID}) {
 		t.Errorf("u: %v", msgs)
 	}
 }

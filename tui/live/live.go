@@ -165,6 +165,11 @@ func (m Model) LastEvent() time.Time { return m.lastEvent }
 // Filter returns the applied filter expression in canonical form.
 func (m Model) Filter() string { return m.filterExpr }
 
+// SetFilter applies expr (the filter language) as if it had been typed in
+// the filter bar: the rows are read again and the display follows. A bad
+// expression keeps the current filter and says why in the status line.
+func (m *Model) SetFilter(expr string) tea.Cmd { return m.applyFilter(expr) }
+
 // Selected returns the selected decision.
 func (m Model) Selected() (store.Decision, bool) {
 	if d := m.ring.At(m.cursor); d != nil {
@@ -320,7 +325,9 @@ func (m Model) onKey(msg tea.KeyPressMsg) (Model, tea.Cmd) {
 	case key.Matches(msg, m.keys.Copy):
 		return m, m.copySelected()
 	case key.Matches(msg, m.keys.Journey):
-		return m, common.Status("Journeys: coming soon", common.LevelInfo)
+		if d, ok := m.Selected(); ok {
+			return m, common.OpenJourney(d.UserID)
+		}
 	case key.Matches(msg, k.Up):
 		m.move(-1)
 	case key.Matches(msg, k.Down):

@@ -472,12 +472,15 @@ func TestOpenCopyJourney(t *testing.T) {
 	h.key("y")
 	h.key("u")
 	var opened *common.OpenDetailMsg
+	var journey *common.OpenJourneyMsg
 	var clip string
 	var status []string
 	for _, m := range h.out {
 		switch m := m.(type) {
 		case common.OpenDetailMsg:
 			opened = &m
+		case common.OpenJourneyMsg:
+			journey = &m
 		case common.StatusMsg:
 			status = append(status, m.Text)
 		default:
@@ -498,8 +501,11 @@ func TestOpenCopyJourney(t *testing.T) {
 	if len(back.Request) == 0 || len(back.Response) == 0 {
 		t.Error("copied JSON lacks the raw request or response")
 	}
-	if strings.Join(status, "|") != "copied decision JSON to clipboard|Journeys: coming soon" {
+	if strings.Join(status, "|") != "copied decision JSON to clipboard" {
 		t.Errorf("status messages %q", status)
+	}
+	if u := fixture.Decision(39, time.Time{}).UserID; journey == nil || journey.UserID != u {
+		t.Errorf("u asked for the journey of %+v, want %s", journey, u)
 	}
 }
 

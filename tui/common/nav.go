@@ -1,0 +1,36 @@
+package common
+
+import (
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/riskwatch/riskwatch/store"
+)
+
+// LiveFilterMsg asks the root to show the Live view with Filter (filter
+// language, SPEC section 5) applied, e.g. "risk>=40 risk<50 since:1h".
+type LiveFilterMsg struct {
+	Filter string
+}
+
+// OpenJourneyMsg asks the root to show the Journeys view on one user's
+// timeline.
+type OpenJourneyMsg struct {
+	UserID string
+}
+
+// ShowLive returns a command asking the root for the Live view filtered by
+// expr.
+func ShowLive(expr string) tea.Cmd {
+	return func() tea.Msg { return LiveFilterMsg{Filter: expr} }
+}
+
+// OpenJourney returns a command asking the root for user's journey.
+func OpenJourney(userID string) tea.Cmd {
+	return func() tea.Msg { return OpenJourneyMsg{UserID: userID} }
+}
+
+// OpenDetail returns a command asking the root to open the detail view on
+// d. The decision is copied into the message.
+func OpenDetail(d store.Decision) tea.Cmd {
+	return func() tea.Msg { return OpenDetailMsg{Decision: d} }
+}

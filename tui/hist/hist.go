@@ -1,0 +1,246 @@
+// Package hist is the Histograms view: the distribution of one score (risk,
+// ATO, bot or abuse) over a window (5m, 1h, 24h or all history), one bar
+// per bucket of score points split by actual action, with the challenge and
+// deny thresholds drawn, the previous window of the same length as a
+// comparison line, and the counts and shares of the selected bar. enter on
+// a bar opens the Live view filtered to that score range.
+//
+// Data comes from api.Reader.Histogram (rollups) in commands; the view
+// re-reads it every RefreshEvery while visible when the window moved or
+// new decisions arrived, and soon after new batches (at most once per
+// BatchGap).
+package hist
+
+import (
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/riskwatch/riskwatch/store"
+	"github.com/riskwatch/riskwatch/tui/common"
+)
+
+// Refresh timing while the view is visible.
+const (
+	RefreshEvery = 2 * time.Second
+	BatchGap     = time.Second
+)
+
+// defaultWindow is the index in common.Windows shown first (1h).
+const defaultWindow = 1
+
+// KeyMap holds the view's own bindings.
+type KeyMap struct {
+	Risk, ATO, Bot, Abuse key.Binding
+	// Scores documents Risk, ATO, Bot and Abuse in one help entry.
+	Scores     key.Binding
+	Window     key.Binding
+	WindowBack key.Binding
+	Log        key.Binding
+	Compare    key.Binding
+	Left       key.Binding
+	Right      key.Binding
+	Open       key.Binding
+}
+
+func defaultKeyMap() KeyMap {
+	return KeyMap{
+		Risk:       key.NewBinding(key.WithKeys("r")),
+		ATO:        key.NewBinding(key.WithKeys("t")),
+		Bot:        key.NewBinding(key.WithKeys("b")),
+		Abuse:      key.NewBinding(key.WithKeys("a")),
+		Scores:     key.NewBinding(key.WithKeys("r", "t", "b", "a"), key.WithHelp("r/t/b/a", "risk/ATO/bot/abuse")),
+		Window:     key.NewBinding(key.WithKeys("w"), key.WithHelp("w", "window 5m/1h/24h/all")),
+		WindowBack: key.NewBinding(key.WithKeys("W"), key.WithHelp("W", "previous window")),
+		Log:        key.NewBinding(key.WithKeys("l"), key.WithHelp("l", "log scale")),
+		Compare:    key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "previous window line")),
+		Left:       key.NewBinding(key.WithKeys("left"), key.WithHelp("←/→", "select bar")),
+		Right:      key.NewBinding(key.WithKeys("right")),
+		Open:       key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "show in Live")),
+	}
+}
+
+// Model is the Histograms view. Its state (score, window, selection,
+// scale) is kept while other views are shown.
+type Model struct {
+	c      *common.Common
+	keys   KeyMap
+	width  int
+	height int
+
+	score   store.Score
+	win     int // index in common.Windows
+	log     bool
+	compare bool
+	sel     int // score point where the selected bar starts (0..100)
+
+	refresh common.Refresher
+	seq     int
+	busy    bool
+	lastTo  time.Time // end of the window last asked for
+
+	data    *result // the last answer, nil before the first
+	version int     // bumps with every answer
+	cache   *frame
+}
+
+// New returns the Histograms view showing the configured score, if any,
+// over the last hour.
+func New(c *common.Common) Model {
+	return Model{
+		c:       c,
+		keys:    defaultKeyMap(),
+		score:   c.CurrentThresholds().Score,
+		win:     defaultWindow,
+		compare: true,
+		refresh: common.Refresher{View: common.ViewHistograms, Every: RefreshEvery, MinGap: BatchGap},
+		cache:   &frame{},
+	}
+}
+
+// SetSize gives the view its area.
+func (m *Model) SetSize(w, h int) {
+	m.width, m.height = max(w, 0), max(h, 0)
+}
+
+// Show is called when the view becomes visible: it starts the refresh
+// ticks and reads the data if it is missing or out of date.
+func (m *Model) Show() tea.Cmd {
+	tick := m.refresh.Show()
+	if m.data == nil || m.refresh.Dirty() || m.windowMoved() {
+		return tea.Batch(tick, m.load())
+	}
+	return tick
+}
+
+// Hide is called when another view is shown: refreshing stops.
+func (m *Model) Hide() { m.refresh.Hide() }
+
+// Score returns the score shown.
+func (m Model) Score() store.Score { return m.score }
+
+// Window returns the window shown.
+func (m Model) Window() common.Window { return common.Windows[m.win] }
+
+// Loading reports whether the chart is awaited: never read yet, or an
+// answer under way.
+func (m Model) Loading() bool { return m.busy || m.data == nil }
+
+// ShortHelp lists the main keys.
+func (m Model) ShortHelp() []key.Binding {
+	return []key.Binding{m.keys.Scores, m.keys.Window, m.keys.Left, m.keys.Open, m.keys.Log}
+}
+
+// FullHelp lists every key of the view.
+func (m Model) FullHelp() []key.Binding {
+	k := m.c.Keys
+	return []key.Binding{m.keys.Scores, m.keys.Window, m.keys.WindowBack, m.keys.Left, k.Top, k.Bottom,
+		m.keys.Open, m.keys.Log, m.keys.Compare}
+}
+
+// Update handles keys, answers, refresh ticks and new batches.
+func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case resultMsg:
+		m.onResult(msg)
+	case common.RefreshMsg:
+		ok, next := m.refresh.Tick(msg)
+		if ok && !m.busy && (m.refresh.Dirty() || m.windowMoved()) {
+			cmd := tea.Batch(next, m.load())
+			return m, cmd
+		}
+		return m, next
+	case common.BatchMsg:
+		if len(msg.Batch.Decisions) > 0 || msg.Batch.Missed > 0 {
+			if m.refresh.Batch(m.c.Clock()) && !m.busy {
+				cmd := m.load()
+				return m, cmd
+			}
+		}
+	case tea.KeyPressMsg:
+		return m.onKey(msg)
+	}
+	return m, nil
+}
+
+func (m Model) onKey(msg tea.KeyPressMsg) (Model, tea.Cmd) {
+	k := m.c.Keys
+	switch {
+	case key.Matches(msg, m.keys.Risk):
+		return m.setScore(store.ScoreRisk)
+	case key.Matches(msg, m.keys.ATO):
+		return m.setScore(store.ScoreATO)
+	case key.Matches(msg, m.keys.Bot):
+		return m.setScore(store.ScoreBot)
+	case key.Matches(msg, m.keys.Abuse):
+		return m.setScore(store.ScoreAbuse)
+	case key.Matches(msg, m.keys.Window):
+		m.win = (m.win + 1) % len(common.Windows)
+		cmd := m.load()
+		return m, cmd
+	case key.Matches(msg, m.keys.WindowBack):
+		m.win = (m.win + len(common.Windows) - 1) % len(common.Windows)
+		cmd := m.load()
+		return m, cmd
+	case key.Matches(msg, m.keys.Log):
+		m.log = !m.log
+	case key.Matches(msg, m.keys.Compare):
+		m.compare = !m.compare
+	case key.Matches(msg, m.keys.Left):
+		m.moveSelection(-1)
+	case key.Matches(msg, m.keys.Right):
+		m.moveSelection(1)
+	case key.Matches(msg, k.Top):
+		m.sel = 0
+	case key.Matches(msg, k.Bottom):
+		m.sel = 100
+		m.moveSelection(0)
+	case key.Matches(msg, m.keys.Open):
+		return m, common.ShowLive(m.SelectedFilter())
+	}
+	return m, nil
+}
+
+func (m Model) setScore(s store.Score) (Model, tea.Cmd) {
+	if s == m.score && m.data != nil {
+		return m, nil
+	}
+	m.score = s
+	cmd := m.load()
+	return m, cmd
+}
+
+// bucketWidth is the width of a bar in score points at the current size.
+func (m Model) bucketWidth() int {
+	return BucketWidth(m.width - axisWidth)
+}
+
+// selected returns the bounds [lo, hi) of the selected bar; hi is 101 for
+// the last bar, which also holds 100.
+func (m Model) selected() (lo, hi int) {
+	w := m.bucketWidth()
+	n := 100 / w
+	i := min(m.sel/w, n-1)
+	lo, hi = i*w, (i+1)*w
+	if i == n-1 {
+		hi = 101
+	}
+	return lo, hi
+}
+
+// moveSelection moves the selection by delta bars, staying on the chart.
+func (m *Model) moveSelection(delta int) {
+	w := m.bucketWidth()
+	n := 100 / w
+	i := min(max(min(m.sel/w, n-1)+delta, 0), n-1)
+	m.sel = i * w
+}
+
+// SelectedFilter is the Live filter for the selected bar: its score range,
+// the window, and no error decisions when the range starts at 0 (they
+// carry zero scores but are not in the histogram).
+func (m Model) SelectedFilter() string {
+	lo, hi := m.selected()
+	return rangeFilter(m.score, m.Window(), lo, hi)
+}

@@ -1,0 +1,102 @@
+package hist
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/riskwatch/riskwatch/store"
+	"github.com/riskwatch/riskwatch/tui/common"
+)
+
+// result is one answer: the histogram of the window and, for a bounded
+// window, of the one before it.
+type result struct {
+	score   store.Score
+	win     int
+	cur     store.Histogram
+	prev    store.Histogram
+	hasPrev bool
+	// err is why the last read failed; failed says the histograms are not
+	// valid (no earlier answer of the same score and window to keep).
+	err    error
+	failed bool
+}
+
+// resultMsg answers query seq.
+type resultMsg struct {
+	seq int
+	res result
+}
+
+// Target routes the answer to this view whichever view has focus.
+func (resultMsg) Target() common.ViewID { return common.ViewHistograms }
+
+// load reads the histograms of the current score and window; an answer to
+// an earlier load is dropped when it arrives.
+func (m *Model) load() tea.Cmd {
+	m.seq++
+	m.busy = true
+	now := m.c.Clock()
+	m.refresh.Started(now)
+	win := common.Windows[m.win]
+	from, to := win.Bounds(now)
+	pFrom, pTo, hasPrev := win.Previous(now)
+	m.lastTo = to
+	seq, s, wi, data := m.seq, m.score, m.win, m.c.Data
+	return m.c.Query(func(ctx context.Context) tea.Msg {
+		r := result{score: s, win: wi, hasPrev: hasPrev}
+		r.cur, r.err = data.Histogram(ctx, s, from, to)
+		if r.err == nil && hasPrev {
+			r.prev, r.err = data.Histogram(ctx, s, pFrom, pTo)
+		}
+		if r.err != nil {
+			r.err = fmt.Errorf("histogram of %s over %s: %w", s, win.Describe(), r.err)
+		}
+		return resultMsg{seq: seq, res: r}
+	})
+}
+
+func (m *Model) onResult(msg resultMsg) {
+	if msg.seq != m.seq {
+		return
+	}
+	m.busy = false
+	if msg.res.err != nil && m.data != nil && m.data.score == msg.res.score && m.data.win == msg.res.win {
+		// Keep the last good chart of the same score and window; say why
+		// it is not fresh.
+		m.data.err = msg.res.err
+	} else {
+		r := msg.res
+		r.failed = r.err != nil
+		m.data = &r
+	}
+	m.version++
+}
+
+// windowMoved reports whether the window's minutes moved since the last
+// read (a bounded window slides with the clock).
+func (m Model) windowMoved() bool {
+	_, to := common.Windows[m.win].Bounds(m.c.Clock())
+	return !to.Equal(m.lastTo)
+}
+
+// rangeFilter is the filter expression of scores [lo, hi) of s in win; hi
+// above 100 means no upper bound.
+func rangeFilter(s store.Score, win common.Window, lo, hi int) string {
+	name := s.String()
+	terms := []string{name + ">=" + strconv.Itoa(lo)}
+	if hi <= 100 {
+		terms = append(terms, name+"<"+strconv.Itoa(hi))
+	}
+	if lo == 0 {
+		terms = append(terms, "-action:error")
+	}
+	if since := win.Since(); since != "" {
+		terms = append(terms, since)
+	}
+	return strings.Join(terms, " ")
+}

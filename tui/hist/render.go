@@ -1,0 +1,263 @@
+package hist
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/riskwatch/riskwatch/store"
+	"github.com/riskwatch/riskwatch/tui/common"
+)
+
+// frame is the rendered view, kept until anything it shows changes.
+type frame struct {
+	key  frameKey
+	text string
+}
+
+// frameKey is everything View depends on.
+type frameKey struct {
+	version, width, height int
+	styles                 *common.Styles
+	score                  store.Score
+	win                    int
+	log, compare, busy     bool
+	sel                    int
+	th                     common.Thresholds
+}
+
+func (m Model) frameKey() frameKey {
+	return frameKey{
+		version: m.version, width: m.width, height: m.height, styles: m.c.Styles,
+		score: m.score, win: m.win, log: m.log, compare: m.compare, busy: m.busy,
+		sel: m.sel, th: m.c.CurrentThresholds(),
+	}
+}
+
+// View renders the view in exactly its height, each line within its width.
+// The text is cached until the data, the size, the theme or a setting
+// changes.
+func (m Model) View() string {
+	if m.width <= 0 || m.height <= 0 {
+		return ""
+	}
+	k := m.frameKey()
+	if m.cache.text != "" && m.cache.key == k {
+		return m.cache.text
+	}
+	text := common.FitBlock(strings.Join(m.render(), "\n"), m.width, m.height)
+	*m.cache = frame{key: k, text: text}
+	return text
+}
+
+// layout says which lines the view shows at its height: the chart gets
+// what the others leave.
+type layout struct {
+	legend, labels, info, info2 bool
+	rows                        int
+}
+
+func (m Model) layout() layout {
+	h := m.height
+	l := layout{legend: h >= 7, labels: h >= 6, info: h >= 4, info2: h >= 14}
+	fixed := 2 // the tabs line and the baseline
+	for _, on := range []bool{l.legend, l.labels, l.info, l.info2} {
+		if on {
+			fixed++
+		}
+	}
+	l.rows = max(h-fixed, 0)
+	return l
+}
+
+func (m Model) render() []string {
+	st := m.c.Styles
+	out := []string{m.tabsLine()}
+	d := m.data
+	if d == nil {
+		return append(out, st.Dim.Render(common.Truncate("loading histogram…", m.width)))
+	}
+	if d.failed {
+		return append(out, st.Bad.Render(common.Truncate(common.Sanitize(d.err.Error()), m.width)))
+	}
+	lay := m.layout()
+	avail := m.width - axisWidth
+	w := BucketWidth(avail)
+	var prev *store.Histogram
+	if d.hasPrev {
+		prev = &d.prev
+	}
+	bars := group(&d.cur, prev, w)
+	lo, _ := m.selected()
+	sel := min(lo/w, len(bars)-1)
+	th := m.c.CurrentThresholds()
+	lines := th.Score == d.score
+	if lay.legend {
+		out = append(out, m.legend(lines, th, d))
+	}
+	if lay.rows > 0 && avail > 0 {
+		ch := chart{
+			bars: bars, rows: lay.rows, cw: columnWidth(avail, w), log: m.log,
+			compare: m.compare && d.hasPrev, sel: sel,
+			lines: lines, challenge: th.Challenge, deny: th.Deny,
+		}
+		drawn := ch.render(st)
+		if !lay.labels {
+			drawn = drawn[:len(drawn)-1]
+		}
+		out = append(out, drawn...)
+	}
+	if lay.info {
+		out = append(out, m.infoLines(bars[sel], d, lay.info2)...)
+	}
+	return out
+}
+
+// tabsLine shows the scores and windows (the chosen ones in brackets), the
+// totals and the scale.
+func (m Model) tabsLine() string {
+	st := m.c.Styles
+	var scores, scoresPlain []string
+	for s := range store.NumScores {
+		name := s.String()
+		if s == m.score {
+			scores = append(scores, st.TabActive.Render("["+name+"]"))
+			scoresPlain = append(scoresPlain, "["+name+"]")
+		} else {
+			scores = append(scores, st.Tab.Render(name))
+			scoresPlain = append(scoresPlain, name)
+		}
+	}
+	var wins, winsPlain []string
+	for i, w := range common.Windows {
+		if i == m.win {
+			wins = append(wins, st.TabActive.Render("["+w.Label+"]"))
+			winsPlain = append(winsPlain, "["+w.Label+"]")
+		} else {
+			wins = append(wins, st.Tab.Render(w.Label))
+			winsPlain = append(winsPlain, w.Label)
+		}
+	}
+	ps := []common.Piece{
+		{Plain: strings.Join(scoresPlain, " "), Styled: strings.Join(scores, " "), Priority: 0},
+		{Plain: strings.Join(winsPlain, " "), Styled: strings.Join(wins, " "), Priority: 1},
+	}
+	if m.busy {
+		ps = append(ps, common.StyledPiece("loading…", st.Dim, 2))
+	}
+	if d := m.data; d != nil && d.score == m.score && d.win == m.win {
+		ps = append(ps, common.StyledPiece(common.Count(d.cur.Total)+" scored", st.Bold, 2))
+		if d.hasPrev {
+			ps = append(ps, common.StyledPiece("prev "+common.Count(d.prev.Total)+" "+delta(d.cur.Total, d.prev.Total), st.Dim, 4))
+		}
+	}
+	scale := "linear"
+	if m.log {
+		scale = "log scale"
+	}
+	ps = append(ps, common.StyledPiece(scale, st.Dim, 3))
+	return common.JoinFit(m.width, " │ ", st.Dim, ps...)
+}
+
+// legend names the glyphs: the actions, the threshold lines (when they
+// apply to this score) and the previous window's line.
+func (m Model) legend(lines bool, th common.Thresholds, d *result) string {
+	st := m.c.Styles
+	long := []string{"allow", "challenge", "deny"}
+	ps := make([]common.Piece, 0, 6)
+	for a := range scored {
+		g := string(actionGlyph[a])
+		ps = append(ps, common.Piece{Plain: g + " " + long[a], Styled: st.Action[a].Render(g) + " " + long[a], Priority: 0})
+	}
+	if lines {
+		c, d := "≥"+num(th.Challenge), "≥"+num(th.Deny)
+		ps = append(ps, common.Piece{
+			Plain:    string(glyphChallenge) + c + " " + string(glyphDeny) + d,
+			Styled:   st.Warn.Render(string(glyphChallenge)) + c + " " + st.Bad.Render(string(glyphDeny)) + d,
+			Priority: 1,
+		})
+	} else {
+		ps = append(ps, common.StyledPiece("thresholds are set on "+th.Score.String(), st.Dim, 3))
+	}
+	if m.compare && d.hasPrev {
+		label := string(glyphPrev) + " prev " + common.Windows[d.win].Label
+		ps = append(ps, common.Piece{Plain: label, Styled: st.Dim.Render(label), Priority: 2})
+	}
+	return common.JoinFit(m.width, "  ", st.Dim, ps...)
+}
+
+// infoLines describe the selected bar: its range, count and share, the
+// split by action, and (on a second line when there is room) the previous
+// window and the enter hint.
+func (m Model) infoLines(b bar, d *result, two bool) []string {
+	st := m.c.Styles
+	head := d.score.String() + " " + rangeLabel(b) + ": " + common.Count(b.total) + " of " +
+		common.Count(d.cur.Total) + " (" + share(b.total, d.cur.Total) + ")"
+	first := []common.Piece{common.StyledPiece(head, st.Bold, 0)}
+	names := []string{"allow", "challenge", "deny"}
+	for a := range scored {
+		text := names[a] + " " + common.Count(b.counts[a])
+		if b.counts[a] > 0 {
+			text += " (" + share(b.counts[a], b.total) + ")"
+		}
+		first = append(first, common.Piece{Plain: text, Styled: st.Action[a].Render(names[a]) + text[len(names[a]):], Priority: 1})
+	}
+	var second []common.Piece
+	if d.hasPrev {
+		second = append(second, common.StyledPiece("prev "+common.Windows[d.win].Label+" "+common.Count(b.prev)+" "+delta(b.total, b.prev), st.Dim, 2))
+	}
+	if d.err != nil {
+		second = append(second, common.StyledPiece("refresh failed: "+common.Sanitize(d.err.Error()), st.Bad, 1))
+	}
+	second = append(second, common.StyledPiece("enter: show in Live", st.Dim, 5))
+	if two {
+		return []string{common.JoinFit(m.width, " │ ", st.Dim, first...), common.JoinFit(m.width, " │ ", st.Dim, second...)}
+	}
+	return []string{common.JoinFit(m.width, " │ ", st.Dim, append(first, second...)...)}
+}
+
+// rangeLabel names a bar's scores: "40-49", "7", "90-100".
+func rangeLabel(b bar) string {
+	hi := b.hi - 1
+	if b.hi >= 100 {
+		hi = 100
+	}
+	if hi == b.lo {
+		return strconv.Itoa(b.lo)
+	}
+	return strconv.Itoa(b.lo) + "-" + strconv.Itoa(hi)
+}
+
+// share is part of whole as a percentage with one decimal, "-" when whole
+// is zero.
+func share(part, whole uint64) string {
+	if whole == 0 {
+		return "-"
+	}
+	return strconv.FormatFloat(100*float64(part)/float64(whole), 'f', 1, 64) + "%"
+}
+
+// delta compares a count with the previous window's: "+67%", "-12%",
+// "±0%", "new" (from nothing) or "±0" (nothing in both).
+func delta(cur, prev uint64) string {
+	switch {
+	case prev == 0 && cur == 0:
+		return "±0"
+	case prev == 0:
+		return "new"
+	}
+	pct := (float64(cur) - float64(prev)) / float64(prev) * 100
+	r := int64(pct + 0.5)
+	if pct < 0 {
+		r = -int64(-pct + 0.5)
+	}
+	switch {
+	case r > 0:
+		return "+" + strconv.FormatInt(r, 10) + "%"
+	case r < 0:
+		return strconv.FormatInt(r, 10) + "%"
+	}
+	return "±0%"
+}
+
+// num formats a threshold: 50, 72.5.
+func num(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }

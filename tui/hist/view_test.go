@@ -1,0 +1,369 @@
+package hist
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+	"github.com/charmbracelet/x/exp/golden"
+
+	"github.com/riskwatch/riskwatch/api"
+	"github.com/riskwatch/riskwatch/store"
+	"github.com/riskwatch/riskwatch/tui/common"
+	"github.com/riskwatch/riskwatch/tui/internal/fixture"
+)
+
+// forRoot picks the messages a view sends to the root.
+func forRoot(msg tea.Msg) bool {
+	switch msg.(type) {
+	case common.LiveFilterMsg, common.OpenDetailMsg, common.OpenJourneyMsg, common.ThresholdsMsg, common.StatusMsg:
+		return true
+	}
+	return false
+}
+
+// run drives the view alone on r at w x h and waits for its first chart.
+func run(t *testing.T, r api.Reader, w, h int) (*fixture.Driver, *fixture.Host[Model]) {
+	t.Helper()
+	c := common.New(context.Background(), r, fixture.Now)
+	host := &fixture.Host[Model]{
+		M:       New(c),
+		Start:   func(m *Model) tea.Cmd { return m.Show() },
+		Size:    func(m *Model, w, h int) { m.SetSize(w, h) },
+		ForRoot: forRoot,
+	}
+	d := fixture.NewDriver(t, host, w, h)
+	waitData(d, host)
+	return d, host
+}
+
+func waitData(d *fixture.Driver, host *fixture.Host[Model]) {
+	d.WaitFor("the histogram", func() bool { return host.M.data != nil && !host.M.busy })
+}
+
+// screen checks the view is exactly its size and returns it as the ASCII
+// profile shows it, and as plain text.
+func screen(t *testing.T, m Model) (ascii, plain string) {
+	t.Helper()
+	out := m.View()
+	lines := strings.Split(out, "\n")
+	if len(lines) != m.height {
+		t.Fatalf("%dx%d: %d lines", m.width, m.height, len(lines))
+	}
+	for i, l := range lines {
+		if w := ansi.StringWidth(l); w > m.width {
+			t.Fatalf("%dx%d: line %d is %d wide: %q", m.width, m.height, i, w, ansi.Strip(l))
+		}
+	}
+	return fixture.ASCII(out), ansi.Strip(out)
+}
+
+func press(d *fixture.Driver, k string, n int) {
+	for range n {
+		d.Send(fixture.Press(k))
+	}
+}
+
+func contains(t *testing.T, scr string, want ...string) {
+	t.Helper()
+	for _, w := range want {
+		if !strings.Contains(scr, w) {
+			t.Errorf("screen lacks %q:\n%s", w, scr)
+		}
+	}
+}
+
+// The shaped data's last hour holds 100 scored decisions, heavy at low
+// risk (40, 20, 12, 8, 6, 5, 4, 3, 1, 1 per decade), and the hour before
+// 60 (30, 15, 6, 4, 2, 1, 1, 0, 0, 1). Each golden selects a bar with
+// left/right and checks its count, share, split and comparison.
+func TestGolden(t *testing.T) {
+	tests := []struct {
+		w, h   int
+		rights int // bars to move right from 0
+		want   []string
+	}{
+		// 34 chart columns: bars of 10 points. Decade 4 holds 6.
+		{40, 10, 4, []string{"[risk]", "[1h]", "risk 40-49: 6 of 100 (6.0%)"}},
+		// 74 columns: bars of 5 points. 40, 42, 43 now; 40, 43 before.
+		{80, 24, 8, []string{"100 scored", "prev 60 +67%", "┊≥50 ┃≥80", "─ prev 1h",
+			"risk 40-44: 3 of 100 (3.0%) │ allow 3 (100.0%) │ challenge 0 │ deny 0",
+			"prev 1h 2 +50%", "enter: show in Live"}},
+		// 194 columns: bars of 2 points. Only 70 is in 70-71, challenged;
+		// nothing was there the hour before.
+		{200, 50, 35, []string{"risk 70-71: 1 of 100 (1.0%)", "challenge 1 (100.0%)", "prev 1h 0 new"}},
+	}
+	for _, tc := range tests {
+		t.Run(fmt.Sprintf("%dx%d", tc.w, tc.h), func(t *testing.T) {
+			d, host := run(t, fixture.NewShaped(), tc.w, tc.h)
+			press(d, "right", tc.rights)
+			ascii, plain := screen(t, host.M)
+			contains(t, plain, tc.want...)
+			golden.RequireEqual(t, ascii)
+		})
+	}
+}
+
+func TestLogScaleGolden(t *testing.T) {
+	d, host := run(t, fixture.NewShaped(), 80, 24)
+	before := host.M.View()
+	d.Key("l")
+	ascii, plain := screen(t, host.M)
+	if host.M.View() == before {
+		t.Fatal("the log scale drew the same chart")
+	}
+	contains(t, plain, "log scale")
+	golden.RequireEqual(t, ascii)
+}
+
+// Counting by hand what the view must show for a score and window.
+func countIn(r *fixture.Reader, s store.Score, win common.Window, lo, hi int) (total, in uint64) {
+	from, to := win.Bounds(fixture.Now())
+	for _, d := range r.All() {
+		if d.Action == store.ActionError || d.Time.Before(from) || !d.Time.Before(to) {
+			continue
+		}
+		total++
+		if b := store.Bucket(d.ScoreValue(s)); b >= lo && b < hi {
+			in++
+		}
+	}
+	return total, in
+}
+
+func TestScoreAndWindowKeys(t *testing.T) {
+	r := fixture.NewShaped()
+	d, host := run(t, r, 80, 24)
+	d.Key("t")
+	waitData(d, host)
+	if host.M.Score() != store.ScoreATO || host.M.data.score != store.ScoreATO {
+		t.Fatalf("score %s, data %s", host.M.Score(), host.M.data.score)
+	}
+	_, plain := screen(t, host.M)
+	// ATO is half the risk: 0-4 holds risks 0-9, 40 of them.
+	contains(t, plain, "[ato]", "ato 0-4: 40 of 100 (40.0%)", "thresholds are set on risk")
+	if strings.Contains(plain, "┃≥80") {
+		t.Errorf("risk thresholds drawn on the ATO chart:\n%s", plain)
+	}
+
+	d.Key("w") // 24h
+	waitData(d, host)
+	total, in := countIn(r, store.ScoreATO, common.Windows[2], 0, 5)
+	_, plain = screen(t, host.M)
+	contains(t, plain, "[24h]", fmt.Sprintf("%d scored", total), fmt.Sprintf("ato 0-4: %d of %d", in, total))
+	if total <= 160 {
+		t.Errorf("24h should hold more than the two skewed hours: %d", total)
+	}
+
+	d.Key("W")
+	d.Key("W") // back past 1h to 5m
+	waitData(d, host)
+	if w := host.M.Window(); w.Label != "5m" {
+		t.Fatalf("window %s, want 5m", w.Label)
+	}
+	total, _ = countIn(r, store.ScoreATO, common.Windows[0], 0, 5)
+	contains(t, ansi.Strip(host.M.View()), fmt.Sprintf("%d scored", total))
+}
+
+func TestEnterFiltersLive(t *testing.T) {
+	d, host := run(t, fixture.NewShaped(), 80, 24)
+	press(d, "right", 8)
+	d.Key("enter")
+	d.WaitFor("the Live filter", func() bool { return len(host.Sent()) > 0 })
+	got, ok := host.Sent()[0].(common.LiveFilterMsg)
+	if !ok || got.Filter != "risk>=40 risk<45 since:1h" {
+		t.Fatalf("sent %#v", host.Sent())
+	}
+	// The filter selects exactly the bar's decisions.
+	f, err := store.ParseFilter(got.Filter, fixture.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, dec := range fixture.ShapedDecisions() {
+		if f.Match(&dec) {
+			n++
+		}
+	}
+	if n != 3 {
+		t.Errorf("the filter matches %d decisions, the bar holds 3", n)
+	}
+}
+
+func TestSelectionKeepsPositionAcrossSizes(t *testing.T) {
+	d, host := run(t, fixture.NewShaped(), 80, 24)
+	press(d, "right", 9) // 45-49: the selection is at score 45
+	d.Send(tea.WindowSizeMsg{Width: 40, Height: 10})
+	_, plain := screen(t, host.M)
+	contains(t, plain, "risk 40-49:")
+	d.Send(tea.WindowSizeMsg{Width: 200, Height: 50})
+	_, plain = screen(t, host.M)
+	contains(t, plain, "risk 44-45:")
+	press(d, "left", 100)
+	contains(t, ansi.Strip(host.M.View()), "risk 0-1:")
+	d.Key("G")
+	contains(t, ansi.Strip(host.M.View()), "risk 98-100:")
+}
+
+// loaded returns a view on r sized w x h with its first answer applied,
+// without a driver.
+func loaded(t *testing.T, r api.Reader, clock func() time.Time, w, h int) Model {
+	t.Helper()
+	c := common.New(context.Background(), r, clock)
+	m := New(c)
+	m.SetSize(w, h)
+	m, _ = m.Update(m.load()())
+	if m.data == nil || m.data.failed {
+		t.Fatalf("no histogram: %+v", m.data)
+	}
+	return m
+}
+
+func TestAnySizeFits(t *testing.T) {
+	r := fixture.NewShaped()
+	m := loaded(t, r, fixture.Now, 80, 24)
+	for w := 0; w <= 45; w++ {
+		for h := 0; h <= 14; h++ {
+			m.SetSize(w, h)
+			out := m.View()
+			if w == 0 || h == 0 {
+				if out != "" {
+					t.Fatalf("%dx%d: %q", w, h, out)
+				}
+				continue
+			}
+			screen(t, m)
+		}
+	}
+	for _, sz := range [][2]int{{80, 24}, {200, 50}, {300, 100}} {
+		m.SetSize(sz[0], sz[1])
+		for _, k := range []string{"l", "p", "right", "G", "g"} {
+			m, _ = m.Update(fixture.Press(k))
+			screen(t, m)
+		}
+	}
+}
+
+func TestStaleAnswerDropped(t *testing.T) {
+	m := loaded(t, fixture.NewShaped(), fixture.Now, 80, 24)
+	stale := m.load()
+	fresh := m.load()
+	m, _ = m.Update(fresh())
+	want := m.data.cur.Total
+	msg := stale().(resultMsg)
+	msg.res.cur.Total = 999_999
+	m, _ = m.Update(msg)
+	if m.data.cur.Total != want {
+		t.Fatalf("a stale answer replaced the chart: %d", m.data.cur.Total)
+	}
+}
+
+// failing answers every Histogram with an error after ok calls.
+type failing struct {
+	api.Reader
+	ok int
+}
+
+func (f *failing) Histogram(ctx context.Context, s store.Score, from, to time.Time) (store.Histogram, error) {
+	if f.ok > 0 {
+		f.ok--
+		return f.Reader.Histogram(ctx, s, from, to)
+	}
+	return store.Histogram{}, errors.New("collector unreachable")
+}
+
+func TestErrors(t *testing.T) {
+	c := common.New(context.Background(), &failing{Reader: fixture.NewShaped()}, fixture.Now)
+	m := New(c)
+	m.SetSize(80, 24)
+	m, _ = m.Update(m.load()())
+	_, plain := screen(t, m)
+	contains(t, plain, "histogram of risk over last 1h: collector unreachable")
+
+	// A failed refresh keeps the last chart and says so.
+	f := &failing{Reader: fixture.NewShaped(), ok: 2}
+	m = loaded(t, f, fixture.Now, 80, 24)
+	m, _ = m.Update(m.load()())
+	_, plain = screen(t, m)
+	contains(t, plain, "100 scored", "refresh failed: histogram of risk")
+}
+
+func TestRefresh(t *testing.T) {
+	now := fixture.Now()
+	clock := func() time.Time { return now }
+	r := fixture.NewShaped()
+	m := loaded(t, r, clock, 80, 24)
+	batch := common.BatchMsg{Batch: api.Batch{Decisions: []store.Decision{fixture.Decision(1, now)}}}
+
+	// Hidden: a batch only marks the data stale; showing reads it.
+	m, cmd := m.Update(batch)
+	if cmd != nil || m.busy {
+		t.Fatal("a hidden view read on a batch")
+	}
+	if m.Show(); !m.busy {
+		t.Fatal("showing a stale view did not read it")
+	}
+	seq := m.seq
+	m, _ = m.Update(resultMsg{seq: seq, res: m.data.copyOK()})
+
+	// Visible: a batch reads at most once per BatchGap.
+	now = now.Add(BatchGap)
+	if m, cmd = m.Update(batch); cmd == nil || !m.busy {
+		t.Fatal("a visible view did not read on a batch")
+	}
+	m, _ = m.Update(resultMsg{seq: m.seq, res: m.data.copyOK()})
+
+	// Within BatchGap a batch only marks the chart stale, and the next
+	// tick reads it. A tick from before Hide is ignored.
+	m.refresh.Every = time.Millisecond
+	tick := m.Show() // a new tick chain; nothing to read yet
+	if m.busy {
+		t.Fatal("an up-to-date view read on Show")
+	}
+	if m, cmd = m.Update(batch); cmd != nil {
+		t.Fatal("a second batch within BatchGap read again")
+	}
+	msg := tick()
+	if m, cmd = m.Update(msg); cmd == nil || !m.busy {
+		t.Fatal("the tick did not read the stale chart")
+	}
+	m, _ = m.Update(resultMsg{seq: m.seq, res: m.data.copyOK()})
+	m.Hide()
+	if m, cmd = m.Update(msg); cmd != nil || m.busy {
+		t.Fatal("a tick from before Hide was taken")
+	}
+	// The clock moving into a new minute moves the window: Show reads.
+	now = now.Add(time.Minute)
+	m.refresh.Started(now) // nothing pending
+	if m.Show(); !m.busy {
+		t.Fatal("a moved window was not read on Show")
+	}
+}
+
+// copyOK returns the result as a fresh successful answer.
+func (r *result) copyOK() result {
+	c := *r
+	c.err, c.failed = nil, false
+	return c
+}
+
+func TestCacheFollowsInputs(t *testing.T) {
+	m := loaded(t, fixture.NewShaped(), fixture.Now, 80, 24)
+	a := m.View()
+	if b := m.View(); a != b || m.cache.text != a {
+		t.Fatal("the frame is not cached")
+	}
+	m, _ = m.Update(fixture.Press("right"))
+	if m.View() == a {
+		t.Fatal("moving the selection kept the old frame")
+	}
+	th := common.Thresholds{Score: store.ScoreRisk, Challenge: 30, Deny: 60}
+	m.c.Thresholds = &th
+	_, plain := screen(t, m)
+	contains(t, plain, "┊≥30 ┃≥60")
+}

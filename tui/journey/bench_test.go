@@ -1,0 +1,55 @@
+package journey
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/riskwatch/riskwatch/store"
+	"github.com/riskwatch/riskwatch/tui/common"
+	"github.com/riskwatch/riskwatch/tui/internal/fixture"
+)
+
+// BenchmarkOpen measures opening a journey of 1,000 events on a store of
+// 1M decisions: the Journey read through the user index, deriving the rows
+// (devices, gaps, changes, the chain), taking the answer and the frame
+// (SPEC section 8: < 10 ms). "users" is the list's read of 50,000 user
+// summaries, for comparison.
+func BenchmarkOpen(b *testing.B) {
+	db, end := fixture.BigStore(b)
+	c := common.New(context.Background(), fixture.StoreReader{DB: db}, func() time.Time { return end })
+	b.Run("journey", func(b *testing.B) {
+		m := New(c)
+		m.SetSize(200, 50)
+		for b.Loop() {
+			m.tl = newTLState()
+			m.tl.table.SetWidth(m.width)
+			read := m.Open(fixture.BigJourneyUser)
+			m, _ = m.Update(read())
+			if m.tl.count() != 1000 {
+				b.Fatalf("%d events", m.tl.count())
+			}
+			_ = m.View()
+		}
+	})
+	b.Run("frame", func(b *testing.B) {
+		m := New(c)
+		m.SetSize(200, 50)
+		m, _ = m.Update(m.Open(fixture.BigJourneyUser)())
+		for b.Loop() {
+			_ = m.View()
+		}
+	})
+	b.Run("users", func(b *testing.B) {
+		m := New(c)
+		m.SetSize(200, 50)
+		for b.Loop() {
+			m.list.sort = store.SortMaxRisk
+			m, _ = m.Update(m.loadUsers(false)())
+			if len(m.list.users) != UsersLimit {
+				b.Fatalf("%d users", len(m.list.users))
+			}
+			_ = m.View()
+		}
+	})
+}

@@ -1,0 +1,344 @@
+// Package journey is the Journeys view: a list of users (sorted by last
+// seen, highest risk or most denies; searched by ID, email or IP; or all
+// users seen on one IP), and one user's timeline, newest or oldest first,
+// with the gap since the previous event, the device read from the user
+// agent, what changed (IP, device, country) highlighted, a risk sparkline,
+// and the events of an account takeover chain marked. enter on an event
+// opens its detail; i lists every user seen on the event's IP.
+package journey
+
+import (
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/riskwatch/riskwatch/store"
+	"github.com/riskwatch/riskwatch/tui/common"
+	"github.com/riskwatch/riskwatch/tui/widget"
+)
+
+// Limits of what the view reads.
+const (
+	// UsersLimit caps the users listed.
+	UsersLimit = 1000
+	// EventsLimit caps the events of a timeline (the newest).
+	EventsLimit = 1000
+)
+
+// Refresh timing: while visible, the list or timeline is read again at
+// most this often when new decisions arrived.
+const RefreshEvery = 5 * time.Second
+
+// KeyMap holds the view's own bindings.
+type KeyMap struct {
+	Open   key.Binding
+	Search key.Binding
+	Sort   key.Binding
+	Order  key.Binding
+	Pivot  key.Binding
+	Back   key.Binding
+}
+
+func defaultKeyMap() KeyMap {
+	return KeyMap{
+		Open:   key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "open")),
+		Search: key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "search id, email, IP")),
+		Sort:   key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "sort: seen/risk/denies")),
+		Order:  key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "newest/oldest first")),
+		Pivot:  key.NewBinding(key.WithKeys("i"), key.WithHelp("i", "users on this IP")),
+		Back:   key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back")),
+	}
+}
+
+// Model is the Journeys view: the users list or one user's timeline.
+type Model struct {
+	c      *common.Common
+	keys   KeyMap
+	width  int
+	height int
+
+	list list
+	tl   tlState
+
+	refresh common.Refresher
+}
+
+// New returns the Journeys view on the users list, sorted by last seen.
+func New(c *common.Common) Model {
+	return Model{
+		c:       c,
+		keys:    defaultKeyMap(),
+		list:    newList(),
+		tl:      newTLState(),
+		refresh: common.Refresher{View: common.ViewJourneys, Every: RefreshEvery, MinGap: RefreshEvery},
+	}
+}
+
+// SetSize gives the view its area.
+func (m *Model) SetSize(w, h int) {
+	m.width, m.height = max(w, 0), max(h, 0)
+	m.list.table.SetWidth(m.width)
+	m.tl.table.SetWidth(m.width)
+	m.list.scroll(m.listRows())
+	m.tl.scroll(m.timelineRows())
+}
+
+// Show is called when the view becomes visible: it reads what is shown if
+// it was never read or new decisions arrived since.
+func (m *Model) Show() tea.Cmd {
+	tick := m.refresh.Show()
+	switch {
+	case m.tl.open && !m.tl.busy && (m.tl.data == nil || m.refresh.Dirty()):
+		return tea.Batch(tick, m.loadTimeline())
+	case !m.tl.open && !m.list.busy && (!m.list.loaded || m.refresh.Dirty()):
+		return tea.Batch(tick, m.loadUsers(true))
+	}
+	return tick
+}
+
+// Hide is called when another view is shown.
+func (m *Model) Hide() { m.refresh.Hide() }
+
+// Open shows userID's timeline, newest first, reading it.
+func (m *Model) Open(userID string) tea.Cmd {
+	m.tl.openUser(userID)
+	return m.loadTimeline()
+}
+
+// InputActive reports whether the search box has the keyboard, so global
+// keys must not be taken from it.
+func (m Model) InputActive() bool { return m.list.searching }
+
+// Loading reports whether what is shown is awaited: the list never read,
+// or a read under way.
+func (m Model) Loading() bool {
+	if m.tl.open {
+		return m.tl.busy || (m.tl.data == nil && m.tl.err == nil)
+	}
+	return m.list.busy || (!m.list.loaded && m.list.err == nil)
+}
+
+// TimelineOpen reports whether a user's timeline is shown.
+func (m Model) TimelineOpen() bool { return m.tl.open }
+
+// User is the user whose timeline is shown ("" on the list).
+func (m Model) User() string {
+	if !m.tl.open {
+		return ""
+	}
+	return m.tl.user
+}
+
+// Selected returns the selected event of the timeline.
+func (m Model) Selected() (store.Decision, bool) {
+	if r := m.tl.selected(); r != nil {
+		return *r.d, true
+	}
+	return store.Decision{}, false
+}
+
+// ShortHelp lists the main keys of what is shown.
+func (m Model) ShortHelp() []key.Binding {
+	switch {
+	case m.list.searching:
+		return []key.Binding{
+			key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "keep")),
+			key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel")),
+		}
+	case m.tl.open:
+		return []key.Binding{m.keys.Open, m.keys.Order, m.keys.Pivot, m.keys.Back}
+	}
+	return []key.Binding{m.keys.Open, m.keys.Sort, m.keys.Search}
+}
+
+// FullHelp lists every key of what is shown.
+func (m Model) FullHelp() []key.Binding {
+	k := m.c.Keys
+	nav := []key.Binding{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom}
+	if m.tl.open {
+		return append([]key.Binding{m.keys.Open, m.keys.Order, m.keys.Pivot, m.keys.Back}, nav...)
+	}
+	return append([]key.Binding{m.keys.Open, m.keys.Sort, m.keys.Search, m.keys.Back}, nav...)
+}
+
+// Update handles keys, answers, refresh ticks and new batches.
+func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case usersMsg:
+		m.list.onUsers(msg)
+		m.list.scroll(m.listRows())
+	case timelineMsg:
+		m.tl.onTimeline(msg)
+		m.tl.scroll(m.timelineRows())
+	case common.RefreshMsg:
+		ok, next := m.refresh.Tick(msg)
+		if ok && m.refresh.Dirty() {
+			cmd := tea.Batch(next, m.reload())
+			return m, cmd
+		}
+		return m, next
+	case common.BatchMsg:
+		if len(msg.Batch.Decisions) > 0 || msg.Batch.Missed > 0 {
+			m.refresh.MarkDirty()
+		}
+	case tea.PasteMsg:
+		if m.list.searching {
+			return m.editSearch(msg)
+		}
+	case tea.KeyPressMsg:
+		if m.list.searching {
+			return m.editSearch(msg)
+		}
+		if m.tl.open {
+			return m.timelineKey(msg)
+		}
+		return m.listKey(msg)
+	}
+	return m, nil
+}
+
+// reload reads again what is shown, unless a read is under way.
+func (m *Model) reload() tea.Cmd {
+	if m.tl.open {
+		if m.tl.busy {
+			return nil
+		}
+		return m.loadTimeline()
+	}
+	if m.list.busy || m.list.searching {
+		return nil
+	}
+	return m.loadUsers(true)
+}
+
+func (m Model) listKey(msg tea.KeyPressMsg) (Model, tea.Cmd) {
+	k := m.c.Keys
+	switch {
+	case key.Matches(msg, m.keys.Open):
+		if u := m.list.selected(); u != nil {
+			cmd := m.Open(u.UserID)
+			return m, cmd
+		}
+	case key.Matches(msg, m.keys.Sort):
+		m.list.sort = (m.list.sort + 1) % numSorts
+		cmd := m.loadUsers(false)
+		return m, cmd
+	case key.Matches(msg, m.keys.Search):
+		m.list.startSearch()
+	case key.Matches(msg, m.keys.Back):
+		if m.list.ip != "" {
+			m.list.ip = ""
+			cmd := m.loadUsers(false)
+			return m, cmd
+		}
+		if m.list.search != "" {
+			m.list.search = ""
+			cmd := m.loadUsers(false)
+			return m, cmd
+		}
+	default:
+		m.list.move(msg, k, m.listRows())
+	}
+	return m, nil
+}
+
+func (m Model) timelineKey(msg tea.KeyPressMsg) (Model, tea.Cmd) {
+	k := m.c.Keys
+	switch {
+	case key.Matches(msg, m.keys.Back):
+		m.tl.open = false
+		if !m.list.loaded || m.refresh.Dirty() {
+			cmd := m.loadUsers(true)
+			return m, cmd
+		}
+	case key.Matches(msg, m.keys.Open):
+		if r := m.tl.selected(); r != nil {
+			return m, common.OpenDetail(*r.d)
+		}
+	case key.Matches(msg, m.keys.Order):
+		m.tl.toggleOrder(m.timelineRows())
+	case key.Matches(msg, m.keys.Pivot):
+		r := m.tl.selected()
+		if r == nil || r.d.IP == "" {
+			return m, common.Status("this event has no IP", common.LevelWarn)
+		}
+		m.tl.open = false
+		m.list.ip = r.d.IP
+		cmd := m.loadUsers(false)
+		return m, cmd
+	default:
+		m.tl.move(msg, k, m.timelineRows())
+	}
+	return m, nil
+}
+
+// editSearch passes a key or paste to the search box; every change reads
+// the list again (answers to earlier searches are dropped).
+func (m Model) editSearch(msg tea.Msg) (Model, tea.Cmd) {
+	if k, ok := msg.(tea.KeyPressMsg); ok {
+		switch k.String() {
+		case "enter":
+			m.list.searching = false
+			return m, nil
+		case "esc":
+			m.list.searching = false
+			if m.list.search != m.list.before {
+				m.list.search = m.list.before
+				cmd := m.loadUsers(false)
+				return m, cmd
+			}
+			return m, nil
+		}
+	}
+	var input = m.list.input
+	if !input.Update(msg) {
+		return m, nil
+	}
+	m.list.input = input
+	if v := input.Value(); v != m.list.search {
+		m.list.search = v
+		cmd := m.loadUsers(false)
+		return m, cmd
+	}
+	return m, nil
+}
+
+// listRows and timelineRows are the table rows that fit: the height less
+// the title line(s) and the table header.
+func (m Model) listRows() int { return max(m.height-listChrome, 0) }
+
+func (m Model) timelineRows() int { return max(m.height-timelineChrome, 0) }
+
+// list is the users list's state.
+type list struct {
+	sort      store.UserSort
+	search    string // applied search
+	before    string // search when the box opened (esc restores it)
+	searching bool
+	input     widget.LineEdit
+	ip        string // only users seen on this IP
+
+	users  []store.UserSummary
+	err    error
+	loaded bool
+	seq    int
+	busy   bool
+	keepID string // the user to keep selected when the answer comes
+
+	cursor, top int
+	table       *widget.Table
+}
+
+// tlState is the timeline's state.
+type tlState struct {
+	open        bool
+	user        string
+	data        *timeline
+	err         error
+	seq         int
+	busy        bool
+	oldestFirst bool
+	cursor, top int // display positions
+	table       *widget.Table
+}

@@ -1,0 +1,476 @@
+package whatif
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+	"github.com/charmbracelet/x/exp/golden"
+
+	"github.com/riskwatch/riskwatch/api"
+	"github.com/riskwatch/riskwatch/store"
+	"github.com/riskwatch/riskwatch/tui/common"
+	"github.com/riskwatch/riskwatch/tui/internal/fixture"
+)
+
+func forRoot(msg tea.Msg) bool {
+	switch msg.(type) {
+	case common.LiveFilterMsg, common.OpenDetailMsg, common.OpenJourneyMsg, common.ThresholdsMsg, common.StatusMsg:
+		return true
+	}
+	return false
+}
+
+// run drives the view alone on r at w x h and waits for its first matrix
+// and list.
+func run(t *testing.T, r api.Reader, save SaveFunc, w, h int) (*fixture.Driver, *fixture.Host[Model]) {
+	t.Helper()
+	c := common.New(context.Background(), r, fixture.Now)
+	host := &fixture.Host[Model]{
+		M:       New(c, save),
+		Start:   func(m *Model) tea.Cmd { return m.Show() },
+		Size:    func(m *Model, w, h int) { m.SetSize(w, h) },
+		ForRoot: forRoot,
+	}
+	d := fixture.NewDriver(t, host, w, h)
+	settle(d, host)
+	return d, host
+}
+
+// settle waits until the matrix and the list answer the current
+// thresholds and window.
+func settle(d *fixture.Driver, host *fixture.Host[Model]) {
+	d.WaitFor("the matrix and the list", func() bool {
+		m := &host.M
+		return m.wi != nil && !m.wiBusy && !m.flBusy && m.flLoaded && m.wi.q == m.current() && m.flFor == m.current()
+	})
+}
+
+func screen(t *testing.T, m Model) (ascii, plain string) {
+	t.Helper()
+	out := m.View()
+	lines := strings.Split(out, "\n")
+	if len(lines) != m.height {
+		t.Fatalf("%dx%d: %d lines", m.width, m.height, len(lines))
+	}
+	for i, l := range lines {
+		if w := ansi.StringWidth(l); w > m.width {
+			t.Fatalf("%dx%d: line %d is %d wide: %q", m.width, m.height, i, w, ansi.Strip(l))
+		}
+	}
+	return fixture.ASCII(out), ansi.Strip(out)
+}
+
+func contains(t *testing.T, scr string, want ...string) {
+	t.Helper()
+	for _, w := range want {
+		if !strings.Contains(scr, w) {
+			t.Errorf("screen lacks %q:\n%s", w, scr)
+		}
+	}
+}
+
+func press(d *fixture.Driver, k string, n int) {
+	for range n {
+		d.Send(fixture.Press(k))
+	}
+}
+
+// expected counts, by brute force over the shaped data, the matrix of s
+// under t over win and the event IDs that flip, newest first.
+func expected(s store.Score, t common.Thresholds, win common.Window) (m [3][3]uint64, flips []string) {
+	from, to := win.Bounds(fixture.Now())
+	ds := fixture.ShapedDecisions()
+	for i := len(ds) - 1; i >= 0; i-- {
+		d := &ds[i]
+		if d.Action == store.ActionError || (!from.IsZero() && d.Time.Before(from)) || !d.Time.Before(to) {
+			continue
+		}
+		sim := t.Store().Simulate(d.ScoreValue(s))
+		m[d.Action.Index()][sim.Index()]++
+		if sim != d.Action {
+			flips = append(flips, d.EventID)
+		}
+	}
+	return m, flips
+}
+
+func flipIDs(m Model) []string {
+	var ids []string
+	for _, d := range m.Flips() {
+		ids = append(ids, d.EventID)
+	}
+	return ids
+}
+
+// The shaped data follows the policy challenge 50 / deny 80 on risk, so
+// nothing changes at those thresholds; moving deny to 70 flips exactly the
+// last hour's three challenged risks 70, 73 and 76 to deny.
+func TestGolden(t *testing.T) {
+	for _, sz := range [][2]int{{40, 10}, {80, 24}, {200, 50}} {
+		t.Run(fmt.Sprintf("%dx%d", sz[0], sz[1]), func(t *testing.T) {
+			d, host := run(t, fixture.NewShaped(), nil, sz[0], sz[1])
+			_, plain := screen(t, host.M)
+			contains(t, plain, "[deny ≥80]", "would change: 0", "no decision would change")
+			w, _ := host.M.Matrix()
+			if w.Matrix[0] != [3]uint64{157, 0, 0} || w.Matrix[1] != [3]uint64{0, 16, 0} || w.Matrix[2] != [3]uint64{0, 0, 4} || w.Errors != 2 {
+				t.Fatalf("matrix at the policy's own thresholds: %v errors %d", w.Matrix, w.Errors)
+			}
+
+			press(d, "left", 10)
+			settle(d, host)
+			ascii, plain := screen(t, host.M)
+			if got, want := flipIDs(host.M), fixture.FlipEventIDs(); fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Fatalf("flips %v, want %v", got, want)
+			}
+			w, _ = host.M.Matrix()
+			if w.Matrix[1] != [3]uint64{0, 13, 3} || w.Matrix[0] != [3]uint64{157, 0, 0} || w.Matrix[2] != [3]uint64{0, 0, 4} {
+				t.Fatalf("matrix at deny 70: %v", w.Matrix)
+			}
+			// The matrix as drawn: the challenge row, the simulated row.
+			contains(t, plain, "[deny ≥70]", "would change: 3, newest first", "CHALLENGE → DENY")
+			if sz[0] >= 80 {
+				contains(t, plain,
+					"challenge          0        13         3 │        16",
+					"simulated        157        13         7 │       177",
+					"3 would change", "saved: risk 50/80 (s saves)", "177 scored")
+			} else {
+				contains(t, plain, "challenge      0    13     3 │    16", "simulated    157    13     7 │   177")
+			}
+			if sz[1] >= 24 {
+				// By type: two logins and a transaction change.
+				contains(t, plain, "change             0        -3        +3")
+				for _, want := range []string{"login", "transaction"} {
+					if !strings.Contains(plain, want) {
+						t.Errorf("no %s row", want)
+					}
+				}
+			}
+			if sz[0] >= 200 {
+				contains(t, plain, "2 errors not scored")
+				for _, id := range fixture.FlipEventIDs() {
+					dec, _ := fixture.NewShaped().ByEventID(id)
+					contains(t, plain, dec.ID)
+				}
+			}
+			golden.RequireEqual(t, ascii)
+		})
+	}
+}
+
+func TestPerTypeGolden(t *testing.T) {
+	d, host := run(t, fixture.NewShaped(), nil, 80, 24)
+	press(d, "left", 10)
+	settle(d, host)
+	w, _ := host.M.Matrix()
+	if got := w.ByType["$login"][1]; got != [3]uint64{0, 4, 2} {
+		t.Errorf("login challenge row %v", got)
+	}
+	if got := w.ByType["$transaction"][1]; got != [3]uint64{0, 3, 1} {
+		t.Errorf("transaction challenge row %v", got)
+	}
+	_, plain := screen(t, host.M)
+	// Each action column reads actual→simulated.
+	for _, line := range strings.Split(plain, "\n") {
+		f := strings.Fields(line)
+		if len(f) == 6 && f[0] == "login" {
+			if f[3] != "6→4" || f[4] != "0→2" || f[5] != "2" {
+				t.Errorf("login row %q", line)
+			}
+		}
+	}
+}
+
+func TestThresholdKeys(t *testing.T) {
+	d, host := run(t, fixture.NewShaped(), nil, 80, 24)
+	// Select challenge and move it above deny: deny goes along.
+	d.Key("c")
+	press(d, "shift+right", 7) // 50 -> 85
+	settle(d, host)
+	got := host.M.Thresholds()
+	if got.Challenge != 85 || got.Deny != 85 {
+		t.Fatalf("thresholds %+v", got)
+	}
+	// Announcements may arrive in any order; the newest version counts.
+	var newest common.ThresholdsMsg
+	for _, msg := range host.Sent() {
+		if tm, ok := msg.(common.ThresholdsMsg); ok && tm.Version > newest.Version {
+			newest = tm
+		}
+	}
+	if newest.Version != 7 || newest.Thresholds != got {
+		t.Fatalf("the root was told %+v, want version 7 with %+v", newest, got)
+	}
+	m, flips := expected(store.ScoreRisk, got, common.Windows[3])
+	w, _ := host.M.Matrix()
+	if w.Matrix[0] != m[0] || w.Matrix[1] != m[1] || w.Matrix[2] != m[2] {
+		t.Errorf("matrix %v, want %v", w.Matrix, m)
+	}
+	if fmt.Sprint(flipIDs(host.M)) != fmt.Sprint(flips) {
+		t.Errorf("flips %v, want %v", flipIDs(host.M), flips)
+	}
+	// Back to the saved ones.
+	d.Key("x")
+	settle(d, host)
+	if host.M.Thresholds() != common.DefaultThresholds() {
+		t.Fatalf("reset to %+v", host.M.Thresholds())
+	}
+
+	// Type an exact deny.
+	d.Key("d")
+	d.Key("=")
+	if !host.M.InputActive() {
+		t.Fatal("= did not open the value box")
+	}
+	d.Send(tea.KeyPressMsg{Code: 'u', Mod: tea.ModCtrl})
+	d.Type("abc")
+	d.Key("enter")
+	contains(t, ansi.Strip(host.M.View()), "set deny to:", `"abc" is not a number`)
+	if !host.M.InputActive() {
+		t.Fatal("a bad value closed the box")
+	}
+	d.Send(tea.KeyPressMsg{Code: 'u', Mod: tea.ModCtrl})
+	d.Type("65")
+	d.Key("enter")
+	settle(d, host)
+	if host.M.InputActive() || host.M.Thresholds().Deny != 65 {
+		t.Fatalf("deny %v", host.M.Thresholds().Deny)
+	}
+	_, flips = expected(store.ScoreRisk, host.M.Thresholds(), common.Windows[3])
+	if fmt.Sprint(flipIDs(host.M)) != fmt.Sprint(flips) || len(flips) != 5 {
+		t.Errorf("flips at deny 65: %v, want %v", flipIDs(host.M), flips)
+	}
+	// esc cancels typing.
+	d.Key("=")
+	d.Type("1")
+	d.Key("esc")
+	if host.M.InputActive() || host.M.Thresholds().Deny != 65 {
+		t.Fatal("esc did not cancel")
+	}
+}
+
+func TestScoreAndWindow(t *testing.T) {
+	d, host := run(t, fixture.NewShaped(), nil, 80, 24)
+	d.Key("b") // bot = 99 - risk: the policy's 50/80 mean little on it
+	settle(d, host)
+	th := host.M.Thresholds()
+	if th.Score != store.ScoreBot {
+		t.Fatalf("score %v", th.Score)
+	}
+	m, flips := expected(store.ScoreBot, th, common.Windows[3])
+	w, _ := host.M.Matrix()
+	if w.Matrix[0] != m[0] || w.Matrix[1] != m[1] || w.Matrix[2] != m[2] {
+		t.Errorf("bot matrix %v, want %v", w.Matrix, m)
+	}
+	if uint64(len(flips)) != host.M.wi.flips || len(flips) < 100 {
+		t.Errorf("%d flips counted, %d expected", host.M.wi.flips, len(flips))
+	}
+	got := flipIDs(host.M)
+	if len(got) != min(len(flips), FlipsLimit) || fmt.Sprint(got) != fmt.Sprint(flips[:len(got)]) {
+		t.Errorf("flips list differs from the newest %d", len(got))
+	}
+	contains(t, ansi.Strip(host.M.View()), "[bot]")
+
+	d.Key("w") // all -> 5m
+	settle(d, host)
+	m, _ = expected(store.ScoreBot, th, common.Windows[0])
+	w, _ = host.M.Matrix()
+	if w.Matrix[0] != m[0] || w.Matrix[1] != m[1] || w.Matrix[2] != m[2] {
+		t.Errorf("5m matrix %v, want %v", w.Matrix, m)
+	}
+	contains(t, ansi.Strip(host.M.View()), "[5m]")
+}
+
+func TestOpenFlip(t *testing.T) {
+	d, host := run(t, fixture.NewShaped(), nil, 80, 24)
+	press(d, "left", 10)
+	settle(d, host)
+	d.Key("down")
+	d.Key("enter")
+	d.WaitFor("the detail", func() bool {
+		for _, msg := range host.Sent() {
+			if _, ok := msg.(common.OpenDetailMsg); ok {
+				return true
+			}
+		}
+		return false
+	})
+	for _, msg := range host.Sent() {
+		if od, ok := msg.(common.OpenDetailMsg); ok && od.Decision.EventID != fixture.FlipEventIDs()[1] {
+			t.Fatalf("opened %s, want the second flip", od.Decision.EventID)
+		}
+	}
+}
+
+func TestSave(t *testing.T) {
+	var mu sync.Mutex
+	var saved []common.Thresholds
+	save := func(th common.Thresholds) (string, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		saved = append(saved, th)
+		if th.Deny == 60 {
+			return "", errors.New("permission denied")
+		}
+		return "/home/u/.config/riskwatch/config.toml", nil
+	}
+	d, host := run(t, fixture.NewShaped(), save, 80, 24)
+	press(d, "left", 10)
+	settle(d, host)
+	d.Key("s")
+	d.WaitFor("the save", func() bool { return lastStatus(host).Text != "" })
+	status := lastStatus(host)
+	if status.Text != "thresholds saved to /home/u/.config/riskwatch/config.toml" || status.Level != common.LevelInfo {
+		t.Fatalf("status %+v", status)
+	}
+	mu.Lock()
+	if len(saved) != 1 || saved[0].Deny != 70 || host.M.saved != host.M.th {
+		t.Fatalf("saved %+v", saved)
+	}
+	mu.Unlock()
+	if strings.Contains(ansi.Strip(host.M.View()), "(s saves)") {
+		t.Error("still says unsaved")
+	}
+	press(d, "left", 10) // 60: the save fails
+	settle(d, host)
+	d.Key("s")
+	d.WaitFor("the failed save", func() bool { return lastStatus(host).Level == common.LevelError })
+	if st := lastStatus(host); !strings.Contains(st.Text, "save thresholds: permission denied") {
+		t.Fatalf("status %+v", st)
+	}
+	if host.M.saved.Deny != 70 {
+		t.Fatal("a failed save moved the saved thresholds")
+	}
+
+	// Without a config file to save to.
+	d2, host2 := run(t, fixture.NewShaped(), nil, 80, 24)
+	d2.Key("s")
+	d2.WaitFor("the warning", func() bool { return lastStatus(host2).Text != "" })
+	if st := lastStatus(host2); st.Level != common.LevelWarn || !strings.Contains(st.Text, "nowhere to save") {
+		t.Fatalf("status %+v", st)
+	}
+}
+
+func lastStatus(host *fixture.Host[Model]) common.StatusMsg {
+	sent := host.Sent()
+	for i := len(sent) - 1; i >= 0; i-- {
+		if st, ok := sent[i].(common.StatusMsg); ok {
+			return st
+		}
+	}
+	return common.StatusMsg{}
+}
+
+// slowFlips blocks every Flips until its context ends and reports how many
+// were cancelled.
+type slowFlips struct {
+	api.Reader
+	cancelled chan error
+}
+
+func (s *slowFlips) Flips(ctx context.Context, _ store.Score, _ store.Thresholds, _, _ time.Time, _ int) ([]store.Decision, error) {
+	<-ctx.Done()
+	s.cancelled <- ctx.Err()
+	return nil, ctx.Err()
+}
+
+func TestNewerListCancelsOlder(t *testing.T) {
+	r := &slowFlips{Reader: fixture.NewShaped(), cancelled: make(chan error, 4)}
+	c := common.New(context.Background(), r, fixture.Now)
+	m := New(c, nil)
+	m.SetSize(80, 24)
+	first := m.loadFlips(false)
+	done := make(chan tea.Msg, 1)
+	go func() { done <- first() }()
+	m.loadFlips(false)
+	select {
+	case err := <-r.cancelled:
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("first read ended with %v", err)
+		}
+	case <-time.After(fixture.WaitTimeout):
+		t.Fatal("the first read was not cancelled")
+	}
+	m, _ = m.Update(<-done)
+	if !m.flBusy || m.flLoaded {
+		t.Fatal("the cancelled read's answer was taken")
+	}
+	// Hiding the view cancels the read under way too.
+	second := m.loadFlips(false)
+	go func() { done <- second() }()
+	m.Hide()
+	select {
+	case <-r.cancelled:
+	case <-time.After(fixture.WaitTimeout):
+		t.Fatal("Hide did not cancel the read")
+	}
+	<-done
+	if !m.refresh.Dirty() {
+		t.Error("a cancelled read did not mark the view for a refresh")
+	}
+}
+
+func TestStaleMatrixDropped(t *testing.T) {
+	c := common.New(context.Background(), fixture.NewShaped(), fixture.Now)
+	m := New(c, nil)
+	m.SetSize(80, 24)
+	stale := m.loadWhatIf(false)
+	m.th = Set(m.th, Deny, 70)
+	fresh := m.loadWhatIf(false)
+	m, _ = m.Update(fresh())
+	m, _ = m.Update(stale())
+	if m.wi.q.th.Deny != 70 || m.wi.flips != 3 {
+		t.Fatalf("the stale matrix replaced the fresh one: %+v", m.wi.q)
+	}
+}
+
+func TestRefreshReadsListOnlyWhenFlipsMoved(t *testing.T) {
+	c := common.New(context.Background(), fixture.NewShaped(), fixture.Now)
+	m := New(c, nil)
+	m.SetSize(80, 24)
+	m, _ = m.Update(m.loadWhatIf(false)())
+	m, _ = m.Update(m.loadFlips(false)())
+	// A periodic re-read with the same count of changing decisions does
+	// not scan for the list again.
+	if cmd := m.onWhatIf(whatIfMsg{seq: m.wiSeq, refresh: true, q: m.current(), w: m.wi.w}); cmd != nil {
+		t.Fatal("the list was read again for an unchanged count")
+	}
+	w := m.wi.w
+	w.Matrix[0][2]++
+	m.wiSeq++
+	if cmd := m.onWhatIf(whatIfMsg{seq: m.wiSeq, refresh: true, q: m.current(), w: w}); cmd == nil {
+		t.Fatal("the list was not read again for a new count")
+	}
+}
+
+func TestAnySizeFits(t *testing.T) {
+	c := common.New(context.Background(), fixture.NewShaped(), fixture.Now)
+	m := New(c, nil)
+	m.th = Set(m.th, Deny, 70)
+	m.SetSize(80, 24)
+	m, _ = m.Update(m.loadWhatIf(false)())
+	m, _ = m.Update(m.loadFlips(false)())
+	for w := 0; w <= 45; w++ {
+		for h := 0; h <= 14; h++ {
+			m.SetSize(w, h)
+			if w == 0 || h == 0 {
+				if m.View() != "" {
+					t.Fatalf("%dx%d drew something", w, h)
+				}
+				continue
+			}
+			screen(t, m)
+			for _, k := range []string{"down", "G", "pgup", "="} {
+				m, _ = m.Update(fixture.Press(k))
+			}
+			screen(t, m)
+			m, _ = m.Update(fixture.Press("esc"))
+		}
+	}
+}

@@ -1,0 +1,392 @@
+// Package whatif is the What-if view: choose a score and move the
+// challenge and deny thresholds (with the arrow keys or by typing a value)
+// to see, over a window or all history, the actual × simulated matrix with
+// the counts per action as its margins, the same per event type, and the
+// decisions that would change, newest first (enter opens one). s saves
+// the thresholds to the configuration file.
+//
+// The matrix comes from api.Reader.WhatIf (rollups) and is read again on
+// every change; the list from api.Reader.Flips, whose earlier read is
+// cancelled when a newer one starts.
+package whatif
+
+import (
+	"context"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/riskwatch/riskwatch/store"
+	"github.com/riskwatch/riskwatch/tui/common"
+	"github.com/riskwatch/riskwatch/tui/widget"
+)
+
+// FlipsLimit caps the decisions listed as changing.
+const FlipsLimit = 200
+
+// RefreshEvery is how often, while visible, the view reads the matrix
+// again when new decisions arrived.
+const RefreshEvery = 5 * time.Second
+
+// Step sizes of the arrow keys.
+const (
+	smallStep = 1
+	bigStep   = 5
+)
+
+// defaultWindow is the index in common.Windows shown first: all history.
+const defaultWindow = len(common.Windows) - 1
+
+// SaveFunc writes thresholds to the configuration and returns the file
+// written. It is called from a command, never from Update.
+type SaveFunc func(common.Thresholds) (string, error)
+
+// KeyMap holds the view's own bindings.
+type KeyMap struct {
+	Risk, ATO, Bot, Abuse key.Binding
+	// Scores documents Risk, ATO, Bot and Abuse in one help entry.
+	Scores       key.Binding
+	Challenge    key.Binding
+	Deny         key.Binding
+	Lower        key.Binding
+	Raise        key.Binding
+	LowerMore    key.Binding
+	RaiseMore    key.Binding
+	Edit         key.Binding
+	Window       key.Binding
+	WindowBack   key.Binding
+	Save         key.Binding
+	Open         key.Binding
+	ApplyValue   key.Binding
+	CancelValue  key.Binding
+	ResetToSaved key.Binding
+}
+
+func defaultKeyMap() KeyMap {
+	return KeyMap{
+		Risk:         key.NewBinding(key.WithKeys("r")),
+		ATO:          key.NewBinding(key.WithKeys("t")),
+		Bot:          key.NewBinding(key.WithKeys("b")),
+		Abuse:        key.NewBinding(key.WithKeys("a")),
+		Scores:       key.NewBinding(key.WithKeys("r", "t", "b", "a"), key.WithHelp("r/t/b/a", "risk/ATO/bot/abuse")),
+		Challenge:    key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "select challenge")),
+		Deny:         key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "select deny")),
+		Lower:        key.NewBinding(key.WithKeys("left"), key.WithHelp("←/→", "move threshold")),
+		Raise:        key.NewBinding(key.WithKeys("right")),
+		LowerMore:    key.NewBinding(key.WithKeys("shift+left"), key.WithHelp("shift+←/→", "move by 5")),
+		RaiseMore:    key.NewBinding(key.WithKeys("shift+right")),
+		Edit:         key.NewBinding(key.WithKeys("="), key.WithHelp("=", "type a value")),
+		Window:       key.NewBinding(key.WithKeys("w"), key.WithHelp("w", "window all/5m/1h/24h")),
+		WindowBack:   key.NewBinding(key.WithKeys("W"), key.WithHelp("W", "previous window")),
+		Save:         key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "save to config")),
+		Open:         key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "detail")),
+		ApplyValue:   key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "set")),
+		CancelValue:  key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel")),
+		ResetToSaved: key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "reset to saved")),
+	}
+}
+
+// Model is the What-if view.
+type Model struct {
+	c      *common.Common
+	keys   KeyMap
+	width  int
+	height int
+	save   SaveFunc
+
+	th        common.Thresholds // simulated
+	thVersion int               // counts changes of th, for ThresholdsMsg
+	saved     common.Thresholds // as configured or last saved
+	which     Which
+	win       int // index in common.Windows
+
+	editing bool
+	input   widget.LineEdit
+	editErr string
+
+	wiSeq  int
+	wiBusy bool
+	wi     *answer // the last matrix, nil before the first
+	wiErr  error
+
+	flSeq    int
+	flBusy   bool
+	flCancel context.CancelFunc
+	flips    []store.Decision
+	flKeepID string // the decision to keep selected when the list comes
+	flFor    query  // what flips are for
+	flErr    error
+	flLoaded bool
+
+	cursor, top int
+	flipTable   *widget.Table
+	typeTable   *widget.Table
+
+	refresh common.Refresher
+}
+
+// query is what a read is for.
+type query struct {
+	th  common.Thresholds
+	win int
+}
+
+// New returns the What-if view starting from the configured thresholds
+// over all history. save writes thresholds to the configuration; nil means
+// there is nowhere to save.
+func New(c *common.Common, save SaveFunc) Model {
+	th := c.CurrentThresholds()
+	return Model{
+		c:         c,
+		keys:      defaultKeyMap(),
+		save:      save,
+		th:        th,
+		saved:     th,
+		which:     Deny,
+		win:       defaultWindow,
+		flipTable: newFlipTable(),
+		typeTable: newTypeTable(),
+		refresh:   common.Refresher{View: common.ViewWhatIf, Every: RefreshEvery, MinGap: RefreshEvery},
+	}
+}
+
+// SetSize gives the view its area.
+func (m *Model) SetSize(w, h int) {
+	m.width, m.height = max(w, 0), max(h, 0)
+	m.flipTable.SetWidth(m.width)
+	m.typeTable.SetWidth(m.width)
+	m.scroll()
+}
+
+// Show is called when the view becomes visible: it reads the matrix and
+// the list if they are missing or new decisions arrived.
+func (m *Model) Show() tea.Cmd {
+	tick := m.refresh.Show()
+	if m.wi == nil || m.refresh.Dirty() {
+		return tea.Batch(tick, m.recompute())
+	}
+	return tick
+}
+
+// Hide is called when another view is shown; a list read under way is
+// cancelled (Show reads it again).
+func (m *Model) Hide() {
+	m.refresh.Hide()
+	if m.flBusy && m.flCancel != nil {
+		m.flCancel()
+		m.flBusy = false
+		m.refresh.MarkDirty()
+	}
+}
+
+// Loading reports whether the matrix or the list is awaited.
+func (m Model) Loading() bool {
+	return m.wiBusy || m.flBusy || (m.wi == nil && m.wiErr == nil)
+}
+
+// Thresholds returns the simulated thresholds.
+func (m Model) Thresholds() common.Thresholds { return m.th }
+
+// InputActive reports whether a value is being typed, so global keys must
+// not be taken from it.
+func (m Model) InputActive() bool { return m.editing }
+
+// Flips returns the decisions listed as changing, newest first.
+func (m Model) Flips() []store.Decision { return m.flips }
+
+// Matrix returns the last matrix read, if any.
+func (m Model) Matrix() (store.WhatIf, bool) {
+	if m.wi == nil {
+		return store.WhatIf{}, false
+	}
+	return m.wi.w, true
+}
+
+// ShortHelp lists the main keys.
+func (m Model) ShortHelp() []key.Binding {
+	if m.editing {
+		return []key.Binding{m.keys.ApplyValue, m.keys.CancelValue}
+	}
+	return []key.Binding{m.keys.Lower, m.keys.Challenge, m.keys.Deny, m.keys.Edit, m.keys.Save, m.keys.Open}
+}
+
+// FullHelp lists every key of the view.
+func (m Model) FullHelp() []key.Binding {
+	k := m.c.Keys
+	return []key.Binding{m.keys.Scores, m.keys.Challenge, m.keys.Deny, m.keys.Lower, m.keys.LowerMore,
+		m.keys.Edit, m.keys.ResetToSaved, m.keys.Window, m.keys.WindowBack, m.keys.Save, m.keys.Open,
+		k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom}
+}
+
+// Update handles keys, answers, refresh ticks and new batches.
+func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case whatIfMsg:
+		cmd := m.onWhatIf(msg)
+		return m, cmd
+	case flipsMsg:
+		m.onFlips(msg)
+	case savedMsg:
+		cmd := m.onSaved(msg)
+		return m, cmd
+	case common.RefreshMsg:
+		ok, next := m.refresh.Tick(msg)
+		if ok && m.refresh.Dirty() && !m.wiBusy {
+			cmd := tea.Batch(next, m.loadWhatIf(true))
+			return m, cmd
+		}
+		return m, next
+	case common.BatchMsg:
+		if len(msg.Batch.Decisions) > 0 || msg.Batch.Missed > 0 {
+			m.refresh.MarkDirty()
+		}
+	case tea.PasteMsg:
+		if m.editing {
+			m.input.Update(msg)
+			m.editErr = ""
+		}
+	case tea.KeyPressMsg:
+		if m.editing {
+			return m.editKey(msg)
+		}
+		return m.onKey(msg)
+	}
+	return m, nil
+}
+
+func (m Model) onKey(msg tea.KeyPressMsg) (Model, tea.Cmd) {
+	k := m.c.Keys
+	switch {
+	case key.Matches(msg, m.keys.Risk):
+		return m.setScore(store.ScoreRisk)
+	case key.Matches(msg, m.keys.ATO):
+		return m.setScore(store.ScoreATO)
+	case key.Matches(msg, m.keys.Bot):
+		return m.setScore(store.ScoreBot)
+	case key.Matches(msg, m.keys.Abuse):
+		return m.setScore(store.ScoreAbuse)
+	case key.Matches(msg, m.keys.Challenge):
+		m.which = Challenge
+	case key.Matches(msg, m.keys.Deny):
+		m.which = Deny
+	case key.Matches(msg, m.keys.Lower):
+		return m.setThresholds(Move(m.th, m.which, -smallStep))
+	case key.Matches(msg, m.keys.Raise):
+		return m.setThresholds(Move(m.th, m.which, smallStep))
+	case key.Matches(msg, m.keys.LowerMore):
+		return m.setThresholds(Move(m.th, m.which, -bigStep))
+	case key.Matches(msg, m.keys.RaiseMore):
+		return m.setThresholds(Move(m.th, m.which, bigStep))
+	case key.Matches(msg, m.keys.ResetToSaved):
+		return m.setThresholds(m.saved)
+	case key.Matches(msg, m.keys.Edit):
+		m.editing = true
+		m.editErr = ""
+		v := m.th.Challenge
+		if m.which == Deny {
+			v = m.th.Deny
+		}
+		m.input.SetValue(num(v))
+	case key.Matches(msg, m.keys.Window):
+		m.win = (m.win + 1) % len(common.Windows)
+		cmd := m.recompute()
+		return m, cmd
+	case key.Matches(msg, m.keys.WindowBack):
+		m.win = (m.win + len(common.Windows) - 1) % len(common.Windows)
+		cmd := m.recompute()
+		return m, cmd
+	case key.Matches(msg, m.keys.Save):
+		return m, m.saveCmd()
+	case key.Matches(msg, m.keys.Open):
+		if m.cursor >= 0 && m.cursor < len(m.flips) {
+			return m, common.OpenDetail(m.flips[m.cursor])
+		}
+	default:
+		m.moveCursor(msg, k)
+	}
+	return m, nil
+}
+
+// editKey handles a key while a value is typed: enter sets it, esc
+// cancels, anything else edits.
+func (m Model) editKey(msg tea.KeyPressMsg) (Model, tea.Cmd) {
+	switch {
+	case key.Matches(msg, m.keys.ApplyValue):
+		v, err := ParseValue(m.input.Value())
+		if err != nil {
+			m.editErr = err.Error()
+			return m, nil
+		}
+		m.editing = false
+		return m.setThresholds(Set(m.th, m.which, v))
+	case key.Matches(msg, m.keys.CancelValue):
+		m.editing = false
+		m.editErr = ""
+		return m, nil
+	}
+	if m.input.Update(msg) {
+		m.editErr = ""
+	}
+	return m, nil
+}
+
+func (m Model) setScore(s store.Score) (Model, tea.Cmd) {
+	if s == m.th.Score {
+		return m, nil
+	}
+	t := m.th
+	t.Score = s
+	return m.setThresholds(t)
+}
+
+// setThresholds simulates t: the root hears of it (so every view draws the
+// same lines) and the matrix and list are read again.
+func (m Model) setThresholds(t common.Thresholds) (Model, tea.Cmd) {
+	if t == m.th {
+		return m, nil
+	}
+	m.th = t
+	m.thVersion++
+	cmd := tea.Batch(common.AnnounceThresholds(t, m.thVersion), m.recompute())
+	return m, cmd
+}
+
+func (m *Model) moveCursor(msg tea.KeyPressMsg, k *common.KeyMap) {
+	page := max(m.layout().flipRows-1, 1)
+	switch {
+	case key.Matches(msg, k.Up):
+		m.cursor--
+	case key.Matches(msg, k.Down):
+		m.cursor++
+	case key.Matches(msg, k.PageUp):
+		m.cursor -= page
+	case key.Matches(msg, k.PageDown):
+		m.cursor += page
+	case key.Matches(msg, k.Top):
+		m.cursor = 0
+	case key.Matches(msg, k.Bottom):
+		m.cursor = len(m.flips) - 1
+	default:
+		return
+	}
+	m.scroll()
+}
+
+// scroll keeps the cursor on the list and in sight.
+func (m *Model) scroll() {
+	m.cursor = min(max(m.cursor, 0), max(len(m.flips)-1, 0))
+	n := m.layout().flipRows
+	if n <= 0 {
+		m.top = m.cursor
+		return
+	}
+	m.top = min(m.top, max(len(m.flips)-n, 0))
+	if m.cursor < m.top {
+		m.top = m.cursor
+	}
+	if m.cursor >= m.top+n {
+		m.top = m.cursor - n + 1
+	}
+	m.top = max(m.top, 0)
+}
