@@ -93,7 +93,7 @@ func TestDemoInTmux(t *testing.T) {
 
 	s.keys("space")
 	paused := s.waitScreen("the pause to count new events", 10*time.Second, func(scr string) bool {
-		return regexp.MustCompile(`PAUSED \d+ new`).MatchString(scr) && !strings.Contains(scr, "PAUSED 0 new")
+		return regexp.MustCompile(`PAUSED [\d,]+ new`).MatchString(scr) && !strings.Contains(scr, "PAUSED 0 new")
 	})
 	first := rows(paused)
 	held := s.screen()
