@@ -6,6 +6,7 @@ import (
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/riskwatch/riskwatch/api"
 	"github.com/riskwatch/riskwatch/tui/common"
@@ -37,6 +38,10 @@ type Model struct {
 	c      *common.Common
 	cancel context.CancelFunc
 	opts   Options
+
+	// resizes counts window size changes, so that only the repaint after
+	// the last one of a burst runs.
+	resizes int
 
 	theme     common.Theme
 	themeAuto bool
@@ -118,12 +123,41 @@ func (m *Model) Init() tea.Cmd {
 	return tea.Batch(cmds...)
 }
 
+// resizeSettle is how long after the last size change the screen is
+// repainted once more.
+const resizeSettle = 300 * time.Millisecond
+
+// repaint redraws the whole screen from a known cursor position. The
+// renderer moves the cursor relative to where it believes it is; after a
+// resize the terminal may have moved it (tmux does when a window grows),
+// and a redraw from the wrong place stays misaligned. Homing the cursor
+// first makes the renderer's moves to the top-left land where it expects.
+func repaint() tea.Cmd {
+	return tea.Sequence(tea.Raw(ansi.CursorHomePosition), tea.ClearScreen)
+}
+
+// resizeSettledMsg says resizing stopped; it carries the resize count it
+// was started for.
+type resizeSettledMsg int
+
 // Update routes msg: keys to the focused view after the global ones, data
 // to the view it belongs to.
 func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		m.resize(msg.Width, msg.Height)
+		// Repaint from a clean screen now and once more when the resizing
+		// has settled: after a shrink and a grow under a stream of frames,
+		// terminals (tmux among them) can hold reflowed or scrolled
+		// leftovers the renderer's cell diff does not know about.
+		m.resizes++
+		n := m.resizes
+		return m, tea.Batch(repaint(), tea.Tick(resizeSettle, func(time.Time) tea.Msg { return resizeSettledMsg(n) }))
+	case resizeSettledMsg:
+		if int(msg) == m.resizes {
+			return m, repaint()
+		}
+		return m, nil
 	case tea.BackgroundColorMsg:
 		if m.themeAuto {
 			m.setTheme(common.Theme{Dark: msg.IsDark(), Plain: m.theme.Plain})
@@ -224,8 +258,12 @@ func (m *Model) quit() tea.Cmd {
 
 func (m *Model) onKey(k tea.KeyPressMsg) tea.Cmd {
 	keys := m.c.Keys
-	if k.String() == "ctrl+c" {
+	switch k.String() {
+	case "ctrl+c":
 		return m.quit()
+	case "ctrl+l":
+		// Redraw everything, as terminal programs do.
+		return repaint()
 	}
 	if m.inputActive() {
 		return m.routeTo(m.focus(), k)
