@@ -133,11 +133,6 @@ func TestDemoInTmux(t *testing.T) {
 		}
 	}
 	s.run("resize-window", "-t", s.name, "-x", "120", "-y", "32")
-	// The dashboard repaints by itself after a resize, but growing the
-	// window while a burst is being drawn still leaves tmux's screen out of
-	// step with the renderer about one time in ten (an open problem, noted
-	// on the issue); ctrl+l, the usual redraw key, always brings it back.
-	s.keys("C-l")
 	s.waitScreen("the full layout again", 5*time.Second, func(scr string) bool {
 		return strings.Contains(scr, "TYPE/STATUS") && len(rows(scr)) > 3
 	})

@@ -127,13 +127,15 @@ func (m *Model) Init() tea.Cmd {
 // repainted once more.
 const resizeSettle = 300 * time.Millisecond
 
-// repaint redraws the whole screen from a known cursor position. The
-// renderer moves the cursor relative to where it believes it is; after a
-// resize the terminal may have moved it (tmux does when a window grows),
-// and a redraw from the wrong place stays misaligned. Homing the cursor
-// first makes the renderer's moves to the top-left land where it expects.
+// repaint redraws the whole screen from a known terminal state. The
+// renderer scrolls with scrolling margins (DECSTBM) sized to what it
+// believes the height is, and moves the cursor relative to where it
+// believes it is; while a resize is under way both can be wrong, and a
+// margin the terminal kept from a smaller size misplaces every later
+// scroll (rows drawn over the header). Resetting the margins, homing the
+// cursor and clearing puts terminal and renderer back in step.
 func repaint() tea.Cmd {
-	return tea.Sequence(tea.Raw(ansi.CursorHomePosition), tea.ClearScreen)
+	return tea.Sequence(tea.Raw(ansi.SetTopBottomMargins(0, 0)+ansi.CursorHomePosition), tea.ClearScreen)
 }
 
 // resizeSettledMsg says resizing stopped; it carries the resize count it
