@@ -47,20 +47,36 @@ func (m *Model) render() string {
 	return strings.Join([]string{m.tabBar(), body, m.statusLine(), m.helpLine()}, "\n")
 }
 
-func (m *Model) body() string {
+// shownView is what the chrome asks of the focused view: its body and its
+// keys for the help line and the help screen.
+type shownView interface {
+	View() string
+	ShortHelp() []key.Binding
+	FullHelp() []key.Binding
+}
+
+// focused returns the focused view, nil when no view is focused.
+func (m *Model) focused() shownView {
 	switch m.focus() {
 	case common.ViewLive:
-		return m.live.View()
+		return &m.live
 	case common.ViewHistograms:
-		return m.hist.View()
+		return &m.hist
 	case common.ViewJourneys:
-		return m.journeys.View()
+		return &m.journeys
 	case common.ViewWhatIf:
-		return m.whatif.View()
+		return &m.whatif
 	case common.ViewHealth:
-		return m.health.View()
+		return &m.health
 	case common.ViewDetail:
-		return m.detail.View()
+		return &m.detail
+	}
+	return nil
+}
+
+func (m *Model) body() string {
+	if v := m.focused(); v != nil {
+		return v.View()
 	}
 	return ""
 }
@@ -187,19 +203,8 @@ func (m *Model) helpLine() string {
 		return widget.ShortHelp(m.width, m.c.Styles, k.CloseHelp, k.Quit)
 	}
 	var b []key.Binding
-	switch m.focus() {
-	case common.ViewLive:
-		b = m.live.ShortHelp()
-	case common.ViewHistograms:
-		b = m.hist.ShortHelp()
-	case common.ViewJourneys:
-		b = m.journeys.ShortHelp()
-	case common.ViewWhatIf:
-		b = m.whatif.ShortHelp()
-	case common.ViewHealth:
-		b = m.health.ShortHelp()
-	case common.ViewDetail:
-		b = m.detail.ShortHelp()
+	if v := m.focused(); v != nil {
+		b = v.ShortHelp()
 	}
 	if m.inputActive() {
 		return widget.ShortHelp(m.width, m.c.Styles, b...)
@@ -212,19 +217,8 @@ func (m *Model) helpLine() string {
 // columns as the width allows; there may be more lines than fit.
 func (m *Model) helpLines() []string {
 	var view []key.Binding
-	switch m.focus() {
-	case common.ViewLive:
-		view = m.live.FullHelp()
-	case common.ViewHistograms:
-		view = m.hist.FullHelp()
-	case common.ViewJourneys:
-		view = m.journeys.FullHelp()
-	case common.ViewWhatIf:
-		view = m.whatif.FullHelp()
-	case common.ViewHealth:
-		view = m.health.FullHelp()
-	case common.ViewDetail:
-		view = m.detail.FullHelp()
+	if v := m.focused(); v != nil {
+		view = v.FullHelp()
 	}
 	groups := []widget.HelpGroup{}
 	if len(view) > 0 {

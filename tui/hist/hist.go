@@ -32,32 +32,24 @@ const defaultWindow = 1
 
 // KeyMap holds the view's own bindings.
 type KeyMap struct {
-	Risk, ATO, Bot, Abuse key.Binding
-	// Scores documents Risk, ATO, Bot and Abuse in one help entry.
-	Scores     key.Binding
-	Window     key.Binding
-	WindowBack key.Binding
-	Log        key.Binding
-	Compare    key.Binding
-	Left       key.Binding
-	Right      key.Binding
-	Open       key.Binding
+	Scores  common.ScoreKeys
+	Windows common.WindowKeys
+	Log     key.Binding
+	Compare key.Binding
+	Left    key.Binding
+	Right   key.Binding
+	Open    key.Binding
 }
 
 func defaultKeyMap() KeyMap {
 	return KeyMap{
-		Risk:       key.NewBinding(key.WithKeys("r")),
-		ATO:        key.NewBinding(key.WithKeys("t")),
-		Bot:        key.NewBinding(key.WithKeys("b")),
-		Abuse:      key.NewBinding(key.WithKeys("a")),
-		Scores:     key.NewBinding(key.WithKeys("r", "t", "b", "a"), key.WithHelp("r/t/b/a", "risk/ATO/bot/abuse")),
-		Window:     key.NewBinding(key.WithKeys("w"), key.WithHelp("w", "window 5m/1h/24h/all")),
-		WindowBack: key.NewBinding(key.WithKeys("W"), key.WithHelp("W", "previous window")),
-		Log:        key.NewBinding(key.WithKeys("l"), key.WithHelp("l", "log scale")),
-		Compare:    key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "previous window line")),
-		Left:       key.NewBinding(key.WithKeys("left"), key.WithHelp("←/→", "select bar")),
-		Right:      key.NewBinding(key.WithKeys("right")),
-		Open:       key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "show in Live")),
+		Scores:  common.DefaultScoreKeys(),
+		Windows: common.NewWindowKeys("5m/1h/24h/all"),
+		Log:     key.NewBinding(key.WithKeys("l"), key.WithHelp("l", "log scale")),
+		Compare: key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "previous window line")),
+		Left:    key.NewBinding(key.WithKeys("left"), key.WithHelp("←/→", "select bar")),
+		Right:   key.NewBinding(key.WithKeys("right")),
+		Open:    key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "show in Live")),
 	}
 }
 
@@ -129,13 +121,13 @@ func (m Model) Loading() bool { return m.busy || m.data == nil }
 
 // ShortHelp lists the main keys.
 func (m Model) ShortHelp() []key.Binding {
-	return []key.Binding{m.keys.Scores, m.keys.Window, m.keys.Left, m.keys.Open, m.keys.Log}
+	return []key.Binding{m.keys.Scores.Help, m.keys.Windows.Next, m.keys.Left, m.keys.Open, m.keys.Log}
 }
 
 // FullHelp lists every key of the view.
 func (m Model) FullHelp() []key.Binding {
 	k := m.c.Keys
-	return []key.Binding{m.keys.Scores, m.keys.Window, m.keys.WindowBack, m.keys.Left, k.Top, k.Bottom,
+	return []key.Binding{m.keys.Scores.Help, m.keys.Windows.Next, m.keys.Windows.Prev, m.keys.Left, k.Top, k.Bottom,
 		m.keys.Open, m.keys.Log, m.keys.Compare}
 }
 
@@ -165,24 +157,16 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 }
 
 func (m Model) onKey(msg tea.KeyPressMsg) (Model, tea.Cmd) {
+	if s, ok := m.keys.Scores.Score(msg); ok {
+		return m.setScore(s)
+	}
+	if win, ok := m.keys.Windows.Step(msg, m.win); ok {
+		m.win = win
+		cmd := m.load()
+		return m, cmd
+	}
 	k := m.c.Keys
 	switch {
-	case key.Matches(msg, m.keys.Risk):
-		return m.setScore(store.ScoreRisk)
-	case key.Matches(msg, m.keys.ATO):
-		return m.setScore(store.ScoreATO)
-	case key.Matches(msg, m.keys.Bot):
-		return m.setScore(store.ScoreBot)
-	case key.Matches(msg, m.keys.Abuse):
-		return m.setScore(store.ScoreAbuse)
-	case key.Matches(msg, m.keys.Window):
-		m.win = (m.win + 1) % len(common.Windows)
-		cmd := m.load()
-		return m, cmd
-	case key.Matches(msg, m.keys.WindowBack):
-		m.win = (m.win + len(common.Windows) - 1) % len(common.Windows)
-		cmd := m.load()
-		return m, cmd
 	case key.Matches(msg, m.keys.Log):
 		m.log = !m.log
 	case key.Matches(msg, m.keys.Compare):

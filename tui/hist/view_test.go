@@ -18,25 +18,11 @@ import (
 	"github.com/riskwatch/riskwatch/tui/internal/fixture"
 )
 
-// forRoot picks the messages a view sends to the root.
-func forRoot(msg tea.Msg) bool {
-	switch msg.(type) {
-	case common.LiveFilterMsg, common.OpenDetailMsg, common.OpenJourneyMsg, common.ThresholdsMsg, common.StatusMsg:
-		return true
-	}
-	return false
-}
-
 // run drives the view alone on r at w x h and waits for its first chart.
 func run(t *testing.T, r api.Reader, w, h int) (*fixture.Driver, *fixture.Host[Model]) {
 	t.Helper()
 	c := common.New(context.Background(), r, fixture.Now)
-	host := &fixture.Host[Model]{
-		M:       New(c),
-		Start:   func(m *Model) tea.Cmd { return m.Show() },
-		Size:    func(m *Model, w, h int) { m.SetSize(w, h) },
-		ForRoot: forRoot,
-	}
+	host := fixture.ViewHost(New(c))
 	d := fixture.NewDriver(t, host, w, h)
 	waitData(d, host)
 	return d, host
@@ -50,32 +36,7 @@ func waitData(d *fixture.Driver, host *fixture.Host[Model]) {
 // profile shows it, and as plain text.
 func screen(t *testing.T, m Model) (ascii, plain string) {
 	t.Helper()
-	out := m.View()
-	lines := strings.Split(out, "\n")
-	if len(lines) != m.height {
-		t.Fatalf("%dx%d: %d lines", m.width, m.height, len(lines))
-	}
-	for i, l := range lines {
-		if w := ansi.StringWidth(l); w > m.width {
-			t.Fatalf("%dx%d: line %d is %d wide: %q", m.width, m.height, i, w, ansi.Strip(l))
-		}
-	}
-	return fixture.ASCII(out), ansi.Strip(out)
-}
-
-func press(d *fixture.Driver, k string, n int) {
-	for range n {
-		d.Send(fixture.Press(k))
-	}
-}
-
-func contains(t *testing.T, scr string, want ...string) {
-	t.Helper()
-	for _, w := range want {
-		if !strings.Contains(scr, w) {
-			t.Errorf("screen lacks %q:\n%s", w, scr)
-		}
-	}
+	return fixture.Screen(t, m.View(), m.width, m.height)
 }
 
 // The shaped data's last hour holds 100 scored decisions, heavy at low
@@ -101,9 +62,9 @@ func TestGolden(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(fmt.Sprintf("%dx%d", tc.w, tc.h), func(t *testing.T) {
 			d, host := run(t, fixture.NewShaped(), tc.w, tc.h)
-			press(d, "right", tc.rights)
+			d.PressN("right", tc.rights)
 			ascii, plain := screen(t, host.M)
-			contains(t, plain, tc.want...)
+			fixture.Contains(t, plain, tc.want...)
 			golden.RequireEqual(t, ascii)
 		})
 	}
@@ -117,7 +78,7 @@ func TestLogScaleGolden(t *testing.T) {
 	if host.M.View() == before {
 		t.Fatal("the log scale drew the same chart")
 	}
-	contains(t, plain, "log scale")
+	fixture.Contains(t, plain, "log scale")
 	golden.RequireEqual(t, ascii)
 }
 
@@ -146,7 +107,7 @@ func TestScoreAndWindowKeys(t *testing.T) {
 	}
 	_, plain := screen(t, host.M)
 	// ATO is half the risk: 0-4 holds risks 0-9, 40 of them.
-	contains(t, plain, "[ato]", "ato 0-4: 40 of 100 (40.0%)", "thresholds are set on risk")
+	fixture.Contains(t, plain, "[ato]", "ato 0-4: 40 of 100 (40.0%)", "thresholds are set on risk")
 	if strings.Contains(plain, "┃≥80") {
 		t.Errorf("risk thresholds drawn on the ATO chart:\n%s", plain)
 	}
@@ -155,7 +116,7 @@ func TestScoreAndWindowKeys(t *testing.T) {
 	waitData(d, host)
 	total, in := countIn(r, store.ScoreATO, common.Windows[2], 0, 5)
 	_, plain = screen(t, host.M)
-	contains(t, plain, "[24h]", fmt.Sprintf("%d scored", total), fmt.Sprintf("ato 0-4: %d of %d", in, total))
+	fixture.Contains(t, plain, "[24h]", fmt.Sprintf("%d scored", total), fmt.Sprintf("ato 0-4: %d of %d", in, total))
 	if total <= 160 {
 		t.Errorf("24h should hold more than the two skewed hours: %d", total)
 	}
@@ -167,12 +128,12 @@ func TestScoreAndWindowKeys(t *testing.T) {
 		t.Fatalf("window %s, want 5m", w.Label)
 	}
 	total, _ = countIn(r, store.ScoreATO, common.Windows[0], 0, 5)
-	contains(t, ansi.Strip(host.M.View()), fmt.Sprintf("%d scored", total))
+	fixture.Contains(t, ansi.Strip(host.M.View()), fmt.Sprintf("%d scored", total))
 }
 
 func TestEnterFiltersLive(t *testing.T) {
 	d, host := run(t, fixture.NewShaped(), 80, 24)
-	press(d, "right", 8)
+	d.PressN("right", 8)
 	d.Key("enter")
 	d.WaitFor("the Live filter", func() bool { return len(host.Sent()) > 0 })
 	got, ok := host.Sent()[0].(common.LiveFilterMsg)
@@ -197,17 +158,17 @@ func TestEnterFiltersLive(t *testing.T) {
 
 func TestSelectionKeepsPositionAcrossSizes(t *testing.T) {
 	d, host := run(t, fixture.NewShaped(), 80, 24)
-	press(d, "right", 9) // 45-49: the selection is at score 45
+	d.PressN("right", 9) // 45-49: the selection is at score 45
 	d.Send(tea.WindowSizeMsg{Width: 40, Height: 10})
 	_, plain := screen(t, host.M)
-	contains(t, plain, "risk 40-49:")
+	fixture.Contains(t, plain, "risk 40-49:")
 	d.Send(tea.WindowSizeMsg{Width: 200, Height: 50})
 	_, plain = screen(t, host.M)
-	contains(t, plain, "risk 44-45:")
-	press(d, "left", 100)
-	contains(t, ansi.Strip(host.M.View()), "risk 0-1:")
+	fixture.Contains(t, plain, "risk 44-45:")
+	d.PressN("left", 100)
+	fixture.Contains(t, ansi.Strip(host.M.View()), "risk 0-1:")
 	d.Key("G")
-	contains(t, ansi.Strip(host.M.View()), "risk 98-100:")
+	fixture.Contains(t, ansi.Strip(host.M.View()), "risk 98-100:")
 }
 
 // loaded returns a view on r sized w x h with its first answer applied,
@@ -283,14 +244,14 @@ func TestErrors(t *testing.T) {
 	m.SetSize(80, 24)
 	m, _ = m.Update(m.load()())
 	_, plain := screen(t, m)
-	contains(t, plain, "histogram of risk over last 1h: collector unreachable")
+	fixture.Contains(t, plain, "histogram of risk over last 1h: collector unreachable")
 
 	// A failed refresh keeps the last chart and says so.
 	f := &failing{Reader: fixture.NewShaped(), ok: 2}
 	m = loaded(t, f, fixture.Now, 80, 24)
 	m, _ = m.Update(m.load()())
 	_, plain = screen(t, m)
-	contains(t, plain, "100 scored", "refresh failed: histogram of risk")
+	fixture.Contains(t, plain, "100 scored", "refresh failed: histogram of risk")
 }
 
 func TestRefresh(t *testing.T) {
@@ -365,5 +326,5 @@ func TestCacheFollowsInputs(t *testing.T) {
 	th := common.Thresholds{Score: store.ScoreRisk, Challenge: 30, Deny: 60}
 	m.c.Thresholds = &th
 	_, plain := screen(t, m)
-	contains(t, plain, "┊≥30 ┃≥60")
+	fixture.Contains(t, plain, "┊≥30 ┃≥60")
 }

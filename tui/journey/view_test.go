@@ -17,14 +17,6 @@ import (
 	"github.com/riskwatch/riskwatch/tui/internal/fixture"
 )
 
-func forRoot(msg tea.Msg) bool {
-	switch msg.(type) {
-	case common.LiveFilterMsg, common.OpenDetailMsg, common.OpenJourneyMsg, common.ThresholdsMsg, common.StatusMsg:
-		return true
-	}
-	return false
-}
-
 // openMsg asks the test host to call Open, as the root does for `u`.
 type openMsg string
 
@@ -32,17 +24,12 @@ type openMsg string
 func run(t *testing.T, r api.Reader, w, h int) (*fixture.Driver, *fixture.Host[Model]) {
 	t.Helper()
 	c := common.New(context.Background(), r, fixture.Now)
-	host := &fixture.Host[Model]{
-		M:       New(c),
-		Start:   func(m *Model) tea.Cmd { return m.Show() },
-		Size:    func(m *Model, w, h int) { m.SetSize(w, h) },
-		ForRoot: forRoot,
-		Hook: func(m *Model, msg tea.Msg) (tea.Cmd, bool) {
-			if u, ok := msg.(openMsg); ok {
-				return m.Open(string(u)), true
-			}
-			return nil, false
-		},
+	host := fixture.ViewHost(New(c))
+	host.Hook = func(m *Model, msg tea.Msg) (tea.Cmd, bool) {
+		if u, ok := msg.(openMsg); ok {
+			return m.Open(string(u)), true
+		}
+		return nil, false
 	}
 	d := fixture.NewDriver(t, host, w, h)
 	waitUsers(d, host)
@@ -59,26 +46,7 @@ func waitTimeline(d *fixture.Driver, host *fixture.Host[Model]) {
 
 func screen(t *testing.T, m Model) (ascii, plain string) {
 	t.Helper()
-	out := m.View()
-	lines := strings.Split(out, "\n")
-	if len(lines) != m.height {
-		t.Fatalf("%dx%d: %d lines", m.width, m.height, len(lines))
-	}
-	for i, l := range lines {
-		if w := ansi.StringWidth(l); w > m.width {
-			t.Fatalf("%dx%d: line %d is %d wide: %q", m.width, m.height, i, w, ansi.Strip(l))
-		}
-	}
-	return fixture.ASCII(out), ansi.Strip(out)
-}
-
-func contains(t *testing.T, scr string, want ...string) {
-	t.Helper()
-	for _, w := range want {
-		if !strings.Contains(scr, w) {
-			t.Errorf("screen lacks %q:\n%s", w, scr)
-		}
-	}
+	return fixture.Screen(t, m.View(), m.width, m.height)
 }
 
 // rowsOf returns the lines of the screen below the table header.
@@ -100,17 +68,17 @@ func TestUsersGolden(t *testing.T) {
 		t.Run(fmt.Sprintf("%dx%d", sz[0], sz[1]), func(t *testing.T) {
 			_, host := run(t, fixture.NewShaped(), sz[0], sz[1])
 			ascii, plain := screen(t, host.M)
-			contains(t, plain, "Users", "USER", "usr_7")
+			fixture.Contains(t, plain, "Users", "USER", "usr_7")
 			if sz[1] >= 24 {
 				// 13 users: 10 of the skewed traffic and the three stories.
-				contains(t, plain, "13 users", "sort: last seen")
+				fixture.Contains(t, plain, "13 users", "sort: last seen")
 				rows := rowsOf(plain, listChrome)
 				if len(rows) != 13 || !strings.HasPrefix(rows[10], "victim") || !strings.HasPrefix(rows[12], "alice") {
 					t.Errorf("rows:\n%s", strings.Join(rows, "\n"))
 				}
 			}
 			if sz[0] >= 80 {
-				contains(t, plain, "victim@exam", "198.51.100.7")
+				fixture.Contains(t, plain, "victim@exam", "198.51.100.7")
 			}
 			golden.RequireEqual(t, ascii)
 		})
@@ -124,7 +92,7 @@ func TestTimelineGolden(t *testing.T) {
 			d.Send(openMsg("victim"))
 			waitTimeline(d, host)
 			ascii, plain := screen(t, host.M)
-			contains(t, plain, "User victim", "account takeover chain: 6 events")
+			fixture.Contains(t, plain, "User victim", "account takeover chain: 6 events")
 			rows := rowsOf(plain, timelineChrome)
 			// Newest first; the six newest form the chain and carry the
 			// mark, the rest do not.
@@ -135,13 +103,13 @@ func TestTimelineGolden(t *testing.T) {
 			}
 			if sz[0] >= 80 {
 				// The first attacker event: new IP, device and country.
-				contains(t, plain, "+198.51.100.7", "+19h00m", "login/failed", "risk ")
+				fixture.Contains(t, plain, "+198.51.100.7", "+19h00m", "login/failed", "risk ")
 				if len(rows) != 10 {
 					t.Errorf("%d rows, want 10", len(rows))
 				}
 			}
 			if sz[0] >= 200 {
-				contains(t, plain, "+Headless Chrome/Linux", "+RU", "ATO new login", "ATO profile",
+				fixture.Contains(t, plain, "+Headless Chrome/Linux", "+RU", "ATO new login", "ATO profile",
 					"ATO transaction", "victim@example.com", "max risk 86", "1 denied")
 			}
 			golden.RequireEqual(t, ascii)
@@ -186,7 +154,7 @@ func TestTimelineFlow(t *testing.T) {
 	d.Key("i")
 	waitUsers(d, host)
 	_, plain = screen(t, host.M)
-	contains(t, plain, "on IP 198.51.100.7")
+	fixture.Contains(t, plain, "on IP 198.51.100.7")
 	rows = rowsOf(plain, listChrome)
 	if len(rows) != 2 || !strings.HasPrefix(rows[0], "victim") || !strings.HasPrefix(rows[1], "carol") {
 		t.Fatalf("users on the attacker IP:\n%s", plain)
@@ -200,7 +168,7 @@ func TestTimelineFlow(t *testing.T) {
 		t.Fatalf("opened %q", host.M.User())
 	}
 	d.Key("esc")
-	contains(t, ansi.Strip(host.M.View()), "on IP 198.51.100.7")
+	fixture.Contains(t, ansi.Strip(host.M.View()), "on IP 198.51.100.7")
 	d.Key("esc")
 	waitUsers(d, host)
 	if got := len(rowsOf(ansi.Strip(host.M.View()), listChrome)); got != 13 || host.M.list.ip != "" {
@@ -226,7 +194,7 @@ func TestSortAndSearch(t *testing.T) {
 		d.Key("s")
 		waitUsers(d, host)
 		_, plain := screen(t, host.M)
-		contains(t, plain, tc.title)
+		fixture.Contains(t, plain, tc.title)
 		if rows := rowsOf(plain, listChrome); !strings.HasPrefix(rows[0], want[tc.sort]) {
 			t.Errorf("%s: first row %q, want %s", tc.title, rows[0], want[tc.sort])
 		}
@@ -243,7 +211,7 @@ func TestSortAndSearch(t *testing.T) {
 	d.Type("vic")
 	waitUsers(d, host)
 	_, plain := screen(t, host.M)
-	contains(t, plain, "search: vic")
+	fixture.Contains(t, plain, "search: vic")
 	if rows := rowsOf(plain, listChrome); len(rows) != 1 || !strings.HasPrefix(rows[0], "victim") {
 		t.Fatalf("search vic:\n%s", plain)
 	}
@@ -309,10 +277,10 @@ func TestErrorsShown(t *testing.T) {
 	m.SetSize(80, 10)
 	m, _ = m.Update(m.loadUsers(false)())
 	_, plain := screen(t, m)
-	contains(t, plain, "users: collector unreachable")
+	fixture.Contains(t, plain, "users: collector unreachable")
 	m, _ = m.Update(m.Open("victim")())
 	_, plain = screen(t, m)
-	contains(t, plain, `journey of "victim": collector unreachable`)
+	fixture.Contains(t, plain, `journey of "victim": collector unreachable`)
 }
 
 func TestHostileUserData(t *testing.T) {

@@ -19,25 +19,12 @@ import (
 	"github.com/riskwatch/riskwatch/tui/internal/fixture"
 )
 
-func forRoot(msg tea.Msg) bool {
-	switch msg.(type) {
-	case common.LiveFilterMsg, common.OpenDetailMsg, common.OpenJourneyMsg, common.ThresholdsMsg, common.StatusMsg:
-		return true
-	}
-	return false
-}
-
 // run drives the view alone on r at w x h and waits for its first matrix
 // and list.
 func run(t *testing.T, r api.Reader, save SaveFunc, w, h int) (*fixture.Driver, *fixture.Host[Model]) {
 	t.Helper()
 	c := common.New(context.Background(), r, fixture.Now)
-	host := &fixture.Host[Model]{
-		M:       New(c, save),
-		Start:   func(m *Model) tea.Cmd { return m.Show() },
-		Size:    func(m *Model, w, h int) { m.SetSize(w, h) },
-		ForRoot: forRoot,
-	}
+	host := fixture.ViewHost(New(c, save))
 	d := fixture.NewDriver(t, host, w, h)
 	settle(d, host)
 	return d, host
@@ -54,32 +41,7 @@ func settle(d *fixture.Driver, host *fixture.Host[Model]) {
 
 func screen(t *testing.T, m Model) (ascii, plain string) {
 	t.Helper()
-	out := m.View()
-	lines := strings.Split(out, "\n")
-	if len(lines) != m.height {
-		t.Fatalf("%dx%d: %d lines", m.width, m.height, len(lines))
-	}
-	for i, l := range lines {
-		if w := ansi.StringWidth(l); w > m.width {
-			t.Fatalf("%dx%d: line %d is %d wide: %q", m.width, m.height, i, w, ansi.Strip(l))
-		}
-	}
-	return fixture.ASCII(out), ansi.Strip(out)
-}
-
-func contains(t *testing.T, scr string, want ...string) {
-	t.Helper()
-	for _, w := range want {
-		if !strings.Contains(scr, w) {
-			t.Errorf("screen lacks %q:\n%s", w, scr)
-		}
-	}
-}
-
-func press(d *fixture.Driver, k string, n int) {
-	for range n {
-		d.Send(fixture.Press(k))
-	}
+	return fixture.Screen(t, m.View(), m.width, m.height)
 }
 
 // expected counts, by brute force over the shaped data, the matrix of s
@@ -117,13 +79,13 @@ func TestGolden(t *testing.T) {
 		t.Run(fmt.Sprintf("%dx%d", sz[0], sz[1]), func(t *testing.T) {
 			d, host := run(t, fixture.NewShaped(), nil, sz[0], sz[1])
 			_, plain := screen(t, host.M)
-			contains(t, plain, "[deny ≥80]", "would change: 0", "no decision would change")
+			fixture.Contains(t, plain, "[deny ≥80]", "would change: 0", "no decision would change")
 			w, _ := host.M.Matrix()
 			if w.Matrix[0] != [3]uint64{157, 0, 0} || w.Matrix[1] != [3]uint64{0, 16, 0} || w.Matrix[2] != [3]uint64{0, 0, 4} || w.Errors != 2 {
 				t.Fatalf("matrix at the policy's own thresholds: %v errors %d", w.Matrix, w.Errors)
 			}
 
-			press(d, "left", 10)
+			d.PressN("left", 10)
 			settle(d, host)
 			ascii, plain := screen(t, host.M)
 			if got, want := flipIDs(host.M), fixture.FlipEventIDs(); fmt.Sprint(got) != fmt.Sprint(want) {
@@ -134,18 +96,18 @@ func TestGolden(t *testing.T) {
 				t.Fatalf("matrix at deny 70: %v", w.Matrix)
 			}
 			// The matrix as drawn: the challenge row, the simulated row.
-			contains(t, plain, "[deny ≥70]", "would change: 3, newest first", "CHALLENGE → DENY")
+			fixture.Contains(t, plain, "[deny ≥70]", "would change: 3, newest first", "CHALLENGE → DENY")
 			if sz[0] >= 80 {
-				contains(t, plain,
+				fixture.Contains(t, plain,
 					"challenge          0        13         3 │        16",
 					"simulated        157        13         7 │       177",
 					"3 would change", "saved: risk 50/80 (s saves)", "177 scored")
 			} else {
-				contains(t, plain, "challenge      0    13     3 │    16", "simulated    157    13     7 │   177")
+				fixture.Contains(t, plain, "challenge      0    13     3 │    16", "simulated    157    13     7 │   177")
 			}
 			if sz[1] >= 24 {
 				// By type: two logins and a transaction change.
-				contains(t, plain, "change             0        -3        +3")
+				fixture.Contains(t, plain, "change             0        -3        +3")
 				for _, want := range []string{"login", "transaction"} {
 					if !strings.Contains(plain, want) {
 						t.Errorf("no %s row", want)
@@ -153,10 +115,10 @@ func TestGolden(t *testing.T) {
 				}
 			}
 			if sz[0] >= 200 {
-				contains(t, plain, "2 errors not scored")
+				fixture.Contains(t, plain, "2 errors not scored")
 				for _, id := range fixture.FlipEventIDs() {
 					dec, _ := fixture.NewShaped().ByEventID(id)
-					contains(t, plain, dec.ID)
+					fixture.Contains(t, plain, dec.ID)
 				}
 			}
 			golden.RequireEqual(t, ascii)
@@ -166,7 +128,7 @@ func TestGolden(t *testing.T) {
 
 func TestPerTypeGolden(t *testing.T) {
 	d, host := run(t, fixture.NewShaped(), nil, 80, 24)
-	press(d, "left", 10)
+	d.PressN("left", 10)
 	settle(d, host)
 	w, _ := host.M.Matrix()
 	if got := w.ByType["$login"][1]; got != [3]uint64{0, 4, 2} {
@@ -191,7 +153,7 @@ func TestThresholdKeys(t *testing.T) {
 	d, host := run(t, fixture.NewShaped(), nil, 80, 24)
 	// Select challenge and move it above deny: deny goes along.
 	d.Key("c")
-	press(d, "shift+right", 7) // 50 -> 85
+	d.PressN("shift+right", 7) // 50 -> 85
 	settle(d, host)
 	got := host.M.Thresholds()
 	if got.Challenge != 85 || got.Deny != 85 {
@@ -231,7 +193,7 @@ func TestThresholdKeys(t *testing.T) {
 	d.Send(tea.KeyPressMsg{Code: 'u', Mod: tea.ModCtrl})
 	d.Type("abc")
 	d.Key("enter")
-	contains(t, ansi.Strip(host.M.View()), "set deny to:", `"abc" is not a number`)
+	fixture.Contains(t, ansi.Strip(host.M.View()), "set deny to:", `"abc" is not a number`)
 	if !host.M.InputActive() {
 		t.Fatal("a bad value closed the box")
 	}
@@ -275,7 +237,7 @@ func TestScoreAndWindow(t *testing.T) {
 	if len(got) != min(len(flips), FlipsLimit) || fmt.Sprint(got) != fmt.Sprint(flips[:len(got)]) {
 		t.Errorf("flips list differs from the newest %d", len(got))
 	}
-	contains(t, ansi.Strip(host.M.View()), "[bot]")
+	fixture.Contains(t, ansi.Strip(host.M.View()), "[bot]")
 
 	d.Key("w") // all -> 5m
 	settle(d, host)
@@ -284,12 +246,12 @@ func TestScoreAndWindow(t *testing.T) {
 	if w.Matrix[0] != m[0] || w.Matrix[1] != m[1] || w.Matrix[2] != m[2] {
 		t.Errorf("5m matrix %v, want %v", w.Matrix, m)
 	}
-	contains(t, ansi.Strip(host.M.View()), "[5m]")
+	fixture.Contains(t, ansi.Strip(host.M.View()), "[5m]")
 }
 
 func TestOpenFlip(t *testing.T) {
 	d, host := run(t, fixture.NewShaped(), nil, 80, 24)
-	press(d, "left", 10)
+	d.PressN("left", 10)
 	settle(d, host)
 	d.Key("down")
 	d.Key("enter")
@@ -321,7 +283,7 @@ func TestSave(t *testing.T) {
 		return "/home/u/.config/riskwatch/config.toml", nil
 	}
 	d, host := run(t, fixture.NewShaped(), save, 80, 24)
-	press(d, "left", 10)
+	d.PressN("left", 10)
 	settle(d, host)
 	d.Key("s")
 	d.WaitFor("the save", func() bool { return lastStatus(host).Text != "" })
@@ -337,7 +299,7 @@ func TestSave(t *testing.T) {
 	if strings.Contains(ansi.Strip(host.M.View()), "(s saves)") {
 		t.Error("still says unsaved")
 	}
-	press(d, "left", 10) // 60: the save fails
+	d.PressN("left", 10) // 60: the save fails
 	settle(d, host)
 	d.Key("s")
 	d.WaitFor("the failed save", func() bool { return lastStatus(host).Level == common.LevelError })

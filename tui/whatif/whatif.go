@@ -44,9 +44,8 @@ type SaveFunc func(common.Thresholds) (string, error)
 
 // KeyMap holds the view's own bindings.
 type KeyMap struct {
-	Risk, ATO, Bot, Abuse key.Binding
-	// Scores documents Risk, ATO, Bot and Abuse in one help entry.
-	Scores       key.Binding
+	Scores       common.ScoreKeys
+	Windows      common.WindowKeys
 	Challenge    key.Binding
 	Deny         key.Binding
 	Lower        key.Binding
@@ -54,8 +53,6 @@ type KeyMap struct {
 	LowerMore    key.Binding
 	RaiseMore    key.Binding
 	Edit         key.Binding
-	Window       key.Binding
-	WindowBack   key.Binding
 	Save         key.Binding
 	Open         key.Binding
 	ApplyValue   key.Binding
@@ -65,11 +62,8 @@ type KeyMap struct {
 
 func defaultKeyMap() KeyMap {
 	return KeyMap{
-		Risk:         key.NewBinding(key.WithKeys("r")),
-		ATO:          key.NewBinding(key.WithKeys("t")),
-		Bot:          key.NewBinding(key.WithKeys("b")),
-		Abuse:        key.NewBinding(key.WithKeys("a")),
-		Scores:       key.NewBinding(key.WithKeys("r", "t", "b", "a"), key.WithHelp("r/t/b/a", "risk/ATO/bot/abuse")),
+		Scores:       common.DefaultScoreKeys(),
+		Windows:      common.NewWindowKeys("all/5m/1h/24h"),
 		Challenge:    key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "select challenge")),
 		Deny:         key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "select deny")),
 		Lower:        key.NewBinding(key.WithKeys("left"), key.WithHelp("←/→", "move threshold")),
@@ -77,8 +71,6 @@ func defaultKeyMap() KeyMap {
 		LowerMore:    key.NewBinding(key.WithKeys("shift+left"), key.WithHelp("shift+←/→", "move by 5")),
 		RaiseMore:    key.NewBinding(key.WithKeys("shift+right")),
 		Edit:         key.NewBinding(key.WithKeys("="), key.WithHelp("=", "type a value")),
-		Window:       key.NewBinding(key.WithKeys("w"), key.WithHelp("w", "window all/5m/1h/24h")),
-		WindowBack:   key.NewBinding(key.WithKeys("W"), key.WithHelp("W", "previous window")),
 		Save:         key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "save to config")),
 		Open:         key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "detail")),
 		ApplyValue:   key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "set")),
@@ -214,8 +206,8 @@ func (m Model) ShortHelp() []key.Binding {
 // FullHelp lists every key of the view.
 func (m Model) FullHelp() []key.Binding {
 	k := m.c.Keys
-	return []key.Binding{m.keys.Scores, m.keys.Challenge, m.keys.Deny, m.keys.Lower, m.keys.LowerMore,
-		m.keys.Edit, m.keys.ResetToSaved, m.keys.Window, m.keys.WindowBack, m.keys.Save, m.keys.Open,
+	return []key.Binding{m.keys.Scores.Help, m.keys.Challenge, m.keys.Deny, m.keys.Lower, m.keys.LowerMore,
+		m.keys.Edit, m.keys.ResetToSaved, m.keys.Windows.Next, m.keys.Windows.Prev, m.keys.Save, m.keys.Open,
 		k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom}
 }
 
@@ -256,16 +248,16 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 }
 
 func (m Model) onKey(msg tea.KeyPressMsg) (Model, tea.Cmd) {
+	if s, ok := m.keys.Scores.Score(msg); ok {
+		return m.setScore(s)
+	}
+	if win, ok := m.keys.Windows.Step(msg, m.win); ok {
+		m.win = win
+		cmd := m.recompute()
+		return m, cmd
+	}
 	k := m.c.Keys
 	switch {
-	case key.Matches(msg, m.keys.Risk):
-		return m.setScore(store.ScoreRisk)
-	case key.Matches(msg, m.keys.ATO):
-		return m.setScore(store.ScoreATO)
-	case key.Matches(msg, m.keys.Bot):
-		return m.setScore(store.ScoreBot)
-	case key.Matches(msg, m.keys.Abuse):
-		return m.setScore(store.ScoreAbuse)
 	case key.Matches(msg, m.keys.Challenge):
 		m.which = Challenge
 	case key.Matches(msg, m.keys.Deny):
@@ -288,14 +280,6 @@ func (m Model) onKey(msg tea.KeyPressMsg) (Model, tea.Cmd) {
 			v = m.th.Deny
 		}
 		m.input.SetValue(num(v))
-	case key.Matches(msg, m.keys.Window):
-		m.win = (m.win + 1) % len(common.Windows)
-		cmd := m.recompute()
-		return m, cmd
-	case key.Matches(msg, m.keys.WindowBack):
-		m.win = (m.win + len(common.Windows) - 1) % len(common.Windows)
-		cmd := m.recompute()
-		return m, cmd
 	case key.Matches(msg, m.keys.Save):
 		return m, m.saveCmd()
 	case key.Matches(msg, m.keys.Open):
