@@ -90,6 +90,9 @@ func (p *proc) await(t *testing.T, re *regexp.Regexp, d time.Duration) string {
 	for {
 		select {
 		case l := <-p.lines:
+			if strings.Contains(l, "crash-test-key") {
+				t.Errorf("the Safe-e key is in the log: %s", l)
+			}
 			if m := re.FindStringSubmatch(l); m != nil {
 				return m[1]
 			}
@@ -247,6 +250,14 @@ func TestCrashRestartLosesNothing(t *testing.T) {
 	}
 	if len(seen) != total {
 		t.Errorf("export has %d events, want %d", len(seen), total)
+	}
+	// The key is sent as a header only: never in the store or the export.
+	raw, err := os.ReadFile(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(raw), "crash-test-key") || strings.Contains(string(out), "crash-test-key") {
+		t.Error("the Safe-e key is in the database or the export")
 	}
 	t.Logf("%d events stored exactly once across %d SIGKILLs", total, kills)
 }
