@@ -3,11 +3,6 @@ package tui
 import (
 	"context"
 	"fmt"
-	"log/slog"
-	"net"
-	"net/http"
-	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -19,68 +14,16 @@ import (
 	"github.com/charmbracelet/x/exp/teatest/v2"
 
 	"github.com/riskwatch/riskwatch/api"
-	"github.com/riskwatch/riskwatch/collector"
-	"github.com/riskwatch/riskwatch/safee"
-	"github.com/riskwatch/riskwatch/safee/emulator"
 	"github.com/riskwatch/riskwatch/store"
 	"github.com/riskwatch/riskwatch/tui/internal/fixture"
 )
-
-// remoteToken is the token of the collector the remote flow attaches to.
-const remoteToken = "tui-remote-token"
-
-// remoteCollector runs a real collector on loopback over a store holding
-// the fixture's decisions (with the times the store gives them), scoring
-// with the emulator, until the test ends. It returns the collector's URL
-// and the store.
-func remoteCollector(t *testing.T) (string, *store.DB) {
-	t.Helper()
-	emu := httptest.NewServer(emulator.New(emulator.Options{Key: "k", Seed: 1}).Handler("/api/v1"))
-	t.Cleanup(emu.Close)
-	db, err := store.Open(filepath.Join(t.TempDir(), "remote.db"), store.Options{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rs []store.Result
-	for _, d := range fixture.Decisions(1, stored, fixture.Now()) {
-		rs = append(rs, store.Result{Decision: d})
-	}
-	if _, err := db.Complete(context.Background(), rs); err != nil {
-		t.Fatal(err)
-	}
-	client, err := safee.New(safee.Config{BaseURL: emu.URL + "/api/v1", APIKey: "k", Timeout: 5 * time.Second, Concurrency: 4})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	col, err := collector.New(collector.Options{DB: db, Client: client, Mode: collector.ModeEmulator, Listener: ln,
-		Token: remoteToken, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- col.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("collector: %v", err)
-		}
-		if err := db.Close(); err != nil {
-			t.Errorf("close store: %v", err)
-		}
-	})
-	return "http://" + col.Addr(), db
-}
 
 // The dashboard's representative flow, attached over HTTP: stored rows
 // appear, a decision posted to the collector arrives live through the
 // stream, the filter re-queries, the detail opens and esc comes back.
 func TestFlowRemoteRowsLiveFilterDetail(t *testing.T) {
-	url, db := remoteCollector(t)
+	c := startCollector(t, fixture.Decisions(1, stored, fixture.Now()))
+	url, db := c.url, c.db
 	remote, err := api.Dial(url, remoteToken, api.RemoteOptions{Timeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
@@ -109,15 +52,10 @@ func TestFlowRemoteRowsLiveFilterDetail(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatalf("no posted decision reached the screen in %s", flowWait)
 		}
-		postLive(t, url, fmt.Sprintf("usr_live_%02d", i))
+		c.post(t, loginEvent(fmt.Sprintf("usr_live_%02d", i)))
 	}
 	f.wait(t, "following")
-	for db.InboxDepth() != 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("the posted events were not all scored")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	c.waitScored(t, stored+1)
 
 	f.keys("/")
 	f.wait(t, "enter apply")
@@ -152,25 +90,6 @@ func (f *flow) shows(text string, d time.Duration) bool {
 		}
 	}
 	return false
-}
-
-// postLive posts one login of user to the collector's ingest.
-func postLive(t *testing.T, url, user string) {
-	t.Helper()
-	body := fmt.Sprintf(`{"type":"$login","status":"$succeeded","user":{"user_id":%q,"user_email":"live@example.com","user_ip":"198.51.100.7"}}`, user)
-	req, err := http.NewRequest(http.MethodPost, url+"/v1/events", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+remoteToken)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusAccepted {
-		t.Fatalf("posting a live event: %s", resp.Status)
-	}
 }
 
 func mustFilter(t *testing.T, expr string) *store.Filter {
