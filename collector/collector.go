@@ -88,7 +88,7 @@ func New(o Options) (*Collector, error) {
 		o.Mode = ModeSafee
 	}
 	if o.InboxLimit == 0 {
-		o.InboxLimit = 100_000
+		o.InboxLimit = DefaultInboxLimit
 	}
 	if o.Registry == nil {
 		o.Registry = prometheus.NewRegistry()

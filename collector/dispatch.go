@@ -19,6 +19,7 @@ type dispatcher struct {
 	ready   seqHeap            // user heads that may be sent now, oldest first
 	delayed timeHeap           // user heads backing off after a failure
 	busy    map[string]bool    // user whose head is in flight
+	breaker string             // BreakerClosed, BreakerOpen or BreakerHalfOpen; mirrored to Stats
 	fails   int                // consecutive retryable failures
 	openAt  time.Time          // breaker: when it half-opens
 	cool    time.Duration      // breaker: current cooldown
@@ -27,7 +28,7 @@ type dispatcher struct {
 }
 
 func (p *Pipeline) dispatch(ctx context.Context, work chan<- *item, incoming <-chan []*item, results <-chan outcome, done chan<- completion) error {
-	d := &dispatcher{p: p, users: map[string][]*item{}, busy: map[string]bool{}, cool: p.o.BreakerCooldown}
+	d := &dispatcher{p: p, users: map[string][]*item{}, busy: map[string]bool{}, cool: p.o.BreakerCooldown, breaker: BreakerClosed}
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
@@ -35,7 +36,7 @@ func (p *Pipeline) dispatch(ctx context.Context, work chan<- *item, incoming <-c
 		d.release(now)
 
 		var send chan<- *item
-		next := d.candidate(now)
+		next, probe := d.candidate(now)
 		if next != nil {
 			send = work
 		}
@@ -47,7 +48,7 @@ func (p *Pipeline) dispatch(ctx context.Context, work chan<- *item, incoming <-c
 			d.add(batch)
 		case <-timer.C:
 		case send <- next:
-			d.sent(next)
+			d.sent(next, probe)
 		case o := <-results:
 			p.inFlight.Add(-1)
 			d.handle(o, done)
@@ -82,13 +83,13 @@ func (d *dispatcher) gate(now time.Time) int {
 			return 0
 		}
 		return 1
-	case p.breakerState() == BreakerOpen:
+	case d.breaker == BreakerOpen:
 		if now.Before(d.openAt) {
 			return 0
 		}
-		p.setBreaker(BreakerHalfOpen)
+		d.setBreaker(BreakerHalfOpen)
 		return 1
-	case p.breakerState() == BreakerHalfOpen:
+	case d.breaker == BreakerHalfOpen:
 		if d.probing {
 			return 0
 		}
@@ -97,31 +98,30 @@ func (d *dispatcher) gate(now time.Time) int {
 	return -1
 }
 
-// candidate is the next item to send, or nil. A probe may take an item
-// still backing off: the breaker or the pause already spaced it out.
-func (d *dispatcher) candidate(now time.Time) *item {
+// candidate is the next item to send, or nil, and whether sending it is a
+// probe (the breaker is half-open or scoring is paused). A probe may take an
+// item still backing off: the breaker or the pause already spaced it out.
+func (d *dispatcher) candidate(now time.Time) (next *item, probe bool) {
 	g := d.gate(now)
 	switch {
 	case g == 0:
-		return nil
+		return nil, false
 	case len(d.ready) > 0:
-		return d.ready[0]
+		return d.ready[0], g == 1
 	case g == 1 && len(d.delayed) > 0:
-		return d.delayed[0]
+		return d.delayed[0], true
 	}
-	return nil
+	return nil, false
 }
 
 // sent records that it went to a worker.
-func (d *dispatcher) sent(it *item) {
+func (d *dispatcher) sent(it *item, probe bool) {
 	if len(d.ready) > 0 && d.ready[0] == it {
 		heap.Pop(&d.ready)
 	} else {
 		heap.Pop(&d.delayed)
 	}
-	if d.gate(d.p.o.Now()) == 1 {
-		d.probing = true
-	}
+	d.probing = probe
 	d.busy[it.user] = true
 	p := d.p
 	p.inFlight.Add(1)
@@ -142,7 +142,7 @@ func (d *dispatcher) nextWake(now time.Time) time.Duration {
 	switch {
 	case p.paused():
 		consider(d.probeAt)
-	case p.breakerState() == BreakerOpen:
+	case d.breaker == BreakerOpen:
 		consider(d.openAt)
 	}
 	if len(d.delayed) > 0 {
@@ -160,10 +160,10 @@ func (d *dispatcher) handle(o outcome, done chan<- completion) {
 	p.observe(o.res, o.err)
 
 	switch kind := safee.KindOf(o.err); {
-	case o.err == nil || kind == safee.KindBadEvent || kind == safee.KindBadResponse:
+	case final(o.err):
 		d.fails = 0
-		if p.breakerState() != BreakerClosed {
-			p.setBreaker(BreakerClosed)
+		if d.breaker != BreakerClosed {
+			d.setBreaker(BreakerClosed)
 			d.cool = p.o.BreakerCooldown
 		}
 		if p.paused() {
@@ -190,16 +190,21 @@ func (d *dispatcher) handle(o outcome, done chan<- completion) {
 		it.notAfter = p.o.Now().Add(backoff(p.o.RetryBase, p.o.RetryMax, it.tries))
 		heap.Push(&d.delayed, it)
 		d.fails++
-		state := p.breakerState()
-		if state == BreakerHalfOpen || d.fails >= p.o.BreakerThreshold && state == BreakerClosed {
-			if state == BreakerHalfOpen {
+		if d.breaker == BreakerHalfOpen || d.fails >= p.o.BreakerThreshold && d.breaker == BreakerClosed {
+			if d.breaker == BreakerHalfOpen {
 				d.cool = min(2*d.cool, p.o.BreakerMaxCooldown)
 			}
 			d.openAt = p.o.Now().Add(d.cool)
-			p.setBreaker(BreakerOpen)
+			d.setBreaker(BreakerOpen)
 			p.o.Logger.Warn("Safe-e is failing; circuit breaker open", "cooldown", d.cool, "err", o.err)
 		}
 	}
+}
+
+// setBreaker changes the breaker's state and shows it in Stats and metrics.
+func (d *dispatcher) setBreaker(state string) {
+	d.breaker = state
+	d.p.setBreaker(state)
 }
 
 // advance removes it from the head of its user's queue and makes the next

@@ -19,14 +19,18 @@ func (r *latencyRing) add(d time.Duration) {
 	r.n = min(r.n+1, len(r.buf))
 }
 
-// quantile returns the q-quantile (0..1) of the stored samples by the
-// nearest-rank method, 0 when there are none.
-func (r *latencyRing) quantile(q float64) time.Duration {
+// quantiles returns the median and the 99th percentile of the stored
+// samples by the nearest-rank method (one sort for both), zeros when there
+// are none.
+func (r *latencyRing) quantiles() (p50, p99 time.Duration) {
 	if r.n == 0 {
-		return 0
+		return 0, 0
 	}
 	s := slices.Clone(r.buf[:r.n])
 	slices.Sort(s)
-	i := int(q*float64(r.n)+0.999999) - 1
-	return s[min(max(i, 0), r.n-1)]
+	rank := func(q float64) time.Duration {
+		i := int(q*float64(r.n)+0.999999) - 1
+		return s[min(max(i, 0), r.n-1)]
+	}
+	return rank(0.50), rank(0.99)
 }

@@ -202,7 +202,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		// Calls that finished while stopping are kept if they have an
 		// answer; canceled ones stay in the inbox.
 		p.inFlight.Add(-1)
-		if safee.KindOf(o.err) != safee.KindCanceled && permanent(o.err) {
+		if final(o.err) {
 			p.finish(o, done)
 		}
 	}
@@ -285,7 +285,10 @@ func (p *Pipeline) load(ctx context.Context, slots chan struct{}, incoming chan<
 	}
 }
 
-func permanent(err error) bool {
+// final reports whether a call's outcome is what gets recorded: an answer,
+// or a failure retrying cannot change. Canceled, refused-key and transient
+// failures leave the event in the inbox.
+func final(err error) bool {
 	switch safee.KindOf(err) {
 	case 0, safee.KindBadEvent, safee.KindBadResponse:
 		return true
@@ -296,9 +299,6 @@ func permanent(err error) bool {
 func (p *Pipeline) worker(ctx context.Context, work <-chan *item, results chan<- outcome) {
 	for it := range work {
 		res, err := p.o.Scorer.Score(ctx, it.ev)
-		if err == nil && ctx.Err() != nil && res.HTTPStatus == 0 {
-			err = ctx.Err()
-		}
 		results <- outcome{it: it, res: res, err: err}
 	}
 }
@@ -313,8 +313,8 @@ func (p *Pipeline) finish(o outcome, done chan<- completion) {
 // the store's idempotence makes a retried group safe.
 func (p *Pipeline) completer(done <-chan completion, slots <-chan struct{}) {
 	batch := make([]store.Result, 0, completeGroup)
-	linger := time.NewTimer(0)
-	<-linger.C
+	linger := time.NewTimer(completeLinger)
+	linger.Stop()
 	for c := range done {
 		batch = append(batch[:0], store.Result{Seq: c.seq, Decision: c.d})
 		// Gather up to completeGroup decisions or completeLinger, whichever
@@ -334,12 +334,7 @@ func (p *Pipeline) completer(done <-chan completion, slots <-chan struct{}) {
 				break gather
 			}
 		}
-		if !linger.Stop() {
-			select {
-			case <-linger.C:
-			default:
-			}
-		}
+		linger.Stop()
 		p.commit(batch)
 		for range batch {
 			<-slots
@@ -432,12 +427,6 @@ func (p *Pipeline) paused() bool {
 	return p.state == PipelinePaused
 }
 
-func (p *Pipeline) breakerState() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.breaker
-}
-
 func (p *Pipeline) setBreaker(s string) {
 	p.mu.Lock()
 	p.breaker = s
@@ -473,7 +462,7 @@ func (p *Pipeline) Stats() PipelineStats {
 	for k, v := range p.codes {
 		s.StatusCodes[k] = v
 	}
-	s.P50, s.P99 = p.lat.quantile(0.50), p.lat.quantile(0.99)
+	s.P50, s.P99 = p.lat.quantiles()
 	return s
 }
 
