@@ -26,8 +26,21 @@ const (
 	fileBatchBytes = 1 << 20
 )
 
-// lastRejectsKept bounds FileSource's list of recent rejection reasons.
+// lastRejectsKept bounds the lists of recent rejection reasons that
+// FileSource and the ingest route report in api.Source.LastRejects.
 const lastRejectsKept = 10
+
+// pushRejects returns latest (newest first) with rejects (oldest first)
+// put in front, keeping the newest lastRejectsKept. It formats only the
+// rejects it keeps and returns a new slice, leaving latest unchanged.
+func pushRejects[R any](latest []string, rejects []R, reason func(R) string) []string {
+	rejects = rejects[max(0, len(rejects)-lastRejectsKept):]
+	out := make([]string, 0, min(len(rejects)+len(latest), lastRejectsKept))
+	for i := len(rejects) - 1; i >= 0; i-- {
+		out = append(out, reason(rejects[i]))
+	}
+	return append(out, latest[:min(len(latest), lastRejectsKept-len(out))]...)
+}
 
 // FileOptions configures a FileSource.
 type FileOptions struct {
@@ -191,13 +204,9 @@ func (s *FileSource) counted(lines int, rejects []store.Rejected) {
 	defer s.mu.Unlock()
 	s.stats.linesRead += uint64(lines)
 	s.stats.rejected += uint64(len(rejects))
-	for _, r := range rejects {
-		s.stats.lastRejects = append(s.stats.lastRejects, "")
-		copy(s.stats.lastRejects[1:], s.stats.lastRejects)
-		s.stats.lastRejects[0] = r.Position + ": " + r.Reason
-		if len(s.stats.lastRejects) > lastRejectsKept {
-			s.stats.lastRejects = s.stats.lastRejects[:lastRejectsKept]
-		}
+	if len(rejects) > 0 {
+		s.stats.lastRejects = pushRejects(s.stats.lastRejects, rejects,
+			func(r store.Rejected) string { return r.Position + ": " + r.Reason })
 	}
 }
 

@@ -4,9 +4,63 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
+
+func TestFilePushRejectsKeepsTheNewest(t *testing.T) {
+	seq := func(from, to int) []int { // from down to to, or up when to > from
+		var s []int
+		for i := from; ; {
+			s = append(s, i)
+			if i == to {
+				return s
+			}
+			if to > from {
+				i++
+			} else {
+				i--
+			}
+		}
+	}
+	cases := []struct {
+		name            string
+		latest, rejects []int
+		want            []int
+	}{
+		{"first rejects", nil, seq(1, 3), seq(3, 1)},
+		{"in front of the old ones", seq(2, 1), seq(3, 4), seq(4, 1)},
+		{"old ones trimmed", seq(10, 1), seq(11, 13), seq(13, 4)},
+		{"a batch over the bound", seq(2, 1), seq(3, 40), seq(40, 31)},
+		{"a batch of exactly the bound", seq(5, 1), seq(6, 15), seq(15, 6)},
+	}
+	str := func(is []int) []string {
+		var s []string
+		for _, i := range is {
+			s = append(s, strconv.Itoa(i))
+		}
+		return s
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			latest := str(c.latest)
+			before := slices.Clone(latest)
+			formatted := 0
+			got := pushRejects(latest, c.rejects, func(i int) string { formatted++; return strconv.Itoa(i) })
+			if !slices.Equal(got, str(c.want)) {
+				t.Errorf("got %q, want %q", got, str(c.want))
+			}
+			if !slices.Equal(latest, before) {
+				t.Errorf("the old list changed to %q", latest)
+			}
+			if formatted > lastRejectsKept {
+				t.Errorf("formatted %d rejects, want at most %d", formatted, lastRejectsKept)
+			}
+		})
+	}
+}
 
 func TestFileRejectsUnusableLines(t *testing.T) {
 	garbage := make([]byte, 0, 255)

@@ -150,16 +150,13 @@ func (s *Server) IngestStats() api.Source {
 }
 
 // countIngest records one request's items and rejections.
-func (s *Server) countIngest(items int, rejects []string) {
+func (s *Server) countIngest(items int, rejects []rejectedItem) {
 	s.ingest.Lock()
 	defer s.ingest.Unlock()
 	s.ingest.items += uint64(items)
 	s.ingest.rejected += uint64(len(rejects))
-	for _, r := range rejects {
-		s.ingest.lastRejects = append([]string{r}, s.ingest.lastRejects...)
-	}
-	if len(s.ingest.lastRejects) > lastRejectsKept {
-		s.ingest.lastRejects = s.ingest.lastRejects[:lastRejectsKept]
+	if len(rejects) > 0 {
+		s.ingest.lastRejects = pushRejects(s.ingest.lastRejects, rejects, func(r rejectedItem) string { return r.Error })
 	}
 }
 

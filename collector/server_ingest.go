@@ -140,13 +140,11 @@ func (s *Server) answerIngest(w http.ResponseWriter, b ingestBatch, fresh []bool
 		}
 	}
 	m := s.opts.Metrics
-	reasons := make([]string, len(b.Rejected))
 	for i, rj := range b.Rejected {
 		resp.Rejected[i] = rejectedItem{Index: rj.Index, Error: rj.Position + ": " + rj.Err.Error()}
-		reasons[i] = resp.Rejected[i].Error
 		m.EventsRejected.WithLabelValues(httpSource, RejectClass(rj.Err)).Inc()
 	}
-	s.countIngest(len(b.Accepted)+len(b.Rejected), reasons)
+	s.countIngest(len(b.Accepted)+len(b.Rejected), resp.Rejected)
 	m.EventsAccepted.WithLabelValues(httpSource).Add(float64(stored))
 	m.EventsDuplicate.WithLabelValues(httpSource).Add(float64(resp.Duplicates))
 	if stored > 0 && s.opts.Notify != nil {
