@@ -4,8 +4,8 @@ import (
 	"bytes"
 )
 
-// rejectHeadLen bounds the first bytes of an unusable line kept in its
-// rejected record.
+// rejectHeadLen bounds the first bytes of unusable input (a file's line, a
+// posted item) kept in its rejected record.
 const rejectHeadLen = 256
 
 // frame is one line cut from a file by lineSplitter.

@@ -78,7 +78,7 @@ func FuzzIngestBody(f *testing.F) {
 				t.Fatalf("item %d both accepted and rejected", r.Index)
 			}
 			seen[r.Index] = true
-			if r.Err == nil || len(r.Head) > maxHeadLen ||
+			if r.Err == nil || len(r.Head) > rejectHeadLen ||
 				!strings.HasPrefix(r.Position, "item ") && !strings.HasPrefix(r.Position, "line ") {
 				t.Fatalf("reject %+v", r)
 			}

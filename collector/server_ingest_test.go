@@ -140,15 +140,15 @@ func TestIngestRejectsItems(t *testing.T) {
 	}
 	for i, r := range recs {
 		pos := strings.SplitN(want[i].Error, ":", 2)[0]
-		if r.Source != "http" || r.Position != pos || r.Reason == "" || !r.Time.Equal(srvNow) || len(r.Head) == 0 || len(r.Head) > maxHeadLen {
+		if r.Source != "http" || r.Position != pos || r.Reason == "" || !r.Time.Equal(srvNow) || len(r.Head) == 0 || len(r.Head) > rejectHeadLen {
 			t.Errorf("record %d = %+v, want source http, position %q, a reason and a head", i, r, pos)
 		}
 	}
 	if got := string(recs[0].Head); got != `{"status":"$succeeded"}` {
 		t.Errorf("head of the first record = %q", got)
 	}
-	if got := len(recs[4].Head); got != maxHeadLen {
-		t.Errorf("head of a 300-byte item has %d bytes, want %d", got, maxHeadLen)
+	if got := len(recs[4].Head); got != rejectHeadLen {
+		t.Errorf("head of a 300-byte item has %d bytes, want %d", got, rejectHeadLen)
 	}
 	if got := testutil.ToFloat64(ts.metrics.EventsRejected.WithLabelValues("http", "missing_type")); got != 1 {
 		t.Errorf("events_rejected_total{http,missing_type} = %v, want 1", got)

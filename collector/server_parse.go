@@ -15,9 +15,6 @@ import (
 // maxEventIDLen bounds an event's own event_id, which becomes a store key.
 const maxEventIDLen = 256
 
-// maxHeadLen bounds the first bytes of rejected input kept in its record.
-const maxHeadLen = 256
-
 // Reasons a whole ingest body is refused before any item is looked at.
 var (
 	errEmptyBody    = errors.New("empty body: want a JSON object, a JSON array of objects, or NDJSON (one object per line)")
@@ -72,8 +69,7 @@ func parseIngestBody(body []byte, ndjson bool, maxItems int, newID func() string
 			err = fmt.Errorf("%w: event_id longer than %d bytes", safee.ErrBadField, maxEventIDLen)
 		}
 		if err != nil {
-			head := bytes.Clone(it.b[:min(len(it.b), maxHeadLen)])
-			b.Rejected = append(b.Rejected, ingestReject{Index: i, Position: it.pos, Err: err, Head: head})
+			b.Rejected = append(b.Rejected, ingestReject{Index: i, Position: it.pos, Err: err, Head: head(it.b)})
 			continue
 		}
 		id := ev.EventID
