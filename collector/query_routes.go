@@ -166,8 +166,11 @@ func (p *params) thresholds() store.Thresholds {
 }
 
 // decisionID reads a decision ID parameter (a cursor, a resume position).
-func (p *params) decisionID(name string) string {
-	s := p.v.Get(name)
+func (p *params) decisionID(name string) string { return p.checkID(name, p.v.Get(name)) }
+
+// checkID returns s, failing unless it is empty or a decision ID; name
+// says where s came from.
+func (p *params) checkID(name, s string) string {
 	if s != "" && !isDecisionID(s) {
 		p.fail(badParam("%s: want a decision ID (32 hex digits), got %q", name, s))
 	}

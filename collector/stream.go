@@ -42,10 +42,7 @@ func (s *Server) handleStream(w http.ResponseWriter, r *http.Request) {
 	}
 	after := p.decisionID("after")
 	if h := r.Header.Get("Last-Event-ID"); h != "" {
-		if !isDecisionID(h) {
-			p.fail(badParam("Last-Event-ID: want a decision ID (32 hex digits), got %q", h))
-		}
-		after = h
+		after = p.checkID("Last-Event-ID", h)
 	}
 	if p.err != nil {
 		s.readError(w, r, p.err)
