@@ -65,7 +65,9 @@ type Metrics struct {
 	// cannot be reached. riskwatch_proxy_requests_total{outcome}.
 	ProxyRequests *prometheus.CounterVec
 	// HTTPRequests counts requests to the collector's HTTP server by route
-	// (events, risk, filter, healthz, metrics, other) and status code.
+	// (events, risk, filter, healthz, metrics, other and, with a Reader, the
+	// read routes named in Server.routes: latest, decisions, stream, ...)
+	// and status code.
 	// riskwatch_http_requests_total{route,code}.
 	HTTPRequests *prometheus.CounterVec
 
