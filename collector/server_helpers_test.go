@@ -131,14 +131,7 @@ func (ts *srvFixture) post(t *testing.T, header http.Header, body []byte) (*http
 // inboxIDs returns the event IDs in the store's inbox, sorted.
 func (ts *srvFixture) inboxIDs(t *testing.T) []string {
 	t.Helper()
-	items, err := ts.db.InboxNext(context.Background(), 0, 100_000)
-	if err != nil {
-		t.Fatalf("InboxNext: %v", err)
-	}
-	ids := make([]string, len(items))
-	for i, it := range items {
-		ids[i] = it.EventID
-	}
+	ids := tailInboxIDs(t, ts.db)
 	sort.Strings(ids)
 	return ids
 }
@@ -146,14 +139,7 @@ func (ts *srvFixture) inboxIDs(t *testing.T) []string {
 // rejected returns the store's rejected records, oldest first.
 func (ts *srvFixture) rejected(t *testing.T) []store.Rejected {
 	t.Helper()
-	rs, err := ts.db.RecentRejected(context.Background(), 100_000)
-	if err != nil {
-		t.Fatalf("RecentRejected: %v", err)
-	}
-	for i, j := 0, len(rs)-1; i < j; i, j = i+1, j-1 {
-		rs[i], rs[j] = rs[j], rs[i]
-	}
-	return rs
+	return tailRejects(t, ts.db)
 }
 
 // srvErrorOf decodes an {"error": ...} answer.

@@ -440,13 +440,7 @@ func TestServerListenAndServe(t *testing.T) {
 	defer cancel()
 	served := make(chan error, 1)
 	go func() { served <- srv.ListenAndServe(ctx) }()
-	deadline := time.Now().Add(5 * time.Second)
-	for srv.Addr() == "" {
-		if time.Now().After(deadline) {
-			t.Fatal("ListenAndServe did not start listening within 5s")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitFor(t, "ListenAndServe to start listening", 5*time.Second, func() bool { return srv.Addr() != "" })
 	resp, err := http.Get("http://" + srv.Addr() + "/healthz")
 	if err != nil {
 		t.Fatalf("healthz: %v", err)

@@ -220,7 +220,7 @@ func TestStreamHeartbeatAndDisconnect(t *testing.T) {
 	resp := openStream(t, ctx, ts.url, "", "", nil)
 	r := newSSEReader(resp.Body)
 	r.start(t)
-	waitFor(t, "the stream's hub subscription", 10*time.Second, func() bool { return hubSubscribers(hub) == 1 })
+	waitFor(t, "the stream's hub subscription", 10*time.Second, func() bool { return subscriberCount(hub) == 1 })
 	// Nothing is stored: only heartbeat comments arrive.
 	for r.heartbeats < 3 {
 		if !r.sc.Scan() {
@@ -233,13 +233,7 @@ func TestStreamHeartbeatAndDisconnect(t *testing.T) {
 		}
 	}
 	resp.Body.Close()
-	waitFor(t, "the stream to end after the client left", 10*time.Second, func() bool { return hubSubscribers(hub) == 0 })
-}
-
-func hubSubscribers(h *Hub) int {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return len(h.subs)
+	waitFor(t, "the stream to end after the client left", 10*time.Second, func() bool { return subscriberCount(hub) == 0 })
 }
 
 func TestStreamBoundsTheBacklogOfOneRequest(t *testing.T) {
@@ -271,7 +265,7 @@ func TestStreamBoundsTheBacklogOfOneRequest(t *testing.T) {
 		t.Fatalf("got %d decisions over two requests, want the %d stored in order", len(got), len(want))
 	}
 	// The second request is live: a published decision arrives.
-	waitFor(t, "the stream's hub subscription", 10*time.Second, func() bool { return hubSubscribers(hub) == 1 })
+	waitFor(t, "the stream's hub subscription", 10*time.Second, func() bool { return subscriberCount(hub) == 1 })
 	live := completeN(t, ts.db, "live", 1)
 	hub.Publish(live)
 	if got := r2.ids(t, 1); got[0] != live[0].ID {
