@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -149,7 +148,7 @@ func (f *follower) follow(ctx context.Context) (progress bool, err error) {
 	events := make(chan sseEvent)
 	done := make(chan error, 1)
 	go func() {
-		done <- readSSE(bufio.NewReaderSize(resp.Body, 64<<10), maxStreamLine,
+		done <- readSSE(resp.Body, maxStreamLine,
 			func() { watchdog.Reset(stall) },
 			func(ev sseEvent) bool {
 				select {

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -12,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/riskwatch/riskwatch/store"
@@ -215,7 +215,11 @@ func TestSubscribeBoundsWhatItHoldsForASlowReader(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	ch := r.Subscribe(ctx)
-	<-wrote
+	select {
+	case <-wrote:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the collector could not write its events")
+	}
 	ids, batches := collectIDs(t, ch, events)
 	for i, got := range ids {
 		if got != id(i+1) {
@@ -256,7 +260,7 @@ func FuzzReadSSE(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {
-		err := readSSE(bufio.NewReaderSize(bytes.NewReader(in), 16), 256, func() {}, func(sseEvent) bool { return true })
+		err := readSSE(iotest.OneByteReader(bytes.NewReader(in)), 256, func() {}, func(sseEvent) bool { return true })
 		if err != nil && !strings.Contains(err.Error(), "longer than 256") {
 			t.Fatalf("readSSE: %v", err)
 		}
@@ -270,7 +274,7 @@ func FuzzReadSSE(f *testing.F) {
 		}
 		enc.WriteString("\n: heartbeat\n\n")
 		var got []sseEvent
-		err = readSSE(bufio.NewReader(strings.NewReader(enc.String())), 1<<20, func() {},
+		err = readSSE(strings.NewReader(enc.String()), 1<<20, func() {},
 			func(ev sseEvent) bool { got = append(got, ev); return true })
 		if err != nil || len(got) != 1 || got[0].id != want.id || !got[0].hasID || !bytes.Equal(got[0].data, want.data) {
 			t.Fatalf("encoded %q, parsed %+v, %v", enc.String(), got, err)

@@ -22,18 +22,15 @@ type sseEvent struct {
 // nil at the end of the stream (an unfinished event there is dropped, as
 // the SSE specification says), or when emit returns false; an error when a
 // line is longer than maxLine bytes or reading fails.
-func readSSE(r *bufio.Reader, maxLine int, seen func(), emit func(sseEvent) bool) error {
+func readSSE(r io.Reader, maxLine int, seen func(), emit func(sseEvent) bool) error {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(nil, maxLine+len("\r\n"))
+	sc.Split(scanTerminatedLines)
 	var ev sseEvent
 	var data bytes.Buffer
 	hasData := false
-	for {
-		line, err := readLine(r, maxLine)
-		if err != nil {
-			if errors.Is(err, io.EOF) {
-				return nil
-			}
-			return err
-		}
+	for sc.Scan() {
+		line := sc.Bytes()
 		seen()
 		if len(line) == 0 {
 			if hasData || ev.hasID {
@@ -66,28 +63,17 @@ func readSSE(r *bufio.Reader, maxLine int, seen func(), emit func(sseEvent) bool
 			}
 		}
 	}
+	if errors.Is(sc.Err(), bufio.ErrTooLong) {
+		return fmt.Errorf("stream line longer than %d bytes", maxLine)
+	}
+	return sc.Err()
 }
 
-// readLine returns the next line without its end of line. At the end of the
-// stream it returns io.EOF, dropping a last line that has no end of line.
-func readLine(r *bufio.Reader, maxLine int) ([]byte, error) {
-	var line []byte
-	for {
-		frag, err := r.ReadSlice('\n')
-		if len(line)+len(frag) > maxLine+2 {
-			return nil, fmt.Errorf("stream line longer than %d bytes", maxLine)
-		}
-		line = append(line, frag...)
-		switch {
-		case err == nil:
-			line = bytes.TrimSuffix(line[:len(line)-1], []byte("\r"))
-			return line, nil
-		case errors.Is(err, bufio.ErrBufferFull):
-			continue
-		case errors.Is(err, io.EOF):
-			return nil, io.EOF
-		default:
-			return nil, err
-		}
+// scanTerminatedLines is bufio.ScanLines without the last line of the stream
+// when no end of line follows it: that line was cut off.
+func scanTerminatedLines(data []byte, atEOF bool) (int, []byte, error) {
+	if atEOF && bytes.IndexByte(data, '\n') < 0 {
+		return 0, nil, nil
 	}
+	return bufio.ScanLines(data, atEOF)
 }
