@@ -256,19 +256,7 @@ func (r *Remote) answerError(resp *http.Response) *Error {
 // escapeSegment escapes s for one path segment, dots included, so that no
 // ID can add, remove or reorder segments ("..", "a/b").
 func escapeSegment(s string) string {
-	const hex = "0123456789ABCDEF"
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '~' {
-			b.WriteByte(c)
-			continue
-		}
-		b.WriteByte('%')
-		b.WriteByte(hex[c>>4])
-		b.WriteByte(hex[c&15])
-	}
-	return b.String()
+	return strings.ReplaceAll(url.PathEscape(s), ".", "%2E")
 }
 
 // setTime sets the wire form of a time parameter; the zero time is absent.

@@ -313,3 +313,43 @@ func TestUserSortNames(t *testing.T) {
 		t.Error("sort names are exact")
 	}
 }
+
+// TestRemoteIDsArriveIntact sends hostile IDs through a real ServeMux: each
+// must arrive as one path segment, byte for byte.
+func TestRemoteIDsArriveIntact(t *testing.T) {
+	var mu sync.Mutex
+	var got []string
+	mux := http.NewServeMux()
+	record := func(answer string) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			got = append(got, r.PathValue("id"))
+			mu.Unlock()
+			fmt.Fprint(w, answer)
+		}
+	}
+	mux.Handle("GET /v1/decisions/{id}", record("{}"))
+	mux.Handle("GET /v1/users/{id}/journey", record("[]"))
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	r := dial(t, srv.URL, RemoteOptions{})
+	ids := []string{"..", ".", "../../v1/health", "a/b", "%2F", "?q=1#f", "a;b,c:d@e=f&g+h$i", "x y\tz", "é\x00\xff", "~-_."}
+	for _, id := range ids {
+		if _, err := r.Journey(context.Background(), id, 1); err != nil {
+			t.Fatalf("Journey(%q): %v", id, err)
+		}
+		if _, err := r.Decision(context.Background(), id); err != nil {
+			t.Fatalf("Decision(%q): %v", id, err)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(got) != 2*len(ids) {
+		t.Fatalf("the server saw %d of %d requests: %q", len(got), 2*len(ids), got)
+	}
+	for i, id := range ids {
+		if got[2*i] != id || got[2*i+1] != id {
+			t.Errorf("sent %q, the server saw %q and %q", id, got[2*i], got[2*i+1])
+		}
+	}
+}
