@@ -91,11 +91,9 @@ func rawJSON(b []byte) json.RawMessage {
 	if len(b) == 0 {
 		return json.RawMessage("null")
 	}
-	if json.Valid(b) {
-		var buf bytes.Buffer
-		if json.Compact(&buf, b) == nil {
-			return buf.Bytes()
-		}
+	var buf bytes.Buffer
+	if json.Compact(&buf, b) == nil {
+		return buf.Bytes()
 	}
 	s, _ := json.Marshal(strings.ToValidUTF8(string(b), "\uFFFD"))
 	return s

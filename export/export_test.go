@@ -122,3 +122,43 @@ func TestParseFormat(t *testing.T) {
 		t.Errorf("bad format error: %v", err)
 	}
 }
+
+func TestRawBytesStayValidJSON(t *testing.T) {
+	cases := []struct{ in, want string }{
+		{"", "null"},
+		{" \n\t", "null"},
+		{`{ "a" : [1, 2] }` + "\n", `{"a":[1,2]}`},
+		{`{"a":`, `"{\"a\":"`},
+		{"<html>\xff</html>", `"\u003chtml\u003e` + "\uFFFD" + `\u003c/html\u003e"`},
+		{`"str"`, `"str"`},
+		{"null", "null"},
+	}
+	for _, tc := range cases {
+		r := NewRecord(&store.Decision{Request: json.RawMessage(tc.in), Response: json.RawMessage(tc.in)})
+		if string(r.Request) != tc.want || string(r.Response) != tc.want {
+			t.Errorf("raw %q exported as %s and %s, want %s", tc.in, r.Request, r.Response, tc.want)
+		}
+		if !json.Valid(r.Request) {
+			t.Errorf("raw %q exported as invalid JSON %s", tc.in, r.Request)
+		}
+	}
+}
+
+func TestCSVSafe(t *testing.T) {
+	for in, want := range map[string]string{
+		"":         "",
+		"plain":    "plain",
+		"-5.5":     "-5.5",
+		"+1e3":     "+1e3",
+		"-x":       "'-x",
+		"=1+1":     "'=1+1",
+		"@SUM(A1)": "'@SUM(A1)",
+		"\tcmd":    "'\tcmd",
+		"\r=x":     "'\r=x",
+		"a=b":      "a=b",
+	} {
+		if got := csvSafe(in); got != want {
+			t.Errorf("csvSafe(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
