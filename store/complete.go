@@ -71,7 +71,7 @@ type prepared struct {
 func prepare(d *Decision) prepared {
 	p := prepared{val: encodeDecision(nil, d), ek: eventKey(d.EventID)}
 	if d.IP != "" {
-		p.ipKey = append(ipPrefix(d.IP), userPrefix(d.UserID)...)
+		p.ipKey = appendLP(ipPrefix(d.IP), indexPart(d.UserID))
 	}
 	return p
 }
@@ -129,7 +129,9 @@ func (st *txState) markIP(key []byte) error {
 	if v := st.byIP.Get(key); len(v) == 4 && binary.BigEndian.Uint32(v) >= day {
 		return nil
 	}
-	return st.byIP.Put(key, st.keep(binary.BigEndian.AppendUint32(nil, day)))
+	var v [4]byte
+	binary.BigEndian.PutUint32(v[:], day)
+	return st.byIP.Put(key, st.keep(v[:]))
 }
 
 // dropInbox removes inbox entry seq, if present, and its event index entry

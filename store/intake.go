@@ -60,11 +60,11 @@ func (st *txState) enqueue(ev *InboxEvent) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	sk := st.keep(u64(seq))
+	sk := st.keepU64(seq)
 	if err := st.inbox.Put(sk, st.encode(func(b []byte) []byte { return encodeInbox(b, ev) })); err != nil {
 		return false, err
 	}
-	if err := st.events.Put(st.keep(ek), sk); err != nil {
+	if err := st.events.Put(ek, sk); err != nil {
 		return false, err
 	}
 	st.dInbox++
@@ -78,7 +78,7 @@ func (st *txState) reject(rejects []Rejected) error {
 		if err != nil {
 			return err
 		}
-		if err := st.putEnc(st.rejected, u64(seq), func(b []byte) []byte { return encodeRejected(b, &rejects[i]) }); err != nil {
+		if err := st.rejected.Put(st.keepU64(seq), st.encode(func(b []byte) []byte { return encodeRejected(b, &rejects[i]) })); err != nil {
 			return fmt.Errorf("store rejected record: %w", err)
 		}
 		st.dRejected++

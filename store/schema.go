@@ -115,7 +115,8 @@ func clampNanos(t time.Time) int64 {
 }
 
 // eventKey is the index key of an event ID: the ID itself, or a digest of it
-// when it is too long to be a bbolt key.
+// when it is too long to be a bbolt key. The slice is newly allocated, so
+// it may be handed to bbolt as a key that must stay valid until the commit.
 func eventKey(id string) []byte {
 	if len(id) <= maxIndexPart {
 		return []byte(id)

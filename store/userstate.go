@@ -111,10 +111,12 @@ func (st *txState) mergeUsers() error {
 // mergeUser writes one user's pending index entries, pend[i] for i in
 // order (ascending keys), and folds them into the summary.
 func (st *txState) mergeUser(user string, pend []pendingUser, order []int32) error {
-	prefix := userPrefix(user)
+	key := append(userPrefix(user), make([]byte, len(decKey{}))...)
+	dk := key[len(key)-len(decKey{}):]
 	var add UserSummary
 	for _, i := range order {
-		if err := st.byUser.Put(st.keep(append(prefix, pend[i].key[:]...)), nil); err != nil {
+		copy(dk, pend[i].key[:])
+		if err := st.byUser.Put(st.keep(key), nil); err != nil {
 			return err
 		}
 		addDecision(&add, &pend[i].d)

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"runtime/debug"
 	"slices"
@@ -208,7 +209,7 @@ func (w *writer) mergeNow() {
 // dropped, then the rest is applied and committed, taking out any request
 // whose apply fails.
 func (w *writer) commit(batch []*request) {
-	live := make([]*request, 0, len(batch))
+	live := batch[:0] // filtered in place: each slot is read before it is overwritten
 	for _, r := range batch {
 		switch {
 		case w.failed != nil:
@@ -354,6 +355,14 @@ func (st *txState) keep(p []byte) []byte {
 	return st.w.arena[start:len(st.w.arena):len(st.w.arena)]
 }
 
+// keepU64 stores v as an 8-byte big-endian value in the arena and returns
+// it.
+func (st *txState) keepU64(v uint64) []byte {
+	start := len(st.w.arena)
+	st.w.arena = binary.BigEndian.AppendUint64(st.w.arena, v)
+	return st.w.arena[start:len(st.w.arena):len(st.w.arena)]
+}
+
 // encode runs enc on the arena and returns what it appended, without a copy.
 func (st *txState) encode(enc func([]byte) []byte) []byte {
 	start := len(st.w.arena)
@@ -406,7 +415,7 @@ func (st *txState) flush() error {
 		if c.delta == 0 {
 			continue
 		}
-		if err := st.meta.Put(c.key, st.keep(u64(uint64(int64(c.cur)+c.delta)))); err != nil {
+		if err := st.meta.Put(c.key, st.keepU64(uint64(int64(c.cur)+c.delta))); err != nil {
 			return err
 		}
 	}
