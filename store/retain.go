@@ -96,15 +96,9 @@ func (db *DB) Retain(ctx context.Context, before time.Time) (deleted int, err er
 // returns how many it deleted and the users whose MaxRisk may have been
 // among them.
 func (st *txState) retainDecisions(end decKey, limit int) (int, []string, error) {
-	type gone struct {
-		count, denies, challenges uint64
-		maxRisk                   float64
-	}
 	type victim struct {
-		key           decKey
-		eventID, user string
-		action        Action
-		risk          float64
+		pendingUser
+		eventID string
 	}
 	var victims []victim
 	var d Decision
@@ -113,9 +107,10 @@ func (st *txState) retainDecisions(end decKey, limit int) (int, []string, error)
 		if err := decodeDecision(k, v, &d, false); err != nil {
 			return 0, nil, err
 		}
-		victims = append(victims, victim{decKey(k), d.EventID, d.UserID, d.Action, d.Risk})
+		victims = append(victims, victim{pendingOf(decKey(k), &d), d.EventID})
 	}
-	users := map[string]*gone{}
+	// gone summarises, per user, the deleted decisions.
+	gone := map[string]*UserSummary{}
 	for _, x := range victims {
 		if err := st.decisions.Delete(x.key[:]); err != nil {
 			return 0, nil, err
@@ -127,31 +122,16 @@ func (st *txState) retainDecisions(end decKey, limit int) (int, []string, error)
 			}
 		}
 		st.dDecisions--
-		if x.user == "" {
+		if x.d.UserID == "" {
 			continue
 		}
-		if err := st.byUser.Delete(append(userPrefix(x.user), x.key[:]...)); err != nil {
+		if err := st.byUser.Delete(append(userPrefix(x.d.UserID), x.key[:]...)); err != nil {
 			return 0, nil, err
 		}
-		user := indexPart(x.user)
-		g := users[user]
-		if g == nil {
-			g = new(gone)
-			users[user] = g
-		}
-		g.count++
-		switch x.action {
-		case ActionDeny:
-			g.denies++
-		case ActionChallenge:
-			g.challenges++
-		}
-		if x.action != ActionError {
-			g.maxRisk = max(g.maxRisk, x.risk)
-		}
+		addSummary(gone, &x.d)
 	}
 	var risky []string
-	for user, g := range users {
+	for user, g := range gone {
 		v := st.users.Get([]byte(user))
 		if v == nil {
 			continue
@@ -160,9 +140,9 @@ func (st *txState) retainDecisions(end decKey, limit int) (int, []string, error)
 		if err := decodeSummary(user, v, &s); err != nil {
 			return 0, nil, err
 		}
-		s.Count -= min(s.Count, g.count)
-		s.Denies -= min(s.Denies, g.denies)
-		s.Challenges -= min(s.Challenges, g.challenges)
+		s.Count -= min(s.Count, g.Count)
+		s.Denies -= min(s.Denies, g.Denies)
+		s.Challenges -= min(s.Challenges, g.Challenges)
 		prefix := userPrefix(user)
 		k, _ := st.byUser.Cursor().Seek(prefix)
 		if s.Count == 0 || k == nil || !bytes.HasPrefix(k, prefix) {
@@ -172,7 +152,7 @@ func (st *txState) retainDecisions(end decKey, limit int) (int, []string, error)
 			continue
 		}
 		s.FirstSeen = decKey(k[len(prefix):]).time()
-		if g.maxRisk >= s.MaxRisk {
+		if g.MaxRisk >= s.MaxRisk {
 			risky = append(risky, user)
 		}
 		if err := st.putEnc(st.users, []byte(user), func(b []byte) []byte { return encodeSummary(b, &s) }); err != nil {
@@ -237,20 +217,12 @@ func (st *txState) retainRejected(t time.Time, limit int) (int, error) {
 func (db *DB) recomputeMaxRisk(ctx context.Context, user string) error {
 	var maxRisk float64
 	var last decKey
-	var d Decision
 	r := windowRange(time.Time{}, time.Time{})
 	r.user = user
 	err := db.view(func(tx *bolt.Tx) error {
-		return r.scan(ctx, tx, func(k, v []byte) (bool, error) {
-			if err := decodeDecision(k, v, &d, false); err != nil {
-				return false, err
-			}
-			if d.Action != ActionError {
-				maxRisk = max(maxRisk, d.Risk)
-			}
-			last = decKey(k)
-			return true, nil
-		})
+		var err error
+		last, err = scanMaxRisk(ctx, tx, r, &maxRisk)
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("max risk of user %q: %w", user, err)
@@ -264,22 +236,28 @@ func (db *DB) recomputeMaxRisk(ctx context.Context, user string) error {
 		if err := decodeSummary(user, v, &s); err != nil {
 			return err
 		}
-		m := maxRisk
+		s.MaxRisk = maxRisk
 		tail := keyRange{lo: last.after(), hi: maxKey, user: user}
-		var d Decision
-		err := tail.scan(context.Background(), st.tx, func(k, v []byte) (bool, error) {
-			if err := decodeDecision(k, v, &d, false); err != nil {
-				return false, err
-			}
-			if d.Action != ActionError {
-				m = max(m, d.Risk)
-			}
-			return true, nil
-		})
-		if err != nil {
+		if _, err := scanMaxRisk(context.Background(), st.tx, tail, &s.MaxRisk); err != nil {
 			return err
 		}
-		s.MaxRisk = m
 		return st.putEnc(st.users, []byte(user), func(b []byte) []byte { return encodeSummary(b, &s) })
 	})
+}
+
+// scanMaxRisk raises *m to the highest risk among the scored decisions of r
+// and returns the key of the last decision it read (zero when none).
+func scanMaxRisk(ctx context.Context, tx *bolt.Tx, r keyRange, m *float64) (last decKey, err error) {
+	var d Decision
+	err = r.scan(ctx, tx, func(k, v []byte) (bool, error) {
+		if err := decodeDecision(k, v, &d, false); err != nil {
+			return false, err
+		}
+		if d.Action != ActionError {
+			*m = max(*m, d.Risk)
+		}
+		last = decKey(k)
+		return true, nil
+	})
+	return last, err
 }
