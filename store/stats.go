@@ -259,21 +259,20 @@ func rollupTotalsIn(ctx context.Context, tx *bolt.Tx, since, until time.Time, to
 	f, t := windowSecs(since, until)
 	err := eachRollup(ctx, tx, f, t, func(_ int64, v []byte) error {
 		return walkRollup(v, func(name []byte, counts *[NumActions]uint64, _ *[NumScores][]byte) error {
+			var sum uint64
 			for a, c := range counts {
 				tot.ByAction[Actions[a]] += c
-				tot.ByType[string(name)] += c
-				tot.Decisions += c
+				sum += c
+			}
+			if sum > 0 {
+				tot.ByType[string(name)] += sum
+				tot.Decisions += sum
 			}
 			return nil
 		})
 	})
 	if err != nil {
 		return err
-	}
-	for name, c := range tot.ByType {
-		if c == 0 {
-			delete(tot.ByType, name)
-		}
 	}
 	r := windowRange(since, until)
 	c := tx.Bucket(bktDecisions).Cursor()
