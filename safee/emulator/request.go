@@ -24,7 +24,6 @@ const maxEventName = 64
 // event is the part of a Safe-e event the emulator scores. Everything else
 // in the body is accepted and ignored, as Safe-e passes unknown fields.
 type event struct {
-	route  string
 	typ    string
 	status string
 	// at is the event's own timestamp, or Options.Now when it has none.
@@ -133,7 +132,7 @@ func parseEvent(route, name string, body []byte, now func() time.Time) (event, *
 		return event{}, badRequest("body is not a JSON object: %v", err)
 	}
 
-	ev := event{route: route}
+	var ev event
 	if w.Type == nil || *w.Type == "" {
 		return event{}, unprocessable("missing type")
 	}

@@ -40,16 +40,6 @@ const (
 	numSignals
 )
 
-// Signals lists every signal name the emulator can report, in the order it
-// reports them.
-func Signals() []string {
-	out := make([]string, numSignals)
-	for s := range numSignals {
-		out[s] = s.name()
-	}
-	return out
-}
-
 func (s signal) name() string {
 	switch s {
 	case sigNewDevice:
