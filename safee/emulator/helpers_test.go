@@ -6,9 +6,10 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"testing"
 	"time"
+
+	"github.com/riskwatch/riskwatch/safee"
 )
 
 // testStart is the fixed clock of generators and emulators in tests.
@@ -25,18 +26,15 @@ func serve(t testing.TB, opts Options) (*Emulator, *httptest.Server) {
 	return e, srv
 }
 
-// pathFor is the route a Safe-e client uses for an event line.
+// pathFor is the path safee.Client posts an event line to, with the default
+// routes.
 func pathFor(t testing.TB, line []byte) string {
 	t.Helper()
-	var ev struct{ Type, Status string }
-	if err := json.Unmarshal(line, &ev); err != nil {
-		t.Fatalf("generated line is not JSON: %v: %s", err, line)
+	ev, err := safee.ParseEvent(line)
+	if err != nil {
+		t.Fatalf("generated line is not a Safe-e event: %v: %s", err, line)
 	}
-	route := "risk"
-	if ev.Status == "$failed" || ev.Status == "$attempted" {
-		route = "filter"
-	}
-	return "/" + route + "/" + strings.TrimPrefix(ev.Type, "$")
+	return "/" + string(ev.Route()) + "/" + ev.Name()
 }
 
 // post sends body to base+path with key (none if empty) and returns the
