@@ -1,14 +1,9 @@
-package safee_test
+package safee
 
 import (
-	"bytes"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
 
-	"github.com/riskwatch/riskwatch/safee"
 	"github.com/riskwatch/riskwatch/safee/emulator"
 )
 
@@ -25,54 +20,40 @@ func benchInputs(tb testing.TB, n int) (events, responses [][]byte) {
 	emu := emulator.New(emulator.Options{Seed: 1, Now: clock})
 	for range n {
 		body := gen.Next()
-		ev, err := safee.ParseEvent(body)
+		ev, err := ParseEvent(body)
 		if err != nil {
 			tb.Fatalf("generated event %s: %v", body, err)
 		}
-		req := httptest.NewRequest(http.MethodPost, "/"+string(ev.Route())+"/"+ev.Name(), bytes.NewReader(body))
-		rec := httptest.NewRecorder()
-		emu.ServeHTTP(rec, req)
-		res := rec.Result()
-		answer, err := io.ReadAll(res.Body)
-		if err != nil || res.StatusCode != http.StatusOK {
-			tb.Fatalf("emulator answered %d %s (%v) to %s", res.StatusCode, answer, err, body)
-		}
 		events = append(events, body)
-		responses = append(responses, answer)
+		responses = append(responses, emulatorAnswer(tb, emu, ev))
 	}
 	return events, responses
 }
 
-func BenchmarkParseEvent(b *testing.B) {
-	events, _ := benchInputs(b, 512)
+// benchParse measures parse on inputs taken in turn, reporting the mean
+// input size as bytes per operation.
+func benchParse[T any](b *testing.B, inputs [][]byte, parse func([]byte) (T, error)) {
 	size := 0
-	for _, e := range events {
-		size += len(e)
+	for _, in := range inputs {
+		size += len(in)
 	}
-	b.SetBytes(int64(size / len(events)))
+	b.SetBytes(int64(size / len(inputs)))
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
-		if _, err := safee.ParseEvent(events[i%len(events)]); err != nil {
+		if _, err := parse(inputs[i%len(inputs)]); err != nil {
 			b.Fatal(err)
 		}
 		i++
 	}
 }
 
+func BenchmarkParseEvent(b *testing.B) {
+	events, _ := benchInputs(b, 512)
+	benchParse(b, events, ParseEvent)
+}
+
 func BenchmarkParseResponse(b *testing.B) {
 	_, responses := benchInputs(b, 512)
-	size := 0
-	for _, r := range responses {
-		size += len(r)
-	}
-	b.SetBytes(int64(size / len(responses)))
-	b.ReportAllocs()
-	i := 0
-	for b.Loop() {
-		if _, err := safee.ParseResponse(responses[i%len(responses)]); err != nil {
-			b.Fatal(err)
-		}
-		i++
-	}
+	benchParse(b, responses, ParseResponse)
 }
