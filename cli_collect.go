@@ -9,7 +9,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -80,7 +79,7 @@ func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 type collectorRuntime struct {
 	db       *store.DB
 	col      *collector.Collector
-	emu      *http.Server
+	emu      *emulatorServer
 	mode     string
 	safeeURL string
 }
@@ -103,12 +102,12 @@ func (a *app) startCollector(ctx context.Context, cfg config.Config, useEmulator
 	rt := &collectorRuntime{db: db, mode: collector.ModeSafee, safeeURL: cfg.Safee.BaseURL}
 	if useEmulator {
 		key = randomKey()
-		url, srv, err := startEmulator(ctx, key)
+		emu, err := serveEmulator(ctx, "127.0.0.1:0", emulator.Options{Key: key, Seed: time.Now().UnixNano()})
 		if err != nil {
 			db.Close()
 			return nil, err
 		}
-		rt.emu, rt.mode, rt.safeeURL = srv, collector.ModeEmulator, url
+		rt.emu, rt.mode, rt.safeeURL = emu, collector.ModeEmulator, emu.url
 	}
 	client, err := safee.New(safee.Config{
 		BaseURL: rt.safeeURL, APIKey: key, Timeout: cfg.Safee.Timeout.D(), Concurrency: cfg.Safee.Concurrency,
@@ -147,9 +146,7 @@ func (rt *collectorRuntime) run(ctx context.Context) error {
 
 func (rt *collectorRuntime) close() error {
 	if rt.emu != nil {
-		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		_ = rt.emu.Shutdown(sctx)
-		cancel()
+		_ = rt.emu.stop()
 	}
 	return rt.db.Close()
 }
@@ -177,20 +174,6 @@ func listenURL(addr string) string {
 		host = "127.0.0.1"
 	}
 	return "http://" + net.JoinHostPort(host, port)
-}
-
-// startEmulator serves an offline Safe-e on a loopback port until ctx ends
-// or the returned server is shut down; it returns the base URL.
-func startEmulator(ctx context.Context, key string) (string, *http.Server, error) {
-	var lc net.ListenConfig
-	ln, err := lc.Listen(ctx, "tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", nil, fmt.Errorf("start the emulator: %w", err)
-	}
-	emu := emulator.New(emulator.Options{Key: key, Seed: time.Now().UnixNano()})
-	srv := &http.Server{Handler: emu.Handler("/api/v1"), ReadHeaderTimeout: 5 * time.Second}
-	go func() { _ = srv.Serve(ln) }()
-	return "http://" + ln.Addr().String() + "/api/v1", srv, nil
 }
 
 func randomKey() string {

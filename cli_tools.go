@@ -1,11 +1,9 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -46,33 +44,22 @@ from per-user and per-IP state, a default policy, and injected faults.
 			if key == "" {
 				key = a.getenv(config.EnvAPIKey)
 			}
-			emu := emulator.New(emulator.Options{Key: key, Seed: seed, Latency: latency,
+			emu, err := serveEmulator(cmd.Context(), listen, emulator.Options{Key: key, Seed: seed, Latency: latency,
 				ErrorRate: errorRate, ThrottleRate: throttleRate, TimeoutRate: timeoutRate})
-			var lc net.ListenConfig
-			ln, err := lc.Listen(cmd.Context(), "tcp", listen)
 			if err != nil {
-				return fmt.Errorf("emulator: listen on %s: %w", listen, err)
+				return err
 			}
-			srv := &http.Server{Handler: emu.Handler("/api/v1"), ReadHeaderTimeout: 5 * time.Second}
 			auth := "no key required"
 			if key != "" {
 				auth = "Authorization-API key required"
 			}
-			fmt.Fprintf(a.stderr, "emulator: Safe-e base URL http://%s/api/v1 (%s)\n", ln.Addr(), auth)
-			errc := make(chan error, 1)
-			go func() { errc <- srv.Serve(ln) }()
+			fmt.Fprintf(a.stderr, "emulator: Safe-e base URL %s (%s)\n", emu.url, auth)
 			select {
-			case err := <-errc:
+			case err := <-emu.done:
 				return fmt.Errorf("emulator: %w", err)
 			case <-cmd.Context().Done():
 			}
-			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			if err := srv.Shutdown(sctx); err != nil {
-				return fmt.Errorf("emulator: shut down: %w", err)
-			}
-			<-errc
-			return nil
+			return emu.stop()
 		},
 	}
 	fl := cmd.Flags()
