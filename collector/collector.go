@@ -109,6 +109,7 @@ func New(o Options) (*Collector, error) {
 		f.Notify = c.pipeline.Notify
 		f.Now = o.Now
 		f.Logger = o.Logger.With("part", "file")
+		f.Metrics = c.metrics
 		c.sources = append(c.sources, NewFileSource(o.DB, f))
 	}
 

@@ -72,6 +72,9 @@ type FileOptions struct {
 	Now func() time.Time
 	// Logger receives state changes and errors (default slog.Default()).
 	Logger *slog.Logger
+	// Metrics, if set, counts the events accepted, duplicate and rejected
+	// under this source's name, as the HTTP ingest does for "http".
+	Metrics *Metrics
 }
 
 // FileSource tails one NDJSON file into the store's inbox.

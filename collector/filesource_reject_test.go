@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 func TestFilePushRejectsKeepsTheNewest(t *testing.T) {
@@ -96,7 +98,8 @@ func TestFileRejectsUnusableLines(t *testing.T) {
 		b.WriteString(tailEvLine(fmt.Sprintf("ok%d", i+1)))
 	}
 	tailWrite(t, path, b.String())
-	src := startTailSource(t, db, FileOptions{Path: path, FromStart: true})
+	m := NewMetrics(nil)
+	src := startTailSource(t, db, FileOptions{Path: path, FromStart: true, Metrics: m})
 	ids := make([]string, len(cases)+1)
 	for i := range ids {
 		ids[i] = fmt.Sprintf("ok%d", i)
@@ -112,6 +115,16 @@ func TestFileRejectsUnusableLines(t *testing.T) {
 		t.Fatalf("last rejects, newest first: %q", st.LastRejects)
 	}
 	expectTailCheckpoint(t, db, src.Name(), tailFileID(t, path), int64(b.Len()))
+	// The file source counts in the same metrics as the HTTP ingest.
+	if got := testutil.ToFloat64(m.EventsAccepted.WithLabelValues(src.Name())); got != float64(len(ids)) {
+		t.Errorf("riskwatch_events_accepted_total{source=%q} = %v, want %d", src.Name(), got, len(ids))
+	}
+	byClass := map[string]float64{"invalid_utf8": 2, "not_json": 3, "not_object": 2, "missing_type": 2, "trailing_data": 1}
+	for class, want := range byClass {
+		if got := testutil.ToFloat64(m.EventsRejected.WithLabelValues(src.Name(), class)); got != want {
+			t.Errorf("riskwatch_events_rejected_total{reason=%q} = %v, want %v", class, got, want)
+		}
+	}
 }
 
 // TestFileLongLine streams a 5 MiB line in pieces: it is rejected once its
@@ -121,7 +134,8 @@ func TestFileLongLine(t *testing.T) {
 	db := newTailStore(t)
 	path := filepath.Join(t.TempDir(), "events.ndjson")
 	tailWrite(t, path, "")
-	src := startTailSource(t, db, FileOptions{Path: path})
+	m := NewMetrics(nil)
+	src := startTailSource(t, db, FileOptions{Path: path, Metrics: m})
 	waitTailSettled(t, src)
 
 	long := `{"type":"$login","pad":"` + strings.Repeat("x", 5<<20-26) + `"}`
@@ -156,4 +170,7 @@ func TestFileLongLine(t *testing.T) {
 		head:   long[:rejectHeadLen],
 	}})
 	expectTailCheckpoint(t, db, src.Name(), "", int64(len(first)+len(long)+1+len(tailEvLine("g2"))))
+	if got := testutil.ToFloat64(m.EventsRejected.WithLabelValues(src.Name(), "too_long")); got != 1 {
+		t.Errorf("riskwatch_events_rejected_total{reason=\"too_long\"} = %v, want 1", got)
+	}
 }

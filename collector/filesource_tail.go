@@ -366,6 +366,7 @@ type batch struct {
 	now     time.Time
 	events  []store.InboxEvent
 	rejects []store.Rejected
+	classes []string // RejectClass of each reject, for metrics
 	lines   int
 	bytes   int64
 }
@@ -413,25 +414,26 @@ func (t *fileTail) add(b *batch, fr frame, why string) {
 	b.lines++
 	b.bytes += fr.End - fr.Start
 	pos := "offset " + strconv.FormatInt(fr.Start, 10)
-	reject := func(reason string, head []byte) {
+	reject := func(err error, reason string, head []byte) {
 		if why != "" {
 			reason = why + ": " + reason
 		}
 		b.rejects = append(b.rejects, store.Rejected{
 			Time: b.now, Source: t.s.source, Position: pos, Reason: reason, Head: head,
 		})
+		b.classes = append(b.classes, RejectClass(err))
 	}
 	if fr.TooLong {
 		n := fr.End - fr.Start
 		if !fr.Partial {
 			n--
 		}
-		reject(fmt.Sprintf("line of %d bytes is over the %d-byte limit", n, t.s.opts.MaxLine), fr.Head)
+		reject(errLineTooLong, fmt.Sprintf("line of %d bytes is over the %d-byte limit", n, t.s.opts.MaxLine), fr.Head)
 		return
 	}
 	ev, err := safee.ParseEvent(fr.Line)
 	if err != nil {
-		reject(err.Error(), head(fr.Line))
+		reject(err, err.Error(), head(fr.Line))
 		return
 	}
 	id := ev.EventID
@@ -475,6 +477,7 @@ func (t *fileTail) commit(ctx context.Context, b *batch) error {
 		if err == nil {
 			t.cp, t.hasCP = cp, true
 			t.s.counted(b.lines, b.rejects)
+			t.count(b, fresh)
 			if prev != t.state {
 				t.setState(prev)
 			}
@@ -487,6 +490,25 @@ func (t *fileTail) commit(ctx context.Context, b *batch) error {
 			return ctx.Err()
 		}
 		backoff = min(2*backoff, maxStoreBackoff)
+	}
+}
+
+// count adds a committed batch to the metrics.
+func (t *fileTail) count(b *batch, fresh []bool) {
+	m := t.s.opts.Metrics
+	if m == nil {
+		return
+	}
+	stored := 0
+	for _, f := range fresh {
+		if f {
+			stored++
+		}
+	}
+	m.EventsAccepted.WithLabelValues(t.s.source).Add(float64(stored))
+	m.EventsDuplicate.WithLabelValues(t.s.source).Add(float64(len(fresh) - stored))
+	for _, c := range b.classes {
+		m.EventsRejected.WithLabelValues(t.s.source, c).Inc()
 	}
 }
 

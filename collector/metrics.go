@@ -208,12 +208,16 @@ var rejectClasses = []struct {
 	{safee.ErrBadType, "bad_type"},
 	{safee.ErrBadTimestamp, "bad_timestamp"},
 	{safee.ErrBadField, "bad_field"},
+	{errLineTooLong, "too_long"},
 }
+
+// errLineTooLong classifies a tailed line over the size limit.
+var errLineTooLong = errors.New("line over the size limit")
 
 // RejectClass names why input was rejected, for the reason label: the
 // safee.Err* reason err wraps (invalid_utf8, not_json, not_object,
-// trailing_data, missing_type, bad_type, bad_timestamp, bad_field), or
-// "other".
+// trailing_data, missing_type, bad_type, bad_timestamp, bad_field), a
+// tailed line over the size limit (too_long), or "other".
 func RejectClass(err error) string {
 	for _, c := range rejectClasses {
 		if errors.Is(err, c.err) {
