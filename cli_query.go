@@ -273,7 +273,9 @@ func newStatsOutput(tot store.Totals, h store.Histogram) statsOutput {
 		out.ByAction = map[store.Action]uint64{}
 	}
 	for _, a := range store.Actions {
-		out.ByAction[a] += 0
+		if _, ok := out.ByAction[a]; !ok {
+			out.ByAction[a] = 0 // every action is listed, even when none occurred
+		}
 	}
 	if out.ByType == nil {
 		out.ByType = map[string]uint64{}

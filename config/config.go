@@ -158,7 +158,6 @@ func Load(path string, getenv func(string) string) (Config, error) {
 		if err := decode(&cfg, path, data); err != nil {
 			return Config{}, err
 		}
-		cfg.Path = path
 	case errors.Is(err, os.ErrNotExist) && !explicit:
 	default:
 		return Config{}, fmt.Errorf("read config %s: %w", path, err)
@@ -182,13 +181,13 @@ func Parse(name string, data []byte, getenv func(string) string) (Config, error)
 	if err := decode(&cfg, name, data); err != nil {
 		return Config{}, err
 	}
-	cfg.Path = name
 	if err := cfg.Validate(); err != nil {
 		return Config{}, err
 	}
 	return cfg, nil
 }
 
+// decode reads a TOML document over cfg and records name as its Path.
 func decode(cfg *Config, name string, data []byte) error {
 	md, err := toml.Decode(string(data), cfg)
 	if err != nil {
