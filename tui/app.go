@@ -298,26 +298,16 @@ func (m *Model) onKey(k tea.KeyPressMsg) tea.Cmd {
 // onHelpKey closes or scrolls the full help; it takes every key but quit.
 func (m *Model) onHelpKey(k tea.KeyPressMsg) tea.Cmd {
 	keys := m.c.Keys
-	page := max(m.bodyHeight()-1, 1)
-	switch {
-	case key.Matches(k, keys.Quit):
+	if key.Matches(k, keys.Quit) {
 		return m.quit()
-	case key.Matches(k, keys.Help, keys.Back):
-		m.helpOpen = false
-	case key.Matches(k, keys.Up):
-		m.helpOffset--
-	case key.Matches(k, keys.Down):
-		m.helpOffset++
-	case key.Matches(k, keys.PageUp):
-		m.helpOffset -= page
-	case key.Matches(k, keys.PageDown):
-		m.helpOffset += page
-	case key.Matches(k, keys.Top):
-		m.helpOffset = 0
-	case key.Matches(k, keys.Bottom):
-		m.helpOffset = len(m.helpLines())
 	}
-	m.helpOffset = max(min(m.helpOffset, len(m.helpLines())-m.bodyHeight()), 0)
+	n, bh := len(m.helpLines()), m.bodyHeight()
+	if key.Matches(k, keys.Help, keys.Back) {
+		m.helpOpen = false
+	} else {
+		m.helpOffset = keys.Scroll(k, m.helpOffset, max(bh-1, 1), n)
+	}
+	m.helpOffset = max(min(m.helpOffset, n-bh), 0)
 	return nil
 }
 
@@ -365,7 +355,6 @@ func (m *Model) routeTo(v common.ViewID, msg tea.Msg) tea.Cmd {
 
 func (m *Model) resize(w, h int) {
 	m.width, m.height = max(w, 0), max(h, 0)
-	m.c.Width, m.c.Height = m.width, m.height
 	bw, bh := m.width, m.bodyHeight()
 	m.live.SetSize(bw, bh)
 	m.hist.SetSize(bw, bh)

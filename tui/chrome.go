@@ -36,15 +36,17 @@ func (m *Model) render() string {
 		return common.Truncate(tooSmall, m.width)
 	}
 	bh := m.bodyHeight()
-	var body string
+	var body, help string
 	if m.helpOpen {
 		lines := m.helpLines()
 		off := max(min(m.helpOffset, len(lines)-bh), 0)
 		body = common.FitBlock(strings.Join(lines[off:], "\n"), m.width, bh)
+		help = m.helpScreenLine(len(lines) > bh)
 	} else {
 		body = m.body()
+		help = m.helpLine()
 	}
-	return strings.Join([]string{m.tabBar(), body, m.statusLine(), m.helpLine()}, "\n")
+	return strings.Join([]string{m.tabBar(), body, m.statusLine(), help}, "\n")
 }
 
 // shownView is what the chrome asks of the focused view: its body and its
@@ -177,10 +179,7 @@ func (m *Model) statusLine() string {
 		segs = append(segs, widget.Segment{Text: "last event " + common.Age(m.c.Clock(), last), Style: st.StatusText, Priority: 3})
 	}
 	if m.haveHealth {
-		var errs uint64
-		for _, n := range m.h.Errors {
-			errs += n
-		}
+		errs := common.ErrorTotal(m.h)
 		style := st.StatusText
 		if errs > 0 {
 			style = st.StatusErr
@@ -193,15 +192,19 @@ func (m *Model) statusLine() string {
 	return widget.StatusLine(m.width, st.Dim, segs...)
 }
 
+// helpScreenLine is the help line under the full help: how to close it,
+// and how to scroll it when it overflows.
+func (m *Model) helpScreenLine(overflows bool) string {
+	k := m.c.Keys
+	if overflows {
+		return widget.ShortHelp(m.width, m.c.Styles, k.CloseHelp, k.Down, k.Up, k.Quit)
+	}
+	return widget.ShortHelp(m.width, m.c.Styles, k.CloseHelp, k.Quit)
+}
+
 // helpLine shows the focused view's main keys, then the global ones.
 func (m *Model) helpLine() string {
 	k := m.c.Keys
-	if m.helpOpen {
-		if len(m.helpLines()) > m.bodyHeight() {
-			return widget.ShortHelp(m.width, m.c.Styles, k.CloseHelp, k.Down, k.Up, k.Quit)
-		}
-		return widget.ShortHelp(m.width, m.c.Styles, k.CloseHelp, k.Quit)
-	}
 	var b []key.Binding
 	if v := m.focused(); v != nil {
 		b = v.ShortHelp()

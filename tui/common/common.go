@@ -26,11 +26,9 @@ type Thresholds struct {
 }
 
 // Common is the context handed to every view. The root model owns it and
-// updates Width, Height and Styles; views keep a pointer and read it while
+// updates Styles and Thresholds; views keep a pointer and read it while
 // handling a message or rendering, never from a tea.Cmd.
 type Common struct {
-	// Width and Height are the whole terminal's size.
-	Width, Height int
 	// Styles are the styles of the current theme, rebuilt on theme change.
 	Styles *Styles
 	// Keys are the global and navigation bindings.

@@ -1,6 +1,9 @@
 package common
 
-import "charm.land/bubbles/v2/key"
+import (
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+)
 
 // KeyMap holds the bindings every view shares: global keys handled by the
 // root, and the navigation keys list-like views interpret.
@@ -53,4 +56,26 @@ func DefaultKeyMap() *KeyMap {
 // Global returns the bindings the root handles, for the help screens.
 func (k *KeyMap) Global() []key.Binding {
 	return []key.Binding{k.Help, k.Quit, k.Back, k.NextView, k.Switch}
+}
+
+// Scroll applies a navigation key to a scroll offset: Up and Down move one
+// line, PageUp and PageDown move page lines, Top goes to 0 and Bottom to
+// last; any other key leaves offset as is. The caller clamps the result
+// to its content.
+func (k *KeyMap) Scroll(msg tea.KeyPressMsg, offset, page, last int) int {
+	switch {
+	case key.Matches(msg, k.Up):
+		return offset - 1
+	case key.Matches(msg, k.Down):
+		return offset + 1
+	case key.Matches(msg, k.PageUp):
+		return offset - page
+	case key.Matches(msg, k.PageDown):
+		return offset + page
+	case key.Matches(msg, k.Top):
+		return 0
+	case key.Matches(msg, k.Bottom):
+		return last
+	}
+	return offset
 }

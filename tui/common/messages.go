@@ -73,6 +73,15 @@ type HealthMsg struct {
 	Err    error
 }
 
+// ErrorTotal is the number of failed Safe-e calls of every kind in h.
+func ErrorTotal(h api.Health) uint64 {
+	var n uint64
+	for _, c := range h.Errors {
+		n += c
+	}
+	return n
+}
+
 // BatchMsg carries newly stored decisions, oldest first, as delivered by
 // the subscription (a few times a second, never one message per event).
 type BatchMsg struct {

@@ -87,27 +87,15 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 	if !ok {
 		return m, nil
 	}
-	k := m.c.Keys
-	page := max(m.bodyHeight()-1, 1)
 	switch {
-	case key.Matches(km, k.Up):
-		m.offset--
-	case key.Matches(km, k.Down):
-		m.offset++
-	case key.Matches(km, k.PageUp):
-		m.offset -= page
-	case key.Matches(km, k.PageDown):
-		m.offset += page
-	case key.Matches(km, k.Top):
-		m.offset = 0
-	case key.Matches(km, k.Bottom):
-		m.offset = len(m.lines())
 	case key.Matches(km, m.keys.Copy):
 		return m, m.copy()
 	case key.Matches(km, m.keys.Journey):
 		if m.has {
 			return m, common.OpenJourney(m.d.UserID)
 		}
+	default:
+		m.offset = m.c.Keys.Scroll(km, m.offset, max(m.bodyHeight()-1, 1), len(m.lines()))
 	}
 	m.clampOffset()
 	return m, nil

@@ -75,21 +75,7 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 		}
 		m.version++
 	case tea.KeyPressMsg:
-		k := m.c.Keys
-		switch {
-		case key.Matches(msg, k.Up):
-			m.offset--
-		case key.Matches(msg, k.Down):
-			m.offset++
-		case key.Matches(msg, k.PageUp):
-			m.offset -= max(m.height-2, 1)
-		case key.Matches(msg, k.PageDown):
-			m.offset += max(m.height-2, 1)
-		case key.Matches(msg, k.Top):
-			m.offset = 0
-		case key.Matches(msg, k.Bottom):
-			m.offset = len(m.lines())
-		}
+		m.offset = m.c.Keys.Scroll(msg, m.offset, max(m.height-2, 1), len(m.lines()))
 	}
 	m.clamp()
 	return m, nil

@@ -78,10 +78,8 @@ func (m *Model) renderFullHeader(now time.Time) string {
 	sparkW := min(cellW-labelWidth-valueWidth-2, RateWindow)
 	var b strings.Builder
 	for s := range common.NumSeries {
-		if s > 0 {
-			if int(s)%cols == 0 {
-				b.WriteByte('\n')
-			}
+		if s > 0 && int(s)%cols == 0 {
+			b.WriteByte('\n')
 		}
 		cell := st.Label.Render(common.Fit(seriesLabels[s], labelWidth, false)) +
 			st.Bold.Render(common.Fit(common.Count(m.rates.PerMinute(now, s))+"/min", valueWidth, true))

@@ -320,7 +320,7 @@ func (m Model) onKey(msg tea.KeyPressMsg) (Model, tea.Cmd) {
 		m.layout()
 	case key.Matches(msg, m.keys.Open):
 		if d, ok := m.Selected(); ok {
-			return m, func() tea.Msg { return common.OpenDetailMsg{Decision: d} }
+			return m, common.OpenDetail(d)
 		}
 	case key.Matches(msg, m.keys.Copy):
 		return m, m.copySelected()

@@ -85,10 +85,7 @@ func (m Model) infoLine(now time.Time) string {
 			Style:    st.StatusText,
 			Priority: 4,
 		})
-		var errs uint64
-		for _, n := range m.health.Errors {
-			errs += n
-		}
+		errs := common.ErrorTotal(m.health)
 		es := st.StatusText
 		if errs > 0 {
 			es = st.StatusErr
