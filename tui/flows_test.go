@@ -24,13 +24,14 @@ import (
 const flowWait = 10 * time.Second
 
 // recorder wraps the dashboard for a flow: after every update it keeps the
-// screen the model now renders, as plain text. The terminal output itself
-// is drawn as cell diffs (a changed "2 new" may be written as just "3"),
-// so waiting on the model's own screen is what makes the flows
-// deterministic.
+// screen the model now renders, as plain text, and signals updated. The
+// terminal output itself is drawn as cell diffs (a changed "2 new" may be
+// written as just "3"), so waiting on the model's own screen is what makes
+// the flows deterministic.
 type recorder struct {
-	m      *Model
-	screen *atomic.Pointer[string]
+	m       *Model
+	screen  *atomic.Pointer[string]
+	updated chan<- struct{}
 }
 
 func (r recorder) Init() tea.Cmd { return r.m.Init() }
@@ -39,6 +40,10 @@ func (r recorder) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	_, cmd := r.m.Update(msg)
 	s := ansi.Strip(r.m.View().Content)
 	r.screen.Store(&s)
+	select {
+	case r.updated <- struct{}{}:
+	default: // a signal is already pending
+	}
 	return r, cmd
 }
 
@@ -46,9 +51,30 @@ func (r recorder) View() tea.View { return r.m.View() }
 
 // flow is a running dashboard program.
 type flow struct {
-	tm     *teatest.TestModel
-	r      *fixture.Reader
-	screen *atomic.Pointer[string]
+	tm      *teatest.TestModel
+	r       *fixture.Reader
+	screen  *atomic.Pointer[string]
+	updated chan struct{}
+}
+
+// startFlow runs m as a Bubble Tea program in a 100x30 terminal without
+// colours, reading from r (nil when the data comes from elsewhere), and
+// waits until the terminal output shows all of first: the first frame is
+// drawn whole, so its text is in the output.
+func startFlow(t *testing.T, m *Model, r *fixture.Reader, first ...string) *flow {
+	t.Helper()
+	t.Cleanup(m.Close)
+	f := &flow{r: r, screen: &atomic.Pointer[string]{}, updated: make(chan struct{}, 1)}
+	f.tm = teatest.NewTestModel(t, recorder{m: m, screen: f.screen, updated: f.updated},
+		teatest.WithInitialTermSize(100, 30),
+		teatest.WithProgramOptions(tea.WithColorProfile(colorprofile.ASCII)))
+	t.Cleanup(func() { _ = f.tm.Quit() })
+	if len(first) > 0 {
+		teatest.WaitFor(t, f.tm.Output(), func(b []byte) bool {
+			return containsAll(ansi.Strip(string(b)), first)
+		}, teatest.WithDuration(flowWait), teatest.WithCheckInterval(10*time.Millisecond))
+	}
+	return f
 }
 
 // runFlow starts the whole dashboard as a Bubble Tea program on the
@@ -61,18 +87,17 @@ func runFlow(t *testing.T) *flow {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(m.Close)
-	f := &flow{r: r, screen: &atomic.Pointer[string]{}}
-	f.tm = teatest.NewTestModel(t, recorder{m: m, screen: f.screen},
-		teatest.WithInitialTermSize(100, 30),
-		teatest.WithProgramOptions(tea.WithColorProfile(colorprofile.ASCII)))
-	t.Cleanup(func() { _ = f.tm.Quit() })
-	// The first frame is drawn whole: its text is in the terminal output.
-	teatest.WaitFor(t, f.tm.Output(), func(b []byte) bool {
-		plain := ansi.Strip(string(b))
-		return strings.Contains(plain, "usr_006") && strings.Contains(plain, "following")
-	}, teatest.WithDuration(flowWait), teatest.WithCheckInterval(10*time.Millisecond))
-	return f
+	return startFlow(t, m, r, "usr_006", "following")
+}
+
+// containsAll reports whether s contains every one of texts.
+func containsAll(s string, texts []string) bool {
+	for _, x := range texts {
+		if !strings.Contains(s, x) {
+			return false
+		}
+	}
+	return true
 }
 
 // wait waits until the screen shows all of texts.
@@ -80,15 +105,7 @@ func (f *flow) wait(t *testing.T, texts ...string) {
 	t.Helper()
 	teatest.WaitFor(t, f.tm.Output(), func([]byte) bool {
 		s := f.screen.Load()
-		if s == nil {
-			return false
-		}
-		for _, x := range texts {
-			if !strings.Contains(*s, x) {
-				return false
-			}
-		}
-		return true
+		return s != nil && containsAll(*s, texts)
 	}, teatest.WithDuration(flowWait), teatest.WithCheckInterval(5*time.Millisecond))
 }
 

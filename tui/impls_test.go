@@ -9,12 +9,9 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	tea "charm.land/bubbletea/v2"
-	"github.com/charmbracelet/colorprofile"
 	"github.com/charmbracelet/x/exp/teatest/v2"
 
 	"github.com/riskwatch/riskwatch/api"
@@ -292,12 +289,7 @@ func startImplFlow(t *testing.T, src *source) (*flow, store.Decision) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(m.Close)
-	f := &flow{screen: &atomic.Pointer[string]{}}
-	f.tm = teatest.NewTestModel(t, recorder{m: m, screen: f.screen},
-		teatest.WithInitialTermSize(100, 30),
-		teatest.WithProgramOptions(tea.WithColorProfile(colorprofile.ASCII)))
-	t.Cleanup(func() { _ = f.tm.Quit() })
+	f := startFlow(t, m, nil)
 	f.wait(t, "[1 Live]", "following", clockTime(src, newest[0]))
 	ctx, cancel := context.WithTimeout(context.Background(), flowWait)
 	defer cancel()

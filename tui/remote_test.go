@@ -4,12 +4,9 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	tea "charm.land/bubbletea/v2"
-	"github.com/charmbracelet/colorprofile"
 	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/exp/teatest/v2"
 
@@ -33,16 +30,7 @@ func TestFlowRemoteRowsLiveFilterDetail(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(m.Close)
-	f := &flow{screen: &atomic.Pointer[string]{}}
-	f.tm = teatest.NewTestModel(t, recorder{m: m, screen: f.screen},
-		teatest.WithInitialTermSize(100, 30),
-		teatest.WithProgramOptions(tea.WithColorProfile(colorprofile.ASCII)))
-	t.Cleanup(func() { _ = f.tm.Quit() })
-	teatest.WaitFor(t, f.tm.Output(), func(b []byte) bool {
-		plain := ansi.Strip(string(b))
-		return strings.Contains(plain, "usr_006") && strings.Contains(plain, "following")
-	}, teatest.WithDuration(flowWait), teatest.WithCheckInterval(10*time.Millisecond))
+	f := startFlow(t, m, nil, "usr_006", "following")
 
 	// A decision posted to the collector reaches the screen through the
 	// stream. The stream starts after the newest decision when it
@@ -82,14 +70,21 @@ func TestFlowRemoteRowsLiveFilterDetail(t *testing.T) {
 	}
 }
 
-// shows reports whether the screen shows text within d.
+// shows reports whether the screen shows text within d, checking after
+// each update.
 func (f *flow) shows(text string, d time.Duration) bool {
-	for end := time.Now().Add(d); time.Now().Before(end); time.Sleep(5 * time.Millisecond) {
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	for {
 		if s := f.screen.Load(); s != nil && strings.Contains(*s, text) {
 			return true
 		}
+		select {
+		case <-f.updated:
+		case <-timer.C:
+			return false
+		}
 	}
-	return false
 }
 
 func mustFilter(t *testing.T, expr string) *store.Filter {

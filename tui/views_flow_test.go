@@ -3,14 +3,9 @@ package tui
 import (
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
-	"time"
 
-	tea "charm.land/bubbletea/v2"
-	"github.com/charmbracelet/colorprofile"
 	"github.com/charmbracelet/x/ansi"
-	"github.com/charmbracelet/x/exp/teatest/v2"
 
 	"github.com/riskwatch/riskwatch/store"
 	"github.com/riskwatch/riskwatch/tui/common"
@@ -51,15 +46,7 @@ func runShapedFlow(t *testing.T) (*flow, *savedThresholds) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(m.Close)
-	f := &flow{r: r, screen: &atomic.Pointer[string]{}}
-	f.tm = teatest.NewTestModel(t, recorder{m: m, screen: f.screen},
-		teatest.WithInitialTermSize(100, 30),
-		teatest.WithProgramOptions(tea.WithColorProfile(colorprofile.ASCII)))
-	t.Cleanup(func() { _ = f.tm.Quit() })
-	teatest.WaitFor(t, f.tm.Output(), func(b []byte) bool {
-		return strings.Contains(ansi.Strip(string(b)), "following")
-	}, teatest.WithDuration(flowWait), teatest.WithCheckInterval(10*time.Millisecond))
+	f := startFlow(t, m, r, "following")
 	return f, saved
 }
 
