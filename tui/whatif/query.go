@@ -10,11 +10,29 @@ import (
 	"github.com/riskwatch/riskwatch/tui/common"
 )
 
-// answer is a matrix and what it was read for.
+// answer is a matrix, what it was read for, and what the view shows of
+// it, derived once when it arrives rather than on every View.
 type answer struct {
-	w     store.WhatIf
-	q     query
-	flips uint64 // decisions whose action would change
+	w      store.WhatIf
+	q      query
+	scored uint64    // decisions in the matrix
+	flips  uint64    // decisions whose action would change
+	types  []typeRow // per-type matrices, most events first
+}
+
+// newAnswer takes ownership of w.
+func newAnswer(w store.WhatIf, q query) *answer {
+	a := &answer{w: w, q: q, types: typeRows(w.ByType)}
+	for act := range 3 {
+		for sim := range 3 {
+			c := w.Matrix[act][sim]
+			a.scored += c
+			if act != sim {
+				a.flips += c
+			}
+		}
+	}
+	return a
 }
 
 // whatIfMsg answers matrix query seq; refresh marks a periodic re-read.
@@ -49,20 +67,6 @@ type savedMsg struct {
 
 // Target routes the answer to this view whichever view has focus.
 func (savedMsg) Target() common.ViewID { return common.ViewWhatIf }
-
-// flipCount is the number of scored decisions whose simulated action
-// differs from the actual one: the matrix's off-diagonal cells.
-func flipCount(w *store.WhatIf) uint64 {
-	var n uint64
-	for a := range 3 {
-		for s := range 3 {
-			if a != s {
-				n += w.Matrix[a][s]
-			}
-		}
-	}
-	return n
-}
 
 // recompute reads the matrix and the list for the current thresholds and
 // window.
@@ -133,7 +137,8 @@ func (m *Model) onWhatIf(msg whatIfMsg) tea.Cmd {
 		return nil
 	}
 	before := m.wi
-	m.wi = &answer{w: msg.w, q: msg.q, flips: flipCount(&msg.w)}
+	m.wi = newAnswer(msg.w, msg.q)
+	m.scroll() // the per-type block may have grown or shrunk the list
 	if msg.refresh && !m.flBusy && (before == nil || before.q != msg.q || before.flips != m.wi.flips) {
 		return m.loadFlips(true)
 	}

@@ -134,13 +134,7 @@ func (m Model) titleLine() string {
 		{Plain: strings.Join(winsPlain, " "), Styled: strings.Join(wins, " "), Priority: 1},
 	}
 	if a := m.wi; a != nil {
-		var n uint64
-		for _, row := range a.w.Matrix {
-			for _, c := range row {
-				n += c
-			}
-		}
-		ps = append(ps, common.StyledPiece(common.Count(n)+" scored", st.Bold, 2))
+		ps = append(ps, common.StyledPiece(common.Count(a.scored)+" scored", st.Bold, 2))
 		if a.w.Errors > 0 {
 			ps = append(ps, common.StyledPiece(common.Count(a.w.Errors)+" errors not scored", st.Dim, 4))
 		}
@@ -199,14 +193,13 @@ func (m Model) thresholdsLine() string {
 func (m Model) matrix(change bool) []string {
 	st := m.c.Styles
 	w := &m.wi.w
+	total := m.wi.scored
 	var rows, cols [3]uint64
-	var total uint64
 	for a := range 3 {
 		for s := range 3 {
 			c := w.Matrix[a][s]
 			rows[a] += c
 			cols[s] += c
-			total += c
 		}
 	}
 	names := [3]string{"allow", "challenge", "deny"}
@@ -275,10 +268,10 @@ type typeRow struct {
 	n    uint64
 }
 
-// types returns the per-type matrices, most events first.
-func (m Model) types() []typeRow {
-	out := make([]typeRow, 0, len(m.wi.w.ByType))
-	for name, mx := range m.wi.w.ByType {
+// typeRows returns the per-type matrices with events, most events first.
+func typeRows(byType map[string]*[store.NumActions][3]uint64) []typeRow {
+	out := make([]typeRow, 0, len(byType))
+	for name, mx := range byType {
 		r := typeRow{name: name, m: mx}
 		for a := range 3 {
 			for s := range 3 {
@@ -331,7 +324,7 @@ func (s typeSource) CellStyle(int, int) *lipgloss.Style { return nil }
 // typeBlock renders the per-type table: a header and up to n types.
 func (m Model) typeBlock(n int) []string {
 	st := m.c.Styles
-	rows := m.types()
+	rows := m.wi.types
 	out := []string{m.typeTable.Header(st.TableHeader)}
 	if k := min(n, len(rows)); k > 0 {
 		out = append(out, m.typeTable.Render(typeSource{rows: rows}, 0, k, -1, st))

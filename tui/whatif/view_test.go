@@ -436,3 +436,33 @@ func TestAnySizeFits(t *testing.T) {
 		}
 	}
 }
+
+// A new matrix with more event types grows the per-type block and shrinks
+// the list: the selected decision must stay in sight.
+func TestNewMatrixKeepsCursorInSight(t *testing.T) {
+	c := common.New(context.Background(), fixture.NewShaped(), fixture.Now)
+	m := New(c, nil)
+	m.th = Set(m.th, Deny, 30)
+	m.SetSize(100, 20)
+	m, _ = m.Update(m.loadWhatIf(false)())
+	m, _ = m.Update(m.loadFlips(false)())
+	m, _ = m.Update(fixture.Press("G"))
+	before := m.layout().flipRows
+	if len(m.flips) <= before || m.cursor != len(m.flips)-1 {
+		t.Fatalf("want more flips (%d) than rows (%d) and the cursor on the last, got %d", len(m.flips), before, m.cursor)
+	}
+	w := m.wi.w
+	w.ByType = map[string]*[store.NumActions][3]uint64{}
+	for i := range 12 {
+		w.ByType[fmt.Sprintf("$type_%d", i)] = &[store.NumActions][3]uint64{{1}}
+	}
+	m.wiSeq++
+	m, _ = m.Update(whatIfMsg{seq: m.wiSeq, q: m.current(), w: w})
+	n := m.layout().flipRows
+	if n >= before {
+		t.Fatalf("the list did not shrink: %d rows, was %d", n, before)
+	}
+	if m.cursor < m.top || m.cursor >= m.top+n {
+		t.Errorf("cursor %d out of sight: rows %d..%d", m.cursor, m.top, m.top+n-1)
+	}
+}
