@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 
@@ -135,21 +134,7 @@ func (l *list) scroll(n int) {
 // moveCursor applies a navigation key to a cursor over count rows, n on
 // screen.
 func moveCursor(msg tea.KeyPressMsg, k *common.KeyMap, cursor, count, n int) int {
-	page := max(n-1, 1)
-	switch {
-	case key.Matches(msg, k.Up):
-		cursor--
-	case key.Matches(msg, k.Down):
-		cursor++
-	case key.Matches(msg, k.PageUp):
-		cursor -= page
-	case key.Matches(msg, k.PageDown):
-		cursor += page
-	case key.Matches(msg, k.Top):
-		cursor = 0
-	case key.Matches(msg, k.Bottom):
-		cursor = count - 1
-	}
+	cursor = k.Scroll(msg, cursor, max(n-1, 1), count-1)
 	return min(max(cursor, 0), max(count-1, 0))
 }
 

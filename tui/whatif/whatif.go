@@ -336,24 +336,9 @@ func (m Model) setThresholds(t common.Thresholds) (Model, tea.Cmd) {
 	return m, cmd
 }
 
+// moveCursor applies a navigation key to the list's cursor.
 func (m *Model) moveCursor(msg tea.KeyPressMsg, k *common.KeyMap) {
-	page := max(m.layout().flipRows-1, 1)
-	switch {
-	case key.Matches(msg, k.Up):
-		m.cursor--
-	case key.Matches(msg, k.Down):
-		m.cursor++
-	case key.Matches(msg, k.PageUp):
-		m.cursor -= page
-	case key.Matches(msg, k.PageDown):
-		m.cursor += page
-	case key.Matches(msg, k.Top):
-		m.cursor = 0
-	case key.Matches(msg, k.Bottom):
-		m.cursor = len(m.flips) - 1
-	default:
-		return
-	}
+	m.cursor = k.Scroll(msg, m.cursor, max(m.layout().flipRows-1, 1), len(m.flips)-1)
 	m.scroll()
 }
 
