@@ -162,11 +162,10 @@ func (m Model) tabsLine() string {
 // apply to this score) and the previous window's line.
 func (m Model) legend(lines bool, th common.Thresholds, d *result) string {
 	st := m.c.Styles
-	long := []string{"allow", "challenge", "deny"}
 	ps := make([]common.Piece, 0, 6)
 	for a := range scored {
-		g := string(actionGlyph[a])
-		ps = append(ps, common.Piece{Plain: g + " " + long[a], Styled: st.Action[a].Render(g) + " " + long[a], Priority: 0})
+		g, name := string(actionGlyph[a]), string(store.Actions[a])
+		ps = append(ps, common.Piece{Plain: g + " " + name, Styled: st.Action[a].Render(g) + " " + name, Priority: 0})
 	}
 	if lines {
 		c, d := "≥"+num(th.Challenge), "≥"+num(th.Deny)
@@ -193,13 +192,13 @@ func (m Model) infoLines(b bar, d *result, two bool) []string {
 	head := d.score.String() + " " + rangeLabel(b) + ": " + common.Count(b.total) + " of " +
 		common.Count(d.cur.Total) + " (" + share(b.total, d.cur.Total) + ")"
 	first := []common.Piece{common.StyledPiece(head, st.Bold, 0)}
-	names := []string{"allow", "challenge", "deny"}
 	for a := range scored {
-		text := names[a] + " " + common.Count(b.counts[a])
+		name := string(store.Actions[a])
+		text := name + " " + common.Count(b.counts[a])
 		if b.counts[a] > 0 {
 			text += " (" + share(b.counts[a], b.total) + ")"
 		}
-		first = append(first, common.Piece{Plain: text, Styled: st.Action[a].Render(names[a]) + text[len(names[a]):], Priority: 1})
+		first = append(first, common.Piece{Plain: text, Styled: st.Action[a].Render(name) + text[len(name):], Priority: 1})
 	}
 	var second []common.Piece
 	if d.hasPrev {

@@ -80,3 +80,30 @@ func TestParseValue(t *testing.T) {
 		t.Error("names")
 	}
 }
+
+// FuzzParseValue feeds typed text to ParseValue: it either refuses it or
+// returns a score from 0 to 100 that Set keeps ordered and in range.
+func FuzzParseValue(f *testing.F) {
+	for _, s := range []string{"70", " 72.5 ", "", "-0", "0x1p6", "1_0", "+100", "1e2", "NaN", "-Inf", "1e400",
+		"100.0000000000001", "\x00", "５０", "50\n", "0.5e-400"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		v, err := ParseValue(s)
+		if err != nil {
+			if v != 0 {
+				t.Errorf("ParseValue(%q) = %v with error %v", s, v, err)
+			}
+			return
+		}
+		if math.IsNaN(v) || v < 0 || v > 100 {
+			t.Fatalf("ParseValue(%q) = %v, want 0..100", s, v)
+		}
+		for _, w := range []Which{Challenge, Deny} {
+			got := Set(th(30, 60), w, v)
+			if got.Challenge > got.Deny || got.Challenge < 0 || got.Deny > 100 {
+				t.Errorf("Set(30/60, %s, %v) = %v/%v", w, v, got.Challenge, got.Deny)
+			}
+		}
+	})
+}
