@@ -228,6 +228,26 @@ func describeParseError(pe toml.ParseError) string {
 	return pe.Message
 }
 
+// check returns what is wrong with the thresholds, each error naming its key.
+func (th Thresholds) check() []error {
+	var errs []error
+	switch th.Score {
+	case "risk", "ato", "bot", "abuse":
+	default:
+		errs = append(errs, fmt.Errorf("thresholds.score: want risk, ato, bot or abuse, got %q", th.Score))
+	}
+	if !(th.Challenge >= 0 && th.Challenge <= 100) {
+		errs = append(errs, fmt.Errorf("thresholds.challenge: want a score from 0 to 100, got %v", th.Challenge))
+	}
+	if !(th.Deny >= 0 && th.Deny <= 100) {
+		errs = append(errs, fmt.Errorf("thresholds.deny: want a score from 0 to 100, got %v", th.Deny))
+	}
+	if th.Challenge > th.Deny {
+		errs = append(errs, fmt.Errorf("thresholds: challenge (%v) must not be above deny (%v)", th.Challenge, th.Deny))
+	}
+	return errs
+}
+
 // Validate checks every value. Its errors name the file (when there is
 // one), the key and what is expected.
 func (c *Config) Validate() error {
@@ -272,21 +292,7 @@ func (c *Config) Validate() error {
 			bad(fmt.Sprintf("file[%d].path", i), "want a file path, got nothing")
 		}
 	}
-	switch c.Thresholds.Score {
-	case "risk", "ato", "bot", "abuse":
-	default:
-		bad("thresholds.score", "want risk, ato, bot or abuse, got %q", c.Thresholds.Score)
-	}
-	th := c.Thresholds
-	if !(th.Challenge >= 0 && th.Challenge <= 100) {
-		bad("thresholds.challenge", "want a score from 0 to 100, got %v", th.Challenge)
-	}
-	if !(th.Deny >= 0 && th.Deny <= 100) {
-		bad("thresholds.deny", "want a score from 0 to 100, got %v", th.Deny)
-	}
-	if th.Challenge > th.Deny {
-		bad("thresholds", "challenge (%v) must not be above deny (%v)", th.Challenge, th.Deny)
-	}
+	errs = append(errs, c.Thresholds.check()...)
 	switch c.UI.Theme {
 	case "auto", "dark", "light":
 	default:

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -35,8 +34,8 @@ var thresholdKeys = [...]string{"score", "challenge", "deny"}
 // thresholds are written some other way (dotted keys, an inline table) is
 // left alone with an error saying so.
 func SaveThresholds(path string, th Thresholds) error {
-	if err := validThresholds(th); err != nil {
-		return fmt.Errorf("save thresholds to %s: %w", path, err)
+	if errs := th.check(); len(errs) > 0 {
+		return fmt.Errorf("save thresholds to %s: %w", path, errors.Join(errs...))
 	}
 	target := path
 	if fi, err := os.Lstat(path); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
@@ -64,23 +63,6 @@ func SaveThresholds(path string, th Thresholds) error {
 	}
 	if err := writeAtomic(target, out, mode); err != nil {
 		return fmt.Errorf("save thresholds: %w", err)
-	}
-	return nil
-}
-
-func validThresholds(th Thresholds) error {
-	switch th.Score {
-	case "risk", "ato", "bot", "abuse":
-	default:
-		return fmt.Errorf("score %q: want risk, ato, bot or abuse", th.Score)
-	}
-	for _, v := range []float64{th.Challenge, th.Deny} {
-		if math.IsNaN(v) || v < 0 || v > 100 {
-			return fmt.Errorf("thresholds %v/%v: want scores from 0 to 100", th.Challenge, th.Deny)
-		}
-	}
-	if th.Challenge > th.Deny {
-		return fmt.Errorf("challenge (%v) must not be above deny (%v)", th.Challenge, th.Deny)
 	}
 	return nil
 }
