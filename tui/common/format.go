@@ -215,3 +215,17 @@ func Score(v float64) string {
 	}
 	return strconv.Itoa(int(v + 0.5))
 }
+
+// TypeStatus shows an event's type and status without their "$", as
+// "login/failed", sanitized.
+func TypeStatus(d *store.Decision) string {
+	t := strings.TrimPrefix(d.Type, "$")
+	if s := strings.TrimPrefix(d.Status, "$"); s != "" {
+		t += "/" + s
+	}
+	return Sanitize(t)
+}
+
+// Decimal writes a threshold or score with as few digits as it needs: "50",
+// "42.5".
+func Decimal(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }

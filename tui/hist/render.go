@@ -168,7 +168,7 @@ func (m Model) legend(lines bool, th common.Thresholds, d *result) string {
 		ps = append(ps, common.Piece{Plain: g + " " + name, Styled: st.Action[a].Render(g) + " " + name, Priority: 0})
 	}
 	if lines {
-		c, d := "≥"+num(th.Challenge), "≥"+num(th.Deny)
+		c, d := "≥"+common.Decimal(th.Challenge), "≥"+common.Decimal(th.Deny)
 		ps = append(ps, common.Piece{
 			Plain:    string(glyphChallenge) + c + " " + string(glyphDeny) + d,
 			Styled:   st.Warn.Render(string(glyphChallenge)) + c + " " + st.Bad.Render(string(glyphDeny)) + d,
@@ -259,4 +259,3 @@ func delta(cur, prev uint64) string {
 }
 
 // num formats a threshold: 50, 72.5.
-func num(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }

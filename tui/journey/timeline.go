@@ -187,7 +187,7 @@ func (s tlRows) Cells(i int, dst []string) {
 	if !r.first {
 		dst[tcGap] = Gap(r.gap)
 	}
-	dst[tcEvent] = typeStatus(d)
+	dst[tcEvent] = common.TypeStatus(d)
 	dst[tcIP] = marked(common.Sanitize(d.IP), r.newIP)
 	dst[tcCountry] = marked(common.Sanitize(d.Country), r.newCountry)
 	dst[tcDevice] = marked(r.dev.String(), r.newDevice)
@@ -240,15 +240,6 @@ func marked(s string, changed bool) string {
 		return changedMark + s
 	}
 	return s
-}
-
-// typeStatus shows "$login" + "$failed" as "login/failed".
-func typeStatus(d *store.Decision) string {
-	t := strings.TrimPrefix(d.Type, "$")
-	if s := strings.TrimPrefix(d.Status, "$"); s != "" {
-		t += "/" + s
-	}
-	return common.Sanitize(t)
 }
 
 // Gap formats the time between two events in at most 7 cells: "+45s",

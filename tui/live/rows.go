@@ -61,7 +61,7 @@ func (r rows) Cells(i int, dst []string) {
 		return
 	}
 	dst[colTime] = d.Time.In(r.loc).Format("15:04:05")
-	dst[colType] = typeStatus(d)
+	dst[colType] = common.TypeStatus(d)
 	dst[colUser] = common.Sanitize(firstNonEmpty(d.UserID, d.Email))
 	dst[colIP] = common.Sanitize(d.IP)
 	if d.Action == store.ActionError {
@@ -93,15 +93,6 @@ func (r rows) CellStyle(i, col int) *lipgloss.Style {
 		return &r.styles.Action[ai]
 	}
 	return &r.styles.Bold
-}
-
-// typeStatus shows "$login" + "$failed" as "login/failed".
-func typeStatus(d *store.Decision) string {
-	t := strings.TrimPrefix(d.Type, "$")
-	if s := strings.TrimPrefix(d.Status, "$"); s != "" {
-		t += "/" + s
-	}
-	return common.Sanitize(t)
 }
 
 func signalList(sig []string) string {

@@ -3,7 +3,6 @@ package whatif
 import (
 	"cmp"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -169,7 +168,7 @@ func (m Model) thresholdsLine() string {
 		return common.Clip(line, m.width)
 	}
 	show := func(w Which, v float64) (string, string) {
-		text := w.String() + " ≥" + num(v)
+		text := w.String() + " ≥" + common.Decimal(v)
 		if w == m.which {
 			return "[" + text + "]", st.Selected.Render("[" + text + "]")
 		}
@@ -182,7 +181,7 @@ func (m Model) thresholdsLine() string {
 		ps = append(ps, common.StyledPiece(common.Count(m.wi.flips)+" would change", st.Warn, 1))
 	}
 	if m.th != m.saved {
-		ps = append(ps, common.StyledPiece("saved: "+m.saved.Score.String()+" "+num(m.saved.Challenge)+"/"+num(m.saved.Deny)+" (s saves)", st.Dim, 2))
+		ps = append(ps, common.StyledPiece("saved: "+m.saved.Score.String()+" "+common.Decimal(m.saved.Challenge)+"/"+common.Decimal(m.saved.Deny)+" (s saves)", st.Dim, 2))
 	}
 	return common.JoinFit(m.width, " │ ", st.Dim, ps...)
 }
@@ -348,11 +347,7 @@ func (s flipSource) simulated(d *store.Decision) store.Action {
 func (s flipSource) Cells(i int, dst []string) {
 	d := &s.flips[i]
 	dst[fcTime] = d.Time.In(s.loc).Format("01-02 15:04:05")
-	t := strings.TrimPrefix(d.Type, "$")
-	if st := strings.TrimPrefix(d.Status, "$"); st != "" {
-		t += "/" + st
-	}
-	dst[fcEvent] = common.Sanitize(t)
+	dst[fcEvent] = common.TypeStatus(d)
 	dst[fcUser] = common.Sanitize(d.UserID)
 	dst[fcIP] = common.Sanitize(d.IP)
 	dst[fcScore] = common.Score(d.ScoreValue(s.q.th.Score))
@@ -405,4 +400,3 @@ func (m Model) flipBlock(n int) []string {
 }
 
 // num formats a threshold: 50, 72.5.
-func num(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }

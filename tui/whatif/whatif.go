@@ -279,7 +279,7 @@ func (m Model) onKey(msg tea.KeyPressMsg) (Model, tea.Cmd) {
 		if m.which == Deny {
 			v = m.th.Deny
 		}
-		m.input.SetValue(num(v))
+		m.input.SetValue(common.Decimal(v))
 	case key.Matches(msg, m.keys.Save):
 		return m, m.saveCmd()
 	case key.Matches(msg, m.keys.Open):
