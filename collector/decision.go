@@ -1,8 +1,10 @@
 package collector
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/riskwatch/riskwatch/safee"
 	"github.com/riskwatch/riskwatch/store"
@@ -77,4 +79,28 @@ func unparseableDecision(in store.InboxEvent, err error) store.Decision {
 		Error:      fmt.Sprintf("stored event is not a valid Safe-e event: %v", err),
 		Request:    in.Body,
 	}
+}
+
+// complete stores results in one transaction and announces what was
+// stored: the commit's latency and the decisions by action in m, and the
+// decisions to h. m and h may be nil. Both the pipeline and the proxy
+// complete through here, so their decisions are counted and published alike.
+func complete(ctx context.Context, db *store.DB, m *Metrics, h *Hub, results []store.Result) ([]store.Decision, error) {
+	start := time.Now()
+	stored, err := db.Complete(ctx, results)
+	if m != nil {
+		m.ObserveCommit("complete", time.Since(start))
+	}
+	if err != nil {
+		return nil, err
+	}
+	if m != nil {
+		for _, d := range stored {
+			m.Decisions.WithLabelValues(string(d.Action)).Inc()
+		}
+	}
+	if h != nil && len(stored) > 0 {
+		h.Publish(stored)
+	}
+	return stored, nil
 }

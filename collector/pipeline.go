@@ -351,20 +351,10 @@ const (
 
 func (p *Pipeline) commit(batch []store.Result) {
 	for attempt := 1; ; attempt++ {
-		start := time.Now()
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		stored, err := p.o.DB.Complete(ctx, batch)
+		_, err := complete(ctx, p.o.DB, p.o.Metrics, p.o.Hub, batch)
 		cancel()
 		if err == nil {
-			if p.o.Metrics != nil {
-				p.o.Metrics.ObserveCommit("complete", time.Since(start))
-				for _, d := range stored {
-					p.o.Metrics.Decisions.WithLabelValues(string(d.Action)).Inc()
-				}
-			}
-			if p.o.Hub != nil && len(stored) > 0 {
-				p.o.Hub.Publish(stored)
-			}
 			return
 		}
 		if errors.Is(err, store.ErrClosed) || attempt >= 5 {

@@ -69,21 +69,7 @@ func (p *proxy) serve(ctx context.Context, route safee.Route, event string, body
 // store is logged and counted but does not withhold Safe-e's answer from
 // the application, which is waiting on it synchronously.
 func (p *proxy) record(ctx context.Context, d store.Decision) {
-	start := time.Now()
-	stored, err := p.db.Complete(context.WithoutCancel(ctx), []store.Result{{Decision: d}})
-	if p.metrics != nil {
-		p.metrics.ObserveCommit("complete", time.Since(start))
-	}
-	if err != nil {
+	if _, err := complete(context.WithoutCancel(ctx), p.db, p.metrics, p.hub, []store.Result{{Decision: d}}); err != nil {
 		p.logger.Error("store proxied decision", "event_id", d.EventID, "err", err)
-		return
-	}
-	if p.metrics != nil {
-		for _, s := range stored {
-			p.metrics.Decisions.WithLabelValues(string(s.Action)).Inc()
-		}
-	}
-	if p.hub != nil && len(stored) > 0 {
-		p.hub.Publish(stored)
 	}
 }
