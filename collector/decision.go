@@ -81,7 +81,7 @@ func unparseableDecision(in store.InboxEvent, err error) store.Decision {
 	}
 }
 
-// complete stores results in one transaction and announces what was
+// complete stores results in one transaction and announces what it newly
 // stored: the commit's latency and the decisions by action in m, and the
 // decisions to h. m and h may be nil. Both the pipeline and the proxy
 // complete through here, so their decisions are counted and published alike.
@@ -94,13 +94,21 @@ func complete(ctx context.Context, db *store.DB, m *Metrics, h *Hub, results []s
 	if err != nil {
 		return nil, err
 	}
+	// An event decided before (a retried proxy call with the same
+	// event_id) returns its earlier decision; announce only new ones.
+	fresh := make([]store.Decision, 0, len(stored))
+	for i, d := range stored {
+		if !results[i].Existed {
+			fresh = append(fresh, d)
+		}
+	}
 	if m != nil {
-		for _, d := range stored {
+		for _, d := range fresh {
 			m.Decisions.WithLabelValues(string(d.Action)).Inc()
 		}
 	}
-	if h != nil && len(stored) > 0 {
-		h.Publish(stored)
+	if h != nil && len(fresh) > 0 {
+		h.Publish(fresh)
 	}
 	return stored, nil
 }

@@ -145,3 +145,40 @@ func TestProxyWhenSafeeIsDown(t *testing.T) {
 		t.Fatalf("the failed call was not recorded as an error decision: %+v %v", d, err)
 	}
 }
+
+// TestProxyRetryIsPublishedOnce: an application retrying a call with the
+// same event_id gets Safe-e's answer again, but the dashboards see one
+// decision, as the store holds one.
+func TestProxyRetryIsPublishedOnce(t *testing.T) {
+	emu := httptest.NewServer(emulator.New(emulator.Options{Key: testKey, Seed: 1}).Handler("/api/v1"))
+	defer emu.Close()
+	db := openTestStore(t)
+	col := startCollector(t, db, emu.URL+"/api/v1")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sub := col.Hub().Subscribe(ctx, SubscribeOptions{Interval: time.Millisecond})
+	url := "http://" + col.Addr() + "/api/v1/risk/login"
+	hdr := http.Header{"Content-Type": {"application/json"}}
+	retried := []byte(`{"type":"$login","status":"$succeeded","event_id":"retried","user":{"user_id":"u1","user_ip":"10.0.0.1"}}`)
+	last := []byte(`{"type":"$login","status":"$succeeded","event_id":"last","user":{"user_id":"u2","user_ip":"10.0.0.2"}}`)
+	for _, body := range [][]byte{retried, retried, last} {
+		if status, _, resp := post(t, url, hdr, body); status != http.StatusOK {
+			t.Fatalf("status %d: %s", status, resp)
+		}
+	}
+	var got []string
+	deadline := time.After(10 * time.Second)
+	for len(got) == 0 || got[len(got)-1] != "last" {
+		select {
+		case b := <-sub:
+			for _, d := range b.Decisions {
+				got = append(got, d.EventID)
+			}
+		case <-deadline:
+			t.Fatalf("published so far: %v", got)
+		}
+	}
+	if strings.Join(got, ",") != "retried,last" {
+		t.Errorf("published %v, want retried once, then last", got)
+	}
+}

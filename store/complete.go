@@ -15,6 +15,10 @@ type Result struct {
 	Seq uint64
 	// Decision is what to store. Its ID and Time are assigned by the store.
 	Decision Decision
+	// Existed is set by Complete: true when the event had been decided
+	// before, so the decision returned for it is the earlier one and nothing
+	// new was stored.
+	Existed bool
 }
 
 // Complete stores decisions, all in one transaction: for each result it
@@ -83,8 +87,10 @@ func (st *txState) complete(r *Result, p *prepared, out *Decision) error {
 			return err
 		}
 	}
+	r.Existed = false
 	switch cur := st.events.Get(p.ek); len(cur) {
 	case len(decKey{}):
+		r.Existed = true
 		v := st.decisions.Get(cur)
 		if v == nil {
 			return fmt.Errorf("event index names missing decision %x", cur)

@@ -154,17 +154,25 @@ func TestCompleteIdempotent(t *testing.T) {
 	}
 	items, _ := db.InboxNext(ctx, 0, 10)
 	d := Decision{EventID: "e1", UserID: "u1", IP: "1.1.1.1", Type: "$login", Action: ActionDeny, Risk: 91}
-	first, err := db.Complete(ctx, []Result{{Seq: items[0].Seq, Decision: d}, {Seq: items[0].Seq, Decision: d}})
+	rs := []Result{{Seq: items[0].Seq, Decision: d}, {Seq: items[0].Seq, Decision: d}}
+	first, err := db.Complete(ctx, rs)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if rs[0].Existed || !rs[1].Existed {
+		t.Errorf("Existed = %v, %v; want the first stored and the second found", rs[0].Existed, rs[1].Existed)
 	}
 	if first[0].ID == "" || first[0].ID != first[1].ID {
 		t.Errorf("same event twice in one call gave IDs %q and %q", first[0].ID, first[1].ID)
 	}
 	d.Risk = 5 // a retry with another answer must not replace the stored one
-	again, err := db.Complete(ctx, []Result{{Seq: items[0].Seq, Decision: d}})
+	retry := []Result{{Seq: items[0].Seq, Decision: d}}
+	again, err := db.Complete(ctx, retry)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if !retry[0].Existed {
+		t.Error("a retried completion must report that the event existed")
 	}
 	if again[0].ID != first[0].ID || again[0].Risk != 91 {
 		t.Errorf("second completion returned %+v, want the stored decision %s", again[0], first[0].ID)
