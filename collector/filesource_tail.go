@@ -176,15 +176,26 @@ func (t *fileTail) open(ctx context.Context, f *os.File, startAtEnd bool) error 
 	return nil
 }
 
-// stepRead reads and commits one batch; at the end of the file it moves to
-// at-eof.
-func (t *fileTail) stepRead(ctx context.Context) bool {
+// readMore reads and commits one batch unless the inbox is full. It
+// reports whether the file is at its end, and whether the step must end
+// now (reading paused, or it failed).
+func (t *fileTail) readMore(ctx context.Context) (eof, stop bool) {
 	if t.pauseIfFull() {
-		return true
+		return false, true
 	}
 	eof, err := t.readBatch(ctx)
 	if err != nil {
 		t.fail(err)
+		return false, true
+	}
+	return eof, false
+}
+
+// stepRead reads and commits one batch; at the end of the file it moves to
+// at-eof.
+func (t *fileTail) stepRead(ctx context.Context) bool {
+	eof, stop := t.readMore(ctx)
+	if stop {
 		return true
 	}
 	if !eof {
@@ -276,12 +287,8 @@ func (t *fileTail) pinNext() bool {
 // for RotateWait, its unterminated last line (if any) is stored as a final
 // line and the source moves to the next file.
 func (t *fileTail) stepDrain(ctx context.Context) bool {
-	if t.pauseIfFull() {
-		return true
-	}
-	eof, err := t.readBatch(ctx)
-	if err != nil {
-		t.fail(err)
+	eof, stop := t.readMore(ctx)
+	if stop {
 		return true
 	}
 	if !eof {
