@@ -76,12 +76,14 @@ func enqueueGenerated(t testing.TB, db *store.DB, scenario string, n int) []stri
 	return ids
 }
 
-// runPipeline starts p and returns a stop function that waits for it.
-func runPipeline(t testing.TB, p *Pipeline) (stop func()) {
+// runInBackground runs run until the returned stop (idempotent, also
+// called when the test ends), which cancels it and waits up to limit for it
+// to return, failing the test on an error or a hang.
+func runInBackground(t testing.TB, what string, limit time.Duration, run func(context.Context) error) (stop func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- p.Run(ctx) }()
+	go func() { done <- run(ctx) }()
 	var once sync.Once
 	stop = func() {
 		once.Do(func() {
@@ -89,15 +91,21 @@ func runPipeline(t testing.TB, p *Pipeline) (stop func()) {
 			select {
 			case err := <-done:
 				if err != nil {
-					t.Errorf("pipeline: %v", err)
+					t.Errorf("%s: %v", what, err)
 				}
-			case <-time.After(10 * time.Second):
-				t.Error("pipeline did not stop within 10s")
+			case <-time.After(limit):
+				t.Errorf("%s did not stop within %v", what, limit)
 			}
 		})
 	}
 	t.Cleanup(stop)
 	return stop
+}
+
+// runPipeline starts p and returns a stop function that waits for it.
+func runPipeline(t testing.TB, p *Pipeline) (stop func()) {
+	t.Helper()
+	return runInBackground(t, "pipeline", 10*time.Second, p.Run)
 }
 
 func waitFor(t testing.TB, what string, d time.Duration, cond func() bool) {

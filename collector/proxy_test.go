@@ -28,15 +28,7 @@ func startCollector(t *testing.T, db *store.DB, safeeURL string) *Collector {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- col.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("collector: %v", err)
-		}
-	})
+	runInBackground(t, "collector", 15*time.Second, col.Run)
 	return col
 }
 

@@ -61,22 +61,12 @@ func startLiveCollector(t testing.TB, path, addr, emuURL, token string) *liveCol
 		db.Close()
 		t.Fatalf("collector.New: %v", err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- c.Run(ctx) }()
 	lc := &liveCollector{c: c, db: db, addr: c.Addr(), url: "http://" + c.Addr()}
+	stopRun := runInBackground(t, "collector Run", 15*time.Second, c.Run)
 	var once sync.Once
 	lc.stop = func() {
 		once.Do(func() {
-			cancel()
-			select {
-			case err := <-done:
-				if err != nil {
-					t.Errorf("collector Run: %v", err)
-				}
-			case <-time.After(15 * time.Second):
-				t.Errorf("collector did not stop within 15s")
-			}
+			stopRun()
 			if err := db.Close(); err != nil {
 				t.Errorf("close store: %v", err)
 			}
