@@ -3,17 +3,13 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"log/slog"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/riskwatch/riskwatch/collector"
-	"github.com/riskwatch/riskwatch/safee"
+	"github.com/riskwatch/riskwatch/collector/collectortest"
 	"github.com/riskwatch/riskwatch/safee/emulator"
 	"github.com/riskwatch/riskwatch/store"
 )
@@ -26,72 +22,23 @@ const connectToken = "cli-connect-token"
 // that releases the database.
 func runningCollector(t *testing.T, path string) (url string, stop func()) {
 	t.Helper()
-	emu := httptest.NewServer(emulator.New(emulator.Options{Key: "k", Seed: 3}).Handler("/api/v1"))
-	t.Cleanup(emu.Close)
-	db, err := store.Open(path, store.Options{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	client, err := safee.New(safee.Config{BaseURL: emu.URL + "/api/v1", APIKey: "k", Timeout: 5 * time.Second, Concurrency: 8})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	col, err := collector.New(collector.Options{DB: db, Client: client, Mode: collector.ModeEmulator, Listener: ln,
-		Token: connectToken, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- col.Run(ctx) }()
-	stopped := false
-	stop = func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("collector: %v", err)
-		}
-		if err := db.Close(); err != nil {
-			t.Errorf("close store: %v", err)
-		}
-	}
-	t.Cleanup(stop)
-	url = "http://" + col.Addr()
-
+	c := collectortest.Start(t, collectortest.Options{Path: path, Token: connectToken, Seed: 3, Concurrency: 8})
 	g, err := emulator.NewGenerator("mixed", 5, time.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, err := emulator.Post(ctx, &http.Client{Timeout: 10 * time.Second}, url, connectToken, g, 300, 0, 100)
+	ctx := context.Background()
+	n, err := emulator.Post(ctx, &http.Client{Timeout: 10 * time.Second}, c.URL, connectToken, g, 300, 0, 100)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.Complete(ctx, []store.Result{{Decision: store.Decision{EventID: "raw", Source: "test", Type: "$login",
+	if _, err := c.DB.Complete(ctx, []store.Result{{Decision: store.Decision{EventID: "raw", Source: "test", Type: "$login",
 		UserID: "u/1", Action: store.ActionError, Error: "bad gateway", HTTPStatus: 502, Latency: 1500 * time.Microsecond,
 		Request: json.RawMessage(`{"type": "$login"}`), Response: json.RawMessage("<html>502 \xff</html>")}}}); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		info, err := db.Info()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if info.Decisions >= uint64(n+1) && db.InboxDepth() == 0 {
-			return url, stop
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d of %d decisions stored", info.Decisions, n+1)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	c.WaitScored(t, uint64(n+1), 30*time.Second)
+	return c.URL, c.Stop
 }
 
 func TestConnectExportAndStatsMatchTheFile(t *testing.T) {

@@ -136,7 +136,7 @@ func openFixture(*testing.T) *source {
 // scored.
 func postUsers(t *testing.T, c *testCollector, users []string) {
 	t.Helper()
-	info, err := c.db.Info()
+	info, err := c.DB.Info()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,7 +149,7 @@ func postUsers(t *testing.T, c *testCollector, users []string) {
 }
 
 func openInProcess(_ *testing.T, c *testCollector) *source {
-	w := watch(c.col.Reader())
+	w := watch(c.Col.Reader())
 	return &source{
 		data: w,
 		// The hub subscribes synchronously: once Subscribe returned,
@@ -163,7 +163,7 @@ func openRemote(t *testing.T, c *testCollector) *source {
 	t.Helper()
 	tr := &streamSignal{base: http.DefaultTransport.(*http.Transport).Clone(), live: make(chan struct{})}
 	t.Cleanup(tr.base.CloseIdleConnections)
-	remote, err := api.Dial(c.url, remoteToken, api.RemoteOptions{Timeout: 5 * time.Second, Client: &http.Client{Transport: tr}})
+	remote, err := api.Dial(c.URL, remoteToken, api.RemoteOptions{Timeout: 5 * time.Second, Client: &http.Client{Transport: tr}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,17 +4,10 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"log/slog"
-	"net"
 	"net/http"
-	"net/http/httptest"
-	"path/filepath"
 	"testing"
-	"time"
 
-	"github.com/riskwatch/riskwatch/collector"
-	"github.com/riskwatch/riskwatch/safee"
-	"github.com/riskwatch/riskwatch/safee/emulator"
+	"github.com/riskwatch/riskwatch/collector/collectortest"
 	"github.com/riskwatch/riskwatch/store"
 )
 
@@ -22,12 +15,9 @@ import (
 const remoteToken = "tui-remote-token"
 
 // testCollector is a real collector on loopback: a bbolt store in
-// t.TempDir(), the emulator (an httptest server) as Safe-e, and its HTTP
-// ingest and read API.
+// t.TempDir(), the emulator as Safe-e, and its HTTP ingest and read API.
 type testCollector struct {
-	url string
-	db  *store.DB
-	col *collector.Collector
+	*collectortest.Collector
 }
 
 // startCollector runs a real collector over a new store holding seed (with
@@ -35,54 +25,25 @@ type testCollector struct {
 // test ends.
 func startCollector(t *testing.T, seed []store.Decision) *testCollector {
 	t.Helper()
-	emu := httptest.NewServer(emulator.New(emulator.Options{Key: "k", Seed: 1}).Handler("/api/v1"))
-	t.Cleanup(emu.Close)
-	db, err := store.Open(filepath.Join(t.TempDir(), "collector.db"), store.Options{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(seed) > 0 {
+	c := collectortest.Start(t, collectortest.Options{Token: remoteToken, Before: func(db *store.DB) error {
+		if len(seed) == 0 {
+			return nil
+		}
 		rs := make([]store.Result, len(seed))
 		for i, d := range seed {
 			rs[i] = store.Result{Decision: d}
 		}
-		if _, err := db.Complete(context.Background(), rs); err != nil {
-			t.Fatal(err)
-		}
-	}
-	client, err := safee.New(safee.Config{BaseURL: emu.URL + "/api/v1", APIKey: "k", Timeout: 5 * time.Second, Concurrency: 4})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	col, err := collector.New(collector.Options{DB: db, Client: client, Mode: collector.ModeEmulator, Listener: ln,
-		Token: remoteToken, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- col.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("collector: %v", err)
-		}
-		if err := db.Close(); err != nil {
-			t.Errorf("close store: %v", err)
-		}
-	})
-	return &testCollector{url: "http://" + col.Addr(), db: db, col: col}
+		_, err := db.Complete(context.Background(), rs)
+		return err
+	}})
+	return &testCollector{c}
 }
 
 // post sends events, one JSON object each, to the collector's ingest as
 // NDJSON and fails unless all are accepted.
 func (c *testCollector) post(t *testing.T, events ...[]byte) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, c.url+"/v1/events", bytes.NewReader(bytes.Join(events, []byte("\n"))))
+	req, err := http.NewRequest(http.MethodPost, c.URL+"/v1/events", bytes.NewReader(bytes.Join(events, []byte("\n"))))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,23 +63,7 @@ func (c *testCollector) post(t *testing.T, events ...[]byte) {
 // waits in the inbox.
 func (c *testCollector) waitScored(t *testing.T, n uint64) {
 	t.Helper()
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	deadline := time.After(flowWait)
-	for {
-		info, err := c.db.Info()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if info.Decisions >= n && c.db.InboxDepth() == 0 {
-			return
-		}
-		select {
-		case <-tick.C:
-		case <-deadline:
-			t.Fatalf("the collector scored %d of %d decisions in %s (%d in the inbox)", info.Decisions, n, flowWait, c.db.InboxDepth())
-		}
-	}
+	c.WaitScored(t, n, flowWait)
 }
 
 // loginEvent is a successful login of user, as an application posts it.

@@ -20,7 +20,7 @@ import (
 // stream, the filter re-queries, the detail opens and esc comes back.
 func TestFlowRemoteRowsLiveFilterDetail(t *testing.T) {
 	c := startCollector(t, fixture.Decisions(1, stored, fixture.Now()))
-	url, db := c.url, c.db
+	url, db := c.URL, c.DB
 	remote, err := api.Dial(url, remoteToken, api.RemoteOptions{Timeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
