@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/riskwatch/riskwatch/store"
 )
@@ -195,5 +196,26 @@ func TestVersionAndHelp(t *testing.T) {
 	}
 	if code, _, stderr := runCLI(t, nil, "tui"); code == 0 || !strings.Contains(stderr, "--connect") {
 		t.Errorf("tui without --connect: %q", stderr)
+	}
+}
+
+func TestParseWhenRejectsHostileValues(t *testing.T) {
+	now := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	good := map[string]time.Time{
+		"":                     {},
+		"15m":                  now.Add(-15 * time.Minute),
+		"7d":                   now.Add(-7 * 24 * time.Hour),
+		"2026-11-25T09:00:00Z": time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC),
+	}
+	for in, want := range good {
+		if got, err := parseWhen(in, now); err != nil || !got.Equal(want) {
+			t.Errorf("parseWhen(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"0s", "-5m", "-1d", "yesterday", "15", "1e9h", "99999999999999999999h", "2026-13-45T99:00:00Z",
+		"15m; rm -rf /", "\x00", strings.Repeat("9", 10000) + "d", "1.5d"} {
+		if _, err := parseWhen(in, now); err == nil {
+			t.Errorf("parseWhen(%q) accepted", in)
+		}
 	}
 }
