@@ -189,6 +189,9 @@ func Parse(name string, data []byte, getenv func(string) string) (Config, error)
 
 // decode reads a TOML document over cfg and records name as its Path.
 func decode(cfg *Config, name string, data []byte) error {
+	if line := tooDeep(data, maxNesting); line > 0 {
+		return fmt.Errorf("config %s: line %d: arrays and inline tables nest deeper than %d levels", name, line, maxNesting)
+	}
 	md, err := toml.Decode(string(data), cfg)
 	if err != nil {
 		var pe toml.ParseError
@@ -208,6 +211,45 @@ func decode(cfg *Config, name string, data []byte) error {
 	}
 	cfg.Path = name
 	return nil
+}
+
+// maxNesting bounds how deep arrays and inline tables may nest. The TOML
+// decoder takes time quadratic in the depth (a 48 KB file of nested inline
+// tables takes seconds), and riskwatch's own keys need two levels.
+const maxNesting = 64
+
+// tooDeep returns the line where arrays or inline tables first nest deeper
+// than limit, or 0. Brackets inside strings and comments do not count.
+func tooDeep(data []byte, limit int) int {
+	depth, line := 0, 1
+	var quote byte // the quote of the string we are in, 0 outside
+	comment := false
+	for i := 0; i < len(data); i++ {
+		c := data[i]
+		switch {
+		case c == '\n':
+			line++
+			comment = false
+		case comment:
+		case quote != 0:
+			if c == '\\' && quote == '"' {
+				i++
+			} else if c == quote {
+				quote = 0
+			}
+		case c == '"' || c == '\'':
+			quote = c
+		case c == '#':
+			comment = true
+		case c == '[' || c == '{':
+			if depth++; depth > limit {
+				return line
+			}
+		case c == ']' || c == '}':
+			depth--
+		}
+	}
+	return 0
 }
 
 // hasChild reports whether some key lies under table key, so that an

@@ -220,6 +220,20 @@ func TestExampleConfigIsValidAndComplete(t *testing.T) {
 	}
 }
 
+func TestDeepNestingIsRefusedQuickly(t *testing.T) {
+	deep := "[ui]\ntheme = \"dark\"\nx = " + strings.Repeat("{a=", 20000) + "1" + strings.Repeat("}", 20000) + "\n"
+	_, err := Parse("deep.toml", []byte(deep), env(nil))
+	if err == nil || !strings.Contains(err.Error(), "line 3") || !strings.Contains(err.Error(), "nest deeper") {
+		t.Fatalf("error = %v", err)
+	}
+	// Brackets in strings and comments are not nesting.
+	ok := "[safee]\napi_key = \"" + strings.Repeat("[{", 100) + "\" # " + strings.Repeat("[", 100) + "\n" +
+		"risk_route = '/risk/{event}" + strings.Repeat("[", 100) + "'\n"
+	if _, err := Parse("ok.toml", []byte(ok), env(map[string]string{"HOME": "/h"})); err != nil && strings.Contains(err.Error(), "nest deeper") {
+		t.Errorf("brackets in strings and comments counted: %v", err)
+	}
+}
+
 func FuzzParse(f *testing.F) {
 	for _, s := range []string{
 		"", "[safee]\ntimeout = \"1s\"\n", "[[file]]\npath = \"x\"\n", "[ingest]\nmax_body = 10\n",
