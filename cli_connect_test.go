@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/riskwatch/riskwatch/collector/collectortest"
+	"github.com/riskwatch/riskwatch/decision"
 	"github.com/riskwatch/riskwatch/safee/emulator"
 	"github.com/riskwatch/riskwatch/store"
 )
@@ -32,8 +33,8 @@ func runningCollector(t *testing.T, path string) (url string, stop func()) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.DB.Complete(ctx, []store.Result{{Decision: store.Decision{EventID: "raw", Source: "test", Type: "$login",
-		UserID: "u/1", Action: store.ActionError, Error: "bad gateway", HTTPStatus: 502, Latency: 1500 * time.Microsecond,
+	if _, err := c.DB.Complete(ctx, []store.Result{{Decision: decision.Decision{EventID: "raw", Source: "test", Type: "$login",
+		UserID: "u/1", Action: decision.ActionError, Error: "bad gateway", HTTPStatus: 502, Latency: 1500 * time.Microsecond,
 		Request: json.RawMessage(`{"type": "$login"}`), Response: json.RawMessage("<html>502 \xff</html>")}}}); err != nil {
 		t.Fatal(err)
 	}

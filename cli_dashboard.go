@@ -14,8 +14,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/riskwatch/riskwatch/config"
+	"github.com/riskwatch/riskwatch/decision"
 	"github.com/riskwatch/riskwatch/safee/emulator"
-	"github.com/riskwatch/riskwatch/store"
 	"github.com/riskwatch/riskwatch/tui"
 )
 
@@ -33,7 +33,7 @@ func (a *app) runDashboard(ctx context.Context, cf *collectorFlags, cmd *cobra.C
 // the UI ends. feed, if set, runs alongside (the demo's traffic) with the
 // collector's ingest URL.
 func (a *app) dashboard(ctx context.Context, cfg config.Config, useEmulator bool, configPath string, feed func(ctx context.Context, url string)) error {
-	score, err := store.ParseScore(cfg.Thresholds.Score)
+	score, err := decision.ParseScore(cfg.Thresholds.Score)
 	if err != nil {
 		return fmt.Errorf("thresholds.score: %w", err)
 	}
@@ -185,7 +185,7 @@ config file, which also gives the thresholds and the theme.
 			if err != nil {
 				return err
 			}
-			score, err := store.ParseScore(cfg.Thresholds.Score)
+			score, err := decision.ParseScore(cfg.Thresholds.Score)
 			if err != nil {
 				return fmt.Errorf("thresholds.score: %w", err)
 			}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/riskwatch/riskwatch/api"
 	"github.com/riskwatch/riskwatch/config"
+	"github.com/riskwatch/riskwatch/decision"
 	"github.com/riskwatch/riskwatch/export"
 	"github.com/riskwatch/riskwatch/store"
 )
@@ -78,9 +79,9 @@ type querySource struct {
 	// filtered) after cursor ("" for the first).
 	page func(ctx context.Context, cursor string) (store.Page, error)
 	// totals counts the window's decisions that match the filter.
-	totals func(ctx context.Context) (store.Totals, error)
+	totals func(ctx context.Context) (decision.Totals, error)
 	// histogram is the distribution of s over [from, to), unfiltered.
-	histogram func(ctx context.Context, s store.Score, from, to time.Time) (store.Histogram, error)
+	histogram func(ctx context.Context, s decision.Score, from, to time.Time) (decision.Histogram, error)
 	close     func()
 }
 
@@ -93,9 +94,9 @@ func (f *queryFlags) open(cmd *cobra.Command, getenv func(string) string) (*quer
 	if err != nil {
 		return nil, err
 	}
-	var filt *store.Filter
+	var filt *decision.Filter
 	if f.filter != "" {
-		if filt, err = store.ParseFilter(f.filter, now); err != nil {
+		if filt, err = decision.ParseFilter(f.filter, now); err != nil {
 			return nil, fmt.Errorf("--filter: %w", err)
 		}
 	}
@@ -120,11 +121,11 @@ func (f *queryFlags) open(cmd *cobra.Command, getenv func(string) string) (*quer
 			p, err := r.Range(ctx, api.RangeQuery{From: since, To: until, Filter: f.filter, Limit: 1000, Cursor: cursor})
 			return p, connectHint(err, f.connect)
 		}
-		src.totals = func(ctx context.Context) (store.Totals, error) {
+		src.totals = func(ctx context.Context) (decision.Totals, error) {
 			t, err := r.Stats(ctx, api.StatsQuery{Since: since, Until: until, Filter: f.filter})
 			return t, connectHint(err, f.connect)
 		}
-		src.histogram = func(ctx context.Context, s store.Score, from, to time.Time) (store.Histogram, error) {
+		src.histogram = func(ctx context.Context, s decision.Score, from, to time.Time) (decision.Histogram, error) {
 			h, err := r.Histogram(ctx, s, from, to)
 			return h, connectHint(err, f.connect)
 		}
@@ -138,7 +139,7 @@ func (f *queryFlags) open(cmd *cobra.Command, getenv func(string) string) (*quer
 	src.page = func(ctx context.Context, cursor string) (store.Page, error) {
 		return db.Range(ctx, store.RangeQuery{From: since, To: until, Filter: filt, Limit: 1000, Cursor: cursor})
 	}
-	src.totals = func(ctx context.Context) (store.Totals, error) { return db.Totals(ctx, since, until, filt) }
+	src.totals = func(ctx context.Context) (decision.Totals, error) { return db.Totals(ctx, since, until, filt) }
 	src.histogram = db.Histogram
 	src.close = func() { db.Close() }
 	return src, nil
@@ -230,7 +231,7 @@ func (a *app) statsCmd() *cobra.Command {
 			if to.IsZero() {
 				to = time.Now().Add(time.Minute)
 			}
-			hist, err := src.histogram(cmd.Context(), store.ScoreRisk, src.since, to)
+			hist, err := src.histogram(cmd.Context(), decision.ScoreRisk, src.since, to)
 			if err != nil {
 				return fmt.Errorf("risk histogram: %w", err)
 			}
@@ -250,7 +251,7 @@ func (a *app) statsCmd() *cobra.Command {
 
 // statsOutput is what `stats` prints.
 type statsOutput struct {
-	store.Totals
+	decision.Totals
 	Histogram statsHistogram `json:"histogram"`
 }
 
@@ -267,12 +268,12 @@ type statsBucket struct {
 	By    map[string]uint64 `json:"by_action"`
 }
 
-func newStatsOutput(tot store.Totals, h store.Histogram) statsOutput {
+func newStatsOutput(tot decision.Totals, h decision.Histogram) statsOutput {
 	out := statsOutput{Totals: tot, Histogram: statsHistogram{Score: h.Score.String()}}
 	if out.ByAction == nil {
-		out.ByAction = map[store.Action]uint64{}
+		out.ByAction = map[decision.Action]uint64{}
 	}
-	for _, a := range store.Actions {
+	for _, a := range decision.Actions {
 		if _, ok := out.ByAction[a]; !ok {
 			out.ByAction[a] = 0 // every action is listed, even when none occurred
 		}
@@ -287,7 +288,7 @@ func newStatsOutput(tot store.Totals, h store.Histogram) statsOutput {
 			hi = 101
 		}
 		for v := b * 10; v < hi; v++ {
-			for ai, a := range store.Actions {
+			for ai, a := range decision.Actions {
 				n := h.Counts[v][ai]
 				sb.Count += n
 				if n > 0 {
@@ -303,7 +304,7 @@ func newStatsOutput(tot store.Totals, h store.Histogram) statsOutput {
 func (o statsOutput) writeText(w io.Writer, filtered bool) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "decisions\t%d\n", o.Decisions)
-	for _, a := range store.Actions {
+	for _, a := range decision.Actions {
 		fmt.Fprintf(tw, "  %s\t%d\t%s\n", a, o.ByAction[a], share(o.ByAction[a], o.Decisions))
 	}
 	types := make([]string, 0, len(o.ByType))

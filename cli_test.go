@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riskwatch/riskwatch/decision"
 	"github.com/riskwatch/riskwatch/store"
 )
 
@@ -138,8 +139,8 @@ func TestExportAndStatsOnAStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	var rs []store.Result
-	for i, a := range []store.Action{store.ActionAllow, store.ActionDeny, store.ActionDeny, store.ActionError} {
-		rs = append(rs, store.Result{Decision: store.Decision{EventID: "e" + string(rune('a'+i)), Source: "test", Type: "$login",
+	for i, a := range []decision.Action{decision.ActionAllow, decision.ActionDeny, decision.ActionDeny, decision.ActionError} {
+		rs = append(rs, store.Result{Decision: decision.Decision{EventID: "e" + string(rune('a'+i)), Source: "test", Type: "$login",
 			UserID: "u1", Action: a, Risk: float64(20 * (i + 1)), Request: json.RawMessage(`{"type":"$login"}`), Response: json.RawMessage(`{"risk":1}`)}})
 	}
 	if _, err := db.Complete(context.Background(), rs); err != nil {

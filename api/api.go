@@ -8,6 +8,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/riskwatch/riskwatch/decision"
 	"github.com/riskwatch/riskwatch/store"
 )
 
@@ -17,32 +18,32 @@ import (
 type Reader interface {
 	// Latest returns up to n of the newest decisions matching filter (the
 	// filter language of SPEC section 5; empty matches all), newest first.
-	Latest(ctx context.Context, filter string, n int) ([]store.Decision, error)
+	Latest(ctx context.Context, filter string, n int) ([]decision.Decision, error)
 	// Decision returns one decision by its ID.
-	Decision(ctx context.Context, id string) (store.Decision, error)
+	Decision(ctx context.Context, id string) (decision.Decision, error)
 	// Rates returns the per-minute rollup from `from` to `to`, one entry per
 	// minute including empty ones, oldest first.
-	Rates(ctx context.Context, from, to time.Time) ([]store.MinuteCounts, error)
+	Rates(ctx context.Context, from, to time.Time) ([]decision.MinuteCounts, error)
 	// Stats returns the totals, optionally over a window and filter.
-	Stats(ctx context.Context, q StatsQuery) (store.Totals, error)
+	Stats(ctx context.Context, q StatsQuery) (decision.Totals, error)
 	// Health returns the collector's current state.
 	Health(ctx context.Context) (Health, error)
 	// Range pages through decisions between From and To (zero: unbounded),
 	// oldest first unless Reverse; pass Page.Next back as Cursor to go on.
 	Range(ctx context.Context, q RangeQuery) (store.Page, error)
 	// Journey returns up to limit of one user's decisions, newest first.
-	Journey(ctx context.Context, userID string, limit int) ([]store.Decision, error)
+	Journey(ctx context.Context, userID string, limit int) ([]decision.Decision, error)
 	// Users lists users with their aggregates, sorted and searched as q says.
-	Users(ctx context.Context, q store.UsersQuery) ([]store.UserSummary, error)
+	Users(ctx context.Context, q store.UsersQuery) ([]decision.UserSummary, error)
 	// Histogram is the distribution of one score over [from, to), split by
 	// actual action, from rollups.
-	Histogram(ctx context.Context, s store.Score, from, to time.Time) (store.Histogram, error)
+	Histogram(ctx context.Context, s decision.Score, from, to time.Time) (decision.Histogram, error)
 	// WhatIf compares actual actions with those the thresholds would give,
 	// over [from, to) (zero from: all history), from rollups.
-	WhatIf(ctx context.Context, s store.Score, th store.Thresholds, from, to time.Time) (store.WhatIf, error)
+	WhatIf(ctx context.Context, s decision.Score, th decision.Thresholds, from, to time.Time) (decision.WhatIf, error)
 	// Flips lists up to limit decisions, newest first, whose action would
 	// change under the thresholds.
-	Flips(ctx context.Context, s store.Score, th store.Thresholds, from, to time.Time, limit int) ([]store.Decision, error)
+	Flips(ctx context.Context, s decision.Score, th decision.Thresholds, from, to time.Time, limit int) ([]decision.Decision, error)
 	// Subscribe delivers newly stored decisions in batches a few times a
 	// second until ctx ends, then closes the channel. A subscriber that falls
 	// behind receives a batch with Missed > 0 instead of blocking the pipeline.
@@ -68,7 +69,7 @@ type RangeQuery struct {
 
 // Batch is a group of decisions delivered to a subscriber, oldest first.
 type Batch struct {
-	Decisions []store.Decision `json:"decisions"`
+	Decisions []decision.Decision `json:"decisions"`
 	// Missed counts decisions dropped for this subscriber since the last batch
 	// because it was slow; they are in the store.
 	Missed int `json:"missed,omitempty"`

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/riskwatch/riskwatch/decision"
 	"github.com/riskwatch/riskwatch/store"
 )
 
@@ -266,14 +267,14 @@ func setTime(q url.Values, name string, t time.Time) {
 	}
 }
 
-func setThresholds(q url.Values, s store.Score, th store.Thresholds) {
+func setThresholds(q url.Values, s decision.Score, th decision.Thresholds) {
 	q.Set("score", s.String())
 	q.Set("challenge", strconv.FormatFloat(th.Challenge, 'g', -1, 64))
 	q.Set("deny", strconv.FormatFloat(th.Deny, 'g', -1, 64))
 }
 
 // Latest asks GET /v1/decisions/latest.
-func (r *Remote) Latest(ctx context.Context, filter string, n int) ([]store.Decision, error) {
+func (r *Remote) Latest(ctx context.Context, filter string, n int) ([]decision.Decision, error) {
 	q := url.Values{"n": {strconv.Itoa(n)}}
 	if filter != "" {
 		q.Set("filter", filter)
@@ -287,23 +288,23 @@ func (r *Remote) Latest(ctx context.Context, filter string, n int) ([]store.Deci
 
 // Decision asks GET /v1/decisions/{id}; an unknown ID gives an error
 // wrapping store.ErrNotFound.
-func (r *Remote) Decision(ctx context.Context, id string) (store.Decision, error) {
+func (r *Remote) Decision(ctx context.Context, id string) (decision.Decision, error) {
 	if id == "" {
-		return store.Decision{}, fmt.Errorf("decision %q: %w", id, store.ErrNotFound)
+		return decision.Decision{}, fmt.Errorf("decision %q: %w", id, store.ErrNotFound)
 	}
 	var out WireDecision
 	if err := r.get(ctx, "/v1/decisions/"+escapeSegment(id), nil, &out); err != nil {
-		return store.Decision{}, err
+		return decision.Decision{}, err
 	}
 	return out.Decision(), nil
 }
 
 // Rates asks GET /v1/rates.
-func (r *Remote) Rates(ctx context.Context, from, to time.Time) ([]store.MinuteCounts, error) {
+func (r *Remote) Rates(ctx context.Context, from, to time.Time) ([]decision.MinuteCounts, error) {
 	q := url.Values{}
 	setTime(q, "from", from)
 	setTime(q, "to", to)
-	var out []store.MinuteCounts
+	var out []decision.MinuteCounts
 	if err := r.get(ctx, "/v1/rates", q, &out); err != nil {
 		return nil, err
 	}
@@ -311,16 +312,16 @@ func (r *Remote) Rates(ctx context.Context, from, to time.Time) ([]store.MinuteC
 }
 
 // Stats asks GET /v1/stats.
-func (r *Remote) Stats(ctx context.Context, sq StatsQuery) (store.Totals, error) {
+func (r *Remote) Stats(ctx context.Context, sq StatsQuery) (decision.Totals, error) {
 	q := url.Values{}
 	setTime(q, "since", sq.Since)
 	setTime(q, "until", sq.Until)
 	if sq.Filter != "" {
 		q.Set("filter", sq.Filter)
 	}
-	var out store.Totals
+	var out decision.Totals
 	if err := r.get(ctx, "/v1/stats", q, &out); err != nil {
-		return store.Totals{}, err
+		return decision.Totals{}, err
 	}
 	return out, nil
 }
@@ -359,7 +360,7 @@ func (r *Remote) Range(ctx context.Context, rq RangeQuery) (store.Page, error) {
 }
 
 // Journey asks GET /v1/users/{id}/journey. An empty user has no journey.
-func (r *Remote) Journey(ctx context.Context, userID string, limit int) ([]store.Decision, error) {
+func (r *Remote) Journey(ctx context.Context, userID string, limit int) ([]decision.Decision, error) {
 	if userID == "" {
 		return nil, nil
 	}
@@ -372,7 +373,7 @@ func (r *Remote) Journey(ctx context.Context, userID string, limit int) ([]store
 }
 
 // Users asks GET /v1/users.
-func (r *Remote) Users(ctx context.Context, uq store.UsersQuery) ([]store.UserSummary, error) {
+func (r *Remote) Users(ctx context.Context, uq store.UsersQuery) ([]decision.UserSummary, error) {
 	sort, err := UserSortName(uq.Sort)
 	if err != nil {
 		return nil, fmt.Errorf("users: %w", err)
@@ -384,7 +385,7 @@ func (r *Remote) Users(ctx context.Context, uq store.UsersQuery) ([]store.UserSu
 	if uq.IP != "" {
 		q.Set("ip", uq.IP)
 	}
-	var out []store.UserSummary
+	var out []decision.UserSummary
 	if err := r.get(ctx, "/v1/users", q, &out); err != nil {
 		return nil, err
 	}
@@ -392,32 +393,32 @@ func (r *Remote) Users(ctx context.Context, uq store.UsersQuery) ([]store.UserSu
 }
 
 // Histogram asks GET /v1/histogram.
-func (r *Remote) Histogram(ctx context.Context, s store.Score, from, to time.Time) (store.Histogram, error) {
+func (r *Remote) Histogram(ctx context.Context, s decision.Score, from, to time.Time) (decision.Histogram, error) {
 	q := url.Values{"score": {s.String()}}
 	setTime(q, "from", from)
 	setTime(q, "to", to)
-	var out store.Histogram
+	var out decision.Histogram
 	if err := r.get(ctx, "/v1/histogram", q, &out); err != nil {
-		return store.Histogram{}, err
+		return decision.Histogram{}, err
 	}
 	return out, nil
 }
 
 // WhatIf asks GET /v1/whatif.
-func (r *Remote) WhatIf(ctx context.Context, s store.Score, th store.Thresholds, from, to time.Time) (store.WhatIf, error) {
+func (r *Remote) WhatIf(ctx context.Context, s decision.Score, th decision.Thresholds, from, to time.Time) (decision.WhatIf, error) {
 	q := url.Values{}
 	setThresholds(q, s, th)
 	setTime(q, "from", from)
 	setTime(q, "to", to)
-	var out store.WhatIf
+	var out decision.WhatIf
 	if err := r.get(ctx, "/v1/whatif", q, &out); err != nil {
-		return store.WhatIf{}, err
+		return decision.WhatIf{}, err
 	}
 	return out, nil
 }
 
 // Flips asks GET /v1/flips.
-func (r *Remote) Flips(ctx context.Context, s store.Score, th store.Thresholds, from, to time.Time, limit int) ([]store.Decision, error) {
+func (r *Remote) Flips(ctx context.Context, s decision.Score, th decision.Thresholds, from, to time.Time, limit int) ([]decision.Decision, error) {
 	q := url.Values{"limit": {strconv.Itoa(limit)}}
 	setThresholds(q, s, th)
 	setTime(q, "from", from)

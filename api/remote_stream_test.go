@@ -14,7 +14,7 @@ import (
 	"testing/iotest"
 	"time"
 
-	"github.com/riskwatch/riskwatch/store"
+	"github.com/riskwatch/riskwatch/decision"
 )
 
 // fakeStream is a collector whose n-th stream request is served by
@@ -51,7 +51,7 @@ func id(n int) string { return fmt.Sprintf("%032x", n) }
 func sendEvent(w http.ResponseWriter, first, last int) {
 	var b WireBatch
 	for i := first; i <= last; i++ {
-		b.Decisions = append(b.Decisions, ToWire(store.Decision{ID: id(i), Action: store.ActionAllow}))
+		b.Decisions = append(b.Decisions, ToWire(decision.Decision{ID: id(i), Action: decision.ActionAllow}))
 	}
 	data, _ := json.Marshal(b)
 	fmt.Fprintf(w, "id: %s\ndata: %s\n\n", id(last), data)

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riskwatch/riskwatch/decision"
 	"github.com/riskwatch/riskwatch/store"
 )
 
@@ -111,7 +112,7 @@ func TestRemoteRequestsOnTheWire(t *testing.T) {
 	ctx := context.Background()
 	from := time.Date(2026, 11, 25, 10, 0, 0, 5, time.FixedZone("X", 3600))
 	to := from.Add(time.Hour)
-	th := store.Thresholds{Challenge: 49.5, Deny: 80}
+	th := decision.Thresholds{Challenge: 49.5, Deny: 80}
 
 	cases := []struct {
 		name     string
@@ -133,18 +134,18 @@ func TestRemoteRequestsOnTheWire(t *testing.T) {
 		{"Journey", func() error { _, err := r.Journey(ctx, "a/b?c#d.", 0); return err },
 			"/base/v1/users/a%2Fb%3Fc%23d%2E/journey", url.Values{"limit": {"0"}}, false},
 		{"Users", func() error {
-			_, err := r.Users(ctx, store.UsersQuery{Sort: store.SortMaxRisk, Search: "x&y", IP: "::1", Limit: 5})
+			_, err := r.Users(ctx, store.UsersQuery{Sort: decision.SortMaxRisk, Search: "x&y", IP: "::1", Limit: 5})
 			return err
 		}, "/base/v1/users", url.Values{"sort": {"max_risk"}, "search": {"x&y"}, "ip": {"::1"}, "limit": {"5"}}, false},
 		{"Rates", func() error { _, err := r.Rates(ctx, from, time.Time{}); return err },
 			"/base/v1/rates", url.Values{"from": {"2026-11-25T09:00:00.000000005Z"}}, false},
 		{"Stats", func() error { _, err := r.Stats(ctx, StatsQuery{Until: to, Filter: "-bot>=5"}); return err },
 			"/base/v1/stats", url.Values{"until": {"2026-11-25T10:00:00.000000005Z"}, "filter": {"-bot>=5"}}, false},
-		{"Histogram", func() error { _, err := r.Histogram(ctx, store.ScoreATO, time.Time{}, to); return err },
+		{"Histogram", func() error { _, err := r.Histogram(ctx, decision.ScoreATO, time.Time{}, to); return err },
 			"/base/v1/histogram", url.Values{"score": {"ato"}, "to": {"2026-11-25T10:00:00.000000005Z"}}, false},
-		{"WhatIf", func() error { _, err := r.WhatIf(ctx, store.ScoreAbuse, th, time.Time{}, time.Time{}); return err },
+		{"WhatIf", func() error { _, err := r.WhatIf(ctx, decision.ScoreAbuse, th, time.Time{}, time.Time{}); return err },
 			"/base/v1/whatif", url.Values{"score": {"abuse"}, "challenge": {"49.5"}, "deny": {"80"}}, false},
-		{"Flips", func() error { _, err := r.Flips(ctx, store.ScoreBot, th, from, to, 9); return err },
+		{"Flips", func() error { _, err := r.Flips(ctx, decision.ScoreBot, th, from, to, 9); return err },
 			"/base/v1/flips", url.Values{"score": {"bot"}, "challenge": {"49.5"}, "deny": {"80"}, "limit": {"9"},
 				"from": {"2026-11-25T09:00:00.000000005Z"}, "to": {"2026-11-25T10:00:00.000000005Z"}}, false},
 		{"Health", func() error { _, err := r.Health(ctx); return err }, "/base/v1/health", url.Values{}, false},
@@ -250,7 +251,7 @@ func TestRemoteErrors(t *testing.T) {
 		t.Errorf("after a timeout: %v %v", ok, cerr)
 	}
 	// A caller that gives up does not make the collector unreachable.
-	if _, err := r.Histogram(ctx, store.ScoreRisk, time.Time{}, time.Time{}); err != nil {
+	if _, err := r.Histogram(ctx, decision.ScoreRisk, time.Time{}, time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	cctx, cancel := context.WithCancel(ctx)
@@ -273,11 +274,11 @@ func TestRemoteErrors(t *testing.T) {
 }
 
 func TestWireDecisionRoundTrip(t *testing.T) {
-	ds := []store.Decision{
+	ds := []decision.Decision{
 		{ID: "01", EventID: "e", Time: time.Unix(1, 5).UTC(), ReceivedAt: time.Unix(2, 0).UTC(), Type: "$login", UserID: "u",
-			Risk: 12.25, Signals: []string{"a", "b"}, Action: store.ActionDeny, Latency: 1500 * time.Microsecond,
+			Risk: 12.25, Signals: []string{"a", "b"}, Action: decision.ActionDeny, Latency: 1500 * time.Microsecond,
 			Request: json.RawMessage(`{"a": 1}` + "\n"), Response: json.RawMessage("<html>\xff\x00</html>")},
-		{ID: "02", Signals: []string{}, Request: json.RawMessage{}, Action: store.ActionError, Error: "boom"},
+		{ID: "02", Signals: []string{}, Request: json.RawMessage{}, Action: decision.ActionError, Error: "boom"},
 		{ID: "03"},
 	}
 	b, err := json.Marshal(WireDecisions(ds))
@@ -300,7 +301,7 @@ func TestWireDecisionRoundTrip(t *testing.T) {
 }
 
 func TestUserSortNames(t *testing.T) {
-	for _, s := range []store.UserSort{store.SortLastSeen, store.SortMaxRisk, store.SortDenies} {
+	for _, s := range []decision.UserSort{decision.SortLastSeen, decision.SortMaxRisk, decision.SortDenies} {
 		name, err := UserSortName(s)
 		if err != nil {
 			t.Fatal(err)

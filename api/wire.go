@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/riskwatch/riskwatch/store"
+	"github.com/riskwatch/riskwatch/decision"
 )
 
 // The wire format of the collector's read API (GET /v1/...). Both ends live
@@ -31,18 +31,18 @@ type WireDecision struct {
 // wireFields carries store.Decision's fields without its methods, so that a
 // method added to store.Decision later cannot change the wire format. Its
 // Request and Response are shadowed by WireDecision's.
-type wireFields store.Decision
+type wireFields decision.Decision
 
 // ToWire converts a decision to its wire form.
-func ToWire(d store.Decision) WireDecision {
+func ToWire(d decision.Decision) WireDecision {
 	w := WireDecision{wireFields: wireFields(d), LatencyNS: int64(d.Latency), Request: d.Request, Response: d.Response}
 	w.wireFields.Request, w.wireFields.Response = nil, nil
 	return w
 }
 
 // Decision converts the wire form back; ToWire then Decision is the identity.
-func (w WireDecision) Decision() store.Decision {
-	d := store.Decision(w.wireFields)
+func (w WireDecision) Decision() decision.Decision {
+	d := decision.Decision(w.wireFields)
 	d.Latency = time.Duration(w.LatencyNS)
 	d.Request, d.Response = json.RawMessage(w.Request), json.RawMessage(w.Response)
 	return d
@@ -50,7 +50,7 @@ func (w WireDecision) Decision() store.Decision {
 
 // WireDecisions converts a list; nil stays nil, so an empty answer and no
 // answer look the same at both ends.
-func WireDecisions(ds []store.Decision) []WireDecision {
+func WireDecisions(ds []decision.Decision) []WireDecision {
 	if ds == nil {
 		return nil
 	}
@@ -62,11 +62,11 @@ func WireDecisions(ds []store.Decision) []WireDecision {
 }
 
 // fromWire is the inverse of WireDecisions.
-func fromWire(ws []WireDecision) []store.Decision {
+func fromWire(ws []WireDecision) []decision.Decision {
 	if ws == nil {
 		return nil
 	}
-	out := make([]store.Decision, len(ws))
+	out := make([]decision.Decision, len(ws))
 	for i := range ws {
 		out[i] = ws[i].Decision()
 	}
@@ -103,14 +103,14 @@ const CodeNotFound = "not_found"
 const ZeroID = "00000000000000000000000000000000"
 
 // The names of store.UserSort in the sort= parameter of GET /v1/users.
-var userSortNames = map[store.UserSort]string{
-	store.SortLastSeen: "last_seen",
-	store.SortMaxRisk:  "max_risk",
-	store.SortDenies:   "denies",
+var userSortNames = map[decision.UserSort]string{
+	decision.SortLastSeen: "last_seen",
+	decision.SortMaxRisk:  "max_risk",
+	decision.SortDenies:   "denies",
 }
 
 // UserSortName returns the wire name of s.
-func UserSortName(s store.UserSort) (string, error) {
+func UserSortName(s decision.UserSort) (string, error) {
 	if n, ok := userSortNames[s]; ok {
 		return n, nil
 	}
@@ -118,7 +118,7 @@ func UserSortName(s store.UserSort) (string, error) {
 }
 
 // ParseUserSort reads a wire name: last_seen, max_risk or denies.
-func ParseUserSort(name string) (store.UserSort, error) {
+func ParseUserSort(name string) (decision.UserSort, error) {
 	for s, n := range userSortNames {
 		if n == name {
 			return s, nil

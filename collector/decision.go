@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/riskwatch/riskwatch/decision"
 	"github.com/riskwatch/riskwatch/safee"
 	"github.com/riskwatch/riskwatch/store"
 )
@@ -20,8 +21,8 @@ const countryField = "ip_country"
 // parsed. A response without a recognised policy action becomes an error
 // decision: export promises actions are allow, challenge, deny or error, and
 // the raw response keeps what Safe-e said.
-func newDecision(in store.InboxEvent, ev safee.Event, res safee.Result, callErr error) store.Decision {
-	d := store.Decision{
+func newDecision(in store.InboxEvent, ev safee.Event, res safee.Result, callErr error) decision.Decision {
+	d := decision.Decision{
 		EventID:    in.EventID,
 		ReceivedAt: in.ReceivedAt,
 		EventTime:  ev.Timestamp,
@@ -39,7 +40,7 @@ func newDecision(in store.InboxEvent, ev safee.Event, res safee.Result, callErr 
 		Response:   res.Body,
 	}
 	if callErr != nil {
-		d.Action = store.ActionError
+		d.Action = decision.ActionError
 		d.Error = callErr.Error()
 		return d
 	}
@@ -55,13 +56,13 @@ func newDecision(in store.InboxEvent, ev safee.Event, res safee.Result, callErr 
 	}
 	switch r.Action {
 	case safee.ActionAllow:
-		d.Action = store.ActionAllow
+		d.Action = decision.ActionAllow
 	case safee.ActionChallenge:
-		d.Action = store.ActionChallenge
+		d.Action = decision.ActionChallenge
 	case safee.ActionDeny:
-		d.Action = store.ActionDeny
+		d.Action = decision.ActionDeny
 	default:
-		d.Action = store.ActionError
+		d.Action = decision.ActionError
 		d.Error = fmt.Sprintf("Safe-e answered without a recognised policy action (policy %q, action %q)", r.Policy.Name, r.Policy.Action)
 	}
 	return d
@@ -70,12 +71,12 @@ func newDecision(in store.InboxEvent, ev safee.Event, res safee.Result, callErr 
 // unparseableDecision records an inbox item whose body no longer parses as
 // an event (it was validated on intake, so this means a bug or a store
 // written by another version); it is never sent.
-func unparseableDecision(in store.InboxEvent, err error) store.Decision {
-	return store.Decision{
+func unparseableDecision(in store.InboxEvent, err error) decision.Decision {
+	return decision.Decision{
 		EventID:    in.EventID,
 		ReceivedAt: in.ReceivedAt,
 		Source:     in.Source,
-		Action:     store.ActionError,
+		Action:     decision.ActionError,
 		Error:      fmt.Sprintf("stored event is not a valid Safe-e event: %v", err),
 		Request:    in.Body,
 	}
@@ -85,7 +86,7 @@ func unparseableDecision(in store.InboxEvent, err error) store.Decision {
 // stored: the commit's latency and the decisions by action in m, and the
 // decisions to h. m and h may be nil. Both the pipeline and the proxy
 // complete through here, so their decisions are counted and published alike.
-func complete(ctx context.Context, db *store.DB, m *Metrics, h *Hub, results []store.Result) ([]store.Decision, error) {
+func complete(ctx context.Context, db *store.DB, m *Metrics, h *Hub, results []store.Result) ([]decision.Decision, error) {
 	start := time.Now()
 	stored, err := db.Complete(ctx, results)
 	if m != nil {
@@ -96,7 +97,7 @@ func complete(ctx context.Context, db *store.DB, m *Metrics, h *Hub, results []s
 	}
 	// An event decided before (a retried proxy call with the same
 	// event_id) returns its earlier decision; announce only new ones.
-	fresh := make([]store.Decision, 0, len(stored))
+	fresh := make([]decision.Decision, 0, len(stored))
 	for i, d := range stored {
 		if !results[i].Existed {
 			fresh = append(fresh, d)

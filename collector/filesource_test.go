@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/riskwatch/riskwatch/decision"
 	"github.com/riskwatch/riskwatch/store"
 )
 
@@ -234,7 +235,7 @@ func TestFileBackpressure(t *testing.T) {
 	}
 	_, err = db.Complete(context.Background(), []store.Result{{
 		Seq:      items[0].Seq,
-		Decision: store.Decision{EventID: items[0].EventID, Action: store.ActionError, Error: "test"},
+		Decision: decision.Decision{EventID: items[0].EventID, Action: decision.ActionError, Error: "test"},
 	}})
 	if err != nil {
 		t.Fatal(err)

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/riskwatch/riskwatch/api"
-	"github.com/riskwatch/riskwatch/store"
+	"github.com/riskwatch/riskwatch/decision"
 )
 
 // Defaults for SubscribeOptions.
@@ -63,9 +63,9 @@ type subscriber struct {
 	out      chan api.Batch
 	wake     chan struct{} // capacity 1: "something was queued"
 
-	chunks [][]store.Decision // read-only slices shared with other subscribers
-	n      int                // decisions in chunks
-	missed int                // decisions dropped since the last batch
+	chunks [][]decision.Decision // read-only slices shared with other subscribers
+	n      int                   // decisions in chunks
+	missed int                   // decisions dropped since the last batch
 }
 
 // NewHub returns a hub without subscribers.
@@ -80,7 +80,7 @@ func NewHub() *Hub {
 // subscriber and returns without waiting for any of them. It copies the
 // slice, so the caller may reuse ds. Safe for concurrent use; after Close
 // it does nothing.
-func (h *Hub) Publish(ds []store.Decision) {
+func (h *Hub) Publish(ds []decision.Decision) {
 	if len(ds) == 0 {
 		return
 	}
@@ -100,7 +100,7 @@ func (h *Hub) Publish(ds []store.Decision) {
 }
 
 // add queues chunk, dropping the oldest waiting decisions beyond the limit.
-func (s *subscriber) add(chunk []store.Decision) {
+func (s *subscriber) add(chunk []decision.Decision) {
 	s.chunks = append(s.chunks, chunk)
 	s.n += len(chunk)
 	for s.n > s.limit {
@@ -201,7 +201,7 @@ func (h *Hub) take(s *subscriber) (b api.Batch, ok bool) {
 	if n == 0 && missed == 0 {
 		return b, false
 	}
-	b.Decisions = make([]store.Decision, 0, n)
+	b.Decisions = make([]decision.Decision, 0, n)
 	for _, c := range chunks {
 		b.Decisions = append(b.Decisions, c...)
 	}

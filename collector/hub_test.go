@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/riskwatch/riskwatch/api"
-	"github.com/riskwatch/riskwatch/store"
+	"github.com/riskwatch/riskwatch/decision"
 )
 
 // waitLimit bounds every wait in these tests; the conditions normally hold
@@ -19,10 +19,10 @@ import (
 const waitLimit = 10 * time.Second
 
 // decisions returns n decisions with IDs "p-000000" upwards from first.
-func decisions(prefix string, first, n int) []store.Decision {
-	ds := make([]store.Decision, n)
+func decisions(prefix string, first, n int) []decision.Decision {
+	ds := make([]decision.Decision, n)
 	for i := range ds {
-		ds[i] = store.Decision{ID: fmt.Sprintf("%s-%06d", prefix, first+i), Risk: float64((first + i) % 101)}
+		ds[i] = decision.Decision{ID: fmt.Sprintf("%s-%06d", prefix, first+i), Risk: float64((first + i) % 101)}
 	}
 	return ds
 }
@@ -59,7 +59,7 @@ func collect(t *testing.T, ch <-chan api.Batch, want int) received {
 }
 
 // publishWithin fails the test when Publish does not return in time.
-func publishWithin(t *testing.T, h *Hub, ds []store.Decision, limit time.Duration) {
+func publishWithin(t *testing.T, h *Hub, ds []decision.Decision, limit time.Duration) {
 	t.Helper()
 	done := make(chan struct{})
 	go func() {
@@ -172,7 +172,7 @@ func TestHubBatching(t *testing.T) {
 	r := collect(t, ch, n)
 	elapsed := time.Since(start)
 
-	if want := decisions("d", 0, n); !slices.EqualFunc(r.ids, want, func(id string, d store.Decision) bool { return id == d.ID }) {
+	if want := decisions("d", 0, n); !slices.EqualFunc(r.ids, want, func(id string, d decision.Decision) bool { return id == d.ID }) {
 		t.Fatalf("decisions out of order or missing: got %d", len(r.ids))
 	}
 	// One batch at once, then at most one per interval.
@@ -251,7 +251,7 @@ func TestSubscriberQueueLimit(t *testing.T) {
 				s.add(decisions("d", next, size))
 				next += size
 			}
-			var kept []store.Decision
+			var kept []decision.Decision
 			for _, c := range s.chunks {
 				kept = append(kept, c...)
 			}

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/riskwatch/riskwatch/decision"
 	"github.com/riskwatch/riskwatch/safee"
 	"github.com/riskwatch/riskwatch/store"
 )
@@ -167,7 +168,7 @@ type outcome struct {
 // completion is a decision on its way to the store.
 type completion struct {
 	seq uint64
-	d   store.Decision
+	d   decision.Decision
 }
 
 // Run scores until ctx ends. On return every worker has stopped and every

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riskwatch/riskwatch/decision"
 	"github.com/riskwatch/riskwatch/safee"
 	"github.com/riskwatch/riskwatch/safee/emulator"
 	"github.com/riskwatch/riskwatch/store"
@@ -130,9 +131,9 @@ func decisionCount(t testing.TB, db *store.DB) uint64 {
 
 // storedByEvent returns every stored decision keyed by event ID, failing on
 // a duplicate.
-func storedByEvent(t testing.TB, db *store.DB) map[string]store.Decision {
+func storedByEvent(t testing.TB, db *store.DB) map[string]decision.Decision {
 	t.Helper()
-	out := map[string]store.Decision{}
+	out := map[string]decision.Decision{}
 	q := store.RangeQuery{Limit: 1000}
 	for {
 		page, err := db.Range(context.Background(), q)
@@ -183,18 +184,18 @@ func TestPipelineScoresEveryEventOnce(t *testing.T) {
 	if len(got) != len(ids) {
 		t.Fatalf("stored %d decisions for %d events", len(got), len(ids))
 	}
-	actions := map[store.Action]int{}
+	actions := map[decision.Action]int{}
 	for _, id := range ids {
 		d, ok := got[id]
 		if !ok {
 			t.Fatalf("event %s has no decision", id)
 		}
 		actions[d.Action]++
-		if d.Action != store.ActionError && (len(d.Response) == 0 || d.HTTPStatus != 200 || d.Latency <= 0) {
+		if d.Action != decision.ActionError && (len(d.Response) == 0 || d.HTTPStatus != 200 || d.Latency <= 0) {
 			t.Fatalf("decision %s lacks its response, status or latency: %+v", id, d)
 		}
 	}
-	if actions[store.ActionError] != 0 || actions[store.ActionAllow] == 0 || actions[store.ActionDeny] == 0 {
+	if actions[decision.ActionError] != 0 || actions[decision.ActionAllow] == 0 || actions[decision.ActionDeny] == 0 {
 		t.Errorf("actions = %v", actions)
 	}
 	if s := p.Stats(); s.StatusCodes[200] != uint64(len(ids)) || s.P50 <= 0 || s.P99 < s.P50 {
@@ -317,7 +318,7 @@ func TestPipelineSurvivesFaultsAndOutage(t *testing.T) {
 		if !ok {
 			t.Fatalf("event %s lost", id)
 		}
-		if d.Action == store.ActionError {
+		if d.Action == decision.ActionError {
 			t.Fatalf("a transient failure became an error decision: %+v", d.Error)
 		}
 	}
@@ -382,7 +383,7 @@ func TestPipelineRecordsPermanentFailures(t *testing.T) {
 	runPipeline(t, p)
 	waitFor(t, "error decisions", 10*time.Second, func() bool { return decisionCount(t, db) == uint64(len(ids)) })
 	for _, d := range storedByEvent(t, db) {
-		if d.Action != store.ActionError || d.HTTPStatus != 422 || !strings.Contains(d.Error, "user.user_id is required") || d.Attempts != 1 {
+		if d.Action != decision.ActionError || d.HTTPStatus != 422 || !strings.Contains(d.Error, "user.user_id is required") || d.Attempts != 1 {
 			t.Fatalf("decision = action %s status %d attempts %d error %q", d.Action, d.HTTPStatus, d.Attempts, d.Error)
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/riskwatch/riskwatch/decision"
 	"github.com/riskwatch/riskwatch/safee"
 	"github.com/riskwatch/riskwatch/store"
 )
@@ -68,7 +69,7 @@ func (p *proxy) serve(ctx context.Context, route safee.Route, event string, body
 // record stores the decision before the answer is returned. A failure to
 // store is logged and counted but does not withhold Safe-e's answer from
 // the application, which is waiting on it synchronously.
-func (p *proxy) record(ctx context.Context, d store.Decision) {
+func (p *proxy) record(ctx context.Context, d decision.Decision) {
 	if _, err := complete(context.WithoutCancel(ctx), p.db, p.metrics, p.hub, []store.Result{{Decision: d}}); err != nil {
 		p.logger.Error("store proxied decision", "event_id", d.EventID, "err", err)
 	}

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riskwatch/riskwatch/decision"
 	"github.com/riskwatch/riskwatch/safee"
 	"github.com/riskwatch/riskwatch/safee/emulator"
 	"github.com/riskwatch/riskwatch/store"
@@ -103,7 +104,7 @@ func TestProxyAnswersExactlyAsSafeeDoes(t *testing.T) {
 		if d.Source != "proxy" || len(d.Request) == 0 || len(d.Response) == 0 {
 			t.Fatalf("proxied decision incomplete: %+v", d)
 		}
-		if d.Action == store.ActionError {
+		if d.Action == decision.ActionError {
 			errs++
 		}
 	}
@@ -133,7 +134,7 @@ func TestProxyWhenSafeeIsDown(t *testing.T) {
 		t.Error("the answer leaks the key")
 	}
 	d, err := db.Latest(context.Background(), nil, 1)
-	if err != nil || len(d) != 1 || d[0].EventID != "p-1" || d[0].Action != store.ActionError || d[0].Source != "proxy" {
+	if err != nil || len(d) != 1 || d[0].EventID != "p-1" || d[0].Action != decision.ActionError || d[0].Source != "proxy" {
 		t.Fatalf("the failed call was not recorded as an error decision: %+v %v", d, err)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/riskwatch/riskwatch/api"
+	"github.com/riskwatch/riskwatch/decision"
 	"github.com/riskwatch/riskwatch/store"
 )
 
@@ -62,7 +63,7 @@ func BenchmarkQueryOverHTTP(b *testing.B) {
 	}
 	defer remote.Close()
 
-	th := store.Thresholds{Challenge: 50, Deny: 80}
+	th := decision.Thresholds{Challenge: 50, Deny: 80}
 	queries := []struct {
 		name string
 		run  func(r api.Reader) (int, error)
@@ -70,11 +71,11 @@ func BenchmarkQueryOverHTTP(b *testing.B) {
 		{"Latest100", func(r api.Reader) (int, error) { ds, err := r.Latest(ctx, "", 100); return len(ds), err }},
 		{"Journey1k", func(r api.Reader) (int, error) { ds, err := r.Journey(ctx, benchJourney, 1000); return len(ds), err }},
 		{"Histogram24h", func(r api.Reader) (int, error) {
-			h, err := r.Histogram(ctx, store.ScoreRisk, end.Add(-24*time.Hour), end)
+			h, err := r.Histogram(ctx, decision.ScoreRisk, end.Add(-24*time.Hour), end)
 			return int(h.Total), err
 		}},
 		{"WhatIf24h", func(r api.Reader) (int, error) {
-			w, err := r.WhatIf(ctx, store.ScoreRisk, th, end.Add(-24*time.Hour), end)
+			w, err := r.WhatIf(ctx, decision.ScoreRisk, th, end.Add(-24*time.Hour), end)
 			return len(w.ByType), err
 		}},
 	}
@@ -115,7 +116,7 @@ func buildBenchStore(b *testing.B) (*store.DB, time.Time) {
 	b.Cleanup(func() { db.Close() })
 	step := 24 * time.Hour / (benchDecisions / benchBatch)
 	types := []string{"$login", "$login", "$login", "$registration", "$transaction", "$profile_update"}
-	actions := []store.Action{store.ActionAllow, store.ActionAllow, store.ActionAllow, store.ActionChallenge, store.ActionDeny}
+	actions := []decision.Action{decision.ActionAllow, decision.ActionAllow, decision.ActionAllow, decision.ActionChallenge, decision.ActionDeny}
 	rs := make([]store.Result, benchBatch)
 	for batch := range benchDecisions / benchBatch {
 		clock.Store(t0.Add(time.Duration(batch) * step).UnixNano())
@@ -128,7 +129,7 @@ func buildBenchStore(b *testing.B) (*store.DB, time.Time) {
 			typ := types[i%len(types)]
 			req, _ := json.Marshal(map[string]any{"type": typ, "status": "$succeeded",
 				"user": map[string]string{"user_id": user, "user_ip": fmt.Sprintf("10.%d.%d.%d", i%7, i%251, i%253)}})
-			rs[j] = store.Result{Decision: store.Decision{
+			rs[j] = store.Result{Decision: decision.Decision{
 				EventID: fmt.Sprintf("e%07d", i), Source: "bench", ReceivedAt: t0, Type: typ, Status: "$succeeded",
 				UserID: user, IP: fmt.Sprintf("10.%d.%d.%d", i%7, i%251, i%253), Country: "DE",
 				Risk: float64(i % 101), AccountTakeover: float64((i * 3) % 101), Bot: float64((i * 7) % 101),

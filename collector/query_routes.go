@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/riskwatch/riskwatch/api"
+	"github.com/riskwatch/riskwatch/decision"
 	"github.com/riskwatch/riskwatch/store"
 )
 
@@ -132,20 +133,20 @@ func (p *params) boolean(name string) bool {
 func (p *params) filter() string {
 	s := p.v.Get("filter")
 	if s != "" {
-		if _, err := store.ParseFilter(s, p.now); err != nil {
+		if _, err := decision.ParseFilter(s, p.now); err != nil {
 			p.fail(badParam("filter: %v", err))
 		}
 	}
 	return s
 }
 
-func (p *params) score() store.Score {
+func (p *params) score() decision.Score {
 	s := p.v.Get("score")
 	if s == "" {
 		p.fail(badParam("score: required (risk, ato, bot or abuse)"))
 		return 0
 	}
-	sc, err := store.ParseScore(s)
+	sc, err := decision.ParseScore(s)
 	if err != nil {
 		p.fail(badParam("score: %v", err))
 	}
@@ -153,7 +154,7 @@ func (p *params) score() store.Score {
 }
 
 // thresholds reads challenge= and deny=, both required and finite.
-func (p *params) thresholds() store.Thresholds {
+func (p *params) thresholds() decision.Thresholds {
 	read := func(name string) float64 {
 		s := p.v.Get(name)
 		v, err := strconv.ParseFloat(s, 64)
@@ -162,7 +163,7 @@ func (p *params) thresholds() store.Thresholds {
 		}
 		return v
 	}
-	return store.Thresholds{Challenge: read("challenge"), Deny: read("deny")}
+	return decision.Thresholds{Challenge: read("challenge"), Deny: read("deny")}
 }
 
 // decisionID reads a decision ID parameter (a cursor, a resume position).

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/riskwatch/riskwatch/api"
+	"github.com/riskwatch/riskwatch/decision"
 	"github.com/riskwatch/riskwatch/safee/emulator"
 	"github.com/riskwatch/riskwatch/store"
 )
@@ -23,7 +24,7 @@ type readFixture struct {
 	inproc  api.Reader
 	remote  *api.Remote
 	total   uint64
-	hostile []store.Decision
+	hostile []decision.Decision
 	now     time.Time
 }
 
@@ -112,7 +113,7 @@ func readCases(fx *readFixture, ids []string) []readCase {
 		}, check: func(t *testing.T, v any, err error) {
 			ds := decisionsOf(t, v, err)
 			for _, d := range ds {
-				if d.Action != store.ActionDeny || d.Risk < 50 {
+				if d.Action != decision.ActionDeny || d.Risk < 50 {
 					t.Fatalf("%s: action %s risk %v does not match", d.ID, d.Action, d.Risk)
 				}
 			}
@@ -133,7 +134,7 @@ func readCases(fx *readFixture, ids []string) []readCase {
 		{name: "Decision raw bytes and latency", call: func(ctx context.Context, r api.Reader) (any, error) {
 			return r.Decision(ctx, fx.hostile[0].ID)
 		}, check: func(t *testing.T, v any, err error) {
-			d, ok := v.(store.Decision)
+			d, ok := v.(decision.Decision)
 			if err != nil || !ok {
 				t.Fatalf("%v, %T", err, v)
 			}
@@ -179,7 +180,7 @@ func readCases(fx *readFixture, ids []string) []readCase {
 			return r.Range(ctx, api.RangeQuery{Filter: "ip:300.1.1.1/99"})
 		}, check: wantError("filter")},
 		{name: "Journey of hostile user IDs", call: func(ctx context.Context, r api.Reader) (any, error) {
-			var all [][]store.Decision
+			var all [][]decision.Decision
 			for _, u := range hostileUsers {
 				ds, err := r.Journey(ctx, u, 100)
 				if err != nil {
@@ -189,7 +190,7 @@ func readCases(fx *readFixture, ids []string) []readCase {
 			}
 			return all, nil
 		}, check: func(t *testing.T, v any, err error) {
-			all, ok := v.([][]store.Decision)
+			all, ok := v.([][]decision.Decision)
 			if err != nil || !ok {
 				t.Fatalf("%v, %T", err, v)
 			}
@@ -200,7 +201,7 @@ func readCases(fx *readFixture, ids []string) []readCase {
 			}
 		}},
 		{name: "Journey of the busiest user", call: func(ctx context.Context, r api.Reader) (any, error) {
-			us, err := r.Users(ctx, store.UsersQuery{Sort: store.SortDenies, Limit: 1})
+			us, err := r.Users(ctx, store.UsersQuery{Sort: decision.SortDenies, Limit: 1})
 			if err != nil || len(us) != 1 {
 				return nil, fmt.Errorf("users: %v (%d)", err, len(us))
 			}
@@ -217,11 +218,11 @@ func readCases(fx *readFixture, ids []string) []readCase {
 				return nil, err
 			}
 			unknown, err := r.Journey(ctx, "no-such-user", 10)
-			return [][]store.Decision{empty, unknown}, err
+			return [][]decision.Decision{empty, unknown}, err
 		}},
 		{name: "Users in every order", call: func(ctx context.Context, r api.Reader) (any, error) {
-			var all [][]store.UserSummary
-			for _, s := range []store.UserSort{store.SortLastSeen, store.SortMaxRisk, store.SortDenies} {
+			var all [][]decision.UserSummary
+			for _, s := range []decision.UserSort{decision.SortLastSeen, decision.SortMaxRisk, decision.SortDenies} {
 				us, err := r.Users(ctx, store.UsersQuery{Sort: s, Limit: 25})
 				if err != nil {
 					return nil, err
@@ -230,7 +231,7 @@ func readCases(fx *readFixture, ids []string) []readCase {
 			}
 			return all, nil
 		}, check: func(t *testing.T, v any, err error) {
-			all, ok := v.([][]store.UserSummary)
+			all, ok := v.([][]decision.UserSummary)
 			if err != nil || !ok {
 				t.Fatalf("%v, %T", err, v)
 			}
@@ -239,7 +240,7 @@ func readCases(fx *readFixture, ids []string) []readCase {
 					t.Errorf("sort %d: %d users", i, len(us))
 				}
 			}
-			if !slices.IsSortedFunc(all[1], func(a, b store.UserSummary) int { return compareFloat(b.MaxRisk, a.MaxRisk) }) {
+			if !slices.IsSortedFunc(all[1], func(a, b decision.UserSummary) int { return compareFloat(b.MaxRisk, a.MaxRisk) }) {
 				t.Error("max_risk order is not highest first")
 			}
 		}},
@@ -249,9 +250,9 @@ func readCases(fx *readFixture, ids []string) []readCase {
 				return nil, err
 			}
 			b, err := r.Users(ctx, store.UsersQuery{IP: "10.9.8.0"})
-			return [][]store.UserSummary{a, b}, err
+			return [][]decision.UserSummary{a, b}, err
 		}, check: func(t *testing.T, v any, err error) {
-			all, ok := v.([][]store.UserSummary)
+			all, ok := v.([][]decision.UserSummary)
 			if err != nil || !ok {
 				t.Fatalf("%v, %T", err, v)
 			}
@@ -262,7 +263,7 @@ func readCases(fx *readFixture, ids []string) []readCase {
 		{name: "Rates", call: func(ctx context.Context, r api.Reader) (any, error) {
 			return r.Rates(ctx, now.Add(-10*time.Minute), soon)
 		}, check: func(t *testing.T, v any, err error) {
-			ms, ok := v.([]store.MinuteCounts)
+			ms, ok := v.([]decision.MinuteCounts)
 			if err != nil || !ok {
 				t.Fatalf("%v, %T", err, v)
 			}
@@ -281,8 +282,8 @@ func readCases(fx *readFixture, ids []string) []readCase {
 		{name: "Stats", call: func(ctx context.Context, r api.Reader) (any, error) {
 			return r.Stats(ctx, api.StatsQuery{})
 		}, check: func(t *testing.T, v any, err error) {
-			tot, ok := v.(store.Totals)
-			if err != nil || !ok || tot.Decisions != fx.total || tot.ByAction[store.ActionDeny] == 0 {
+			tot, ok := v.(decision.Totals)
+			if err != nil || !ok || tot.Decisions != fx.total || tot.ByAction[decision.ActionDeny] == 0 {
 				t.Errorf("%+v, %v", v, err)
 			}
 		}},
@@ -293,8 +294,8 @@ func readCases(fx *readFixture, ids []string) []readCase {
 			return r.Stats(ctx, api.StatsQuery{Filter: "since:-5m"})
 		}, check: wantError("filter")},
 		{name: "Histogram of every score", call: func(ctx context.Context, r api.Reader) (any, error) {
-			var hs []store.Histogram
-			for s := range store.NumScores {
+			var hs []decision.Histogram
+			for s := range decision.NumScores {
 				h, err := r.Histogram(ctx, s, now.Add(-24*time.Hour), soon)
 				if err != nil {
 					return nil, err
@@ -303,18 +304,18 @@ func readCases(fx *readFixture, ids []string) []readCase {
 			}
 			return hs, nil
 		}, check: func(t *testing.T, v any, err error) {
-			hs, ok := v.([]store.Histogram)
-			if err != nil || !ok || len(hs) != int(store.NumScores) || hs[store.ScoreRisk].Total == 0 {
+			hs, ok := v.([]decision.Histogram)
+			if err != nil || !ok || len(hs) != int(decision.NumScores) || hs[decision.ScoreRisk].Total == 0 {
 				t.Errorf("%v, %v", err, v)
 			}
 		}},
 		{name: "Histogram unknown score", call: func(ctx context.Context, r api.Reader) (any, error) {
-			return r.Histogram(ctx, store.Score(9), time.Time{}, soon)
+			return r.Histogram(ctx, decision.Score(9), time.Time{}, soon)
 		}, check: wantError("score")},
 		{name: "WhatIf", call: func(ctx context.Context, r api.Reader) (any, error) {
-			return r.WhatIf(ctx, store.ScoreRisk, store.Thresholds{Challenge: 50, Deny: 80}, time.Time{}, time.Time{})
+			return r.WhatIf(ctx, decision.ScoreRisk, decision.Thresholds{Challenge: 50, Deny: 80}, time.Time{}, time.Time{})
 		}, check: func(t *testing.T, v any, err error) {
-			w, ok := v.(store.WhatIf)
+			w, ok := v.(decision.WhatIf)
 			if err != nil || !ok {
 				t.Fatalf("%v, %T", err, v)
 			}
@@ -329,10 +330,10 @@ func readCases(fx *readFixture, ids []string) []readCase {
 			}
 		}},
 		{name: "Flips", call: func(ctx context.Context, r api.Reader) (any, error) {
-			return r.Flips(ctx, store.ScoreBot, store.Thresholds{Challenge: 10, Deny: 20}, now.Add(-time.Hour), soon, 25)
+			return r.Flips(ctx, decision.ScoreBot, decision.Thresholds{Challenge: 10, Deny: 20}, now.Add(-time.Hour), soon, 25)
 		}, check: func(t *testing.T, v any, err error) {
 			ds := decisionsOf(t, v, err)
-			th := store.Thresholds{Challenge: 10, Deny: 20}
+			th := decision.Thresholds{Challenge: 10, Deny: 20}
 			for _, d := range ds {
 				if th.Simulate(d.Bot) == d.Action {
 					t.Fatalf("%s would not flip", d.ID)
@@ -353,8 +354,8 @@ func readCases(fx *readFixture, ids []string) []readCase {
 	}
 }
 
-func allPages(ctx context.Context, r api.Reader, q api.RangeQuery) ([]store.Decision, error) {
-	var out []store.Decision
+func allPages(ctx context.Context, r api.Reader, q api.RangeQuery) ([]decision.Decision, error) {
+	var out []decision.Decision
 	for {
 		p, err := r.Range(ctx, q)
 		if err != nil {
@@ -368,16 +369,16 @@ func allPages(ctx context.Context, r api.Reader, q api.RangeQuery) ([]store.Deci
 	}
 }
 
-func decisionsOf(t *testing.T, v any, err error) []store.Decision {
+func decisionsOf(t *testing.T, v any, err error) []decision.Decision {
 	t.Helper()
-	ds, ok := v.([]store.Decision)
+	ds, ok := v.([]decision.Decision)
 	if err != nil || !ok {
 		t.Fatalf("%v, %T", err, v)
 	}
 	return ds
 }
 
-func idsOf(ds []store.Decision) []string {
+func idsOf(ds []decision.Decision) []string {
 	out := make([]string, len(ds))
 	for i := range ds {
 		out[i] = ds[i].ID
@@ -385,15 +386,15 @@ func idsOf(ds []store.Decision) []string {
 	return out
 }
 
-func firstID(ds []store.Decision) string {
+func firstID(ds []decision.Decision) string {
 	if len(ds) == 0 {
 		return "none"
 	}
 	return ds[0].ID
 }
 
-func isDescending(ds []store.Decision) bool {
-	return slices.IsSortedFunc(ds, func(a, b store.Decision) int { return strings.Compare(b.ID, a.ID) })
+func isDescending(ds []decision.Decision) bool {
+	return slices.IsSortedFunc(ds, func(a, b decision.Decision) int { return strings.Compare(b.ID, a.ID) })
 }
 
 func compareFloat(a, b float64) int {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/riskwatch/riskwatch/api"
+	"github.com/riskwatch/riskwatch/decision"
 	"github.com/riskwatch/riskwatch/store"
 )
 
@@ -25,11 +26,11 @@ func (c *Collector) Reader() *Reader {
 
 var _ api.Reader = (*Reader)(nil)
 
-func (r *Reader) filter(expr string) (*store.Filter, error) {
+func (r *Reader) filter(expr string) (*decision.Filter, error) {
 	if expr == "" {
 		return nil, nil
 	}
-	f, err := store.ParseFilter(expr, r.now())
+	f, err := decision.ParseFilter(expr, r.now())
 	if err != nil {
 		return nil, fmt.Errorf("filter: %w", err)
 	}
@@ -37,7 +38,7 @@ func (r *Reader) filter(expr string) (*store.Filter, error) {
 }
 
 // Latest returns the newest decisions matching filter, newest first.
-func (r *Reader) Latest(ctx context.Context, filter string, n int) ([]store.Decision, error) {
+func (r *Reader) Latest(ctx context.Context, filter string, n int) ([]decision.Decision, error) {
 	f, err := r.filter(filter)
 	if err != nil {
 		return nil, err
@@ -46,20 +47,20 @@ func (r *Reader) Latest(ctx context.Context, filter string, n int) ([]store.Deci
 }
 
 // Decision returns one decision by ID.
-func (r *Reader) Decision(ctx context.Context, id string) (store.Decision, error) {
+func (r *Reader) Decision(ctx context.Context, id string) (decision.Decision, error) {
 	return r.db.Get(ctx, id)
 }
 
 // Rates returns the per-minute rollup between from and to.
-func (r *Reader) Rates(ctx context.Context, from, to time.Time) ([]store.MinuteCounts, error) {
+func (r *Reader) Rates(ctx context.Context, from, to time.Time) ([]decision.MinuteCounts, error) {
 	return r.db.Rates(ctx, from, to)
 }
 
 // Stats returns the totals for a window and filter.
-func (r *Reader) Stats(ctx context.Context, q api.StatsQuery) (store.Totals, error) {
+func (r *Reader) Stats(ctx context.Context, q api.StatsQuery) (decision.Totals, error) {
 	f, err := r.filter(q.Filter)
 	if err != nil {
-		return store.Totals{}, err
+		return decision.Totals{}, err
 	}
 	return r.db.Totals(ctx, q.Since, q.Until, f)
 }
@@ -79,27 +80,27 @@ func (r *Reader) Range(ctx context.Context, q api.RangeQuery) (store.Page, error
 }
 
 // Journey returns one user's decisions, newest first.
-func (r *Reader) Journey(ctx context.Context, userID string, limit int) ([]store.Decision, error) {
+func (r *Reader) Journey(ctx context.Context, userID string, limit int) ([]decision.Decision, error) {
 	return r.db.UserDecisions(ctx, userID, limit)
 }
 
 // Users lists users with their aggregates.
-func (r *Reader) Users(ctx context.Context, q store.UsersQuery) ([]store.UserSummary, error) {
+func (r *Reader) Users(ctx context.Context, q store.UsersQuery) ([]decision.UserSummary, error) {
 	return r.db.Users(ctx, q)
 }
 
 // Histogram is one score's distribution over a window.
-func (r *Reader) Histogram(ctx context.Context, s store.Score, from, to time.Time) (store.Histogram, error) {
+func (r *Reader) Histogram(ctx context.Context, s decision.Score, from, to time.Time) (decision.Histogram, error) {
 	return r.db.Histogram(ctx, s, from, to)
 }
 
 // WhatIf compares actual and simulated actions over a window.
-func (r *Reader) WhatIf(ctx context.Context, s store.Score, th store.Thresholds, from, to time.Time) (store.WhatIf, error) {
+func (r *Reader) WhatIf(ctx context.Context, s decision.Score, th decision.Thresholds, from, to time.Time) (decision.WhatIf, error) {
 	return r.db.WhatIf(ctx, s, th, from, to)
 }
 
 // Flips lists decisions whose action the thresholds would change.
-func (r *Reader) Flips(ctx context.Context, s store.Score, th store.Thresholds, from, to time.Time, limit int) ([]store.Decision, error) {
+func (r *Reader) Flips(ctx context.Context, s decision.Score, th decision.Thresholds, from, to time.Time, limit int) ([]decision.Decision, error) {
 	return r.db.Flips(ctx, s, th, from, to, limit)
 }
 

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/riskwatch/riskwatch/api"
+	"github.com/riskwatch/riskwatch/decision"
 	"github.com/riskwatch/riskwatch/safee"
 	"github.com/riskwatch/riskwatch/safee/emulator"
 	"github.com/riskwatch/riskwatch/store"
@@ -183,13 +184,13 @@ var hostileUsers = []string{"a/b", "..", ".", "%2F", "u 1?x=1#f", "ünï-cødé"
 // storeHostile completes decisions for the hostile users directly in db,
 // with raw request and response bytes that are not valid JSON, and returns
 // them as stored.
-func storeHostile(t testing.TB, db *store.DB) []store.Decision {
+func storeHostile(t testing.TB, db *store.DB) []decision.Decision {
 	t.Helper()
 	var rs []store.Result
 	for i, u := range hostileUsers {
-		rs = append(rs, store.Result{Decision: store.Decision{
+		rs = append(rs, store.Result{Decision: decision.Decision{
 			EventID: fmt.Sprintf("hostile-%d", i), Source: "test", ReceivedAt: time.Now(), Type: "$login", Status: "$succeeded",
-			UserID: u, IP: "10.9.8." + fmt.Sprint(i), Action: store.ActionDeny, Risk: 91.5, Bot: 3, Signals: []string{"proxy_ip"},
+			UserID: u, IP: "10.9.8." + fmt.Sprint(i), Action: decision.ActionDeny, Risk: 91.5, Bot: 3, Signals: []string{"proxy_ip"},
 			Policy: "p<&>", HTTPStatus: 502, Latency: 1234567 * time.Nanosecond, Attempts: 2,
 			Request:  json.RawMessage(`{"type": "$login",  "x": "<&>"}` + "\n"),
 			Response: json.RawMessage("<html>bad gateway \xff</html>"),

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/riskwatch/riskwatch/api"
+	"github.com/riskwatch/riskwatch/decision"
 	"github.com/riskwatch/riskwatch/store"
 )
 
@@ -199,12 +200,12 @@ func streamServer(t *testing.T) (*srvFixture, *Hub) {
 }
 
 // completeN stores n decisions directly and returns them.
-func completeN(t testing.TB, db *store.DB, prefix string, n int) []store.Decision {
+func completeN(t testing.TB, db *store.DB, prefix string, n int) []decision.Decision {
 	t.Helper()
 	rs := make([]store.Result, n)
 	for i := range rs {
-		rs[i] = store.Result{Decision: store.Decision{EventID: fmt.Sprintf("%s-%d", prefix, i), Source: "test",
-			Type: "$login", UserID: fmt.Sprintf("u%d", i%7), Action: store.ActionAllow, Risk: float64(i % 100)}}
+		rs[i] = store.Result{Decision: decision.Decision{EventID: fmt.Sprintf("%s-%d", prefix, i), Source: "test",
+			Type: "$login", UserID: fmt.Sprintf("u%d", i%7), Action: decision.ActionAllow, Risk: float64(i % 100)}}
 	}
 	ds, err := db.Complete(context.Background(), rs)
 	if err != nil {

@@ -14,7 +14,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/riskwatch/riskwatch/store"
+	"github.com/riskwatch/riskwatch/decision"
 )
 
 // Format is an output format.
@@ -55,7 +55,7 @@ type Record struct {
 	Bot             float64         `json:"bot"`
 	Signals         []string        `json:"signals"`
 	Policy          string          `json:"policy"`
-	Action          store.Action    `json:"action"`
+	Action          decision.Action `json:"action"`
 	Error           string          `json:"error"`
 	HTTPStatus      int             `json:"http_status"`
 	LatencyMS       float64         `json:"latency_ms"`
@@ -67,7 +67,7 @@ type Record struct {
 // NewRecord converts a decision. Raw bytes that are not valid JSON (an
 // HTML error page from a proxy in front of Safe-e, say) are exported as a
 // JSON string so every line stays valid JSON; empty ones as null.
-func NewRecord(d *store.Decision) Record {
+func NewRecord(d *decision.Decision) Record {
 	r := Record{
 		ID: d.ID, EventID: d.EventID, Time: d.Time.UTC(), ReceivedAt: d.ReceivedAt.UTC(), Source: d.Source,
 		Type: d.Type, Status: d.Status, UserID: d.UserID, Email: d.Email, IP: d.IP, Country: d.Country,
@@ -126,7 +126,7 @@ var CSVHeader = []string{"id", "event_id", "time", "received_at", "event_time", 
 	"risk", "account_abuse", "account_takeover", "bot", "signals", "policy", "action", "error", "http_status", "latency_ms", "attempts", "request", "response"}
 
 // Write writes one decision.
-func (x *Writer) Write(d *store.Decision) error {
+func (x *Writer) Write(d *decision.Decision) error {
 	r := NewRecord(d)
 	if x.format != CSV {
 		if err := x.enc.Encode(r); err != nil {

@@ -9,19 +9,19 @@ import (
 	"testing"
 	"time"
 
-	"github.com/riskwatch/riskwatch/store"
+	"github.com/riskwatch/riskwatch/decision"
 )
 
-func fixtures() []store.Decision {
+func fixtures() []decision.Decision {
 	t0 := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
-	return []store.Decision{
+	return []decision.Decision{
 		{ID: "0001", EventID: "e1", Time: t0, ReceivedAt: t0.Add(-time.Second), Source: "http", Type: "$login", Status: "$succeeded",
 			UserID: "u1", Email: "a@example.com", IP: "10.0.0.1", Country: "DE", Risk: 91.5, AccountTakeover: 80, Bot: 3, AccountAbuse: 1,
-			Signals: []string{"new_device", "proxy_ip"}, Policy: "default", Action: store.ActionDeny, HTTPStatus: 200,
+			Signals: []string{"new_device", "proxy_ip"}, Policy: "default", Action: decision.ActionDeny, HTTPStatus: 200,
 			Latency: 12500 * time.Microsecond, Attempts: 1,
 			Request: json.RawMessage(`{"type":"$login", "user":{"user_id":"u1"}}`), Response: json.RawMessage(`{"risk":91.5,"future":{"x":1}}`)},
 		{ID: "0002", EventID: "e2", Time: t0.Add(time.Second), Source: "file:/x", Type: "$login", UserID: "=HYPERLINK(\"http://evil\")",
-			Action: store.ActionError, Error: "Safe-e answered 502", HTTPStatus: 502,
+			Action: decision.ActionError, Error: "Safe-e answered 502", HTTPStatus: 502,
 			Request: json.RawMessage(`{"type":"$login"}`), Response: json.RawMessage("<html>Bad Gateway</html>")},
 	}
 }
@@ -134,7 +134,7 @@ func TestRawBytesStayValidJSON(t *testing.T) {
 		{"null", "null"},
 	}
 	for _, tc := range cases {
-		r := NewRecord(&store.Decision{Request: json.RawMessage(tc.in), Response: json.RawMessage(tc.in)})
+		r := NewRecord(&decision.Decision{Request: json.RawMessage(tc.in), Response: json.RawMessage(tc.in)})
 		if string(r.Request) != tc.want || string(r.Response) != tc.want {
 			t.Errorf("raw %q exported as %s and %s, want %s", tc.in, r.Request, r.Response, tc.want)
 		}

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riskwatch/riskwatch/decision"
 	"golang.org/x/sys/unix"
 )
 
@@ -109,15 +110,15 @@ func BenchmarkQueries(b *testing.B) {
 	defer db.Close()
 	ctx := context.Background()
 	day := end.Add(-24 * time.Hour)
-	deny, err := ParseFilter("action:deny", end)
+	deny, err := decision.ParseFilter("action:deny", end)
 	if err != nil {
 		b.Fatal(err)
 	}
-	rare, err := ParseFilter("risk>=99.5 type:$login since:1h", end)
+	rare, err := decision.ParseFilter("risk>=99.5 type:$login since:1h", end)
 	if err != nil {
 		b.Fatal(err)
 	}
-	byUser, err := ParseFilter("user:"+journeyUser, end)
+	byUser, err := decision.ParseFilter("user:"+journeyUser, end)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -130,17 +131,20 @@ func BenchmarkQueries(b *testing.B) {
 		{"Latest100/rare-filter-1h", func() (int, error) { l, err := db.Latest(ctx, rare, 100); return len(l), err }},
 		{"Latest100/user-filter", func() (int, error) { l, err := db.Latest(ctx, byUser, 100); return len(l), err }},
 		{"UserJourney1k", func() (int, error) { l, err := db.UserDecisions(ctx, journeyUser, 0); return len(l), err }},
-		{"Histogram24h", func() (int, error) { h, err := db.Histogram(ctx, ScoreRisk, day, end); return int(h.Total), err }},
+		{"Histogram24h", func() (int, error) {
+			h, err := db.Histogram(ctx, decision.ScoreRisk, day, end)
+			return int(h.Total), err
+		}},
 		{"HistogramAll", func() (int, error) {
-			h, err := db.Histogram(ctx, ScoreRisk, time.Time{}, time.Time{})
+			h, err := db.Histogram(ctx, decision.ScoreRisk, time.Time{}, time.Time{})
 			return int(h.Total), err
 		}},
 		{"WhatIf24h", func() (int, error) {
-			w, err := db.WhatIf(ctx, ScoreRisk, Thresholds{Challenge: 50, Deny: 70}, day, end)
+			w, err := db.WhatIf(ctx, decision.ScoreRisk, decision.Thresholds{Challenge: 50, Deny: 70}, day, end)
 			return len(w.ByType), err
 		}},
 		{"Flips100", func() (int, error) {
-			l, err := db.Flips(ctx, ScoreRisk, Thresholds{Challenge: 50, Deny: 70}, day, end, 100)
+			l, err := db.Flips(ctx, decision.ScoreRisk, decision.Thresholds{Challenge: 50, Deny: 70}, day, end, 100)
 			return len(l), err
 		}},
 		{"Rates24h", func() (int, error) { r, err := db.Rates(ctx, day, end); return len(r), err }},
@@ -150,7 +154,7 @@ func BenchmarkQueries(b *testing.B) {
 			return int(t.Decisions), err
 		}},
 		{"UsersByRisk50", func() (int, error) {
-			u, err := db.Users(ctx, UsersQuery{Sort: SortMaxRisk, Limit: 50})
+			u, err := db.Users(ctx, UsersQuery{Sort: decision.SortMaxRisk, Limit: 50})
 			return len(u), err
 		}},
 		{"RangePage1000", func() (int, error) {
@@ -252,14 +256,14 @@ func measureRSS(path string, cold bool) {
 	for range 3 {
 		_, _ = db.Latest(ctx, nil, 1000)
 		_, _ = db.UserDecisions(ctx, journeyUser, 0)
-		for s := range NumScores {
+		for s := range decision.NumScores {
 			_, _ = db.Histogram(ctx, s, time.Time{}, now)
 		}
-		_, _ = db.WhatIf(ctx, ScoreRisk, Thresholds{Challenge: 50, Deny: 70}, time.Time{}, now)
-		_, _ = db.Flips(ctx, ScoreRisk, Thresholds{Challenge: 50, Deny: 70}, time.Time{}, now, 100)
+		_, _ = db.WhatIf(ctx, decision.ScoreRisk, decision.Thresholds{Challenge: 50, Deny: 70}, time.Time{}, now)
+		_, _ = db.Flips(ctx, decision.ScoreRisk, decision.Thresholds{Challenge: 50, Deny: 70}, time.Time{}, now, 100)
 		_, _ = db.Rates(ctx, time.Time{}, time.Time{})
 		_, _ = db.Totals(ctx, time.Time{}, time.Time{}, nil)
-		_, _ = db.Users(ctx, UsersQuery{Sort: SortMaxRisk, Limit: 100})
+		_, _ = db.Users(ctx, UsersQuery{Sort: decision.SortMaxRisk, Limit: 100})
 	}
 	fmt.Printf("rss %d anon %d open %.1f\n", procStatus("VmRSS:"), procStatus("RssAnon:"), float64(open.Microseconds())/1000)
 	db.Close()
@@ -343,7 +347,7 @@ func BenchmarkPendingOverlay(b *testing.B) {
 	})
 	b.Run("UsersByRisk50", func(b *testing.B) {
 		for b.Loop() {
-			if _, err := db.Users(ctx, UsersQuery{Sort: SortMaxRisk, Limit: 50}); err != nil {
+			if _, err := db.Users(ctx, UsersQuery{Sort: decision.SortMaxRisk, Limit: 50}); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -8,6 +8,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/riskwatch/riskwatch/decision"
 )
 
 // cpuTime returns the user+system CPU time of the process so far: under a
@@ -36,7 +38,7 @@ func benchWrite(b *testing.B, noSync bool, callers, batch int) {
 	db := openTest(b, Options{NoSync: noSync})
 	g := newFakeGen(1, 50_000, 20_000)
 	const pool = 1 << 14
-	ds := make([]Decision, pool)
+	ds := make([]decision.Decision, pool)
 	for i := range ds {
 		ds[i] = g.decision(i)
 	}

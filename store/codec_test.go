@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/riskwatch/riskwatch/decision"
 )
 
 func TestRecordRoundTrips(t *testing.T) {
@@ -23,8 +25,8 @@ func TestRecordRoundTrips(t *testing.T) {
 	if got, err := decodeCheckpoint("file:x", encodeCheckpoint(nil, &cp)); err != nil || got != cp {
 		t.Errorf("checkpoint: %+v %v", got, err)
 	}
-	s := UserSummary{UserID: "u", Email: "e", LastIP: "1.2.3.4", LastCountry: "FR", FirstSeen: t0, LastSeen: t0.Add(time.Hour), Count: 9, Denies: 2, Challenges: 3, MaxRisk: 97.5}
-	var gotS UserSummary
+	s := decision.UserSummary{UserID: "u", Email: "e", LastIP: "1.2.3.4", LastCountry: "FR", FirstSeen: t0, LastSeen: t0.Add(time.Hour), Count: 9, Denies: 2, Challenges: 3, MaxRisk: 97.5}
+	var gotS decision.UserSummary
 	if err := decodeSummary("u", encodeSummary(nil, &s), &gotS); err != nil || fmt.Sprint(gotS) != fmt.Sprint(s) {
 		t.Errorf("summary: %+v %v", gotS, err)
 	}
@@ -114,11 +116,11 @@ func FuzzDecodeDecision(f *testing.F) {
 	f.Add([]byte{2, 0, 0})
 	key := makeDecKey(1, 1)
 	f.Fuzz(func(t *testing.T, val []byte) {
-		var d Decision
+		var d decision.Decision
 		if err := decodeDecision(key[:], val, &d, true); err != nil {
 			return
 		}
-		var again Decision
+		var again decision.Decision
 		if err := decodeDecision(key[:], encodeDecision(nil, &d), &again, true); err != nil {
 			t.Fatalf("re-encoded decision does not decode: %v", err)
 		}
@@ -161,7 +163,7 @@ func FuzzDecodeRecords(f *testing.F) {
 	f.Add(encodeInbox(nil, &InboxEvent{EventID: "x", Body: []byte("{}"), ReceivedAt: t0}))
 	f.Add(encodeRejected(nil, &Rejected{Time: t0, Reason: "r", Head: []byte("h")}))
 	f.Add(encodeCheckpoint(nil, &Checkpoint{FileID: "f", Offset: 3}))
-	f.Add(encodeSummary(nil, &UserSummary{Email: "e", Count: 1}))
+	f.Add(encodeSummary(nil, &decision.UserSummary{Email: "e", Count: 1}))
 	f.Add([]byte{1, 1, 0xff})
 	f.Fuzz(func(t *testing.T, val []byte) {
 		var ev InboxEvent
@@ -170,7 +172,7 @@ func FuzzDecodeRecords(f *testing.F) {
 		var rj Rejected
 		_ = decodeRejected(val, &rj)
 		_, _ = decodeCheckpoint("s", val)
-		var s UserSummary
+		var s decision.UserSummary
 		_ = decodeSummary("u", val, &s)
 	})
 }

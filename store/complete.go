@@ -6,6 +6,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"time"
+
+	"github.com/riskwatch/riskwatch/decision"
 )
 
 // Result is a scored (or failed) event for Complete.
@@ -14,7 +16,7 @@ type Result struct {
 	// from the inbox (the proxy).
 	Seq uint64
 	// Decision is what to store. Its ID and Time are assigned by the store.
-	Decision Decision
+	Decision decision.Decision
 	// Existed is set by Complete: true when the event had been decided
 	// before, so the decision returned for it is the earlier one and nothing
 	// new was stored.
@@ -37,7 +39,7 @@ type Result struct {
 // Complete returns after the commit. If ctx ends first it returns
 // ctx.Err(), and the decisions may or may not have been stored: completing
 // again is safe.
-func (db *DB) Complete(ctx context.Context, results []Result) ([]Decision, error) {
+func (db *DB) Complete(ctx context.Context, results []Result) ([]decision.Decision, error) {
 	prep := make([]prepared, len(results))
 	for i := range results {
 		d := &results[i].Decision
@@ -49,7 +51,7 @@ func (db *DB) Complete(ctx context.Context, results []Result) ([]Decision, error
 		}
 		prep[i] = prepare(d)
 	}
-	out := make([]Decision, len(results))
+	out := make([]decision.Decision, len(results))
 	err := db.submit(ctx, len(results), func(st *txState) error {
 		for i := range results {
 			if err := st.complete(&results[i], &prep[i], &out[i]); err != nil {
@@ -72,7 +74,7 @@ type prepared struct {
 	ipKey []byte // by_ip key; nil without an IP
 }
 
-func prepare(d *Decision) prepared {
+func prepare(d *decision.Decision) prepared {
 	p := prepared{val: encodeDecision(nil, d), ek: eventKey(d.EventID)}
 	if d.IP != "" {
 		p.ipKey = appendLP(ipPrefix(d.IP), indexPart(d.UserID))
@@ -81,7 +83,7 @@ func prepare(d *Decision) prepared {
 }
 
 // complete applies one result and sets out to the stored decision.
-func (st *txState) complete(r *Result, p *prepared, out *Decision) error {
+func (st *txState) complete(r *Result, p *prepared, out *decision.Decision) error {
 	if r.Seq != 0 {
 		if err := st.dropInbox(r.Seq, p.ek); err != nil {
 			return err

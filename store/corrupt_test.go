@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/riskwatch/riskwatch/decision"
 )
 
 // buildStore writes n synthetic decisions (some with inbox events and
@@ -43,7 +45,7 @@ func buildStore(t *testing.T, path string, n int) {
 func exerciseStore(db *DB) (corrupt int) {
 	ctx := context.Background()
 	now := time.Now()
-	f, _ := ParseFilter("user:user-7 risk>=10", now)
+	f, _ := decision.ParseFilter("user:user-7 risk>=10", now)
 	errs := []error{
 		second(db.Latest(ctx, nil, 50)),
 		second(db.Latest(ctx, f, 50)),
@@ -52,16 +54,16 @@ func exerciseStore(db *DB) (corrupt int) {
 		second(db.Users(ctx, UsersQuery{})),
 		second(db.Users(ctx, UsersQuery{IP: "10.0.0.1"})),
 		second(db.Rates(ctx, now.Add(-time.Hour), now)),
-		second(db.Histogram(ctx, ScoreRisk, time.Time{}, time.Time{})),
-		second(db.WhatIf(ctx, ScoreBot, Thresholds{Challenge: 50, Deny: 80}, time.Time{}, time.Time{})),
-		second(db.Flips(ctx, ScoreRisk, Thresholds{Challenge: 50, Deny: 80}, time.Time{}, time.Time{}, 100)),
+		second(db.Histogram(ctx, decision.ScoreRisk, time.Time{}, time.Time{})),
+		second(db.WhatIf(ctx, decision.ScoreBot, decision.Thresholds{Challenge: 50, Deny: 80}, time.Time{}, time.Time{})),
+		second(db.Flips(ctx, decision.ScoreRisk, decision.Thresholds{Challenge: 50, Deny: 80}, time.Time{}, time.Time{}, 100)),
 		second(db.Totals(ctx, time.Time{}, time.Time{}, nil)),
 		second(db.Totals(ctx, time.Time{}, time.Time{}, f)),
 		second(db.InboxNext(ctx, 0, 100)),
 		second(db.RecentRejected(ctx, 10)),
 		second(db.Checkpoints()),
 		second(db.Info()),
-		second(db.Complete(ctx, []Result{{Decision: Decision{EventID: "after-damage", UserID: "user-1", Action: ActionAllow}}})),
+		second(db.Complete(ctx, []Result{{Decision: decision.Decision{EventID: "after-damage", UserID: "user-1", Action: decision.ActionAllow}}})),
 		second(db.Retain(ctx, now.Add(-time.Hour))),
 	}
 	for _, err := range errs {

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riskwatch/riskwatch/decision"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -38,8 +39,8 @@ func crashLoop(path string) {
 			}
 			var rs []Result
 			for _, it := range items {
-				d := Decision{EventID: it.EventID, UserID: "u" + strconv.Itoa(rng.IntN(7)), IP: "10.0.0." + strconv.Itoa(rng.IntN(3)),
-					Type: "$login", Action: Actions[rng.IntN(NumActions)], Risk: float64(rng.IntN(101)), Request: it.Body}
+				d := decision.Decision{EventID: it.EventID, UserID: "u" + strconv.Itoa(rng.IntN(7)), IP: "10.0.0." + strconv.Itoa(rng.IntN(3)),
+					Type: "$login", Action: decision.Actions[rng.IntN(decision.NumActions)], Risk: float64(rng.IntN(101)), Request: it.Body}
 				seq := it.Seq
 				if rng.IntN(5) == 0 {
 					seq = 0 // as if it came from elsewhere: the inbox entry must go anyway
@@ -199,9 +200,9 @@ func checkCrashStore(t *testing.T, path string, reported int64) {
 }
 
 // allDecisions reads every decision, oldest first, through Range pages.
-func allDecisions(t *testing.T, db *DB) []Decision {
+func allDecisions(t *testing.T, db *DB) []decision.Decision {
 	t.Helper()
-	var out []Decision
+	var out []decision.Decision
 	q := RangeQuery{Limit: 500}
 	for {
 		p, err := db.Range(context.Background(), q)

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/riskwatch/riskwatch/decision"
 )
 
 // fakeGen makes deterministic synthetic decisions for tests and benchmarks:
@@ -26,7 +28,7 @@ func newFakeGen(seed uint64, users, ips int) *fakeGen {
 }
 
 // decision returns the i-th synthetic decision (EventID "ev-<i>").
-func (g *fakeGen) decision(i int) Decision {
+func (g *fakeGen) decision(i int) decision.Decision {
 	r := g.r
 	u := r.IntN(g.users)
 	user := fmt.Sprintf("user-%d", u)
@@ -37,7 +39,7 @@ func (g *fakeGen) decision(i int) Decision {
 	}
 	ip := fmt.Sprintf("10.%d.%d.%d", ipn>>16&255, ipn>>8&255, ipn&255)
 	typ := fakeTypes[r.IntN(len(fakeTypes))]
-	d := Decision{
+	d := decision.Decision{
 		EventID:    fmt.Sprintf("ev-%d", i),
 		ReceivedAt: time.Unix(1_700_000_000+int64(i), 0).UTC(),
 		Source:     "file:/var/log/app.ndjson",
@@ -54,7 +56,7 @@ func (g *fakeGen) decision(i int) Decision {
 		Attempts:   1,
 	}
 	if r.Float64() < g.errRate {
-		d.Action = ActionError
+		d.Action = decision.ActionError
 		d.Error = "safe-e: 503 Service Unavailable"
 		d.HTTPStatus = 503
 	} else {
@@ -64,11 +66,11 @@ func (g *fakeGen) decision(i int) Decision {
 		d.Bot = float64(r.IntN(10001)) / 100
 		switch {
 		case d.Risk >= 90:
-			d.Action = ActionDeny
+			d.Action = decision.ActionDeny
 		case d.Risk >= 60:
-			d.Action = ActionChallenge
+			d.Action = decision.ActionChallenge
 		default:
-			d.Action = ActionAllow
+			d.Action = decision.ActionAllow
 		}
 		if r.IntN(4) == 0 {
 			d.Signals = []string{"proxy_ip", "datacenter_ip"}[:1+r.IntN(2)]

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/riskwatch/riskwatch/decision"
 )
 
 func TestEnqueueDedupAndCheckpoint(t *testing.T) {
@@ -55,7 +57,7 @@ func TestEnqueueDedupAndCheckpoint(t *testing.T) {
 	}
 
 	// Decide a; enqueueing it again is not fresh, b still is queued.
-	if _, err := db.Complete(ctx, []Result{{Seq: items[0].Seq, Decision: Decision{EventID: "a", Action: ActionAllow}}}); err != nil {
+	if _, err := db.Complete(ctx, []Result{{Seq: items[0].Seq, Decision: decision.Decision{EventID: "a", Action: decision.ActionAllow}}}); err != nil {
 		t.Fatal(err)
 	}
 	fresh, err = db.Enqueue(ctx, []InboxEvent{{EventID: "a"}, {EventID: "b"}, {EventID: "c"}}, nil, nil)
@@ -89,7 +91,7 @@ func TestLongEventIDs(t *testing.T) {
 		t.Errorf("fresh = %v", fresh)
 	}
 	items, _ := db.InboxNext(ctx, 0, 10)
-	ds, err := db.Complete(ctx, []Result{{Seq: items[0].Seq, Decision: Decision{EventID: long, UserID: strings.Repeat("u", 2000), Action: ActionDeny}}})
+	ds, err := db.Complete(ctx, []Result{{Seq: items[0].Seq, Decision: decision.Decision{EventID: long, UserID: strings.Repeat("u", 2000), Action: decision.ActionDeny}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,7 +155,7 @@ func TestCompleteIdempotent(t *testing.T) {
 		t.Fatal(err)
 	}
 	items, _ := db.InboxNext(ctx, 0, 10)
-	d := Decision{EventID: "e1", UserID: "u1", IP: "1.1.1.1", Type: "$login", Action: ActionDeny, Risk: 91}
+	d := decision.Decision{EventID: "e1", UserID: "u1", IP: "1.1.1.1", Type: "$login", Action: decision.ActionDeny, Risk: 91}
 	rs := []Result{{Seq: items[0].Seq, Decision: d}, {Seq: items[0].Seq, Decision: d}}
 	first, err := db.Complete(ctx, rs)
 	if err != nil {
@@ -178,7 +180,7 @@ func TestCompleteIdempotent(t *testing.T) {
 		t.Errorf("second completion returned %+v, want the stored decision %s", again[0], first[0].ID)
 	}
 	// e2 decided without its Seq (as the proxy would): its inbox entry goes.
-	if _, err := db.Complete(ctx, []Result{{Decision: Decision{EventID: "e2", Action: ActionAllow}}}); err != nil {
+	if _, err := db.Complete(ctx, []Result{{Decision: decision.Decision{EventID: "e2", Action: decision.ActionAllow}}}); err != nil {
 		t.Fatal(err)
 	}
 	if n := db.InboxDepth(); n != 0 {
@@ -188,14 +190,14 @@ func TestCompleteIdempotent(t *testing.T) {
 		t.Errorf("inbox still holds %+v", left)
 	}
 	tot, _ := db.Totals(ctx, time.Time{}, time.Time{}, nil)
-	if tot.Decisions != 2 || tot.ByAction[ActionDeny] != 1 {
+	if tot.Decisions != 2 || tot.ByAction[decision.ActionDeny] != 1 {
 		t.Errorf("Totals = %+v, want 2 decisions, 1 deny", tot)
 	}
 	users, _ := db.Users(ctx, UsersQuery{})
 	if len(users) != 1 || users[0].Count != 1 || users[0].Denies != 1 {
 		t.Errorf("Users = %+v", users)
 	}
-	for _, bad := range []Decision{{EventID: "", Action: ActionAllow}, {EventID: "x", Action: "review"}} {
+	for _, bad := range []decision.Decision{{EventID: "", Action: decision.ActionAllow}, {EventID: "x", Action: "review"}} {
 		if _, err := db.Complete(ctx, []Result{{Decision: bad}}); err == nil {
 			t.Errorf("Complete accepted %+v", bad)
 		}
@@ -205,11 +207,11 @@ func TestCompleteIdempotent(t *testing.T) {
 func TestDecisionRoundTrip(t *testing.T) {
 	db := openTest(t, Options{NoSync: true})
 	ctx := context.Background()
-	in := Decision{
+	in := decision.Decision{
 		EventID: "ev", ReceivedAt: time.Date(2026, 5, 6, 7, 8, 9, 10, time.UTC), EventTime: time.Date(2026, 5, 6, 7, 8, 0, 0, time.UTC),
 		Source: "http", Type: "$login", Status: "$failed", UserID: "u", Email: "u@example.com", IP: "2001:db8::1",
 		UserAgent: "curl/8", Country: "DE", Risk: 12.5, AccountAbuse: 1, AccountTakeover: 99.99, Bot: 100,
-		Signals: []string{"proxy_ip", "bot_behavior"}, Policy: "strict", Action: ActionChallenge, Error: "",
+		Signals: []string{"proxy_ip", "bot_behavior"}, Policy: "strict", Action: decision.ActionChallenge, Error: "",
 		HTTPStatus: 200, Latency: 42 * time.Millisecond, Attempts: 2,
 		Request: []byte(`{"type":"$login"}`), Response: []byte(`{"risk":12.5,"new_field":[1,2]}`),
 	}

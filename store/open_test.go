@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riskwatch/riskwatch/decision"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -82,7 +83,7 @@ func TestOpenCreatesAndReopens(t *testing.T) {
 		t.Errorf("Path() = %q, want %q", db.Path(), path)
 	}
 	ctx := context.Background()
-	if _, err := db.Complete(ctx, []Result{{Decision: Decision{EventID: "e1", Action: ActionAllow, UserID: "u"}}}); err != nil {
+	if _, err := db.Complete(ctx, []Result{{Decision: decision.Decision{EventID: "e1", Action: decision.ActionAllow, UserID: "u"}}}); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.Close(); err != nil {
@@ -91,7 +92,7 @@ func TestOpenCreatesAndReopens(t *testing.T) {
 	if err := db.Close(); err != nil {
 		t.Errorf("second Close: %v", err)
 	}
-	if _, err := db.Complete(ctx, []Result{{Decision: Decision{EventID: "e2", Action: ActionAllow}}}); !errors.Is(err, ErrClosed) {
+	if _, err := db.Complete(ctx, []Result{{Decision: decision.Decision{EventID: "e2", Action: decision.ActionAllow}}}); !errors.Is(err, ErrClosed) {
 		t.Errorf("Complete after Close: %v, want ErrClosed", err)
 	}
 	if _, err := db.Latest(ctx, nil, 1); !errors.Is(err, ErrClosed) {

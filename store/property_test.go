@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/riskwatch/riskwatch/decision"
 )
 
 // fakeClock is a settable clock for Options.Now.
@@ -31,7 +33,7 @@ func (c *fakeClock) Add(d time.Duration) {
 // randomStore fills a store with n random decisions written in calls of
 // 1-20 while a fake clock advances 0-15 minutes between calls (so the data
 // spans many hours), and returns every stored decision, oldest first.
-func randomStore(t *testing.T, seed uint64, n int, opts Options) (*DB, []Decision, *fakeClock) {
+func randomStore(t *testing.T, seed uint64, n int, opts Options) (*DB, []decision.Decision, *fakeClock) {
 	t.Helper()
 	clock := &fakeClock{now: time.Date(2026, 4, 1, 22, 17, 31, 0, time.UTC)}
 	opts.Now = clock.Now
@@ -60,12 +62,12 @@ func randomStore(t *testing.T, seed uint64, n int, opts Options) (*DB, []Decisio
 // inMinuteWindow is the rollup window rule, written independently: a
 // decision counts when its minute starts at or after from's minute and
 // before to.
-func inMinuteWindow(d *Decision, from, to time.Time) bool {
+func inMinuteWindow(d *decision.Decision, from, to time.Time) bool {
 	m := d.Time.Truncate(time.Minute)
 	return (from.IsZero() || !m.Before(from.Truncate(time.Minute))) && (to.IsZero() || m.Before(to))
 }
 
-func inExactWindow(d *Decision, from, to time.Time) bool {
+func inExactWindow(d *decision.Decision, from, to time.Time) bool {
 	return !d.Time.Before(from) && (to.IsZero() || d.Time.Before(to))
 }
 
@@ -94,11 +96,11 @@ func TestRollupsMatchRecount(t *testing.T) {
 		from, to := w[0], w[1]
 		name := fmt.Sprintf("%s..%s", from.Format(time.RFC3339), to.Format(time.RFC3339))
 
-		var wantHist [NumScores][101][NumActions]uint64
-		var wantTot Totals
-		wantTot.ByAction = map[Action]uint64{}
+		var wantHist [decision.NumScores][101][decision.NumActions]uint64
+		var wantTot decision.Totals
+		wantTot.ByAction = map[decision.Action]uint64{}
 		wantTot.ByType = map[string]uint64{}
-		for _, a := range Actions {
+		for _, a := range decision.Actions {
 			wantTot.ByAction[a] = 0
 		}
 		for i := range all {
@@ -115,13 +117,13 @@ func TestRollupsMatchRecount(t *testing.T) {
 			wantTot.Decisions++
 			wantTot.ByAction[d.Action]++
 			wantTot.ByType[d.Type]++
-			if d.Action != ActionError {
-				for s := range NumScores {
-					wantHist[s][Bucket(d.ScoreValue(s))][d.Action.Index()]++
+			if d.Action != decision.ActionError {
+				for s := range decision.NumScores {
+					wantHist[s][decision.Bucket(d.ScoreValue(s))][d.Action.Index()]++
 				}
 			}
 		}
-		for s := range NumScores {
+		for s := range decision.NumScores {
 			h, err := db.Histogram(ctx, s, from, to)
 			if err != nil {
 				t.Fatal(err)
@@ -154,7 +156,7 @@ func TestRollupsMatchRecount(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		wantRates := map[time.Time][NumActions]uint64{}
+		wantRates := map[time.Time][decision.NumActions]uint64{}
 		for i := range all {
 			if d := &all[i]; inMinuteWindow(d, from, to) {
 				m := d.Time.Truncate(time.Minute)
@@ -189,30 +191,30 @@ func TestWhatIfMatchesRecount(t *testing.T) {
 	for _, w := range randomWindows(rng, first, last)[:12] {
 		from, to := w[0], w[1]
 		for range 3 {
-			s := Score(rng.IntN(int(NumScores)))
-			th := Thresholds{Challenge: float64(rng.IntN(101)), Deny: float64(rng.IntN(101))}
+			s := decision.Score(rng.IntN(int(decision.NumScores)))
+			th := decision.Thresholds{Challenge: float64(rng.IntN(101)), Deny: float64(rng.IntN(101))}
 			if rng.IntN(3) == 0 {
 				th.Deny += 0.5 // fractional thresholds act at whole points
 			}
-			var want WhatIf
-			want.ByType = map[string]*[NumActions][3]uint64{}
+			var want decision.WhatIf
+			want.ByType = map[string]*[decision.NumActions][3]uint64{}
 			var flips []string
 			for i := range all {
 				d := &all[i]
-				if inExactWindow(d, from, to) && d.Action != ActionError && th.Simulate(d.ScoreValue(s)) != d.Action {
+				if inExactWindow(d, from, to) && d.Action != decision.ActionError && th.Simulate(d.ScoreValue(s)) != d.Action {
 					flips = append(flips, d.ID)
 				}
 				if !inMinuteWindow(d, from, to) {
 					continue
 				}
-				if d.Action == ActionError {
+				if d.Action == decision.ActionError {
 					want.Errors++
 					if want.ByType[d.Type] == nil {
-						want.ByType[d.Type] = new([NumActions][3]uint64)
+						want.ByType[d.Type] = new([decision.NumActions][3]uint64)
 					}
 					continue
 				}
-				v := float64(Bucket(d.ScoreValue(s)))
+				v := float64(decision.Bucket(d.ScoreValue(s)))
 				sim := 0
 				if v >= th.Deny {
 					sim = 2
@@ -221,7 +223,7 @@ func TestWhatIfMatchesRecount(t *testing.T) {
 				}
 				want.Matrix[d.Action.Index()][sim]++
 				if want.ByType[d.Type] == nil {
-					want.ByType[d.Type] = new([NumActions][3]uint64)
+					want.ByType[d.Type] = new([decision.NumActions][3]uint64)
 				}
 				want.ByType[d.Type][d.Action.Index()][sim]++
 			}
@@ -256,11 +258,11 @@ func TestWhatIfMatchesRecount(t *testing.T) {
 }
 
 func TestSimulateWholeThresholds(t *testing.T) {
-	th := Thresholds{Challenge: 60, Deny: 90}
+	th := decision.Thresholds{Challenge: 60, Deny: 90}
 	for _, c := range []struct {
 		v    float64
-		want Action
-	}{{0, ActionAllow}, {59.99, ActionAllow}, {60, ActionChallenge}, {89.5, ActionChallenge}, {90, ActionDeny}, {100, ActionDeny}, {250, ActionDeny}, {-3, ActionAllow}} {
+		want decision.Action
+	}{{0, decision.ActionAllow}, {59.99, decision.ActionAllow}, {60, decision.ActionChallenge}, {89.5, decision.ActionChallenge}, {90, decision.ActionDeny}, {100, decision.ActionDeny}, {250, decision.ActionDeny}, {-3, decision.ActionAllow}} {
 		if got := th.Simulate(c.v); got != c.want {
 			t.Errorf("Simulate(%v) = %s, want %s", c.v, got, c.want)
 		}
@@ -268,14 +270,14 @@ func TestSimulateWholeThresholds(t *testing.T) {
 }
 
 // summarise computes user summaries from decisions, oldest first.
-func summarise(all []Decision) map[string]UserSummary {
-	m := map[string]*UserSummary{}
+func summarise(all []decision.Decision) map[string]decision.UserSummary {
+	m := map[string]*decision.UserSummary{}
 	for i := range all {
 		if all[i].UserID != "" {
 			addSummary(m, &all[i])
 		}
 	}
-	out := map[string]UserSummary{}
+	out := map[string]decision.UserSummary{}
 	for k, v := range m {
 		out[k] = *v
 	}
@@ -303,13 +305,13 @@ func TestUsersMatchRecount(t *testing.T) {
 			t.Errorf("SortLastSeen: %s after %s", s.UserID, got[i-1].UserID)
 		}
 	}
-	for _, sort := range []UserSort{SortMaxRisk, SortDenies} {
+	for _, sort := range []decision.UserSort{decision.SortMaxRisk, decision.SortDenies} {
 		us, err := db.Users(ctx, UsersQuery{Sort: sort, Limit: 5})
 		if err != nil || len(us) != 5 {
 			t.Fatalf("Users sort %d: %d, %v", sort, len(us), err)
 		}
 		for i := 1; i < len(us); i++ {
-			if (sort == SortMaxRisk && us[i].MaxRisk > us[i-1].MaxRisk) || (sort == SortDenies && us[i].Denies > us[i-1].Denies) {
+			if (sort == decision.SortMaxRisk && us[i].MaxRisk > us[i-1].MaxRisk) || (sort == decision.SortDenies && us[i].Denies > us[i-1].Denies) {
 				t.Errorf("sort %d out of order: %+v then %+v", sort, us[i-1], us[i])
 			}
 		}
@@ -372,11 +374,11 @@ func TestQueriesMatchRecount(t *testing.T) {
 	now := clock.Now()
 	exprs := []string{"", "user:user-3", "action:deny", "risk>=50 -type:$login", "since:6h", "user:user-5 since:20h", "signal:proxy_ip bot<30", "user:nobody", "10."}
 	for _, expr := range exprs {
-		f, err := ParseFilter(expr, now)
+		f, err := decision.ParseFilter(expr, now)
 		if err != nil {
 			t.Fatal(err)
 		}
-		var match []Decision
+		var match []decision.Decision
 		for i := len(all) - 1; i >= 0; i-- {
 			if f.Match(&all[i]) {
 				match = append(match, all[i])
@@ -392,7 +394,7 @@ func TestQueriesMatchRecount(t *testing.T) {
 
 		from := all[len(all)/4].Time
 		to := all[3*len(all)/4].Time
-		var inWin []Decision
+		var inWin []decision.Decision
 		for i := range all {
 			if inExactWindow(&all[i], from, to) && f.Match(&all[i]) {
 				inWin = append(inWin, all[i])
@@ -400,7 +402,7 @@ func TestQueriesMatchRecount(t *testing.T) {
 		}
 		for _, reverse := range []bool{false, true} {
 			q := RangeQuery{From: from, To: to, Reverse: reverse, Limit: 7, Filter: f}
-			var paged []Decision
+			var paged []decision.Decision
 			for pages := 0; ; pages++ {
 				p, err := db.Range(ctx, q)
 				if err != nil {
@@ -445,7 +447,7 @@ func TestQueriesMatchRecount(t *testing.T) {
 	}
 }
 
-func ids(ds []Decision) []string {
+func ids(ds []decision.Decision) []string {
 	out := make([]string, len(ds))
 	for i, d := range ds {
 		out[i] = d.ID

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/riskwatch/riskwatch/decision"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -120,41 +121,41 @@ func walk(ctx context.Context, c *bolt.Cursor, lo, hi []byte, reverse bool, fn f
 // matcher decodes only what a filter needs before deciding, and the raw
 // request and response only for decisions that match.
 type matcher struct {
-	f    *Filter
+	f    *decision.Filter
 	user string // when set, the exact user (index keys may be cut)
-	d    Decision
+	d    decision.Decision
 }
 
 // match reports whether the stored decision matches and, if so, returns it
 // fully decoded.
-func (m *matcher) match(k, v []byte) (Decision, bool, error) {
+func (m *matcher) match(k, v []byte) (decision.Decision, bool, error) {
 	if m.f.Empty() && len(m.user) <= maxIndexPart {
-		var d Decision
+		var d decision.Decision
 		err := decodeDecision(k, v, &d, true)
 		return d, err == nil, err
 	}
 	if err := decodeDecision(k, v, &m.d, false); err != nil {
-		return Decision{}, false, err
+		return decision.Decision{}, false, err
 	}
 	if (m.user != "" && m.d.UserID != m.user) || !m.f.Match(&m.d) {
-		return Decision{}, false, nil
+		return decision.Decision{}, false, nil
 	}
-	var d Decision
+	var d decision.Decision
 	err := decodeDecision(k, v, &d, true)
 	return d, err == nil, err
 }
 
 // Get returns the decision with the given ID, or an error wrapping
 // ErrNotFound.
-func (db *DB) Get(ctx context.Context, id string) (Decision, error) {
+func (db *DB) Get(ctx context.Context, id string) (decision.Decision, error) {
 	k, err := parseID(id)
 	if err != nil {
-		return Decision{}, fmt.Errorf("%w: %v", ErrNotFound, err)
+		return decision.Decision{}, fmt.Errorf("%w: %v", ErrNotFound, err)
 	}
 	if err := ctx.Err(); err != nil {
-		return Decision{}, err
+		return decision.Decision{}, err
 	}
-	var d Decision
+	var d decision.Decision
 	err = db.view(func(tx *bolt.Tx) error {
 		v := tx.Bucket(bktDecisions).Get(k[:])
 		if v == nil {
@@ -163,7 +164,7 @@ func (db *DB) Get(ctx context.Context, id string) (Decision, error) {
 		return decodeDecision(k[:], v, &d, true)
 	})
 	if err != nil {
-		return Decision{}, err
+		return decision.Decision{}, err
 	}
 	return d, nil
 }
@@ -171,7 +172,7 @@ func (db *DB) Get(ctx context.Context, id string) (Decision, error) {
 // Latest returns up to n of the newest decisions that match f (nil matches
 // all), newest first. It walks back from the newest decision, through the
 // user index when f names a user, and stops at f's since: bound.
-func (db *DB) Latest(ctx context.Context, f *Filter, n int) ([]Decision, error) {
+func (db *DB) Latest(ctx context.Context, f *decision.Filter, n int) ([]decision.Decision, error) {
 	if n <= 0 {
 		return nil, nil
 	}
@@ -187,7 +188,7 @@ func (db *DB) Latest(ctx context.Context, f *Filter, n int) ([]Decision, error) 
 
 // collect returns up to n decisions of r matching f, and the key after
 // which a further call would continue when n were found and more exist.
-func (db *DB) collect(ctx context.Context, r keyRange, f *Filter, n int) (out []Decision, more bool, err error) {
+func (db *DB) collect(ctx context.Context, r keyRange, f *decision.Filter, n int) (out []decision.Decision, more bool, err error) {
 	m := matcher{f: f, user: r.user}
 	err = db.view(func(tx *bolt.Tx) error {
 		return r.scan(ctx, tx, func(k, v []byte) (bool, error) {
@@ -215,13 +216,13 @@ type RangeQuery struct {
 	Reverse  bool
 	Limit    int
 	Cursor   string
-	Filter   *Filter
+	Filter   *decision.Filter
 }
 
 // Page is one page of a Range query. Next is the cursor of the following
 // page, "" when this page is the last one.
 type Page struct {
-	Decisions []Decision
+	Decisions []decision.Decision
 	Next      string
 }
 
@@ -266,7 +267,7 @@ func (db *DB) Range(ctx context.Context, q RangeQuery) (Page, error) {
 
 // UserDecisions returns up to limit of a user's decisions (all when limit
 // <= 0), newest first, read through the user index.
-func (db *DB) UserDecisions(ctx context.Context, userID string, limit int) ([]Decision, error) {
+func (db *DB) UserDecisions(ctx context.Context, userID string, limit int) ([]decision.Decision, error) {
 	if userID == "" {
 		return nil, nil
 	}

@@ -3,6 +3,8 @@ package store
 import (
 	"fmt"
 	"time"
+
+	"github.com/riskwatch/riskwatch/decision"
 )
 
 // Record format versions.
@@ -21,7 +23,7 @@ const maxRejectedHead = 256
 // live in the key) to b. The user ID comes first, so that peekUser reads it
 // with one varint, and the raw request and response come last, so that a
 // scan can decode a decision without them.
-func encodeDecision(b []byte, d *Decision) []byte {
+func encodeDecision(b []byte, d *decision.Decision) []byte {
 	e := encoder{b}
 	e.byte1(decisionV)
 	e.str(d.UserID)
@@ -57,14 +59,14 @@ func encodeDecision(b []byte, d *Decision) []byte {
 // decodeDecision fills d from a stored key and value. With raw false the
 // request and response bytes are left nil (cheaper, for scans that filter
 // first). d shares nothing with val.
-func decodeDecision(key, val []byte, d *Decision, raw bool) error {
+func decodeDecision(key, val []byte, d *decision.Decision, raw bool) error {
 	if len(key) != len(decKey{}) {
 		return fmt.Errorf("decision key %x: %w", key, errRecord)
 	}
 	k := decKey(key)
 	r := decoder{b: val}
 	r.version(decisionV)
-	*d = Decision{ID: k.id(), Time: k.time()}
+	*d = decision.Decision{ID: k.id(), Time: k.time()}
 	d.UserID = r.str()
 	d.EventID = r.str()
 	d.ReceivedAt = r.time()
@@ -91,8 +93,8 @@ func decodeDecision(key, val []byte, d *Decision, raw bool) error {
 		}
 	}
 	d.Policy = r.str()
-	if a := int(r.byte1()); a < NumActions {
-		d.Action = Actions[a]
+	if a := int(r.byte1()); a < decision.NumActions {
+		d.Action = decision.Actions[a]
 	} else {
 		r.fail()
 	}
@@ -230,23 +232,7 @@ func decodeCheckpoint(source string, val []byte) (Checkpoint, error) {
 	return cp, nil
 }
 
-// UserSummary aggregates one user's stored decisions. The store maintains it
-// as decisions are written and corrects it when retention removes some.
-type UserSummary struct {
-	UserID string
-	// Email, LastIP and LastCountry are the latest non-empty values seen.
-	Email, LastIP, LastCountry string
-	// FirstSeen and LastSeen are the times of the oldest and newest stored
-	// decisions.
-	FirstSeen, LastSeen time.Time
-	// Count is the number of stored decisions; Denies and Challenges count
-	// those with that action.
-	Count, Denies, Challenges uint64
-	// MaxRisk is the highest risk score among the user's scored decisions.
-	MaxRisk float64
-}
-
-func encodeSummary(b []byte, s *UserSummary) []byte {
+func encodeSummary(b []byte, s *decision.UserSummary) []byte {
 	e := encoder{b}
 	e.byte1(summaryV)
 	e.str(s.Email)
@@ -261,7 +247,7 @@ func encodeSummary(b []byte, s *UserSummary) []byte {
 	return e.b
 }
 
-func decodeSummary(user string, val []byte, s *UserSummary) error {
+func decodeSummary(user string, val []byte, s *decision.UserSummary) error {
 	r := decoder{b: val}
 	r.version(summaryV)
 	s.UserID = user

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/riskwatch/riskwatch/decision"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -101,7 +102,7 @@ func (st *txState) retainDecisions(end decKey, limit int) (int, []string, error)
 		eventID string
 	}
 	var victims []victim
-	var d Decision
+	var d decision.Decision
 	c := st.decisions.Cursor()
 	for k, v := c.First(); k != nil && len(victims) < limit && bytes.Compare(k, end[:]) < 0; k, v = c.Next() {
 		if err := decodeDecision(k, v, &d, false); err != nil {
@@ -110,7 +111,7 @@ func (st *txState) retainDecisions(end decKey, limit int) (int, []string, error)
 		victims = append(victims, victim{pendingOf(decKey(k), &d), d.EventID})
 	}
 	// gone summarises, per user, the deleted decisions.
-	gone := map[string]*UserSummary{}
+	gone := map[string]*decision.UserSummary{}
 	for _, x := range victims {
 		if err := st.decisions.Delete(x.key[:]); err != nil {
 			return 0, nil, err
@@ -136,7 +137,7 @@ func (st *txState) retainDecisions(end decKey, limit int) (int, []string, error)
 		if v == nil {
 			continue
 		}
-		var s UserSummary
+		var s decision.UserSummary
 		if err := decodeSummary(user, v, &s); err != nil {
 			return 0, nil, err
 		}
@@ -232,7 +233,7 @@ func (db *DB) recomputeMaxRisk(ctx context.Context, user string) error {
 		if v == nil {
 			return nil
 		}
-		var s UserSummary
+		var s decision.UserSummary
 		if err := decodeSummary(user, v, &s); err != nil {
 			return err
 		}
@@ -248,12 +249,12 @@ func (db *DB) recomputeMaxRisk(ctx context.Context, user string) error {
 // scanMaxRisk raises *m to the highest risk among the scored decisions of r
 // and returns the key of the last decision it read (zero when none).
 func scanMaxRisk(ctx context.Context, tx *bolt.Tx, r keyRange, m *float64) (last decKey, err error) {
-	var d Decision
+	var d decision.Decision
 	err = r.scan(ctx, tx, func(k, v []byte) (bool, error) {
 		if err := decodeDecision(k, v, &d, false); err != nil {
 			return false, err
 		}
-		if d.Action != ActionError {
+		if d.Action != decision.ActionError {
 			*m = max(*m, d.Risk)
 		}
 		last = decKey(k)

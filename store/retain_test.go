@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riskwatch/riskwatch/decision"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -22,7 +23,7 @@ func TestRetention(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	early, err := db.Complete(ctx, []Result{{Decision: Decision{EventID: "early", UserID: "early-user", IP: "192.0.2.1", Type: "$login", Action: ActionDeny, Risk: 99}}})
+	early, err := db.Complete(ctx, []Result{{Decision: decision.Decision{EventID: "early", UserID: "early-user", IP: "192.0.2.1", Type: "$login", Action: decision.ActionDeny, Risk: 99}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,13 +53,13 @@ func TestRetention(t *testing.T) {
 	}
 	all := allDecisions(t, db)
 	cut := all[len(all)*2/5].Time.Add(time.Nanosecond)
-	var keep []Decision
+	var keep []decision.Decision
 	for _, d := range all {
 		if !d.Time.Before(cut) {
 			keep = append(keep, d)
 		}
 	}
-	histBefore, _ := db.Histogram(ctx, ScoreRisk, time.Time{}, time.Time{})
+	histBefore, _ := db.Histogram(ctx, decision.ScoreRisk, time.Time{}, time.Time{})
 	totBefore, _ := db.Totals(ctx, time.Time{}, time.Time{}, nil)
 
 	deleted, err := db.Retain(ctx, cut)
@@ -71,7 +72,7 @@ func TestRetention(t *testing.T) {
 	if got := allDecisions(t, db); fmt.Sprint(ids(got)) != fmt.Sprint(ids(keep)) {
 		t.Errorf("%d decisions left, want %d", len(got), len(keep))
 	}
-	histAfter, _ := db.Histogram(ctx, ScoreRisk, time.Time{}, time.Time{})
+	histAfter, _ := db.Histogram(ctx, decision.ScoreRisk, time.Time{}, time.Time{})
 	totAfter, _ := db.Totals(ctx, time.Time{}, time.Time{}, nil)
 	if histAfter.Counts != histBefore.Counts || totAfter.Decisions != totBefore.Decisions {
 		t.Errorf("retention changed the rollups: %d -> %d decisions", totBefore.Decisions, totAfter.Decisions)

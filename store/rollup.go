@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/riskwatch/riskwatch/decision"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -45,8 +46,8 @@ type hist [histSlots]uint64
 
 // typeRollup is the rollup of one event type.
 type typeRollup struct {
-	counts [NumActions]uint64
-	hists  [NumScores]hist
+	counts [decision.NumActions]uint64
+	hists  [decision.NumScores]hist
 }
 
 // rollup is a decoded rollup record, by event type.
@@ -62,15 +63,15 @@ func (r rollup) typ(name string) *typeRollup {
 }
 
 // add counts one decision.
-func (r rollup) add(d *Decision) {
+func (r rollup) add(d *decision.Decision) {
 	t := r.typ(d.Type)
 	a := d.Action.Index()
 	t.counts[a]++
 	if a >= scoredActions {
 		return
 	}
-	for s := range NumScores {
-		t.hists[s][a*101+Bucket(d.ScoreValue(s))]++
+	for s := range decision.NumScores {
+		t.hists[s][a*101+decision.Bucket(d.ScoreValue(s))]++
 	}
 }
 
@@ -92,7 +93,7 @@ func (r rollup) merge(o rollup) {
 // encode appends the record form of r to b.
 func (r rollup) encode(b []byte) []byte {
 	names := make([]string, 0, len(r))
-	var totals [NumActions]uint64
+	var totals [decision.NumActions]uint64
 	for name, t := range r {
 		names = append(names, name)
 		for a, c := range t.counts {
@@ -132,7 +133,7 @@ func (r rollup) encode(b []byte) []byte {
 
 // decodeInto adds the record val to r.
 func (r rollup) decodeInto(val []byte) error {
-	return walkRollup(val, func(name []byte, counts *[NumActions]uint64, secs *[NumScores][]byte) error {
+	return walkRollup(val, func(name []byte, counts *[decision.NumActions]uint64, secs *[decision.NumScores][]byte) error {
 		t := r.typ(string(name))
 		for a, c := range counts {
 			t.counts[a] += c
@@ -147,8 +148,8 @@ func (r rollup) decodeInto(val []byte) error {
 }
 
 // rollupTotals reads only the counts by action of a record.
-func rollupTotals(val []byte) ([NumActions]uint64, error) {
-	var totals [NumActions]uint64
+func rollupTotals(val []byte) ([decision.NumActions]uint64, error) {
+	var totals [decision.NumActions]uint64
 	r := decoder{b: val}
 	r.version(rollupV)
 	for a := range totals {
@@ -160,15 +161,15 @@ func rollupTotals(val []byte) ([NumActions]uint64, error) {
 // walkRollup calls fn for each type of a record with the type's name and
 // counts and the still-encoded histogram sections. name, counts and secs
 // are valid only during the call.
-func walkRollup(val []byte, fn func(name []byte, counts *[NumActions]uint64, secs *[NumScores][]byte) error) error {
+func walkRollup(val []byte, fn func(name []byte, counts *[decision.NumActions]uint64, secs *[decision.NumScores][]byte) error) error {
 	r := decoder{b: val}
 	r.version(rollupV)
-	for range NumActions {
+	for range decision.NumActions {
 		r.uvarint()
 	}
 	n := r.uvarint()
-	var counts [NumActions]uint64
-	var secs [NumScores][]byte
+	var counts [decision.NumActions]uint64
+	var secs [decision.NumScores][]byte
 	for i := uint64(0); i < n && r.err == nil; i++ {
 		name := r.view()
 		for a := range counts {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/riskwatch/riskwatch/decision"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -21,11 +22,11 @@ const maxRateMinutes = 100_000
 // the minute of to, one entry per minute including empty ones, oldest
 // first. A zero from starts at the first stored minute, a zero to ends at
 // the current minute.
-func (db *DB) Rates(ctx context.Context, from, to time.Time) ([]MinuteCounts, error) {
+func (db *DB) Rates(ctx context.Context, from, to time.Time) ([]decision.MinuteCounts, error) {
 	if to.IsZero() {
 		to = db.now()
 	}
-	var out []MinuteCounts
+	var out []decision.MinuteCounts
 	err := db.view(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bktMinutes).Cursor()
 		if from.IsZero() {
@@ -42,7 +43,7 @@ func (db *DB) Rates(ctx context.Context, from, to time.Time) ([]MinuteCounts, er
 		if (t-f)/minuteSecs > maxRateMinutes {
 			return fmt.Errorf("window %s to %s is longer than %d minutes", from.UTC().Format(time.RFC3339), to.UTC().Format(time.RFC3339), maxRateMinutes)
 		}
-		out = make([]MinuteCounts, (t-f)/minuteSecs)
+		out = make([]decision.MinuteCounts, (t-f)/minuteSecs)
 		for i := range out {
 			out[i].Minute = time.Unix(f+int64(i)*minuteSecs, 0).UTC()
 		}
@@ -66,22 +67,22 @@ func (db *DB) Rates(ctx context.Context, from, to time.Time) ([]MinuteCounts, er
 // (whole minutes; zero values are unbounded), from the rollups. From and To
 // of the result are the minute-aligned window actually read (zero when
 // unbounded).
-func (db *DB) Histogram(ctx context.Context, s Score, from, to time.Time) (Histogram, error) {
-	if s < 0 || s >= NumScores {
-		return Histogram{}, fmt.Errorf("histogram: unknown score %d", s)
+func (db *DB) Histogram(ctx context.Context, s decision.Score, from, to time.Time) (decision.Histogram, error) {
+	if s < 0 || s >= decision.NumScores {
+		return decision.Histogram{}, fmt.Errorf("histogram: unknown score %d", s)
 	}
 	f, t := windowSecs(from, to)
-	h := Histogram{Score: s, From: alignedTime(from, f), To: alignedTime(to, t)}
+	h := decision.Histogram{Score: s, From: alignedTime(from, f), To: alignedTime(to, t)}
 	var acc hist
 	err := db.view(func(tx *bolt.Tx) error {
 		return eachRollup(ctx, tx, f, t, func(_ int64, v []byte) error {
-			return walkRollup(v, func(_ []byte, _ *[NumActions]uint64, secs *[NumScores][]byte) error {
+			return walkRollup(v, func(_ []byte, _ *[decision.NumActions]uint64, secs *[decision.NumScores][]byte) error {
 				return addSection(secs[s], &acc)
 			})
 		})
 	})
 	if err != nil {
-		return Histogram{}, fmt.Errorf("histogram of %s: %w", s, err)
+		return decision.Histogram{}, fmt.Errorf("histogram of %s: %w", s, err)
 	}
 	for a := range scoredActions {
 		for b := range 101 {
@@ -102,60 +103,20 @@ func alignedTime(t time.Time, sec int64) time.Time {
 	return time.Unix(sec, 0).UTC()
 }
 
-// Thresholds are simulated policy thresholds on one score.
-type Thresholds struct {
-	Challenge, Deny float64
-}
-
-// Simulate returns the action the thresholds give score value v: deny when
-// v >= Deny, challenge when v >= Challenge, allow otherwise. Scores are
-// compared at the resolution of the histograms (Bucket(v), whole points),
-// so that WhatIf (from rollups) and Flips (from decisions) agree; with
-// whole-number thresholds this is the same as comparing v itself.
-func (th Thresholds) Simulate(v float64) Action {
-	return Actions[th.simulateBucket(Bucket(v))]
-}
-
-// simulateBucket returns the index of the simulated action of bucket b.
-func (th Thresholds) simulateBucket(b int) int {
-	switch v := float64(b); {
-	case v >= th.Deny:
-		return 2
-	case v >= th.Challenge:
-		return 1
-	}
-	return 0
-}
-
-// WhatIf compares actual actions with the actions simulated thresholds
-// would have given over a window.
-type WhatIf struct {
-	Score      Score
-	Thresholds Thresholds
-	From, To   time.Time
-	// Matrix counts decisions by actual action (rows in Actions order; the
-	// error row stays zero) and simulated action (allow, challenge, deny).
-	Matrix [NumActions][3]uint64
-	// ByType holds the same matrix per event type.
-	ByType map[string]*[NumActions][3]uint64
-	// Errors counts error decisions (no scores) in the window.
-	Errors uint64
-}
-
 // WhatIf computes the actual × simulated matrix of score s under th over
 // [from, to) (whole minutes; zero values are unbounded), overall and per
 // event type, from the rollups.
-func (db *DB) WhatIf(ctx context.Context, s Score, th Thresholds, from, to time.Time) (WhatIf, error) {
-	if s < 0 || s >= NumScores {
-		return WhatIf{}, fmt.Errorf("what-if: unknown score %d", s)
+func (db *DB) WhatIf(ctx context.Context, s decision.Score, th decision.Thresholds, from, to time.Time) (decision.WhatIf, error) {
+	if s < 0 || s >= decision.NumScores {
+		return decision.WhatIf{}, fmt.Errorf("what-if: unknown score %d", s)
 	}
 	f, t := windowSecs(from, to)
-	w := WhatIf{Score: s, Thresholds: th, From: alignedTime(from, f), To: alignedTime(to, t), ByType: map[string]*[NumActions][3]uint64{}}
+	w := decision.WhatIf{Score: s, Thresholds: th, From: alignedTime(from, f), To: alignedTime(to, t), ByType: map[string]*[decision.NumActions][3]uint64{}}
 	types := map[string]*hist{}
 	err := db.view(func(tx *bolt.Tx) error {
 		return eachRollup(ctx, tx, f, t, func(_ int64, v []byte) error {
-			return walkRollup(v, func(name []byte, counts *[NumActions]uint64, secs *[NumScores][]byte) error {
-				w.Errors += counts[ActionError.Index()]
+			return walkRollup(v, func(name []byte, counts *[decision.NumActions]uint64, secs *[decision.NumScores][]byte) error {
+				w.Errors += counts[decision.ActionError.Index()]
 				h := types[string(name)]
 				if h == nil {
 					h = new(hist)
@@ -166,14 +127,14 @@ func (db *DB) WhatIf(ctx context.Context, s Score, th Thresholds, from, to time.
 		})
 	})
 	if err != nil {
-		return WhatIf{}, fmt.Errorf("what-if on %s: %w", s, err)
+		return decision.WhatIf{}, fmt.Errorf("what-if on %s: %w", s, err)
 	}
 	var sim [101]int
 	for b := range sim {
-		sim[b] = th.simulateBucket(b)
+		sim[b] = th.SimulateBucket(b)
 	}
 	for name, h := range types {
-		m := new([NumActions][3]uint64)
+		m := new([decision.NumActions][3]uint64)
 		for a := range scoredActions {
 			for b := range 101 {
 				m[a][sim[b]] += h[a*101+b]
@@ -192,8 +153,8 @@ func (db *DB) WhatIf(ctx context.Context, s Score, th Thresholds, from, to time.
 // Flips returns up to limit (default 100) scored decisions stored in
 // [from, to) whose simulated action under th differs from the actual one,
 // newest first, by scanning the decisions.
-func (db *DB) Flips(ctx context.Context, s Score, th Thresholds, from, to time.Time, limit int) ([]Decision, error) {
-	if s < 0 || s >= NumScores {
+func (db *DB) Flips(ctx context.Context, s decision.Score, th decision.Thresholds, from, to time.Time, limit int) ([]decision.Decision, error) {
+	if s < 0 || s >= decision.NumScores {
 		return nil, fmt.Errorf("flips: unknown score %d", s)
 	}
 	if limit <= 0 {
@@ -201,17 +162,17 @@ func (db *DB) Flips(ctx context.Context, s Score, th Thresholds, from, to time.T
 	}
 	r := windowRange(from, to)
 	r.reverse = true
-	var out []Decision
-	var d Decision
+	var out []decision.Decision
+	var d decision.Decision
 	err := db.view(func(tx *bolt.Tx) error {
 		return r.scan(ctx, tx, func(k, v []byte) (bool, error) {
 			if err := decodeDecision(k, v, &d, false); err != nil {
 				return false, err
 			}
-			if d.Action == ActionError || th.Simulate(d.ScoreValue(s)) == d.Action {
+			if d.Action == decision.ActionError || th.Simulate(d.ScoreValue(s)) == d.Action {
 				return true, nil
 			}
-			var full Decision
+			var full decision.Decision
 			if err := decodeDecision(k, v, &full, true); err != nil {
 				return false, err
 			}
@@ -231,9 +192,9 @@ func (db *DB) Flips(ctx context.Context, s Score, th Thresholds, from, to time.T
 // First/Last from the stored decisions; with one they come from a scan.
 // Rejected counts rejected records in the window (all ever stored when the
 // window is unbounded), Inbox is the current inbox depth.
-func (db *DB) Totals(ctx context.Context, since, until time.Time, f *Filter) (Totals, error) {
-	tot := Totals{ByAction: map[Action]uint64{}, ByType: map[string]uint64{}}
-	for _, a := range Actions {
+func (db *DB) Totals(ctx context.Context, since, until time.Time, f *decision.Filter) (decision.Totals, error) {
+	tot := decision.Totals{ByAction: map[decision.Action]uint64{}, ByType: map[string]uint64{}}
+	for _, a := range decision.Actions {
 		tot.ByAction[a] = 0
 	}
 	err := db.view(func(tx *bolt.Tx) error {
@@ -250,18 +211,18 @@ func (db *DB) Totals(ctx context.Context, since, until time.Time, f *Filter) (To
 		return scanTotals(ctx, tx, since, until, f, &tot)
 	})
 	if err != nil {
-		return Totals{}, fmt.Errorf("totals: %w", err)
+		return decision.Totals{}, fmt.Errorf("totals: %w", err)
 	}
 	return tot, nil
 }
 
-func rollupTotalsIn(ctx context.Context, tx *bolt.Tx, since, until time.Time, tot *Totals) error {
+func rollupTotalsIn(ctx context.Context, tx *bolt.Tx, since, until time.Time, tot *decision.Totals) error {
 	f, t := windowSecs(since, until)
 	err := eachRollup(ctx, tx, f, t, func(_ int64, v []byte) error {
-		return walkRollup(v, func(name []byte, counts *[NumActions]uint64, _ *[NumScores][]byte) error {
+		return walkRollup(v, func(name []byte, counts *[decision.NumActions]uint64, _ *[decision.NumScores][]byte) error {
 			var sum uint64
 			for a, c := range counts {
-				tot.ByAction[Actions[a]] += c
+				tot.ByAction[decision.Actions[a]] += c
 				sum += c
 			}
 			if sum > 0 {
@@ -291,13 +252,13 @@ func rollupTotalsIn(ctx context.Context, tx *bolt.Tx, since, until time.Time, to
 	return nil
 }
 
-func scanTotals(ctx context.Context, tx *bolt.Tx, since, until time.Time, f *Filter, tot *Totals) error {
+func scanTotals(ctx context.Context, tx *bolt.Tx, since, until time.Time, f *decision.Filter, tot *decision.Totals) error {
 	if s := f.Since(); s.After(since) {
 		since = s
 	}
 	r := windowRange(since, until)
 	r.user = f.UserID()
-	var d Decision
+	var d decision.Decision
 	return r.scan(ctx, tx, func(k, v []byte) (bool, error) {
 		if err := decodeDecision(k, v, &d, false); err != nil {
 			return false, err

@@ -7,23 +7,13 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/riskwatch/riskwatch/decision"
 	bolt "go.etcd.io/bbolt"
-)
-
-// UserSort orders the result of Users.
-type UserSort int
-
-// The orders of Users; every one puts the largest first and breaks ties by
-// most recent LastSeen, then by user ID.
-const (
-	SortLastSeen UserSort = iota
-	SortMaxRisk
-	SortDenies
 )
 
 // UsersQuery selects user summaries.
 type UsersQuery struct {
-	Sort UserSort
+	Sort decision.UserSort
 	// Search keeps users whose ID, email or last IP contains it, without
 	// regard to case; "" keeps all.
 	Search string
@@ -37,10 +27,10 @@ type UsersQuery struct {
 // Users returns user summaries selected and ordered by q, exact as of one
 // snapshot. With q.IP it reads the IP index; otherwise it reads every
 // summary, keeping only the best q.Limit in memory.
-func (db *DB) Users(ctx context.Context, q UsersQuery) ([]UserSummary, error) {
+func (db *DB) Users(ctx context.Context, q UsersQuery) ([]decision.UserSummary, error) {
 	search := strings.ToLower(q.Search)
-	var out []UserSummary
-	keep := func(s *UserSummary) {
+	var out []decision.UserSummary
+	keep := func(s *decision.UserSummary) {
 		if search == "" || strings.Contains(strings.ToLower(s.UserID), search) ||
 			strings.Contains(strings.ToLower(s.Email), search) || strings.Contains(strings.ToLower(s.LastIP), search) {
 			out = append(out, *s)
@@ -61,7 +51,7 @@ func (db *DB) Users(ctx context.Context, q UsersQuery) ([]UserSummary, error) {
 		// summary combines the stored summary v (nil if none) with the
 		// user's pending decisions.
 		summary := func(user string, v []byte) error {
-			s := UserSummary{UserID: user}
+			s := decision.UserSummary{UserID: user}
 			if v != nil {
 				if err := decodeSummary(user, v, &s); err != nil {
 					return err

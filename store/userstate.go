@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/riskwatch/riskwatch/decision"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -33,11 +34,11 @@ const (
 // the fields addSummary reads.
 type pendingUser struct {
 	key decKey
-	d   Decision
+	d   decision.Decision
 }
 
-func pendingOf(key decKey, d *Decision) pendingUser {
-	return pendingUser{key: key, d: Decision{
+func pendingOf(key decKey, d *decision.Decision) pendingUser {
+	return pendingUser{key: key, d: decision.Decision{
 		Time: key.time(), UserID: d.UserID, Email: d.Email, IP: d.IP,
 		Country: d.Country, Action: d.Action, Risk: d.Risk,
 	}}
@@ -59,7 +60,7 @@ func loadPending(tx *bolt.Tx) ([]pendingUser, error) {
 	mark := userMark(tx)
 	c := tx.Bucket(bktDecisions).Cursor()
 	next := mark.after()
-	var d Decision
+	var d decision.Decision
 	for k, v := c.Seek(next[:]); k != nil; k, v = c.Next() {
 		if err := decodeDecision(k, v, &d, false); err != nil {
 			return nil, err
@@ -113,7 +114,7 @@ func (st *txState) mergeUsers() error {
 func (st *txState) mergeUser(user string, pend []pendingUser, order []int32) error {
 	key := append(userPrefix(user), make([]byte, len(decKey{}))...)
 	dk := key[len(key)-len(decKey{}):]
-	var add UserSummary
+	var add decision.UserSummary
 	for _, i := range order {
 		copy(dk, pend[i].key[:])
 		if err := st.byUser.Put(st.keep(key), nil); err != nil {
@@ -121,7 +122,7 @@ func (st *txState) mergeUser(user string, pend []pendingUser, order []int32) err
 		}
 		addDecision(&add, &pend[i].d)
 	}
-	var s UserSummary
+	var s decision.UserSummary
 	if v := st.users.Get([]byte(user)); v != nil {
 		if err := decodeSummary(user, v, &s); err != nil {
 			return err
@@ -133,30 +134,30 @@ func (st *txState) mergeUser(user string, pend []pendingUser, order []int32) err
 
 // addSummary folds a decision (newer than those already in m) into the
 // summaries in m.
-func addSummary(m map[string]*UserSummary, d *Decision) {
+func addSummary(m map[string]*decision.UserSummary, d *decision.Decision) {
 	user := indexPart(d.UserID)
 	s := m[user]
 	if s == nil {
-		s = &UserSummary{UserID: user}
+		s = &decision.UserSummary{UserID: user}
 		m[user] = s
 	}
 	addDecision(s, d)
 }
 
 // addDecision folds a decision newer than those in s into s.
-func addDecision(s *UserSummary, d *Decision) {
+func addDecision(s *decision.UserSummary, d *decision.Decision) {
 	if s.Count == 0 {
 		s.FirstSeen = d.Time
 	}
 	s.LastSeen = d.Time
 	s.Count++
 	switch d.Action {
-	case ActionDeny:
+	case decision.ActionDeny:
 		s.Denies++
-	case ActionChallenge:
+	case decision.ActionChallenge:
 		s.Challenges++
 	}
-	if d.Action != ActionError {
+	if d.Action != decision.ActionError {
 		s.MaxRisk = max(s.MaxRisk, d.Risk)
 	}
 	if d.Email != "" {
@@ -171,7 +172,7 @@ func addDecision(s *UserSummary, d *Decision) {
 }
 
 // mergeSummary adds the newer decisions summarised in add to s.
-func mergeSummary(s, add *UserSummary) {
+func mergeSummary(s, add *decision.UserSummary) {
 	if s.Count == 0 {
 		s.FirstSeen = add.FirstSeen
 		s.MaxRisk = add.MaxRisk
@@ -194,10 +195,10 @@ func mergeSummary(s, add *UserSummary) {
 
 // pendingSummaries summarises, per user, the decisions of a snapshot that
 // are newer than its user mark.
-func pendingSummaries(ctx context.Context, tx *bolt.Tx) (map[string]*UserSummary, error) {
-	out := map[string]*UserSummary{}
+func pendingSummaries(ctx context.Context, tx *bolt.Tx) (map[string]*decision.UserSummary, error) {
+	out := map[string]*decision.UserSummary{}
 	r := keyRange{lo: userMark(tx).after(), hi: maxKey}
-	var d Decision
+	var d decision.Decision
 	err := r.scan(ctx, tx, func(k, v []byte) (bool, error) {
 		if u := peekUser(v); len(u) == 0 {
 			return true, nil
@@ -269,13 +270,13 @@ func (r keyRange) scanUser(ctx context.Context, tx *bolt.Tx, fn func(k, v []byte
 }
 
 // sortSummaries orders summaries for Users.
-func sortSummaries(out []UserSummary, by UserSort) {
-	slices.SortFunc(out, func(a, b UserSummary) int {
+func sortSummaries(out []decision.UserSummary, by decision.UserSort) {
+	slices.SortFunc(out, func(a, b decision.UserSummary) int {
 		var c int
 		switch by {
-		case SortMaxRisk:
+		case decision.SortMaxRisk:
 			c = cmp.Compare(b.MaxRisk, a.MaxRisk)
-		case SortDenies:
+		case decision.SortDenies:
 			c = cmp.Compare(b.Denies, a.Denies)
 		}
 		if c == 0 {

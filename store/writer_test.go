@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riskwatch/riskwatch/decision"
 	berrors "go.etcd.io/bbolt/errors"
 )
 
@@ -22,7 +23,7 @@ func TestGroupCommit(t *testing.T) {
 	errs := make(chan error, callers)
 	for i := range callers {
 		wg.Go(func() {
-			_, err := db.Complete(ctx, []Result{{Decision: Decision{EventID: fmt.Sprint(i), UserID: "u", Action: ActionAllow}}})
+			_, err := db.Complete(ctx, []Result{{Decision: decision.Decision{EventID: fmt.Sprint(i), UserID: "u", Action: decision.ActionAllow}}})
 			errs <- err
 		})
 	}
@@ -73,7 +74,7 @@ func TestCommitErrorReachesEveryWaiter(t *testing.T) {
 	db := openTest(t, Options{NoSync: true, MaxSize: 1 << 20, MaxDelay: 500 * time.Millisecond})
 	ctx := context.Background()
 	big := []byte(`"` + strings.Repeat("x", 100<<10) + `"`)
-	if _, err := db.Complete(ctx, []Result{{Decision: Decision{EventID: "alone", Action: ActionAllow, Request: big}}}); err != nil {
+	if _, err := db.Complete(ctx, []Result{{Decision: decision.Decision{EventID: "alone", Action: decision.ActionAllow, Request: big}}}); err != nil {
 		t.Fatalf("a single 100KB decision should fit: %v", err)
 	}
 	// Twenty of them in one group exceed MaxSize: the commit fails and
@@ -83,8 +84,8 @@ func TestCommitErrorReachesEveryWaiter(t *testing.T) {
 	errs := make(chan error, callers)
 	for i := range callers {
 		wg.Go(func() {
-			_, err := db.Complete(ctx, []Result{{Decision: Decision{EventID: fmt.Sprint("big", i), Action: ActionAllow, Request: big}},
-				{Seq: 0, Decision: Decision{EventID: fmt.Sprint("small", i), Action: ActionAllow}}})
+			_, err := db.Complete(ctx, []Result{{Decision: decision.Decision{EventID: fmt.Sprint("big", i), Action: decision.ActionAllow, Request: big}},
+				{Seq: 0, Decision: decision.Decision{EventID: fmt.Sprint("small", i), Action: decision.ActionAllow}}})
 			errs <- err
 		})
 	}
@@ -105,7 +106,7 @@ func TestCommitErrorReachesEveryWaiter(t *testing.T) {
 	if l, _ := db.Latest(ctx, nil, 100); len(l) != 1 || l[0].EventID != "alone" {
 		t.Errorf("Latest after a failed commit: %d decisions", len(l))
 	}
-	if _, err := db.Complete(ctx, []Result{{Decision: Decision{EventID: "after", Action: ActionAllow}}}); err != nil {
+	if _, err := db.Complete(ctx, []Result{{Decision: decision.Decision{EventID: "after", Action: decision.ActionAllow}}}); err != nil {
 		t.Errorf("store unusable after a failed commit: %v", err)
 	}
 }
@@ -229,7 +230,7 @@ func TestCloseDrains(t *testing.T) {
 		wg.Go(func() {
 			for j := range 20 {
 				id := fmt.Sprint(i, "-", j)
-				_, err := db.Complete(ctx, []Result{{Decision: Decision{EventID: id, UserID: fmt.Sprint("u", j%3), Action: ActionAllow}}})
+				_, err := db.Complete(ctx, []Result{{Decision: decision.Decision{EventID: id, UserID: fmt.Sprint("u", j%3), Action: decision.ActionAllow}}})
 				if errors.Is(err, ErrClosed) {
 					return
 				}
@@ -284,14 +285,14 @@ func TestKeysIncreaseWhenClockStepsBack(t *testing.T) {
 		return now
 	}
 	ctx := context.Background()
-	var prev Decision
+	var prev decision.Decision
 	for round := range 2 {
 		db, err := Open(path, Options{NoSync: true, Now: clock})
 		if err != nil {
 			t.Fatal(err)
 		}
 		for i := range 5 {
-			ds, err := db.Complete(ctx, []Result{{Decision: Decision{EventID: fmt.Sprint(round, i), Action: ActionAllow}}})
+			ds, err := db.Complete(ctx, []Result{{Decision: decision.Decision{EventID: fmt.Sprint(round, i), Action: decision.ActionAllow}}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -333,7 +334,7 @@ func TestConcurrentReaders(t *testing.T) {
 			}
 		})
 	}
-	f, err := ParseFilter("user:user-3", time.Now())
+	f, err := decision.ParseFilter("user:user-3", time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -362,7 +363,7 @@ func TestConcurrentReaders(t *testing.T) {
 					return
 				}
 				last = tot.Decisions
-				us, err := db.Users(ctx, UsersQuery{Sort: SortDenies})
+				us, err := db.Users(ctx, UsersQuery{Sort: decision.SortDenies})
 				if err != nil {
 					t.Error(err)
 					return

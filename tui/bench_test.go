@@ -7,7 +7,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/riskwatch/riskwatch/api"
-	"github.com/riskwatch/riskwatch/store"
+	"github.com/riskwatch/riskwatch/decision"
 	"github.com/riskwatch/riskwatch/tui/internal/fixture"
 	"github.com/riskwatch/riskwatch/tui/live"
 )
@@ -17,7 +17,7 @@ import (
 func fullDashboard(b *testing.B) (*Model, subBatchMsg) {
 	b.Helper()
 	_, m, _ := start(b, 200, 50)
-	ds := make([]store.Decision, live.DefaultRingSize)
+	ds := make([]decision.Decision, live.DefaultRingSize)
 	for k := range ds {
 		ds[k] = fixture.Decision(stored+1+k, fixture.Now().Add(-time.Duration(len(ds)-k)*time.Millisecond))
 	}

@@ -15,7 +15,7 @@ import (
 	"github.com/charmbracelet/x/exp/teatest/v2"
 
 	"github.com/riskwatch/riskwatch/api"
-	"github.com/riskwatch/riskwatch/store"
+	"github.com/riskwatch/riskwatch/decision"
 	"github.com/riskwatch/riskwatch/tui/common"
 	"github.com/riskwatch/riskwatch/tui/internal/fixture"
 )
@@ -143,7 +143,7 @@ func TestFlowFilterDetailBack(t *testing.T) {
 	}
 	want := 0
 	for _, d := range fixture.Decisions(1, stored, fixture.Now()) {
-		if d.Action == store.ActionDeny {
+		if d.Action == decision.ActionDeny {
 			want++
 		}
 	}

@@ -10,7 +10,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/exp/golden"
 
-	"github.com/riskwatch/riskwatch/store"
+	"github.com/riskwatch/riskwatch/decision"
 	"github.com/riskwatch/riskwatch/tui/common"
 	"github.com/riskwatch/riskwatch/tui/internal/fixture"
 )
@@ -110,7 +110,7 @@ func TestGolden(t *testing.T) {
 // known shape: per-minute counts in the header, one row per stored
 // decision with its action written out, the age of the last event.
 func checkLiveNumbers(t *testing.T, screen string, w, h int) {
-	var perMinute [store.NumActions]int // 09:59: decisions 31-40
+	var perMinute [decision.NumActions]int // 09:59: decisions 31-40
 	for _, d := range fixture.Decisions(31, 10, fixture.Now()) {
 		perMinute[d.Action.Index()]++
 	}
@@ -118,8 +118,8 @@ func checkLiveNumbers(t *testing.T, screen string, w, h int) {
 	if w >= 80 {
 		for _, want := range []string{
 			"events 10/min",
-			fmt.Sprintf("allow %d/min", perMinute[store.ActionAllow.Index()]),
-			fmt.Sprintf("deny %d/min", perMinute[store.ActionDeny.Index()]),
+			fmt.Sprintf("allow %d/min", perMinute[decision.ActionAllow.Index()]),
+			fmt.Sprintf("deny %d/min", perMinute[decision.ActionDeny.Index()]),
 		} {
 			if !strings.Contains(header, want) {
 				t.Errorf("header lacks %q:\n%s", want, screen)
@@ -130,7 +130,7 @@ func checkLiveNumbers(t *testing.T, screen string, w, h int) {
 		return
 	}
 	// At 200x50 every stored row is on screen: count the actions.
-	var want, got [store.NumActions]int
+	var want, got [decision.NumActions]int
 	for _, d := range fixture.Decisions(1, stored, fixture.Now()) {
 		want[d.Action.Index()]++
 	}
@@ -140,7 +140,7 @@ func checkLiveNumbers(t *testing.T, screen string, w, h int) {
 			continue
 		}
 		rows++
-		for i, a := range store.Actions {
+		for i, a := range decision.Actions {
 			if strings.Contains(line, " "+common.ActionLabel(a)+" ") {
 				got[i]++
 			}

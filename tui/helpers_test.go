@@ -10,7 +10,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/riskwatch/riskwatch/api"
-	"github.com/riskwatch/riskwatch/store"
+	"github.com/riskwatch/riskwatch/decision"
 	"github.com/riskwatch/riskwatch/tui/internal/fixture"
 )
 
@@ -49,7 +49,7 @@ func start(t testing.TB, w, h int) (*fixture.Driver, *Model, *fixture.Reader) {
 
 // push delivers decisions through the fixture's subscription and waits
 // until the dashboard has taken them.
-func push(t testing.TB, d *fixture.Driver, r *fixture.Reader, ds []store.Decision) {
+func push(t testing.TB, d *fixture.Driver, r *fixture.Reader, ds []decision.Decision) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), fixture.WaitTimeout)
 	defer cancel()
@@ -66,8 +66,8 @@ func push(t testing.TB, d *fixture.Driver, r *fixture.Reader, ds []store.Decisio
 
 // newDecisions returns decisions numbered first.. stored one second apart
 // from Now+1s.
-func newDecisions(first, n int) []store.Decision {
-	ds := make([]store.Decision, n)
+func newDecisions(first, n int) []decision.Decision {
+	ds := make([]decision.Decision, n)
 	for k := range ds {
 		ds[k] = fixture.Decision(first+k, fixture.Now().Add(time.Duration(k+1)*time.Second))
 	}

@@ -15,8 +15,8 @@ import (
 	"github.com/charmbracelet/x/exp/teatest/v2"
 
 	"github.com/riskwatch/riskwatch/api"
+	"github.com/riskwatch/riskwatch/decision"
 	"github.com/riskwatch/riskwatch/safee/emulator"
-	"github.com/riskwatch/riskwatch/store"
 	"github.com/riskwatch/riskwatch/tui/common"
 	"github.com/riskwatch/riskwatch/tui/internal/fixture"
 )
@@ -260,15 +260,15 @@ func query[T any](t *testing.T, src *source, read func(context.Context, api.Read
 }
 
 // latest returns up to 10,000 of src's newest decisions matching filter.
-func latest(t *testing.T, src *source, filter string) []store.Decision {
+func latest(t *testing.T, src *source, filter string) []decision.Decision {
 	t.Helper()
-	return query(t, src, func(ctx context.Context, r api.Reader) ([]store.Decision, error) {
+	return query(t, src, func(ctx context.Context, r api.Reader) ([]decision.Decision, error) {
 		return r.Latest(ctx, filter, 10_000)
 	})
 }
 
 // clockTime is how the Live table shows d's time.
-func clockTime(src *source, d store.Decision) string {
+func clockTime(src *source, d decision.Decision) string {
 	now := time.Now()
 	if src.clock != nil {
 		now = src.clock()
@@ -279,7 +279,7 @@ func clockTime(src *source, d store.Decision) string {
 // startImplFlow runs the whole dashboard on src as a Bubble Tea program in
 // a 100x30 terminal without colours, waits until it shows the newest
 // decision and its subscription is live, and returns that decision.
-func startImplFlow(t *testing.T, src *source) (*flow, store.Decision) {
+func startImplFlow(t *testing.T, src *source) (*flow, decision.Decision) {
 	t.Helper()
 	newest := latest(t, src, "")
 	if len(newest) == 0 {
@@ -443,8 +443,8 @@ func implFlowHistogram(t *testing.T, src *source) {
 	var bars [100 / barPoints]int
 	total := 0
 	for _, d := range latest(t, src, "") {
-		if d.Action != store.ActionError {
-			bars[min(store.Bucket(d.Risk)/barPoints, len(bars)-1)]++
+		if d.Action != decision.ActionError {
+			bars[min(decision.Bucket(d.Risk)/barPoints, len(bars)-1)]++
 			total++
 		}
 	}
@@ -491,7 +491,7 @@ func implFlowHistogram(t *testing.T, src *source) {
 func implFlowJourney(t *testing.T, src *source) {
 	f, newest := startImplFlow(t, src)
 	f.keys("u")
-	journey := query(t, src, func(ctx context.Context, r api.Reader) ([]store.Decision, error) {
+	journey := query(t, src, func(ctx context.Context, r api.Reader) ([]decision.Decision, error) {
 		return r.Journey(ctx, newest.UserID, 1000)
 	})
 	// Loaded: the title sums the user's events up.

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/riskwatch/riskwatch/config"
-	"github.com/riskwatch/riskwatch/store"
+	"github.com/riskwatch/riskwatch/decision"
 	"github.com/riskwatch/riskwatch/tui/common"
 	"github.com/riskwatch/riskwatch/tui/internal/fixture"
 )
@@ -21,7 +21,7 @@ func TestSaverWritesTheConfigFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	save := Options{ConfigPath: path}.saver()
-	got, err := save(Thresholds{Score: store.ScoreATO, Challenge: 40, Deny: 75})
+	got, err := save(Thresholds{Score: decision.ScoreATO, Challenge: 40, Deny: 75})
 	if err != nil || got != path {
 		t.Fatalf("saved to %q: %v", got, err)
 	}
@@ -44,8 +44,8 @@ func TestNewestThresholdsWin(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer m.Close()
-	newer := common.Thresholds{Score: store.ScoreRisk, Challenge: 50, Deny: 70}
-	older := common.Thresholds{Score: store.ScoreRisk, Challenge: 50, Deny: 71}
+	newer := common.Thresholds{Score: decision.ScoreRisk, Challenge: 50, Deny: 70}
+	older := common.Thresholds{Score: decision.ScoreRisk, Challenge: 50, Deny: 71}
 	m.Update(common.ThresholdsMsg{Thresholds: newer, Version: 2})
 	m.Update(common.ThresholdsMsg{Thresholds: older, Version: 1})
 	if m.c.Thresholds == nil || *m.c.Thresholds != newer {

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/riskwatch/riskwatch/collector/collectortest"
+	"github.com/riskwatch/riskwatch/decision"
 	"github.com/riskwatch/riskwatch/store"
 )
 
@@ -23,7 +24,7 @@ type testCollector struct {
 // startCollector runs a real collector over a new store holding seed (with
 // the times the store gives them), scoring with the emulator, until the
 // test ends.
-func startCollector(t *testing.T, seed []store.Decision) *testCollector {
+func startCollector(t *testing.T, seed []decision.Decision) *testCollector {
 	t.Helper()
 	c := collectortest.Start(t, collectortest.Options{Token: remoteToken, Before: func(db *store.DB) error {
 		if len(seed) == 0 {

@@ -11,7 +11,7 @@ import (
 	"github.com/charmbracelet/x/exp/teatest/v2"
 
 	"github.com/riskwatch/riskwatch/api"
-	"github.com/riskwatch/riskwatch/store"
+	"github.com/riskwatch/riskwatch/decision"
 	"github.com/riskwatch/riskwatch/tui/internal/fixture"
 )
 
@@ -87,9 +87,9 @@ func (f *flow) shows(text string, d time.Duration) bool {
 	}
 }
 
-func mustFilter(t *testing.T, expr string) *store.Filter {
+func mustFilter(t *testing.T, expr string) *decision.Filter {
 	t.Helper()
-	f, err := store.ParseFilter(expr, time.Now())
+	f, err := decision.ParseFilter(expr, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}

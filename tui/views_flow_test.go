@@ -7,7 +7,7 @@ import (
 
 	"github.com/charmbracelet/x/ansi"
 
-	"github.com/riskwatch/riskwatch/store"
+	"github.com/riskwatch/riskwatch/decision"
 	"github.com/riskwatch/riskwatch/tui/common"
 	"github.com/riskwatch/riskwatch/tui/internal/fixture"
 )
@@ -118,7 +118,7 @@ func TestFlowWhatIfFlipToDetail(t *testing.T) {
 	f.keys("s")
 	f.wait(t, "thresholds saved to /etc/riskwatch/config.toml")
 	m := f.finalModel(t)
-	want := Thresholds{Score: store.ScoreRisk, Challenge: 50, Deny: 70}
+	want := Thresholds{Score: decision.ScoreRisk, Challenge: 50, Deny: 70}
 	if got := saved.all(); len(got) != 1 || got[0] != want {
 		t.Fatalf("saved %+v, want %+v", got, want)
 	}

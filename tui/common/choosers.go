@@ -3,8 +3,7 @@ package common
 import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
-
-	"github.com/riskwatch/riskwatch/store"
+	"github.com/riskwatch/riskwatch/decision"
 )
 
 // ScoreKeys are the bindings that choose the score a view shows: r for
@@ -28,16 +27,16 @@ func DefaultScoreKeys() ScoreKeys {
 
 // Score returns the score msg chooses; ok is false when msg is none of the
 // score keys.
-func (k ScoreKeys) Score(msg tea.KeyPressMsg) (s store.Score, ok bool) {
+func (k ScoreKeys) Score(msg tea.KeyPressMsg) (s decision.Score, ok bool) {
 	switch {
 	case key.Matches(msg, k.Risk):
-		return store.ScoreRisk, true
+		return decision.ScoreRisk, true
 	case key.Matches(msg, k.ATO):
-		return store.ScoreATO, true
+		return decision.ScoreATO, true
 	case key.Matches(msg, k.Bot):
-		return store.ScoreBot, true
+		return decision.ScoreBot, true
 	case key.Matches(msg, k.Abuse):
-		return store.ScoreAbuse, true
+		return decision.ScoreAbuse, true
 	}
 	return 0, false
 }

@@ -10,7 +10,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/riskwatch/riskwatch/api"
-	"github.com/riskwatch/riskwatch/store"
+	"github.com/riskwatch/riskwatch/decision"
 )
 
 // QueryTimeout bounds every read the UI starts, so a stuck collector shows
@@ -20,7 +20,7 @@ const QueryTimeout = 10 * time.Second
 // Thresholds are the configured challenge and deny lines for one score
 // ([thresholds] in the config file). Views draw them; nothing enforces them.
 type Thresholds struct {
-	Score     store.Score
+	Score     decision.Score
 	Challenge float64
 	Deny      float64
 }

@@ -7,8 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/charmbracelet/x/ansi"
-
-	"github.com/riskwatch/riskwatch/store"
+	"github.com/riskwatch/riskwatch/decision"
 )
 
 // Ellipsis marks text cut to fit.
@@ -194,15 +193,15 @@ func Bytes(n int64) string {
 
 // ActionLabel is the action as the UI writes it, always as text next to any
 // colour: ALLOW, CHALLENGE, DENY, ERROR.
-func ActionLabel(a store.Action) string {
+func ActionLabel(a decision.Action) string {
 	switch a {
-	case store.ActionAllow:
+	case decision.ActionAllow:
 		return "ALLOW"
-	case store.ActionChallenge:
+	case decision.ActionChallenge:
 		return "CHALLENGE"
-	case store.ActionDeny:
+	case decision.ActionDeny:
 		return "DENY"
-	case store.ActionError:
+	case decision.ActionError:
 		return "ERROR"
 	}
 	return strings.ToUpper(Sanitize(string(a)))
@@ -218,7 +217,7 @@ func Score(v float64) string {
 
 // TypeStatus shows an event's type and status without their "$", as
 // "login/failed", sanitized.
-func TypeStatus(d *store.Decision) string {
+func TypeStatus(d *decision.Decision) string {
 	t := strings.TrimPrefix(d.Type, "$")
 	if s := strings.TrimPrefix(d.Status, "$"); s != "" {
 		t += "/" + s

@@ -9,8 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/charmbracelet/x/ansi"
-
-	"github.com/riskwatch/riskwatch/store"
+	"github.com/riskwatch/riskwatch/decision"
 )
 
 func TestSanitize(t *testing.T) {
@@ -155,9 +154,9 @@ func TestNumbers(t *testing.T) {
 }
 
 func TestActionLabel(t *testing.T) {
-	for a, want := range map[store.Action]string{
-		store.ActionAllow: "ALLOW", store.ActionChallenge: "CHALLENGE", store.ActionDeny: "DENY",
-		store.ActionError: "ERROR", "review\x1b[2J": "REVIEW\ufffd[2J",
+	for a, want := range map[decision.Action]string{
+		decision.ActionAllow: "ALLOW", decision.ActionChallenge: "CHALLENGE", decision.ActionDeny: "DENY",
+		decision.ActionError: "ERROR", "review\x1b[2J": "REVIEW\ufffd[2J",
 	} {
 		if got := ActionLabel(a); got != want {
 			t.Errorf("ActionLabel(%q) = %q, want %q", a, got, want)
@@ -166,7 +165,7 @@ func TestActionLabel(t *testing.T) {
 }
 
 func TestDecisionJSON(t *testing.T) {
-	d := store.Decision{ID: "00ff", Action: store.ActionDeny, Request: json.RawMessage(`{"type":"$login"}`), Response: json.RawMessage(`{"risk":`)}
+	d := decision.Decision{ID: "00ff", Action: decision.ActionDeny, Request: json.RawMessage(`{"type":"$login"}`), Response: json.RawMessage(`{"risk":`)}
 	s, err := DecisionJSON(&d)
 	if err != nil {
 		t.Fatal(err)

@@ -6,12 +6,12 @@ import (
 	"fmt"
 	"strconv"
 
-	"github.com/riskwatch/riskwatch/store"
+	"github.com/riskwatch/riskwatch/decision"
 )
 
 // DecisionJSON returns d as one line of JSON, the form `y` copies. Raw
 // request or response bytes that are not valid JSON are kept as strings.
-func DecisionJSON(d *store.Decision) (string, error) {
+func DecisionJSON(d *decision.Decision) (string, error) {
 	b, err := json.Marshal(d)
 	if err == nil {
 		return string(b), nil

@@ -4,7 +4,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/riskwatch/riskwatch/api"
-	"github.com/riskwatch/riskwatch/store"
+	"github.com/riskwatch/riskwatch/decision"
 )
 
 // ViewID names a view. Numbered views keep their key: ViewLive is "1".
@@ -63,7 +63,7 @@ func Status(text string, level Level) tea.Cmd {
 
 // OpenDetailMsg asks the root to open the detail view on a decision.
 type OpenDetailMsg struct {
-	Decision store.Decision
+	Decision decision.Decision
 }
 
 // HealthMsg carries a snapshot of the collector; Err is set when it could

@@ -2,8 +2,7 @@ package common
 
 import (
 	tea "charm.land/bubbletea/v2"
-
-	"github.com/riskwatch/riskwatch/store"
+	"github.com/riskwatch/riskwatch/decision"
 )
 
 // LiveFilterMsg asks the root to show the Live view with Filter (filter
@@ -31,6 +30,6 @@ func OpenJourney(userID string) tea.Cmd {
 
 // OpenDetail returns a command asking the root to open the detail view on
 // d. The decision is copied into the message.
-func OpenDetail(d store.Decision) tea.Cmd {
+func OpenDetail(d decision.Decision) tea.Cmd {
 	return func() tea.Msg { return OpenDetailMsg{Decision: d} }
 }

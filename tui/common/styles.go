@@ -4,8 +4,7 @@ import (
 	"image/color"
 
 	"charm.land/lipgloss/v2"
-
-	"github.com/riskwatch/riskwatch/store"
+	"github.com/riskwatch/riskwatch/decision"
 )
 
 // Theme selects a palette: dark or light background, or Plain (no colour at
@@ -44,7 +43,7 @@ type Styles struct {
 	TableHeader lipgloss.Style
 
 	// Action styles an action's text, indexed like store.Actions.
-	Action [store.NumActions]lipgloss.Style
+	Action [decision.NumActions]lipgloss.Style
 	// Spark styles each rate series' sparkline.
 	Spark [NumSeries]lipgloss.Style
 
@@ -93,7 +92,7 @@ func NewStyles(t Theme) *Styles {
 		emuFg     = lipgloss.Color("#000000")
 		base      = lipgloss.NewStyle()
 		bold      = base.Bold(true)
-		actionCol = [store.NumActions]color.Color{green, yellow, red, magenta}
+		actionCol = [decision.NumActions]color.Color{green, yellow, red, magenta}
 	)
 	s := &Styles{
 		Theme:        t,
@@ -170,7 +169,7 @@ func plainStyles(t Theme) *Styles {
 }
 
 // ActionStyle returns the style of an action, or Bold for an unknown one.
-func (s *Styles) ActionStyle(a store.Action) lipgloss.Style {
+func (s *Styles) ActionStyle(a decision.Action) lipgloss.Style {
 	if i := a.Index(); i >= 0 {
 		return s.Action[i]
 	}

@@ -7,8 +7,7 @@ import (
 
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/exp/golden"
-
-	"github.com/riskwatch/riskwatch/store"
+	"github.com/riskwatch/riskwatch/decision"
 )
 
 func TestPlainStylesHaveNoColour(t *testing.T) {
@@ -25,8 +24,8 @@ func TestPlainStylesHaveNoColour(t *testing.T) {
 }
 
 func TestPalettesDiffer(t *testing.T) {
-	dark := NewStyles(Theme{Dark: true}).Action[store.ActionDeny.Index()].Render("DENY")
-	light := NewStyles(Theme{Dark: false}).Action[store.ActionDeny.Index()].Render("DENY")
+	dark := NewStyles(Theme{Dark: true}).Action[decision.ActionDeny.Index()].Render("DENY")
+	light := NewStyles(Theme{Dark: false}).Action[decision.ActionDeny.Index()].Render("DENY")
 	if dark == light {
 		t.Errorf("dark and light palettes render deny the same: %q", dark)
 	}
@@ -69,7 +68,7 @@ func TestPaletteGolden(t *testing.T) {
 			} {
 				swatch(sw.name, sw.style)
 			}
-			for i, a := range store.Actions {
+			for i, a := range decision.Actions {
 				swatch("Action "+string(a), st.Action[i])
 			}
 			for i := range st.Spark {

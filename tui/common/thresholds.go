@@ -2,14 +2,13 @@ package common
 
 import (
 	tea "charm.land/bubbletea/v2"
-
-	"github.com/riskwatch/riskwatch/store"
+	"github.com/riskwatch/riskwatch/decision"
 )
 
 // DefaultThresholds are the lines used when the configuration gives none:
 // the configuration's own defaults (risk, challenge 50, deny 80).
 func DefaultThresholds() Thresholds {
-	return Thresholds{Score: store.ScoreRisk, Challenge: 50, Deny: 80}
+	return Thresholds{Score: decision.ScoreRisk, Challenge: 50, Deny: 80}
 }
 
 // CurrentThresholds returns the thresholds in c, or DefaultThresholds when
@@ -23,8 +22,8 @@ func (c *Common) CurrentThresholds() Thresholds {
 
 // Store returns the challenge and deny lines in the form the store
 // simulates.
-func (t Thresholds) Store() store.Thresholds {
-	return store.Thresholds{Challenge: t.Challenge, Deny: t.Deny}
+func (t Thresholds) Store() decision.Thresholds {
+	return decision.Thresholds{Challenge: t.Challenge, Deny: t.Deny}
 }
 
 // ThresholdsMsg announces thresholds a view moved to (the What-if view).

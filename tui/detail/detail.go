@@ -11,7 +11,7 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
-	"github.com/riskwatch/riskwatch/store"
+	"github.com/riskwatch/riskwatch/decision"
 	"github.com/riskwatch/riskwatch/tui/common"
 )
 
@@ -27,7 +27,7 @@ type Model struct {
 	keys   KeyMap
 	width  int
 	height int
-	d      store.Decision
+	d      decision.Decision
 	has    bool
 	offset int
 	cache  *content
@@ -55,13 +55,13 @@ func New(c *common.Common) Model {
 }
 
 // SetDecision shows d from its top.
-func (m *Model) SetDecision(d store.Decision) {
+func (m *Model) SetDecision(d decision.Decision) {
 	m.d, m.has, m.offset = d, true, 0
 	*m.cache = content{}
 }
 
 // Decision returns the decision shown.
-func (m Model) Decision() (store.Decision, bool) { return m.d, m.has }
+func (m Model) Decision() (decision.Decision, bool) { return m.d, m.has }
 
 // SetSize gives the view its area.
 func (m *Model) SetSize(w, h int) {

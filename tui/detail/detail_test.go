@@ -11,12 +11,12 @@ import (
 	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/exp/golden"
 
-	"github.com/riskwatch/riskwatch/store"
+	"github.com/riskwatch/riskwatch/decision"
 	"github.com/riskwatch/riskwatch/tui/common"
 	"github.com/riskwatch/riskwatch/tui/internal/fixture"
 )
 
-func newDetail(t *testing.T, w, h int, d store.Decision) Model {
+func newDetail(t *testing.T, w, h int, d decision.Decision) Model {
 	t.Helper()
 	c := common.New(context.Background(), fixture.New(0), fixture.Now)
 	c.Styles = common.NewStyles(common.Theme{Plain: true})
@@ -134,7 +134,7 @@ func TestDetailCopyAndJourney(t *testing.T) {
 			clip = text
 		}
 	}
-	var back store.Decision
+	var back decision.Decision
 	if err := json.Unmarshal([]byte(clip), &back); err != nil || back.ID != d.ID {
 		t.Fatalf("clipboard %q: %v", clip, err)
 	}

@@ -7,7 +7,7 @@ import (
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 
-	"github.com/riskwatch/riskwatch/store"
+	"github.com/riskwatch/riskwatch/decision"
 	"github.com/riskwatch/riskwatch/tui/common"
 )
 
@@ -18,7 +18,7 @@ const labelWidth = 10
 const maxBar = 40
 
 // render lays the decision out as lines of at most width cells.
-func render(d *store.Decision, width int, c *common.Common) []string {
+func render(d *decision.Decision, width int, c *common.Common) []string {
 	if width <= 0 {
 		return []string{}
 	}
@@ -81,7 +81,7 @@ func (r *renderer) wrapped(text string, width int, indent string, vs *lipgloss.S
 	}
 }
 
-func (r *renderer) fields(d *store.Decision) {
+func (r *renderer) fields(d *decision.Decision) {
 	s := common.Sanitize
 	ev := strings.TrimPrefix(s(d.Type), "$")
 	if d.Status != "" {
@@ -131,14 +131,14 @@ func (r *renderer) fields(d *store.Decision) {
 	}
 }
 
-func (r *renderer) scores(d *store.Decision) {
+func (r *renderer) scores(d *decision.Decision) {
 	r.heading("Scores")
-	if d.Action == store.ActionError {
+	if d.Action == decision.ActionError {
 		r.lines = append(r.lines, r.st.Dim.Render(common.Truncate("  none: the event was not scored", r.width)))
 		return
 	}
 	barW := min(r.width-labelWidth-6, maxBar)
-	for s := store.ScoreRisk; s < store.NumScores; s++ {
+	for s := decision.ScoreRisk; s < decision.NumScores; s++ {
 		v := d.ScoreValue(s)
 		l := r.st.Label.Render(common.Fit("  "+scoreTitle(s), labelWidth, false)) +
 			r.st.Bold.Render(common.Fit(common.Score(v), 4, true))
@@ -149,11 +149,11 @@ func (r *renderer) scores(d *store.Decision) {
 	}
 }
 
-func scoreTitle(s store.Score) string {
+func scoreTitle(s decision.Score) string {
 	switch s {
-	case store.ScoreATO:
+	case decision.ScoreATO:
 		return "ATO"
-	case store.ScoreAbuse:
+	case decision.ScoreAbuse:
 		return "abuse"
 	}
 	return s.String()
@@ -161,17 +161,17 @@ func scoreTitle(s store.Score) string {
 
 // barStyle colours a score by the configured thresholds when they are for
 // this score.
-func (r *renderer) barStyle(s store.Score, v float64) lipgloss.Style {
+func (r *renderer) barStyle(s decision.Score, v float64) lipgloss.Style {
 	if r.th == nil || r.th.Score != s {
 		return r.st.Spark[common.SeriesEvents]
 	}
 	switch {
 	case v >= r.th.Deny:
-		return r.st.Action[store.ActionDeny.Index()]
+		return r.st.Action[decision.ActionDeny.Index()]
 	case v >= r.th.Challenge:
-		return r.st.Action[store.ActionChallenge.Index()]
+		return r.st.Action[decision.ActionChallenge.Index()]
 	}
-	return r.st.Action[store.ActionAllow.Index()]
+	return r.st.Action[decision.ActionAllow.Index()]
 }
 
 // bar draws v (0-100) as w cells of full blocks and a partial eighth.
@@ -193,7 +193,7 @@ func bar(v float64, w int) string {
 	return b.String()
 }
 
-func (r *renderer) signals(d *store.Decision) {
+func (r *renderer) signals(d *decision.Decision) {
 	r.heading("Signals")
 	if len(d.Signals) == 0 {
 		r.lines = append(r.lines, r.st.Dim.Render(common.Truncate("  none", r.width)))

@@ -3,7 +3,7 @@ package hist
 import (
 	"math"
 
-	"github.com/riskwatch/riskwatch/store"
+	"github.com/riskwatch/riskwatch/decision"
 )
 
 // scored is the number of actions that carry scores (allow, challenge,
@@ -49,7 +49,7 @@ type bar struct {
 
 // group folds a 101-bucket histogram into 100/w bars of w points; the last
 // bar also counts score 100. prev, when not nil, fills each bar's prev.
-func group(h, prev *store.Histogram, w int) []bar {
+func group(h, prev *decision.Histogram, w int) []bar {
 	if w <= 0 || 100%w != 0 {
 		w = 10
 	}

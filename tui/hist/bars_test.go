@@ -3,7 +3,7 @@ package hist
 import (
 	"testing"
 
-	"github.com/riskwatch/riskwatch/store"
+	"github.com/riskwatch/riskwatch/decision"
 	"github.com/riskwatch/riskwatch/tui/common"
 	"github.com/riskwatch/riskwatch/tui/internal/fixture"
 )
@@ -106,7 +106,7 @@ func TestSplit(t *testing.T) {
 }
 
 func TestGroup(t *testing.T) {
-	var h, prev store.Histogram
+	var h, prev decision.Histogram
 	h.Counts[0][0] = 1
 	h.Counts[9][1] = 2
 	h.Counts[10][2] = 4
@@ -151,22 +151,22 @@ func TestRangeFilterAndLabels(t *testing.T) {
 	hour := common.Windows[1]
 	all := common.Windows[3]
 	tests := []struct {
-		s      store.Score
+		s      decision.Score
 		win    common.Window
 		lo, hi int
 		want   string
 	}{
-		{store.ScoreRisk, hour, 40, 50, "risk>=40 risk<50 since:1h"},
-		{store.ScoreATO, all, 90, 101, "ato>=90"},
-		{store.ScoreBot, hour, 0, 10, "bot>=0 bot<10 -action:error since:1h"},
-		{store.ScoreAbuse, common.Windows[2], 7, 8, "abuse>=7 abuse<8 since:24h"},
+		{decision.ScoreRisk, hour, 40, 50, "risk>=40 risk<50 since:1h"},
+		{decision.ScoreATO, all, 90, 101, "ato>=90"},
+		{decision.ScoreBot, hour, 0, 10, "bot>=0 bot<10 -action:error since:1h"},
+		{decision.ScoreAbuse, common.Windows[2], 7, 8, "abuse>=7 abuse<8 since:24h"},
 	}
 	for _, tc := range tests {
 		got := rangeFilter(tc.s, tc.win, tc.lo, tc.hi)
 		if got != tc.want {
 			t.Errorf("rangeFilter = %q, want %q", got, tc.want)
 		}
-		if _, err := store.ParseFilter(got, fixture.Now()); err != nil {
+		if _, err := decision.ParseFilter(got, fixture.Now()); err != nil {
 			t.Errorf("%q does not parse: %v", got, err)
 		}
 	}

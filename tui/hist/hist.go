@@ -17,7 +17,7 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
-	"github.com/riskwatch/riskwatch/store"
+	"github.com/riskwatch/riskwatch/decision"
 	"github.com/riskwatch/riskwatch/tui/common"
 )
 
@@ -61,7 +61,7 @@ type Model struct {
 	width  int
 	height int
 
-	score   store.Score
+	score   decision.Score
 	win     int // index in common.Windows
 	log     bool
 	compare bool
@@ -110,7 +110,7 @@ func (m *Model) Show() tea.Cmd {
 func (m *Model) Hide() { m.refresh.Hide() }
 
 // Score returns the score shown.
-func (m Model) Score() store.Score { return m.score }
+func (m Model) Score() decision.Score { return m.score }
 
 // Window returns the window shown.
 func (m Model) Window() common.Window { return common.Windows[m.win] }
@@ -186,7 +186,7 @@ func (m Model) onKey(msg tea.KeyPressMsg) (Model, tea.Cmd) {
 	return m, nil
 }
 
-func (m Model) setScore(s store.Score) (Model, tea.Cmd) {
+func (m Model) setScore(s decision.Score) (Model, tea.Cmd) {
 	if s == m.score && m.data != nil {
 		return m, nil
 	}

@@ -8,17 +8,17 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
-	"github.com/riskwatch/riskwatch/store"
+	"github.com/riskwatch/riskwatch/decision"
 	"github.com/riskwatch/riskwatch/tui/common"
 )
 
 // result is one answer: the histogram of the window and, for a bounded
 // window, of the one before it.
 type result struct {
-	score   store.Score
+	score   decision.Score
 	win     int
-	cur     store.Histogram
-	prev    store.Histogram
+	cur     decision.Histogram
+	prev    decision.Histogram
 	hasPrev bool
 	// err is why the last read failed; failed says the histograms are not
 	// valid (no earlier answer of the same score and window to keep).
@@ -86,7 +86,7 @@ func (m Model) windowMoved() bool {
 
 // rangeFilter is the filter expression of scores [lo, hi) of s in win; hi
 // above 100 means no upper bound.
-func rangeFilter(s store.Score, win common.Window, lo, hi int) string {
+func rangeFilter(s decision.Score, win common.Window, lo, hi int) string {
 	name := s.String()
 	terms := []string{name + ">=" + strconv.Itoa(lo)}
 	if hi <= 100 {

@@ -4,7 +4,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/riskwatch/riskwatch/store"
+	"github.com/riskwatch/riskwatch/decision"
 	"github.com/riskwatch/riskwatch/tui/common"
 )
 
@@ -18,7 +18,7 @@ type frame struct {
 type frameKey struct {
 	version, width, height int
 	styles                 *common.Styles
-	score                  store.Score
+	score                  decision.Score
 	win                    int
 	log, compare, busy     bool
 	sel                    int
@@ -82,7 +82,7 @@ func (m Model) render() []string {
 	lay := m.layout()
 	avail := m.width - axisWidth
 	w := BucketWidth(avail)
-	var prev *store.Histogram
+	var prev *decision.Histogram
 	if d.hasPrev {
 		prev = &d.prev
 	}
@@ -117,7 +117,7 @@ func (m Model) render() []string {
 func (m Model) tabsLine() string {
 	st := m.c.Styles
 	var scores, scoresPlain []string
-	for s := range store.NumScores {
+	for s := range decision.NumScores {
 		name := s.String()
 		if s == m.score {
 			scores = append(scores, st.TabActive.Render("["+name+"]"))
@@ -164,7 +164,7 @@ func (m Model) legend(lines bool, th common.Thresholds, d *result) string {
 	st := m.c.Styles
 	ps := make([]common.Piece, 0, 6)
 	for a := range scored {
-		g, name := string(actionGlyph[a]), string(store.Actions[a])
+		g, name := string(actionGlyph[a]), string(decision.Actions[a])
 		ps = append(ps, common.Piece{Plain: g + " " + name, Styled: st.Action[a].Render(g) + " " + name, Priority: 0})
 	}
 	if lines {
@@ -193,7 +193,7 @@ func (m Model) infoLines(b bar, d *result, two bool) []string {
 		common.Count(d.cur.Total) + " (" + share(b.total, d.cur.Total) + ")"
 	first := []common.Piece{common.StyledPiece(head, st.Bold, 0)}
 	for a := range scored {
-		name := string(store.Actions[a])
+		name := string(decision.Actions[a])
 		text := name + " " + common.Count(b.counts[a])
 		if b.counts[a] > 0 {
 			text += " (" + share(b.counts[a], b.total) + ")"

@@ -13,7 +13,7 @@ import (
 	"github.com/charmbracelet/x/exp/golden"
 
 	"github.com/riskwatch/riskwatch/api"
-	"github.com/riskwatch/riskwatch/store"
+	"github.com/riskwatch/riskwatch/decision"
 	"github.com/riskwatch/riskwatch/tui/common"
 	"github.com/riskwatch/riskwatch/tui/internal/fixture"
 )
@@ -83,14 +83,14 @@ func TestLogScaleGolden(t *testing.T) {
 }
 
 // Counting by hand what the view must show for a score and window.
-func countIn(r *fixture.Reader, s store.Score, win common.Window, lo, hi int) (total, in uint64) {
+func countIn(r *fixture.Reader, s decision.Score, win common.Window, lo, hi int) (total, in uint64) {
 	from, to := win.Bounds(fixture.Now())
 	for _, d := range r.All() {
-		if d.Action == store.ActionError || d.Time.Before(from) || !d.Time.Before(to) {
+		if d.Action == decision.ActionError || d.Time.Before(from) || !d.Time.Before(to) {
 			continue
 		}
 		total++
-		if b := store.Bucket(d.ScoreValue(s)); b >= lo && b < hi {
+		if b := decision.Bucket(d.ScoreValue(s)); b >= lo && b < hi {
 			in++
 		}
 	}
@@ -102,7 +102,7 @@ func TestScoreAndWindowKeys(t *testing.T) {
 	d, host := run(t, r, 80, 24)
 	d.Key("t")
 	waitData(d, host)
-	if host.M.Score() != store.ScoreATO || host.M.data.score != store.ScoreATO {
+	if host.M.Score() != decision.ScoreATO || host.M.data.score != decision.ScoreATO {
 		t.Fatalf("score %s, data %s", host.M.Score(), host.M.data.score)
 	}
 	_, plain := screen(t, host.M)
@@ -114,7 +114,7 @@ func TestScoreAndWindowKeys(t *testing.T) {
 
 	d.Key("w") // 24h
 	waitData(d, host)
-	total, in := countIn(r, store.ScoreATO, common.Windows[2], 0, 5)
+	total, in := countIn(r, decision.ScoreATO, common.Windows[2], 0, 5)
 	_, plain = screen(t, host.M)
 	fixture.Contains(t, plain, "[24h]", fmt.Sprintf("%d scored", total), fmt.Sprintf("ato 0-4: %d of %d", in, total))
 	if total <= 160 {
@@ -127,7 +127,7 @@ func TestScoreAndWindowKeys(t *testing.T) {
 	if w := host.M.Window(); w.Label != "5m" {
 		t.Fatalf("window %s, want 5m", w.Label)
 	}
-	total, _ = countIn(r, store.ScoreATO, common.Windows[0], 0, 5)
+	total, _ = countIn(r, decision.ScoreATO, common.Windows[0], 0, 5)
 	fixture.Contains(t, ansi.Strip(host.M.View()), fmt.Sprintf("%d scored", total))
 }
 
@@ -141,7 +141,7 @@ func TestEnterFiltersLive(t *testing.T) {
 		t.Fatalf("sent %#v", host.Sent())
 	}
 	// The filter selects exactly the bar's decisions.
-	f, err := store.ParseFilter(got.Filter, fixture.Now())
+	f, err := decision.ParseFilter(got.Filter, fixture.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -230,12 +230,12 @@ type failing struct {
 	ok int
 }
 
-func (f *failing) Histogram(ctx context.Context, s store.Score, from, to time.Time) (store.Histogram, error) {
+func (f *failing) Histogram(ctx context.Context, s decision.Score, from, to time.Time) (decision.Histogram, error) {
 	if f.ok > 0 {
 		f.ok--
 		return f.Reader.Histogram(ctx, s, from, to)
 	}
-	return store.Histogram{}, errors.New("collector unreachable")
+	return decision.Histogram{}, errors.New("collector unreachable")
 }
 
 func TestErrors(t *testing.T) {
@@ -259,7 +259,7 @@ func TestRefresh(t *testing.T) {
 	clock := func() time.Time { return now }
 	r := fixture.NewShaped()
 	m := loaded(t, r, clock, 80, 24)
-	batch := common.BatchMsg{Batch: api.Batch{Decisions: []store.Decision{fixture.Decision(1, now)}}}
+	batch := common.BatchMsg{Batch: api.Batch{Decisions: []decision.Decision{fixture.Decision(1, now)}}}
 
 	// Hidden: a batch only marks the data stale; showing reads it.
 	m, cmd := m.Update(batch)
@@ -323,7 +323,7 @@ func TestCacheFollowsInputs(t *testing.T) {
 	if m.View() == a {
 		t.Fatal("moving the selection kept the old frame")
 	}
-	th := common.Thresholds{Score: store.ScoreRisk, Challenge: 30, Deny: 60}
+	th := common.Thresholds{Score: decision.ScoreRisk, Challenge: 30, Deny: 60}
 	m.c.Thresholds = &th
 	_, plain := screen(t, m)
 	fixture.Contains(t, plain, "┊≥30 ┃≥60")

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/riskwatch/riskwatch/store"
+	"github.com/riskwatch/riskwatch/decision"
 	"github.com/riskwatch/riskwatch/tui/common"
 	"github.com/riskwatch/riskwatch/tui/internal/fixture"
 )
@@ -44,7 +44,7 @@ func BenchmarkOpen(b *testing.B) {
 		m := New(c)
 		m.SetSize(200, 50)
 		for b.Loop() {
-			m.list.sort = store.SortMaxRisk
+			m.list.sort = decision.SortMaxRisk
 			m, _ = m.Update(m.loadUsers(false)())
 			if len(m.list.users) != UsersLimit {
 				b.Fatalf("%d users", len(m.list.users))

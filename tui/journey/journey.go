@@ -13,7 +13,7 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
-	"github.com/riskwatch/riskwatch/store"
+	"github.com/riskwatch/riskwatch/decision"
 	"github.com/riskwatch/riskwatch/tui/common"
 	"github.com/riskwatch/riskwatch/tui/widget"
 )
@@ -131,11 +131,11 @@ func (m Model) User() string {
 }
 
 // Selected returns the selected event of the timeline.
-func (m Model) Selected() (store.Decision, bool) {
+func (m Model) Selected() (decision.Decision, bool) {
 	if r := m.tl.selected(); r != nil {
 		return *r.d, true
 	}
-	return store.Decision{}, false
+	return decision.Decision{}, false
 }
 
 // ShortHelp lists the main keys of what is shown.
@@ -312,14 +312,14 @@ func (m Model) timelineRows() int { return max(m.height-timelineChrome, 0) }
 
 // list is the users list's state.
 type list struct {
-	sort      store.UserSort
+	sort      decision.UserSort
 	search    string // applied search
 	before    string // search when the box opened (esc restores it)
 	searching bool
 	input     widget.LineEdit
 	ip        string // only users seen on this IP
 
-	users  []store.UserSummary
+	users  []decision.UserSummary
 	err    error
 	loaded bool
 	seq    int

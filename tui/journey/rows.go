@@ -3,21 +3,21 @@ package journey
 import (
 	"time"
 
-	"github.com/riskwatch/riskwatch/store"
+	"github.com/riskwatch/riskwatch/decision"
 )
 
 // row is one event of a timeline with what the timeline shows about it,
 // computed once when the journey loads.
 type row struct {
-	d   *store.Decision
-	dev Device
+	d   *decision.Decision
+	dev decision.Device
 	// gap is the time since the user's previous event; first marks the
 	// oldest event, which has none.
 	gap   time.Duration
 	first bool
 	// What differs from the previous event.
 	newIP, newDevice, newCountry bool
-	step                         Step
+	step                         decision.Step
 }
 
 // timeline is a loaded journey: its rows oldest first and a summary.
@@ -31,20 +31,20 @@ type timeline struct {
 // buildTimeline derives the rows of a journey from a user's decisions,
 // newest first as api.Reader.Journey returns them. It takes ownership of
 // ds.
-func buildTimeline(ds []store.Decision) *timeline {
+func buildTimeline(ds []decision.Decision) *timeline {
 	n := len(ds)
 	tl := &timeline{rows: make([]row, n)}
-	events := make([]Event, n)
+	events := make([]decision.ChainEvent, n)
 	for i := range ds {
 		d := &ds[n-1-i]
 		r := &tl.rows[i]
 		r.d = d
-		r.dev = ClassifyUA(d.UserAgent)
-		events[i] = Event{Time: d.Time, Type: d.Type, Status: d.Status, IP: d.IP, Device: r.dev, Country: d.Country}
-		if d.Action == store.ActionDeny {
+		r.dev = decision.ClassifyUA(d.UserAgent)
+		events[i] = decision.ChainEvent{Time: d.Time, Type: d.Type, Status: d.Status, IP: d.IP, Device: r.dev, Country: d.Country}
+		if d.Action == decision.ActionDeny {
 			tl.denies++
 		}
-		if d.Action != store.ActionError {
+		if d.Action != decision.ActionError {
 			tl.maxRisk = max(tl.maxRisk, d.Risk)
 		}
 		if i == 0 {
@@ -57,9 +57,9 @@ func buildTimeline(ds []store.Decision) *timeline {
 		r.newDevice = r.dev.Family != "" && r.dev != p.dev
 		r.newCountry = d.Country != "" && d.Country != p.d.Country
 	}
-	for i, s := range DetectChains(events) {
+	for i, s := range decision.DetectChains(events) {
 		tl.rows[i].step = s
-		if s != StepNone {
+		if s != decision.StepNone {
 			tl.chain++
 		}
 	}

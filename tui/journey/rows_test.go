@@ -5,14 +5,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/riskwatch/riskwatch/store"
+	"github.com/riskwatch/riskwatch/decision"
 	"github.com/riskwatch/riskwatch/tui/internal/fixture"
 )
 
 // journeyOf returns user's shaped decisions newest first, as
 // api.Reader.Journey does.
-func journeyOf(user string) []store.Decision {
-	var out []store.Decision
+func journeyOf(user string) []decision.Decision {
+	var out []decision.Decision
 	for _, d := range fixture.ShapedDecisions() {
 		if d.UserID == user {
 			out = append(out, d)
@@ -22,13 +22,22 @@ func journeyOf(user string) []store.Decision {
 	return out
 }
 
+// Short names for the chain steps in the tables below.
+const (
+	F = decision.StepFailedLogin
+	N = decision.StepNewLogin
+	P = decision.StepProfileChange
+	T = decision.StepTransaction
+	o = decision.StepNone
+)
+
 func TestBuildTimelineVictim(t *testing.T) {
 	tl := buildTimeline(journeyOf("victim"))
 	if len(tl.rows) != 10 || tl.chain != 6 || tl.maxRisk != 86 || tl.denies != 1 {
 		t.Fatalf("rows %d chain %d max %v denies %d", len(tl.rows), tl.chain, tl.maxRisk, tl.denies)
 	}
 	ids := fixture.VictimEvents()
-	wantSteps := []Step{o, o, o, o, F, F, F, N, P, T}
+	wantSteps := []decision.Step{o, o, o, o, F, F, F, N, P, T}
 	for i, r := range tl.rows {
 		if r.d.EventID != ids[i] {
 			t.Fatalf("row %d is %s, want %s (oldest first)", i, r.d.EventID, ids[i])
@@ -55,7 +64,7 @@ func TestBuildTimelineVictim(t *testing.T) {
 	if g := tl.rows[1].gap; g != 2*time.Hour {
 		t.Errorf("gap after the first event %s, want 2h", g)
 	}
-	if d := tl.rows[4].dev; d != (Device{"Headless Chrome", "Linux"}) {
+	if d := tl.rows[4].dev; d != (decision.Device{Family: "Headless Chrome", OS: "Linux"}) {
 		t.Errorf("attacker device %+v", d)
 	}
 }
@@ -93,9 +102,9 @@ func TestGap(t *testing.T) {
 func TestRiskSeries(t *testing.T) {
 	rows := make([]row, 10)
 	for i := range rows {
-		rows[i].d = &store.Decision{Risk: float64(i * 10), Action: store.ActionAllow}
+		rows[i].d = &decision.Decision{Risk: float64(i * 10), Action: decision.ActionAllow}
 	}
-	rows[9].d.Action = store.ActionError
+	rows[9].d.Action = decision.ActionError
 	if got := riskSeries(rows, 20); !slices.Equal(got, []uint64{0, 10, 20, 30, 40, 50, 60, 70, 80, 0}) {
 		t.Errorf("one point per event: %v", got)
 	}

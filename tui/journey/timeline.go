@@ -11,7 +11,7 @@ import (
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 
-	"github.com/riskwatch/riskwatch/store"
+	"github.com/riskwatch/riskwatch/decision"
 	"github.com/riskwatch/riskwatch/tui/common"
 	"github.com/riskwatch/riskwatch/tui/widget"
 )
@@ -179,7 +179,7 @@ func (s tlRows) Cells(i int, dst []string) {
 	}
 	d := r.d
 	dst[tcMark] = ""
-	if r.step != StepNone {
+	if r.step != decision.StepNone {
 		dst[tcMark] = chainMark
 	}
 	dst[tcTime] = d.Time.In(s.loc).Format("01-02 15:04")
@@ -191,7 +191,7 @@ func (s tlRows) Cells(i int, dst []string) {
 	dst[tcIP] = marked(common.Sanitize(d.IP), r.newIP)
 	dst[tcCountry] = marked(common.Sanitize(d.Country), r.newCountry)
 	dst[tcDevice] = marked(r.dev.String(), r.newDevice)
-	if d.Action == store.ActionError {
+	if d.Action == decision.ActionError {
 		dst[tcRisk], dst[tcATO], dst[tcBot] = "-", "-", "-"
 	} else {
 		dst[tcRisk] = common.Score(d.Risk)
@@ -216,7 +216,7 @@ func (s tlRows) CellStyle(i, col int) *lipgloss.Style {
 			return &st.Action[ai]
 		}
 	case tcMark, tcChain:
-		if r.step != StepNone {
+		if r.step != decision.StepNone {
 			return &st.Bad
 		}
 	case tcIP:
@@ -309,7 +309,7 @@ func (m Model) timelineTitle() string {
 		segs = append(segs,
 			widget.Segment{Text: events, Style: st.Bold, Priority: 1},
 			widget.Segment{Text: "max risk " + common.Score(d.maxRisk), Style: st.Bold, Priority: 3},
-			widget.Segment{Text: common.Count(uint64(d.denies)) + " denied", Style: st.Action[store.ActionDeny.Index()], Priority: 3},
+			widget.Segment{Text: common.Count(uint64(d.denies)) + " denied", Style: st.Action[decision.ActionDeny.Index()], Priority: 3},
 			widget.Segment{Text: "first " + common.Age(m.c.Clock(), d.rows[0].d.Time), Style: st.Dim, Priority: 5},
 		)
 	}
@@ -378,7 +378,7 @@ func riskSeries(rows []row, width int) []uint64 {
 	out := make([]uint64, points)
 	for i := range rows {
 		p := i * points / n
-		if r := rows[i].d; r.Action != store.ActionError {
+		if r := rows[i].d; r.Action != decision.ActionError {
 			out[p] = max(out[p], uint64(r.Risk+0.5))
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 
+	"github.com/riskwatch/riskwatch/decision"
 	"github.com/riskwatch/riskwatch/store"
 	"github.com/riskwatch/riskwatch/tui/common"
 	"github.com/riskwatch/riskwatch/tui/widget"
@@ -54,7 +55,7 @@ func newList() list {
 // usersMsg answers users query seq.
 type usersMsg struct {
 	seq   int
-	users []store.UserSummary
+	users []decision.UserSummary
 	err   error
 }
 
@@ -108,7 +109,7 @@ func (l *list) onUsers(msg usersMsg) {
 	l.cursor = min(l.cursor, max(len(l.users)-1, 0))
 }
 
-func (l *list) selected() *store.UserSummary {
+func (l *list) selected() *decision.UserSummary {
 	if l.cursor >= 0 && l.cursor < len(l.users) {
 		return &l.users[l.cursor]
 	}
@@ -155,7 +156,7 @@ func scrollTop(cursor, top, count, n int) int {
 
 // userRows adapts the list to widget.RowSource.
 type userRows struct {
-	users  []store.UserSummary
+	users  []decision.UserSummary
 	now    time.Time
 	styles *common.Styles
 }
@@ -177,7 +178,7 @@ func (r userRows) Cells(i int, dst []string) {
 // CellStyle marks users with denies.
 func (r userRows) CellStyle(i, col int) *lipgloss.Style {
 	if col == ucDenies && r.users[i].Denies > 0 {
-		return &r.styles.Action[store.ActionDeny.Index()]
+		return &r.styles.Action[decision.ActionDeny.Index()]
 	}
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/charmbracelet/x/exp/golden"
 
 	"github.com/riskwatch/riskwatch/api"
+	"github.com/riskwatch/riskwatch/decision"
 	"github.com/riskwatch/riskwatch/store"
 	"github.com/riskwatch/riskwatch/tui/common"
 	"github.com/riskwatch/riskwatch/tui/internal/fixture"
@@ -179,8 +180,8 @@ func TestTimelineFlow(t *testing.T) {
 func TestSortAndSearch(t *testing.T) {
 	r := fixture.NewShaped()
 	d, host := run(t, r, 80, 24)
-	want := map[store.UserSort]string{}
-	for _, s := range []store.UserSort{store.SortMaxRisk, store.SortDenies} {
+	want := map[decision.UserSort]string{}
+	for _, s := range []decision.UserSort{decision.SortMaxRisk, decision.SortDenies} {
 		us, err := r.Users(context.Background(), store.UsersQuery{Sort: s})
 		if err != nil {
 			t.Fatal(err)
@@ -188,9 +189,9 @@ func TestSortAndSearch(t *testing.T) {
 		want[s] = us[0].UserID
 	}
 	for _, tc := range []struct {
-		sort  store.UserSort
+		sort  decision.UserSort
 		title string
-	}{{store.SortMaxRisk, "sort: highest risk"}, {store.SortDenies, "sort: most denies"}} {
+	}{{decision.SortMaxRisk, "sort: highest risk"}, {decision.SortDenies, "sort: most denies"}} {
 		d.Key("s")
 		waitUsers(d, host)
 		_, plain := screen(t, host.M)
@@ -200,8 +201,8 @@ func TestSortAndSearch(t *testing.T) {
 		}
 	}
 	// usr_9 holds the only risk in the 90s: it leads by risk.
-	if want[store.SortMaxRisk] != "usr_9" {
-		t.Errorf("highest risk is %s", want[store.SortMaxRisk])
+	if want[decision.SortMaxRisk] != "usr_9" {
+		t.Errorf("highest risk is %s", want[decision.SortMaxRisk])
 	}
 
 	d.Key("/")
@@ -263,11 +264,11 @@ func TestStaleAnswersDropped(t *testing.T) {
 
 type failing struct{ api.Reader }
 
-func (failing) Users(context.Context, store.UsersQuery) ([]store.UserSummary, error) {
+func (failing) Users(context.Context, store.UsersQuery) ([]decision.UserSummary, error) {
 	return nil, errors.New("collector unreachable")
 }
 
-func (failing) Journey(context.Context, string, int) ([]store.Decision, error) {
+func (failing) Journey(context.Context, string, int) ([]decision.Decision, error) {
 	return nil, errors.New("collector unreachable")
 }
 

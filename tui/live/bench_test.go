@@ -5,15 +5,15 @@ import (
 	"time"
 
 	"github.com/riskwatch/riskwatch/api"
-	"github.com/riskwatch/riskwatch/store"
+	"github.com/riskwatch/riskwatch/decision"
 	"github.com/riskwatch/riskwatch/tui/common"
 	"github.com/riskwatch/riskwatch/tui/internal/fixture"
 )
 
 // batchOf returns n decisions numbered from first, stored 1 ms apart
 // ending at Now, as the hub would deliver them.
-func batchOf(first, n int) []store.Decision {
-	ds := make([]store.Decision, n)
+func batchOf(first, n int) []decision.Decision {
+	ds := make([]decision.Decision, n)
 	for k := range ds {
 		ds[k] = fixture.Decision(first+k, fixture.Now().Add(-time.Duration(n-k)*time.Millisecond))
 	}

@@ -8,19 +8,19 @@ import (
 	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/exp/golden"
 
-	"github.com/riskwatch/riskwatch/store"
+	"github.com/riskwatch/riskwatch/decision"
 	"github.com/riskwatch/riskwatch/tui/internal/fixture"
 )
 
 // rampCounts is the hour of minutes before Now's: minute k (0 the oldest,
 // 59 is 09:59) has k allows, k/2 challenges, k/4 denies and an error every
 // 10th.
-func rampCounts() []store.MinuteCounts {
+func rampCounts() []decision.MinuteCounts {
 	start := fixture.Now().Add(-RateWindow * time.Minute)
-	out := make([]store.MinuteCounts, RateWindow)
+	out := make([]decision.MinuteCounts, RateWindow)
 	for k := range out {
 		out[k].Minute = start.Add(time.Duration(k) * time.Minute)
-		out[k].ByAction = [store.NumActions]uint64{uint64(k), uint64(k / 2), uint64(k / 4), 0}
+		out[k].ByAction = [decision.NumActions]uint64{uint64(k), uint64(k / 2), uint64(k / 4), 0}
 		if k%10 == 0 {
 			out[k].ByAction[3] = 1
 		}

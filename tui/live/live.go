@@ -10,7 +10,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/riskwatch/riskwatch/api"
-	"github.com/riskwatch/riskwatch/store"
+	"github.com/riskwatch/riskwatch/decision"
 	"github.com/riskwatch/riskwatch/tui/common"
 	"github.com/riskwatch/riskwatch/tui/widget"
 )
@@ -45,7 +45,7 @@ func defaultKeyMap() KeyMap {
 // stamp is a decision counted while the rates query is in flight.
 type stamp struct {
 	t time.Time
-	a store.Action
+	a decision.Action
 }
 
 // Model is the Live view. Rows matching the filter are kept in a bounded
@@ -68,7 +68,7 @@ type Model struct {
 	header  *headerCache
 
 	filterExpr string
-	filter     *store.Filter
+	filter     *decision.Filter
 
 	follow       bool
 	cursor       uint64 // ring position of the selected row
@@ -109,7 +109,7 @@ func New(c *common.Common, ringSize int) Model {
 		loading: true,
 	}
 	m.bar = widget.NewFilterBar(func(expr string) error {
-		_, err := store.ParseFilter(expr, c.Clock())
+		_, err := decision.ParseFilter(expr, c.Clock())
 		return err
 	})
 	return m
@@ -171,11 +171,11 @@ func (m Model) Filter() string { return m.filterExpr }
 func (m *Model) SetFilter(expr string) tea.Cmd { return m.applyFilter(expr) }
 
 // Selected returns the selected decision.
-func (m Model) Selected() (store.Decision, bool) {
+func (m Model) Selected() (decision.Decision, bool) {
 	if d := m.ring.At(m.cursor); d != nil {
 		return *d, true
 	}
-	return store.Decision{}, false
+	return decision.Decision{}, false
 }
 
 // ShortHelp lists the main keys.
@@ -361,7 +361,7 @@ func (m Model) updateFilter(msg tea.Msg) (Model, tea.Cmd) {
 
 // applyFilter switches to expr: rows are reloaded, the display follows.
 func (m *Model) applyFilter(expr string) tea.Cmd {
-	f, err := store.ParseFilter(expr, m.c.Clock())
+	f, err := decision.ParseFilter(expr, m.c.Clock())
 	if err != nil {
 		return common.Status("filter: "+common.Sanitize(err.Error()), common.LevelError)
 	}

@@ -13,7 +13,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/riskwatch/riskwatch/api"
-	"github.com/riskwatch/riskwatch/store"
+	"github.com/riskwatch/riskwatch/decision"
 	"github.com/riskwatch/riskwatch/tui/common"
 	"github.com/riskwatch/riskwatch/tui/internal/fixture"
 )
@@ -79,8 +79,8 @@ func (h *harness) typeText(s string) {
 // batch delivers decisions numbered first.. (fixture numbering) as one
 // subscription batch, stored one second apart from Now+1s (n < 60, so all
 // in the minute starting at Now).
-func (h *harness) batch(first, n int) []store.Decision {
-	ds := make([]store.Decision, n)
+func (h *harness) batch(first, n int) []decision.Decision {
+	ds := make([]decision.Decision, n)
 	for k := range ds {
 		ds[k] = fixture.Decision(first+k, fixture.Now().Add(time.Duration(k+1)*time.Second))
 	}
@@ -130,7 +130,7 @@ func TestLoadShowsNewestRowsAndRates(t *testing.T) {
 	}
 	// 09:59 holds decisions 31..40 (one every 6 s); at 10:00:00 the
 	// trailing minute is exactly that minute.
-	var want [store.NumActions]uint64
+	var want [decision.NumActions]uint64
 	for _, d := range fixture.Decisions(31, 10, fixture.Now()) {
 		want[d.Action.Index()]++
 	}
@@ -138,8 +138,8 @@ func TestLoadShowsNewestRowsAndRates(t *testing.T) {
 	if got := h.m.rates.PerMinute(now, common.SeriesEvents); got != 10 {
 		t.Errorf("events %d/min, want 10", got)
 	}
-	for s, a := range map[common.Series]store.Action{common.SeriesAllow: store.ActionAllow,
-		common.SeriesChallenge: store.ActionChallenge, common.SeriesDeny: store.ActionDeny} {
+	for s, a := range map[common.Series]decision.Action{common.SeriesAllow: decision.ActionAllow,
+		common.SeriesChallenge: decision.ActionChallenge, common.SeriesDeny: decision.ActionDeny} {
 		if got := h.m.rates.PerMinute(now, s); got != want[a.Index()] {
 			t.Errorf("%s %d/min, want %d", a, got, want[a.Index()])
 		}
@@ -289,7 +289,7 @@ func TestFilterRequeriesAndMatchesIncoming(t *testing.T) {
 	}
 	wantDeny := 0
 	for _, d := range fixture.Decisions(1, 40, fixture.Now()) {
-		if d.Action == store.ActionDeny {
+		if d.Action == decision.ActionDeny {
 			wantDeny++
 		}
 	}
@@ -299,7 +299,7 @@ func TestFilterRequeriesAndMatchesIncoming(t *testing.T) {
 	ds := h.batch(41, 20)
 	newDeny := 0
 	for _, d := range ds {
-		if d.Action == store.ActionDeny {
+		if d.Action == decision.ActionDeny {
 			newDeny++
 		}
 	}
@@ -308,7 +308,7 @@ func TestFilterRequeriesAndMatchesIncoming(t *testing.T) {
 	}
 	for _, id := range h.shownIDs() {
 		for _, d := range ds {
-			if d.ID == id && d.Action != store.ActionDeny {
+			if d.ID == id && d.Action != decision.ActionDeny {
 				t.Fatalf("row %s (%s) does not match the filter", id, d.Action)
 			}
 		}
@@ -354,7 +354,7 @@ func TestStaleLatestDropped(t *testing.T) {
 		t.Fatal("no rows")
 	}
 	for _, id := range h.shownIDs() {
-		if a := fixture.Decision(num(t, id), time.Time{}).Action; a != store.ActionAllow {
+		if a := fixture.Decision(num(t, id), time.Time{}).Action; a != decision.ActionAllow {
 			t.Fatalf("row %s is %s: the stale deny answer replaced the allow rows", id, a)
 		}
 	}
@@ -494,7 +494,7 @@ func TestOpenCopyJourney(t *testing.T) {
 	if opened == nil || opened.Decision.ID != want {
 		t.Fatalf("enter opened %+v, want decision %s", opened, want)
 	}
-	var back store.Decision
+	var back decision.Decision
 	if err := json.Unmarshal([]byte(clip), &back); err != nil || back.ID != want {
 		t.Fatalf("clipboard %q (%v), want decision %s as JSON", clip, err, want)
 	}
@@ -567,18 +567,18 @@ func TestPauseWhileLoadingCountsNew(t *testing.T) {
 }
 
 // hostile returns a decision whose every text field carries s.
-func hostile(s string) store.Decision {
+func hostile(s string) decision.Decision {
 	d := fixture.Decision(1, fixture.Now())
 	d.Type, d.Status, d.UserID, d.Email, d.IP, d.Policy = s, s, s, s, s, s
 	d.Signals = []string{s, s + s}
-	d.Action = store.Action(s)
+	d.Action = decision.Action(s)
 	return d
 }
 
 func TestHostileFieldsCannotReachTheTerminal(t *testing.T) {
 	h := newHarness(t, 0, 0, 120, 12)
 	evil := "\x1b[2J\x1b]52;c;aGk=\x07line\nbreak\r\u009b31m東京\xff"
-	h.send(common.BatchMsg{Batch: api.Batch{Decisions: []store.Decision{hostile(evil)}}})
+	h.send(common.BatchMsg{Batch: api.Batch{Decisions: []decision.Decision{hostile(evil)}}})
 	raw := h.m.View()
 	for _, bad := range []string{"\x1b[2J", "\x1b]52", "\u009b", "\n" + "break", "\r"} {
 		if strings.Contains(raw, bad) {
@@ -595,7 +595,7 @@ func FuzzRowRender(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string, width int) {
 		width = 1 + int(uint(width)%200)
 		h := newHarness(t, 0, 0, width, 8)
-		h.send(common.BatchMsg{Batch: api.Batch{Decisions: []store.Decision{hostile(s), fixture.Decision(2, fixture.Now())}}})
+		h.send(common.BatchMsg{Batch: api.Batch{Decisions: []decision.Decision{hostile(s), fixture.Decision(2, fixture.Now())}}})
 		raw := h.m.View()
 		if strings.ContainsRune(ansi.Strip(raw), '\x1b') {
 			t.Fatalf("escape character on screen for %q", s)

@@ -7,7 +7,7 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
-	"github.com/riskwatch/riskwatch/store"
+	"github.com/riskwatch/riskwatch/decision"
 	"github.com/riskwatch/riskwatch/tui/common"
 )
 
@@ -18,7 +18,7 @@ const InitialRows = 500
 // latestMsg answers a Latest query; seq says which one.
 type latestMsg struct {
 	seq  int
-	rows []store.Decision // newest first
+	rows []decision.Decision // newest first
 	err  error
 }
 
@@ -28,7 +28,7 @@ func (latestMsg) Target() common.ViewID { return common.ViewLive }
 type ratesMsg struct {
 	seq    int
 	to     time.Time
-	counts []store.MinuteCounts
+	counts []decision.MinuteCounts
 	err    error
 }
 

@@ -3,7 +3,7 @@ package live
 import (
 	"time"
 
-	"github.com/riskwatch/riskwatch/store"
+	"github.com/riskwatch/riskwatch/decision"
 	"github.com/riskwatch/riskwatch/tui/common"
 )
 
@@ -19,7 +19,7 @@ type Rates struct {
 
 type rateSlot struct {
 	minute int64 // Unix minute the counts belong to
-	by     [store.NumActions]uint64
+	by     [decision.NumActions]uint64
 }
 
 func unixMinute(t time.Time) int64 {
@@ -41,7 +41,7 @@ func (r *Rates) slot(minute int64) *rateSlot {
 // Add counts one decision stored at t with action a. A decision older than
 // the minute its slot now holds is outside the window and ignored. An
 // unknown action counts as an error.
-func (r *Rates) Add(t time.Time, a store.Action) {
+func (r *Rates) Add(t time.Time, a decision.Action) {
 	m := unixMinute(t)
 	s := r.slot(m)
 	if s.minute != m {
@@ -52,7 +52,7 @@ func (r *Rates) Add(t time.Time, a store.Action) {
 	}
 	i := a.Index()
 	if i < 0 {
-		i = store.ActionError.Index()
+		i = decision.ActionError.Index()
 	}
 	s.by[i]++
 	r.version++
@@ -60,7 +60,7 @@ func (r *Rates) Add(t time.Time, a store.Action) {
 
 // Load replaces the counts with a rollup (oldest first, as api.Reader.Rates
 // returns it).
-func (r *Rates) Load(counts []store.MinuteCounts) {
+func (r *Rates) Load(counts []decision.MinuteCounts) {
 	r.slots = [RateWindow]rateSlot{}
 	for _, c := range counts {
 		m := unixMinute(c.Minute)
@@ -109,7 +109,7 @@ func (r *Rates) Series(now time.Time, n int, s common.Series, dst []uint64) []ui
 	return dst
 }
 
-func seriesValue(by [store.NumActions]uint64, s common.Series) uint64 {
+func seriesValue(by [decision.NumActions]uint64, s common.Series) uint64 {
 	switch s {
 	case common.SeriesEvents:
 		var t uint64
@@ -118,13 +118,13 @@ func seriesValue(by [store.NumActions]uint64, s common.Series) uint64 {
 		}
 		return t
 	case common.SeriesAllow:
-		return by[store.ActionAllow.Index()]
+		return by[decision.ActionAllow.Index()]
 	case common.SeriesChallenge:
-		return by[store.ActionChallenge.Index()]
+		return by[decision.ActionChallenge.Index()]
 	case common.SeriesDeny:
-		return by[store.ActionDeny.Index()]
+		return by[decision.ActionDeny.Index()]
 	case common.SeriesError:
-		return by[store.ActionError.Index()]
+		return by[decision.ActionError.Index()]
 	}
 	return 0
 }

@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/riskwatch/riskwatch/store"
+	"github.com/riskwatch/riskwatch/decision"
 	"github.com/riskwatch/riskwatch/tui/common"
 )
 
@@ -13,11 +13,11 @@ var t0 = time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
 func TestRatesAddAndSeries(t *testing.T) {
 	var r Rates
 	v0 := r.Version()
-	r.Add(t0.Add(-90*time.Second), store.ActionDeny)  // 09:58
-	r.Add(t0.Add(-30*time.Second), store.ActionAllow) // 09:59
-	r.Add(t0.Add(-20*time.Second), store.ActionAllow)
+	r.Add(t0.Add(-90*time.Second), decision.ActionDeny)  // 09:58
+	r.Add(t0.Add(-30*time.Second), decision.ActionAllow) // 09:59
+	r.Add(t0.Add(-20*time.Second), decision.ActionAllow)
 	r.Add(t0.Add(-10*time.Second), "weird") // unknown: counted as an error
-	r.Add(t0.Add(5*time.Second), store.ActionChallenge)
+	r.Add(t0.Add(5*time.Second), decision.ActionChallenge)
 	if r.Version() == v0 {
 		t.Fatal("Add must change the version")
 	}
@@ -52,10 +52,10 @@ func TestRatesAddAndSeries(t *testing.T) {
 func TestRatesPerMinuteSlides(t *testing.T) {
 	var r Rates
 	for range 60 {
-		r.Add(t0.Add(-30*time.Second), store.ActionAllow) // 60 in 09:59
+		r.Add(t0.Add(-30*time.Second), decision.ActionAllow) // 60 in 09:59
 	}
 	for range 10 {
-		r.Add(t0.Add(5*time.Second), store.ActionDeny) // 10 in 10:00
+		r.Add(t0.Add(5*time.Second), decision.ActionDeny) // 10 in 10:00
 	}
 	tests := []struct {
 		at     time.Duration // after 10:00
@@ -84,15 +84,15 @@ func TestRatesPerMinuteSlides(t *testing.T) {
 
 func TestRatesWindowReusesSlots(t *testing.T) {
 	var r Rates
-	r.Add(t0, store.ActionAllow)
+	r.Add(t0, decision.ActionAllow)
 	// RateWindow minutes later the same slot holds the new minute.
 	later := t0.Add(RateWindow * time.Minute)
-	r.Add(later, store.ActionDeny)
+	r.Add(later, decision.ActionDeny)
 	if got := r.Series(later, RateWindow, common.SeriesAllow, nil); sum(got) != 0 {
 		t.Errorf("allow from an hour ago still counted: %v", got)
 	}
 	// A late decision for a minute the slot no longer holds is ignored.
-	r.Add(t0, store.ActionAllow)
+	r.Add(t0, decision.ActionAllow)
 	if got := r.Series(later, 1, common.SeriesEvents, nil); got[0] != 1 {
 		t.Errorf("the current minute holds %d, want 1", got[0])
 	}
@@ -100,11 +100,11 @@ func TestRatesWindowReusesSlots(t *testing.T) {
 
 func TestRatesLoadReplaces(t *testing.T) {
 	var r Rates
-	r.Add(t0, store.ActionError)
+	r.Add(t0, decision.ActionError)
 	v := r.Version()
-	r.Load([]store.MinuteCounts{
-		{Minute: t0.Add(-2 * time.Minute), ByAction: [store.NumActions]uint64{5, 1, 2, 0}},
-		{Minute: t0.Add(-time.Minute), ByAction: [store.NumActions]uint64{3, 0, 0, 0}},
+	r.Load([]decision.MinuteCounts{
+		{Minute: t0.Add(-2 * time.Minute), ByAction: [decision.NumActions]uint64{5, 1, 2, 0}},
+		{Minute: t0.Add(-time.Minute), ByAction: [decision.NumActions]uint64{3, 0, 0, 0}},
 		{Minute: t0},
 	})
 	if r.Version() == v {

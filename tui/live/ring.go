@@ -1,13 +1,13 @@
 package live
 
-import "github.com/riskwatch/riskwatch/store"
+import "github.com/riskwatch/riskwatch/decision"
 
 // Ring keeps the newest decisions up to a capacity. Every decision pushed
 // gets an absolute position (0, 1, 2, ... since the last Reset), so a view
 // can hold on to a row while newer ones arrive and older ones are evicted.
 // Push copies the decision and costs O(1).
 type Ring struct {
-	buf []store.Decision
+	buf []decision.Decision
 	cap int
 	n   uint64 // decisions pushed since Reset: the position of the next one
 }
@@ -20,7 +20,7 @@ func NewRing(capacity int) *Ring {
 
 // Push adds a copy of d as the newest decision, evicting the oldest when
 // the ring is full.
-func (r *Ring) Push(d *store.Decision) {
+func (r *Ring) Push(d *decision.Decision) {
 	if len(r.buf) < r.cap {
 		r.buf = append(r.buf, *d)
 	} else {
@@ -56,7 +56,7 @@ func (r *Ring) Overflowed() bool { return r.n > uint64(len(r.buf)) }
 
 // At returns the decision at position pos, or nil when it is not held. The
 // pointer is valid until the next Push or Reset.
-func (r *Ring) At(pos uint64) *store.Decision {
+func (r *Ring) At(pos uint64) *decision.Decision {
 	if pos < r.First() || pos >= r.n {
 		return nil
 	}

@@ -4,11 +4,11 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/riskwatch/riskwatch/store"
+	"github.com/riskwatch/riskwatch/decision"
 )
 
-func dec(id int) *store.Decision {
-	return &store.Decision{ID: strconv.Itoa(id)}
+func dec(id int) *decision.Decision {
+	return &decision.Decision{ID: strconv.Itoa(id)}
 }
 
 func ids(r *Ring) []string {

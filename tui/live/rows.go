@@ -7,7 +7,7 @@ import (
 
 	"charm.land/lipgloss/v2"
 
-	"github.com/riskwatch/riskwatch/store"
+	"github.com/riskwatch/riskwatch/decision"
 	"github.com/riskwatch/riskwatch/tui/common"
 	"github.com/riskwatch/riskwatch/tui/widget"
 )
@@ -64,7 +64,7 @@ func (r rows) Cells(i int, dst []string) {
 	dst[colType] = common.TypeStatus(d)
 	dst[colUser] = common.Sanitize(firstNonEmpty(d.UserID, d.Email))
 	dst[colIP] = common.Sanitize(d.IP)
-	if d.Action == store.ActionError {
+	if d.Action == decision.ActionError {
 		dst[colRisk], dst[colATO], dst[colBot] = "-", "-", "-"
 	} else {
 		dst[colRisk] = common.Score(d.Risk)
@@ -73,7 +73,7 @@ func (r rows) Cells(i int, dst []string) {
 	}
 	dst[colSignals] = signalList(d.Signals)
 	dst[colAction] = common.ActionLabel(d.Action)
-	if d.Action == store.ActionError && d.Error != "" {
+	if d.Action == decision.ActionError && d.Error != "" {
 		dst[colPolicy] = common.Sanitize(d.Error)
 	} else {
 		dst[colPolicy] = common.Sanitize(d.Policy)

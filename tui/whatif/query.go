@@ -6,14 +6,14 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
-	"github.com/riskwatch/riskwatch/store"
+	"github.com/riskwatch/riskwatch/decision"
 	"github.com/riskwatch/riskwatch/tui/common"
 )
 
 // answer is a matrix, what it was read for, and what the view shows of
 // it, derived once when it arrives rather than on every View.
 type answer struct {
-	w      store.WhatIf
+	w      decision.WhatIf
 	q      query
 	scored uint64    // decisions in the matrix
 	flips  uint64    // decisions whose action would change
@@ -21,7 +21,7 @@ type answer struct {
 }
 
 // newAnswer takes ownership of w.
-func newAnswer(w store.WhatIf, q query) *answer {
+func newAnswer(w decision.WhatIf, q query) *answer {
 	a := &answer{w: w, q: q, types: typeRows(w.ByType)}
 	for act := range 3 {
 		for sim := range 3 {
@@ -40,7 +40,7 @@ type whatIfMsg struct {
 	seq     int
 	refresh bool
 	q       query
-	w       store.WhatIf
+	w       decision.WhatIf
 	err     error
 }
 
@@ -51,7 +51,7 @@ func (whatIfMsg) Target() common.ViewID { return common.ViewWhatIf }
 type flipsMsg struct {
 	seq   int
 	q     query
-	flips []store.Decision
+	flips []decision.Decision
 	err   error
 }
 

@@ -8,7 +8,7 @@ import (
 
 	"charm.land/lipgloss/v2"
 
-	"github.com/riskwatch/riskwatch/store"
+	"github.com/riskwatch/riskwatch/decision"
 	"github.com/riskwatch/riskwatch/tui/common"
 	"github.com/riskwatch/riskwatch/tui/widget"
 )
@@ -119,7 +119,7 @@ func (m Model) View() string {
 func (m Model) titleLine() string {
 	st := m.c.Styles
 	var scores, scoresPlain, wins, winsPlain []string
-	for s := range store.NumScores {
+	for s := range decision.NumScores {
 		p, t := tab(st, s.String(), s == m.th.Score)
 		scoresPlain, scores = append(scoresPlain, p), append(scores, t)
 	}
@@ -263,12 +263,12 @@ func signed(n int64) string {
 // typeRow is one event type's matrix.
 type typeRow struct {
 	name string
-	m    *[store.NumActions][3]uint64
+	m    *[decision.NumActions][3]uint64
 	n    uint64
 }
 
 // typeRows returns the per-type matrices with events, most events first.
-func typeRows(byType map[string]*[store.NumActions][3]uint64) []typeRow {
+func typeRows(byType map[string]*[decision.NumActions][3]uint64) []typeRow {
 	out := make([]typeRow, 0, len(byType))
 	for name, mx := range byType {
 		r := typeRow{name: name, m: mx}
@@ -333,13 +333,13 @@ func (m Model) typeBlock(n int) []string {
 
 // flipSource adapts the list to widget.RowSource.
 type flipSource struct {
-	flips  []store.Decision
+	flips  []decision.Decision
 	q      query
 	loc    *time.Location
 	styles *common.Styles
 }
 
-func (s flipSource) simulated(d *store.Decision) store.Action {
+func (s flipSource) simulated(d *decision.Decision) decision.Action {
 	return s.q.th.Store().Simulate(d.ScoreValue(s.q.th.Score))
 }
 

@@ -5,12 +5,12 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/riskwatch/riskwatch/store"
+	"github.com/riskwatch/riskwatch/decision"
 	"github.com/riskwatch/riskwatch/tui/common"
 )
 
 func th(c, d float64) common.Thresholds {
-	return common.Thresholds{Score: store.ScoreRisk, Challenge: c, Deny: d}
+	return common.Thresholds{Score: decision.ScoreRisk, Challenge: c, Deny: d}
 }
 
 func TestMoveAndSet(t *testing.T) {

@@ -14,7 +14,7 @@ import (
 	"github.com/charmbracelet/x/exp/golden"
 
 	"github.com/riskwatch/riskwatch/api"
-	"github.com/riskwatch/riskwatch/store"
+	"github.com/riskwatch/riskwatch/decision"
 	"github.com/riskwatch/riskwatch/tui/common"
 	"github.com/riskwatch/riskwatch/tui/internal/fixture"
 )
@@ -46,12 +46,12 @@ func screen(t *testing.T, m Model) (ascii, plain string) {
 
 // expected counts, by brute force over the shaped data, the matrix of s
 // under t over win and the event IDs that flip, newest first.
-func expected(s store.Score, t common.Thresholds, win common.Window) (m [3][3]uint64, flips []string) {
+func expected(s decision.Score, t common.Thresholds, win common.Window) (m [3][3]uint64, flips []string) {
 	from, to := win.Bounds(fixture.Now())
 	ds := fixture.ShapedDecisions()
 	for i := len(ds) - 1; i >= 0; i-- {
 		d := &ds[i]
-		if d.Action == store.ActionError || (!from.IsZero() && d.Time.Before(from)) || !d.Time.Before(to) {
+		if d.Action == decision.ActionError || (!from.IsZero() && d.Time.Before(from)) || !d.Time.Before(to) {
 			continue
 		}
 		sim := t.Store().Simulate(d.ScoreValue(s))
@@ -169,7 +169,7 @@ func TestThresholdKeys(t *testing.T) {
 	if newest.Version != 7 || newest.Thresholds != got {
 		t.Fatalf("the root was told %+v, want version 7 with %+v", newest, got)
 	}
-	m, flips := expected(store.ScoreRisk, got, common.Windows[3])
+	m, flips := expected(decision.ScoreRisk, got, common.Windows[3])
 	w, _ := host.M.Matrix()
 	if w.Matrix[0] != m[0] || w.Matrix[1] != m[1] || w.Matrix[2] != m[2] {
 		t.Errorf("matrix %v, want %v", w.Matrix, m)
@@ -204,7 +204,7 @@ func TestThresholdKeys(t *testing.T) {
 	if host.M.InputActive() || host.M.Thresholds().Deny != 65 {
 		t.Fatalf("deny %v", host.M.Thresholds().Deny)
 	}
-	_, flips = expected(store.ScoreRisk, host.M.Thresholds(), common.Windows[3])
+	_, flips = expected(decision.ScoreRisk, host.M.Thresholds(), common.Windows[3])
 	if fmt.Sprint(flipIDs(host.M)) != fmt.Sprint(flips) || len(flips) != 5 {
 		t.Errorf("flips at deny 65: %v, want %v", flipIDs(host.M), flips)
 	}
@@ -222,10 +222,10 @@ func TestScoreAndWindow(t *testing.T) {
 	d.Key("b") // bot = 99 - risk: the policy's 50/80 mean little on it
 	settle(d, host)
 	th := host.M.Thresholds()
-	if th.Score != store.ScoreBot {
+	if th.Score != decision.ScoreBot {
 		t.Fatalf("score %v", th.Score)
 	}
-	m, flips := expected(store.ScoreBot, th, common.Windows[3])
+	m, flips := expected(decision.ScoreBot, th, common.Windows[3])
 	w, _ := host.M.Matrix()
 	if w.Matrix[0] != m[0] || w.Matrix[1] != m[1] || w.Matrix[2] != m[2] {
 		t.Errorf("bot matrix %v, want %v", w.Matrix, m)
@@ -241,7 +241,7 @@ func TestScoreAndWindow(t *testing.T) {
 
 	d.Key("w") // all -> 5m
 	settle(d, host)
-	m, _ = expected(store.ScoreBot, th, common.Windows[0])
+	m, _ = expected(decision.ScoreBot, th, common.Windows[0])
 	w, _ = host.M.Matrix()
 	if w.Matrix[0] != m[0] || w.Matrix[1] != m[1] || w.Matrix[2] != m[2] {
 		t.Errorf("5m matrix %v, want %v", w.Matrix, m)
@@ -336,7 +336,7 @@ type slowFlips struct {
 	cancelled chan error
 }
 
-func (s *slowFlips) Flips(ctx context.Context, _ store.Score, _ store.Thresholds, _, _ time.Time, _ int) ([]store.Decision, error) {
+func (s *slowFlips) Flips(ctx context.Context, _ decision.Score, _ decision.Thresholds, _, _ time.Time, _ int) ([]decision.Decision, error) {
 	<-ctx.Done()
 	s.cancelled <- ctx.Err()
 	return nil, ctx.Err()
@@ -452,9 +452,9 @@ func TestNewMatrixKeepsCursorInSight(t *testing.T) {
 		t.Fatalf("want more flips (%d) than rows (%d) and the cursor on the last, got %d", len(m.flips), before, m.cursor)
 	}
 	w := m.wi.w
-	w.ByType = map[string]*[store.NumActions][3]uint64{}
+	w.ByType = map[string]*[decision.NumActions][3]uint64{}
 	for i := range 12 {
-		w.ByType[fmt.Sprintf("$type_%d", i)] = &[store.NumActions][3]uint64{{1}}
+		w.ByType[fmt.Sprintf("$type_%d", i)] = &[decision.NumActions][3]uint64{{1}}
 	}
 	m.wiSeq++
 	m, _ = m.Update(whatIfMsg{seq: m.wiSeq, q: m.current(), w: w})

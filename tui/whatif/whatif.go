@@ -17,7 +17,7 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
-	"github.com/riskwatch/riskwatch/store"
+	"github.com/riskwatch/riskwatch/decision"
 	"github.com/riskwatch/riskwatch/tui/common"
 	"github.com/riskwatch/riskwatch/tui/widget"
 )
@@ -105,7 +105,7 @@ type Model struct {
 	flSeq    int
 	flBusy   bool
 	flCancel context.CancelFunc
-	flips    []store.Decision
+	flips    []decision.Decision
 	flKeepID string // the decision to keep selected when the list comes
 	flFor    query  // what flips are for
 	flErr    error
@@ -185,12 +185,12 @@ func (m Model) Thresholds() common.Thresholds { return m.th }
 func (m Model) InputActive() bool { return m.editing }
 
 // Flips returns the decisions listed as changing, newest first.
-func (m Model) Flips() []store.Decision { return m.flips }
+func (m Model) Flips() []decision.Decision { return m.flips }
 
 // Matrix returns the last matrix read, if any.
-func (m Model) Matrix() (store.WhatIf, bool) {
+func (m Model) Matrix() (decision.WhatIf, bool) {
 	if m.wi == nil {
-		return store.WhatIf{}, false
+		return decision.WhatIf{}, false
 	}
 	return m.wi.w, true
 }
@@ -315,7 +315,7 @@ func (m Model) editKey(msg tea.KeyPressMsg) (Model, tea.Cmd) {
 	return m, nil
 }
 
-func (m Model) setScore(s store.Score) (Model, tea.Cmd) {
+func (m Model) setScore(s decision.Score) (Model, tea.Cmd) {
 	if s == m.th.Score {
 		return m, nil
 	}

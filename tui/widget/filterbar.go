@@ -8,7 +8,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
-	"github.com/riskwatch/riskwatch/store"
+	"github.com/riskwatch/riskwatch/decision"
 	"github.com/riskwatch/riskwatch/tui/common"
 )
 
@@ -173,7 +173,7 @@ func (f FilterBar) errorLine(width int, st *common.Styles) string {
 	if f.err == nil {
 		return st.Dim.Render(common.Truncate("enter apply · esc cancel · ↑/↓ history", width))
 	}
-	var fe *store.FilterError
+	var fe *decision.FilterError
 	if !errors.As(f.err, &fe) {
 		return st.FilterError.Render(common.Truncate(common.Sanitize(f.err.Error()), width))
 	}

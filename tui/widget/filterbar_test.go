@@ -9,14 +9,14 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
-	"github.com/riskwatch/riskwatch/store"
+	"github.com/riskwatch/riskwatch/decision"
 	"github.com/riskwatch/riskwatch/tui/common"
 )
 
 func newBar() FilterBar {
 	now := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
 	return NewFilterBar(func(expr string) error {
-		_, err := store.ParseFilter(expr, now)
+		_, err := decision.ParseFilter(expr, now)
 		return err
 	})
 }
@@ -83,7 +83,7 @@ func TestFilterBarErrorBlocksApply(t *testing.T) {
 	if ev != FilterNone || !f.IsOpen() {
 		t.Fatalf("enter on a bad expression: event %v open %v; it must stay open", ev, f.IsOpen())
 	}
-	var fe *store.FilterError
+	var fe *decision.FilterError
 	if !errors.As(f.err, &fe) || fe.Term != "risk>=x" {
 		t.Fatalf("error %v, want a FilterError on risk>=x", f.err)
 	}

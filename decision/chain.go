@@ -1,4 +1,4 @@
-package journey
+package decision
 
 import (
 	"strings"
@@ -37,8 +37,8 @@ func (s Step) String() string {
 // its first failed login.
 const ChainWindow = 24 * time.Hour
 
-// Event is what the chain detector reads of a decision.
-type Event struct {
+// ChainEvent is what the chain detector reads of a decision.
+type ChainEvent struct {
 	Time    time.Time
 	Type    string // "$login", "$profile_update", "$transaction", ...
 	Status  string // "$succeeded", "$failed", ...
@@ -58,7 +58,7 @@ const (
 	kindTransaction
 )
 
-func classify(e *Event) kind {
+func classify(e *ChainEvent) kind {
 	typ := strings.TrimPrefix(strings.ToLower(strings.TrimSpace(e.Type)), "$")
 	status := strings.TrimPrefix(strings.ToLower(strings.TrimSpace(e.Status)), "$")
 	failed := status == "failed"
@@ -88,7 +88,7 @@ func newHistory() *history {
 	return &history{ips: map[string]bool{}, devices: map[Device]bool{}, countries: map[string]bool{}}
 }
 
-func (h *history) learn(e *Event) {
+func (h *history) learn(e *ChainEvent) {
 	h.n++
 	if e.IP != "" {
 		h.ips[e.IP] = true
@@ -103,7 +103,7 @@ func (h *history) learn(e *Event) {
 
 // novel reports whether e comes from something the history has not shown.
 // With no history at all nothing is novel: there is nothing to compare to.
-func (h *history) novel(e *Event) bool {
+func (h *history) novel(e *ChainEvent) bool {
 	if h.n == 0 {
 		return false
 	}
@@ -125,7 +125,7 @@ func (h *history) novel(e *Event) bool {
 // transaction within the window joins the history (the user got a new
 // device). With no history before the failures, no login is new and no
 // chain is marked.
-func DetectChains(events []Event) []Step {
+func DetectChains(events []ChainEvent) []Step {
 	steps := make([]Step, len(events))
 	h := newHistory()
 	var fails []int          // failed logins not yet followed by a success

@@ -1,4 +1,4 @@
-package journey
+package decision
 
 import (
 	"fmt"
@@ -18,18 +18,20 @@ var (
 )
 
 // ev builds an event at t0 plus minutes.
-func ev(minutes int, typ, status, ip string, dev Device, country string) Event {
-	return Event{Time: t0.Add(time.Duration(minutes) * time.Minute), Type: typ, Status: status, IP: ip, Device: dev, Country: country}
+func ev(minutes int, typ, status, ip string, dev Device, country string) ChainEvent {
+	return ChainEvent{Time: t0.Add(time.Duration(minutes) * time.Minute), Type: typ, Status: status, IP: ip, Device: dev, Country: country}
 }
 
-func homeLogin(m int) Event   { return ev(m, "$login", "$succeeded", homeIP, home, "US") }
-func homeTxn(m int) Event     { return ev(m, "$transaction", "$succeeded", homeIP, home, "US") }
-func evilFail(m int) Event    { return ev(m, "$login", "$failed", evilIP, robot, "RU") }
-func evilLogin(m int) Event   { return ev(m, "$login", "$succeeded", evilIP, robot, "RU") }
-func evilProfile(m int) Event { return ev(m, "$profile_update", "$succeeded", evilIP, robot, "RU") }
-func evilTxn(m int) Event     { return ev(m, "$transaction", "$succeeded", evilIP, robot, "RU") }
-func steps(s ...Step) []Step  { return s }
-func none(n int) []Step       { return make([]Step, n) }
+func homeLogin(m int) ChainEvent { return ev(m, "$login", "$succeeded", homeIP, home, "US") }
+func homeTxn(m int) ChainEvent   { return ev(m, "$transaction", "$succeeded", homeIP, home, "US") }
+func evilFail(m int) ChainEvent  { return ev(m, "$login", "$failed", evilIP, robot, "RU") }
+func evilLogin(m int) ChainEvent { return ev(m, "$login", "$succeeded", evilIP, robot, "RU") }
+func evilProfile(m int) ChainEvent {
+	return ev(m, "$profile_update", "$succeeded", evilIP, robot, "RU")
+}
+func evilTxn(m int) ChainEvent { return ev(m, "$transaction", "$succeeded", evilIP, robot, "RU") }
+func steps(s ...Step) []Step   { return s }
+func none(n int) []Step        { return make([]Step, n) }
 func join(a ...[]Step) []Step {
 	var out []Step
 	for _, x := range a {
@@ -49,18 +51,18 @@ const (
 func TestDetectChains(t *testing.T) {
 	tests := []struct {
 		name   string
-		events []Event
+		events []ChainEvent
 		want   []Step
 	}{
 		{"empty", nil, nil},
 		{
 			"the classic takeover",
-			[]Event{homeLogin(0), homeTxn(10), evilFail(100), evilFail(101), evilFail(102), evilLogin(103), evilProfile(106), evilTxn(109)},
+			[]ChainEvent{homeLogin(0), homeTxn(10), evilFail(100), evilFail(101), evilFail(102), evilLogin(103), evilProfile(106), evilTxn(109)},
 			steps(o, o, F, F, F, N, P, T),
 		},
 		{
 			"events between the steps do not break the chain",
-			[]Event{homeLogin(0), evilFail(100), homeTxn(101), evilLogin(103),
+			[]ChainEvent{homeLogin(0), evilFail(100), homeTxn(101), evilLogin(103),
 				ev(104, "$custom", "", evilIP, robot, "RU"), evilFail(105), evilLogin(106), evilProfile(107), homeTxn(108), evilTxn(109)},
 			// Whoever made it, the first transaction after the profile
 			// change completes the chain.
@@ -68,52 +70,52 @@ func TestDetectChains(t *testing.T) {
 		},
 		{
 			"forgotten password: failures, then a success from the usual device",
-			[]Event{homeLogin(0), ev(10, "$login", "$failed", homeIP, home, "US"), homeLogin(11), evilProfile(12), homeTxn(13)},
+			[]ChainEvent{homeLogin(0), ev(10, "$login", "$failed", homeIP, home, "US"), homeLogin(11), evilProfile(12), homeTxn(13)},
 			none(5),
 		},
 		{
 			"no history, nothing is new",
-			[]Event{evilFail(0), evilLogin(1), evilProfile(2), evilTxn(3)},
+			[]ChainEvent{evilFail(0), evilLogin(1), evilProfile(2), evilTxn(3)},
 			none(4),
 		},
 		{
 			"a new country alone is new",
-			[]Event{homeLogin(0), evilFail(10), ev(11, "$login", "$succeeded", homeIP, home, "BR"), evilProfile(12), evilTxn(13)},
+			[]ChainEvent{homeLogin(0), evilFail(10), ev(11, "$login", "$succeeded", homeIP, home, "BR"), evilProfile(12), evilTxn(13)},
 			steps(o, F, N, P, T),
 		},
 		{
 			"a new device alone is new",
-			[]Event{homeLogin(0), evilFail(10), ev(11, "$login", "$succeeded", homeIP, phone, "US"), evilProfile(12), evilTxn(13)},
+			[]ChainEvent{homeLogin(0), evilFail(10), ev(11, "$login", "$succeeded", homeIP, phone, "US"), evilProfile(12), evilTxn(13)},
 			steps(o, F, N, P, T),
 		},
 		{
 			"no failed login first: not a chain",
-			[]Event{homeLogin(0), evilLogin(10), evilProfile(11), evilTxn(12)},
+			[]ChainEvent{homeLogin(0), evilLogin(10), evilProfile(11), evilTxn(12)},
 			none(4),
 		},
 		{
 			"a transaction without a profile change: not a chain",
-			[]Event{homeLogin(0), evilFail(10), evilLogin(11), evilTxn(12)},
+			[]ChainEvent{homeLogin(0), evilFail(10), evilLogin(11), evilTxn(12)},
 			none(4),
 		},
 		{
 			"the profile change must come after the login",
-			[]Event{homeLogin(0), evilProfile(5), evilFail(10), evilLogin(11), evilTxn(12)},
+			[]ChainEvent{homeLogin(0), evilProfile(5), evilFail(10), evilLogin(11), evilTxn(12)},
 			none(5),
 		},
 		{
 			"too slow: the transaction a day after the first failure",
-			[]Event{homeLogin(0), evilFail(10), evilLogin(11), evilProfile(12), evilTxn(11 + 24*60)},
+			[]ChainEvent{homeLogin(0), evilFail(10), evilLogin(11), evilProfile(12), evilTxn(11 + 24*60)},
 			none(5),
 		},
 		{
 			"failures older than the window do not count",
-			[]Event{homeLogin(0), evilFail(10), evilLogin(10 + 24*60 + 1), evilProfile(24*60 + 20), evilTxn(24*60 + 30)},
+			[]ChainEvent{homeLogin(0), evilFail(10), evilLogin(10 + 24*60 + 1), evilProfile(24*60 + 20), evilTxn(24*60 + 30)},
 			none(5),
 		},
 		{
 			"a new login not followed up joins the history",
-			[]Event{homeLogin(0), ev(10, "$login", "$failed", otherIP, phone, "US"), ev(11, "$login", "$succeeded", otherIP, phone, "US"),
+			[]ChainEvent{homeLogin(0), ev(10, "$login", "$failed", otherIP, phone, "US"), ev(11, "$login", "$succeeded", otherIP, phone, "US"),
 				// A day and more later, failures then a success from the
 				// phone, now known: no chain.
 				ev(3000, "$login", "$failed", otherIP, phone, "US"), ev(3001, "$login", "$succeeded", otherIP, phone, "US"),
@@ -122,27 +124,27 @@ func TestDetectChains(t *testing.T) {
 		},
 		{
 			"two chains",
-			[]Event{homeLogin(0), evilFail(10), evilLogin(11), evilProfile(12), evilTxn(13),
+			[]ChainEvent{homeLogin(0), evilFail(10), evilLogin(11), evilProfile(12), evilTxn(13),
 				homeLogin(5000), ev(5001, "$login", "$failed", otherIP, phone, "FR"), ev(5002, "$login", "$succeeded", otherIP, phone, "FR"),
 				ev(5003, "$profile_update", "$succeeded", otherIP, phone, "FR"), ev(5004, "$transaction", "$succeeded", otherIP, phone, "FR")},
 			join(steps(o, F, N, P, T), steps(o, F, N, P, T)),
 		},
 		{
 			"the attacker is not learned from his chain",
-			[]Event{homeLogin(0), evilFail(10), evilLogin(11), evilProfile(12), evilTxn(13),
+			[]ChainEvent{homeLogin(0), evilFail(10), evilLogin(11), evilProfile(12), evilTxn(13),
 				evilFail(3000), evilLogin(3001), evilProfile(3002), evilTxn(3003)},
 			steps(o, F, N, P, T, F, N, P, T),
 		},
 		{
 			"types and statuses without $ and in any case",
-			[]Event{ev(0, "LOGIN", "Succeeded", homeIP, home, "US"), ev(1, "login", "FAILED", evilIP, robot, "RU"),
+			[]ChainEvent{ev(0, "LOGIN", "Succeeded", homeIP, home, "US"), ev(1, "login", "FAILED", evilIP, robot, "RU"),
 				ev(2, "$Login", "", evilIP, robot, "RU"), ev(3, "profile_update", "succeeded", evilIP, robot, "RU"),
 				ev(4, "Transaction", "$succeeded", evilIP, robot, "RU")},
 			steps(o, F, N, P, T),
 		},
 		{
 			"a failed profile update or transaction is not a step",
-			[]Event{homeLogin(0), evilFail(1), evilLogin(2), ev(3, "$profile_update", "$failed", evilIP, robot, "RU"), evilProfile(4),
+			[]ChainEvent{homeLogin(0), evilFail(1), evilLogin(2), ev(3, "$profile_update", "$failed", evilIP, robot, "RU"), evilProfile(4),
 				ev(5, "$transaction", "$failed", evilIP, robot, "RU"), evilTxn(6)},
 			steps(o, F, N, o, P, o, T),
 		},
@@ -182,7 +184,7 @@ func TestDetectChainsProperties(t *testing.T) {
 	chains := 0
 	for n := 0; n < 2000; n++ {
 		k := 1 + r.IntN(40)
-		events := make([]Event, k)
+		events := make([]ChainEvent, k)
 		at := 0
 		for i := range events {
 			at += r.IntN(300)

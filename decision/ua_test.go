@@ -1,4 +1,4 @@
-package journey
+package decision
 
 import (
 	"strings"
