@@ -40,10 +40,10 @@ type Reader interface {
 	Histogram(ctx context.Context, s decision.Score, from, to time.Time) (decision.Histogram, error)
 	// WhatIf compares actual actions with those the thresholds would give,
 	// over [from, to) (zero from: all history), from rollups.
-	WhatIf(ctx context.Context, s decision.Score, th decision.Thresholds, from, to time.Time) (decision.WhatIf, error)
+	WhatIf(ctx context.Context, th decision.Thresholds, from, to time.Time) (decision.WhatIf, error)
 	// Flips lists up to limit decisions, newest first, whose action would
 	// change under the thresholds.
-	Flips(ctx context.Context, s decision.Score, th decision.Thresholds, from, to time.Time, limit int) ([]decision.Decision, error)
+	Flips(ctx context.Context, th decision.Thresholds, from, to time.Time, limit int) ([]decision.Decision, error)
 	// Subscribe delivers newly stored decisions in batches a few times a
 	// second until ctx ends, then closes the channel. A subscriber that falls
 	// behind receives a batch with Missed > 0 instead of blocking the pipeline.

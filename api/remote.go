@@ -267,8 +267,8 @@ func setTime(q url.Values, name string, t time.Time) {
 	}
 }
 
-func setThresholds(q url.Values, s decision.Score, th decision.Thresholds) {
-	q.Set("score", s.String())
+func setThresholds(q url.Values, th decision.Thresholds) {
+	q.Set("score", th.Score.String())
 	q.Set("challenge", strconv.FormatFloat(th.Challenge, 'g', -1, 64))
 	q.Set("deny", strconv.FormatFloat(th.Deny, 'g', -1, 64))
 }
@@ -405,9 +405,9 @@ func (r *Remote) Histogram(ctx context.Context, s decision.Score, from, to time.
 }
 
 // WhatIf asks GET /v1/whatif.
-func (r *Remote) WhatIf(ctx context.Context, s decision.Score, th decision.Thresholds, from, to time.Time) (decision.WhatIf, error) {
+func (r *Remote) WhatIf(ctx context.Context, th decision.Thresholds, from, to time.Time) (decision.WhatIf, error) {
 	q := url.Values{}
-	setThresholds(q, s, th)
+	setThresholds(q, th)
 	setTime(q, "from", from)
 	setTime(q, "to", to)
 	var out decision.WhatIf
@@ -418,9 +418,9 @@ func (r *Remote) WhatIf(ctx context.Context, s decision.Score, th decision.Thres
 }
 
 // Flips asks GET /v1/flips.
-func (r *Remote) Flips(ctx context.Context, s decision.Score, th decision.Thresholds, from, to time.Time, limit int) ([]decision.Decision, error) {
+func (r *Remote) Flips(ctx context.Context, th decision.Thresholds, from, to time.Time, limit int) ([]decision.Decision, error) {
 	q := url.Values{"limit": {strconv.Itoa(limit)}}
-	setThresholds(q, s, th)
+	setThresholds(q, th)
 	setTime(q, "from", from)
 	setTime(q, "to", to)
 	var out []WireDecision

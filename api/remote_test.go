@@ -112,7 +112,9 @@ func TestRemoteRequestsOnTheWire(t *testing.T) {
 	ctx := context.Background()
 	from := time.Date(2026, 11, 25, 10, 0, 0, 5, time.FixedZone("X", 3600))
 	to := from.Add(time.Hour)
-	th := decision.Thresholds{Challenge: 49.5, Deny: 80}
+	thAbuse := decision.Thresholds{Score: decision.ScoreAbuse, Challenge: 49.5, Deny: 80}
+	thBot := thAbuse
+	thBot.Score = decision.ScoreBot
 
 	cases := []struct {
 		name     string
@@ -143,9 +145,9 @@ func TestRemoteRequestsOnTheWire(t *testing.T) {
 			"/base/v1/stats", url.Values{"until": {"2026-11-25T10:00:00.000000005Z"}, "filter": {"-bot>=5"}}, false},
 		{"Histogram", func() error { _, err := r.Histogram(ctx, decision.ScoreATO, time.Time{}, to); return err },
 			"/base/v1/histogram", url.Values{"score": {"ato"}, "to": {"2026-11-25T10:00:00.000000005Z"}}, false},
-		{"WhatIf", func() error { _, err := r.WhatIf(ctx, decision.ScoreAbuse, th, time.Time{}, time.Time{}); return err },
+		{"WhatIf", func() error { _, err := r.WhatIf(ctx, thAbuse, time.Time{}, time.Time{}); return err },
 			"/base/v1/whatif", url.Values{"score": {"abuse"}, "challenge": {"49.5"}, "deny": {"80"}}, false},
-		{"Flips", func() error { _, err := r.Flips(ctx, decision.ScoreBot, th, from, to, 9); return err },
+		{"Flips", func() error { _, err := r.Flips(ctx, thBot, from, to, 9); return err },
 			"/base/v1/flips", url.Values{"score": {"bot"}, "challenge": {"49.5"}, "deny": {"80"}, "limit": {"9"},
 				"from": {"2026-11-25T09:00:00.000000005Z"}, "to": {"2026-11-25T10:00:00.000000005Z"}}, false},
 		{"Health", func() error { _, err := r.Health(ctx); return err }, "/base/v1/health", url.Values{}, false},

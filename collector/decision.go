@@ -25,7 +25,6 @@ func newDecision(in store.InboxEvent, ev safee.Event, res safee.Result, callErr 
 	d := decision.Decision{
 		EventID:    in.EventID,
 		ReceivedAt: in.ReceivedAt,
-		EventTime:  ev.Timestamp,
 		Source:     in.Source,
 		Type:       ev.Type,
 		Status:     ev.Status,
@@ -39,6 +38,7 @@ func newDecision(in store.InboxEvent, ev safee.Event, res safee.Result, callErr 
 		Request:    in.Body,
 		Response:   res.Body,
 	}
+	d.EventTime, d.ClockSkew = decision.EventTimeOf(ev.Timestamp, in.ReceivedAt)
 	if callErr != nil {
 		d.Action = decision.ActionError
 		d.Error = callErr.Error()
@@ -75,6 +75,7 @@ func unparseableDecision(in store.InboxEvent, err error) decision.Decision {
 	return decision.Decision{
 		EventID:    in.EventID,
 		ReceivedAt: in.ReceivedAt,
+		EventTime:  in.ReceivedAt,
 		Source:     in.Source,
 		Action:     decision.ActionError,
 		Error:      fmt.Sprintf("stored event is not a valid Safe-e event: %v", err),

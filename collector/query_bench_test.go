@@ -63,7 +63,7 @@ func BenchmarkQueryOverHTTP(b *testing.B) {
 	}
 	defer remote.Close()
 
-	th := decision.Thresholds{Challenge: 50, Deny: 80}
+	th := decision.Thresholds{Score: decision.ScoreRisk, Challenge: 50, Deny: 80}
 	queries := []struct {
 		name string
 		run  func(r api.Reader) (int, error)
@@ -75,7 +75,7 @@ func BenchmarkQueryOverHTTP(b *testing.B) {
 			return int(h.Total), err
 		}},
 		{"WhatIf24h", func(r api.Reader) (int, error) {
-			w, err := r.WhatIf(ctx, decision.ScoreRisk, th, end.Add(-24*time.Hour), end)
+			w, err := r.WhatIf(ctx, th, end.Add(-24*time.Hour), end)
 			return len(w.ByType), err
 		}},
 	}

@@ -163,7 +163,7 @@ func (p *params) thresholds() decision.Thresholds {
 		}
 		return v
 	}
-	return decision.Thresholds{Challenge: read("challenge"), Deny: read("deny")}
+	return decision.Thresholds{Score: p.score(), Challenge: read("challenge"), Deny: read("deny")}
 }
 
 // decisionID reads a decision ID parameter (a cursor, a resume position).
@@ -313,19 +313,19 @@ func (s *Server) getHistogram(ctx context.Context, p *params, _ *http.Request) (
 }
 
 func (s *Server) getWhatIf(ctx context.Context, p *params, _ *http.Request) (any, error) {
-	sc, th, from, to := p.score(), p.thresholds(), p.time("from"), p.time("to")
+	th, from, to := p.thresholds(), p.time("from"), p.time("to")
 	if p.err != nil {
 		return nil, p.err
 	}
-	return s.opts.Reader.WhatIf(ctx, sc, th, from, to)
+	return s.opts.Reader.WhatIf(ctx, th, from, to)
 }
 
 func (s *Server) getFlips(ctx context.Context, p *params, _ *http.Request) (any, error) {
-	sc, th, from, to, limit := p.score(), p.thresholds(), p.time("from"), p.time("to"), p.limit("limit", false)
+	th, from, to, limit := p.thresholds(), p.time("from"), p.time("to"), p.limit("limit", false)
 	if p.err != nil {
 		return nil, p.err
 	}
-	ds, err := s.opts.Reader.Flips(ctx, sc, th, from, to, limit)
+	ds, err := s.opts.Reader.Flips(ctx, th, from, to, limit)
 	return api.WireDecisions(ds), err
 }
 

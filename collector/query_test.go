@@ -313,7 +313,7 @@ func readCases(fx *readFixture, ids []string) []readCase {
 			return r.Histogram(ctx, decision.Score(9), time.Time{}, soon)
 		}, check: wantError("score")},
 		{name: "WhatIf", call: func(ctx context.Context, r api.Reader) (any, error) {
-			return r.WhatIf(ctx, decision.ScoreRisk, decision.Thresholds{Challenge: 50, Deny: 80}, time.Time{}, time.Time{})
+			return r.WhatIf(ctx, decision.Thresholds{Score: decision.ScoreRisk, Challenge: 50, Deny: 80}, time.Time{}, time.Time{})
 		}, check: func(t *testing.T, v any, err error) {
 			w, ok := v.(decision.WhatIf)
 			if err != nil || !ok {
@@ -330,7 +330,7 @@ func readCases(fx *readFixture, ids []string) []readCase {
 			}
 		}},
 		{name: "Flips", call: func(ctx context.Context, r api.Reader) (any, error) {
-			return r.Flips(ctx, decision.ScoreBot, decision.Thresholds{Challenge: 10, Deny: 20}, now.Add(-time.Hour), soon, 25)
+			return r.Flips(ctx, decision.Thresholds{Score: decision.ScoreBot, Challenge: 10, Deny: 20}, now.Add(-time.Hour), soon, 25)
 		}, check: func(t *testing.T, v any, err error) {
 			ds := decisionsOf(t, v, err)
 			th := decision.Thresholds{Challenge: 10, Deny: 20}

@@ -95,13 +95,13 @@ func (r *Reader) Histogram(ctx context.Context, s decision.Score, from, to time.
 }
 
 // WhatIf compares actual and simulated actions over a window.
-func (r *Reader) WhatIf(ctx context.Context, s decision.Score, th decision.Thresholds, from, to time.Time) (decision.WhatIf, error) {
-	return r.db.WhatIf(ctx, s, th, from, to)
+func (r *Reader) WhatIf(ctx context.Context, th decision.Thresholds, from, to time.Time) (decision.WhatIf, error) {
+	return r.db.WhatIf(ctx, th, from, to)
 }
 
 // Flips lists decisions whose action the thresholds would change.
-func (r *Reader) Flips(ctx context.Context, s decision.Score, th decision.Thresholds, from, to time.Time, limit int) ([]decision.Decision, error) {
-	return r.db.Flips(ctx, s, th, from, to, limit)
+func (r *Reader) Flips(ctx context.Context, th decision.Thresholds, from, to time.Time, limit int) ([]decision.Decision, error) {
+	return r.db.Flips(ctx, th, from, to, limit)
 }
 
 // Subscribe delivers new decisions in batches until ctx ends.

@@ -3,8 +3,7 @@ package decision
 import "time"
 
 // MinuteCounts is one minute of the per-minute rollup: how many decisions
-// were stored in the minute starting at Minute, by action, and the sum of
-// their Safe-e latencies (for averages).
+// have an event time in the minute starting at Minute, by action.
 type MinuteCounts struct {
 	Minute   time.Time
 	ByAction [NumActions]uint64
@@ -41,21 +40,25 @@ type Totals struct {
 	Last      time.Time         `json:"last,omitzero"`
 }
 
-// Thresholds are simulated policy thresholds on one score.
+// Thresholds are a threshold policy on one score: challenge from Challenge,
+// deny from Deny. The what-if simulates them and the histograms draw them.
 type Thresholds struct {
-	Challenge, Deny float64
+	Score     Score   `json:"score"`
+	Challenge float64 `json:"challenge"`
+	Deny      float64 `json:"deny"`
 }
 
 // Simulate returns the action the thresholds give score value v: deny when
 // v >= Deny, challenge when v >= Challenge, allow otherwise. Scores are
 // compared at the resolution of the histograms (Bucket(v), whole points),
-// so that WhatIf (from rollups) and Flips (from decisions) agree; with
+// so that what-if answers from rollups and from decisions agree; with
 // whole-number thresholds this is the same as comparing v itself.
 func (th Thresholds) Simulate(v float64) Action {
 	return Actions[th.SimulateBucket(Bucket(v))]
 }
 
-// SimulateBucket returns the index of the simulated action of bucket b.
+// SimulateBucket returns the index in Actions of the simulated action of
+// histogram bucket b.
 func (th Thresholds) SimulateBucket(b int) int {
 	switch v := float64(b); {
 	case v >= th.Deny:
@@ -66,10 +69,14 @@ func (th Thresholds) SimulateBucket(b int) int {
 	return 0
 }
 
+// Of returns the action the thresholds give d, from d's value of th.Score.
+func (th Thresholds) Of(d *Decision) Action {
+	return th.Simulate(d.ScoreValue(th.Score))
+}
+
 // WhatIf compares actual actions with the actions simulated thresholds
 // would have given over a window.
 type WhatIf struct {
-	Score      Score
 	Thresholds Thresholds
 	From, To   time.Time
 	// Matrix counts decisions by actual action (rows in Actions order; the

@@ -47,7 +47,8 @@ func ParseAction(s string) (Action, error) {
 	return a, nil
 }
 
-// Score names one of the four Safe-e scores.
+// Score names one of the four Safe-e scores. In JSON and text it is its
+// short name (risk, ato, bot, abuse).
 type Score int
 
 // The scores, in the order used by per-score arrays.
@@ -85,9 +86,33 @@ func ParseScore(name string) (Score, error) {
 	return 0, fmt.Errorf("unknown score %q (want risk, ato, bot or abuse)", name)
 }
 
+// MarshalText writes the short name; an unknown score is an error.
+func (s Score) MarshalText() ([]byte, error) {
+	if s < 0 || s >= NumScores {
+		return nil, fmt.Errorf("unknown score %d", int(s))
+	}
+	return []byte(scoreNames[s]), nil
+}
+
+// UnmarshalText reads a name as ParseScore does.
+func (s *Score) UnmarshalText(b []byte) error {
+	v, err := ParseScore(string(b))
+	if err != nil {
+		return err
+	}
+	*s = v
+	return nil
+}
+
 // Decision is one scored (or failed) event as stored. A Decision returned by
 // a query is a copy owned by the caller: it does not alias bbolt memory and
 // may be kept after the transaction that read it has ended.
+//
+// It carries three times. Time is when the store wrote it (arrival order:
+// the Live tail and decision IDs follow it). ReceivedAt is when the
+// collector accepted the event. EventTime is when the event happened, as
+// EventTimeOf derives it; windows, journeys, rollups, explain and alerts
+// use it, so a backfill of last night's log shows last night.
 type Decision struct {
 	// ID is the primary key, 32 lowercase hex digits; IDs sort in the order
 	// the decisions were stored, which is the order of Time.
@@ -95,14 +120,18 @@ type Decision struct {
 	// EventID identifies the event (its own event_id, file identity and
 	// offset, or a collector-assigned ID). At most one decision per EventID.
 	EventID string `json:"event_id"`
-	// Time is when the decision was stored; windows and ranges use it.
+	// Time is when the decision was stored (arrival order).
 	Time time.Time `json:"time"`
 	// ReceivedAt is when the collector accepted the event.
 	ReceivedAt time.Time `json:"received_at"`
-	// EventTime is the event's own timestamp, zero when it had none.
-	EventTime time.Time `json:"event_time,omitzero"`
-	// Source names where the event came from: "file:PATH", "http", "proxy".
-	Source string `json:"source"`
+	// EventTime is the event time (see EventTimeOf); never zero for a
+	// stored decision.
+	EventTime time.Time `json:"event_time"`
+	// ClockSkew is set when the event's own timestamp was more than
+	// MaxClockSkew ahead of ReceivedAt and so was not used as EventTime
+	// (the raw request keeps it).
+	ClockSkew bool   `json:"clock_skew,omitempty"`
+	Source    string `json:"source"`
 
 	Type      string `json:"type"`
 	Status    string `json:"status"`
@@ -123,6 +152,11 @@ type Decision struct {
 	Action  Action   `json:"action"`
 	// Error says why the event could not be scored; empty unless Action is error.
 	Error string `json:"error"`
+	// ShadowAction and ShadowRule are what the shadow policy decided for
+	// this event and the rule that decided it ("" for the policy's
+	// default); ShadowAction is "" when no shadow policy ran.
+	ShadowAction Action `json:"shadow_action,omitempty"`
+	ShadowRule   string `json:"shadow_rule,omitempty"`
 	// HTTPStatus is Safe-e's status code for the last attempt, 0 when none arrived.
 	HTTPStatus int `json:"http_status,omitempty"`
 	// Latency is the duration of the successful (or last) Safe-e call.
@@ -160,4 +194,22 @@ func Bucket(v float64) int {
 		return 100
 	}
 	return int(v)
+}
+
+// MaxClockSkew is how far ahead of its arrival an event's own timestamp may
+// be and still be its event time.
+const MaxClockSkew = 5 * time.Minute
+
+// EventTimeOf returns the event time of an event with its own timestamp ts
+// (zero when it had none) that arrived at arrival: ts when present and not
+// more than MaxClockSkew ahead of arrival, otherwise arrival. skew reports
+// a timestamp that was present but too far ahead.
+func EventTimeOf(ts, arrival time.Time) (t time.Time, skew bool) {
+	switch {
+	case ts.IsZero():
+		return arrival, false
+	case ts.Sub(arrival) > MaxClockSkew:
+		return arrival, true
+	}
+	return ts, false
 }

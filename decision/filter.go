@@ -28,7 +28,16 @@ import (
 //     form) or a CIDR prefix.
 //   - risk, ato, bot, abuse compare a score with < <= > >= =. Error
 //     decisions carry no scores, so no comparison matches them.
-//   - since:DUR matches decisions stored at or after now-DUR.
+//   - ua: matches when the user agent's family (see ClassifyUA) equals the
+//     value or the user agent contains it, without regard to case
+//     (ua:curl, ua:"Headless Chrome").
+//   - domain: compares the email's domain (see EmailDomain) without regard
+//     to case (domain:mailinator.com).
+//   - shadow: compares the shadow policy's action, rule: its deciding rule,
+//     without regard to case (shadow:deny, rule:tor).
+//   - since:DUR matches decisions whose event time is at or after now-DUR;
+//     until: takes a duration ago or an RFC 3339 time and matches event
+//     times before it.
 //   - a bare word matches when the user ID or email contains it without
 //     regard to case, or when the IP equals it (an address), lies in it (a
 //     CIDR prefix) or starts with it (a partial address such as "10.1.").
@@ -52,6 +61,11 @@ const (
 	kindEmail
 	kindSource
 	kindSince
+	kindUntil
+	kindUA
+	kindDomain
+	kindShadow
+	kindRule
 	kindScore
 	kindWord
 )
@@ -86,9 +100,11 @@ type term struct {
 	score Score
 	op    cmpOp
 	num   float64
-	// dur and cutoff describe since:; cutoff is now-dur.
+	// dur and cutoff describe since: and until:; cutoff is now-dur, or the
+	// time given (abs) for until:.
 	dur    time.Duration
 	cutoff time.Time
+	abs    bool
 }
 
 // Match reports whether d satisfies every term of f. A nil or empty filter
@@ -135,7 +151,17 @@ func (t *term) match(d *Decision) bool {
 	case kindSource:
 		return containsFold(d.Source, t.val)
 	case kindSince:
-		return !d.Time.Before(t.cutoff)
+		return !d.EventTime.Before(t.cutoff)
+	case kindUntil:
+		return d.EventTime.Before(t.cutoff)
+	case kindUA:
+		return strings.EqualFold(ClassifyUA(d.UserAgent).Family, t.val) || containsFold(d.UserAgent, t.val)
+	case kindDomain:
+		return strings.EqualFold(EmailDomain(d.Email), t.val)
+	case kindShadow:
+		return strings.EqualFold(string(d.ShadowAction), t.val)
+	case kindRule:
+		return strings.EqualFold(d.ShadowRule, t.val)
 	case kindScore:
 		return d.Action != ActionError && compare(d.ScoreValue(t.score), t.op, t.num)
 	case kindWord:
@@ -204,9 +230,9 @@ func compare(v float64, op cmpOp, n float64) bool {
 	return false
 }
 
-// Since returns the lower time bound the positive since: terms impose (the
-// latest of their cutoffs), or the zero time when there is none. A query
-// may start its scan there; Match still checks every term.
+// Since returns the lower bound on event time the positive since: terms
+// impose (the latest of their cutoffs), or the zero time when there is
+// none. A query may start its scan there; Match still checks every term.
 func (f *Filter) Since() time.Time {
 	var t time.Time
 	if f == nil {
@@ -214,6 +240,22 @@ func (f *Filter) Since() time.Time {
 	}
 	for i := range f.terms {
 		if x := &f.terms[i]; x.kind == kindSince && !x.neg && x.cutoff.After(t) {
+			t = x.cutoff
+		}
+	}
+	return t
+}
+
+// Until returns the upper bound (exclusive) on event time the positive
+// until: terms impose (the earliest of their cutoffs), or the zero time
+// when there is none.
+func (f *Filter) Until() time.Time {
+	var t time.Time
+	if f == nil {
+		return t
+	}
+	for i := range f.terms {
+		if x := &f.terms[i]; x.kind == kindUntil && !x.neg && (t.IsZero() || x.cutoff.Before(t)) {
 			t = x.cutoff
 		}
 	}

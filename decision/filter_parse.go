@@ -13,7 +13,7 @@ import (
 )
 
 // fieldList names every field and score a term may use, for error messages.
-const fieldList = "type, status, action, user, ip, signal, policy, country, email, source, since, risk, ato, bot, abuse"
+const fieldList = "type, status, action, user, ip, signal, policy, country, email, domain, ua, source, shadow, rule, since, until, risk, ato, bot, abuse"
 
 // FilterError reports a term ParseFilter could not read. Term and Pos let a
 // UI underline the term: Term is the term exactly as typed (quotes
@@ -216,6 +216,27 @@ func (t *term) setValue(value string, now time.Time) error {
 			return err
 		}
 		t.dur, t.cutoff = d, now.Add(-d)
+	case kindUntil:
+		if at, err := time.Parse(time.RFC3339Nano, value); err == nil {
+			t.cutoff, t.abs = at.UTC(), true
+			return nil
+		}
+		d, err := parseSince(value)
+		if err != nil {
+			return fmt.Errorf("%q is neither a duration ago (15m, 2h, 7d) nor an RFC 3339 time (2026-11-25T02:00:00Z)", value)
+		}
+		t.dur, t.cutoff = d, now.Add(-d)
+	case kindDomain:
+		t.val = strings.ToLower(strings.TrimPrefix(value, "@"))
+		if t.val == "" {
+			return fmt.Errorf("missing value, as in %s", fieldExample(t.kind))
+		}
+	case kindShadow:
+		a, err := ParseAction(value)
+		if err != nil || a == ActionError {
+			return fmt.Errorf("unknown shadow action %q (want allow, challenge or deny)", value)
+		}
+		t.val = string(a)
 	default:
 		t.val = strings.ToLower(value)
 	}
@@ -297,6 +318,11 @@ var fieldNames = [...]string{
 	kindEmail:   "email",
 	kindSource:  "source",
 	kindSince:   "since",
+	kindUntil:   "until",
+	kindUA:      "ua",
+	kindDomain:  "domain",
+	kindShadow:  "shadow",
+	kindRule:    "rule",
 }
 
 // fieldExample returns a valid term of kind k for error messages.
@@ -324,6 +350,16 @@ func fieldExample(k termKind) string {
 		return "source:http"
 	case kindSince:
 		return "since:15m"
+	case kindUntil:
+		return "until:1h"
+	case kindUA:
+		return "ua:curl"
+	case kindDomain:
+		return "domain:example.com"
+	case kindShadow:
+		return "shadow:deny"
+	case kindRule:
+		return `rule:"stuffing ip"`
 	}
 	return ""
 }

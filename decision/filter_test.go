@@ -15,30 +15,32 @@ var filterNow = time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
 func filterFixtures() []Decision {
 	return []Decision{
 		{
-			ID: "a", Time: filterNow.Add(-time.Minute), Source: "file:/var/log/app.ndjson",
+			ID: "a", EventTime: filterNow.Add(-time.Minute), Source: "file:/var/log/app.ndjson",
 			Type: "$login", Status: "$succeeded", UserID: "alice", Email: "Alice@Example.com",
 			IP: "203.0.113.7", Country: "DE", Risk: 20, AccountTakeover: 10, Bot: 5,
-			Policy: "Default", Action: ActionAllow,
+			Policy: "Default", Action: ActionAllow, ShadowAction: ActionDeny, ShadowRule: "tor",
+			UserAgent: "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/126.0 Safari/537.36",
 		},
 		{
-			ID: "b", Time: filterNow.Add(-10 * time.Minute), Source: "http",
+			ID: "b", EventTime: filterNow.Add(-10 * time.Minute), Source: "http",
 			Type: "$login", Status: "$failed", UserID: "bob", Email: "bob@corp.example",
 			IP: "10.1.2.3", Country: "US", Risk: 60, AccountTakeover: 75.5, Bot: 90, AccountAbuse: 30,
 			Signals: []string{"proxy_ip", "credential_stuffing"}, Policy: "High risk", Action: ActionDeny,
+			UserAgent: "curl/8.5.0", ShadowAction: ActionChallenge, ShadowRule: "Stuffing IP",
 		},
 		{
-			ID: "c", Time: filterNow.Add(-2 * time.Hour), Source: "proxy",
+			ID: "c", EventTime: filterNow.Add(-2 * time.Hour), Source: "proxy",
 			Type: "$transaction", Status: "$succeeded", UserID: "carol",
 			IP: "2001:db8::42", Country: "FR", Risk: 59.99,
 			Signals: []string{"datacenter_ip"}, Policy: "Step up", Action: ActionChallenge,
 		},
 		{
-			ID: "d", Time: filterNow.Add(-72 * time.Hour), Source: "http",
+			ID: "d", EventTime: filterNow.Add(-72 * time.Hour), Source: "http",
 			Type: "$profile_update", UserID: "Alice2", Email: "a2@example.com",
 			IP: "::ffff:10.9.8.7", Risk: 100, Signals: []string{"Proxy_IP"}, Action: ActionDeny,
 		},
 		{
-			ID: "e", Time: filterNow.Add(-30 * time.Second), Source: "http",
+			ID: "e", EventTime: filterNow.Add(-30 * time.Second), Source: "http",
 			Type: "$login", Status: "$attempted", UserID: "dave", IP: "not-an-ip",
 			Action: ActionError, Error: "timeout",
 		},
@@ -134,6 +136,23 @@ func TestFilterMatch(t *testing.T) {
 		{"type:login action:deny risk>=60", "b"},
 		{"type:login -action:error since:5m", "a"},
 		{"type:login type:transaction", ""},
+		{"until:15m", "c,d"},
+		{"until:2026-01-01T00:00:00Z", "a,b,c,d,e"},
+		{"until:2025-06-01T11:55:00Z", "b,c,d"},
+		{"since:3h until:5m", "b,c"},
+		{"-until:1h", "a,b,e"},
+		{"ua:curl", "b"},
+		{`ua:"headless chrome"`, "a"},
+		{"ua:linux", "a"},
+		{"domain:example.com", "a,d"},
+		{"domain:@EXAMPLE.COM", "a,d"},
+		{"domain:corp.example", "b"},
+		{"domain:example", ""},
+		{"shadow:deny", "a"},
+		{"shadow:challenge", "b"},
+		{"-shadow:deny", "b,c,d,e"},
+		{"rule:tor", "a"},
+		{`rule:"stuffing ip"`, "b"},
 	}
 	for _, tc := range tests {
 		f, err := ParseFilter(tc.expr, filterNow)
@@ -173,7 +192,7 @@ func TestFilterErrors(t *testing.T) {
 	}{
 		{"risk>=abc", `risk>=abc: "abc" is not a number`, "risk>=abc", 0},
 		{"type:login action:deny foo:bar",
-			`term 3 "foo:bar": unknown field "foo" (want type, status, action, user, ip, signal, policy, country, email, source, since, risk, ato, bot, abuse)`,
+			`term 3 "foo:bar": unknown field "foo" (want type, status, action, user, ip, signal, policy, country, email, domain, ua, source, shadow, rule, since, until, risk, ato, bot, abuse)`,
 			"foo:bar", 23},
 		{"ip:300.1.1.1", "ip:300.1.1.1: not an IP address or CIDR prefix", "ip:300.1.1.1", 0},
 		{"since:-5m", "since:-5m: duration must be positive", "since:-5m", 0},
@@ -199,7 +218,7 @@ func TestFilterErrors(t *testing.T) {
 		{"risk:60", "risk:60: risk is compared with <, <=, >, >= or =, as in risk>=60", "risk:60", 0},
 		{"foo>3", `foo>3: unknown score "foo" (want risk, ato, bot or abuse)`, "foo>3", 0},
 		{">3", `>3: unknown score "" (want risk, ato, bot or abuse)`, ">3", 0},
-		{":x", `:x: unknown field "" (want type, status, action, user, ip, signal, policy, country, email, source, since, risk, ato, bot, abuse)`, ":x", 0},
+		{":x", `:x: unknown field "" (want type, status, action, user, ip, signal, policy, country, email, domain, ua, source, shadow, rule, since, until, risk, ato, bot, abuse)`, ":x", 0},
 		{"action:block", `action:block: unknown action "block" (want allow, challenge, deny or error)`, "action:block", 0},
 		{"ip:", "ip:: missing value, as in ip:10.0.0.0/8", "ip:", 0},
 		{"type:", "type:: missing value, as in type:$login", "type:", 0},
@@ -215,7 +234,12 @@ func TestFilterErrors(t *testing.T) {
 		{"since:5h2d", `since:5h2d: "5h2d" is not a duration (want e.g. 15m, 2h or 7d)`, "since:5h2d", 0},
 		{"since:999999999d", "since:999999999d: duration too long", "since:999999999d", 0},
 		{"since:106751d23h48m", "since:106751d23h48m: duration too long", "since:106751d23h48m", 0},
-		{"a\x00b:c", `"a\x00b:c": unknown field "a\x00b" (want type, status, action, user, ip, signal, policy, country, email, source, since, risk, ato, bot, abuse)`, "a\x00b:c", 0},
+		{"until:soon", `until:soon: "soon" is neither a duration ago (15m, 2h, 7d) nor an RFC 3339 time (2026-11-25T02:00:00Z)`, "until:soon", 0},
+		{"until:", "until:: missing value, as in until:1h", "until:", 0},
+		{"shadow:block", `shadow:block: unknown shadow action "block" (want allow, challenge or deny)`, "shadow:block", 0},
+		{"shadow:error", `shadow:error: unknown shadow action "error" (want allow, challenge or deny)`, "shadow:error", 0},
+		{"domain:@", "domain:@: missing value, as in domain:example.com", "domain:@", 0},
+		{"a\x00b:c", `"a\x00b:c": unknown field "a\x00b" (want type, status, action, user, ip, signal, policy, country, email, domain, ua, source, shadow, rule, since, until, risk, ato, bot, abuse)`, "a\x00b:c", 0},
 	}
 	for _, tc := range tests {
 		f, err := ParseFilter(tc.expr, filterNow)
@@ -284,6 +308,12 @@ func TestFilterString(t *testing.T) {
 		{`po"l"icy:x`, `"policy:x"`},
 		{"日本 ÄÖ", "日本 äö"},
 		{"a\x00b", "a\x00b"},
+		{"until:90m", "until:1h30m"},
+		{"until:2026-01-01T02:00:00+02:00", "until:2026-01-01T00:00:00Z"},
+		{"UA:Curl", "ua:curl"},
+		{"domain:@Example.COM", "domain:example.com"},
+		{"shadow:DENY", "shadow:deny"},
+		{`rule:"Stuffing IP"`, `rule:"stuffing ip"`},
 	}
 	for _, tc := range tests {
 		f := mustParse(t, tc.expr)
@@ -427,7 +457,7 @@ func TestFilterSince(t *testing.T) {
 		{cut.Add(-time.Nanosecond), false},
 		{filterNow.Add(time.Hour), true},
 	} {
-		d := Decision{Time: c.at}
+		d := Decision{EventTime: c.at}
 		if got := f.Match(&d); got != c.want {
 			t.Errorf("since:15m on %v: %v, want %v", c.at, got, c.want)
 		}

@@ -60,6 +60,12 @@ func (t *term) appendTo(b *strings.Builder) {
 		}
 	case kindSince:
 		b.WriteString(formatDays(t.dur))
+	case kindUntil:
+		if t.abs {
+			b.WriteString(t.cutoff.Format(time.RFC3339Nano))
+		} else {
+			b.WriteString(formatDays(t.dur))
+		}
 	default:
 		writeValue(b, t.val)
 	}

@@ -140,11 +140,11 @@ func BenchmarkQueries(b *testing.B) {
 			return int(h.Total), err
 		}},
 		{"WhatIf24h", func() (int, error) {
-			w, err := db.WhatIf(ctx, decision.ScoreRisk, decision.Thresholds{Challenge: 50, Deny: 70}, day, end)
+			w, err := db.WhatIf(ctx, decision.Thresholds{Score: decision.ScoreRisk, Challenge: 50, Deny: 70}, day, end)
 			return len(w.ByType), err
 		}},
 		{"Flips100", func() (int, error) {
-			l, err := db.Flips(ctx, decision.ScoreRisk, decision.Thresholds{Challenge: 50, Deny: 70}, day, end, 100)
+			l, err := db.Flips(ctx, decision.Thresholds{Score: decision.ScoreRisk, Challenge: 50, Deny: 70}, day, end, 100)
 			return len(l), err
 		}},
 		{"Rates24h", func() (int, error) { r, err := db.Rates(ctx, day, end); return len(r), err }},
@@ -259,8 +259,8 @@ func measureRSS(path string, cold bool) {
 		for s := range decision.NumScores {
 			_, _ = db.Histogram(ctx, s, time.Time{}, now)
 		}
-		_, _ = db.WhatIf(ctx, decision.ScoreRisk, decision.Thresholds{Challenge: 50, Deny: 70}, time.Time{}, now)
-		_, _ = db.Flips(ctx, decision.ScoreRisk, decision.Thresholds{Challenge: 50, Deny: 70}, time.Time{}, now, 100)
+		_, _ = db.WhatIf(ctx, decision.Thresholds{Score: decision.ScoreRisk, Challenge: 50, Deny: 70}, time.Time{}, now)
+		_, _ = db.Flips(ctx, decision.Thresholds{Score: decision.ScoreRisk, Challenge: 50, Deny: 70}, time.Time{}, now, 100)
 		_, _ = db.Rates(ctx, time.Time{}, time.Time{})
 		_, _ = db.Totals(ctx, time.Time{}, time.Time{}, nil)
 		_, _ = db.Users(ctx, UsersQuery{Sort: decision.SortMaxRisk, Limit: 100})

@@ -192,7 +192,7 @@ func TestWhatIfMatchesRecount(t *testing.T) {
 		from, to := w[0], w[1]
 		for range 3 {
 			s := decision.Score(rng.IntN(int(decision.NumScores)))
-			th := decision.Thresholds{Challenge: float64(rng.IntN(101)), Deny: float64(rng.IntN(101))}
+			th := decision.Thresholds{Score: s, Challenge: float64(rng.IntN(101)), Deny: float64(rng.IntN(101))}
 			if rng.IntN(3) == 0 {
 				th.Deny += 0.5 // fractional thresholds act at whole points
 			}
@@ -227,7 +227,7 @@ func TestWhatIfMatchesRecount(t *testing.T) {
 				}
 				want.ByType[d.Type][d.Action.Index()][sim]++
 			}
-			got, err := db.WhatIf(ctx, s, th, from, to)
+			got, err := db.WhatIf(ctx, th, from, to)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -241,7 +241,7 @@ func TestWhatIfMatchesRecount(t *testing.T) {
 			}
 			slices.Reverse(flips)
 			limit := 1 + rng.IntN(50)
-			gotFlips, err := db.Flips(ctx, s, th, from, to, limit)
+			gotFlips, err := db.Flips(ctx, th, from, to, limit)
 			if err != nil {
 				t.Fatal(err)
 			}

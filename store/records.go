@@ -70,7 +70,7 @@ func decodeDecision(key, val []byte, d *decision.Decision, raw bool) error {
 	d.UserID = r.str()
 	d.EventID = r.str()
 	d.ReceivedAt = r.time()
-	d.EventTime = r.time()
+	d.EventTime, d.ClockSkew = decision.EventTimeOf(r.time(), d.ReceivedAt)
 	d.Source = r.str()
 	d.Type = r.str()
 	d.Status = r.str()

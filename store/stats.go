@@ -103,15 +103,16 @@ func alignedTime(t time.Time, sec int64) time.Time {
 	return time.Unix(sec, 0).UTC()
 }
 
-// WhatIf computes the actual × simulated matrix of score s under th over
+// WhatIf computes the actual × simulated matrix of th.Score under th over
 // [from, to) (whole minutes; zero values are unbounded), overall and per
 // event type, from the rollups.
-func (db *DB) WhatIf(ctx context.Context, s decision.Score, th decision.Thresholds, from, to time.Time) (decision.WhatIf, error) {
+func (db *DB) WhatIf(ctx context.Context, th decision.Thresholds, from, to time.Time) (decision.WhatIf, error) {
+	s := th.Score
 	if s < 0 || s >= decision.NumScores {
 		return decision.WhatIf{}, fmt.Errorf("what-if: unknown score %d", s)
 	}
 	f, t := windowSecs(from, to)
-	w := decision.WhatIf{Score: s, Thresholds: th, From: alignedTime(from, f), To: alignedTime(to, t), ByType: map[string]*[decision.NumActions][3]uint64{}}
+	w := decision.WhatIf{Thresholds: th, From: alignedTime(from, f), To: alignedTime(to, t), ByType: map[string]*[decision.NumActions][3]uint64{}}
 	types := map[string]*hist{}
 	err := db.view(func(tx *bolt.Tx) error {
 		return eachRollup(ctx, tx, f, t, func(_ int64, v []byte) error {
@@ -153,7 +154,8 @@ func (db *DB) WhatIf(ctx context.Context, s decision.Score, th decision.Threshol
 // Flips returns up to limit (default 100) scored decisions stored in
 // [from, to) whose simulated action under th differs from the actual one,
 // newest first, by scanning the decisions.
-func (db *DB) Flips(ctx context.Context, s decision.Score, th decision.Thresholds, from, to time.Time, limit int) ([]decision.Decision, error) {
+func (db *DB) Flips(ctx context.Context, th decision.Thresholds, from, to time.Time, limit int) ([]decision.Decision, error) {
+	s := th.Score
 	if s < 0 || s >= decision.NumScores {
 		return nil, fmt.Errorf("flips: unknown score %d", s)
 	}
@@ -169,7 +171,7 @@ func (db *DB) Flips(ctx context.Context, s decision.Score, th decision.Threshold
 			if err := decodeDecision(k, v, &d, false); err != nil {
 				return false, err
 			}
-			if d.Action == decision.ActionError || th.Simulate(d.ScoreValue(s)) == d.Action {
+			if d.Action == decision.ActionError || th.Of(&d) == d.Action {
 				return true, nil
 			}
 			var full decision.Decision

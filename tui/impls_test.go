@@ -29,8 +29,10 @@ const (
 	implSeed   = 7
 )
 
-// implStart is the generator's fixed clock.
-func implStart() time.Time { return time.Date(2026, 11, 25, 9, 50, 0, 0, time.UTC) }
+// implStart is the generator's clock: a minute ago, so that the events'
+// own timestamps (their event times) fall in the dashboard's recent windows
+// as live traffic's do.
+func implStart() time.Time { return time.Now().Add(-time.Minute).Truncate(time.Second) }
 
 // barPoints is the width of a histogram bar in score points at 100 columns.
 const barPoints = 5

@@ -44,8 +44,8 @@ func TestNewestThresholdsWin(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer m.Close()
-	newer := common.Thresholds{Score: decision.ScoreRisk, Challenge: 50, Deny: 70}
-	older := common.Thresholds{Score: decision.ScoreRisk, Challenge: 50, Deny: 71}
+	newer := decision.Thresholds{Score: decision.ScoreRisk, Challenge: 50, Deny: 70}
+	older := decision.Thresholds{Score: decision.ScoreRisk, Challenge: 50, Deny: 71}
 	m.Update(common.ThresholdsMsg{Thresholds: newer, Version: 2})
 	m.Update(common.ThresholdsMsg{Thresholds: older, Version: 1})
 	if m.c.Thresholds == nil || *m.c.Thresholds != newer {

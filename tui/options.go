@@ -13,11 +13,11 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/riskwatch/riskwatch/api"
-	"github.com/riskwatch/riskwatch/tui/common"
+	"github.com/riskwatch/riskwatch/decision"
 )
 
 // Thresholds are the configured score lines ([thresholds] in the config).
-type Thresholds = common.Thresholds
+type Thresholds = decision.Thresholds
 
 // Options configure the dashboard.
 type Options struct {

@@ -17,14 +17,6 @@ import (
 // up as an error instead of a query that never answers.
 const QueryTimeout = 10 * time.Second
 
-// Thresholds are the configured challenge and deny lines for one score
-// ([thresholds] in the config file). Views draw them; nothing enforces them.
-type Thresholds struct {
-	Score     decision.Score
-	Challenge float64
-	Deny      float64
-}
-
 // Common is the context handed to every view. The root model owns it and
 // updates Styles and Thresholds; views keep a pointer and read it while
 // handling a message or rendering, never from a tea.Cmd.
@@ -38,7 +30,7 @@ type Common struct {
 	// Data is the only way the UI reads anything.
 	Data api.Reader
 	// Thresholds are optional score lines from the configuration.
-	Thresholds *Thresholds
+	Thresholds *decision.Thresholds
 
 	ctx context.Context
 }

@@ -39,7 +39,7 @@ type renderer struct {
 	st    *common.Styles
 	width int
 	loc   *time.Location
-	th    *common.Thresholds
+	th    *decision.Thresholds
 	lines []string
 }
 
@@ -88,12 +88,14 @@ func (r *renderer) fields(d *decision.Decision) {
 		ev += " / " + strings.TrimPrefix(s(d.Status), "$")
 	}
 	r.kv("Event", ev, &r.st.Bold)
-	when := d.Time.In(r.loc).Format("2006-01-02 15:04:05.000 MST")
-	if !d.ReceivedAt.IsZero() {
-		when += "   received " + d.ReceivedAt.In(r.loc).Format("15:04:05.000")
+	// The event time is when it happened; received is when the collector
+	// took it, shown when it differs (a backfill, a delayed log).
+	when := d.EventTime.In(r.loc).Format("2006-01-02 15:04:05.000 MST")
+	if !d.ReceivedAt.IsZero() && !d.ReceivedAt.Equal(d.EventTime) {
+		when += "   received " + d.ReceivedAt.In(r.loc).Format("2006-01-02 15:04:05.000")
 	}
-	if !d.EventTime.IsZero() {
-		when += "   event time " + d.EventTime.In(r.loc).Format("2006-01-02 15:04:05")
+	if d.ClockSkew {
+		when += "   (its timestamp was more than 5m ahead of the clock; see the request)"
 	}
 	r.kv("Time", when, nil)
 	user := s(d.UserID)

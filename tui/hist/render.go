@@ -22,7 +22,7 @@ type frameKey struct {
 	win                    int
 	log, compare, busy     bool
 	sel                    int
-	th                     common.Thresholds
+	th                     decision.Thresholds
 }
 
 func (m Model) frameKey() frameKey {
@@ -160,7 +160,7 @@ func (m Model) tabsLine() string {
 
 // legend names the glyphs: the actions, the threshold lines (when they
 // apply to this score) and the previous window's line.
-func (m Model) legend(lines bool, th common.Thresholds, d *result) string {
+func (m Model) legend(lines bool, th decision.Thresholds, d *result) string {
 	st := m.c.Styles
 	ps := make([]common.Piece, 0, 6)
 	for a := range scored {

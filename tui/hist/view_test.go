@@ -323,7 +323,7 @@ func TestCacheFollowsInputs(t *testing.T) {
 	if m.View() == a {
 		t.Fatal("moving the selection kept the old frame")
 	}
-	th := common.Thresholds{Score: decision.ScoreRisk, Challenge: 30, Deny: 60}
+	th := decision.Thresholds{Score: decision.ScoreRisk, Challenge: 30, Deny: 60}
 	m.c.Thresholds = &th
 	_, plain := screen(t, m)
 	fixture.Contains(t, plain, "┊≥30 ┃≥60")

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riskwatch/riskwatch/decision"
 	"github.com/riskwatch/riskwatch/tui/common"
 	"github.com/riskwatch/riskwatch/tui/internal/fixture"
 )
@@ -17,7 +18,7 @@ import (
 func BenchmarkRecompute(b *testing.B) {
 	db, end := fixture.BigStore(b)
 	c := common.New(context.Background(), fixture.StoreReader{DB: db}, func() time.Time { return end })
-	policy := common.Thresholds{Challenge: 60, Deny: 90} // the store's own
+	policy := decision.Thresholds{Challenge: 60, Deny: 90} // the store's own
 	for _, win := range []int{3, 2} {
 		b.Run(common.Windows[win].Label, func(b *testing.B) {
 			m := New(c, nil)

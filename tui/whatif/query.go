@@ -60,7 +60,7 @@ func (flipsMsg) Target() common.ViewID { return common.ViewWhatIf }
 
 // savedMsg says whether the thresholds were saved, and where.
 type savedMsg struct {
-	th   common.Thresholds
+	th   decision.Thresholds
 	path string
 	err  error
 }
@@ -86,7 +86,7 @@ func (m *Model) loadWhatIf(refresh bool) tea.Cmd {
 	from, to := common.Windows[q.win].Bounds(now)
 	seq, data := m.wiSeq, m.c.Data
 	return m.c.Query(func(ctx context.Context) tea.Msg {
-		w, err := data.WhatIf(ctx, q.th.Score, q.th.Store(), from, to)
+		w, err := data.WhatIf(ctx, q.th, from, to)
 		if err != nil {
 			err = fmt.Errorf("what-if on %s: %w", q.th.Score, err)
 		}
@@ -117,7 +117,7 @@ func (m *Model) loadFlips(keep bool) tea.Cmd {
 		defer cancel()
 		ctx, stop := context.WithTimeout(ctx, common.QueryTimeout)
 		defer stop()
-		ds, err := data.Flips(ctx, q.th.Score, q.th.Store(), from, to, FlipsLimit)
+		ds, err := data.Flips(ctx, q.th, from, to, FlipsLimit)
 		if err != nil {
 			err = fmt.Errorf("decisions that would change: %w", err)
 		}

@@ -340,7 +340,7 @@ type flipSource struct {
 }
 
 func (s flipSource) simulated(d *decision.Decision) decision.Action {
-	return s.q.th.Store().Simulate(d.ScoreValue(s.q.th.Score))
+	return s.q.th.Of(d)
 }
 
 // Cells writes a decision's columns, sanitized.

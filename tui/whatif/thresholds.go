@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/riskwatch/riskwatch/tui/common"
+	"github.com/riskwatch/riskwatch/decision"
 )
 
 // Which names one of the two thresholds.
@@ -30,7 +30,7 @@ func (w Which) String() string {
 // Move returns t with threshold w moved by delta points. Both stay within
 // 0-100 and challenge never goes above deny: moving challenge past deny
 // takes deny along, and moving deny below challenge takes challenge along.
-func Move(t common.Thresholds, w Which, delta float64) common.Thresholds {
+func Move(t decision.Thresholds, w Which, delta float64) decision.Thresholds {
 	if w == Deny {
 		return Set(t, w, t.Deny+delta)
 	}
@@ -39,7 +39,7 @@ func Move(t common.Thresholds, w Which, delta float64) common.Thresholds {
 
 // Set returns t with threshold w at v, under the rules of Move. A NaN v
 // leaves t as it is.
-func Set(t common.Thresholds, w Which, v float64) common.Thresholds {
+func Set(t decision.Thresholds, w Which, v float64) decision.Thresholds {
 	if math.IsNaN(v) {
 		return t
 	}

@@ -6,18 +6,17 @@ import (
 	"testing"
 
 	"github.com/riskwatch/riskwatch/decision"
-	"github.com/riskwatch/riskwatch/tui/common"
 )
 
-func th(c, d float64) common.Thresholds {
-	return common.Thresholds{Score: decision.ScoreRisk, Challenge: c, Deny: d}
+func th(c, d float64) decision.Thresholds {
+	return decision.Thresholds{Score: decision.ScoreRisk, Challenge: c, Deny: d}
 }
 
 func TestMoveAndSet(t *testing.T) {
 	tests := []struct {
 		name string
-		got  common.Thresholds
-		want common.Thresholds
+		got  decision.Thresholds
+		want decision.Thresholds
 	}{
 		{"challenge up", Move(th(50, 80), Challenge, 1), th(51, 80)},
 		{"deny down", Move(th(50, 80), Deny, -5), th(50, 75)},

@@ -46,7 +46,7 @@ func screen(t *testing.T, m Model) (ascii, plain string) {
 
 // expected counts, by brute force over the shaped data, the matrix of s
 // under t over win and the event IDs that flip, newest first.
-func expected(s decision.Score, t common.Thresholds, win common.Window) (m [3][3]uint64, flips []string) {
+func expected(s decision.Score, t decision.Thresholds, win common.Window) (m [3][3]uint64, flips []string) {
 	from, to := win.Bounds(fixture.Now())
 	ds := fixture.ShapedDecisions()
 	for i := len(ds) - 1; i >= 0; i-- {
@@ -54,7 +54,7 @@ func expected(s decision.Score, t common.Thresholds, win common.Window) (m [3][3
 		if d.Action == decision.ActionError || (!from.IsZero() && d.Time.Before(from)) || !d.Time.Before(to) {
 			continue
 		}
-		sim := t.Store().Simulate(d.ScoreValue(s))
+		sim := t.Simulate(d.ScoreValue(s))
 		m[d.Action.Index()][sim.Index()]++
 		if sim != d.Action {
 			flips = append(flips, d.EventID)
@@ -272,8 +272,8 @@ func TestOpenFlip(t *testing.T) {
 
 func TestSave(t *testing.T) {
 	var mu sync.Mutex
-	var saved []common.Thresholds
-	save := func(th common.Thresholds) (string, error) {
+	var saved []decision.Thresholds
+	save := func(th decision.Thresholds) (string, error) {
 		mu.Lock()
 		defer mu.Unlock()
 		saved = append(saved, th)
@@ -336,7 +336,7 @@ type slowFlips struct {
 	cancelled chan error
 }
 
-func (s *slowFlips) Flips(ctx context.Context, _ decision.Score, _ decision.Thresholds, _, _ time.Time, _ int) ([]decision.Decision, error) {
+func (s *slowFlips) Flips(ctx context.Context, _ decision.Thresholds, _, _ time.Time, _ int) ([]decision.Decision, error) {
 	<-ctx.Done()
 	s.cancelled <- ctx.Err()
 	return nil, ctx.Err()

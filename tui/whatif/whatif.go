@@ -40,7 +40,7 @@ const defaultWindow = len(common.Windows) - 1
 
 // SaveFunc writes thresholds to the configuration and returns the file
 // written. It is called from a command, never from Update.
-type SaveFunc func(common.Thresholds) (string, error)
+type SaveFunc func(decision.Thresholds) (string, error)
 
 // KeyMap holds the view's own bindings.
 type KeyMap struct {
@@ -87,9 +87,9 @@ type Model struct {
 	height int
 	save   SaveFunc
 
-	th        common.Thresholds // simulated
-	thVersion int               // counts changes of th, for ThresholdsMsg
-	saved     common.Thresholds // as configured or last saved
+	th        decision.Thresholds // simulated
+	thVersion int                 // counts changes of th, for ThresholdsMsg
+	saved     decision.Thresholds // as configured or last saved
 	which     Which
 	win       int // index in common.Windows
 
@@ -120,7 +120,7 @@ type Model struct {
 
 // query is what a read is for.
 type query struct {
-	th  common.Thresholds
+	th  decision.Thresholds
 	win int
 }
 
@@ -178,7 +178,7 @@ func (m Model) Loading() bool {
 }
 
 // Thresholds returns the simulated thresholds.
-func (m Model) Thresholds() common.Thresholds { return m.th }
+func (m Model) Thresholds() decision.Thresholds { return m.th }
 
 // InputActive reports whether a value is being typed, so global keys must
 // not be taken from it.
@@ -326,7 +326,7 @@ func (m Model) setScore(s decision.Score) (Model, tea.Cmd) {
 
 // setThresholds simulates t: the root hears of it (so every view draws the
 // same lines) and the matrix and list are read again.
-func (m Model) setThresholds(t common.Thresholds) (Model, tea.Cmd) {
+func (m Model) setThresholds(t decision.Thresholds) (Model, tea.Cmd) {
 	if t == m.th {
 		return m, nil
 	}
