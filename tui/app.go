@@ -199,9 +199,9 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case common.ThresholdsMsg:
 		m.setThresholds(msg)
 	case common.OpenDetailMsg:
-		m.detail.SetDecision(msg.Decision)
 		m.detailOpen = true
 		m.helpOpen = false
+		return m, m.detail.SetDecision(msg.Decision)
 	case common.Routed:
 		return m, m.routeTo(msg.Target(), msg)
 	default:

@@ -185,15 +185,3 @@ func TestDecisionJSON(t *testing.T) {
 	}
 }
 
-func TestPrettyJSON(t *testing.T) {
-	got, ok := PrettyJSON([]byte(`{"a":1,"b":[true]}`))
-	if !ok || got != "{\n  \"a\": 1,\n  \"b\": [\n    true\n  ]\n}" {
-		t.Errorf("PrettyJSON = %q, %v", got, ok)
-	}
-	if got, ok := PrettyJSON([]byte("not json")); ok || got != "not json" {
-		t.Errorf("invalid JSON = %q, %v", got, ok)
-	}
-	if got, ok := PrettyJSON(nil); !ok || got != "" {
-		t.Errorf("empty = %q, %v", got, ok)
-	}
-}

@@ -31,7 +31,23 @@ type Model struct {
 	has    bool
 	offset int
 	cache  *content
+	// bodies are the request and response pretty printed, made off the
+	// Update path (see SetDecision); nil until they arrive.
+	bodies *bodies
 }
+
+// bodies are a decision's request and response as PrettyJSON lines.
+type bodies struct {
+	id                string
+	request, response []string
+	requestOK, respOK bool
+}
+
+// bodiesMsg carries the pretty-printed bodies of decision id.
+type bodiesMsg struct{ b *bodies }
+
+// Target routes the bodies to the detail view whatever has focus.
+func (bodiesMsg) Target() common.ViewID { return common.ViewDetail }
 
 // content is the rendered body, kept until the decision, width or theme
 // changes.
@@ -54,11 +70,25 @@ func New(c *common.Common) Model {
 	}
 }
 
-// SetDecision shows d from its top.
-func (m *Model) SetDecision(d decision.Decision) {
-	m.d, m.has, m.offset = d, true, 0
+// SetDecision shows d from its top. The request and response are pretty
+// printed by the returned command, so that however large or deeply nested
+// they are the dashboard keeps answering keys; until they arrive the view
+// says they are being formatted.
+func (m *Model) SetDecision(d decision.Decision) tea.Cmd {
+	m.d, m.has, m.offset, m.bodies = d, true, 0, nil
 	*m.cache = content{}
+	req, resp, id := d.Request, d.Response, d.ID
+	return func() tea.Msg {
+		b := &bodies{id: id}
+		b.request, b.requestOK = common.PrettyJSON(req)
+		b.response, b.respOK = common.PrettyJSON(resp)
+		return bodiesMsg{b: b}
+	}
 }
+
+// Formatted reports whether the request and response of the decision
+// shown have been pretty printed (true when none is shown).
+func (m Model) Formatted() bool { return !m.has || m.bodies != nil }
 
 // Decision returns the decision shown.
 func (m Model) Decision() (decision.Decision, bool) { return m.d, m.has }
@@ -81,8 +111,16 @@ func (m Model) FullHelp() []key.Binding {
 	return []key.Binding{k.Back, k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom, m.keys.Copy, m.keys.Journey}
 }
 
-// Update scrolls and copies.
+// Update scrolls and copies, and takes the pretty-printed bodies of the
+// decision shown (those of a decision no longer shown are dropped).
 func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
+	if bm, ok := msg.(bodiesMsg); ok {
+		if m.has && bm.b.id == m.d.ID {
+			m.bodies = bm.b
+			*m.cache = content{}
+		}
+		return m, nil
+	}
 	km, ok := msg.(tea.KeyPressMsg)
 	if !ok {
 		return m, nil
@@ -123,7 +161,7 @@ func (m *Model) clampOffset() {
 func (m Model) lines() []string {
 	c := m.cache
 	if c.lines == nil || c.id != m.d.ID || c.width != m.width || c.styles != m.c.Styles {
-		*c = content{id: m.d.ID, width: m.width, styles: m.c.Styles, lines: render(&m.d, m.width, m.c)}
+		*c = content{id: m.d.ID, width: m.width, styles: m.c.Styles, lines: render(&m.d, m.bodies, m.width, m.c)}
 	}
 	return c.lines
 }

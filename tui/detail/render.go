@@ -18,7 +18,9 @@ const labelWidth = 10
 const maxBar = 40
 
 // render lays the decision out as lines of at most width cells.
-func render(d *decision.Decision, width int, c *common.Common) []string {
+// b holds the pretty-printed request and response, nil while they are
+// being formatted.
+func render(d *decision.Decision, b *bodies, width int, c *common.Common) []string {
 	if width <= 0 {
 		return []string{}
 	}
@@ -29,9 +31,14 @@ func render(d *decision.Decision, width int, c *common.Common) []string {
 	r.blank()
 	r.signals(d)
 	r.blank()
-	r.json("Request", d.Request)
+	if b == nil {
+		r.heading("Request and response")
+		r.lines = append(r.lines, r.st.Dim.Render(common.Truncate("  formatting…", r.width)))
+		return r.lines
+	}
+	r.json("Request", d.Request, b.request, b.requestOK)
 	r.blank()
-	r.json("Response", d.Response)
+	r.json("Response", d.Response, b.response, b.respOK)
 	return r.lines
 }
 
@@ -229,10 +236,11 @@ func (r *renderer) signals(d *decision.Decision) {
 	}
 }
 
-func (r *renderer) json(title string, raw []byte) {
-	text, ok := common.PrettyJSON(raw)
+// json writes a body: lines are raw as PrettyJSON made them, ok false when
+// raw was not valid JSON.
+func (r *renderer) json(title string, raw []byte, lines []string, ok bool) {
 	switch {
-	case len(raw) == 0 || text == "":
+	case len(raw) == 0 || len(lines) == 0:
 		r.heading(title)
 		r.lines = append(r.lines, r.st.Dim.Render(common.Truncate("  (none)", r.width)))
 		return
@@ -241,7 +249,7 @@ func (r *renderer) json(title string, raw []byte) {
 	default:
 		r.heading(title)
 	}
-	for _, l := range strings.Split(text, "\n") {
+	for _, l := range lines {
 		r.wrapped(common.Sanitize(l), r.width, "  ", nil)
 	}
 }
