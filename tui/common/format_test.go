@@ -184,4 +184,3 @@ func TestDecisionJSON(t *testing.T) {
 		t.Error("copied JSON must be one line")
 	}
 }
-
