@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/charmbracelet/x/ansi"
@@ -16,7 +17,15 @@ const Ellipsis = "…"
 // Sanitize makes text from events safe to print: control characters
 // (including ESC, so no escape sequence from an event reaches the terminal),
 // tabs and newlines become spaces or U+FFFD, and invalid UTF-8 becomes
-// U+FFFD. Plain printable text is returned as is, without allocating.
+// U+FFFD. Unicode format characters (bidi overrides and isolates such as
+// U+202E and U+2066, zero-width spaces and joiners, U+FEFF) become U+FFFD
+// too, so that text cannot reorder or hide itself and an analyst sees that
+// a user ID holds something invisible. Variation selectors and emoji skin
+// tone modifiers are dropped: terminals disagree on the width of the
+// sequences they form (tmux draws a toned thumbs-up 4 cells wide, where a
+// width computation says 2), and a row wider than computed pushes its last
+// columns off the screen. Plain printable text is returned as is, without
+// allocating.
 func Sanitize(s string) string {
 	clean := true
 	for i := 0; i < len(s); i++ {
@@ -38,13 +47,21 @@ func Sanitize(s string) string {
 			b.WriteRune(utf8.RuneError)
 		case r == '\t' || r == '\n' || r == '\r':
 			b.WriteByte(' ')
-		case r < 0x20 || (r >= 0x7f && r < 0xa0) || r == 0x2028 || r == 0x2029:
+		case r < 0x20 || (r >= 0x7f && r < 0xa0) || r == 0x2028 || r == 0x2029 || unicode.Is(unicode.Cf, r):
 			b.WriteRune(utf8.RuneError)
+		case presentationOnly(r):
 		default:
 			b.WriteRune(r)
 		}
 	}
 	return b.String()
+}
+
+// presentationOnly reports variation selectors and emoji modifiers, which
+// change how the character before them looks (and, depending on the
+// terminal, how wide it is) but not what it is.
+func presentationOnly(r rune) bool {
+	return (r >= 0xfe00 && r <= 0xfe0f) || (r >= 0xe0100 && r <= 0xe01ef) || (r >= 0x1f3fb && r <= 0x1f3ff)
 }
 
 // Truncate cuts s to at most w cells, marking the cut with an ellipsis.

@@ -26,6 +26,14 @@ func TestSanitize(t *testing.T) {
 		{"invalid utf8", "a\xffb", "a\ufffdb"},
 		{"line separator", "a\u2028b", "a\ufffdb"},
 		{"unicode kept", "josé 東京", "josé 東京"},
+		{"right-to-left override", "user\u202etxt.exe", "user�txt.exe"},
+		{"bidi isolates", "a⁦b⁩c⁧d⁨e", "a�b�c�d�e"},
+		{"zero width space", "u\u200b1", "u�1"},
+		{"byte order mark", "\ufeffalice", "�alice"},
+		{"zero width joiner", "👨\u200d👩", "👨�👩"},
+		{"skin tone dropped", "👍\U0001f3fd", "👍"},
+		{"variation selector dropped", "❤\ufe0f", "❤"},
+		{"combining accent kept", "é", "é"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -46,8 +54,8 @@ func FuzzSanitize(f *testing.F) {
 			t.Fatalf("invalid UTF-8 out of %q: %q", s, out)
 		}
 		for _, r := range out {
-			if unicode.IsControl(r) {
-				t.Fatalf("control %U left in %q (from %q)", r, out, s)
+			if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || presentationOnly(r) {
+				t.Fatalf("control, format or presentation character %U left in %q (from %q)", r, out, s)
 			}
 		}
 		if Sanitize(out) != out {
