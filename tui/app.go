@@ -48,17 +48,28 @@ type Model struct {
 	envPlain  bool
 
 	width, height int
-	active        common.ViewID
-	detailOpen    bool
 	helpOpen      bool
 	helpOffset    int // first line of the full help shown
 
-	live     live.Model
-	hist     hist.Model
-	journeys journey.Model
-	whatif   whatif.Model
-	health   health.Model
-	detail   detail.Model
+	// pages is the registry of views: adding a view is its package and one
+	// line in newModel. The typed pointers below point into it, for the
+	// calls only that view has.
+	pages    [common.NumViews]page
+	live     *live.Model
+	hist     *hist.Model
+	journeys *journey.Model
+	whatif   *whatif.Model
+	health   *health.Model
+	detail   *detail.Model
+
+	// stack is where the user is and how they got there: its top has
+	// focus, and esc goes back to the entry below. A tab key starts it
+	// again from that tab; opening a journey, a decision or Live filtered
+	// to a histogram bar pushes onto it. It is never empty.
+	stack []common.ViewID
+	// quitArmed is set by a first q when Options.QuitConfirm asks for a
+	// second one.
+	quitArmed bool
 
 	// thVersion is the version of the thresholds in c (see
 	// common.ThresholdsMsg).
@@ -97,15 +108,24 @@ func newModel(ctx context.Context, opts Options) *Model {
 		opts:      opts,
 		theme:     common.Theme{Dark: opts.Theme != "light", Plain: opts.NoColor},
 		themeAuto: opts.Theme == "" || opts.Theme == "auto",
-		live:      live.New(c, opts.RingSize),
-		hist:      hist.New(c),
-		journeys:  journey.New(c),
-		whatif:    whatif.New(c, opts.saver()),
-		health:    health.New(c),
-		detail:    detail.New(c),
+		stack:     []common.ViewID{common.ViewLive},
 	}
+	m.live = register(m, common.ViewLive, live.New(c, opts.RingSize))
+	m.hist = register(m, common.ViewHistograms, hist.New(c))
+	m.journeys = register(m, common.ViewJourneys, journey.New(c))
+	m.whatif = register(m, common.ViewWhatIf, whatif.New(c, opts.saver()))
+	m.health = register(m, common.ViewHealth, health.New(c))
+	m.detail = register(m, common.ViewDetail, detail.New(c))
 	m.c.Styles = common.NewStyles(m.theme)
 	return m
+}
+
+// register puts a view's model in the registry under id and returns a
+// pointer to it.
+func register[M any, P component[M]](m *Model, id common.ViewID, v M) P {
+	s := newSlot[M, P](v)
+	m.pages[id] = s
+	return s.ptr()
 }
 
 // Close stops the subscription and any query still running.
@@ -199,9 +219,8 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case common.ThresholdsMsg:
 		m.setThresholds(msg)
 	case common.OpenDetailMsg:
-		m.detailOpen = true
 		m.helpOpen = false
-		return m, m.detail.SetDecision(msg.Decision)
+		return m, tea.Batch(m.detail.SetDecision(msg.Decision), m.open(common.ViewDetail))
 	case common.Routed:
 		return m, m.routeTo(msg.Target(), msg)
 	default:
@@ -246,11 +265,7 @@ func (m *Model) onHealth(msg healthResultMsg) tea.Cmd {
 	if msg.err == nil {
 		m.h, m.haveHealth = msg.h, true
 	}
-	hm := common.HealthMsg{Health: msg.h, Err: msg.err}
-	var c1, c2 tea.Cmd
-	m.live, c1 = m.live.Update(hm)
-	m.health, c2 = m.health.Update(hm)
-	return tea.Batch(c1, c2)
+	return m.broadcast(common.HealthMsg{Health: msg.h, Err: msg.err})
 }
 
 func (m *Model) quit() tea.Cmd {
@@ -273,19 +288,20 @@ func (m *Model) onKey(k tea.KeyPressMsg) tea.Cmd {
 	if m.helpOpen {
 		return m.onHelpKey(k)
 	}
+	armed := m.quitArmed
+	m.quitArmed = false
 	switch {
 	case key.Matches(k, keys.Quit):
-		return m.quit()
+		return m.onQuitKey(armed)
 	case key.Matches(k, keys.Help):
 		m.helpOpen, m.helpOffset = true, 0
 		return nil
-	case key.Matches(k, keys.Back) && m.detailOpen:
-		m.detailOpen = false
-		return nil
+	case key.Matches(k, keys.Back) && len(m.stack) > 1 && !m.pages[m.focus()].handlesBack():
+		return m.back()
 	case key.Matches(k, keys.NextView):
-		return m.switchTo((m.active + 1) % common.NumTabs)
+		return m.switchTo(common.ViewID((int(m.activeTab()) + 1) % common.NumTabs))
 	case key.Matches(k, keys.PrevView):
-		return m.switchTo((m.active + common.NumTabs - 1) % common.NumTabs)
+		return m.switchTo(common.ViewID((int(m.activeTab()) + common.NumTabs - 1) % common.NumTabs))
 	}
 	for i, b := range keys.Views {
 		if key.Matches(k, b) {
@@ -311,57 +327,61 @@ func (m *Model) onHelpKey(k tea.KeyPressMsg) tea.Cmd {
 	return nil
 }
 
-// focus is the view receiving keys.
-func (m *Model) focus() common.ViewID {
-	if m.detailOpen {
-		return common.ViewDetail
+// onQuitKey quits, or closes a screen opened from a tab (the detail): q
+// there means "close this", not "leave the dashboard". With
+// Options.QuitConfirm set, quitting takes a second q in a row.
+func (m *Model) onQuitKey(armed bool) tea.Cmd {
+	if !m.focus().IsTab() {
+		return m.back()
 	}
-	return m.active
+	if m.opts.QuitConfirm != "" && !armed {
+		m.quitArmed = true
+		m.status, m.statusLevel, m.statusLeft = m.opts.QuitConfirm, common.LevelWarn, statusTicks
+		return nil
+	}
+	return m.quit()
+}
+
+// focus is the view receiving keys: the top of the stack.
+func (m *Model) focus() common.ViewID { return m.stack[len(m.stack)-1] }
+
+// activeTab is the tab the tab bar marks: the focused view, or the tab the
+// focused screen was opened from.
+func (m *Model) activeTab() common.ViewID {
+	for i := len(m.stack) - 1; i >= 0; i-- {
+		if m.stack[i].IsTab() {
+			return m.stack[i]
+		}
+	}
+	return common.ViewLive
 }
 
 // inputActive reports whether the focused view is taking text (a filter,
 // a search, a value), so global keys must go to it.
-func (m *Model) inputActive() bool {
-	switch m.focus() {
-	case common.ViewLive:
-		return m.live.InputActive()
-	case common.ViewJourneys:
-		return m.journeys.InputActive()
-	case common.ViewWhatIf:
-		return m.whatif.InputActive()
-	}
-	return false
-}
+func (m *Model) inputActive() bool { return m.pages[m.focus()].inputActive() }
 
 // routeTo hands msg to one view.
 func (m *Model) routeTo(v common.ViewID, msg tea.Msg) tea.Cmd {
-	var cmd tea.Cmd
-	switch v {
-	case common.ViewLive:
-		m.live, cmd = m.live.Update(msg)
-	case common.ViewHistograms:
-		m.hist, cmd = m.hist.Update(msg)
-	case common.ViewJourneys:
-		m.journeys, cmd = m.journeys.Update(msg)
-	case common.ViewWhatIf:
-		m.whatif, cmd = m.whatif.Update(msg)
-	case common.ViewHealth:
-		m.health, cmd = m.health.Update(msg)
-	case common.ViewDetail:
-		m.detail, cmd = m.detail.Update(msg)
+	if v < 0 || v >= common.NumViews {
+		return nil
 	}
-	return cmd
+	return m.pages[v].update(msg)
+}
+
+// broadcast hands msg to every view; those it does not concern ignore it.
+func (m *Model) broadcast(msg tea.Msg) tea.Cmd {
+	cmds := make([]tea.Cmd, 0, len(m.pages))
+	for _, p := range m.pages {
+		cmds = append(cmds, p.update(msg))
+	}
+	return tea.Batch(cmds...)
 }
 
 func (m *Model) resize(w, h int) {
 	m.width, m.height = max(w, 0), max(h, 0)
-	bw, bh := m.width, m.bodyHeight()
-	m.live.SetSize(bw, bh)
-	m.hist.SetSize(bw, bh)
-	m.journeys.SetSize(bw, bh)
-	m.whatif.SetSize(bw, bh)
-	m.health.SetSize(bw, bh)
-	m.detail.SetSize(bw, bh)
+	for _, p := range m.pages {
+		p.setSize(m.width, m.bodyHeight())
+	}
 }
 
 // bodyHeight is the height left to the views between the tab bar and the

@@ -72,19 +72,19 @@ func TestKeysRouting(t *testing.T) {
 	// Digits and q typed in the filter bar are text, not global keys.
 	d.Key("/")
 	d.Type("q risk>=5")
-	if m.active != common.ViewLive || !m.live.InputActive() || m.c.Context().Err() != nil {
-		t.Fatalf("typing in the filter acted globally: view %v, bar open %v", m.active, m.live.InputActive())
+	if m.activeTab() != common.ViewLive || !m.live.InputActive() || m.c.Context().Err() != nil {
+		t.Fatalf("typing in the filter acted globally: view %v, bar open %v", m.activeTab(), m.live.InputActive())
 	}
 	d.Key("esc")
 	d.Key("enter")
-	d.WaitFor("detail", func() bool { return m.detailOpen })
+	d.WaitFor("detail", func() bool { return (m.focus() == common.ViewDetail) })
 	d.Key("5")
-	if m.detailOpen || m.active != common.ViewHealth {
+	if (m.focus() == common.ViewDetail) || m.activeTab() != common.ViewHealth {
 		t.Error("a view key from the detail must switch and close it")
 	}
 	d.Key("shift+tab")
-	if m.active != common.ViewWhatIf {
-		t.Errorf("shift+tab from Health went to %v", m.active)
+	if m.activeTab() != common.ViewWhatIf {
+		t.Errorf("shift+tab from Health went to %v", m.activeTab())
 	}
 }
 
@@ -125,8 +125,12 @@ func TestStatusLineStates(t *testing.T) {
 func TestQuitEndsQueriesAndProgram(t *testing.T) {
 	d, m, _ := start(t, 80, 24)
 	d.Key("enter")
-	d.WaitFor("detail", func() bool { return m.detailOpen })
-	d.Key("q") // quits from any view but the filter bar
+	d.WaitFor("detail", func() bool { return m.focus() == common.ViewDetail })
+	d.Key("q") // in a screen opened from a tab, q closes it
+	if m.focus() != common.ViewLive || m.c.Context().Err() != nil {
+		t.Fatalf("q in the detail: focus %v, context %v; want Live and the program running", m.focus(), m.c.Context().Err())
+	}
+	d.Key("q") // on a tab, q quits
 	if m.c.Context().Err() == nil {
 		t.Error("quitting must end the running queries and the subscription")
 	}

@@ -4,7 +4,6 @@ import (
 	"strconv"
 	"strings"
 
-	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
@@ -49,39 +48,7 @@ func (m *Model) render() string {
 	return strings.Join([]string{m.tabBar(), body, m.statusLine(), help}, "\n")
 }
 
-// shownView is what the chrome asks of the focused view: its body and its
-// keys for the help line and the help screen.
-type shownView interface {
-	View() string
-	ShortHelp() []key.Binding
-	FullHelp() []key.Binding
-}
-
-// focused returns the focused view, nil when no view is focused.
-func (m *Model) focused() shownView {
-	switch m.focus() {
-	case common.ViewLive:
-		return &m.live
-	case common.ViewHistograms:
-		return &m.hist
-	case common.ViewJourneys:
-		return &m.journeys
-	case common.ViewWhatIf:
-		return &m.whatif
-	case common.ViewHealth:
-		return &m.health
-	case common.ViewDetail:
-		return &m.detail
-	}
-	return nil
-}
-
-func (m *Model) body() string {
-	if v := m.focused(); v != nil {
-		return v.View()
-	}
-	return ""
-}
+func (m *Model) body() string { return m.pages[m.focus()].view() }
 
 // tabBar shows the views with their keys; when the full labels do not fit,
 // only the focused one keeps its name.
@@ -101,20 +68,20 @@ func (m *Model) tabBar() string {
 		for i := range common.NumTabs {
 			v := common.ViewID(i)
 			label := strconv.Itoa(i+1) + " " + v.String()
-			if short && v != m.active {
+			if short && v != m.activeTab() {
 				label = strconv.Itoa(i + 1)
 			}
 			if i > 0 {
 				add(" ", st.Tab.Render)
 			}
-			if v == m.active {
+			if v == m.activeTab() {
 				add("["+label+"]", st.TabActive.Render)
 			} else {
 				add(label, st.Tab.Render)
 			}
 		}
-		if m.detailOpen {
-			add(" › [Detail]", st.TabActive.Render)
+		if f := m.focus(); !f.IsTab() {
+			add(" › ["+f.String()+"]", st.TabActive.Render)
 		}
 		return b.String(), w
 	}
@@ -205,10 +172,7 @@ func (m *Model) helpScreenLine(overflows bool) string {
 // helpLine shows the focused view's main keys, then the global ones.
 func (m *Model) helpLine() string {
 	k := m.c.Keys
-	var b []key.Binding
-	if v := m.focused(); v != nil {
-		b = v.ShortHelp()
-	}
+	b := m.pages[m.focus()].shortHelp()
 	if m.inputActive() {
 		return widget.ShortHelp(m.width, m.c.Styles, b...)
 	}
@@ -219,10 +183,7 @@ func (m *Model) helpLine() string {
 // helpLines lists every key of the focused view and the global keys, in
 // columns as the width allows; there may be more lines than fit.
 func (m *Model) helpLines() []string {
-	var view []key.Binding
-	if v := m.focused(); v != nil {
-		view = v.FullHelp()
-	}
+	view := m.pages[m.focus()].fullHelp()
 	groups := []widget.HelpGroup{}
 	if len(view) > 0 {
 		groups = append(groups, widget.HelpGroup{Title: m.focus().String(), Bindings: view})

@@ -138,8 +138,8 @@ func TestFlowFilterDetailBack(t *testing.T) {
 	f.keys("esc")
 	f.wait(t, "TIME", "filter: action:deny")
 	m := f.finalModel(t)
-	if m.detailOpen || m.focus() != 0 {
-		t.Errorf("esc must return to Live: detail %v focus %v", m.detailOpen, m.focus())
+	if (m.focus() == common.ViewDetail) || m.focus() != 0 {
+		t.Errorf("esc must return to Live: detail %v focus %v", (m.focus() == common.ViewDetail), m.focus())
 	}
 	want := 0
 	for _, d := range fixture.Decisions(1, stored, fixture.Now()) {
@@ -202,8 +202,8 @@ func TestFlowViewSwitching(t *testing.T) {
 	f.keys("u")
 	f.wait(t, "[3 Journeys]", "User usr_006", "newest first")
 	m := f.finalModel(t)
-	if m.active != common.ViewJourneys || m.journeys.User() != "usr_006" {
-		t.Errorf("u must open usr_006's journey, at %v on %q", m.active, m.journeys.User())
+	if m.activeTab() != common.ViewJourneys || m.journeys.User() != "usr_006" {
+		t.Errorf("u must open usr_006's journey, at %v on %q", m.activeTab(), m.journeys.User())
 	}
 }
 

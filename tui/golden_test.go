@@ -56,7 +56,7 @@ func TestGolden(t *testing.T) {
 			d.Key("k")
 			d.Key("k")
 			d.Key("enter")
-			d.WaitFor("the detail view", func() bool { return m.detailOpen && m.detail.Formatted() })
+			d.WaitFor("the detail view", func() bool { return (m.focus() == common.ViewDetail) && m.detail.Formatted() })
 		}, check: func(t *testing.T, screen string, w, h int) {
 			// Decision 38 is a deny with risk 93.
 			want := []string{"Decision 0000", "login / failed"}
@@ -159,7 +159,7 @@ func TestGoldenDetailOfError(t *testing.T) {
 	d, m, _ := start(t, 80, 24)
 	bad := fixture.Decision(41, fixture.Now()) // every 41st cannot be scored
 	d.Send(common.OpenDetailMsg{Decision: bad})
-	d.WaitFor("the detail view", func() bool { return m.detailOpen && m.detail.Formatted() })
+	d.WaitFor("the detail view", func() bool { return (m.focus() == common.ViewDetail) && m.detail.Formatted() })
 	screen := checkScreen(t, d.View(), 80, 24)
 	for _, want := range []string{"ERROR", "Safe-e answered 400", "none: the event was not scored"} {
 		if !strings.Contains(screen, want) {

@@ -379,8 +379,8 @@ func implFlowDetail(t *testing.T, src *source) {
 		return strings.Contains(s, "TIME") && strings.Contains(s, "following") && !strings.Contains(s, "Decision "+newest.ID)
 	})
 	m := f.finalModel(t)
-	if m.detailOpen || m.focus() != 0 {
-		t.Errorf("esc must return to Live: detail %v focus %v", m.detailOpen, m.focus())
+	if (m.focus() == common.ViewDetail) || m.focus() != 0 {
+		t.Errorf("esc must return to Live: detail %v focus %v", (m.focus() == common.ViewDetail), m.focus())
 	}
 }
 
@@ -434,8 +434,8 @@ func implFlowViews(t *testing.T, src *source) {
 		f.keys(v.key)
 		f.wait(t, v.want...)
 	}
-	if m := f.finalModel(t); m.active != common.ViewLive {
-		t.Errorf("after 1 the view is %v", m.active)
+	if m := f.finalModel(t); m.activeTab() != common.ViewLive {
+		t.Errorf("after 1 the view is %v", m.activeTab())
 	}
 }
 
@@ -505,8 +505,8 @@ func implFlowJourney(t *testing.T, src *source) {
 		return strings.Contains(s, "User "+newest.UserID) && !strings.Contains(s, "Decision "+newest.ID)
 	})
 	m := f.finalModel(t)
-	if m.detailOpen || m.active != common.ViewJourneys || m.journeys.User() != newest.UserID {
-		t.Errorf("after esc: detail %v, view %v, user %q", m.detailOpen, m.active, m.journeys.User())
+	if (m.focus() == common.ViewDetail) || m.activeTab() != common.ViewJourneys || m.journeys.User() != newest.UserID {
+		t.Errorf("after esc: detail %v, view %v, user %q", (m.focus() == common.ViewDetail), m.activeTab(), m.journeys.User())
 	}
 }
 

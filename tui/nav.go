@@ -9,47 +9,61 @@ import (
 	"github.com/riskwatch/riskwatch/tui/whatif"
 )
 
-// switchTo makes v the active tab and closes the detail. The tab it
-// replaces stops refreshing; the new one starts (and reads what it lacks).
+// switchTo starts the stack again from tab v (a number key, tab,
+// shift+tab): what was open over the previous tab closes.
 func (m *Model) switchTo(v common.ViewID) tea.Cmd {
-	prev := m.active
-	m.active = v
-	m.detailOpen = false
-	if prev == v {
+	return m.navigate([]common.ViewID{v})
+}
+
+// open puts view v on top of the stack, so that esc comes back to what is
+// under it. A view already in the stack is taken out of its old place
+// first, so the stack never holds a view twice.
+func (m *Model) open(v common.ViewID) tea.Cmd {
+	next := make([]common.ViewID, 0, len(m.stack)+1)
+	for _, x := range m.stack {
+		if x != v {
+			next = append(next, x)
+		}
+	}
+	return m.navigate(append(next, v))
+}
+
+// back closes the focused view and returns to the one under it; at the
+// bottom of the stack there is nowhere to go back to.
+func (m *Model) back() tea.Cmd {
+	if len(m.stack) < 2 {
 		return nil
 	}
-	switch prev {
-	case common.ViewHistograms:
-		m.hist.Hide()
-	case common.ViewJourneys:
-		m.journeys.Hide()
-	case common.ViewWhatIf:
-		m.whatif.Hide()
-	}
-	switch v {
-	case common.ViewHistograms:
-		return m.hist.Show()
-	case common.ViewJourneys:
-		return m.journeys.Show()
-	case common.ViewWhatIf:
-		return m.whatif.Show()
-	}
-	return nil
+	return m.navigate(m.stack[:len(m.stack)-1])
 }
 
-// showLive shows the Live view filtered by expr (a histogram bar's range).
+// navigate makes stack the new stack. The focused view changes only if
+// its top does: the view that loses focus stops refreshing (Hide) and the
+// one that gains it starts (Show, which reads what it lacks).
+func (m *Model) navigate(stack []common.ViewID) tea.Cmd {
+	prev := m.focus()
+	m.stack = append(m.stack[:0:0], stack...)
+	next := m.focus()
+	if prev == next {
+		return nil
+	}
+	m.pages[prev].hide()
+	return m.pages[next].show()
+}
+
+// showLive shows the Live view filtered by expr (a histogram bar's range);
+// esc returns to where the user was.
 func (m *Model) showLive(expr string) tea.Cmd {
-	show := m.switchTo(common.ViewLive)
-	return tea.Batch(show, m.live.SetFilter(expr))
+	return tea.Batch(m.open(common.ViewLive), m.live.SetFilter(expr))
 }
 
-// openJourney shows the Journeys view on user's timeline.
+// openJourney shows the Journeys view on user's timeline; esc returns to
+// where the user was.
 func (m *Model) openJourney(user string) tea.Cmd {
 	if user == "" {
 		return common.Status("this decision has no user", common.LevelWarn)
 	}
-	read := m.journeys.Open(user)
-	return tea.Batch(read, m.switchTo(common.ViewJourneys))
+	return tea.Batch(m.journeys.Open(user), m.open(common.ViewJourneys))
 }
 
 // setThresholds keeps the newest thresholds the What-if view announced, so
@@ -63,16 +77,10 @@ func (m *Model) setThresholds(msg common.ThresholdsMsg) {
 	m.c.Thresholds = &t
 }
 
-// onBatch hands new decisions to every view that shows them or aggregates
-// of them; hidden views only note that they are stale.
+// onBatch hands new decisions to every view; those that show them or
+// aggregates of them update, hidden ones only note that they are stale.
 func (m *Model) onBatch(b api.Batch) tea.Cmd {
-	bm := common.BatchMsg{Batch: b}
-	cmds := make([]tea.Cmd, 4)
-	m.live, cmds[0] = m.live.Update(bm)
-	m.hist, cmds[1] = m.hist.Update(bm)
-	m.journeys, cmds[2] = m.journeys.Update(bm)
-	m.whatif, cmds[3] = m.whatif.Update(bm)
-	return tea.Batch(cmds...)
+	return m.broadcast(common.BatchMsg{Batch: b})
 }
 
 // saver is how the What-if view saves thresholds: Options.SaveThresholds,

@@ -44,6 +44,9 @@ type Options struct {
 	// SaveThresholds, if set, saves thresholds instead (tests, a remote
 	// dashboard) and returns where they went.
 	SaveThresholds func(Thresholds) (string, error)
+	// QuitConfirm, when set, is shown after a first q and quitting takes a
+	// second one (the demo: quitting deletes its temporary data).
+	QuitConfirm string
 	// RingSize is how many recent rows the Live view keeps (default 10,000).
 	RingSize int
 	// Input and Output replace the terminal (tests); nil means the terminal.

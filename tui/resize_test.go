@@ -7,6 +7,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/riskwatch/riskwatch/tui/common"
 	"github.com/riskwatch/riskwatch/tui/internal/fixture"
 )
 
@@ -66,7 +67,7 @@ func TestEverySizeFits(t *testing.T) {
 		}},
 		{"detail", func(t *testing.T, d *fixture.Driver, m *Model, r *fixture.Reader) {
 			d.Key("enter")
-			d.WaitFor("detail", func() bool { return m.detailOpen })
+			d.WaitFor("detail", func() bool { return (m.focus() == common.ViewDetail) })
 			d.Key("pgdown")
 		}},
 		{"health", func(t *testing.T, d *fixture.Driver, m *Model, r *fixture.Reader) {

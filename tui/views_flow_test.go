@@ -93,8 +93,8 @@ func TestFlowJourneyDetailBack(t *testing.T) {
 	f.keys("esc")
 	f.wait(t, "User victim", "account takeover chain")
 	m := f.finalModel(t)
-	if m.detailOpen || m.active != common.ViewJourneys || m.journeys.User() != "victim" {
-		t.Fatalf("after esc: detail %v, view %v, user %q", m.detailOpen, m.active, m.journeys.User())
+	if (m.focus() == common.ViewDetail) || m.activeTab() != common.ViewJourneys || m.journeys.User() != "victim" {
+		t.Fatalf("after esc: detail %v, view %v, user %q", (m.focus() == common.ViewDetail), m.activeTab(), m.journeys.User())
 	}
 }
 

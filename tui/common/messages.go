@@ -7,10 +7,12 @@ import (
 	"github.com/riskwatch/riskwatch/decision"
 )
 
-// ViewID names a view. Numbered views keep their key: ViewLive is "1".
+// ViewID names a view. The tabs come first, in tab order, and keep their
+// number key (ViewLive is "1"); the views after them are screens opened
+// from a tab (the detail of a decision), with no key of their own.
 type ViewID int
 
-// The views, in tab order; ViewDetail is opened from Live and has no key.
+// The views.
 const (
 	ViewLive ViewID = iota
 	ViewHistograms
@@ -18,20 +20,25 @@ const (
 	ViewWhatIf
 	ViewHealth
 	ViewDetail
+	NumViews
 )
 
-// NumTabs is the number of views reachable with the keys 1-5 and tab.
-const NumTabs = 5
+// NumTabs is the number of tabs: the views reachable with the number keys
+// and tab.
+const NumTabs = int(ViewDetail)
 
-var viewNames = [...]string{"Live", "Histograms", "Journeys", "What-if", "Health", "Detail"}
+var viewNames = [NumViews]string{"Live", "Histograms", "Journeys", "What-if", "Health", "Detail"}
 
 // String returns the view's title.
 func (v ViewID) String() string {
-	if v < 0 || int(v) >= len(viewNames) {
+	if v < 0 || v >= NumViews {
 		return "?"
 	}
 	return viewNames[v]
 }
+
+// IsTab reports whether v is a tab rather than a screen opened from one.
+func (v ViewID) IsTab() bool { return v >= 0 && int(v) < NumTabs }
 
 // Routed is implemented by a view's own asynchronous results: the root
 // delivers them to the view named by Target, whichever view has focus.

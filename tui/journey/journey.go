@@ -100,10 +100,32 @@ func (m *Model) Show() tea.Cmd {
 // Hide is called when another view is shown.
 func (m *Model) Hide() { m.refresh.Hide() }
 
-// Open shows userID's timeline, newest first, reading it.
+// Open shows userID's timeline, newest first, reading it. It is how other
+// views open a journey: esc then goes back to them (HandlesBack), not to
+// the list of users.
 func (m *Model) Open(userID string) tea.Cmd {
 	m.tl.openUser(userID)
+	m.tl.fromList = false
 	return m.loadTimeline()
+}
+
+// openFromList shows the timeline of the user chosen in the list; esc
+// returns to the list.
+func (m *Model) openFromList(userID string) tea.Cmd {
+	m.tl.openUser(userID)
+	m.tl.fromList = true
+	return m.loadTimeline()
+}
+
+// HandlesBack reports whether esc has something to undo inside the view:
+// a timeline opened from the list (back to the list), or the list's IP
+// pivot or search (cleared). A timeline another view opened leaves esc to
+// the root, which goes back to that view.
+func (m Model) HandlesBack() bool {
+	if m.tl.open {
+		return m.tl.fromList
+	}
+	return m.list.ip != "" || m.list.search != ""
 }
 
 // InputActive reports whether the search box has the keyboard, so global
@@ -217,7 +239,7 @@ func (m Model) listKey(msg tea.KeyPressMsg) (Model, tea.Cmd) {
 	switch {
 	case key.Matches(msg, m.keys.Open):
 		if u := m.list.selected(); u != nil {
-			cmd := m.Open(u.UserID)
+			cmd := m.openFromList(u.UserID)
 			return m, cmd
 		}
 	case key.Matches(msg, m.keys.Sort):
@@ -332,7 +354,10 @@ type list struct {
 
 // tlState is the timeline's state.
 type tlState struct {
-	open        bool
+	open bool
+	// fromList is set when the timeline was opened from the list of
+	// users, not by another view.
+	fromList    bool
 	user        string
 	data        *timeline
 	err         error

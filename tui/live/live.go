@@ -68,7 +68,11 @@ type Model struct {
 	header  *headerCache
 
 	filterExpr string
-	filter     *decision.Filter
+	// drilled is set while the filter is one another view set (a
+	// histogram bar): esc then goes back to that view rather than
+	// clearing it.
+	drilled bool
+	filter  *decision.Filter
 
 	follow       bool
 	cursor       uint64 // ring position of the selected row
@@ -140,6 +144,12 @@ func (m *Model) SetSize(w, h int) {
 // still on their way.
 func (m Model) Loading() bool { return m.loading || !m.ratesLoaded }
 
+// HandlesBack reports whether esc has something to undo in Live: a filter
+// the user applied, which esc clears before it goes back to another view.
+// A filter another view set (a histogram bar) leaves esc to go back there;
+// when there is nowhere to go back to, esc clears it too.
+func (m Model) HandlesBack() bool { return m.filterExpr != "" && !m.drilled }
+
 // InputActive reports whether the filter bar has the keyboard, so global
 // keys must not be taken from it.
 func (m Model) InputActive() bool { return m.bar.IsOpen() }
@@ -168,7 +178,10 @@ func (m Model) Filter() string { return m.filterExpr }
 // SetFilter applies expr (the filter language) as if it had been typed in
 // the filter bar: the rows are read again and the display follows. A bad
 // expression keeps the current filter and says why in the status line.
-func (m *Model) SetFilter(expr string) tea.Cmd { return m.applyFilter(expr) }
+func (m *Model) SetFilter(expr string) tea.Cmd {
+	m.drilled = expr != ""
+	return m.applyFilter(expr)
+}
 
 // Selected returns the selected decision.
 func (m Model) Selected() (decision.Decision, bool) {
@@ -318,6 +331,10 @@ func (m Model) onKey(msg tea.KeyPressMsg) (Model, tea.Cmd) {
 	case key.Matches(msg, m.keys.Filter):
 		m.bar.Open(m.filterExpr)
 		m.layout()
+	case key.Matches(msg, k.Back) && m.filterExpr != "":
+		m.drilled = false
+		cmd := m.applyFilter("")
+		return m, cmd
 	case key.Matches(msg, m.keys.Open):
 		if d, ok := m.Selected(); ok {
 			return m, common.OpenDetail(d)
@@ -352,7 +369,9 @@ func (m Model) updateFilter(msg tea.Msg) (Model, tea.Cmd) {
 	switch ev {
 	case widget.FilterApplied:
 		m.layout()
-		return m, m.applyFilter(m.bar.Value())
+		m.drilled = false
+		cmd := m.applyFilter(m.bar.Value())
+		return m, cmd
 	case widget.FilterCancelled:
 		m.layout()
 	}
