@@ -29,7 +29,9 @@ func Series(ds []decision.Decision, match func(*decision.Decision) bool, from, t
 		// high word is below span because offset is).
 		hi, lo := bits.Mul64(uint64(t.Sub(from)), uint64(bins))
 		b, _ := bits.Div64(hi, lo, uint64(span))
-		counts[min(b, uint64(bins-1))]++ // only reached when Sub saturates
+		// b < bins, except for offset == span when Sub saturates (periods
+		// of centuries).
+		counts[min(b, uint64(bins-1))]++
 	}
 	return counts, nil
 }

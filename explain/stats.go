@@ -70,8 +70,9 @@ func ChiSquare1SF(x float64) float64 {
 //	q(i) = min over j >= i of min(1, p(j) · m / j)
 //
 // so that rejecting every hypothesis with q <= α controls the false
-// discovery rate at α (Benjamini & Hochberg 1995). Ties keep their input
-// order; a NaN p-value counts as 1. ps is not modified.
+// discovery rate at α (Benjamini & Hochberg 1995). Every q-value is at
+// least its p-value; tied p-values get equal q-values; a NaN p-value
+// counts as 1. ps is not modified.
 func BH(ps []float64) []float64 {
 	m := len(ps)
 	order := make([]int, m)
@@ -98,7 +99,8 @@ func BH(ps []float64) []float64 {
 	for rank := m; rank >= 1; rank-- {
 		i := order[rank-1]
 		running = math.Min(running, p(i)*float64(m)/float64(rank))
-		qs[i] = running
+		// q >= p holds exactly; p·m/m may round below p.
+		qs[i] = math.Max(running, p(i))
 	}
 	return qs
 }
