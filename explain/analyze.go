@@ -40,7 +40,11 @@ type Analysis struct {
 	in    *Input
 	opt   Options
 	scale float64
-	// singles are the single-value tests, in no particular order.
+	// ps holds the p-value of every single-value test, in no particular
+	// order.
+	ps []float64
+	// singles are the tests that pass every floor but significance: the
+	// only ones that can become drivers.
 	singles []stat
 	// cands index singles: the pair candidates, largest excess first.
 	cands []int
@@ -48,7 +52,9 @@ type Analysis struct {
 
 // stat is one test: of a value, or of a pair of values seen together.
 type stat struct {
-	vals []Value
+	// vals holds the value, or the pair; pair says which.
+	vals [2]Value
+	pair bool
 	// a and b are the window and baseline counts the test uses: a lower
 	// bound of the window's and an upper bound of the baseline's, equal to
 	// the true counts unless bound is set. aHi and bHi are the upper bounds.
@@ -57,6 +63,8 @@ type stat struct {
 	// ws and bs are the shares a/Nw and b/Nb.
 	ws, bs, ratio, excess float64
 	p, q                  float64
+	// test is the index of p among all the p-values corrected together.
+	test int
 }
 
 // Prepare validates in and tests every single value whose window and
@@ -78,12 +86,20 @@ func Prepare(in Input, opt Options) (*Analysis, error) {
 			continue
 		}
 		w, b := &in.Window.Counts.Dims[dim], &in.Baseline.Counts.Dims[dim]
-		for v := range w.Counts {
-			an.testSingle(dim, v)
+		wBound, bBound := w.RestBound(), b.RestBound()
+		for v, n := range w.Counts {
+			bLo, bHi := b.Bounds(v)
+			an.testSingle(Value{Dim: dim, Value: v}, n, satAdd(n, wBound), bLo, bHi)
 		}
-		for v := range b.Counts {
+		for v, n := range b.Counts {
+			// Values the window lists were tested above; a value it does not
+			// list has at most wBound window events.
+			bHi := satAdd(n, bBound)
+			if satAdd(wBound, bHi) < opt.MinCount {
+				continue
+			}
 			if _, seen := w.Counts[v]; !seen {
-				an.testSingle(dim, v)
+				an.testSingle(Value{Dim: dim, Value: v}, 0, wBound, n, bHi)
 			}
 		}
 	}
@@ -128,14 +144,19 @@ func (in *Input) scale() float64 {
 	return float64(in.Window.Counts.Total) / float64(in.Baseline.Counts.Total)
 }
 
-// testSingle tests dim=v if its counts can reach the minimum count.
-func (an *Analysis) testSingle(dim decision.Dimension, v string) {
-	aLo, aHi := an.in.Window.Counts.Dims[dim].Bounds(v)
-	bLo, bHi := an.in.Baseline.Counts.Dims[dim].Bounds(v)
+// testSingle tests v, whose window count lies in [aLo, aHi] and baseline
+// count in [bLo, bHi], if those can reach the minimum count. It keeps the
+// test's p-value, and the test itself if it passes every floor.
+func (an *Analysis) testSingle(v Value, aLo, aHi, bLo, bHi uint64) {
 	if satAdd(aHi, bHi) < an.opt.MinCount {
 		return
 	}
-	an.singles = append(an.singles, an.test([]Value{{Dim: dim, Value: v}}, aLo, aHi, bHi, aLo != aHi || bLo != bHi))
+	s := an.test([2]Value{v}, false, aLo, aHi, bHi, aLo != aHi || bLo != bHi)
+	s.test = len(an.ps)
+	an.ps = append(an.ps, s.p)
+	if an.floors(&s) {
+		an.singles = append(an.singles, s)
+	}
 }
 
 // test builds the 2x2 table of a value (or pair) with window count a and
@@ -149,22 +170,30 @@ func (an *Analysis) testSingle(dim decision.Dimension, v string) {
 // the window, a/Nw, differs from its share of the baseline, b/Nb; p is
 // one-sided, for over-representation: half the chi-square(1) tail of G/q
 // when a/Nw > b/Nb (the signed square root of G is then a standard normal
-// tail), one minus that otherwise.
-func (an *Analysis) test(vals []Value, a, aHi, bHi uint64, bound bool) stat {
+// tail), and 1 otherwise. (The exact one-sided p of an under-represented
+// value is at least 1/2; 1 is larger, which keeps the correction valid,
+// and changes no q-value at or below 1/2, so no driver's.)
+func (an *Analysis) test(vals [2]Value, pair bool, a, aHi, bHi uint64, bound bool) stat {
 	nw, nb := an.in.Window.Counts.Total, an.in.Baseline.Counts.Total
 	a, aHi, b := min(a, nw), min(aHi, nw), min(bHi, nb)
-	s := stat{vals: vals, a: a, b: b, aHi: aHi, bHi: b, bound: bound}
+	s := stat{vals: vals, pair: pair, a: a, b: b, aHi: aHi, bHi: b, bound: bound, p: 1}
 	s.ws, s.bs = share(a, nw), share(b, nb)
 	// A value the baseline never saw gets half an event there, so that its
 	// ratio is finite and reads "at least this much".
 	s.ratio = s.ws / math.Max(s.bs, 0.5/math.Max(float64(nb), 1))
 	s.excess = float64(a) - an.scale*float64(b)
-	tail := ChiSquare1SF(G(a, nw-a, b, nb-b)/Williams(a, nw-a, b, nb-b)) / 2
-	s.p = tail
-	if s.ws <= s.bs {
-		s.p = 1 - tail
+	if s.ws > s.bs {
+		s.p = ChiSquare1SF(G(a, nw-a, b, nb-b)/Williams(a, nw-a, b, nb-b)) / 2
 	}
 	return s
+}
+
+// values returns the value, or the pair.
+func (s *stat) values() []Value {
+	if s.pair {
+		return s.vals[:2]
+	}
+	return s.vals[:1]
 }
 
 // share returns n/total, 0 for an empty total.
@@ -175,14 +204,19 @@ func share(n, total uint64) float64 {
 	return float64(n) / float64(total)
 }
 
-// eligible reports whether s passes every floor with significance level
-// p (its raw p-value for choosing candidates, its q-value for drivers):
-// the minimum count, over-representation with a positive excess, the
-// effect floor, and p <= Alpha.
-func (an *Analysis) eligible(s *stat, p float64) bool {
+// floors reports whether s passes every floor but significance: the
+// minimum count, over-representation with a positive excess, and the
+// effect floor.
+func (an *Analysis) floors(s *stat) bool {
 	o := &an.opt
-	return s.a >= o.MinCount && s.ws > s.bs && s.excess > 0 &&
-		(s.ratio >= o.MinRatio || s.ws-s.bs >= o.MinShare) && p <= o.Alpha
+	return s.a >= o.MinCount && s.ws > s.bs && s.excess > 0 && (s.ratio >= o.MinRatio || s.ws-s.bs >= o.MinShare)
+}
+
+// eligible reports whether s passes every floor with significance level p
+// (its raw p-value for choosing candidates, its q-value for drivers):
+// floors and p <= Alpha.
+func (an *Analysis) eligible(s *stat, p float64) bool {
+	return an.floors(s) && p <= an.opt.Alpha
 }
 
 // compareStats orders by excess, largest first, then by p (or q), then by
@@ -198,7 +232,7 @@ func compareStats(x, y *stat, byQ bool) int {
 	if c := cmp.Compare(px, py); c != 0 {
 		return c
 	}
-	return slices.CompareFunc(x.vals, y.vals, compareValues)
+	return slices.CompareFunc(x.values(), y.values(), compareValues)
 }
 
 // Candidates returns the values whose pairs Explain tests: up to

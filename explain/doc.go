@@ -32,7 +32,10 @@
 // value raises every rate but no share, and yields no driver. Rescaling a
 // side's counts instead would change the sample size the test believes
 // in, and its p-values with it. p is one-sided: half the chi-square(1)
-// tail of G/q when a/Nw > b/Nb, one minus that otherwise.
+// tail of G/q when a/Nw > b/Nb (the signed root of G is a standard normal
+// deviate), and 1 for a value that is not over-represented (its exact
+// one-sided p is at least 1/2; 1 is conservative, and changes no q-value
+// below 1/2).
 //
 // ModeDeny builds the same table with the window's denies in place of the
 // window and its allows in place of the baseline.

@@ -27,50 +27,59 @@ import (
 // largest excess first, each value in at most one pair. Drivers are
 // ordered by excess, largest first, then by q, then by value.
 func (an *Analysis) Explain(window, baseline PairCounts) Result {
-	stats := slices.Clone(an.singles)
-	nSingles := len(stats)
-	var members [][2]int
+	var pairs []stat
+	var members [][2]int // the singles each pair is made of
 	for i, ci := range an.cands {
 		for _, cj := range an.cands[i+1:] {
-			s, ok := an.testPair(&an.singles[ci], &an.singles[cj], &window, &baseline)
-			if ok {
-				stats = append(stats, s)
+			if s, ok := an.testPair(&an.singles[ci], &an.singles[cj], &window, &baseline); ok {
+				pairs = append(pairs, s)
 				members = append(members, [2]int{ci, cj})
 			}
 		}
 	}
-	ps := make([]float64, len(stats))
-	for i := range stats {
-		ps[i] = stats[i].p
+	// One correction over every test: the singles, then the pairs.
+	ps := slices.Grow(slices.Clone(an.ps), len(pairs))
+	for i := range pairs {
+		pairs[i].test = len(ps)
+		ps = append(ps, pairs[i].p)
 	}
-	for i, q := range BH(ps) {
-		stats[i].q = q
+	qs := BH(ps)
+	single := func(i int) stat {
+		s := an.singles[i]
+		s.q = qs[s.test]
+		return s
 	}
-
 	sig := func(s *stat) bool { return an.eligible(s, s.q) }
-	var pairs []int
-	for k, m := range members {
-		s, x, y := &stats[nSingles+k], &stats[m[0]], &stats[m[1]]
-		if sig(s) && sig(x) && sig(y) && s.excess >= an.opt.Cover*max(x.excess, y.excess) {
-			pairs = append(pairs, k)
+
+	// The significant pairs that stand for their two values.
+	type pairDriver struct {
+		stat
+		of [2]int
+	}
+	var chosen []pairDriver
+	for k := range pairs {
+		s, x, y := pairs[k], single(members[k][0]), single(members[k][1])
+		s.q = qs[s.test]
+		if sig(&s) && sig(&x) && sig(&y) && s.excess >= an.opt.Cover*max(x.excess, y.excess) {
+			chosen = append(chosen, pairDriver{s, members[k]})
 		}
 	}
-	slices.SortFunc(pairs, func(i, j int) int { return compareStats(&stats[nSingles+i], &stats[nSingles+j], true) })
+	slices.SortFunc(chosen, func(x, y pairDriver) int { return compareStats(&x.stat, &y.stat, true) })
 	used := make(map[int]bool)
-	var drivers []*stat
-	for _, k := range pairs {
-		if m := members[k]; !used[m[0]] && !used[m[1]] {
-			used[m[0]], used[m[1]] = true, true
-			drivers = append(drivers, &stats[nSingles+k])
+	var drivers []stat
+	for _, c := range chosen {
+		if !used[c.of[0]] && !used[c.of[1]] {
+			used[c.of[0]], used[c.of[1]] = true, true
+			drivers = append(drivers, c.stat)
 		}
 	}
-	for i := range nSingles {
-		if !used[i] && sig(&stats[i]) {
-			drivers = append(drivers, &stats[i])
+	for i := range an.singles {
+		if s := single(i); !used[i] && sig(&s) {
+			drivers = append(drivers, s)
 		}
 	}
-	slices.SortFunc(drivers, func(x, y *stat) int { return compareStats(x, y, true) })
-	return an.result(drivers[:min(len(drivers), an.opt.MaxDrivers)], len(stats))
+	slices.SortFunc(drivers, func(x, y stat) int { return compareStats(&x, &y, true) })
+	return an.result(drivers[:min(len(drivers), an.opt.MaxDrivers)], len(ps))
 }
 
 // testPair tests x and y seen together, if they can be (two values of a
@@ -99,15 +108,15 @@ func (an *Analysis) testPair(x, y *stat, window, baseline *PairCounts) (stat, bo
 	if satAdd(aHi, b) < an.opt.MinCount {
 		return stat{}, false
 	}
-	vals := []Value{vx, vy}
+	vals := [2]Value{vx, vy}
 	if y.ratio > x.ratio {
-		vals = []Value{vy, vx}
+		vals = [2]Value{vy, vx}
 	}
-	return an.test(vals, a, aHi, b, !aok || !bok), true
+	return an.test(vals, true, a, aHi, b, !aok || !bok), true
 }
 
 // result builds the Result of the chosen drivers out of tests tests.
-func (an *Analysis) result(drivers []*stat, tests int) Result {
+func (an *Analysis) result(drivers []stat, tests int) Result {
 	in := an.in
 	nw, nb := in.Window.Counts.Total, in.Baseline.Counts.Total
 	r := Result{
@@ -122,7 +131,8 @@ func (an *Analysis) result(drivers []*stat, tests int) Result {
 	} else {
 		r.DenyRate = ptr(share(nw, nw+nb))
 	}
-	for i, s := range drivers {
+	for i := range drivers {
+		s := &drivers[i]
 		d := Driver{
 			Dimension:     s.vals[0].Dim,
 			Value:         s.vals[0].Value,
@@ -132,11 +142,11 @@ func (an *Analysis) result(drivers []*stat, tests int) Result {
 			Excess:        s.excess,
 			P:             s.p,
 			Q:             s.q,
-			With:          append([]Value{}, s.vals[1:]...),
+			With:          append([]Value{}, s.values()[1:]...),
 			WindowShare:   s.ws,
 			BaselineShare: s.bs,
 			ShareChange:   s.ws - s.bs,
-			Term:          terms(s.vals),
+			Term:          terms(s.values()),
 			Bound:         s.bound,
 		}
 		switch {

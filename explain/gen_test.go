@@ -18,9 +18,11 @@ var t0 = time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)
 type gen struct {
 	r *rand.Rand
 	n int
+	// nets is how many /24s ordinary traffic comes from, 60 hosts each.
+	nets int
 }
 
-func newGen(seed uint64) *gen { return &gen{r: rand.New(rand.NewPCG(seed, 0x5afe))} }
+func newGen(seed uint64) *gen { return &gen{r: rand.New(rand.NewPCG(seed, 0x5afe)), nets: 400} }
 
 type weighted[T any] struct {
 	v T
@@ -71,8 +73,8 @@ const pythonUA = "python-requests/2.31.0"
 func (g *gen) normal(t time.Time) decision.Decision {
 	r := g.r
 	g.n++
-	// /24 k is busier the smaller k is; 400 of them, 60 hosts each.
-	k := int(400 * r.Float64() * r.Float64())
+	// /24 k is busier the smaller k is.
+	k := int(float64(g.nets) * r.Float64() * r.Float64())
 	d := decision.Decision{
 		ID:        fmt.Sprintf("%032x", g.n),
 		EventID:   fmt.Sprintf("e%d", g.n),
