@@ -69,7 +69,7 @@ func (t *Tally) add(v string, n uint64) {
 	if t.Counts == nil {
 		t.Counts = make(map[string]uint64)
 	}
-	t.Counts[v] += n
+	t.Counts[v] = satAdd(t.Counts[v], n)
 }
 
 // merge adds o to t. Bounds stay valid: a value's true count in the sum is

@@ -14,8 +14,8 @@ import (
 // A pair they do not know is bounded from the single counts, the window's
 // count from below (max(0, a_x + a_y - Nw)) and the baseline's from above
 // (min(b_x, b_y)), so zero PairCounts are valid: pair tests are then only
-// conservative, and pairs of values rarer than half the window are not
-// found.
+// conservative, and a pair is found only when its two values together
+// exceed the window (a_x + a_y > Nw).
 //
 // A driver is a single value or a pair whose q-value is at most Alpha,
 // with at least MinCount window events, a share of the window above its
@@ -129,7 +129,7 @@ func (an *Analysis) result(drivers []stat, tests int) Result {
 	if in.Mode == ModeVolume {
 		r.Excess = float64(nw) - an.scale*float64(nb)
 	} else {
-		r.DenyRate = ptr(share(nw, nw+nb))
+		r.DenyRate = ptr(share(nw, satAdd(nw, nb)))
 	}
 	for i := range drivers {
 		s := &drivers[i]
@@ -153,7 +153,7 @@ func (an *Analysis) result(drivers []stat, tests int) Result {
 		case in.Mode == ModeVolume && r.Excess > 0:
 			d.Remaining = ptr((r.Excess - s.excess) / r.Excess)
 		case in.Mode == ModeDeny:
-			d.DenyRateWithout = ptr(share(nw-s.a, nw-s.a+nb-s.b))
+			d.DenyRateWithout = ptr(share(nw-s.a, satAdd(nw-s.a, nb-s.b)))
 		}
 		r.Drivers[i] = d
 	}
