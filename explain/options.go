@@ -5,7 +5,10 @@ import "fmt"
 // Options tune an analysis. A zero field takes its default.
 type Options struct {
 	// Alpha is the false discovery rate: every driver has a q-value (a
-	// Benjamini-Hochberg adjusted p-value) of at most Alpha. Default 0.05.
+	// Benjamini-Hochberg adjusted p-value) of at most Alpha. When nothing
+	// has changed, a driver is reported at all with probability about
+	// Alpha, so the default is 0.01: one quiet window in a hundred shows a
+	// spurious driver, not one in twenty.
 	Alpha float64
 	// MinCount is the fewest window events (denies in ModeDeny) a driver
 	// has. Values whose window and baseline counts together fall below it
