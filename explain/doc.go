@@ -50,10 +50,11 @@
 // with one value per decision it adds up to the window's total excess,
 // Nw - Nb × s, so a driver's excess is its part of the spike.
 //
-// Every value whose counts on the two sides reach the minimum count is
-// tested (a value below it can never become a driver; the filter looks at
-// the table's margin only, which leaves the test's null distribution
-// alone), and so is every candidate pair. All these tests are corrected
+// Every value whose counts on the two sides together reach the minimum
+// count is tested (a value below it can never become a driver; the filter
+// looks only at the table's margin a + b, not at how it splits between the
+// sides, so it does not favour values that look over-represented), and so
+// is every candidate pair. All these tests are corrected
 // together by Benjamini-Hochberg. A driver has q <= Alpha, at least
 // MinCount window events, a positive excess, and an effect of ratio
 // (a/Nw)/(b/Nb) >= 1.5 or a share at least two points above the baseline's.
