@@ -75,8 +75,12 @@ func (t *Tally) add(v string, n uint64) {
 // merge adds o to t. Bounds stay valid: a value's true count in the sum is
 // at most its summed listed count plus both rest bounds.
 func (t *Tally) merge(o *Tally) {
-	for v, n := range o.Counts {
-		t.add(v, n)
+	if t.Counts == nil {
+		t.Counts = maps.Clone(o.Counts) // much faster than adding one by one
+	} else {
+		for v, n := range o.Counts {
+			t.add(v, n)
+		}
 	}
 	bound := satAdd(t.RestBound(), o.RestBound())
 	t.Rest = satAdd(t.Rest, o.Rest)
