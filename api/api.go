@@ -77,12 +77,13 @@ type Batch struct {
 
 // Health is a snapshot of the collector for the Health view and /healthz.
 type Health struct {
-	// Mode is "safe-e" or "EMULATOR".
+	// Mode is ModeSafee, ModeEmulator or ModeReadOnly.
 	Mode string `json:"mode"`
 	// SafeeURL is the base URL scored against (never the key).
 	SafeeURL string   `json:"safee_url"`
 	Sources  []Source `json:"sources"`
-	// Pipeline is "running", "paused" (a reason is in PauseReason) or "stopped".
+	// Pipeline is PipelineRunning, PipelinePaused (the reason is in
+	// PauseReason) or PipelineStopped.
 	Pipeline    string `json:"pipeline"`
 	PauseReason string `json:"pause_reason,omitempty"`
 	Inbox       uint64 `json:"inbox"`
@@ -91,7 +92,7 @@ type Health struct {
 	// Errors counts failed Safe-e calls by kind: unauthorized, bad_event,
 	// retryable, timeout, network.
 	Errors map[string]uint64 `json:"errors"`
-	// Breaker is "closed", "open" or "half-open".
+	// Breaker is BreakerClosed, BreakerHalfOpen or BreakerOpen.
 	Breaker string `json:"breaker"`
 	// SafeeReachable is false after the last call failed to reach Safe-e.
 	SafeeReachable bool `json:"safee_reachable"`

@@ -8,6 +8,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/riskwatch/riskwatch/api"
 	"github.com/riskwatch/riskwatch/tui/common"
 	"github.com/riskwatch/riskwatch/tui/health"
 	"github.com/riskwatch/riskwatch/tui/widget"
@@ -133,9 +134,9 @@ func (m *Model) statusLine() string {
 	var segs []widget.Segment
 	if m.haveHealth {
 		switch {
-		case m.h.Pipeline == "paused":
+		case m.h.Pipeline == api.PipelinePaused:
 			segs = append(segs, widget.Segment{Text: health.PauseText(m.h), Style: st.Banner, Priority: 0})
-		case m.h.Pipeline == "stopped":
+		case m.h.Pipeline == api.PipelineStopped:
 			segs = append(segs, widget.Segment{Text: "scoring stopped", Style: st.StatusWarn, Priority: 1})
 		case !m.h.SafeeReachable:
 			segs = append(segs, widget.Segment{Text: "Safe-e unreachable: retrying", Style: st.StatusErr, Priority: 1})
@@ -152,7 +153,7 @@ func (m *Model) statusLine() string {
 		mode = m.h.Mode
 	}
 	switch mode {
-	case "EMULATOR":
+	case api.ModeEmulator:
 		segs = append(segs, widget.Segment{Text: " EMULATOR ", Style: st.Emulator, Priority: 1})
 	case "":
 	default:
