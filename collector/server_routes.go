@@ -1,17 +1,13 @@
 package collector
 
 import (
-	"crypto/sha256"
-	"crypto/subtle"
-	"encoding/json"
 	"fmt"
 	"net/http"
-	"slices"
 	"strconv"
-	"strings"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/riskwatch/riskwatch/api"
 	"github.com/riskwatch/riskwatch/safee"
 )
 
@@ -57,77 +53,19 @@ func (s *Server) routes() http.Handler {
 	return mux
 }
 
-// route wraps a handler with the request counter, the method check (nil
-// methods: any) and the token check, in that order.
+// route guards a handler as every route of the collector is guarded
+// (api.Guard: the method check, then the token check), counting each
+// answer by route name and status.
 func (s *Server) route(name string, methods []string, h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
-		defer func() {
-			s.opts.Metrics.HTTPRequests.WithLabelValues(name, strconv.Itoa(rec.code)).Inc()
-		}()
-		if methods != nil && !slices.Contains(methods, r.Method) {
-			rec.Header().Set("Allow", strings.Join(methods, ", "))
-			writeError(rec, http.StatusMethodNotAllowed, fmt.Sprintf("%s %s: method not allowed (want %s)",
-				r.Method, r.URL.Path, strings.Join(methods, " or ")))
-			return
-		}
-		if !s.authorized(rec, r) {
-			return
-		}
-		h.ServeHTTP(rec, r)
-	})
+	return s.guard().Route(name, methods, h)
 }
 
-// authorized checks the Bearer token when one is configured and answers 401
-// when it is missing or wrong. Both sides are hashed before the
-// constant-time compare, so neither the content nor the length of the token
-// leaks through timing.
-func (s *Server) authorized(w http.ResponseWriter, r *http.Request) bool {
-	if s.opts.Token == "" {
-		return true
-	}
-	scheme, token, _ := strings.Cut(strings.TrimSpace(r.Header.Get("Authorization")), " ")
-	token = strings.TrimSpace(token)
-	var msg string
-	switch {
-	case scheme == "":
-		msg = "missing Authorization header: this collector requires Authorization: Bearer <token>"
-	case !strings.EqualFold(scheme, "Bearer") || token == "":
-		msg = "Authorization header is not a Bearer token: this collector requires Authorization: Bearer <token>"
-	default:
-		want := sha256.Sum256([]byte(s.opts.Token))
-		got := sha256.Sum256([]byte(token))
-		if subtle.ConstantTimeCompare(want[:], got[:]) == 1 {
-			return true
-		}
-		msg = "invalid bearer token"
-	}
-	w.Header().Set("WWW-Authenticate", `Bearer realm="riskwatch"`)
-	writeError(w, http.StatusUnauthorized, msg)
-	return false
+// guard is the collector's api.Guard: its token and its request counter.
+func (s *Server) guard() api.Guard {
+	return api.Guard{Token: s.opts.Token, Observe: func(route string, status int) {
+		s.opts.Metrics.HTTPRequests.WithLabelValues(route, strconv.Itoa(status)).Inc()
+	}}
 }
-
-// statusRecorder remembers the status code written through it.
-type statusRecorder struct {
-	http.ResponseWriter
-	code        int
-	wroteHeader bool
-}
-
-func (w *statusRecorder) WriteHeader(code int) {
-	if !w.wroteHeader {
-		w.code, w.wroteHeader = code, true
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusRecorder) Write(b []byte) (int, error) {
-	w.wroteHeader = true
-	return w.ResponseWriter.Write(b)
-}
-
-// Unwrap lets http.ResponseController reach the connection.
-func (w *statusRecorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // promErrorLog sends promhttp's gathering errors to the server's logger.
 type promErrorLog struct{ s *Server }
@@ -136,27 +74,8 @@ func (l promErrorLog) Println(v ...any) {
 	l.s.log.Error("collector server: gathering metrics", "error", fmt.Sprint(v...))
 }
 
-// errorBody is the JSON shape of every error answer.
-type errorBody struct {
-	Error string `json:"error"`
-}
+// writeError answers an api.WireError with msg and status code.
+func writeError(w http.ResponseWriter, code int, msg string) { api.WriteError(w, code, msg) }
 
-// writeError answers {"error": msg} with code.
-func writeError(w http.ResponseWriter, code int, msg string) {
-	writeJSON(w, code, errorBody{Error: msg})
-}
-
-// writeJSON answers v as JSON with code. Encoding cannot fail for the
-// server's own response types; a write error means the client is gone.
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		b, code = []byte(`{"error":"internal error: cannot encode the answer"}`), http.StatusInternalServerError
-	}
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Content-Length", strconv.Itoa(len(b)+1))
-	w.WriteHeader(code)
-	_, _ = w.Write(append(b, '\n'))
-}
+// writeJSON answers v as JSON with status code.
+func writeJSON(w http.ResponseWriter, code int, v any) { api.WriteJSON(w, code, v) }
