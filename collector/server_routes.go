@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
@@ -11,8 +12,10 @@ import (
 	"github.com/riskwatch/riskwatch/safee"
 )
 
-// routes builds the mux. Patterns carry no method, so that a wrong method
-// gets a JSON 405 (with Allow) from route rather than the mux's plain text.
+// routes builds the mux: the collector's own routes, and with a Reader the
+// read API of package api (every op of its table, and the stream).
+// Patterns carry no method, so that a wrong method gets a JSON 405 (with
+// Allow) from the guard rather than the mux's plain text.
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	metrics := promhttp.HandlerFor(s.opts.Registry, promhttp.HandlerOpts{
@@ -24,32 +27,14 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("/api/v1/filter/{event}", s.route("filter", []string{http.MethodPost}, s.proxyHandler(safee.RouteFilter)))
 	mux.Handle("/healthz", s.route("healthz", []string{http.MethodGet, http.MethodHead}, http.HandlerFunc(s.handleHealth)))
 	mux.Handle("/metrics", s.route("metrics", []string{http.MethodGet, http.MethodHead}, metrics))
-	served := "POST /v1/events, POST /api/v1/risk/{event}, POST /api/v1/filter/{event}, GET /healthz and GET /metrics"
+	served := []string{"POST /v1/events", "POST /api/v1/risk/{event}", "POST /api/v1/filter/{event}", "GET /healthz", "GET /metrics"}
 	if s.opts.Reader != nil {
-		get := []string{http.MethodGet}
-		read := func(name, pattern string, params []string, fn readFunc) {
-			mux.Handle(pattern, s.route(name, get, s.readHandler(params, fn)))
-		}
-		read("latest", "/v1/decisions/latest", []string{"filter", "n"}, s.getLatest)
-		read("decision", "/v1/decisions/{id}", nil, s.getDecision)
-		read("decisions", "/v1/decisions", []string{"from", "to", "reverse", "limit", "cursor", "filter"}, s.getRange)
-		read("journey", "/v1/users/{id}/journey", []string{"limit"}, s.getJourney)
-		read("users", "/v1/users", []string{"sort", "search", "ip", "limit"}, s.getUsers)
-		read("rates", "/v1/rates", []string{"from", "to"}, s.getRates)
-		read("stats", "/v1/stats", []string{"since", "until", "filter"}, s.getStats)
-		read("histogram", "/v1/histogram", []string{"score", "from", "to"}, s.getHistogram)
-		read("whatif", "/v1/whatif", []string{"score", "challenge", "deny", "from", "to"}, s.getWhatIf)
-		read("flips", "/v1/flips", []string{"score", "challenge", "deny", "from", "to", "limit"}, s.getFlips)
-		read("health", "/v1/health", nil, s.getHealth)
-		mux.Handle("/v1/stream", s.route("stream", get, http.HandlerFunc(s.handleStream)))
-		served = "POST /v1/events, POST /api/v1/risk/{event}, POST /api/v1/filter/{event}, GET /healthz, " +
-			"GET /metrics, the read API (GET /v1/decisions, /v1/decisions/latest, /v1/decisions/{id}, " +
-			"/v1/users, /v1/users/{id}/journey, /v1/rates, /v1/stats, /v1/histogram, /v1/whatif, /v1/flips, " +
-			"/v1/health) and GET /v1/stream"
+		served = append(served, api.Register(mux, s.opts.Reader, api.HandlerOptions{
+			Guard: s.guard(), QueryTimeout: s.opts.WriteTimeout, StreamHeartbeat: s.opts.StreamHeartbeat,
+			StreamBacklog: s.opts.StreamBacklog, Shutdown: s.shutdown, Logger: s.log,
+		})...)
 	}
-	mux.Handle("/", s.route("other", nil, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, fmt.Sprintf("no route %s %s: the collector serves %s", r.Method, r.URL.Path, served))
-	})))
+	mux.Handle("/", s.route("other", nil, api.NotFoundHandler(strings.Join(served, ", "))))
 	return mux
 }
 

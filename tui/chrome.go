@@ -132,7 +132,7 @@ func (m *Model) tabBar() string {
 func (m *Model) statusLine() string {
 	st := m.c.Styles
 	var segs []widget.Segment
-	if m.haveHealth {
+	if m.haveHealth && m.h.Mode != api.ModeReadOnly {
 		switch {
 		case m.h.Pipeline == api.PipelinePaused:
 			segs = append(segs, widget.Segment{Text: health.PauseText(m.h), Style: st.Banner, Priority: 0})
@@ -147,6 +147,11 @@ func (m *Model) statusLine() string {
 	}
 	if m.healthErr != nil {
 		segs = append(segs, widget.Segment{Text: "collector unreachable", Style: st.StatusErr, Priority: 1})
+	}
+	for _, mh := range m.h.Members {
+		if m.haveHealth && mh.Health == nil {
+			segs = append(segs, widget.Segment{Text: "collector " + common.Sanitize(mh.Name) + " unreachable", Style: st.StatusErr, Priority: 1})
+		}
 	}
 	mode := m.opts.Mode
 	if m.haveHealth && m.h.Mode != "" {

@@ -265,7 +265,7 @@ func query[T any](t *testing.T, src *source, read func(context.Context, api.Read
 func latest(t *testing.T, src *source, filter string) []decision.Decision {
 	t.Helper()
 	return query(t, src, func(ctx context.Context, r api.Reader) ([]decision.Decision, error) {
-		return r.Latest(ctx, filter, 10_000)
+		return r.Latest(ctx, api.LatestQuery{Filter: filter, N: 10_000})
 	})
 }
 
@@ -494,7 +494,7 @@ func implFlowJourney(t *testing.T, src *source) {
 	f, newest := startImplFlow(t, src)
 	f.keys("u")
 	journey := query(t, src, func(ctx context.Context, r api.Reader) ([]decision.Decision, error) {
-		return r.Journey(ctx, newest.UserID, 1000)
+		return r.Journey(ctx, api.JourneyQuery{User: newest.UserID, Limit: 1000})
 	})
 	// Loaded: the title sums the user's events up.
 	f.wait(t, "[3 Journeys]", "User "+newest.UserID, common.Count(uint64(len(journey)))+" events", "newest first")
