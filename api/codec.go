@@ -28,7 +28,9 @@ import (
 //	`path:"name"`             the {name} segment of the op's path
 //
 // A parameter whose value is its absent value is left out of the request.
-// The field types it knows: string, int, bool, float64 (finite), time.Time
+// The query of a write (a POST) is its JSON body instead: its untagged
+// fields travel there, and only its path values are the codec's. The field
+// types it knows: string, int, bool, float64 (finite), time.Time
 // (RFC 3339 with nanoseconds, in UTC), decision.UserSort (by its wire name)
 // and any type with MarshalText and UnmarshalText (decision.Score).
 
@@ -37,6 +39,8 @@ type codec struct {
 	typ    reflect.Type
 	params []param // query parameters, in field order
 	paths  []param // path values
+	// body: the query is a JSON body, whose untagged fields travel there.
+	body bool
 }
 
 // param is one parameter or path value.
@@ -133,10 +137,11 @@ func kindOf(t reflect.Type) (paramKind, bool) {
 	return paramKind{}, false
 }
 
-// newCodec builds the codec of query type t. It panics on a field it
-// cannot carry: the table is checked when the package loads.
-func newCodec(t reflect.Type) *codec {
-	c := &codec{typ: t}
+// newCodec builds the codec of query type t, a JSON body's when body is
+// set. It panics on a field it cannot carry: the table is checked when the
+// package loads.
+func newCodec(t reflect.Type, body bool) *codec {
+	c := &codec{typ: t, body: body}
 	if err := c.add(t, nil, "", false); err != nil {
 		panic(fmt.Sprintf("api: query type %s: %v", t, err))
 	}
@@ -162,10 +167,12 @@ func (c *codec) add(t reflect.Type, prefix []int, inline string, isInline bool) 
 			qtag, hasQuery = name+inline, true
 		}
 		switch {
+		case hasQuery && c.body && !isInline:
+			return fmt.Errorf("field %s: a body's fields travel in the body, not as parameters", f.Name)
 		case hasQuery && hasPath:
 			return fmt.Errorf("field %s is both a parameter and a path value", f.Name)
 		case !hasQuery && !hasPath:
-			if f.IsExported() {
+			if f.IsExported() && !c.body {
 				return fmt.Errorf("field %s has neither a query nor a path tag", f.Name)
 			}
 			continue

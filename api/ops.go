@@ -183,7 +183,7 @@ type part[R any] struct {
 // newOp completes o: its codec, its default wire. It panics on a query type
 // the codec cannot carry, when the package loads.
 func newOp[B, Q, R any](o op[B, Q, R]) *op[B, Q, R] {
-	o.codec = newCodec(reflect.TypeFor[Q]())
+	o.codec = newCodec(reflect.TypeFor[Q](), o.method != http.MethodGet)
 	if o.wire.enc == nil {
 		o.wire = wire[R]{
 			enc: func(r R) any { return r },

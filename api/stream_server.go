@@ -20,7 +20,7 @@ type streamQuery struct {
 	After string `query:"after"`
 }
 
-var streamCodec = newCodec(reflect.TypeFor[streamQuery]())
+var streamCodec = newCodec(reflect.TypeFor[streamQuery](), false)
 
 // streamPage is the most decisions one stream event carries.
 const streamPage = 500
