@@ -118,7 +118,7 @@ var (
 
 // table lists the ops the handler serves, in the order the collector
 // names them. The stream (GET /v1/stream, Reader.Subscribe) is served
-// beside them (stream.go).
+// beside them (stream_server.go).
 var table = []route{opLatest, opDecision, opRange, opJourney, opUsers, opRates, opStats, opHistogram, opWhatIf, opFlips, opHealth}
 
 // maxList caps the decisions or users one answer carries. A Range page is
