@@ -210,7 +210,6 @@ func call[B, Q, R any](ctx context.Context, r *Remote, o *op[B, Q, R], q Q) (R, 
 		if body, err = json.Marshal(q); err != nil {
 			return zero, fmt.Errorf("collector %s: %s %s: %w", r.base, o.method, o.path, err)
 		}
-		vals = nil
 	}
 	data, err := r.do(ctx, o.method, path, vals, body)
 	if err != nil {

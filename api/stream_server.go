@@ -60,7 +60,7 @@ func (s *streamServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if h := r.Header.Get("Last-Event-ID"); h != "" {
 		after, name = h, "Last-Event-ID"
 	}
-	if after != "" && !isDecisionID(after) {
+	if after != "" && !IsDecisionID(after) {
 		s.o.answerError(w, r, Invalid(fmt.Errorf("%s: want a decision ID (32 hex digits), got %q", name, after)))
 		return
 	}
@@ -127,8 +127,9 @@ func (s *streamServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// isDecisionID reports whether s has the form of a decision ID.
-func isDecisionID(s string) bool {
+// IsDecisionID reports whether s has the form of a decision ID (32 hex
+// digits), the stream's positions.
+func IsDecisionID(s string) bool {
 	if len(s) != len(ZeroID) {
 		return false
 	}

@@ -2,7 +2,6 @@ package collector
 
 import (
 	"context"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"time"
@@ -83,7 +82,7 @@ func (r *Reader) filter(expr string) (*decision.Filter, error) {
 // checkID refuses a position that is not a decision ID (the store's
 // cursors and paging positions are decision IDs).
 func checkID(name, id string) error {
-	if id != "" && !isDecisionID(id) {
+	if id != "" && !api.IsDecisionID(id) {
 		return api.Invalid(fmt.Errorf("%s: want a decision ID (32 hex digits), got %q", name, id))
 	}
 	return nil
@@ -219,13 +218,4 @@ func (r *Reader) Subscribe(ctx context.Context) <-chan api.Batch {
 		close(ch)
 	}()
 	return ch
-}
-
-// isDecisionID reports whether s has the form of a decision ID.
-func isDecisionID(s string) bool {
-	if len(s) != len(api.ZeroID) {
-		return false
-	}
-	_, err := hex.DecodeString(s)
-	return err == nil
 }
