@@ -3,7 +3,10 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"io/fs"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -115,5 +118,64 @@ func TestConnectErrorsSayWhatToDo(t *testing.T) {
 				t.Errorf("a token was printed: %q", stderr)
 			}
 		})
+	}
+}
+
+// Several collectors read as one: stats and export add up, and a collector
+// that cannot be reached is named on stderr while the others answer.
+func TestConnectSeveralCollectors(t *testing.T) {
+	dir := t.TempDir()
+	a, _ := runningCollector(t, filepath.Join(dir, "a.db"))
+	b, _ := runningCollector(t, filepath.Join(dir, "b.db"))
+	env := map[string]string{"RISKWATCH_INGEST_TOKEN": connectToken}
+	statsOf := func(connect string) (decisions uint64, stderr string) {
+		t.Helper()
+		code, out, stderr := runCLI(t, env, "stats", "--json", "--connect", connect)
+		if code != 0 {
+			t.Fatalf("stats --connect %s: exit %d: %s", connect, code, stderr)
+		}
+		var st struct {
+			Decisions uint64 `json:"decisions"`
+		}
+		if err := json.Unmarshal([]byte(out), &st); err != nil {
+			t.Fatal(err)
+		}
+		return st.Decisions, stderr
+	}
+	na, _ := statsOf(a)
+	nb, _ := statsOf(b)
+	if both, stderr := statsOf(a + "," + b); both != na+nb || stderr != "" {
+		t.Errorf("stats of both: %d decisions (want %d + %d), stderr %q", both, na, nb, stderr)
+	}
+	code, out, stderr := runCLI(t, env, "export", "--connect", a+", "+b)
+	if n := uint64(strings.Count(out, "\n")); code != 0 || n != na+nb {
+		t.Errorf("export of both: exit %d, %d lines, want %d: %s", code, n, na+nb, stderr)
+	}
+
+	down := "http://127.0.0.1:1"
+	if n, stderr := statsOf(a + "," + down); n != na || !strings.Contains(stderr, "collector "+down+" did not answer") {
+		t.Errorf("with a collector down: %d decisions (want %d), stderr %q", n, na, stderr)
+	}
+	if code, _, stderr := runCLI(t, env, "stats", "--connect", down+",http://127.0.0.1:2"); code == 0 || !strings.Contains(stderr, "unreachable") {
+		t.Errorf("with every collector down: exit %d, %q", code, stderr)
+	}
+}
+
+// A query never creates a database: a path that does not exist is said.
+func TestQueriesNeedADatabase(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "nothing.db")
+	for _, args := range [][]string{{"stats"}, {"export"}, {"tui"}} {
+		code, _, stderr := runCLI(t, nil, append(args, "--db", path)...)
+		if code == 0 || !strings.Contains(stderr, "no database at "+path) {
+			t.Errorf("%v: exit %d, %q", args, code, stderr)
+		}
+		if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) {
+			t.Fatalf("%v created %s", args, path)
+		}
+	}
+	for _, args := range [][]string{{"tui"}, {"tui", "--db", path, "--connect", "http://127.0.0.1:1"}} {
+		if code, _, stderr := runCLI(t, nil, args...); code == 0 || !strings.Contains(stderr, "give --connect URL") {
+			t.Errorf("%v: exit %d, %q", args, code, stderr)
+		}
 	}
 }

@@ -13,6 +13,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/riskwatch/riskwatch/api"
+	"github.com/riskwatch/riskwatch/collector"
 	"github.com/riskwatch/riskwatch/config"
 	"github.com/riskwatch/riskwatch/decision"
 	"github.com/riskwatch/riskwatch/safee/emulator"
@@ -163,23 +165,30 @@ func demoTraffic(ctx context.Context, url string, rate float64) {
 }
 
 func (a *app) tuiCmd() *cobra.Command {
-	var connect, token, configPath string
+	var connect, token, configPath, dbPath string
 	cmd := &cobra.Command{
-		Use:   "tui --connect URL",
-		Short: "The dashboard, attached to a running collector",
+		Use:   "tui (--connect URL[,URL...] | --db PATH)",
+		Short: "The dashboard, attached to running collectors or to a database file",
 		Long: `Show the dashboard of a collector that runs elsewhere (riskwatch collect, as a
 service that holds the database), through its read API. The dashboard is the
 same; the status line says when the collector cannot be reached, and the live
-view resumes where it stopped when it is back.
+view resumes where it stopped when it is back. Several URLs, comma-separated,
+are read as one: counts add up, lists merge, and a collector that cannot be
+reached is named while the others still show.
+
+With --db, show a database file instead, with no collector and no key: what it
+holds, without live updates.
 
 The token is --token, else RISKWATCH_INGEST_TOKEN, else [ingest] token in the
 config file, which also gives the thresholds and the theme.
 
-  riskwatch tui --connect http://127.0.0.1:7676`,
+  riskwatch tui --connect http://127.0.0.1:7676
+  riskwatch tui --connect http://10.0.0.1:7676,http://10.0.0.2:7676
+  riskwatch tui --db ~/.local/share/riskwatch/riskwatch.db`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if connect == "" {
-				return errors.New("--connect URL is required (the collector's address, e.g. http://127.0.0.1:7676)")
+			if (connect == "") == (dbPath == "") {
+				return errors.New("give --connect URL (the collector's address, e.g. http://127.0.0.1:7676) or --db PATH (a database file)")
 			}
 			cfg, err := config.Load(configPath, a.getenv)
 			if err != nil {
@@ -189,14 +198,26 @@ config file, which also gives the thresholds and the theme.
 			if err != nil {
 				return fmt.Errorf("thresholds.score: %w", err)
 			}
+			th := tui.Thresholds{Score: score, Challenge: cfg.Thresholds.Challenge, Deny: cfg.Thresholds.Deny}
+			opts := tui.Options{Theme: cfg.UI.Theme, NoColor: a.getenv("NO_COLOR") != "", Thresholds: &th, ConfigPath: a.configPath(cfg)}
+			if dbPath != "" {
+				cfg.Store.Path = dbPath
+				db, err := openExisting(cfg)
+				if err != nil {
+					return err
+				}
+				defer db.Close()
+				opts.Data, opts.Source, opts.Mode = collector.NewStoreReader(db, nil), "database "+dbPath, api.ModeReadOnly
+				return tui.Run(cmd.Context(), opts)
+			}
 			if cmd.Flags().Changed("token") {
 				cfg.Ingest.Token = config.Secret(token)
 			}
-			r, err := dialCollector(connect, cfg.Ingest.Token.Value())
+			r, closeR, err := dialCollectors(connect, cfg.Ingest.Token.Value())
 			if err != nil {
 				return err
 			}
-			defer r.Close()
+			defer closeR()
 			// Ask once before taking the terminal: a wrong URL or token
 			// is better said on the command line.
 			hctx, cancel := context.WithTimeout(cmd.Context(), 10*time.Second)
@@ -205,15 +226,16 @@ config file, which also gives the thresholds and the theme.
 			if err != nil {
 				return connectHint(err, connect)
 			}
-			th := tui.Thresholds{Score: score, Challenge: cfg.Thresholds.Challenge, Deny: cfg.Thresholds.Deny}
-			return tui.Run(cmd.Context(), tui.Options{
-				Data: r, Theme: cfg.UI.Theme, NoColor: a.getenv("NO_COLOR") != "",
-				Source: "collector " + r.URL(), Mode: h.Mode, Thresholds: &th, ConfigPath: a.configPath(cfg),
-			})
+			if f, ok := r.(*api.Federation); ok {
+				warnMembers(a.stderr, f)
+			}
+			opts.Data, opts.Source, opts.Mode = r, describeCollectors(r), h.Mode
+			return tui.Run(cmd.Context(), opts)
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&connect, "connect", "", "URL of the running collector")
+	fl.StringVar(&connect, "connect", "", "URL of the running collector (several, comma-separated: read them as one)")
+	fl.StringVar(&dbPath, "db", "", "show this database file, without a collector")
 	fl.StringVar(&token, "token", "", "the collector's ingest token (default $RISKWATCH_INGEST_TOKEN, then [ingest] token)")
 	fl.StringVar(&configPath, "config", "", "config file (default $RISKWATCH_CONFIG or ~/.config/riskwatch/config.toml)")
 	return cmd

@@ -1,11 +1,12 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -14,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/riskwatch/riskwatch/api"
+	"github.com/riskwatch/riskwatch/collector"
 	"github.com/riskwatch/riskwatch/config"
 	"github.com/riskwatch/riskwatch/decision"
 	"github.com/riskwatch/riskwatch/export"
@@ -36,7 +38,7 @@ func (f *queryFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.since, "since", "", "only decisions from this long ago (15m, 24h, 7d) or since this RFC 3339 time")
 	fl.StringVar(&f.until, "until", "", "only decisions before this RFC 3339 time (or this long ago)")
 	fl.StringVar(&f.filter, "filter", "", `filter expression, e.g. "action:deny risk>=80 since:1h"`)
-	fl.StringVar(&f.connect, "connect", "", "ask the collector at this URL instead of opening the database")
+	fl.StringVar(&f.connect, "connect", "", "ask the collector at this URL (several, comma-separated: read them as one) instead of opening the database")
 	fl.StringVar(&f.token, "token", "", "with --connect: the collector's ingest token (default $RISKWATCH_INGEST_TOKEN, then [ingest] token)")
 }
 
@@ -69,34 +71,31 @@ func parseWhen(s string, now time.Time) (time.Time, error) {
 	return now.Add(-d), nil
 }
 
-// querySource is what export and stats read: the database file, or with
-// --connect the collector that holds it. Both give the same answers, so the
-// output does not depend on which one was asked.
+// querySource is what export and stats read: an api.Reader over the
+// database file, or with --connect over the collector (or collectors) that
+// hold it. Every reader gives the same answers, so the output does not
+// depend on which one was asked.
 type querySource struct {
+	r            api.Reader
 	since, until time.Time
-	filtered     bool
-	// page returns the page of the window's decisions (oldest first,
-	// filtered) after cursor ("" for the first).
-	page func(ctx context.Context, cursor string) (store.Page, error)
-	// totals counts the window's decisions that match the filter.
-	totals func(ctx context.Context) (decision.Totals, error)
-	// histogram is the distribution of s over [from, to), unfiltered.
-	histogram func(ctx context.Context, s decision.Score, from, to time.Time) (decision.Histogram, error)
-	close     func()
+	// filter is --filter, already checked.
+	filter string
+	// connect is --connect, "" for the file.
+	connect string
+	close   func()
 }
 
-// open loads the config and opens the store, or with --connect dials the
-// collector, for a query command. The window and the filter are checked
-// here either way, so their errors read the same.
+// open loads the config and opens the database, or with --connect dials
+// the collectors, for a query command. The window and the filter are
+// checked here either way, so their errors read the same.
 func (f *queryFlags) open(cmd *cobra.Command, getenv func(string) string) (*querySource, error) {
 	now := time.Now()
 	since, until, err := f.window(now)
 	if err != nil {
 		return nil, err
 	}
-	var filt *decision.Filter
 	if f.filter != "" {
-		if filt, err = decision.ParseFilter(f.filter, now); err != nil {
+		if _, err := decision.ParseFilter(f.filter, now); err != nil {
 			return nil, fmt.Errorf("--filter: %w", err)
 		}
 	}
@@ -107,51 +106,90 @@ func (f *queryFlags) open(cmd *cobra.Command, getenv func(string) string) (*quer
 	if err != nil {
 		return nil, err
 	}
-	src := &querySource{since: since, until: until, filtered: filt != nil}
+	src := &querySource{since: since, until: until, filter: f.filter, connect: f.connect}
 	if f.connect != "" {
 		token := cfg.Ingest.Token.Value()
 		if cmd.Flags().Changed("token") {
 			token = f.token
 		}
-		r, err := dialCollector(f.connect, token)
+		r, closeR, err := dialCollectors(f.connect, token)
 		if err != nil {
 			return nil, err
 		}
-		src.page = func(ctx context.Context, cursor string) (store.Page, error) {
-			p, err := r.Range(ctx, api.RangeQuery{From: since, To: until, Filter: f.filter, Limit: 1000, Cursor: cursor})
-			return p, connectHint(err, f.connect)
-		}
-		src.totals = func(ctx context.Context) (decision.Totals, error) {
-			t, err := r.Stats(ctx, api.StatsQuery{Since: since, Until: until, Filter: f.filter})
-			return t, connectHint(err, f.connect)
-		}
-		src.histogram = func(ctx context.Context, s decision.Score, from, to time.Time) (decision.Histogram, error) {
-			h, err := r.Histogram(ctx, s, from, to)
-			return h, connectHint(err, f.connect)
-		}
-		src.close = r.Close
+		src.r, src.close = r, closeR
 		return src, nil
 	}
-	db, err := openStore(cfg)
+	db, err := openExisting(cfg)
 	if err != nil {
 		return nil, err
 	}
-	src.page = func(ctx context.Context, cursor string) (store.Page, error) {
-		return db.Range(ctx, store.RangeQuery{From: since, To: until, Filter: filt, Limit: 1000, Cursor: cursor})
-	}
-	src.totals = func(ctx context.Context) (decision.Totals, error) { return db.Totals(ctx, since, until, filt) }
-	src.histogram = db.Histogram
-	src.close = func() { db.Close() }
+	src.r, src.close = collector.NewStoreReader(db, nil), func() { db.Close() }
 	return src, nil
 }
 
-// dialCollector returns the read interface of the collector at url.
-func dialCollector(url, token string) (*api.Remote, error) {
-	r, err := api.Dial(url, token, api.RemoteOptions{})
-	if err != nil {
-		return nil, fmt.Errorf("--connect: %w", err)
+// openExisting opens the configured database, which must exist: a query
+// never creates one.
+func openExisting(cfg config.Config) (*store.DB, error) {
+	if _, err := os.Stat(cfg.Store.Path); errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("no database at %s", cfg.Store.Path)
 	}
-	return r, nil
+	return openStore(cfg)
+}
+
+// hint adds what to do to an error of the source.
+func (s *querySource) hint(err error) error { return connectHint(err, s.connect) }
+
+// warnPartial tells w which collectors of a federation did not answer, so
+// that a partial answer is not taken for the whole.
+func (s *querySource) warnPartial(w io.Writer) {
+	if f, ok := s.r.(*api.Federation); ok {
+		warnMembers(w, f)
+	}
+}
+
+// warnMembers writes a line for each member of f whose last exchange
+// failed.
+func warnMembers(w io.Writer, f *api.Federation) {
+	for _, m := range f.Members() {
+		if !m.OK && m.Err != nil {
+			fmt.Fprintf(w, "warning: collector %s did not answer, its decisions are left out: %v\n", m.Name, m.Err)
+		}
+	}
+}
+
+// dialCollectors returns the read interface of the collectors at urls
+// (comma-separated): a Remote for one, their Federation for several.
+func dialCollectors(urls, token string) (api.Reader, func(), error) {
+	var list []string
+	for u := range strings.SplitSeq(urls, ",") {
+		if u = strings.TrimSpace(u); u != "" {
+			list = append(list, u)
+		}
+	}
+	if len(list) == 1 {
+		r, err := api.Dial(list[0], token, api.RemoteOptions{})
+		if err != nil {
+			return nil, nil, fmt.Errorf("--connect: %w", err)
+		}
+		return r, r.Close, nil
+	}
+	f, err := api.DialAll(list, token, api.RemoteOptions{})
+	if err != nil {
+		return nil, nil, fmt.Errorf("--connect: %w", err)
+	}
+	return f, f.Close, nil
+}
+
+// describeCollectors names what dialCollectors returned, for the status
+// line.
+func describeCollectors(r api.Reader) string {
+	if f, ok := r.(*api.Federation); ok {
+		return "collectors " + strings.Join(f.Names(), ", ")
+	}
+	if rm, ok := r.(*api.Remote); ok {
+		return "collector " + rm.URL()
+	}
+	return ""
 }
 
 // connectHint adds what to do to a refused token.
@@ -187,10 +225,11 @@ error if any, latency and the raw request and response JSON.
 			}
 			defer src.close()
 			w := export.NewWriter(a.stdout, fmtv)
-			for cursor := ""; ; {
-				page, err := src.page(cmd.Context(), cursor)
+			q := api.RangeQuery{From: src.since, To: src.until, Filter: src.filter, Limit: 1000}
+			for {
+				page, err := src.r.Range(cmd.Context(), q)
 				if err != nil {
-					return fmt.Errorf("read decisions: %w", err)
+					return fmt.Errorf("read decisions: %w", src.hint(err))
 				}
 				for i := range page.Decisions {
 					if err := w.Write(&page.Decisions[i]); err != nil {
@@ -200,9 +239,13 @@ error if any, latency and the raw request and response JSON.
 				if page.Next == "" {
 					break
 				}
-				cursor = page.Next
+				q.Cursor = page.Next
 			}
-			return w.Close()
+			if err := w.Close(); err != nil {
+				return err
+			}
+			src.warnPartial(a.stderr)
+			return nil
 		},
 	}
 	qf.register(cmd)
@@ -223,25 +266,31 @@ func (a *app) statsCmd() *cobra.Command {
 				return err
 			}
 			defer src.close()
-			tot, err := src.totals(cmd.Context())
+			tot, err := src.r.Stats(cmd.Context(), api.StatsQuery{From: src.since, To: src.until, Filter: src.filter})
 			if err != nil {
-				return fmt.Errorf("count decisions: %w", err)
+				return fmt.Errorf("count decisions: %w", src.hint(err))
 			}
 			to := src.until
 			if to.IsZero() {
 				to = time.Now().Add(time.Minute)
 			}
-			hist, err := src.histogram(cmd.Context(), decision.ScoreRisk, src.since, to)
+			hist, err := src.r.Histogram(cmd.Context(), api.HistogramQuery{Score: decision.ScoreRisk, From: src.since, To: to})
 			if err != nil {
-				return fmt.Errorf("risk histogram: %w", err)
+				return fmt.Errorf("risk histogram: %w", src.hint(err))
 			}
 			out := newStatsOutput(tot, hist)
 			if asJSON {
 				enc := json.NewEncoder(a.stdout)
 				enc.SetIndent("", "  ")
-				return enc.Encode(out)
+				err = enc.Encode(out)
+			} else {
+				err = out.writeText(a.stdout, src.filter != "")
 			}
-			return out.writeText(a.stdout, src.filtered)
+			if err != nil {
+				return err
+			}
+			src.warnPartial(a.stderr)
+			return nil
 		},
 	}
 	qf.register(cmd)

@@ -1,7 +1,14 @@
-// Package api is the read interface between a collector and the dashboards
-// that watch it. The collector implements Reader in-process; a remote
-// implementation over HTTP satisfies the same interface, so the UI never
-// knows which one it has.
+// Package api is the contract between a collector and what reads it: the
+// Reader interface the dashboard and the CLI use, its query and wire types,
+// the state constants, and both sides of it over HTTP. Every read (and
+// write) is declared once, in the table of ops.go, and the HTTP handler
+// (Handler, Register), the remote client (Remote) and the federated reader
+// (Federation) are all built from that table, so a route cannot exist on
+// one side only.
+//
+// The collector implements Reader in-process (collector.Reader); Remote is
+// the same interface over HTTP, and Federation reads several collectors as
+// one; the UI never knows which one it has.
 package api
 
 import (
@@ -9,62 +16,66 @@ import (
 	"time"
 
 	"github.com/riskwatch/riskwatch/decision"
-	"github.com/riskwatch/riskwatch/store"
 )
 
 // Reader is everything a dashboard reads. Every method may block on disk or
 // network, so the UI calls them only from tea.Cmds. Results are copies owned
-// by the caller.
+// by the caller. Errors wrap ErrInvalid, ErrNotFound or ErrUnavailable
+// where those apply.
+//
+// Each method but Subscribe is an op of the table in ops.go; adding a
+// method means adding its op there (TestEveryReaderMethodIsAnOp fails
+// otherwise).
 type Reader interface {
-	// Latest returns up to n of the newest decisions matching filter (the
-	// filter language of SPEC section 5; empty matches all), newest first.
-	Latest(ctx context.Context, filter string, n int) ([]decision.Decision, error)
-	// Decision returns one decision by its ID.
+	// Latest returns up to q.N of the newest decisions matching q.Filter,
+	// newest first in arrival order; with q.Before, those that arrived
+	// before that decision (to page back).
+	Latest(ctx context.Context, q LatestQuery) ([]decision.Decision, error)
+	// Decision returns one decision by its ID; an unknown ID is ErrNotFound.
 	Decision(ctx context.Context, id string) (decision.Decision, error)
-	// Rates returns the per-minute rollup from `from` to `to`, one entry per
+	// Rates returns the per-minute counts over q's window, one entry per
 	// minute including empty ones, oldest first.
-	Rates(ctx context.Context, from, to time.Time) ([]decision.MinuteCounts, error)
-	// Stats returns the totals, optionally over a window and filter.
+	Rates(ctx context.Context, q RatesQuery) ([]decision.MinuteCounts, error)
+	// Stats returns the totals over q's window and filter.
 	Stats(ctx context.Context, q StatsQuery) (decision.Totals, error)
 	// Health returns the collector's current state.
 	Health(ctx context.Context) (Health, error)
-	// Range pages through decisions between From and To (zero: unbounded),
-	// oldest first unless Reverse; pass Page.Next back as Cursor to go on.
-	Range(ctx context.Context, q RangeQuery) (store.Page, error)
-	// Journey returns up to limit of one user's decisions, newest first.
-	Journey(ctx context.Context, userID string, limit int) ([]decision.Decision, error)
+	// Range pages through the decisions q selects, oldest first unless
+	// q.Reverse; pass Page.Next back as q.Cursor to go on.
+	Range(ctx context.Context, q RangeQuery) (Page, error)
+	// Journey returns up to q.Limit of one user's decisions, newest first.
+	Journey(ctx context.Context, q JourneyQuery) ([]decision.Decision, error)
 	// Users lists users with their aggregates, sorted and searched as q says.
-	Users(ctx context.Context, q store.UsersQuery) ([]decision.UserSummary, error)
-	// Histogram is the distribution of one score over [from, to), split by
+	Users(ctx context.Context, q UsersQuery) ([]decision.UserSummary, error)
+	// Histogram is the distribution of q.Score over q's window, split by
 	// actual action, from rollups.
-	Histogram(ctx context.Context, s decision.Score, from, to time.Time) (decision.Histogram, error)
-	// WhatIf compares actual actions with those the thresholds would give,
-	// over [from, to) (zero from: all history), from rollups.
-	WhatIf(ctx context.Context, th decision.Thresholds, from, to time.Time) (decision.WhatIf, error)
-	// Flips lists up to limit decisions, newest first, whose action would
-	// change under the thresholds.
-	Flips(ctx context.Context, th decision.Thresholds, from, to time.Time, limit int) ([]decision.Decision, error)
+	Histogram(ctx context.Context, q HistogramQuery) (decision.Histogram, error)
+	// WhatIf compares actual actions with those q.Thresholds would give
+	// over q's window (zero From: all history), from rollups.
+	WhatIf(ctx context.Context, q WhatIfQuery) (decision.WhatIf, error)
+	// Flips lists up to q.Limit decisions, newest first, whose action
+	// would change under q.Thresholds.
+	Flips(ctx context.Context, q FlipsQuery) ([]decision.Decision, error)
 	// Subscribe delivers newly stored decisions in batches a few times a
 	// second until ctx ends, then closes the channel. A subscriber that falls
 	// behind receives a batch with Missed > 0 instead of blocking the pipeline.
 	Subscribe(ctx context.Context) <-chan Batch
 }
 
-// StatsQuery narrows Stats. Zero values mean no limit.
-type StatsQuery struct {
-	Since  time.Time
-	Until  time.Time
-	Filter string
+// Backend is what the HTTP handler serves: a Reader, plus the arrival-order
+// reading its stream (GET /v1/stream) resumes with.
+type Backend interface {
+	Reader
+	// After returns up to n decisions stored after the decision with ID
+	// after (ZeroID: from the first), oldest first in arrival order.
+	After(ctx context.Context, after string, n int) ([]decision.Decision, error)
 }
 
-// RangeQuery selects a page of decisions. Filter is in the filter language.
-type RangeQuery struct {
-	From    time.Time `json:"from,omitzero"`
-	To      time.Time `json:"to,omitzero"`
-	Reverse bool      `json:"reverse,omitempty"`
-	Limit   int       `json:"limit,omitempty"`
-	Cursor  string    `json:"cursor,omitempty"`
-	Filter  string    `json:"filter,omitempty"`
+// Page is one page of a Range: its decisions and the cursor of the next
+// page, "" after the last one. Cursors are opaque.
+type Page struct {
+	Decisions []decision.Decision
+	Next      string
 }
 
 // Batch is a group of decisions delivered to a subscriber, oldest first.
@@ -77,12 +88,13 @@ type Batch struct {
 
 // Health is a snapshot of the collector for the Health view and /healthz.
 type Health struct {
-	// Mode is "safe-e" or "EMULATOR".
+	// Mode is ModeSafee, ModeEmulator or ModeReadOnly.
 	Mode string `json:"mode"`
 	// SafeeURL is the base URL scored against (never the key).
 	SafeeURL string   `json:"safee_url"`
 	Sources  []Source `json:"sources"`
-	// Pipeline is "running", "paused" (a reason is in PauseReason) or "stopped".
+	// Pipeline is PipelineRunning, PipelinePaused (the reason is in
+	// PauseReason) or PipelineStopped.
 	Pipeline    string `json:"pipeline"`
 	PauseReason string `json:"pause_reason,omitempty"`
 	Inbox       uint64 `json:"inbox"`
@@ -91,7 +103,7 @@ type Health struct {
 	// Errors counts failed Safe-e calls by kind: unauthorized, bad_event,
 	// retryable, timeout, network.
 	Errors map[string]uint64 `json:"errors"`
-	// Breaker is "closed", "open" or "half-open".
+	// Breaker is BreakerClosed, BreakerHalfOpen or BreakerOpen.
 	Breaker string `json:"breaker"`
 	// SafeeReachable is false after the last call failed to reach Safe-e.
 	SafeeReachable bool `json:"safee_reachable"`
@@ -104,6 +116,20 @@ type Health struct {
 	Rejected    uint64         `json:"rejected"`
 	// LastEvent is when the newest decision was stored, zero if none.
 	LastEvent time.Time `json:"last_event,omitzero"`
+	// Members is set by a Federation: each collector's own health, or why
+	// it did not answer. The fields above then add up the members that
+	// answered.
+	Members []MemberHealth `json:"members,omitempty"`
+}
+
+// MemberHealth is one collector's health in a federation.
+type MemberHealth struct {
+	// Name is the collector's URL.
+	Name string `json:"name"`
+	// Health is its answer; nil when it did not answer.
+	Health *Health `json:"health,omitempty"`
+	// Error says why it did not answer.
+	Error string `json:"error,omitempty"`
 }
 
 // Source is one input's counters.

@@ -2,10 +2,11 @@ package api
 
 import "time"
 
-// ConnState is implemented by readers that reach the collector over a
-// network (Remote), so that a dashboard can say "disconnected since 02:14:07:
-// connection refused" instead of showing stale data as live. In-process
-// readers do not implement it. Check for it with a type assertion:
+// ConnState is implemented by readers that reach collectors over a network
+// (Remote, and Federation, which reports its failing members by name), so
+// that a dashboard can say "disconnected since 02:14:07: connection
+// refused" instead of showing stale data as live. In-process readers do
+// not implement it. Check for it with a type assertion:
 //
 //	if cs, ok := reader.(api.ConnState); ok { ok, since, err := cs.Connection() ... }
 type ConnState interface {

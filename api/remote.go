@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -8,13 +9,12 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strconv"
+	"reflect"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/riskwatch/riskwatch/decision"
-	"github.com/riskwatch/riskwatch/store"
 )
 
 // Defaults for RemoteOptions.
@@ -52,10 +52,11 @@ type RemoteOptions struct {
 	Client *http.Client
 }
 
-// Remote is an api.Reader that asks a collector over HTTP: its read API
-// (GET /v1/...) for queries and GET /v1/stream for Subscribe. It is safe
-// for concurrent use. Errors keep the collector's message; the token never
-// appears in them. Remote also implements ConnState.
+// Remote is a Reader that asks a collector over HTTP: each method asks its
+// op of the table (ops.go), and Subscribe follows GET /v1/stream. It is
+// safe for concurrent use. Errors keep the collector's message and kind
+// (ErrInvalid, ErrNotFound, ErrUnavailable); the token never appears in
+// them. Remote also implements ConnState.
 type Remote struct {
 	base  *url.URL
 	token string
@@ -142,10 +143,16 @@ type Error struct {
 
 func (e *Error) Error() string { return e.Message }
 
-// Unwrap lets errors.Is(err, store.ErrNotFound) work as in-process.
+// Unwrap gives the error the kind the collector answered with, so that
+// errors.Is(err, ErrNotFound) and the others work as in-process.
 func (e *Error) Unwrap() error {
-	if e.Code == CodeNotFound {
-		return store.ErrNotFound
+	switch {
+	case e.Status == http.StatusNotFound && e.Code == CodeNotFound:
+		return ErrNotFound
+	case e.Status == http.StatusBadRequest:
+		return ErrInvalid
+	case e.Status == http.StatusServiceUnavailable:
+		return ErrUnavailable
 	}
 	return nil
 }
@@ -165,71 +172,105 @@ func (r *Remote) endpoint(path string, q url.Values) string {
 	return s
 }
 
-// newRequest builds a GET of the read API with the token.
-func (r *Remote) newRequest(ctx context.Context, path string, q url.Values, accept string) (*http.Request, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.endpoint(path, q), nil)
+// newRequest builds a request of the collector's API with the token.
+func (r *Remote) newRequest(ctx context.Context, method, path string, q url.Values, body []byte, accept string) (*http.Request, error) {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, r.endpoint(path, q), rd)
 	if err != nil {
-		return nil, fmt.Errorf("collector %s: GET %s: %w", r.base, path, err)
+		return nil, fmt.Errorf("collector %s: %s %s: %w", r.base, method, path, err)
 	}
 	req.Header.Set("Accept", accept)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	if r.token != "" {
 		req.Header.Set("Authorization", "Bearer "+r.token)
 	}
 	return req, nil
 }
 
-// get asks for path with query q and decodes the JSON answer into out. It
-// records the outcome in the connection state, unless ctx ended first.
-func (r *Remote) get(ctx context.Context, path string, q url.Values, out any) error {
+// call asks the collector op o with query q: the request the op's codec
+// writes (a POST carries q as its JSON body), the answer its wire reads.
+// A query whose path value is empty is answered by the op without asking.
+func call[B, Q, R any](ctx context.Context, r *Remote, o *op[B, Q, R], q Q) (R, error) {
+	var zero R
+	v := reflect.ValueOf(q)
+	if o.local != nil && o.codec.emptyPath(v) {
+		return o.local(q)
+	}
+	path, vals, err := o.codec.encode(v, o.path)
+	if err != nil {
+		return zero, err
+	}
+	var body []byte
+	if o.method != http.MethodGet {
+		if body, err = json.Marshal(q); err != nil {
+			return zero, fmt.Errorf("collector %s: %s %s: %w", r.base, o.method, o.path, err)
+		}
+	}
+	data, err := r.do(ctx, o.method, path, vals, body)
+	if err != nil {
+		return zero, err
+	}
+	res, err := o.wire.dec(data)
+	if err != nil {
+		return zero, fmt.Errorf("collector %s: %s %s: decode the answer: %w", r.base, o.method, o.path, err)
+	}
+	return res, nil
+}
+
+// do sends one request and returns the body of its 200 answer. It records
+// the outcome in the connection state, unless ctx ended first.
+func (r *Remote) do(ctx context.Context, method, path string, q url.Values, body []byte) ([]byte, error) {
 	rctx, cancel := context.WithTimeout(ctx, r.opts.Timeout)
 	defer cancel()
-	req, err := r.newRequest(rctx, path, q, "application/json")
+	req, err := r.newRequest(rctx, method, path, q, body, "application/json")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	resp, err := r.hc.Do(req)
 	if err != nil {
-		err = r.transportError(path, err)
+		err = r.transportError(method, path, err)
 		if ctx.Err() == nil {
 			r.conn.failed(err)
 		}
-		return err
+		return nil, err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		e := r.answerError(resp)
 		r.conn.answered(e)
-		return e
+		return nil, e
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer+1))
-	if err == nil && len(body) > maxAnswer {
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer+1))
+	if err == nil && len(data) > maxAnswer {
 		err = fmt.Errorf("answer larger than %d bytes", maxAnswer)
 	}
 	if err != nil {
-		err = fmt.Errorf("collector %s: GET %s: read the answer: %w", r.base, path, err)
+		err = fmt.Errorf("collector %s: %s %s: read the answer: %w", r.base, method, path, err)
 		if ctx.Err() == nil {
 			r.conn.failed(err)
 		}
-		return err
+		return nil, err
 	}
 	r.conn.ok()
-	if err := json.Unmarshal(body, out); err != nil {
-		return fmt.Errorf("collector %s: GET %s: decode the answer: %w", r.base, path, err)
-	}
-	return nil
+	return data, nil
 }
 
 // transportError says that the collector could not be reached, without
 // repeating the URL that *url.Error carries.
-func (r *Remote) transportError(path string, err error) error {
+func (r *Remote) transportError(method, path string, err error) error {
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		err = ue.Err
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("collector %s: GET %s: no answer within %s", r.base, path, r.opts.Timeout)
+		return fmt.Errorf("collector %s: %s %s: no answer within %s", r.base, method, path, r.opts.Timeout)
 	}
-	return fmt.Errorf("collector %s unreachable: GET %s: %w", r.base, path, err)
+	return fmt.Errorf("collector %s unreachable: %s %s: %w", r.base, method, path, err)
 }
 
 // answerError reads a non-200 answer: the collector's {"error": ...}, or
@@ -254,180 +295,61 @@ func (r *Remote) answerError(resp *http.Response) *Error {
 	return e
 }
 
-// escapeSegment escapes s for one path segment, dots included, so that no
-// ID can add, remove or reorder segments ("..", "a/b").
-func escapeSegment(s string) string {
-	return strings.ReplaceAll(url.PathEscape(s), ".", "%2E")
-}
-
-// setTime sets the wire form of a time parameter; the zero time is absent.
-func setTime(q url.Values, name string, t time.Time) {
-	if !t.IsZero() {
-		q.Set(name, t.UTC().Format(time.RFC3339Nano))
-	}
-}
-
-func setThresholds(q url.Values, th decision.Thresholds) {
-	q.Set("score", th.Score.String())
-	q.Set("challenge", strconv.FormatFloat(th.Challenge, 'g', -1, 64))
-	q.Set("deny", strconv.FormatFloat(th.Deny, 'g', -1, 64))
-}
+// The Reader methods, each one op of the table.
 
 // Latest asks GET /v1/decisions/latest.
-func (r *Remote) Latest(ctx context.Context, filter string, n int) ([]decision.Decision, error) {
-	q := url.Values{"n": {strconv.Itoa(n)}}
-	if filter != "" {
-		q.Set("filter", filter)
-	}
-	var out []WireDecision
-	if err := r.get(ctx, "/v1/decisions/latest", q, &out); err != nil {
-		return nil, err
-	}
-	return fromWire(out), nil
+func (r *Remote) Latest(ctx context.Context, q LatestQuery) ([]decision.Decision, error) {
+	return call(ctx, r, opLatest, q)
 }
 
-// Decision asks GET /v1/decisions/{id}; an unknown ID gives an error
-// wrapping store.ErrNotFound.
+// Decision asks GET /v1/decisions/{id}; an unknown ID is ErrNotFound.
 func (r *Remote) Decision(ctx context.Context, id string) (decision.Decision, error) {
-	if id == "" {
-		return decision.Decision{}, fmt.Errorf("decision %q: %w", id, store.ErrNotFound)
-	}
-	var out WireDecision
-	if err := r.get(ctx, "/v1/decisions/"+escapeSegment(id), nil, &out); err != nil {
-		return decision.Decision{}, err
-	}
-	return out.Decision(), nil
+	return call(ctx, r, opDecision, decisionQuery{ID: id})
 }
 
 // Rates asks GET /v1/rates.
-func (r *Remote) Rates(ctx context.Context, from, to time.Time) ([]decision.MinuteCounts, error) {
-	q := url.Values{}
-	setTime(q, "from", from)
-	setTime(q, "to", to)
-	var out []decision.MinuteCounts
-	if err := r.get(ctx, "/v1/rates", q, &out); err != nil {
-		return nil, err
-	}
-	return out, nil
+func (r *Remote) Rates(ctx context.Context, q RatesQuery) ([]decision.MinuteCounts, error) {
+	return call(ctx, r, opRates, q)
 }
 
 // Stats asks GET /v1/stats.
-func (r *Remote) Stats(ctx context.Context, sq StatsQuery) (decision.Totals, error) {
-	q := url.Values{}
-	setTime(q, "since", sq.Since)
-	setTime(q, "until", sq.Until)
-	if sq.Filter != "" {
-		q.Set("filter", sq.Filter)
-	}
-	var out decision.Totals
-	if err := r.get(ctx, "/v1/stats", q, &out); err != nil {
-		return decision.Totals{}, err
-	}
-	return out, nil
+func (r *Remote) Stats(ctx context.Context, q StatsQuery) (decision.Totals, error) {
+	return call(ctx, r, opStats, q)
 }
 
 // Health asks GET /v1/health.
 func (r *Remote) Health(ctx context.Context) (Health, error) {
-	var out Health
-	if err := r.get(ctx, "/v1/health", nil, &out); err != nil {
-		return Health{}, err
-	}
-	return out, nil
+	return call(ctx, r, opHealth, healthQuery{})
 }
 
 // Range asks GET /v1/decisions for one page.
-func (r *Remote) Range(ctx context.Context, rq RangeQuery) (store.Page, error) {
-	q := url.Values{}
-	setTime(q, "from", rq.From)
-	setTime(q, "to", rq.To)
-	if rq.Reverse {
-		q.Set("reverse", "true")
-	}
-	if rq.Limit != 0 {
-		q.Set("limit", strconv.Itoa(rq.Limit))
-	}
-	if rq.Cursor != "" {
-		q.Set("cursor", rq.Cursor)
-	}
-	if rq.Filter != "" {
-		q.Set("filter", rq.Filter)
-	}
-	var out WirePage
-	if err := r.get(ctx, "/v1/decisions", q, &out); err != nil {
-		return store.Page{}, err
-	}
-	return store.Page{Decisions: fromWire(out.Decisions), Next: out.Next}, nil
+func (r *Remote) Range(ctx context.Context, q RangeQuery) (Page, error) {
+	return call(ctx, r, opRange, q)
 }
 
-// Journey asks GET /v1/users/{id}/journey. An empty user has no journey.
-func (r *Remote) Journey(ctx context.Context, userID string, limit int) ([]decision.Decision, error) {
-	if userID == "" {
-		return nil, nil
-	}
-	var out []WireDecision
-	q := url.Values{"limit": {strconv.Itoa(limit)}}
-	if err := r.get(ctx, "/v1/users/"+escapeSegment(userID)+"/journey", q, &out); err != nil {
-		return nil, err
-	}
-	return fromWire(out), nil
+// Journey asks GET /v1/users/{id}/journey; an empty user has no journey.
+func (r *Remote) Journey(ctx context.Context, q JourneyQuery) ([]decision.Decision, error) {
+	return call(ctx, r, opJourney, q)
 }
 
 // Users asks GET /v1/users.
-func (r *Remote) Users(ctx context.Context, uq store.UsersQuery) ([]decision.UserSummary, error) {
-	sort, err := UserSortName(uq.Sort)
-	if err != nil {
-		return nil, fmt.Errorf("users: %w", err)
-	}
-	q := url.Values{"sort": {sort}, "limit": {strconv.Itoa(uq.Limit)}}
-	if uq.Search != "" {
-		q.Set("search", uq.Search)
-	}
-	if uq.IP != "" {
-		q.Set("ip", uq.IP)
-	}
-	var out []decision.UserSummary
-	if err := r.get(ctx, "/v1/users", q, &out); err != nil {
-		return nil, err
-	}
-	return out, nil
+func (r *Remote) Users(ctx context.Context, q UsersQuery) ([]decision.UserSummary, error) {
+	return call(ctx, r, opUsers, q)
 }
 
 // Histogram asks GET /v1/histogram.
-func (r *Remote) Histogram(ctx context.Context, s decision.Score, from, to time.Time) (decision.Histogram, error) {
-	q := url.Values{"score": {s.String()}}
-	setTime(q, "from", from)
-	setTime(q, "to", to)
-	var out decision.Histogram
-	if err := r.get(ctx, "/v1/histogram", q, &out); err != nil {
-		return decision.Histogram{}, err
-	}
-	return out, nil
+func (r *Remote) Histogram(ctx context.Context, q HistogramQuery) (decision.Histogram, error) {
+	return call(ctx, r, opHistogram, q)
 }
 
 // WhatIf asks GET /v1/whatif.
-func (r *Remote) WhatIf(ctx context.Context, th decision.Thresholds, from, to time.Time) (decision.WhatIf, error) {
-	q := url.Values{}
-	setThresholds(q, th)
-	setTime(q, "from", from)
-	setTime(q, "to", to)
-	var out decision.WhatIf
-	if err := r.get(ctx, "/v1/whatif", q, &out); err != nil {
-		return decision.WhatIf{}, err
-	}
-	return out, nil
+func (r *Remote) WhatIf(ctx context.Context, q WhatIfQuery) (decision.WhatIf, error) {
+	return call(ctx, r, opWhatIf, q)
 }
 
 // Flips asks GET /v1/flips.
-func (r *Remote) Flips(ctx context.Context, th decision.Thresholds, from, to time.Time, limit int) ([]decision.Decision, error) {
-	q := url.Values{"limit": {strconv.Itoa(limit)}}
-	setThresholds(q, th)
-	setTime(q, "from", from)
-	setTime(q, "to", to)
-	var out []WireDecision
-	if err := r.get(ctx, "/v1/flips", q, &out); err != nil {
-		return nil, err
-	}
-	return fromWire(out), nil
+func (r *Remote) Flips(ctx context.Context, q FlipsQuery) ([]decision.Decision, error) {
+	return call(ctx, r, opFlips, q)
 }
 
 // connState is Remote's connection state, shared by requests and streams.

@@ -114,7 +114,7 @@ func (f *follower) outIfPending() chan<- Batch {
 // whether it delivered decisions; err is nil when the collector ended the
 // stream cleanly or ctx ended.
 func (f *follower) follow(ctx context.Context) (progress bool, err error) {
-	const path = "/v1/stream"
+	path := streamInfo.Path
 	cctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	// The watchdog bounds the wait for the answer, then the silence
@@ -123,7 +123,7 @@ func (f *follower) follow(ctx context.Context) (progress bool, err error) {
 	watchdog := time.AfterFunc(f.r.opts.Timeout, func() { stalled.Store(true); cancel() })
 	defer watchdog.Stop()
 
-	req, err := f.r.newRequest(cctx, path, nil, "text/event-stream")
+	req, err := f.r.newRequest(cctx, http.MethodGet, path, nil, nil, "text/event-stream")
 	if err != nil {
 		return false, err
 	}
@@ -135,7 +135,7 @@ func (f *follower) follow(ctx context.Context) (progress bool, err error) {
 		if stalled.Load() {
 			return false, fmt.Errorf("collector %s: GET %s: no answer within %s", f.r.base, path, f.r.opts.Timeout)
 		}
-		return false, f.r.transportError(path, err)
+		return false, f.r.transportError(http.MethodGet, path, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {

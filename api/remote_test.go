@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/riskwatch/riskwatch/decision"
-	"github.com/riskwatch/riskwatch/store"
 )
 
 const testToken = "tok-never-shown"
@@ -123,8 +122,14 @@ func TestRemoteRequestsOnTheWire(t *testing.T) {
 		query    url.Values
 		unsentOK bool // the call answers without a request
 	}{
-		{"Latest", func() error { _, err := r.Latest(ctx, "action:deny ip:10.0.0.0/8", 7); return err },
-			"/base/v1/decisions/latest", url.Values{"n": {"7"}, "filter": {"action:deny ip:10.0.0.0/8"}}, false},
+		{"Latest", func() error {
+			_, err := r.Latest(ctx, LatestQuery{Filter: "action:deny ip:10.0.0.0/8", N: 7, Before: id(9)})
+			return err
+		}, "/base/v1/decisions/latest", url.Values{"n": {"7"}, "filter": {"action:deny ip:10.0.0.0/8"}, "before": {id(9)}}, false},
+		{"Latest default", func() error { _, err := r.Latest(ctx, LatestQuery{N: 100}); return err },
+			"/base/v1/decisions/latest", url.Values{}, false},
+		{"Latest none", func() error { _, err := r.Latest(ctx, LatestQuery{}); return err },
+			"/base/v1/decisions/latest", url.Values{"n": {"0"}}, false},
 		{"Decision", func() error { _, err := r.Decision(ctx, "../../x y"); return err },
 			"/base/v1/decisions/%2E%2E%2F%2E%2E%2Fx%20y", url.Values{}, false},
 		{"Range", func() error {
@@ -133,21 +138,26 @@ func TestRemoteRequestsOnTheWire(t *testing.T) {
 		}, "/base/v1/decisions", url.Values{"from": {"2026-11-25T09:00:00.000000005Z"}, "to": {"2026-11-25T10:00:00.000000005Z"},
 			"reverse": {"true"}, "limit": {"3"}, "cursor": {"c"}, "filter": {"f"}}, false},
 		{"Range zero", func() error { _, err := r.Range(ctx, RangeQuery{}); return err }, "/base/v1/decisions", url.Values{}, false},
-		{"Journey", func() error { _, err := r.Journey(ctx, "a/b?c#d.", 0); return err },
-			"/base/v1/users/a%2Fb%3Fc%23d%2E/journey", url.Values{"limit": {"0"}}, false},
+		{"Journey", func() error { _, err := r.Journey(ctx, JourneyQuery{User: "a/b?c#d.", Limit: 3}); return err },
+			"/base/v1/users/a%2Fb%3Fc%23d%2E/journey", url.Values{"limit": {"3"}}, false},
 		{"Users", func() error {
-			_, err := r.Users(ctx, store.UsersQuery{Sort: decision.SortMaxRisk, Search: "x&y", IP: "::1", Limit: 5})
+			_, err := r.Users(ctx, UsersQuery{Sort: decision.SortMaxRisk, Search: "x&y", IP: "::1", Limit: 5})
 			return err
 		}, "/base/v1/users", url.Values{"sort": {"max_risk"}, "search": {"x&y"}, "ip": {"::1"}, "limit": {"5"}}, false},
-		{"Rates", func() error { _, err := r.Rates(ctx, from, time.Time{}); return err },
+		{"Rates", func() error { _, err := r.Rates(ctx, RatesQuery{From: from}); return err },
 			"/base/v1/rates", url.Values{"from": {"2026-11-25T09:00:00.000000005Z"}}, false},
-		{"Stats", func() error { _, err := r.Stats(ctx, StatsQuery{Until: to, Filter: "-bot>=5"}); return err },
-			"/base/v1/stats", url.Values{"until": {"2026-11-25T10:00:00.000000005Z"}, "filter": {"-bot>=5"}}, false},
-		{"Histogram", func() error { _, err := r.Histogram(ctx, decision.ScoreATO, time.Time{}, to); return err },
+		{"Stats", func() error { _, err := r.Stats(ctx, StatsQuery{To: to, Filter: "-bot>=5"}); return err },
+			"/base/v1/stats", url.Values{"to": {"2026-11-25T10:00:00.000000005Z"}, "filter": {"-bot>=5"}}, false},
+		{"Histogram", func() error { _, err := r.Histogram(ctx, HistogramQuery{Score: decision.ScoreATO, To: to}); return err },
 			"/base/v1/histogram", url.Values{"score": {"ato"}, "to": {"2026-11-25T10:00:00.000000005Z"}}, false},
-		{"WhatIf", func() error { _, err := r.WhatIf(ctx, thAbuse, time.Time{}, time.Time{}); return err },
+		{"Histogram risk", func() error { _, err := r.Histogram(ctx, HistogramQuery{}); return err },
+			"/base/v1/histogram", url.Values{"score": {"risk"}}, false},
+		{"WhatIf", func() error { _, err := r.WhatIf(ctx, WhatIfQuery{Thresholds: thAbuse}); return err },
 			"/base/v1/whatif", url.Values{"score": {"abuse"}, "challenge": {"49.5"}, "deny": {"80"}}, false},
-		{"Flips", func() error { _, err := r.Flips(ctx, thBot, from, to, 9); return err },
+		{"Flips", func() error {
+			_, err := r.Flips(ctx, FlipsQuery{Thresholds: thBot, From: from, To: to, Limit: 9})
+			return err
+		},
 			"/base/v1/flips", url.Values{"score": {"bot"}, "challenge": {"49.5"}, "deny": {"80"}, "limit": {"9"},
 				"from": {"2026-11-25T09:00:00.000000005Z"}, "to": {"2026-11-25T10:00:00.000000005Z"}}, false},
 		{"Health", func() error { _, err := r.Health(ctx); return err }, "/base/v1/health", url.Values{}, false},
@@ -170,14 +180,17 @@ func TestRemoteRequestsOnTheWire(t *testing.T) {
 		})
 	}
 	n := len(rc.reqs)
-	if ds, err := r.Journey(ctx, "", 5); ds != nil || err != nil {
+	if ds, err := r.Journey(ctx, JourneyQuery{Limit: 5}); ds != nil || err != nil {
 		t.Errorf("Journey of no user: %v, %v", ds, err)
 	}
-	if _, err := r.Decision(ctx, ""); !errors.Is(err, store.ErrNotFound) {
+	if _, err := r.Decision(ctx, ""); !errors.Is(err, ErrNotFound) {
 		t.Errorf("Decision(\"\"): %v", err)
 	}
-	if _, err := r.Users(ctx, store.UsersQuery{Sort: 7}); err == nil || !strings.Contains(err.Error(), "unknown user sort 7") {
+	if _, err := r.Users(ctx, UsersQuery{Sort: 7}); err == nil || !strings.Contains(err.Error(), "unknown user sort 7") || !errors.Is(err, ErrInvalid) {
 		t.Errorf("Users with an unknown sort: %v", err)
+	}
+	if _, err := r.Histogram(ctx, HistogramQuery{Score: 9}); err == nil || !strings.Contains(err.Error(), "score: unknown score 9") {
+		t.Errorf("Histogram of an unknown score: %v", err)
 	}
 	if len(rc.reqs) != n {
 		t.Errorf("calls that need no answer sent %d requests", len(rc.reqs)-n)
@@ -221,14 +234,14 @@ func TestRemoteErrors(t *testing.T) {
 	}
 	_, err := r.Decision(ctx, "gone")
 	var ae *Error
-	if !errors.Is(err, store.ErrNotFound) || !errors.As(err, &ae) || ae.Status != 404 || err.Error() != "decision gone: not found" {
+	if !errors.Is(err, ErrNotFound) || !errors.As(err, &ae) || ae.Status != 404 || err.Error() != "decision gone: not found" {
 		t.Errorf("404: %v", err)
 	}
 	if ok, _, _ := r.Connection(); !ok {
 		t.Error("an error answer is still a connection")
 	}
-	_, err = r.Latest(ctx, "risk>=abc", 1)
-	if err == nil || err.Error() != `filter: risk>=abc: "abc" is not a number` || errors.Is(err, store.ErrNotFound) {
+	_, err = r.Latest(ctx, LatestQuery{Filter: "risk>=abc", N: 1})
+	if err == nil || err.Error() != `filter: risk>=abc: "abc" is not a number` || errors.Is(err, ErrNotFound) || !errors.Is(err, ErrInvalid) {
 		t.Errorf("400: %v", err)
 	}
 	_, err = r.Health(ctx)
@@ -242,10 +255,10 @@ func TestRemoteErrors(t *testing.T) {
 	if !errors.As(err, &ae) || !ae.Unauthorized() {
 		t.Errorf("401: %v", err)
 	}
-	if _, err = r.Rates(ctx, time.Time{}, time.Time{}); err == nil || !strings.Contains(err.Error(), "decode the answer") {
+	if _, err = r.Rates(ctx, RatesQuery{}); err == nil || !strings.Contains(err.Error(), "decode the answer") {
 		t.Errorf("undecodable answer: %v", err)
 	}
-	_, err = r.Users(ctx, store.UsersQuery{})
+	_, err = r.Users(ctx, UsersQuery{})
 	if err == nil || !strings.Contains(err.Error(), "no answer within 100ms") {
 		t.Errorf("timeout: %v", err)
 	}
@@ -253,12 +266,12 @@ func TestRemoteErrors(t *testing.T) {
 		t.Errorf("after a timeout: %v %v", ok, cerr)
 	}
 	// A caller that gives up does not make the collector unreachable.
-	if _, err := r.Histogram(ctx, decision.ScoreRisk, time.Time{}, time.Time{}); err != nil {
+	if _, err := r.Histogram(ctx, HistogramQuery{}); err != nil {
 		t.Fatal(err)
 	}
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()
-	if _, err := r.Users(cctx, store.UsersQuery{}); err == nil {
+	if _, err := r.Users(cctx, UsersQuery{}); err == nil {
 		t.Error("a cancelled call succeeded")
 	}
 	if ok, _, _ := r.Connection(); !ok {
@@ -266,7 +279,7 @@ func TestRemoteErrors(t *testing.T) {
 	}
 
 	srv.Close()
-	_, err = r.Latest(ctx, "", 1)
+	_, err = r.Latest(ctx, LatestQuery{N: 1})
 	if err == nil || !strings.Contains(err.Error(), "unreachable") {
 		t.Errorf("closed server: %v", err)
 	}
@@ -338,7 +351,7 @@ func TestRemoteIDsArriveIntact(t *testing.T) {
 	r := dial(t, srv.URL, RemoteOptions{})
 	ids := []string{"..", ".", "../../v1/health", "a/b", "%2F", "?q=1#f", "a;b,c:d@e=f&g+h$i", "x y\tz", "é\x00\xff", "~-_."}
 	for _, id := range ids {
-		if _, err := r.Journey(context.Background(), id, 1); err != nil {
+		if _, err := r.Journey(context.Background(), JourneyQuery{User: id, Limit: 1}); err != nil {
 			t.Fatalf("Journey(%q): %v", id, err)
 		}
 		if _, err := r.Decision(context.Background(), id); err != nil {

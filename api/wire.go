@@ -12,12 +12,12 @@ import (
 // in this module: the collector's server encodes with these types and Remote
 // decodes with them, so the two cannot drift apart.
 //
-// Everything else travels as the JSON of its own type (store.Totals,
-// store.Histogram, store.WhatIf, store.UserSummary, store.MinuteCounts,
+// Everything else travels as the JSON of its own type (decision.Totals,
+// decision.Histogram, decision.WhatIf, decision.UserSummary, decision.MinuteCounts,
 // Health). Times are RFC 3339 with nanoseconds, in UTC.
 
-// WireDecision is a store.Decision as the read API carries it: the JSON of
-// store.Decision, plus latency_ns (store.Decision leaves its latency out of
+// WireDecision is a decision.Decision as the read API carries it: the JSON of
+// decision.Decision, plus latency_ns (decision.Decision leaves its latency out of
 // JSON), with the raw request and response base64-encoded so that they
 // arrive byte for byte even when they are not valid JSON (an HTML error
 // page from a proxy in front of Safe-e, say).
@@ -28,8 +28,8 @@ type WireDecision struct {
 	Response  []byte `json:"response"`
 }
 
-// wireFields carries store.Decision's fields without its methods, so that a
-// method added to store.Decision later cannot change the wire format. Its
+// wireFields carries decision.Decision's fields without its methods, so that a
+// method added to decision.Decision later cannot change the wire format. Its
 // Request and Response are shadowed by WireDecision's.
 type wireFields decision.Decision
 
@@ -73,7 +73,7 @@ func fromWire(ws []WireDecision) []decision.Decision {
 	return out
 }
 
-// WirePage is a store.Page on the wire (GET /v1/decisions).
+// WirePage is a Page on the wire (GET /v1/decisions).
 type WirePage struct {
 	Decisions []WireDecision `json:"decisions"`
 	Next      string         `json:"next,omitempty"`
@@ -93,8 +93,9 @@ type WireError struct {
 	Code  string `json:"code,omitempty"`
 }
 
-// CodeNotFound marks an answer to a decision that is not stored; Remote
-// turns it into an error wrapping store.ErrNotFound.
+// CodeNotFound marks an answer to a decision that is not stored (rather
+// than a route that does not exist); Remote turns it into an error
+// wrapping ErrNotFound.
 const CodeNotFound = "not_found"
 
 // ZeroID is the resume position before every decision: a stream started
@@ -102,7 +103,7 @@ const CodeNotFound = "not_found"
 // event ID of a stream over an empty store.
 const ZeroID = "00000000000000000000000000000000"
 
-// The names of store.UserSort in the sort= parameter of GET /v1/users.
+// The names of decision.UserSort in the sort= parameter of GET /v1/users.
 var userSortNames = map[decision.UserSort]string{
 	decision.SortLastSeen: "last_seen",
 	decision.SortMaxRisk:  "max_risk",

@@ -82,7 +82,7 @@ func TestAuthRemoteWithAWrongToken(t *testing.T) {
 	wrong := "wrong-" + readToken
 	r := dialRemote(t, lc.url, wrong)
 
-	_, err := r.Latest(context.Background(), "", 10)
+	_, err := r.Latest(context.Background(), api.LatestQuery{N: 10})
 	var ae *api.Error
 	if !errors.As(err, &ae) || !ae.Unauthorized() || !strings.Contains(err.Error(), "invalid bearer token") {
 		t.Fatalf("Latest with a wrong token: %v", err)

@@ -25,8 +25,8 @@ import (
 
 // Modes of scoring, shown in health and the status line.
 const (
-	ModeSafee    = "safe-e"
-	ModeEmulator = "EMULATOR"
+	ModeSafee    = api.ModeSafee
+	ModeEmulator = api.ModeEmulator
 )
 
 // Options configures a Collector. DB and Client are required; the caller

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/riskwatch/riskwatch/api"
 	"github.com/riskwatch/riskwatch/decision"
 	"github.com/riskwatch/riskwatch/safee"
 	"github.com/riskwatch/riskwatch/store"
@@ -89,16 +90,16 @@ func (o *PipelineOptions) defaults() {
 
 // Breaker states, as shown in health and metrics.
 const (
-	BreakerClosed   = "closed"
-	BreakerHalfOpen = "half-open"
-	BreakerOpen     = "open"
+	BreakerClosed   = api.BreakerClosed
+	BreakerHalfOpen = api.BreakerHalfOpen
+	BreakerOpen     = api.BreakerOpen
 )
 
 // Pipeline states.
 const (
-	PipelineRunning = "running"
-	PipelinePaused  = "paused"
-	PipelineStopped = "stopped"
+	PipelineRunning = api.PipelineRunning
+	PipelinePaused  = api.PipelinePaused
+	PipelineStopped = api.PipelineStopped
 )
 
 // Pipeline scores the events in the inbox. It reads them in inbox order,

@@ -68,14 +68,20 @@ func BenchmarkQueryOverHTTP(b *testing.B) {
 		name string
 		run  func(r api.Reader) (int, error)
 	}{
-		{"Latest100", func(r api.Reader) (int, error) { ds, err := r.Latest(ctx, "", 100); return len(ds), err }},
-		{"Journey1k", func(r api.Reader) (int, error) { ds, err := r.Journey(ctx, benchJourney, 1000); return len(ds), err }},
+		{"Latest100", func(r api.Reader) (int, error) {
+			ds, err := r.Latest(ctx, api.LatestQuery{N: 100})
+			return len(ds), err
+		}},
+		{"Journey1k", func(r api.Reader) (int, error) {
+			ds, err := r.Journey(ctx, api.JourneyQuery{User: benchJourney, Limit: 1000})
+			return len(ds), err
+		}},
 		{"Histogram24h", func(r api.Reader) (int, error) {
-			h, err := r.Histogram(ctx, decision.ScoreRisk, end.Add(-24*time.Hour), end)
+			h, err := r.Histogram(ctx, api.HistogramQuery{Score: decision.ScoreRisk, From: end.Add(-24 * time.Hour), To: end})
 			return int(h.Total), err
 		}},
 		{"WhatIf24h", func(r api.Reader) (int, error) {
-			w, err := r.WhatIf(ctx, th, end.Add(-24*time.Hour), end)
+			w, err := r.WhatIf(ctx, api.WhatIfQuery{Thresholds: th, From: end.Add(-24 * time.Hour), To: end})
 			return len(w.ByType), err
 		}},
 	}

@@ -62,18 +62,18 @@ func TestQueryBadParameters(t *testing.T) {
 		{"/v1/decisions?filter=%zz", 400, "bad query string"},
 		{"/v1/stats?filter=" + url.QueryEscape("risk>=abc"), 400, `filter: `},
 		{"/v1/stats?filter=" + url.QueryEscape("risk>=abc"), 400, `"abc" is not a number`},
-		{"/v1/histogram", 400, "score: required (risk, ato, bot or abuse)"},
+		{"/v1/histogram", 400, "score: required"},
 		{"/v1/histogram?score=karma", 400, `score: unknown score "karma"`},
-		{"/v1/whatif?score=risk&challenge=NaN&deny=80", 400, `challenge: want a score threshold such as 70, got "NaN"`},
-		{"/v1/whatif?score=risk&challenge=50", 400, `deny: want a score threshold such as 70, got ""`},
-		{"/v1/flips?score=bot&challenge=1&deny=+Inf", 400, "deny: want a score threshold"},
+		{"/v1/whatif?score=risk&challenge=NaN&deny=80", 400, `challenge: want a finite number such as 70, got "NaN"`},
+		{"/v1/whatif?score=risk&challenge=50", 400, `deny: required`},
+		{"/v1/flips?score=bot&challenge=1&deny=+Inf", 400, "deny: want a finite number"},
 		{"/v1/users?sort=oldest", 400, `sort: unknown sort "oldest" (want last_seen, max_risk or denies)`},
 		{"/v1/health?x=1", 400, `unknown parameter "x" (/v1/health takes no parameters)`},
 		{"/v1/decisions/" + strings.Repeat("0", 32), 404, "not found"},
 		{"/v1/decisions/%2E%2E", 404, "not found"},
 		{"/v1/users/%2E%2E/journey?limit=5", 200, ""},
 		{"/v1/users/a%2Fb/journey", 200, ""},
-		{"/v1/nothing", 404, "the read API (GET /v1/decisions"},
+		{"/v1/nothing", 404, "GET /v1/decisions/latest, GET /v1/decisions/{id}, GET /v1/decisions,"},
 	}
 	for _, tc := range cases {
 		rec := serve(h, http.MethodGet, tc.path)

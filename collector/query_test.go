@@ -15,7 +15,6 @@ import (
 	"github.com/riskwatch/riskwatch/api"
 	"github.com/riskwatch/riskwatch/decision"
 	"github.com/riskwatch/riskwatch/safee/emulator"
-	"github.com/riskwatch/riskwatch/store"
 )
 
 // readFixture is a collector with a varied store, and both readers of it.
@@ -83,8 +82,10 @@ func TestQueryRemoteAgreesWithInProcess(t *testing.T) {
 				if tc.sameError && errIn.Error() != errRe.Error() {
 					t.Errorf("errors differ:\n in-process %q\n remote     %q", errIn, errRe)
 				}
-				if errors.Is(errIn, store.ErrNotFound) != errors.Is(errRe, store.ErrNotFound) {
-					t.Errorf("ErrNotFound: in-process %v, remote %v", errIn, errRe)
+				for _, kind := range []error{api.ErrNotFound, api.ErrInvalid, api.ErrUnavailable} {
+					if errors.Is(errIn, kind) != errors.Is(errRe, kind) {
+						t.Errorf("%v: in-process %v, remote %v", kind, errIn, errRe)
+					}
 				}
 				if strings.Contains(errRe.Error(), readToken) {
 					t.Errorf("the remote error shows the token: %v", errRe)
@@ -101,7 +102,7 @@ func readCases(fx *readFixture, ids []string) []readCase {
 	soon := now.Add(time.Minute)
 	return []readCase{
 		{name: "Latest newest first", call: func(ctx context.Context, r api.Reader) (any, error) {
-			return r.Latest(ctx, "", 50)
+			return r.Latest(ctx, api.LatestQuery{N: 50})
 		}, check: func(t *testing.T, v any, err error) {
 			ds := decisionsOf(t, v, err)
 			if len(ds) != 50 || ds[0].ID != ids[len(ids)-1] || !isDescending(ds) {
@@ -109,7 +110,7 @@ func readCases(fx *readFixture, ids []string) []readCase {
 			}
 		}},
 		{name: "Latest filtered", call: func(ctx context.Context, r api.Reader) (any, error) {
-			return r.Latest(ctx, "action:deny risk>=50", 30)
+			return r.Latest(ctx, api.LatestQuery{Filter: "action:deny risk>=50", N: 30})
 		}, check: func(t *testing.T, v any, err error) {
 			ds := decisionsOf(t, v, err)
 			for _, d := range ds {
@@ -122,14 +123,14 @@ func readCases(fx *readFixture, ids []string) []readCase {
 			}
 		}},
 		{name: "Latest n=0", call: func(ctx context.Context, r api.Reader) (any, error) {
-			return r.Latest(ctx, "", 0)
+			return r.Latest(ctx, api.LatestQuery{})
 		}, check: func(t *testing.T, v any, err error) {
 			if ds := decisionsOf(t, v, err); ds != nil {
 				t.Errorf("got %d decisions", len(ds))
 			}
 		}},
 		{name: "Latest bad filter", sameError: true, call: func(ctx context.Context, r api.Reader) (any, error) {
-			return r.Latest(ctx, "risk>=abc", 10)
+			return r.Latest(ctx, api.LatestQuery{Filter: "risk>=abc", N: 10})
 		}, check: wantError(`"abc" is not a number`)},
 		{name: "Decision raw bytes and latency", call: func(ctx context.Context, r api.Reader) (any, error) {
 			return r.Decision(ctx, fx.hostile[0].ID)
@@ -160,7 +161,7 @@ func readCases(fx *readFixture, ids []string) []readCase {
 		{name: "Range reverse window filtered", call: func(ctx context.Context, r api.Reader) (any, error) {
 			return r.Range(ctx, api.RangeQuery{From: now.Add(-time.Hour), To: soon, Reverse: true, Limit: 40, Filter: "type:$login"})
 		}, check: func(t *testing.T, v any, err error) {
-			p, ok := v.(store.Page)
+			p, ok := v.(api.Page)
 			if err != nil || !ok {
 				t.Fatalf("%v, %T", err, v)
 			}
@@ -182,7 +183,7 @@ func readCases(fx *readFixture, ids []string) []readCase {
 		{name: "Journey of hostile user IDs", call: func(ctx context.Context, r api.Reader) (any, error) {
 			var all [][]decision.Decision
 			for _, u := range hostileUsers {
-				ds, err := r.Journey(ctx, u, 100)
+				ds, err := r.Journey(ctx, api.JourneyQuery{User: u, Limit: 100})
 				if err != nil {
 					return nil, err
 				}
@@ -201,11 +202,11 @@ func readCases(fx *readFixture, ids []string) []readCase {
 			}
 		}},
 		{name: "Journey of the busiest user", call: func(ctx context.Context, r api.Reader) (any, error) {
-			us, err := r.Users(ctx, store.UsersQuery{Sort: decision.SortDenies, Limit: 1})
+			us, err := r.Users(ctx, api.UsersQuery{Sort: decision.SortDenies, Limit: 1})
 			if err != nil || len(us) != 1 {
 				return nil, fmt.Errorf("users: %v (%d)", err, len(us))
 			}
-			return r.Journey(ctx, us[0].UserID, 1000)
+			return r.Journey(ctx, api.JourneyQuery{User: us[0].UserID, Limit: 1000})
 		}, check: func(t *testing.T, v any, err error) {
 			ds := decisionsOf(t, v, err)
 			if len(ds) < 2 || !isDescending(ds) {
@@ -213,17 +214,17 @@ func readCases(fx *readFixture, ids []string) []readCase {
 			}
 		}},
 		{name: "Journey of nobody", call: func(ctx context.Context, r api.Reader) (any, error) {
-			empty, err := r.Journey(ctx, "", 10)
+			empty, err := r.Journey(ctx, api.JourneyQuery{Limit: 10})
 			if err != nil {
 				return nil, err
 			}
-			unknown, err := r.Journey(ctx, "no-such-user", 10)
+			unknown, err := r.Journey(ctx, api.JourneyQuery{User: "no-such-user", Limit: 10})
 			return [][]decision.Decision{empty, unknown}, err
 		}},
 		{name: "Users in every order", call: func(ctx context.Context, r api.Reader) (any, error) {
 			var all [][]decision.UserSummary
 			for _, s := range []decision.UserSort{decision.SortLastSeen, decision.SortMaxRisk, decision.SortDenies} {
-				us, err := r.Users(ctx, store.UsersQuery{Sort: s, Limit: 25})
+				us, err := r.Users(ctx, api.UsersQuery{Sort: s, Limit: 25})
 				if err != nil {
 					return nil, err
 				}
@@ -245,11 +246,11 @@ func readCases(fx *readFixture, ids []string) []readCase {
 			}
 		}},
 		{name: "Users searched and by IP", call: func(ctx context.Context, r api.Reader) (any, error) {
-			a, err := r.Users(ctx, store.UsersQuery{Search: "ÜNÏ"})
+			a, err := r.Users(ctx, api.UsersQuery{Search: "ÜNÏ"})
 			if err != nil {
 				return nil, err
 			}
-			b, err := r.Users(ctx, store.UsersQuery{IP: "10.9.8.0"})
+			b, err := r.Users(ctx, api.UsersQuery{IP: "10.9.8.0"})
 			return [][]decision.UserSummary{a, b}, err
 		}, check: func(t *testing.T, v any, err error) {
 			all, ok := v.([][]decision.UserSummary)
@@ -261,7 +262,7 @@ func readCases(fx *readFixture, ids []string) []readCase {
 			}
 		}},
 		{name: "Rates", call: func(ctx context.Context, r api.Reader) (any, error) {
-			return r.Rates(ctx, now.Add(-10*time.Minute), soon)
+			return r.Rates(ctx, api.RatesQuery{From: now.Add(-10 * time.Minute), To: soon})
 		}, check: func(t *testing.T, v any, err error) {
 			ms, ok := v.([]decision.MinuteCounts)
 			if err != nil || !ok {
@@ -277,7 +278,7 @@ func readCases(fx *readFixture, ids []string) []readCase {
 			}
 		}},
 		{name: "Rates from the first minute", call: func(ctx context.Context, r api.Reader) (any, error) {
-			return r.Rates(ctx, time.Time{}, soon)
+			return r.Rates(ctx, api.RatesQuery{To: soon})
 		}},
 		{name: "Stats", call: func(ctx context.Context, r api.Reader) (any, error) {
 			return r.Stats(ctx, api.StatsQuery{})
@@ -288,7 +289,7 @@ func readCases(fx *readFixture, ids []string) []readCase {
 			}
 		}},
 		{name: "Stats window and filter", call: func(ctx context.Context, r api.Reader) (any, error) {
-			return r.Stats(ctx, api.StatsQuery{Since: now.Add(-time.Hour), Until: soon, Filter: "action:deny -signal:proxy_ip"})
+			return r.Stats(ctx, api.StatsQuery{From: now.Add(-time.Hour), To: soon, Filter: "action:deny -signal:proxy_ip"})
 		}},
 		{name: "Stats bad filter", sameError: true, call: func(ctx context.Context, r api.Reader) (any, error) {
 			return r.Stats(ctx, api.StatsQuery{Filter: "since:-5m"})
@@ -296,7 +297,7 @@ func readCases(fx *readFixture, ids []string) []readCase {
 		{name: "Histogram of every score", call: func(ctx context.Context, r api.Reader) (any, error) {
 			var hs []decision.Histogram
 			for s := range decision.NumScores {
-				h, err := r.Histogram(ctx, s, now.Add(-24*time.Hour), soon)
+				h, err := r.Histogram(ctx, api.HistogramQuery{Score: s, From: now.Add(-24 * time.Hour), To: soon})
 				if err != nil {
 					return nil, err
 				}
@@ -310,10 +311,10 @@ func readCases(fx *readFixture, ids []string) []readCase {
 			}
 		}},
 		{name: "Histogram unknown score", call: func(ctx context.Context, r api.Reader) (any, error) {
-			return r.Histogram(ctx, decision.Score(9), time.Time{}, soon)
+			return r.Histogram(ctx, api.HistogramQuery{Score: 9, To: soon})
 		}, check: wantError("score")},
 		{name: "WhatIf", call: func(ctx context.Context, r api.Reader) (any, error) {
-			return r.WhatIf(ctx, decision.Thresholds{Score: decision.ScoreRisk, Challenge: 50, Deny: 80}, time.Time{}, time.Time{})
+			return r.WhatIf(ctx, api.WhatIfQuery{Thresholds: decision.Thresholds{Score: decision.ScoreRisk, Challenge: 50, Deny: 80}})
 		}, check: func(t *testing.T, v any, err error) {
 			w, ok := v.(decision.WhatIf)
 			if err != nil || !ok {
@@ -330,7 +331,7 @@ func readCases(fx *readFixture, ids []string) []readCase {
 			}
 		}},
 		{name: "Flips", call: func(ctx context.Context, r api.Reader) (any, error) {
-			return r.Flips(ctx, decision.Thresholds{Score: decision.ScoreBot, Challenge: 10, Deny: 20}, now.Add(-time.Hour), soon, 25)
+			return r.Flips(ctx, api.FlipsQuery{Thresholds: decision.Thresholds{Score: decision.ScoreBot, Challenge: 10, Deny: 20}, From: now.Add(-time.Hour), To: soon, Limit: 25})
 		}, check: func(t *testing.T, v any, err error) {
 			ds := decisionsOf(t, v, err)
 			th := decision.Thresholds{Challenge: 10, Deny: 20}
@@ -418,7 +419,7 @@ func wantError(part string) func(t *testing.T, v any, err error) {
 
 func wantNotFound(t *testing.T, _ any, err error) {
 	t.Helper()
-	if !errors.Is(err, store.ErrNotFound) {
-		t.Errorf("error %v, want one wrapping store.ErrNotFound", err)
+	if !errors.Is(err, api.ErrNotFound) {
+		t.Errorf("error %v, want one wrapping api.ErrNotFound", err)
 	}
 }

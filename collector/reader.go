@@ -2,6 +2,7 @@ package collector
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -10,10 +11,15 @@ import (
 	"github.com/riskwatch/riskwatch/store"
 )
 
-// Reader is the in-process api.Reader: queries go straight to the store and
-// new decisions come from the hub.
+// Reader is the in-process api.Backend: queries go straight to the store
+// and new decisions come from the hub. Its errors carry the api kinds: a
+// bad filter or cursor is api.ErrInvalid, an unknown decision
+// api.ErrNotFound (and store.ErrNotFound), a closing store
+// api.ErrUnavailable.
 type Reader struct {
-	db     *store.DB
+	db *store.DB
+	// hub publishes new decisions; nil for a store without a collector,
+	// whose subscriptions deliver nothing.
 	hub    *Hub
 	health func(context.Context) api.Health
 	now    func() time.Time
@@ -24,7 +30,43 @@ func (c *Collector) Reader() *Reader {
 	return &Reader{db: c.o.DB, hub: c.hub, health: c.Health, now: c.o.Now}
 }
 
-var _ api.Reader = (*Reader)(nil)
+// NewStoreReader returns a Reader of db alone, with no collector: what
+// `riskwatch tui --db`, `export` and `stats` read. Its Health says
+// api.ModeReadOnly with the store's counts; its subscriptions deliver
+// nothing and close when their context ends. A nil now means time.Now.
+func NewStoreReader(db *store.DB, now func() time.Time) *Reader {
+	if now == nil {
+		now = time.Now
+	}
+	r := &Reader{db: db, now: now}
+	r.health = r.storeHealth
+	return r
+}
+
+var _ api.Backend = (*Reader)(nil)
+
+// storeHealth is the health of a store read without a collector.
+func (r *Reader) storeHealth(ctx context.Context) api.Health {
+	h := api.Health{Mode: api.ModeReadOnly, Pipeline: api.PipelineStopped, Inbox: r.db.InboxDepth()}
+	if info, err := r.db.Info(); err == nil {
+		h.StoreSize, h.Decisions, h.Rejected = info.Size, info.Decisions, info.Rejected
+	}
+	if last, err := r.db.Latest(ctx, nil, 1); err == nil && len(last) == 1 {
+		h.LastEvent = last[0].Time
+	}
+	return h
+}
+
+// kinded gives a store error its api kind, keeping its text.
+func kinded(err error) error {
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return api.NotFound(err)
+	case errors.Is(err, store.ErrClosed):
+		return api.Unavailable(err)
+	}
+	return err
+}
 
 func (r *Reader) filter(expr string) (*decision.Filter, error) {
 	if expr == "" {
@@ -32,37 +74,71 @@ func (r *Reader) filter(expr string) (*decision.Filter, error) {
 	}
 	f, err := decision.ParseFilter(expr, r.now())
 	if err != nil {
-		return nil, fmt.Errorf("filter: %w", err)
+		return nil, api.Invalid(fmt.Errorf("filter: %w", err))
 	}
 	return f, nil
 }
 
-// Latest returns the newest decisions matching filter, newest first.
-func (r *Reader) Latest(ctx context.Context, filter string, n int) ([]decision.Decision, error) {
-	f, err := r.filter(filter)
+// checkID refuses a position that is not a decision ID (the store's
+// cursors and paging positions are decision IDs).
+func checkID(name, id string) error {
+	if id != "" && !api.IsDecisionID(id) {
+		return api.Invalid(fmt.Errorf("%s: want a decision ID (32 hex digits), got %q", name, id))
+	}
+	return nil
+}
+
+// Latest returns the newest decisions matching the filter, newest first;
+// with Before, those stored before it.
+func (r *Reader) Latest(ctx context.Context, q api.LatestQuery) ([]decision.Decision, error) {
+	f, err := r.filter(q.Filter)
 	if err != nil {
 		return nil, err
 	}
-	return r.db.Latest(ctx, f, n)
+	if err := checkID("before", q.Before); err != nil {
+		return nil, err
+	}
+	if q.Before == "" {
+		ds, err := r.db.Latest(ctx, f, q.N)
+		return ds, kinded(err)
+	}
+	if q.N <= 0 {
+		return nil, nil
+	}
+	p, err := r.db.Range(ctx, store.RangeQuery{Reverse: true, Cursor: q.Before, Limit: q.N, Filter: f})
+	return p.Decisions, kinded(err)
+}
+
+// After returns the decisions stored after the one with ID after, oldest
+// first.
+func (r *Reader) After(ctx context.Context, after string, n int) ([]decision.Decision, error) {
+	if err := checkID("after", after); err != nil {
+		return nil, err
+	}
+	p, err := r.db.Range(ctx, store.RangeQuery{Cursor: after, Limit: n})
+	return p.Decisions, kinded(err)
 }
 
 // Decision returns one decision by ID.
 func (r *Reader) Decision(ctx context.Context, id string) (decision.Decision, error) {
-	return r.db.Get(ctx, id)
+	d, err := r.db.Get(ctx, id)
+	return d, kinded(err)
 }
 
-// Rates returns the per-minute rollup between from and to.
-func (r *Reader) Rates(ctx context.Context, from, to time.Time) ([]decision.MinuteCounts, error) {
-	return r.db.Rates(ctx, from, to)
+// Rates returns the per-minute rollup of the window.
+func (r *Reader) Rates(ctx context.Context, q api.RatesQuery) ([]decision.MinuteCounts, error) {
+	ms, err := r.db.Rates(ctx, q.From, q.To)
+	return ms, kinded(err)
 }
 
-// Stats returns the totals for a window and filter.
+// Stats returns the totals of a window and filter.
 func (r *Reader) Stats(ctx context.Context, q api.StatsQuery) (decision.Totals, error) {
 	f, err := r.filter(q.Filter)
 	if err != nil {
 		return decision.Totals{}, err
 	}
-	return r.db.Totals(ctx, q.Since, q.Until, f)
+	t, err := r.db.Totals(ctx, q.From, q.To, f)
+	return t, kinded(err)
 }
 
 // Health returns the collector's state.
@@ -71,40 +147,75 @@ func (r *Reader) Health(ctx context.Context) (api.Health, error) {
 }
 
 // Range pages through decisions.
-func (r *Reader) Range(ctx context.Context, q api.RangeQuery) (store.Page, error) {
+func (r *Reader) Range(ctx context.Context, q api.RangeQuery) (api.Page, error) {
 	f, err := r.filter(q.Filter)
 	if err != nil {
-		return store.Page{}, err
+		return api.Page{}, err
 	}
-	return r.db.Range(ctx, store.RangeQuery{From: q.From, To: q.To, Reverse: q.Reverse, Limit: q.Limit, Cursor: q.Cursor, Filter: f})
+	if err := checkID("cursor", q.Cursor); err != nil {
+		return api.Page{}, err
+	}
+	p, err := r.db.Range(ctx, store.RangeQuery{From: q.From, To: q.To, Reverse: q.Reverse, Limit: q.Limit, Cursor: q.Cursor, Filter: f})
+	return api.Page{Decisions: p.Decisions, Next: p.Next}, kinded(err)
 }
 
 // Journey returns one user's decisions, newest first.
-func (r *Reader) Journey(ctx context.Context, userID string, limit int) ([]decision.Decision, error) {
-	return r.db.UserDecisions(ctx, userID, limit)
+func (r *Reader) Journey(ctx context.Context, q api.JourneyQuery) ([]decision.Decision, error) {
+	ds, err := r.db.UserDecisions(ctx, q.User, q.Limit)
+	return ds, kinded(err)
 }
 
 // Users lists users with their aggregates.
-func (r *Reader) Users(ctx context.Context, q store.UsersQuery) ([]decision.UserSummary, error) {
-	return r.db.Users(ctx, q)
+func (r *Reader) Users(ctx context.Context, q api.UsersQuery) ([]decision.UserSummary, error) {
+	us, err := r.db.Users(ctx, store.UsersQuery{Sort: q.Sort, Search: q.Search, IP: q.IP, Limit: q.Limit})
+	return us, kinded(err)
+}
+
+// checkScore refuses a score that is none of the four.
+func checkScore(s decision.Score) error {
+	if s < 0 || s >= decision.NumScores {
+		return api.Invalid(fmt.Errorf("score: unknown score %d", int(s)))
+	}
+	return nil
 }
 
 // Histogram is one score's distribution over a window.
-func (r *Reader) Histogram(ctx context.Context, s decision.Score, from, to time.Time) (decision.Histogram, error) {
-	return r.db.Histogram(ctx, s, from, to)
+func (r *Reader) Histogram(ctx context.Context, q api.HistogramQuery) (decision.Histogram, error) {
+	if err := checkScore(q.Score); err != nil {
+		return decision.Histogram{}, err
+	}
+	h, err := r.db.Histogram(ctx, q.Score, q.From, q.To)
+	return h, kinded(err)
 }
 
 // WhatIf compares actual and simulated actions over a window.
-func (r *Reader) WhatIf(ctx context.Context, th decision.Thresholds, from, to time.Time) (decision.WhatIf, error) {
-	return r.db.WhatIf(ctx, th, from, to)
+func (r *Reader) WhatIf(ctx context.Context, q api.WhatIfQuery) (decision.WhatIf, error) {
+	if err := checkScore(q.Thresholds.Score); err != nil {
+		return decision.WhatIf{}, err
+	}
+	w, err := r.db.WhatIf(ctx, q.Thresholds, q.From, q.To)
+	return w, kinded(err)
 }
 
 // Flips lists decisions whose action the thresholds would change.
-func (r *Reader) Flips(ctx context.Context, th decision.Thresholds, from, to time.Time, limit int) ([]decision.Decision, error) {
-	return r.db.Flips(ctx, th, from, to, limit)
+func (r *Reader) Flips(ctx context.Context, q api.FlipsQuery) ([]decision.Decision, error) {
+	if err := checkScore(q.Thresholds.Score); err != nil {
+		return nil, err
+	}
+	ds, err := r.db.Flips(ctx, q.Thresholds, q.From, q.To, q.Limit)
+	return ds, kinded(err)
 }
 
-// Subscribe delivers new decisions in batches until ctx ends.
+// Subscribe delivers new decisions in batches until ctx ends; without a
+// collector it delivers nothing and closes the channel when ctx ends.
 func (r *Reader) Subscribe(ctx context.Context) <-chan api.Batch {
-	return r.hub.Subscribe(ctx, SubscribeOptions{})
+	if r.hub != nil {
+		return r.hub.Subscribe(ctx, SubscribeOptions{})
+	}
+	ch := make(chan api.Batch)
+	go func() {
+		<-ctx.Done()
+		close(ch)
+	}()
+	return ch
 }

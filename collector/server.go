@@ -78,11 +78,10 @@ type ServerOptions struct {
 	Proxy ProxyFunc
 	// Health reports the collector's state for /healthz.
 	Health func(ctx context.Context) api.Health
-	// Reader, when set, is served as the read API: GET /v1/decisions,
-	// /v1/users, /v1/rates, /v1/stats, /v1/histogram, /v1/whatif,
-	// /v1/flips, /v1/health and the stream GET /v1/stream (see
-	// query_routes.go and stream.go). Without it those routes are absent.
-	Reader api.Reader
+	// Reader, when set, is served as the read API: every route of package
+	// api (api.Routes: GET /v1/decisions, /v1/users, ... and the stream
+	// GET /v1/stream). Without it those routes are absent.
+	Reader api.Backend
 	// StreamHeartbeat is the interval of the comments that keep an idle
 	// stream alive and let a client notice a dead one.
 	StreamHeartbeat time.Duration

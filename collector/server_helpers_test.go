@@ -148,7 +148,7 @@ func srvErrorOf(t *testing.T, resp *http.Response, body []byte) string {
 	if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
 		t.Errorf("error answer %d has Content-Type %q, want application/json", resp.StatusCode, ct)
 	}
-	var eb errorBody
+	var eb api.WireError
 	if err := json.Unmarshal(body, &eb); err != nil || eb.Error == "" {
 		t.Fatalf("answer %d is not a JSON error: %s", resp.StatusCode, body)
 	}

@@ -7,6 +7,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/riskwatch/riskwatch/api"
 	"github.com/riskwatch/riskwatch/tui/common"
 	"github.com/riskwatch/riskwatch/tui/health"
 	"github.com/riskwatch/riskwatch/tui/widget"
@@ -98,11 +99,11 @@ func (m *Model) tabBar() string {
 func (m *Model) statusLine() string {
 	st := m.c.Styles
 	var segs []widget.Segment
-	if m.haveHealth {
+	if m.haveHealth && m.h.Mode != api.ModeReadOnly {
 		switch {
-		case m.h.Pipeline == "paused":
+		case m.h.Pipeline == api.PipelinePaused:
 			segs = append(segs, widget.Segment{Text: health.PauseText(m.h), Style: st.Banner, Priority: 0})
-		case m.h.Pipeline == "stopped":
+		case m.h.Pipeline == api.PipelineStopped:
 			segs = append(segs, widget.Segment{Text: "scoring stopped", Style: st.StatusWarn, Priority: 1})
 		case !m.h.SafeeReachable:
 			segs = append(segs, widget.Segment{Text: "Safe-e unreachable: retrying", Style: st.StatusErr, Priority: 1})
@@ -114,12 +115,17 @@ func (m *Model) statusLine() string {
 	if m.healthErr != nil {
 		segs = append(segs, widget.Segment{Text: "collector unreachable", Style: st.StatusErr, Priority: 1})
 	}
+	for _, mh := range m.h.Members {
+		if m.haveHealth && mh.Health == nil {
+			segs = append(segs, widget.Segment{Text: "collector " + common.Sanitize(mh.Name) + " unreachable", Style: st.StatusErr, Priority: 1})
+		}
+	}
 	mode := m.opts.Mode
 	if m.haveHealth && m.h.Mode != "" {
 		mode = m.h.Mode
 	}
 	switch mode {
-	case "EMULATOR":
+	case api.ModeEmulator:
 		segs = append(segs, widget.Segment{Text: " EMULATOR ", Style: st.Emulator, Priority: 1})
 	case "":
 	default:

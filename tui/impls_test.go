@@ -64,15 +64,18 @@ type implFlow struct {
 	run  func(t *testing.T, src *source)
 }
 
-// One suite, three implementations: every flow runs on the fixture, on
+// One suite, four implementations: every flow runs on the fixture, on
 // the in-process reader of a real collector (bbolt store, the emulator as
-// Safe-e) and on api.Remote attached to that collector over loopback.
+// Safe-e), on api.Remote attached to that collector over loopback, and on
+// the api.Federation of two more collectors that share the same events.
 func TestFlowsOnEveryReader(t *testing.T) {
 	col := generatedCollector(t)
+	half1, half2 := generatedCollectors(t)
 	impls := []impl{
 		{"fixture", openFixture},
 		{"collector", func(t *testing.T) *source { return openInProcess(t, col) }},
 		{"remote", func(t *testing.T) *source { return openRemote(t, col) }},
+		{"federation", func(t *testing.T) *source { return openFederation(t, half1, half2) }},
 	}
 	flows := []implFlow{
 		{"rows", implFlowRows},
@@ -98,6 +101,27 @@ func TestFlowsOnEveryReader(t *testing.T) {
 func generatedCollector(t *testing.T) *testCollector {
 	t.Helper()
 	c := startCollector(t, nil)
+	c.post(t, generatedEvents(t)...)
+	c.waitScored(t, implEvents)
+	return c
+}
+
+// generatedCollectors runs two real collectors, the first holding the
+// first half of the generated events, the second the rest.
+func generatedCollectors(t *testing.T) (*testCollector, *testCollector) {
+	t.Helper()
+	events := generatedEvents(t)
+	a, b := startCollector(t, nil), startCollector(t, nil)
+	a.post(t, events[:implEvents/2]...)
+	b.post(t, events[implEvents/2:]...)
+	a.waitScored(t, implEvents/2)
+	b.waitScored(t, implEvents-implEvents/2)
+	return a, b
+}
+
+// generatedEvents are the fixed generated events, as posted.
+func generatedEvents(t *testing.T) [][]byte {
+	t.Helper()
 	start := implStart()
 	gen, err := emulator.NewGenerator("mixed", implSeed, func() time.Time { return start })
 	if err != nil {
@@ -107,9 +131,7 @@ func generatedCollector(t *testing.T) *testCollector {
 	for i := range events {
 		events[i] = gen.Next()
 	}
-	c.post(t, events...)
-	c.waitScored(t, implEvents)
-	return c
+	return events
 }
 
 func openFixture(*testing.T) *source {
@@ -163,13 +185,7 @@ func openInProcess(_ *testing.T, c *testCollector) *source {
 
 func openRemote(t *testing.T, c *testCollector) *source {
 	t.Helper()
-	tr := &streamSignal{base: http.DefaultTransport.(*http.Transport).Clone(), live: make(chan struct{})}
-	t.Cleanup(tr.base.CloseIdleConnections)
-	remote, err := api.Dial(c.URL, remoteToken, api.RemoteOptions{Timeout: 5 * time.Second, Client: &http.Client{Transport: tr}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(remote.Close)
+	remote, tr := dialSignalled(t, c)
 	w := watch(remote)
 	return &source{
 		data: w,
@@ -177,15 +193,49 @@ func openRemote(t *testing.T, c *testCollector) *source {
 			if err := w.waitSubscribed(ctx); err != nil {
 				return err
 			}
-			select {
-			case <-tr.live:
-				return nil
-			case <-ctx.Done():
-				return fmt.Errorf("the stream did not connect: %w", ctx.Err())
-			}
+			return tr.wait(ctx)
 		},
 		add: func(t *testing.T, users []string) { postUsers(t, c, users) },
 	}
+}
+
+// openFederation reads a and b as one. New decisions go to b alone, so that
+// the order they arrive in is the order they were stored in.
+func openFederation(t *testing.T, a, b *testCollector) *source {
+	t.Helper()
+	ra, ta := dialSignalled(t, a)
+	rb, tb := dialSignalled(t, b)
+	fed, err := api.Federate(api.Member{Name: a.URL, Reader: ra}, api.Member{Name: b.URL, Reader: rb})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := watch(fed)
+	return &source{
+		data: w,
+		live: func(ctx context.Context) error {
+			if err := w.waitSubscribed(ctx); err != nil {
+				return err
+			}
+			if err := ta.wait(ctx); err != nil {
+				return err
+			}
+			return tb.wait(ctx)
+		},
+		add: func(t *testing.T, users []string) { postUsers(t, b, users) },
+	}
+}
+
+// dialSignalled dials c with a transport that says when its stream is live.
+func dialSignalled(t *testing.T, c *testCollector) (*api.Remote, *streamSignal) {
+	t.Helper()
+	tr := &streamSignal{base: http.DefaultTransport.(*http.Transport).Clone(), live: make(chan struct{})}
+	t.Cleanup(tr.base.CloseIdleConnections)
+	remote, err := api.Dial(c.URL, remoteToken, api.RemoteOptions{Timeout: 5 * time.Second, Client: &http.Client{Transport: tr}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(remote.Close)
+	return remote, tr
 }
 
 // watchedReader is an api.Reader that reports when the dashboard first
@@ -241,6 +291,16 @@ type streamSignal struct {
 	live chan struct{}
 }
 
+// wait waits until the stream is live.
+func (s *streamSignal) wait(ctx context.Context) error {
+	select {
+	case <-s.live:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("the stream did not connect: %w", ctx.Err())
+	}
+}
+
 func (s *streamSignal) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := s.base.RoundTrip(req)
 	if err == nil && resp.StatusCode == http.StatusOK && strings.HasSuffix(req.URL.Path, "/v1/stream") {
@@ -265,7 +325,7 @@ func query[T any](t *testing.T, src *source, read func(context.Context, api.Read
 func latest(t *testing.T, src *source, filter string) []decision.Decision {
 	t.Helper()
 	return query(t, src, func(ctx context.Context, r api.Reader) ([]decision.Decision, error) {
-		return r.Latest(ctx, filter, 10_000)
+		return r.Latest(ctx, api.LatestQuery{Filter: filter, N: 10_000})
 	})
 }
 
@@ -494,7 +554,7 @@ func implFlowJourney(t *testing.T, src *source) {
 	f, newest := startImplFlow(t, src)
 	f.keys("u")
 	journey := query(t, src, func(ctx context.Context, r api.Reader) ([]decision.Decision, error) {
-		return r.Journey(ctx, newest.UserID, 1000)
+		return r.Journey(ctx, api.JourneyQuery{User: newest.UserID, Limit: 1000})
 	})
 	// Loaded: the title sums the user's events up.
 	f.wait(t, "[3 Journeys]", "User "+newest.UserID, common.Count(uint64(len(journey)))+" events", "newest first")

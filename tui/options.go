@@ -34,7 +34,7 @@ type Options struct {
 	// "file:/x.ndjson, http 127.0.0.1:7676".
 	Source string
 	// Mode is the scoring mode shown until the collector reports its own:
-	// "safe-e" or "EMULATOR".
+	// api.ModeSafee, api.ModeEmulator or api.ModeReadOnly.
 	Mode string
 	// Thresholds, if set, are drawn on scores and start the What-if view.
 	Thresholds *Thresholds

@@ -5,11 +5,16 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"path/filepath"
+	"strings"
 	"testing"
 
+	"github.com/riskwatch/riskwatch/api"
+	"github.com/riskwatch/riskwatch/collector"
 	"github.com/riskwatch/riskwatch/collector/collectortest"
 	"github.com/riskwatch/riskwatch/decision"
 	"github.com/riskwatch/riskwatch/store"
+	"github.com/riskwatch/riskwatch/tui/internal/fixture"
 )
 
 // remoteToken is the token of the test collectors.
@@ -70,4 +75,36 @@ func (c *testCollector) waitScored(t *testing.T, n uint64) {
 // loginEvent is a successful login of user, as an application posts it.
 func loginEvent(user string) []byte {
 	return fmt.Appendf(nil, `{"type":"$login","status":"$succeeded","user":{"user_id":%q,"user_email":"live@example.com","user_ip":"198.51.100.7"}}`, user)
+}
+
+// `riskwatch tui --db`: a database read without a collector shows its
+// decisions as read-only, with no scoring or Safe-e warnings and no
+// disconnection, since nothing was ever live.
+func TestFlowReadOnlyDatabase(t *testing.T) {
+	db, err := store.Open(filepath.Join(t.TempDir(), "ro.db"), store.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	seed := fixture.Decisions(1, stored, fixture.Now())
+	rs := make([]store.Result, len(seed))
+	for i, d := range seed {
+		rs[i] = store.Result{Decision: d}
+	}
+	if _, err := db.Complete(context.Background(), rs); err != nil {
+		t.Fatal(err)
+	}
+	m, err := New(Options{Data: collector.NewStoreReader(db, nil), Theme: "dark", Source: "database ro.db", Mode: api.ModeReadOnly})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := startFlow(t, m, nil, "usr_006", "read-only")
+	f.keys("5")
+	f.wait(t, "[5 Health]", "mode read-only")
+	s := *f.screen.Load()
+	for _, bad := range []string{"Safe-e unreachable", "scoring stopped", "DISCONNECTED", "collector unreachable"} {
+		if strings.Contains(s, bad) {
+			t.Errorf("a read-only database shows %q:\n%s", bad, s)
+		}
+	}
 }

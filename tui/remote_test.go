@@ -3,6 +3,7 @@ package tui
 import (
 	"context"
 	"fmt"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -94,4 +95,30 @@ func mustFilter(t *testing.T, expr string) *decision.Filter {
 		t.Fatal(err)
 	}
 	return f
+}
+
+// A federation with one collector down shows the other's decisions and
+// names the one that cannot be reached in the status line.
+func TestFlowFederationNamesTheCollectorDown(t *testing.T) {
+	c := startCollector(t, fixture.Decisions(1, stored, fixture.Now()))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := "http://" + ln.Addr().String()
+	ln.Close()
+	fed, err := api.DialAll([]string{c.URL, down}, remoteToken, api.RemoteOptions{Timeout: 5 * time.Second,
+		MinBackoff: time.Hour, MaxBackoff: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fed.Close()
+	m, err := New(Options{Data: fed, Theme: "dark", Source: "impls", Mode: api.ModeEmulator})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := startFlow(t, m, nil, "usr_006", "following")
+	f.wait(t, "collector "+down+" unreachable")
+	f.keys("5")
+	f.wait(t, "[5 Health]", c.URL+" http")
 }

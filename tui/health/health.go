@@ -95,7 +95,7 @@ func (m Model) bodyHeight() int {
 
 // banner is the loud line shown while scoring is paused.
 func (m Model) banner() string {
-	if m.have && m.h.Pipeline == "paused" {
+	if m.have && m.h.Pipeline == api.PipelinePaused {
 		return PauseText(m.h)
 	}
 	return ""

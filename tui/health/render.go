@@ -41,13 +41,13 @@ func (m Model) render() []string {
 
 	pipe := item{text: orUnknown(h.Pipeline), style: st.Good}
 	switch h.Pipeline {
-	case "paused":
+	case api.PipelinePaused:
 		pipe.style = st.Bad
-	case "stopped", "":
+	case api.PipelineStopped, "":
 		pipe.style = st.Warn
 	}
 	mode := item{text: "mode " + orUnknown(h.Mode), style: st.Bold}
-	if h.Mode == "EMULATOR" {
+	if h.Mode == api.ModeEmulator {
 		mode.style = st.Emulator
 	}
 	reach := item{text: "reachable", style: st.Good}
@@ -55,15 +55,15 @@ func (m Model) render() []string {
 		reach = item{text: "UNREACHABLE", style: st.Bad}
 	}
 	flow("Pipeline", pipe, mode, item{text: "Safe-e " + common.Sanitize(h.SafeeURL), style: lipgloss.Style{}}, reach)
-	if h.Pipeline == "paused" {
+	if h.Pipeline == api.PipelinePaused {
 		flow("Paused", item{text: PauseText(h), style: st.Bad})
 	}
 
 	breaker := item{text: "breaker " + orUnknown(h.Breaker), style: st.Good}
 	switch h.Breaker {
-	case "open":
+	case api.BreakerOpen:
 		breaker.style = st.Bad
-	case "half-open":
+	case api.BreakerHalfOpen:
 		breaker.style = st.Warn
 	}
 	flow("Queue",

@@ -7,6 +7,8 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/riskwatch/riskwatch/collector"
+	"github.com/riskwatch/riskwatch/collector/collectortest"
 	"github.com/riskwatch/riskwatch/tui/common"
 	"github.com/riskwatch/riskwatch/tui/internal/fixture"
 )
@@ -16,8 +18,8 @@ import (
 // the rollups, taking the answer, and the frame (SPEC section 8: a 24h
 // histogram < 10 ms).
 func BenchmarkSwitch(b *testing.B) {
-	db, end := fixture.BigStore(b)
-	c := common.New(context.Background(), fixture.StoreReader{DB: db}, func() time.Time { return end })
+	db, end := collectortest.BigStore(b)
+	c := common.New(context.Background(), collector.NewStoreReader(db, func() time.Time { return end }), func() time.Time { return end })
 	keys := []string{"t", "b", "a", "r"}
 	for _, win := range []int{1, 2, 3} {
 		b.Run(common.Windows[win].Label, func(b *testing.B) {

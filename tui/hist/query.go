@@ -8,6 +8,7 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/riskwatch/riskwatch/api"
 	"github.com/riskwatch/riskwatch/decision"
 	"github.com/riskwatch/riskwatch/tui/common"
 )
@@ -49,9 +50,9 @@ func (m *Model) load() tea.Cmd {
 	seq, s, wi, data := m.seq, m.score, m.win, m.c.Data
 	return m.c.Query(func(ctx context.Context) tea.Msg {
 		r := result{score: s, win: wi, hasPrev: hasPrev}
-		r.cur, r.err = data.Histogram(ctx, s, from, to)
+		r.cur, r.err = data.Histogram(ctx, api.HistogramQuery{Score: s, From: from, To: to})
 		if r.err == nil && hasPrev {
-			r.prev, r.err = data.Histogram(ctx, s, pFrom, pTo)
+			r.prev, r.err = data.Histogram(ctx, api.HistogramQuery{Score: s, From: pFrom, To: pTo})
 		}
 		if r.err != nil {
 			r.err = fmt.Errorf("histogram of %s over %s: %w", s, win.Describe(), r.err)

@@ -230,10 +230,10 @@ type failing struct {
 	ok int
 }
 
-func (f *failing) Histogram(ctx context.Context, s decision.Score, from, to time.Time) (decision.Histogram, error) {
+func (f *failing) Histogram(ctx context.Context, q api.HistogramQuery) (decision.Histogram, error) {
 	if f.ok > 0 {
 		f.ok--
-		return f.Reader.Histogram(ctx, s, from, to)
+		return f.Reader.Histogram(ctx, q)
 	}
 	return decision.Histogram{}, errors.New("collector unreachable")
 }

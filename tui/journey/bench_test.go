@@ -5,9 +5,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riskwatch/riskwatch/collector"
+	"github.com/riskwatch/riskwatch/collector/collectortest"
 	"github.com/riskwatch/riskwatch/decision"
 	"github.com/riskwatch/riskwatch/tui/common"
-	"github.com/riskwatch/riskwatch/tui/internal/fixture"
 )
 
 // BenchmarkOpen measures opening a journey of 1,000 events on a store of
@@ -16,15 +17,15 @@ import (
 // (SPEC section 8: < 10 ms). "users" is the list's read of 50,000 user
 // summaries, for comparison.
 func BenchmarkOpen(b *testing.B) {
-	db, end := fixture.BigStore(b)
-	c := common.New(context.Background(), fixture.StoreReader{DB: db}, func() time.Time { return end })
+	db, end := collectortest.BigStore(b)
+	c := common.New(context.Background(), collector.NewStoreReader(db, func() time.Time { return end }), func() time.Time { return end })
 	b.Run("journey", func(b *testing.B) {
 		m := New(c)
 		m.SetSize(200, 50)
 		for b.Loop() {
 			m.tl = newTLState()
 			m.tl.table.SetWidth(m.width)
-			read := m.Open(fixture.BigJourneyUser)
+			read := m.Open(collectortest.BigJourneyUser)
 			m, _ = m.Update(read())
 			if m.tl.count() != 1000 {
 				b.Fatalf("%d events", m.tl.count())
@@ -35,7 +36,7 @@ func BenchmarkOpen(b *testing.B) {
 	b.Run("frame", func(b *testing.B) {
 		m := New(c)
 		m.SetSize(200, 50)
-		m, _ = m.Update(m.Open(fixture.BigJourneyUser)())
+		m, _ = m.Update(m.Open(collectortest.BigJourneyUser)())
 		for b.Loop() {
 			_ = m.View()
 		}

@@ -11,6 +11,7 @@ import (
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/riskwatch/riskwatch/api"
 	"github.com/riskwatch/riskwatch/decision"
 	"github.com/riskwatch/riskwatch/tui/common"
 	"github.com/riskwatch/riskwatch/tui/widget"
@@ -90,7 +91,7 @@ func (m *Model) loadTimeline() tea.Cmd {
 	m.refresh.Started(m.c.Clock())
 	seq, user, data := t.seq, t.user, m.c.Data
 	return m.c.Query(func(ctx context.Context) tea.Msg {
-		ds, err := data.Journey(ctx, user, EventsLimit)
+		ds, err := data.Journey(ctx, api.JourneyQuery{User: user, Limit: EventsLimit})
 		if err != nil {
 			return timelineMsg{seq: seq, user: user, err: fmt.Errorf("journey of %q: %w", user, err)}
 		}

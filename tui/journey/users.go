@@ -8,13 +8,13 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 
+	"github.com/riskwatch/riskwatch/api"
 	"github.com/riskwatch/riskwatch/decision"
-	"github.com/riskwatch/riskwatch/store"
 	"github.com/riskwatch/riskwatch/tui/common"
 	"github.com/riskwatch/riskwatch/tui/widget"
 )
 
-// numSorts is the number of store.UserSort orders `s` cycles through.
+// numSorts is the number of decision.UserSort orders `s` cycles through.
 const numSorts = 3
 
 var sortNames = [numSorts]string{"last seen", "highest risk", "most denies"}
@@ -75,7 +75,7 @@ func (m *Model) loadUsers(keep bool) tea.Cmd {
 	l.seq++
 	l.busy = true
 	m.refresh.Started(m.c.Clock())
-	q := store.UsersQuery{Sort: l.sort, Search: l.search, IP: l.ip, Limit: UsersLimit}
+	q := api.UsersQuery{Sort: l.sort, Search: l.search, IP: l.ip, Limit: UsersLimit}
 	seq, data := l.seq, m.c.Data
 	return m.c.Query(func(ctx context.Context) tea.Msg {
 		us, err := data.Users(ctx, q)

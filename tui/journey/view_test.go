@@ -13,7 +13,6 @@ import (
 
 	"github.com/riskwatch/riskwatch/api"
 	"github.com/riskwatch/riskwatch/decision"
-	"github.com/riskwatch/riskwatch/store"
 	"github.com/riskwatch/riskwatch/tui/common"
 	"github.com/riskwatch/riskwatch/tui/internal/fixture"
 )
@@ -182,7 +181,7 @@ func TestSortAndSearch(t *testing.T) {
 	d, host := run(t, r, 80, 24)
 	want := map[decision.UserSort]string{}
 	for _, s := range []decision.UserSort{decision.SortMaxRisk, decision.SortDenies} {
-		us, err := r.Users(context.Background(), store.UsersQuery{Sort: s})
+		us, err := r.Users(context.Background(), api.UsersQuery{Sort: s})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -264,11 +263,11 @@ func TestStaleAnswersDropped(t *testing.T) {
 
 type failing struct{ api.Reader }
 
-func (failing) Users(context.Context, store.UsersQuery) ([]decision.UserSummary, error) {
+func (failing) Users(context.Context, api.UsersQuery) ([]decision.UserSummary, error) {
 	return nil, errors.New("collector unreachable")
 }
 
-func (failing) Journey(context.Context, string, int) ([]decision.Decision, error) {
+func (failing) Journey(context.Context, api.JourneyQuery) ([]decision.Decision, error) {
 	return nil, errors.New("collector unreachable")
 }
 

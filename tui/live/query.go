@@ -7,6 +7,7 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/riskwatch/riskwatch/api"
 	"github.com/riskwatch/riskwatch/decision"
 	"github.com/riskwatch/riskwatch/tui/common"
 )
@@ -42,7 +43,7 @@ func (m *Model) loadLatest() tea.Cmd {
 	m.early.Reset()
 	c, seq, expr := m.c, m.latestSeq, m.filterExpr
 	return c.Query(func(ctx context.Context) tea.Msg {
-		rows, err := c.Data.Latest(ctx, expr, InitialRows)
+		rows, err := c.Data.Latest(ctx, api.LatestQuery{Filter: expr, N: InitialRows})
 		if err != nil {
 			err = fmt.Errorf("latest decisions: %w", err)
 		}
@@ -60,7 +61,7 @@ func (m *Model) loadRates() tea.Cmd {
 	from := now.Truncate(time.Minute).Add(-(RateWindow - 1) * time.Minute)
 	c, seq := m.c, m.ratesSeq
 	return c.Query(func(ctx context.Context) tea.Msg {
-		counts, err := c.Data.Rates(ctx, from, now)
+		counts, err := c.Data.Rates(ctx, api.RatesQuery{From: from, To: now})
 		if err != nil {
 			err = fmt.Errorf("rates: %w", err)
 		}

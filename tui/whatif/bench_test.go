@@ -5,9 +5,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riskwatch/riskwatch/collector"
+	"github.com/riskwatch/riskwatch/collector/collectortest"
 	"github.com/riskwatch/riskwatch/decision"
 	"github.com/riskwatch/riskwatch/tui/common"
-	"github.com/riskwatch/riskwatch/tui/internal/fixture"
 )
 
 // BenchmarkRecompute measures what a threshold key press costs on a store
@@ -16,8 +17,8 @@ import (
 // over 24 hours. "flips" is the list read that follows (a scan of the
 // newest decisions until 200 would change), which runs beside it.
 func BenchmarkRecompute(b *testing.B) {
-	db, end := fixture.BigStore(b)
-	c := common.New(context.Background(), fixture.StoreReader{DB: db}, func() time.Time { return end })
+	db, end := collectortest.BigStore(b)
+	c := common.New(context.Background(), collector.NewStoreReader(db, func() time.Time { return end }), func() time.Time { return end })
 	policy := decision.Thresholds{Challenge: 60, Deny: 90} // the store's own
 	for _, win := range []int{3, 2} {
 		b.Run(common.Windows[win].Label, func(b *testing.B) {

@@ -6,6 +6,7 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/riskwatch/riskwatch/api"
 	"github.com/riskwatch/riskwatch/decision"
 	"github.com/riskwatch/riskwatch/tui/common"
 )
@@ -86,7 +87,7 @@ func (m *Model) loadWhatIf(refresh bool) tea.Cmd {
 	from, to := common.Windows[q.win].Bounds(now)
 	seq, data := m.wiSeq, m.c.Data
 	return m.c.Query(func(ctx context.Context) tea.Msg {
-		w, err := data.WhatIf(ctx, q.th, from, to)
+		w, err := data.WhatIf(ctx, api.WhatIfQuery{Thresholds: q.th, From: from, To: to})
 		if err != nil {
 			err = fmt.Errorf("what-if on %s: %w", q.th.Score, err)
 		}
@@ -117,7 +118,7 @@ func (m *Model) loadFlips(keep bool) tea.Cmd {
 		defer cancel()
 		ctx, stop := context.WithTimeout(ctx, common.QueryTimeout)
 		defer stop()
-		ds, err := data.Flips(ctx, q.th, from, to, FlipsLimit)
+		ds, err := data.Flips(ctx, api.FlipsQuery{Thresholds: q.th, From: from, To: to, Limit: FlipsLimit})
 		if err != nil {
 			err = fmt.Errorf("decisions that would change: %w", err)
 		}

@@ -336,7 +336,7 @@ type slowFlips struct {
 	cancelled chan error
 }
 
-func (s *slowFlips) Flips(ctx context.Context, _ decision.Thresholds, _, _ time.Time, _ int) ([]decision.Decision, error) {
+func (s *slowFlips) Flips(ctx context.Context, _ api.FlipsQuery) ([]decision.Decision, error) {
 	<-ctx.Done()
 	s.cancelled <- ctx.Err()
 	return nil, ctx.Err()

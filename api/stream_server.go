@@ -1,65 +1,81 @@
-package collector
+package api
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"time"
-
-	"github.com/riskwatch/riskwatch/api"
 )
+
+// streamInfo is the stream's route: Reader.Subscribe over HTTP.
+var streamInfo = RouteInfo{Name: "Subscribe", Route: "stream", Method: http.MethodGet, Path: "/v1/stream",
+	Result: reflect.TypeFor[Batch]()}
+
+// streamQuery is the stream's one parameter: the position to start after.
+type streamQuery struct {
+	After string `query:"after"`
+}
+
+var streamCodec = newCodec(reflect.TypeFor[streamQuery](), false)
 
 // streamPage is the most decisions one stream event carries.
 const streamPage = 500
 
 // streamRetry is the reconnection delay the stream suggests to browsers'
-// EventSource (api.Remote has its own backoff).
+// EventSource (Remote has its own backoff).
 const streamRetry = time.Second
 
-// handleStream serves GET /v1/stream: server-sent events, each an
-// api.WireBatch of the decisions stored after the previous event's, oldest
-// first, with id: the ID of its last decision (IDs sort in store order).
+// streamServer serves GET /v1/stream: server-sent events, each a WireBatch
+// of the decisions stored after the previous event's, oldest first, with
+// id: the ID of its last decision (IDs sort in arrival order).
 //
 // The stream starts after the position in the Last-Event-ID header, else
 // in ?after=, else after the newest stored decision; its first event
 // carries only id: that position, so a client that drops before any
-// decision arrives can still resume without a gap (api.ZeroID when the
-// store is empty). Decisions come from the store, read by cursor from the
-// position on, so none is skipped or sent twice whatever order the hub
-// publishes them in; the hub only says when there is something new. A
-// request replays at most StreamBacklog stored decisions before it is live;
-// a client further behind is sent that many, then the stream ends and the
-// client resumes with a new request. A comment every StreamHeartbeat keeps
-// an idle stream alive. The stream ends when the client leaves, the server
-// shuts down or the hub closes.
-func (s *Server) handleStream(w http.ResponseWriter, r *http.Request) {
-	p, err := readParams(r, s.opts.Now(), []string{"after"})
-	if err != nil {
-		s.readError(w, r, err)
+// decision arrives can still resume without a gap (ZeroID when nothing is
+// stored). Decisions come from Backend.After, read from the position on,
+// so none is skipped or sent twice whatever order they are published in;
+// Subscribe only says when there is something new. A request replays at
+// most StreamBacklog stored decisions before it is live; a client further
+// behind is sent that many, then the stream ends and the client resumes
+// with a new request. A comment every StreamHeartbeat keeps an idle stream
+// alive. The stream ends when the client leaves, Shutdown closes or the
+// subscription ends.
+type streamServer struct {
+	b Backend
+	o HandlerOptions
+}
+
+func (s *streamServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	var q streamQuery
+	if err := streamCodec.decode(r, reflect.ValueOf(&q).Elem()); err != nil {
+		s.o.answerError(w, r, err)
 		return
 	}
-	after := p.decisionID("after")
+	after, name := q.After, "after"
 	if h := r.Header.Get("Last-Event-ID"); h != "" {
-		after = p.checkID("Last-Event-ID", h)
+		after, name = h, "Last-Event-ID"
 	}
-	if p.err != nil {
-		s.readError(w, r, p.err)
+	if after != "" && !IsDecisionID(after) {
+		s.o.answerError(w, r, Invalid(fmt.Errorf("%s: want a decision ID (32 hex digits), got %q", name, after)))
 		return
 	}
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
 	// Subscribe before reading the store: a decision committed from now on
 	// is either read by the first catch-up or wakes the stream after it.
-	wake := s.opts.Reader.Subscribe(ctx)
+	wake := s.b.Subscribe(ctx)
 	if after == "" {
-		latest, err := s.opts.Reader.Latest(ctx, "", 1)
+		latest, err := s.b.Latest(ctx, LatestQuery{N: 1})
 		if err != nil {
-			s.readError(w, r, err)
+			s.o.answerError(w, r, err)
 			return
 		}
-		after = api.ZeroID
+		after = ZeroID
 		if len(latest) == 1 {
 			after = latest[0].ID
 		}
@@ -76,18 +92,18 @@ func (s *Server) handleStream(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Accel-Buffering", "no")
 	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(http.StatusOK)
-	st := &sseWriter{w: w, rc: rc, timeout: s.opts.WriteTimeout, last: after}
+	st := &sseWriter{w: w, rc: rc, timeout: s.o.QueryTimeout, last: after}
 	if err := st.write(fmt.Sprintf("retry: %d\nid: %s\n\n", streamRetry.Milliseconds(), after)); err != nil {
 		return
 	}
 
-	hb := time.NewTicker(s.opts.StreamHeartbeat)
+	hb := time.NewTicker(s.o.StreamHeartbeat)
 	defer hb.Stop()
 	for {
-		live, err := st.catchUp(ctx, s.opts.Reader, s.opts.StreamBacklog)
+		live, err := st.catchUp(ctx, s.b, s.o.StreamBacklog)
 		if err != nil {
 			if ctx.Err() == nil {
-				s.log.Warn("collector server: stream ended", "after", st.last, "err", err)
+				s.o.Logger.Warn("collector server: stream ended", "after", st.last, "err", err)
 			}
 			return
 		}
@@ -105,10 +121,20 @@ func (s *Server) handleStream(w http.ResponseWriter, r *http.Request) {
 			}
 		case <-ctx.Done():
 			return
-		case <-s.shutdown:
+		case <-s.o.Shutdown:
 			return
 		}
 	}
+}
+
+// IsDecisionID reports whether s has the form of a decision ID (32 hex
+// digits), the stream's positions.
+func IsDecisionID(s string) bool {
+	if len(s) != len(ZeroID) {
+		return false
+	}
+	_, err := hex.DecodeString(s)
+	return err == nil
 }
 
 // sseWriter writes one stream's events, each flushed, each with a write
@@ -123,26 +149,26 @@ type sseWriter struct {
 
 // catchUp sends every stored decision after st.last, a page per event. It
 // returns live=false when it sent backlog decisions and more remain.
-func (st *sseWriter) catchUp(ctx context.Context, rd api.Reader, backlog int) (live bool, err error) {
+func (st *sseWriter) catchUp(ctx context.Context, b Backend, backlog int) (live bool, err error) {
 	sent := 0
 	for {
-		page, err := rd.Range(ctx, api.RangeQuery{Cursor: st.last, Limit: streamPage})
+		ds, err := b.After(ctx, st.last, streamPage)
 		if err != nil {
 			return false, fmt.Errorf("read the decisions after %s: %w", st.last, err)
 		}
-		if n := len(page.Decisions); n > 0 {
-			data, err := json.Marshal(api.WireBatch{Decisions: api.WireDecisions(page.Decisions)})
+		if n := len(ds); n > 0 {
+			data, err := json.Marshal(WireBatch{Decisions: WireDecisions(ds)})
 			if err != nil {
 				return false, fmt.Errorf("encode the decisions after %s: %w", st.last, err)
 			}
-			last := page.Decisions[n-1].ID
+			last := ds[n-1].ID
 			if err := st.write("id: " + last + "\ndata: " + string(data) + "\n\n"); err != nil {
 				return false, err
 			}
 			st.last = last
 			sent += n
 		}
-		if page.Next == "" {
+		if len(ds) < streamPage {
 			return true, nil
 		}
 		if sent >= backlog {

@@ -1,0 +1,259 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"reflect"
+
+	"github.com/riskwatch/riskwatch/decision"
+)
+
+// The table: every read of the contract, declared once. Each op names the
+// Reader method it serves, its route, how its query travels (the query
+// struct's tags, see codec.go), how its result travels, and how the results
+// of several collectors combine. The handler (Register) serves exactly
+// these routes, Remote's methods call exactly these ops, and Federation's
+// methods fan out through them; TestEveryReaderMethodIsAnOp checks that
+// each Reader method has its op, that the handler serves it and that
+// Remote asks it.
+//
+// To add a read: a method on Reader, its query struct in query.go, its op
+// here (and in table), a one-line method on Remote and on Federation, and
+// the implementations of Reader (collector.Reader, the dashboard's test
+// fixture).
+//
+// Writes are ops too: method POST, the query struct is the JSON body (read
+// with a size limit and no unknown fields), the same guard (the token rule
+// of ingest) applies, and B is the interface that performs it. The first
+// write, POST /v1/labels (SPEC section 12), adds a Writer interface
+//
+//	type Writer interface {
+//		Label(ctx context.Context, w LabelWrite) (LabelResult, error)
+//	}
+//
+// embedded in Backend, an op {name: "Label", method: POST, path:
+// "/v1/labels", call: Writer.Label} in table, and Remote.Label. A write is
+// not federated: it goes to the collector that holds the subject.
+var (
+	opLatest = newOp(op[Reader, LatestQuery, []decision.Decision]{
+		name: "Latest", route: "latest", method: http.MethodGet, path: "/v1/decisions/latest",
+		call:  Reader.Latest,
+		wire:  decisionsWire,
+		bound: func(q *LatestQuery) { q.N = min(q.N, maxList) },
+		merge: func(q LatestQuery, parts []part[[]decision.Decision]) ([]decision.Decision, error) {
+			return mergeLists(parts, q.N, byArrival, true), nil
+		},
+	})
+	opDecision = newOp(op[Reader, decisionQuery, decision.Decision]{
+		name: "Decision", route: "decision", method: http.MethodGet, path: "/v1/decisions/{id}",
+		call: func(r Reader, ctx context.Context, q decisionQuery) (decision.Decision, error) {
+			return r.Decision(ctx, q.ID)
+		},
+		wire: decisionWire,
+		local: func(q decisionQuery) (decision.Decision, error) {
+			return decision.Decision{}, NotFound(fmt.Errorf("decision %q: not found", q.ID))
+		},
+		merge: firstFound,
+	})
+	opRange = newOp(op[Reader, RangeQuery, Page]{
+		name: "Range", route: "decisions", method: http.MethodGet, path: "/v1/decisions",
+		call:     Reader.Range,
+		wire:     pageWire,
+		bound:    func(q *RangeQuery) { q.Limit = min(q.Limit, maxList) },
+		federate: federateRange,
+	})
+	opJourney = newOp(op[Reader, JourneyQuery, []decision.Decision]{
+		name: "Journey", route: "journey", method: http.MethodGet, path: "/v1/users/{id}/journey",
+		call:  Reader.Journey,
+		wire:  decisionsWire,
+		bound: func(q *JourneyQuery) { q.Limit = listLimit(q.Limit) },
+		local: func(JourneyQuery) ([]decision.Decision, error) { return nil, nil },
+		merge: func(q JourneyQuery, parts []part[[]decision.Decision]) ([]decision.Decision, error) {
+			return mergeLists(parts, q.Limit, byEventTime, true), nil
+		},
+	})
+	opUsers = newOp(op[Reader, UsersQuery, []decision.UserSummary]{
+		name: "Users", route: "users", method: http.MethodGet, path: "/v1/users",
+		call:  Reader.Users,
+		bound: func(q *UsersQuery) { q.Limit = listLimit(q.Limit) },
+		merge: mergeUsers,
+	})
+	opRates = newOp(op[Reader, RatesQuery, []decision.MinuteCounts]{
+		name: "Rates", route: "rates", method: http.MethodGet, path: "/v1/rates",
+		call:  Reader.Rates,
+		merge: mergeRates,
+	})
+	opStats = newOp(op[Reader, StatsQuery, decision.Totals]{
+		name: "Stats", route: "stats", method: http.MethodGet, path: "/v1/stats",
+		call:  Reader.Stats,
+		merge: mergeTotals,
+	})
+	opHistogram = newOp(op[Reader, HistogramQuery, decision.Histogram]{
+		name: "Histogram", route: "histogram", method: http.MethodGet, path: "/v1/histogram",
+		call:  Reader.Histogram,
+		merge: mergeHistograms,
+	})
+	opWhatIf = newOp(op[Reader, WhatIfQuery, decision.WhatIf]{
+		name: "WhatIf", route: "whatif", method: http.MethodGet, path: "/v1/whatif",
+		call:  Reader.WhatIf,
+		merge: mergeWhatIfs,
+	})
+	opFlips = newOp(op[Reader, FlipsQuery, []decision.Decision]{
+		name: "Flips", route: "flips", method: http.MethodGet, path: "/v1/flips",
+		call:  Reader.Flips,
+		wire:  decisionsWire,
+		bound: func(q *FlipsQuery) { q.Limit = min(q.Limit, maxList) },
+		merge: func(q FlipsQuery, parts []part[[]decision.Decision]) ([]decision.Decision, error) {
+			return mergeLists(parts, q.Limit, byEventTime, true), nil
+		},
+	})
+	opHealth = newOp(op[Reader, healthQuery, Health]{
+		name: "Health", route: "health", method: http.MethodGet, path: "/v1/health",
+		call:  func(r Reader, ctx context.Context, _ healthQuery) (Health, error) { return r.Health(ctx) },
+		merge: mergeHealth,
+	})
+)
+
+// table lists the ops the handler serves, in the order the collector
+// names them. The stream (GET /v1/stream, Reader.Subscribe) is served
+// beside them (stream_server.go).
+var table = []route{opLatest, opDecision, opRange, opJourney, opUsers, opRates, opStats, opHistogram, opWhatIf, opFlips, opHealth}
+
+// maxList caps the decisions or users one answer carries. A Range page is
+// capped too and says where to go on; Latest, Journey, Flips and Users
+// answer at most this many (the dashboard asks for far fewer).
+const maxList = 10_000
+
+// listLimit is the limit of a list whose zero limit means "all": at most
+// maxList.
+func listLimit(n int) int {
+	if n <= 0 || n > maxList {
+		return maxList
+	}
+	return n
+}
+
+// op is one read or write of the contract: B is the interface that answers
+// it (Reader for the reads), Q its query, R its result.
+type op[B, Q, R any] struct {
+	// name is the method of B the op serves ("Latest").
+	name string
+	// route names the route in metrics and logs ("latest").
+	route  string
+	method string
+	// path is the route's pattern; its {name} segments are the path values
+	// of Q.
+	path string
+	// call asks b; a method expression (Reader.Latest) where the method
+	// takes Q.
+	call func(b B, ctx context.Context, q Q) (R, error)
+	// wire is how R travels; the zero wire is R's own JSON.
+	wire wire[R]
+	// bound, if set, caps a query the handler received before b sees it.
+	bound func(q *Q)
+	// local, if set, answers a query with an empty path value, which no
+	// route can carry, without asking.
+	local func(q Q) (R, error)
+	// merge combines the answers several collectors gave to q, in member
+	// order; failed members are there with their error, and at least one
+	// succeeded. Federation uses it unless federate is set.
+	merge func(q Q, parts []part[R]) (R, error)
+	// federate, if set, answers q over a federation on its own (Range,
+	// whose cursor holds one position per member).
+	federate func(ctx context.Context, f *Federation, q Q) (R, error)
+
+	codec *codec
+}
+
+// wire converts a result to and from what travels.
+type wire[R any] struct {
+	enc func(R) any
+	dec func(data []byte) (R, error)
+}
+
+// part is one member's answer in a federation.
+type part[R any] struct {
+	member string
+	v      R
+	err    error
+}
+
+// newOp completes o: its codec, its default wire. It panics on a query type
+// the codec cannot carry, when the package loads.
+func newOp[B, Q, R any](o op[B, Q, R]) *op[B, Q, R] {
+	o.codec = newCodec(reflect.TypeFor[Q](), o.method != http.MethodGet)
+	if o.wire.enc == nil {
+		o.wire = wire[R]{
+			enc: func(r R) any { return r },
+			dec: func(data []byte) (R, error) {
+				var r R
+				err := json.Unmarshal(data, &r)
+				return r, err
+			},
+		}
+	}
+	return &o
+}
+
+var decisionsWire = wire[[]decision.Decision]{
+	enc: func(ds []decision.Decision) any { return WireDecisions(ds) },
+	dec: func(data []byte) ([]decision.Decision, error) {
+		var ws []WireDecision
+		err := json.Unmarshal(data, &ws)
+		return fromWire(ws), err
+	},
+}
+
+var decisionWire = wire[decision.Decision]{
+	enc: func(d decision.Decision) any { return ToWire(d) },
+	dec: func(data []byte) (decision.Decision, error) {
+		var w WireDecision
+		err := json.Unmarshal(data, &w)
+		return w.Decision(), err
+	},
+}
+
+var pageWire = wire[Page]{
+	enc: func(p Page) any { return WirePage{Decisions: WireDecisions(p.Decisions), Next: p.Next} },
+	dec: func(data []byte) (Page, error) {
+		var w WirePage
+		err := json.Unmarshal(data, &w)
+		return Page{Decisions: fromWire(w.Decisions), Next: w.Next}, err
+	},
+}
+
+// RouteInfo describes one route of the contract.
+type RouteInfo struct {
+	// Name is the method that serves it: Reader.Latest is "Latest".
+	Name string
+	// Route names it in metrics and logs.
+	Route        string
+	Method, Path string
+	// Query and Result are the types that travel (Query is nil for the
+	// stream).
+	Query, Result reflect.Type
+}
+
+// Routes lists every route the handler serves, the ops of the table and
+// the stream, in order.
+func Routes() []RouteInfo {
+	out := make([]RouteInfo, 0, len(table)+1)
+	for _, rt := range table {
+		out = append(out, rt.info())
+	}
+	return append(out, streamInfo)
+}
+
+// route is an op of any type, as the handler sees it.
+type route interface {
+	info() RouteInfo
+	// handler serves the op from backend, which must implement B.
+	handler(backend any, o *HandlerOptions) http.Handler
+}
+
+func (o *op[B, Q, R]) info() RouteInfo {
+	return RouteInfo{Name: o.name, Route: o.route, Method: o.method, Path: o.path,
+		Query: reflect.TypeFor[Q](), Result: reflect.TypeFor[R]()}
+}
