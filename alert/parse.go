@@ -53,25 +53,64 @@ func ParseFile(name string, data []byte) ([]Rule, error) {
 	if line := tooDeep(data, maxNesting); line > 0 {
 		return nil, fmt.Errorf("alerts %s: line %d: arrays and inline tables nest deeper than %d levels", name, line, maxNesting)
 	}
-	var doc struct {
-		Alert []map[string]any `toml:"alert"`
-	}
-	md, err := toml.Decode(string(data), &doc)
-	if err != nil {
+	// Decode into a map, not a struct: the decoder matches struct fields
+	// without regard to case, and a file with both [[alert]] and [[Alert]]
+	// would then keep one of the two at random.
+	var doc map[string]any
+	if _, err := toml.Decode(string(data), &doc); err != nil {
 		var pe toml.ParseError
 		if errors.As(err, &pe) {
-			return nil, fmt.Errorf("alerts %s: line %d: %s", name, pe.Position.Line, pe.Message)
+			return nil, fmt.Errorf("alerts %s: line %d: %s", name, pe.Position.Line, oneLine(pe.Message))
 		}
-		return nil, fmt.Errorf("alerts %s: %s (want [[alert]] tables)", name, strings.TrimPrefix(err.Error(), "toml: "))
+		return nil, fmt.Errorf("alerts %s: %s", name, oneLine(strings.TrimPrefix(err.Error(), "toml: ")))
 	}
-	if und := md.Undecoded(); len(und) > 0 {
-		return nil, fmt.Errorf("alerts %s: unknown key %s (an alerts file holds only [[alert]] tables)", name, und[0])
+	keys := make([]string, 0, len(doc))
+	for k := range doc {
+		if k != "alert" {
+			keys = append(keys, strconv.Quote(k))
+		}
 	}
-	rules, err := ParseRules(doc.Alert)
+	if len(keys) > 0 {
+		sort.Strings(keys)
+		return nil, fmt.Errorf("alerts %s: unknown key %s (an alerts file holds only [[alert]] tables)", name, strings.Join(keys, ", "))
+	}
+	tables, err := alertTables(doc["alert"])
+	if err != nil {
+		return nil, fmt.Errorf("alerts %s: alert: %w", name, err)
+	}
+	rules, err := ParseRules(tables)
 	if err != nil {
 		return nil, fmt.Errorf("alerts %s: %w", name, err)
 	}
 	return rules, nil
+}
+
+// alertTables returns the value of the alert key as tables: an array of
+// tables ([[alert]]) or an array of inline tables (alert = [{...}]).
+func alertTables(v any) ([]map[string]any, error) {
+	switch x := v.(type) {
+	case nil:
+		return nil, nil
+	case []map[string]any:
+		return x, nil
+	case []any:
+		tables := make([]map[string]any, len(x))
+		for i, e := range x {
+			t, ok := e.(map[string]any)
+			if !ok {
+				return nil, fmt.Errorf("want [[alert]] tables, got %s in the list", describe(e))
+			}
+			tables[i] = t
+		}
+		return tables, nil
+	}
+	return nil, fmt.Errorf("want [[alert]] tables, got %s", describe(v))
+}
+
+// oneLine escapes line breaks, so that an error quoting the file stays on
+// one line (one line per problem is what callers print).
+func oneLine(s string) string {
+	return strings.NewReplacer("\n", `\n`, "\r", `\r`).Replace(s)
 }
 
 // ruleKeys are the keys an alert table may have.
@@ -99,6 +138,9 @@ func parseRule(tab map[string]any, i int) (Rule, error) {
 	}
 	sort.Strings(unknown)
 	for _, k := range unknown {
+		if q := strconv.Quote(k); strings.ContainsAny(k, ": ") || q != `"`+k+`"` {
+			k = q
+		}
 		bad(k, fmt.Errorf("unknown key (want %s)", strings.Join(ruleKeys, ", ")))
 	}
 	r.read(tab, bad)

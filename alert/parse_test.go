@@ -98,8 +98,9 @@ func TestParseErrorsNameTheAlertAndKey(t *testing.T) {
 		{"ftp webhook", head + "above = 1\nnotify = [\"webhook:ftp://secret@host/x\"]", `alert "deny spike": notify[0]: want webhook:http://HOST/PATH`},
 		{"twice", head + "above = 1\nnotify = [\"bell\", \"bell\"]", `alert "deny spike": notify[1]: bell is listed twice`},
 		{"not toml", "[[alert]\nname=", "alerts t.toml: line 2: "},
-		{"other tables", "[safee]\nbase_url = \"x\"", "alerts t.toml: unknown key safee (an alerts file holds only [[alert]] tables)"},
-		{"alert not a table", "alert = 5", "alerts t.toml: "},
+		{"other tables", "[safee]\nbase_url = \"x\"", `alerts t.toml: unknown key "safee" (an alerts file holds only [[alert]] tables)`},
+		{"alert not a table", "alert = 5", "alerts t.toml: alert: want [[alert]] tables, got 5"},
+		{"alert in another case", "[[Alert]]\nname = \"x\"", `alerts t.toml: unknown key "Alert"`},
 		{"too deep", "x = " + strings.Repeat("[", 20) + strings.Repeat("]", 20), "alerts t.toml: line 1: arrays and inline tables nest deeper than 16 levels"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
