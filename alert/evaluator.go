@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -57,7 +58,7 @@ func NewEvaluator(src Source, rules []Rule, saved map[string]State, opt EvalOpti
 	if opt.MaxCatchUp < time.Minute {
 		opt.MaxCatchUp = DefaultMaxCatchUp
 	}
-	e := &Evaluator{src: src, rules: rules, opt: opt, states: make([]State, len(rules))}
+	e := &Evaluator{src: src, rules: slices.Clone(rules), opt: opt, states: make([]State, len(rules))}
 	for i := range rules {
 		e.states[i] = saved[rules[i].Name]
 	}

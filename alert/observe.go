@@ -33,8 +33,10 @@ const (
 	// VerdictFalse: the condition does not hold.
 	VerdictFalse Verdict = "false"
 	// VerdictThin: the sample is below the rule's MinEvents (in the window
-	// or the baseline), so the evaluation decides nothing: it neither
-	// fires nor resolves the rule.
+	// or the baseline), or empty where a value needs one (a share of no
+	// decisions, a factor of an empty baseline, a shift of no scores), so
+	// the evaluation decides nothing: it neither fires nor resolves the
+	// rule.
 	VerdictThin Verdict = "thin"
 )
 
@@ -72,6 +74,9 @@ func (o *Observation) excess() float64 { return math.Abs(o.Value - o.Threshold) 
 //   - share: all decisions in the window, and in the baseline with a factor;
 //   - shift: the matching scored decisions in the window and the baseline.
 func Observe(ctx context.Context, src Source, r *Rule, end time.Time) (Observation, error) {
+	if !end.Equal(end.Truncate(time.Minute)) {
+		return Observation{}, fmt.Errorf("alert %q: evaluated at %s, not a whole minute", r.Name, end.Format(time.RFC3339Nano))
+	}
 	o := Observation{End: end, Window: Window{From: end.Add(-r.Window), To: end}}
 	if !r.Baseline.IsZero() {
 		o.Baseline = r.Baseline.Of(o.Window)

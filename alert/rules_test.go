@@ -5,6 +5,7 @@ import (
 	"math"
 	"reflect"
 	"testing"
+	"time"
 )
 
 // want is an expected event: its state, minute end, value, threshold and peak.
@@ -422,5 +423,18 @@ for = "2m"`)
 	}
 	if ev, ok := st.Step(&r, obs(6)); !ok || !ev.At.Equal(minute(6)) {
 		t.Errorf("step at 6 = %+v, %v; want firing (true at 4, 5, 6)", ev, ok)
+	}
+}
+
+// Observe refuses an instant that is not a whole minute: the Source would
+// be asked for windows rollups cannot answer.
+func TestObserveWantsWholeMinutes(t *testing.T) {
+	r := mustRule(t, "[[alert]]\nname = \"x\"\nfilter = \"action:deny\"\nkind = \"rate\"\nabove = 1")
+	src := &series{matched: flat(10, 1)}
+	if _, err := Observe(t.Context(), src, &r, minute(5).Add(time.Second)); err == nil {
+		t.Error("Observe accepted 00:05:01")
+	}
+	if len(src.asked) != 0 {
+		t.Errorf("the source was asked %v", src.asked)
 	}
 }

@@ -89,11 +89,26 @@ func set(s []uint64, from, to int, v uint64) []uint64 {
 }
 
 // decisions is a Source over decisions, indexed by event time. Only the
-// decisions that had arrived by now are visible, as in a live store.
+// decisions that had arrived by now are visible, as in a live store. Like
+// the collector's rollups, it keeps per-minute aggregates, of each filter,
+// for every minute whose decisions have all arrived (maxLag after its end).
 type decisions struct {
 	ds      []decision.Decision // sorted by EventTime
 	arrival []time.Time         // by index in ds
 	now     time.Time           // zero: all visible
+
+	counts map[minuteKey]uint64
+	hists  map[minuteKey][101][decision.NumActions]uint64
+}
+
+// maxLag is how long after its event time a decision of traffic arrives.
+const maxLag = 5 * time.Second
+
+// minuteKey names one minute of one filter's (and score's) aggregates.
+type minuteKey struct {
+	filter string
+	score  decision.Score
+	minute time.Time
 }
 
 func newDecisions(ds []decision.Decision, arrival []time.Time) *decisions {
@@ -102,7 +117,7 @@ func newDecisions(ds []decision.Decision, arrival []time.Time) *decisions {
 		idx[i] = i
 	}
 	sort.SliceStable(idx, func(a, b int) bool { return ds[idx[a]].EventTime.Before(ds[idx[b]].EventTime) })
-	src := &decisions{}
+	src := &decisions{counts: map[minuteKey]uint64{}, hists: map[minuteKey][101][decision.NumActions]uint64{}}
 	for _, i := range idx {
 		src.ds = append(src.ds, ds[i])
 		src.arrival = append(src.arrival, arrival[i])
@@ -110,36 +125,71 @@ func newDecisions(ds []decision.Decision, arrival []time.Time) *decisions {
 	return src
 }
 
-// each calls fn for every visible decision with an event time in [from, to).
-func (s *decisions) each(from, to time.Time, fn func(*decision.Decision)) error {
+// minutes calls fn with each minute of [from, to), and whether all its
+// decisions have arrived.
+func (s *decisions) minutes(from, to time.Time, fn func(m time.Time, complete bool)) error {
 	if from.Truncate(time.Minute) != from || to.Truncate(time.Minute) != to {
 		return fmt.Errorf("window [%s, %s) is not whole minutes", from, to)
 	}
-	i := sort.Search(len(s.ds), func(i int) bool { return !s.ds[i].EventTime.Before(from) })
-	for ; i < len(s.ds) && s.ds[i].EventTime.Before(to); i++ {
-		if s.now.IsZero() || !s.arrival[i].After(s.now) {
-			fn(&s.ds[i])
-		}
+	for m := from; m.Before(to); m = m.Add(time.Minute) {
+		fn(m, s.now.IsZero() || !m.Add(time.Minute+maxLag).After(s.now))
 	}
 	return nil
 }
 
+// each calls fn for every visible decision with an event time in minute m.
+func (s *decisions) each(m time.Time, fn func(*decision.Decision)) {
+	end := m.Add(time.Minute)
+	i := sort.Search(len(s.ds), func(i int) bool { return !s.ds[i].EventTime.Before(m) })
+	for ; i < len(s.ds) && s.ds[i].EventTime.Before(end); i++ {
+		if s.now.IsZero() || !s.arrival[i].After(s.now) {
+			fn(&s.ds[i])
+		}
+	}
+}
+
 func (s *decisions) Count(_ context.Context, f *decision.Filter, from, to time.Time) (uint64, error) {
 	var n uint64
-	err := s.each(from, to, func(d *decision.Decision) {
-		if f.Match(d) {
-			n++
+	err := s.minutes(from, to, func(m time.Time, complete bool) {
+		key := minuteKey{filter: f.String(), minute: m}
+		if c, ok := s.counts[key]; ok {
+			n += c
+			return
 		}
+		var c uint64
+		s.each(m, func(d *decision.Decision) {
+			if f.Match(d) {
+				c++
+			}
+		})
+		if complete {
+			s.counts[key] = c
+		}
+		n += c
 	})
 	return n, err
 }
 
 func (s *decisions) Histogram(_ context.Context, f *decision.Filter, sc decision.Score, from, to time.Time) (decision.Histogram, error) {
 	h := decision.Histogram{Score: sc, From: from, To: to}
-	err := s.each(from, to, func(d *decision.Decision) {
-		if f.Match(d) && d.Action != decision.ActionError {
-			h.Counts[decision.Bucket(d.ScoreValue(sc))][d.Action.Index()]++
-			h.Total++
+	err := s.minutes(from, to, func(m time.Time, complete bool) {
+		key := minuteKey{filter: f.String(), score: sc, minute: m}
+		c, ok := s.hists[key]
+		if !ok {
+			s.each(m, func(d *decision.Decision) {
+				if f.Match(d) && d.Action != decision.ActionError {
+					c[decision.Bucket(d.ScoreValue(sc))][d.Action.Index()]++
+				}
+			})
+			if complete {
+				s.hists[key] = c
+			}
+		}
+		for b := range c {
+			for a, n := range c[b] {
+				h.Counts[b][a] += n
+				h.Total += n
+			}
 		}
 	})
 	return h, err
