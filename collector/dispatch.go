@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/riskwatch/riskwatch/internal/backoff"
 	"github.com/riskwatch/riskwatch/safee"
 )
 
@@ -187,7 +188,7 @@ func (d *dispatcher) handle(o outcome, done chan<- completion) {
 			p.o.Metrics.Retries.Inc()
 		}
 		it.tries++
-		it.notAfter = p.o.Now().Add(backoff(p.o.RetryBase, p.o.RetryMax, it.tries))
+		it.notAfter = p.o.Now().Add(backoff.Full(p.o.RetryBase, p.o.RetryMax, it.tries-1))
 		heap.Push(&d.delayed, it)
 		d.fails++
 		if d.breaker == BreakerHalfOpen || d.fails >= p.o.BreakerThreshold && d.breaker == BreakerClosed {

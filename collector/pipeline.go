@@ -5,12 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/riskwatch/riskwatch/decision"
+	"github.com/riskwatch/riskwatch/internal/backoff"
 	"github.com/riskwatch/riskwatch/safee"
 	"github.com/riskwatch/riskwatch/store"
 )
@@ -35,7 +35,9 @@ type PipelineOptions struct {
 	// (default 4096). It bounds memory while Safe-e is down.
 	Window int
 	// RetryBase and RetryMax shape the per-event backoff after a call failed
-	// through all of the client's attempts (defaults 1s and 30s).
+	// through all of the client's attempts (defaults 1s and 30s): before its
+	// n-th retry an event waits backoff.Full(RetryBase, RetryMax, n-1), a
+	// random time in [0, min(RetryMax, RetryBase·2ⁿ⁻¹)].
 	RetryBase, RetryMax time.Duration
 	// BreakerThreshold consecutive retryable failures open the circuit
 	// breaker (default 5); it half-opens after BreakerCooldown (default 2s,
@@ -363,18 +365,8 @@ func (p *Pipeline) commit(batch []store.Result) {
 			return
 		}
 		p.o.Logger.Warn("commit decisions failed; retrying", "events", len(batch), "attempt", attempt, "err", err)
-		time.Sleep(backoff(100*time.Millisecond, 5*time.Second, attempt))
+		time.Sleep(backoff.Full(100*time.Millisecond, 5*time.Second, attempt-1))
 	}
-}
-
-// backoff is full jitter: a random wait in [base/2, min(max, base·2ⁿ⁻¹)].
-func backoff(base, ceiling time.Duration, n int) time.Duration {
-	c := base
-	for i := 1; i < n && c < ceiling; i++ {
-		c *= 2
-	}
-	c = min(c, ceiling)
-	return c/2 + rand.N(c/2+1)
 }
 
 // observe records a call's outcome for health and metrics.
