@@ -19,6 +19,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/riskwatch/riskwatch/api"
+	"github.com/riskwatch/riskwatch/config"
 	"github.com/riskwatch/riskwatch/safee"
 	"github.com/riskwatch/riskwatch/store"
 )
@@ -88,7 +89,7 @@ func New(o Options) (*Collector, error) {
 		o.Mode = ModeSafee
 	}
 	if o.InboxLimit == 0 {
-		o.InboxLimit = DefaultInboxLimit
+		o.InboxLimit = config.DefaultInboxLimit
 	}
 	if o.Registry == nil {
 		o.Registry = prometheus.NewRegistry()

@@ -19,15 +19,15 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/riskwatch/riskwatch/api"
+	"github.com/riskwatch/riskwatch/config"
 	"github.com/riskwatch/riskwatch/safee"
 	"github.com/riskwatch/riskwatch/store"
 )
 
-// Defaults applied by NewServer to zero ServerOptions fields.
+// Defaults applied by NewServer to zero ServerOptions fields, besides
+// config.DefaultListen, config.DefaultMaxBody and config.DefaultInboxLimit,
+// which the configuration shows and this package applies.
 const (
-	DefaultListen            = "127.0.0.1:7676"
-	DefaultMaxBody           = 4 << 20
-	DefaultInboxLimit        = 100_000
 	DefaultMaxItems          = 10_000
 	DefaultMaxConcurrent     = 16
 	DefaultReadHeaderTimeout = 5 * time.Second
@@ -191,7 +191,7 @@ func (o *ServerOptions) withDefaults() error {
 		}
 	}
 	if o.Listen == "" {
-		o.Listen = DefaultListen
+		o.Listen = config.DefaultListen
 	}
 	host, _, err := net.SplitHostPort(o.Listen)
 	if err != nil {
@@ -210,8 +210,8 @@ func (o *ServerOptions) withDefaults() error {
 	if o.MaxBody > maxMaxBody {
 		return fmt.Errorf("max body %d is over the %d-byte ceiling", o.MaxBody, maxMaxBody)
 	}
-	setDefault(&o.MaxBody, DefaultMaxBody)
-	setDefault(&o.InboxLimit, DefaultInboxLimit)
+	setDefault(&o.MaxBody, config.DefaultMaxBody)
+	setDefault(&o.InboxLimit, config.DefaultInboxLimit)
 	setDefault(&o.MaxItems, DefaultMaxItems)
 	setDefault(&o.MaxConcurrent, DefaultMaxConcurrent)
 	setDefault(&o.ReadHeaderTimeout, DefaultReadHeaderTimeout)
