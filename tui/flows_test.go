@@ -132,7 +132,7 @@ func TestFlowFilterDetailBack(t *testing.T) {
 	f.wait(t, "enter apply")
 	f.tm.Type("action:deny")
 	f.keys("enter")
-	f.wait(t, "filter: action:deny", "09:59:42") // re-queried: the newest deny, decision 38
+	f.wait(t, "filter: action:deny", "09:59:41") // re-queried: the newest deny, decision 38 (its event time)
 	f.keys("enter")
 	f.wait(t, "Decision 00000000000000000000000000000026", "Signals", "credential_stuffing")
 	f.keys("esc")
@@ -171,7 +171,7 @@ func TestFlowPauseNewResume(t *testing.T) {
 		t.Error("a row of the batch is on the paused screen")
 	}
 	f.keys("G")
-	f.wait(t, "following", "10:00:12") // the newest of the batch
+	f.wait(t, "following", "10:00:11") // the newest of the batch (its event time)
 	m := f.finalModel(t)
 	if m.live.Paused() || m.live.NewCount() != 0 {
 		t.Errorf("after G: paused %v, %d new", m.live.Paused(), m.live.NewCount())
