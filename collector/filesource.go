@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/riskwatch/riskwatch/api"
+	"github.com/riskwatch/riskwatch/internal/backoff"
 )
 
 // Defaults for FileOptions left zero.
@@ -143,7 +144,7 @@ func (s *FileSource) Run(ctx context.Context, in *Intake) error {
 	defer t.close()
 	defer s.setState(stateStopped)
 	for ctx.Err() == nil {
-		if t.step(ctx) && !sleepCtx(ctx, s.opts.Poll) {
+		if t.step(ctx) && backoff.Sleep(ctx, s.opts.Poll) != nil {
 			break
 		}
 	}
@@ -171,16 +172,4 @@ func (s *FileSource) setLag(lag int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.stats.lag = max(lag, 0)
-}
-
-// sleepCtx waits d, or less if ctx ends first; it reports whether d passed.
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }

@@ -488,8 +488,8 @@ func (t *fileTail) commit(ctx context.Context, b *Batch) error {
 		}
 		t.logErr(err)
 		t.setState(stateError)
-		if !sleepCtx(ctx, backoff.Ceiling(t.s.opts.Poll, maxStoreBackoff, attempt)) {
-			return ctx.Err()
+		if err := backoff.Sleep(ctx, backoff.Ceiling(t.s.opts.Poll, maxStoreBackoff, attempt)); err != nil {
+			return err
 		}
 	}
 }

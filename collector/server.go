@@ -176,9 +176,9 @@ func (s *Server) Stats() api.Source {
 	st.Name, st.State = "http "+s.Addr(), "listening"
 	switch {
 	case s.stopped.Load():
-		st.State = "stopped"
+		st.State = stateStopped.String()
 	case in == nil:
-		st.State = "starting"
+		st.State = stateStarting.String()
 	}
 	return st
 }

@@ -81,7 +81,7 @@ func New(cfg Config) (*Client, error) {
 		c.jitter = backoff.Jitter
 	}
 	if c.sleep == nil {
-		c.sleep = defaultSleep
+		c.sleep = backoff.Sleep
 	}
 	if cfg.RateLimit > 0 {
 		c.lim = rate.NewLimiter(rate.Limit(cfg.RateLimit), 1)

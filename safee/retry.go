@@ -1,7 +1,6 @@
 package safee
 
 import (
-	"context"
 	"errors"
 	"math"
 	"net/http"
@@ -38,18 +37,4 @@ func parseRetryAfter(v string, now time.Time) (d time.Duration, ok bool) {
 		return 0, false
 	}
 	return max(t.Sub(now), 0), true
-}
-
-func defaultSleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

@@ -1,7 +1,6 @@
 package safee
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -10,24 +9,6 @@ import (
 	"testing"
 	"time"
 )
-
-func TestDefaultSleep(t *testing.T) {
-	if err := defaultSleep(context.Background(), time.Millisecond); err != nil {
-		t.Errorf("sleep: %v", err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	begin := time.Now()
-	if err := defaultSleep(ctx, time.Hour); !errors.Is(err, context.Canceled) {
-		t.Errorf("canceled sleep returned %v", err)
-	}
-	if err := defaultSleep(ctx, 0); !errors.Is(err, context.Canceled) {
-		t.Errorf("canceled zero sleep returned %v", err)
-	}
-	if took := time.Since(begin); took > time.Second {
-		t.Errorf("canceled sleep took %v", took)
-	}
-}
 
 func TestParseRetryAfter(t *testing.T) {
 	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)

@@ -9,6 +9,7 @@
 package backoff
 
 import (
+	"context"
 	"math/rand/v2"
 	"time"
 )
@@ -37,6 +38,22 @@ func Jitter(ceiling time.Duration) time.Duration {
 // uniform in [0, Ceiling(base, limit, n)].
 func Full(base, limit time.Duration, n int) time.Duration {
 	return Jitter(Ceiling(base, limit, n))
+}
+
+// Sleep waits d, or less if ctx ends first, and returns ctx.Err() then
+// (also when d is not positive and ctx has ended), nil otherwise.
+func Sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // jitter is Jitter over a given source of uniform integers in [0, n), so

@@ -1,6 +1,8 @@
 package backoff
 
 import (
+	"context"
+	"errors"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -119,5 +121,23 @@ func TestFullIsFullJitter(t *testing.T) {
 	}
 	if frac := float64(low) / draws; frac < 0.22 || frac > 0.28 {
 		t.Errorf("%.3f of the waits are under a quarter of the ceiling, want 0.25", frac)
+	}
+}
+
+func TestSleep(t *testing.T) {
+	if err := Sleep(context.Background(), time.Millisecond); err != nil {
+		t.Errorf("sleep: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	begin := time.Now()
+	if err := Sleep(ctx, time.Hour); !errors.Is(err, context.Canceled) {
+		t.Errorf("canceled sleep returned %v", err)
+	}
+	if err := Sleep(ctx, 0); !errors.Is(err, context.Canceled) {
+		t.Errorf("canceled zero sleep returned %v", err)
+	}
+	if took := time.Since(begin); took > time.Second {
+		t.Errorf("canceled sleep took %v", took)
 	}
 }
