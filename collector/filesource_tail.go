@@ -377,13 +377,13 @@ func (t *fileTail) pauseIfFull() bool {
 // whether the end of the file was reached.
 func (t *fileTail) readBatch(ctx context.Context) (bool, error) {
 	b := t.in.Batch()
-	var bytes int64
+	var size int64 // of the lines in b
 	eof := false
-	for b.Len() < fileBatchLines && bytes < fileBatchBytes {
+	for b.Len() < fileBatchLines && size < fileBatchBytes {
 		fr, ok := t.split.next()
 		if ok {
 			t.add(b, fr, "")
-			bytes += fr.End - fr.Start
+			size += fr.End - fr.Start
 			continue
 		}
 		n, err := t.f.ReadAt(t.chunk, t.split.end())

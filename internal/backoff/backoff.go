@@ -1,5 +1,5 @@
-// Package backoff computes the waits between retries: an exponential
-// ceiling and "full jitter" under it, as in the AWS Architecture Blog's
+// Package backoff computes the waits between retries, and waits them: an
+// exponential ceiling and "full jitter" under it, as in the AWS Architecture Blog's
 // "Exponential Backoff and Jitter": the wait before retry n is uniform in
 // [0, min(limit, base·2ⁿ)]. Spreading the waits over the whole range, rather
 // than over its upper half ("equal jitter"), is what keeps many clients that
