@@ -93,7 +93,8 @@ type ServerOptions struct {
 	Registry *prometheus.Registry
 	// Logger receives request failures. Default: slog.Default().
 	Logger *slog.Logger
-	// Now is the clock of the read routes' relative times. Default: time.Now.
+	// Now is the clock of the read routes' relative times and of the
+	// default NewID. Default: time.Now.
 	Now func() time.Time
 	// NewID assigns an event ID to a posted event without event_id. Default:
 	// 32 hex digits, a 48-bit millisecond time followed by 80 random bits.
