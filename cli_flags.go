@@ -4,6 +4,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/riskwatch/riskwatch/config"
+	"github.com/riskwatch/riskwatch/safee"
 )
 
 // storeFlags are shared by riskwatch, collect, export and stats.
@@ -42,10 +43,10 @@ type collectorFlags struct {
 func (f *collectorFlags) register(cmd *cobra.Command) {
 	f.storeFlags.register(cmd)
 	fl := cmd.Flags()
-	fl.StringVar(&f.listen, "listen", "", "address of the ingest, proxy and health server (default 127.0.0.1:7676)")
+	fl.StringVar(&f.listen, "listen", "", "address of the ingest, proxy and health server (default "+config.DefaultListen+")")
 	fl.StringArrayVar(&f.files, "file", nil, "tail this NDJSON file of events (repeatable)")
 	fl.BoolVar(&f.fromStart, "from-start", false, "read files without a checkpoint from their start instead of their end")
-	fl.StringVar(&f.safeeURL, "safee-url", "", "Safe-e base URL (default https://api.safe-e.com/api/v1)")
+	fl.StringVar(&f.safeeURL, "safee-url", "", "Safe-e base URL (default "+safee.DefaultBaseURL+")")
 	fl.BoolVar(&f.emulator, "emulator", false, "score with the built-in offline emulator instead of Safe-e")
 }
 

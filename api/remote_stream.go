@@ -4,10 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"math/rand/v2"
 	"net/http"
 	"sync/atomic"
 	"time"
+
+	"github.com/riskwatch/riskwatch/internal/backoff"
 )
 
 // maxStreamLine bounds one line of the stream, that is one event's data
@@ -70,14 +71,9 @@ func (f *follower) run(ctx context.Context) {
 }
 
 // backoff is the wait before the n-th attempt in a row: full jitter over
-// [d/2, d], d doubling from MinBackoff up to MaxBackoff.
+// [0, d], d doubling from MinBackoff up to MaxBackoff.
 func (r *Remote) backoff(n int) time.Duration {
-	d := r.opts.MinBackoff
-	for i := 1; i < n && d < r.opts.MaxBackoff; i++ {
-		d *= 2
-	}
-	d = min(d, r.opts.MaxBackoff)
-	return d/2 + rand.N(d/2+1)
+	return backoff.Full(r.opts.MinBackoff, r.opts.MaxBackoff, n-1)
 }
 
 // wait waits d, delivering what is pending meanwhile. It returns early,

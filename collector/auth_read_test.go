@@ -123,7 +123,7 @@ func TestAuthNonLoopbackReadNeedsAToken(t *testing.T) {
 	db := openTestStore(t)
 	hub := NewHub()
 	defer hub.Close()
-	_, err := NewServer(ServerOptions{Listen: "0.0.0.0:7676", DB: db, Proxy: srvEchoProxy,
+	_, err := NewServer(ServerOptions{Listen: "0.0.0.0:7676", Proxy: srvEchoProxy,
 		Health: func(context.Context) api.Health { return api.Health{} }, Reader: &Reader{db: db, hub: hub}})
 	if err == nil || !strings.Contains(err.Error(), "without an ingest token") {
 		t.Errorf("NewServer on 0.0.0.0 without a token: %v", err)

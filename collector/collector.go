@@ -1,6 +1,7 @@
 // Package collector takes events from files and HTTP, scores them with
-// Safe-e and stores the decisions: the sources write accepted events to the
-// store's durable inbox, the pipeline scores them and completes them in the
+// Safe-e and stores the decisions: each Source hands what it read to its
+// Intake, which writes it to the store's durable inbox with the source's
+// positions, the pipeline scores the inbox and completes each event in the
 // store, and the hub fans committed decisions out to dashboards. Everything
 // the collector starts is stopped by the context given to Run.
 package collector
@@ -19,6 +20,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/riskwatch/riskwatch/api"
+	"github.com/riskwatch/riskwatch/config"
 	"github.com/riskwatch/riskwatch/safee"
 	"github.com/riskwatch/riskwatch/store"
 )
@@ -36,16 +38,18 @@ type Options struct {
 	Client *safee.Client
 	// Mode is ModeSafee or ModeEmulator.
 	Mode string
-	// Files are the tailed files. Their InboxLimit, Notify, Now and Logger
-	// are set by the collector.
+	// Files are the tailed files. Their Logger is set by the collector.
 	Files []FileOptions
 	// Listen is the HTTP server's address; "" runs no server. Listener, if
 	// set, is used instead (tests pass a bound loopback listener).
 	Listen   string
 	Listener net.Listener
 	// Token is the ingest token ("" for none; then Listen must be loopback).
-	Token      string
-	MaxBody    int64
+	Token   string
+	MaxBody int64
+	// InboxLimit is the inbox depth at which every source stops taking
+	// events until the pipeline catches up (default
+	// config.DefaultInboxLimit).
 	InboxLimit uint64
 	// Workers is the number of concurrent Safe-e calls (default 16).
 	Workers int
@@ -66,9 +70,11 @@ type Collector struct {
 	hub      *Hub
 	metrics  *Metrics
 	pipeline *Pipeline
-	sources  []*FileSource
-	server   *Server
-	ln       net.Listener
+	// sources are the tailed files, then the HTTP server when there is one;
+	// intakes[i] is the intake of sources[i].
+	sources []Source
+	intakes []*Intake
+	ln      net.Listener
 }
 
 // New checks the options and builds the collector. It binds the HTTP
@@ -88,7 +94,7 @@ func New(o Options) (*Collector, error) {
 		o.Mode = ModeSafee
 	}
 	if o.InboxLimit == 0 {
-		o.InboxLimit = DefaultInboxLimit
+		o.InboxLimit = config.DefaultInboxLimit
 	}
 	if o.Registry == nil {
 		o.Registry = prometheus.NewRegistry()
@@ -105,36 +111,58 @@ func New(o Options) (*Collector, error) {
 	c.pipeline = NewPipeline(po)
 
 	for _, f := range o.Files {
-		f.InboxLimit = o.InboxLimit
-		f.Notify = c.pipeline.Notify
-		f.Now = o.Now
 		f.Logger = o.Logger.With("part", "file")
-		f.Metrics = c.metrics
-		c.sources = append(c.sources, NewFileSource(o.DB, f))
+		c.sources = append(c.sources, NewFileSource(f))
 	}
-
 	if o.Listen != "" || o.Listener != nil {
-		px := &proxy{fwd: o.Client, db: o.DB, hub: c.hub, pipeline: c.pipeline, metrics: c.metrics,
-			logger: o.Logger.With("part", "proxy"), now: o.Now, newID: newID}
-		srv, err := NewServer(ServerOptions{
-			Listen: o.Listen, Token: o.Token, MaxBody: o.MaxBody, InboxLimit: o.InboxLimit,
-			DB: o.DB, Notify: c.pipeline.Notify, Proxy: px.serve, Health: c.Health, Reader: c.Reader(),
-			Metrics: c.metrics, Registry: o.Registry, Logger: o.Logger.With("part", "http"), Now: o.Now,
-		})
+		srv, err := c.newServer()
 		if err != nil {
 			return nil, err
 		}
-		c.server = srv
-		c.ln = o.Listener
-		if c.ln == nil {
-			ln, err := net.Listen("tcp", o.Listen)
-			if err != nil {
-				return nil, fmt.Errorf("collector: listen on %s: %w", o.Listen, err)
+		c.sources = append(c.sources, srv)
+	}
+	for _, s := range c.sources {
+		in, err := NewIntake(IntakeOptions{DB: o.DB, Source: s.Name(), InboxLimit: o.InboxLimit,
+			Metrics: c.metrics, Notify: c.pipeline.Notify, Now: o.Now})
+		if err != nil {
+			if c.ln != nil {
+				c.ln.Close()
 			}
-			c.ln = ln
+			return nil, fmt.Errorf("collector: %w", err)
 		}
+		c.intakes = append(c.intakes, in)
 	}
 	return c, nil
+}
+
+// newServer builds the HTTP server with the proxy and binds its listener,
+// after its options were checked (a refused address is never bound).
+func (c *Collector) newServer() (*Server, error) {
+	o := c.o
+	px := &proxy{fwd: o.Client, db: o.DB, hub: c.hub, pipeline: c.pipeline, metrics: c.metrics,
+		logger: o.Logger.With("part", "proxy"), now: o.Now, newID: newID}
+	so := ServerOptions{
+		Listen: o.Listen, Listener: o.Listener, Token: o.Token, MaxBody: o.MaxBody,
+		Proxy: px.serve, Health: c.Health, Reader: c.Reader(),
+		Metrics: c.metrics, Registry: o.Registry, Logger: o.Logger.With("part", "http"), Now: o.Now,
+	}
+	if err := so.withDefaults(); err != nil {
+		return nil, fmt.Errorf("collector server: %w", err)
+	}
+	if so.Listener == nil {
+		ln, err := net.Listen("tcp", so.Listen)
+		if err != nil {
+			return nil, fmt.Errorf("collector: listen on %s: %w", so.Listen, err)
+		}
+		so.Listener = ln
+	}
+	srv, err := NewServer(so)
+	if err != nil {
+		so.Listener.Close()
+		return nil, err
+	}
+	c.ln = so.Listener
+	return srv, nil
 }
 
 // Addr is the HTTP server's address, "" when it has none.
@@ -156,11 +184,8 @@ func (c *Collector) Run(ctx context.Context) error {
 	intakeCtx, stopIntake := context.WithCancel(ctx)
 	defer stopIntake()
 	intake, ictx := errgroup.WithContext(intakeCtx)
-	for _, s := range c.sources {
-		intake.Go(func() error { return s.Run(ictx) })
-	}
-	if c.server != nil {
-		intake.Go(func() error { return c.server.Serve(ictx, c.ln) })
+	for i, s := range c.sources {
+		intake.Go(func() error { return s.Run(ictx, c.intakes[i]) })
 	}
 	if c.o.Retention > 0 {
 		intake.Go(func() error { c.retain(ictx); return nil })
@@ -226,9 +251,6 @@ func (c *Collector) Health(ctx context.Context) api.Health {
 	}
 	for _, s := range c.sources {
 		h.Sources = append(h.Sources, s.Stats())
-	}
-	if c.server != nil {
-		h.Sources = append(h.Sources, c.server.IngestStats())
 	}
 	if info, err := c.o.DB.Info(); err == nil {
 		h.StoreSize, h.Decisions, h.Rejected = info.Size, info.Decisions, info.Rejected

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/riskwatch/riskwatch/internal/backoff"
 	"github.com/riskwatch/riskwatch/safee"
 )
 
@@ -50,7 +51,7 @@ func (p *Pipeline) dispatch(ctx context.Context, work chan<- *item, incoming <-c
 		case send <- next:
 			d.sent(next, probe)
 		case o := <-results:
-			p.inFlight.Add(-1)
+			p.o.Metrics.InFlight.Dec()
 			d.handle(o, done)
 		}
 	}
@@ -123,11 +124,7 @@ func (d *dispatcher) sent(it *item, probe bool) {
 	}
 	d.probing = probe
 	d.busy[it.user] = true
-	p := d.p
-	p.inFlight.Add(1)
-	if p.o.Metrics != nil {
-		p.o.Metrics.InFlight.Set(float64(p.inFlight.Load()))
-	}
+	d.p.o.Metrics.InFlight.Inc()
 }
 
 // nextWake is how long the dispatcher may sleep when nothing arrives.
@@ -182,12 +179,9 @@ func (d *dispatcher) handle(o outcome, done chan<- completion) {
 	case kind == safee.KindCanceled:
 		// Stopping: the event stays in the inbox.
 	default: // retryable
-		p.retries.Add(1)
-		if p.o.Metrics != nil {
-			p.o.Metrics.Retries.Inc()
-		}
+		p.o.Metrics.Retries.Inc()
 		it.tries++
-		it.notAfter = p.o.Now().Add(backoff(p.o.RetryBase, p.o.RetryMax, it.tries))
+		it.notAfter = p.o.Now().Add(backoff.Full(p.o.RetryBase, p.o.RetryMax, it.tries-1))
 		heap.Push(&d.delayed, it)
 		d.fails++
 		if d.breaker == BreakerHalfOpen || d.fails >= p.o.BreakerThreshold && d.breaker == BreakerClosed {

@@ -148,13 +148,13 @@ func BenchmarkEndToEnd(b *testing.B) {
 		}
 		defer db.Close()
 		p := NewPipeline(PipelineOptions{DB: db, Scorer: testClient(b, emulatorProcess(b), testKey), Workers: benchConcurrency})
-		src := NewFileSource(db, FileOptions{Path: path, FromStart: true, Poll: time.Millisecond, Notify: p.Notify,
-			Logger: slog.New(slog.DiscardHandler)})
+		src := NewFileSource(FileOptions{Path: path, FromStart: true, Poll: time.Millisecond, Logger: slog.New(slog.DiscardHandler)})
+		in := testIntake(b, db, src.Name(), func(o *IntakeOptions) { o.Notify = p.Notify })
 		ctx, cancel := context.WithCancel(context.Background())
 		var wg sync.WaitGroup
 		b.ResetTimer()
 		wg.Go(func() { _ = p.Run(ctx) })
-		wg.Go(func() { _ = src.Run(ctx) })
+		wg.Go(func() { _ = src.Run(ctx, in) })
 		for {
 			info, err := db.Info()
 			if err != nil {

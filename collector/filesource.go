@@ -7,10 +7,11 @@ import (
 	"log/slog"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/riskwatch/riskwatch/api"
-	"github.com/riskwatch/riskwatch/store"
+	"github.com/riskwatch/riskwatch/internal/backoff"
 )
 
 // Defaults for FileOptions left zero.
@@ -20,27 +21,11 @@ const (
 	DefaultFileRotateWait = time.Second
 )
 
-// Batch bounds: one Enqueue call carries at most this many lines or bytes.
+// Batch bounds: one commit carries at most this many lines or bytes.
 const (
 	fileBatchLines = 1000
 	fileBatchBytes = 1 << 20
 )
-
-// lastRejectsKept bounds the lists of recent rejection reasons that
-// FileSource and the ingest route report in api.Source.LastRejects.
-const lastRejectsKept = 10
-
-// pushRejects returns latest (newest first) with rejects (oldest first)
-// put in front, keeping the newest lastRejectsKept. It formats only the
-// rejects it keeps and returns a new slice, leaving latest unchanged.
-func pushRejects[R any](latest []string, rejects []R, reason func(R) string) []string {
-	rejects = rejects[max(0, len(rejects)-lastRejectsKept):]
-	out := make([]string, 0, min(len(rejects)+len(latest), lastRejectsKept))
-	for i := len(rejects) - 1; i >= 0; i-- {
-		out = append(out, reason(rejects[i]))
-	}
-	return append(out, latest[:min(len(latest), lastRejectsKept-len(out))]...)
-}
 
 // FileOptions configures a FileSource.
 type FileOptions struct {
@@ -56,33 +41,25 @@ type FileOptions struct {
 	// MaxLine is the longest usable line in bytes, without its newline
 	// (default DefaultFileMaxLine). Longer lines are rejected.
 	MaxLine int
-	// InboxLimit pauses reading while the store's inbox holds at least this
-	// many events (0: no limit). Nothing is dropped: the file waits. It is
-	// checked before each batch, so the inbox may pass it by one batch.
-	InboxLimit uint64
 	// RotateWait is how long a file that was rotated away (renamed and
 	// replaced, or deleted) must stay unchanged before the source lets it go
 	// and moves on (default DefaultFileRotateWait). It covers writers that
 	// keep writing to the old file for a moment after the rotation.
 	RotateWait time.Duration
-	// Notify, if set, is called after each commit that stored new events,
-	// so the pipeline wakes up. It must not block.
-	Notify func()
-	// Now is the clock for ReceivedAt and rejection times (default time.Now).
-	Now func() time.Time
 	// Logger receives state changes and errors (default slog.Default()).
 	Logger *slog.Logger
-	// Metrics, if set, counts the events accepted, duplicate and rejected
-	// under this source's name, as the HTTP ingest does for "http".
-	Metrics *Metrics
 }
 
-// FileSource tails one NDJSON file into the store's inbox.
+// FileSource tails one NDJSON file into the store's inbox through its
+// Intake.
 //
 // Guarantees: each complete line is stored exactly once, as an inbox event
 // or as a rejected record, together with the checkpoint (file identity and
 // the offset after the line) in the same transaction, so a restart resumes
-// after the last stored line with nothing lost or repeated. It follows
+// after the last stored line with nothing lost or repeated. While the
+// intake reports the inbox full, reading pauses (checked before each
+// batch, so the inbox may pass its limit by one batch) and nothing is
+// dropped: the file waits. It follows
 // rename rotation (the old file is read to its end first), copytruncate and
 // delete/recreate by polling; a partial last line waits for its newline.
 // Lines from a file that is replaced while the source is stopped, after the
@@ -92,11 +69,13 @@ type FileOptions struct {
 // where FileID is the file's device, inode and fingerprint (see
 // fileIdentity): the same line of the same file always gets the same ID.
 type FileSource struct {
-	db     *store.DB
 	opts   FileOptions
 	path   string
 	source string
 	log    *slog.Logger
+
+	// in is the intake of the current (or last) Run, for Stats.
+	in atomic.Pointer[Intake]
 
 	mu    sync.Mutex
 	stats fileStats
@@ -104,19 +83,16 @@ type FileSource struct {
 
 // fileStats is the part of FileSource that Stats reads while Run writes.
 type fileStats struct {
-	state       fileState
-	linesRead   uint64
-	rejected    uint64
-	lastRejects []string
+	state fileState
 	// lag is the bytes of the file not read yet (a partial line waiting
 	// for its newline has been read).
 	lag int64
 }
 
-// NewFileSource returns a source for opts.Path writing into db. It does
-// nothing until Run. Its name, and the Source of its events, rejections and
-// checkpoint, is "file:" followed by the absolute path.
-func NewFileSource(db *store.DB, opts FileOptions) *FileSource {
+// NewFileSource returns a source for opts.Path. It does nothing until Run.
+// Its name, and the Source of its events, rejections and checkpoint, is
+// "file:" followed by the absolute path.
+func NewFileSource(opts FileOptions) *FileSource {
 	if opts.Poll <= 0 {
 		opts.Poll = DefaultFilePoll
 	}
@@ -125,9 +101,6 @@ func NewFileSource(db *store.DB, opts FileOptions) *FileSource {
 	}
 	if opts.RotateWait <= 0 {
 		opts.RotateWait = DefaultFileRotateWait
-	}
-	if opts.Now == nil {
-		opts.Now = time.Now
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
@@ -138,7 +111,6 @@ func NewFileSource(db *store.DB, opts FileOptions) *FileSource {
 	}
 	source := "file:" + path
 	return &FileSource{
-		db:     db,
 		opts:   opts,
 		path:   path,
 		source: source,
@@ -150,43 +122,44 @@ func NewFileSource(db *store.DB, opts FileOptions) *FileSource {
 // Name returns the source's name, "file:" and the absolute path.
 func (s *FileSource) Name() string { return s.source }
 
-// Run tails the file until ctx ends, then returns nil once its current
-// commit is done. It returns an error only when it cannot start (no path,
-// the checkpoint unreadable). Failures while running (the file unreadable,
-// the store refusing a write) are logged, shown in Stats and retried.
-// Run must not be called again while it runs.
-func (s *FileSource) Run(ctx context.Context) error {
+// Run tails the file until ctx ends, committing through in (whose source
+// must be s.Name()), then returns nil once its current commit is done. It
+// returns an error only when it cannot start (no path, the checkpoint
+// unreadable). Failures while running (the file unreadable, the store
+// refusing a write) are logged, shown in Stats and retried. Run must not
+// be called again while it runs.
+func (s *FileSource) Run(ctx context.Context, in *Intake) error {
 	if s.opts.Path == "" {
 		return errors.New("file source: no path given")
 	}
-	cp, hasCP, err := s.db.Checkpoint(s.source)
+	if in == nil || in.Source() != s.source {
+		return fmt.Errorf("file source %s: needs an intake for %s", s.path, s.source)
+	}
+	s.in.Store(in)
+	cp, hasCP, err := in.Checkpoint(s.source)
 	if err != nil {
 		return fmt.Errorf("file source %s: read checkpoint: %w", s.path, err)
 	}
-	t := newFileTail(s, cp, hasCP)
+	t := newFileTail(s, in, cp, hasCP)
 	defer t.close()
 	defer s.setState(stateStopped)
 	for ctx.Err() == nil {
-		if t.step(ctx) && !sleepCtx(ctx, s.opts.Poll) {
+		if t.step(ctx) && backoff.Sleep(ctx, s.opts.Poll) != nil {
 			break
 		}
 	}
 	return nil
 }
 
-// Stats returns the source's counters and state. Safe to call concurrently
+// Stats returns the source's state and lag with what its intake counted
+// (lines read, rejected, the latest rejections). Safe to call concurrently
 // with Run.
 func (s *FileSource) Stats() api.Source {
+	st := s.in.Load().Stats()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return api.Source{
-		Name:        s.source,
-		State:       s.stats.state.String(),
-		LinesRead:   s.stats.linesRead,
-		Rejected:    s.stats.rejected,
-		LastRejects: append([]string(nil), s.stats.lastRejects...),
-		LagBytes:    s.stats.lag,
-	}
+	st.Name, st.State, st.LagBytes = s.source, s.stats.state.String(), s.stats.lag
+	return st
 }
 
 func (s *FileSource) setState(st fileState) {
@@ -199,28 +172,4 @@ func (s *FileSource) setLag(lag int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.stats.lag = max(lag, 0)
-}
-
-// counted adds a committed batch to the counters.
-func (s *FileSource) counted(lines int, rejects []store.Rejected) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.stats.linesRead += uint64(lines)
-	s.stats.rejected += uint64(len(rejects))
-	if len(rejects) > 0 {
-		s.stats.lastRejects = pushRejects(s.stats.lastRejects, rejects,
-			func(r store.Rejected) string { return r.Position + ": " + r.Reason })
-	}
-}
-
-// sleepCtx waits d, or less if ctx ends first; it reports whether d passed.
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }

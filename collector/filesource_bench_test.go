@@ -39,20 +39,19 @@ func BenchmarkFileSource(b *testing.B) {
 	}
 	defer db.Close()
 	committed := make(chan struct{}, 1)
-	src := NewFileSource(db, FileOptions{
-		Path: path, FromStart: true, Poll: time.Millisecond,
-		Logger: slog.New(slog.DiscardHandler),
-		Notify: func() {
+	src := NewFileSource(FileOptions{Path: path, FromStart: true, Poll: time.Millisecond, Logger: slog.New(slog.DiscardHandler)})
+	in := testIntake(b, db, src.Name(), func(o *IntakeOptions) {
+		o.Notify = func() {
 			select {
 			case committed <- struct{}{}:
 			default:
 			}
-		},
+		}
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	b.ResetTimer()
-	go func() { done <- src.Run(ctx) }()
+	go func() { done <- src.Run(ctx, in) }()
 	for src.Stats().LinesRead < uint64(b.N) {
 		<-committed
 	}

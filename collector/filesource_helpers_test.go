@@ -37,6 +37,28 @@ func newTailStore(t *testing.T) *store.DB {
 	return db
 }
 
+// testIntake returns an intake over db for source, with opts adjusted by
+// mod (nil for none).
+func testIntake(tb testing.TB, db *store.DB, source string, mod func(*IntakeOptions)) *Intake {
+	tb.Helper()
+	o := IntakeOptions{DB: db, Source: source}
+	if mod != nil {
+		mod(&o)
+	}
+	in, err := NewIntake(o)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return in
+}
+
+// tailOptions are what a tailer test sets besides FileOptions: the
+// intake's inbox limit and metrics.
+type tailOptions struct {
+	InboxLimit uint64
+	Metrics    *Metrics
+}
+
 // tailSource is a FileSource running in its own goroutine.
 type tailSource struct {
 	*FileSource
@@ -45,8 +67,9 @@ type tailSource struct {
 }
 
 // startTailSource runs a FileSource over db with test timings until the test
-// ends or stop is called; Run must return nil.
-func startTailSource(t *testing.T, db *store.DB, opts FileOptions) *tailSource {
+// ends or stop is called; Run must return nil. Its intake takes extra, if
+// given.
+func startTailSource(t *testing.T, db *store.DB, opts FileOptions, extra ...tailOptions) *tailSource {
 	t.Helper()
 	if opts.Poll == 0 {
 		opts.Poll = tailPoll
@@ -55,12 +78,16 @@ func startTailSource(t *testing.T, db *store.DB, opts FileOptions) *tailSource {
 		opts.RotateWait = tailRotateWait
 	}
 	opts.Logger = slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
-	ts := &tailSource{}
-	opts.Notify = func() { ts.notified.Add(1) }
-	ts.FileSource = NewFileSource(db, opts)
+	ts := &tailSource{FileSource: NewFileSource(opts)}
+	in := testIntake(t, db, ts.Name(), func(o *IntakeOptions) {
+		o.Notify = func() { ts.notified.Add(1) }
+		for _, x := range extra {
+			o.InboxLimit, o.Metrics = x.InboxLimit, x.Metrics
+		}
+	})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- ts.Run(ctx) }()
+	go func() { done <- ts.Run(ctx, in) }()
 	ts.stop = sync.OnceFunc(func() {
 		cancel()
 		if err := <-done; err != nil {

@@ -99,7 +99,7 @@ func TestFileRejectsUnusableLines(t *testing.T) {
 	}
 	tailWrite(t, path, b.String())
 	m := NewMetrics(nil)
-	src := startTailSource(t, db, FileOptions{Path: path, FromStart: true, Metrics: m})
+	src := startTailSource(t, db, FileOptions{Path: path, FromStart: true}, tailOptions{Metrics: m})
 	ids := make([]string, len(cases)+1)
 	for i := range ids {
 		ids[i] = fmt.Sprintf("ok%d", i)
@@ -135,7 +135,7 @@ func TestFileLongLine(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "events.ndjson")
 	tailWrite(t, path, "")
 	m := NewMetrics(nil)
-	src := startTailSource(t, db, FileOptions{Path: path, Metrics: m})
+	src := startTailSource(t, db, FileOptions{Path: path}, tailOptions{Metrics: m})
 	waitTailSettled(t, src)
 
 	long := `{"type":"$login","pad":"` + strings.Repeat("x", 5<<20-26) + `"}`

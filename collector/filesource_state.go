@@ -11,7 +11,8 @@ package collector
 //	any ── the file cannot be read ───────────────────────► error (reopened next poll)
 //
 // A failing store commit also shows as error, until a retry succeeds;
-// stopped is after Run returned.
+// stopped is after Run returned. The HTTP source reports starting and
+// stopped by the same names.
 type fileState int
 
 const (

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/riskwatch/riskwatch/internal/backoff"
 	"github.com/riskwatch/riskwatch/safee"
 	"github.com/riskwatch/riskwatch/store"
 )
@@ -25,7 +26,8 @@ const maxStoreBackoff = 5 * time.Second
 // fileTail is the state of one FileSource.Run: the state machine described
 // at fileState, driven by step. Only Run's goroutine touches it.
 type fileTail struct {
-	s *FileSource
+	s  *FileSource
+	in *Intake
 	// target is the path with symlinks resolved, "" until first found.
 	target string
 	// atStart is true until the first attempt to open the file: a file
@@ -53,9 +55,10 @@ type fileTail struct {
 	lastErr string
 }
 
-func newFileTail(s *FileSource, cp store.Checkpoint, hasCP bool) *fileTail {
+func newFileTail(s *FileSource, in *Intake, cp store.Checkpoint, hasCP bool) *fileTail {
 	return &fileTail{
 		s:       s,
+		in:      in,
 		atStart: true,
 		state:   stateStarting,
 		split:   newLineSplitter(s.opts.MaxLine, 0),
@@ -171,7 +174,7 @@ func (t *fileTail) open(ctx context.Context, f *os.File, startAtEnd bool) error 
 	if !t.hasCP && startAtEnd {
 		// Remember the starting point now, so a restart before the first
 		// line does not skip what was written meanwhile.
-		return t.commit(ctx, &batch{})
+		return t.commit(ctx, t.in.Batch())
 	}
 	return nil
 }
@@ -339,7 +342,7 @@ func (t *fileTail) truncated(ctx context.Context, fi fileInfo) error {
 // finish commits the unterminated last line of a file that will not grow
 // again, if any: accepted if it is a usable event, else rejected with why.
 func (t *fileTail) finish(ctx context.Context, why string) error {
-	b := &batch{now: t.s.opts.Now()}
+	b := t.in.Batch()
 	if fr, ok := t.split.flush(); ok {
 		t.add(b, fr, why)
 	}
@@ -348,18 +351,19 @@ func (t *fileTail) finish(ctx context.Context, why string) error {
 
 // stepPaused waits for the inbox to fall below its limit.
 func (t *fileTail) stepPaused() bool {
-	if t.s.db.InboxDepth() >= t.s.opts.InboxLimit {
+	full, _, limit := t.in.Full()
+	if full {
 		return true
 	}
-	t.s.log.Info("inbox below its limit: reading resumes", "limit", t.s.opts.InboxLimit)
+	t.s.log.Info("inbox below its limit: reading resumes", "limit", limit)
 	t.setState(t.resume)
 	return false
 }
 
 // pauseIfFull enters paused when the inbox is at its limit.
 func (t *fileTail) pauseIfFull() bool {
-	limit := t.s.opts.InboxLimit
-	if limit == 0 || t.s.db.InboxDepth() < limit {
+	full, _, limit := t.in.Full()
+	if !full {
 		return false
 	}
 	t.s.log.Info("inbox at its limit: reading paused", "limit", limit)
@@ -368,30 +372,18 @@ func (t *fileTail) pauseIfFull() bool {
 	return true
 }
 
-// batch is what one commit stores.
-type batch struct {
-	now     time.Time
-	events  []store.InboxEvent
-	rejects []store.Rejected
-	classes []string // RejectClass of each reject, for metrics
-	lines   int
-	bytes   int64
-}
-
-func (b *batch) full() bool {
-	return b.lines >= fileBatchLines || b.bytes >= fileBatchBytes
-}
-
 // readBatch reads complete lines until the batch is full or the file ends,
 // and commits them with the checkpoint after the last one. It reports
 // whether the end of the file was reached.
 func (t *fileTail) readBatch(ctx context.Context) (bool, error) {
-	b := &batch{now: t.s.opts.Now()}
+	b := t.in.Batch()
+	var size int64 // of the lines in b
 	eof := false
-	for !b.full() {
+	for b.Len() < fileBatchLines && size < fileBatchBytes {
 		fr, ok := t.split.next()
 		if ok {
 			t.add(b, fr, "")
+			size += fr.End - fr.Start
 			continue
 		}
 		n, err := t.f.ReadAt(t.chunk, t.split.end())
@@ -417,40 +409,46 @@ func (t *fileTail) readBatch(ctx context.Context) (bool, error) {
 
 // add turns one line into an inbox event or a rejected record. why prefixes
 // the reason of a rejected final line.
-func (t *fileTail) add(b *batch, fr frame, why string) {
-	b.lines++
-	b.bytes += fr.End - fr.Start
+func (t *fileTail) add(b *Batch, fr frame, why string) {
 	pos := "offset " + strconv.FormatInt(fr.Start, 10)
-	reject := func(err error, reason string, head []byte) {
+	reject := func(err error, head []byte) {
 		if why != "" {
-			reason = why + ": " + reason
+			err = fmt.Errorf("%s: %w", why, err)
 		}
-		b.rejects = append(b.rejects, store.Rejected{
-			Time: b.now, Source: t.s.source, Position: pos, Reason: reason, Head: head,
-		})
-		b.classes = append(b.classes, RejectClass(err))
+		b.Reject(pos, err, head)
 	}
 	if fr.TooLong {
 		n := fr.End - fr.Start
 		if !fr.Partial {
 			n--
 		}
-		reject(errLineTooLong, fmt.Sprintf("line of %d bytes is over the %d-byte limit", n, t.s.opts.MaxLine), fr.Head)
+		reject(lineTooLongError{n: n, max: t.s.opts.MaxLine}, fr.Head)
 		return
 	}
 	ev, err := safee.ParseEvent(fr.Line)
 	if err != nil {
-		reject(err, err.Error(), head(fr.Line))
+		reject(err, head(fr.Line))
 		return
 	}
 	id := ev.EventID
 	if id == "" {
 		id = t.fileID() + ":" + strconv.FormatInt(fr.Start, 10)
 	}
-	b.events = append(b.events, store.InboxEvent{
-		EventID: id, Source: t.s.source, ReceivedAt: b.now, Body: ev.Raw,
-	})
+	b.Accept(id, ev.Raw)
 }
+
+// lineTooLongError is why a line over the size limit is rejected; its
+// class is errLineTooLong ("too_long").
+type lineTooLongError struct {
+	n   int64
+	max int
+}
+
+func (e lineTooLongError) Error() string {
+	return fmt.Sprintf("line of %d bytes is over the %d-byte limit", e.n, e.max)
+}
+
+func (e lineTooLongError) Unwrap() error { return errLineTooLong }
 
 // fileID returns the FileID for an event ID. A pending fingerprint is
 // recomputed first: the line being stored is complete, so the fingerprint
@@ -467,66 +465,31 @@ func (t *fileTail) fileID() string {
 	return t.id.String()
 }
 
-// commit stores b with the checkpoint at the current position, retrying
-// while the store fails until ctx ends. Nothing is written when there is
-// nothing new.
-func (t *fileTail) commit(ctx context.Context, b *batch) error {
+// commit stores b with the checkpoint at the current position through the
+// intake, retrying while the store fails until ctx ends. Nothing is
+// written when there is nothing new.
+func (t *fileTail) commit(ctx context.Context, b *Batch) error {
 	cp := store.Checkpoint{Source: t.s.source, FileID: t.id.String(), Offset: t.split.consumed()}
-	if len(b.events) == 0 && len(b.rejects) == 0 && t.hasCP && cp == t.cp {
+	if b.Len() == 0 && t.hasCP && cp == t.cp {
 		return nil
 	}
-	backoff := t.s.opts.Poll
+	b.Checkpoint(cp)
 	prev := t.state
-	for {
+	for attempt := 0; ; attempt++ {
 		// The commit completes even if ctx ends meanwhile: Run returns
 		// after its current commit.
-		fresh, err := t.s.db.Enqueue(context.WithoutCancel(ctx), b.events, b.rejects, &cp)
+		_, err := t.in.Commit(context.WithoutCancel(ctx), b)
 		if err == nil {
 			t.cp, t.hasCP = cp, true
-			t.s.counted(b.lines, b.rejects)
-			t.count(b, fresh)
 			if prev != t.state {
 				t.setState(prev)
 			}
-			t.notify(fresh)
 			return nil
 		}
-		t.logErr(fmt.Errorf("store %d events, %d rejected: %w", len(b.events), len(b.rejects), err))
+		t.logErr(err)
 		t.setState(stateError)
-		if !sleepCtx(ctx, backoff) {
-			return ctx.Err()
-		}
-		backoff = min(2*backoff, maxStoreBackoff)
-	}
-}
-
-// count adds a committed batch to the metrics.
-func (t *fileTail) count(b *batch, fresh []bool) {
-	m := t.s.opts.Metrics
-	if m == nil {
-		return
-	}
-	stored := 0
-	for _, f := range fresh {
-		if f {
-			stored++
-		}
-	}
-	m.EventsAccepted.WithLabelValues(t.s.source).Add(float64(stored))
-	m.EventsDuplicate.WithLabelValues(t.s.source).Add(float64(len(fresh) - stored))
-	for _, c := range b.classes {
-		m.EventsRejected.WithLabelValues(t.s.source, c).Inc()
-	}
-}
-
-func (t *fileTail) notify(fresh []bool) {
-	if t.s.opts.Notify == nil {
-		return
-	}
-	for _, f := range fresh {
-		if f {
-			t.s.opts.Notify()
-			return
+		if err := backoff.Sleep(ctx, backoff.Ceiling(t.s.opts.Poll, maxStoreBackoff, attempt)); err != nil {
+			return err
 		}
 	}
 }

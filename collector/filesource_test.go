@@ -215,7 +215,7 @@ func TestFileBackpressure(t *testing.T) {
 	db := newTailStore(t)
 	path := filepath.Join(t.TempDir(), "events.ndjson")
 	tailWrite(t, path, tailEvLine("b1")+tailEvLine("b2")+tailEvLine("b3"))
-	src := startTailSource(t, db, FileOptions{Path: path, FromStart: true, InboxLimit: 3})
+	src := startTailSource(t, db, FileOptions{Path: path, FromStart: true}, tailOptions{InboxLimit: 3})
 	expectTailInbox(t, db, src, []string{"b1", "b2", "b3"})
 
 	// The inbox is at its limit: the next line waits, and is not dropped.

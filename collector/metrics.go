@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/riskwatch/riskwatch/safee"
 )
@@ -15,8 +16,10 @@ import (
 const metricsNamespace = "riskwatch"
 
 // Metrics are the collector's Prometheus metrics, all named riskwatch_*.
-// The fields are safe for concurrent use; the pipeline, the sources and the
-// HTTP server update them directly or through the helper methods. Label
+// The fields are safe for concurrent use; the pipeline, the intakes and the
+// HTTP server update them directly or through the helper methods. They are
+// the only copy of these counts: health reads the pipeline's back from here
+// (see Pipeline.Stats) and each source's from its Intake. Label
 // values are bounded: sources are the configured ones, reasons and kinds come
 // from fixed vocabularies (RejectClass, safee.Error.Reason), codes are HTTP
 // statuses.
@@ -35,14 +38,17 @@ type Metrics struct {
 	// InFlight is the number of events being scored right now.
 	// riskwatch_in_flight.
 	InFlight prometheus.Gauge
-	// SafeeRequests counts Safe-e requests (attempts) by HTTP status code,
-	// "error" when no answer arrived. riskwatch_safee_requests_total{code}.
+	// SafeeRequests counts Safe-e calls (a score with its retries inside
+	// the client, or one proxied request) by the HTTP status of the last
+	// attempt, "error" when no answer arrived.
+	// riskwatch_safee_requests_total{code}.
 	SafeeRequests *prometheus.CounterVec
-	// SafeeLatency observes each Safe-e attempt's duration in seconds.
-	// riskwatch_safee_request_duration_seconds.
+	// SafeeLatency observes the duration of each call's last attempt in
+	// seconds. riskwatch_safee_request_duration_seconds.
 	SafeeLatency prometheus.Histogram
-	// Retries counts Safe-e attempts after the first one for an event.
-	// riskwatch_safee_retries_total.
+	// Retries counts the times the pipeline scheduled an event again after
+	// its call failed transiently (the client's own retries inside one call
+	// are not counted). riskwatch_safee_retries_total.
 	Retries prometheus.Counter
 	// Errors counts failed Safe-e calls by kind (safee.Error.Reason:
 	// unauthorized, bad_event, retryable, timeout, network, bad_response,
@@ -178,6 +184,54 @@ func (m *Metrics) ObserveSafee(code int, d time.Duration) {
 // waited for its commit.
 func (m *Metrics) ObserveCommit(op string, d time.Duration) {
 	m.CommitLatency.WithLabelValues(op).Observe(d.Seconds())
+}
+
+// safeeCounts is what health shows of the Safe-e counters.
+type safeeCounts struct {
+	codes    map[int]uint64
+	errors   map[string]uint64
+	retries  uint64
+	inFlight int
+}
+
+// safeeCounts reads the Safe-e counters back: calls by status code (those
+// that got an answer), failures by kind, retries, calls in flight.
+func (m *Metrics) safeeCounts() safeeCounts {
+	c := safeeCounts{codes: map[int]uint64{}, errors: map[string]uint64{}}
+	for label, v := range values(m.SafeeRequests) {
+		if code, err := strconv.Atoi(label); err == nil {
+			c.codes[code] = uint64(v)
+		}
+	}
+	for kind, v := range values(m.Errors) {
+		c.errors[kind] = uint64(v)
+	}
+	c.retries = uint64(values(m.Retries)[""])
+	c.inFlight = int(values(m.InFlight)[""])
+	return c
+}
+
+// values reads the current values of a counter or gauge, or of a vector of
+// them with one label, keyed by that label's value ("" without labels).
+func values(c prometheus.Collector) map[string]float64 {
+	ch := make(chan prometheus.Metric)
+	go func() {
+		c.Collect(ch)
+		close(ch)
+	}()
+	out := map[string]float64{}
+	for m := range ch {
+		var pb dto.Metric
+		if m.Write(&pb) != nil {
+			continue
+		}
+		key := ""
+		if l := pb.GetLabel(); len(l) > 0 {
+			key = l[0].GetValue()
+		}
+		out[key] += pb.GetCounter().GetValue() + pb.GetGauge().GetValue()
+	}
+	return out
 }
 
 // breakerValues maps the breaker states of api.Health to gauge values.

@@ -146,3 +146,33 @@ func TestMetricsRejectClass(t *testing.T) {
 		t.Errorf("RejectClass(unknown) = %q, want other", got)
 	}
 }
+
+// TestPipelineStatsAreTheMetrics: health's counters are read back from the
+// metrics /metrics exports, so the two cannot disagree.
+func TestPipelineStatsAreTheMetrics(t *testing.T) {
+	m := NewMetrics(prometheus.NewRegistry())
+	p := NewPipeline(PipelineOptions{Metrics: m})
+	p.observe(safee.Result{HTTPStatus: 200, Latency: time.Millisecond}, nil)
+	p.observe(safee.Result{HTTPStatus: 200, Latency: time.Millisecond}, nil)
+	p.observe(safee.Result{HTTPStatus: 503}, &safee.Error{Kind: safee.KindRetryable, Status: 503})
+	p.observe(safee.Result{}, &safee.Error{Kind: safee.KindRetryable, Timeout: true})
+	p.observe(safee.Result{}, &safee.Error{Kind: safee.KindCanceled})
+	m.Retries.Add(2)
+	m.InFlight.Add(3)
+
+	s := p.Stats()
+	wantCodes := map[int]uint64{200: 2, 503: 1}
+	wantErrs := map[string]uint64{"retryable": 1, "timeout": 1}
+	if fmt.Sprint(s.StatusCodes) != fmt.Sprint(wantCodes) || fmt.Sprint(s.Errors) != fmt.Sprint(wantErrs) ||
+		s.Retries != 2 || s.InFlight != 3 || s.Reachable {
+		t.Fatalf("stats = %+v, want codes %v, errors %v, 2 retries, 3 in flight, unreachable", s, wantCodes, wantErrs)
+	}
+	for code, n := range wantCodes {
+		if got := testutil.ToFloat64(m.SafeeRequests.WithLabelValues(fmt.Sprint(code))); got != float64(n) {
+			t.Errorf("riskwatch_safee_requests_total{code=%q} = %v, health says %d", fmt.Sprint(code), got, n)
+		}
+	}
+	if got := testutil.ToFloat64(m.SafeeRequests.WithLabelValues("error")); got != 2 {
+		t.Errorf("riskwatch_safee_requests_total{code=\"error\"} = %v, want 2 (no answer; not in health's codes)", got)
+	}
+}

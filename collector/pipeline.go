@@ -5,13 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/riskwatch/riskwatch/api"
 	"github.com/riskwatch/riskwatch/decision"
+	"github.com/riskwatch/riskwatch/internal/backoff"
 	"github.com/riskwatch/riskwatch/safee"
 	"github.com/riskwatch/riskwatch/store"
 )
@@ -24,9 +23,11 @@ type Scorer interface {
 // PipelineOptions configures the scoring pipeline. Zero values take the
 // defaults noted.
 type PipelineOptions struct {
-	DB      *store.DB
-	Scorer  Scorer
-	Hub     *Hub
+	DB     *store.DB
+	Scorer Scorer
+	Hub    *Hub
+	// Metrics count the pipeline's calls; Stats reads its counters back
+	// from them (default: unregistered metrics of its own).
 	Metrics *Metrics
 	Logger  *slog.Logger
 	Now     func() time.Time
@@ -36,7 +37,9 @@ type PipelineOptions struct {
 	// (default 4096). It bounds memory while Safe-e is down.
 	Window int
 	// RetryBase and RetryMax shape the per-event backoff after a call failed
-	// through all of the client's attempts (defaults 1s and 30s).
+	// through all of the client's attempts (defaults 1s and 30s): before its
+	// n-th retry an event waits backoff.Full(RetryBase, RetryMax, n-1), a
+	// random time in [0, min(RetryMax, RetryBase·2ⁿ⁻¹)].
 	RetryBase, RetryMax time.Duration
 	// BreakerThreshold consecutive retryable failures open the circuit
 	// breaker (default 5); it half-opens after BreakerCooldown (default 2s,
@@ -86,6 +89,9 @@ func (o *PipelineOptions) defaults() {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
+	if o.Metrics == nil {
+		o.Metrics = NewMetrics(nil)
+	}
 }
 
 // Breaker states, as shown in health and metrics.
@@ -111,20 +117,19 @@ const (
 // a refused key pauses scoring and keeps every event. Nothing is removed from
 // the inbox before its decision is committed, so a crash re-sends at most the
 // events that were in flight.
+//
+// Its counters (calls by status, failures by kind, retries, calls in
+// flight) are the Prometheus metrics in PipelineOptions.Metrics, kept once:
+// Stats reads them back for health.
 type Pipeline struct {
 	o    PipelineOptions
 	wake chan struct{}
-
-	inFlight atomic.Int64
-	retries  atomic.Uint64
 
 	mu          sync.Mutex
 	state       string
 	pauseReason string
 	breaker     string
 	reachable   bool
-	errs        map[string]uint64
-	codes       map[int]uint64
 	lat         latencyRing
 }
 
@@ -137,8 +142,6 @@ func NewPipeline(o PipelineOptions) *Pipeline {
 		state:     PipelineStopped,
 		breaker:   BreakerClosed,
 		reachable: true,
-		errs:      map[string]uint64{},
-		codes:     map[int]uint64{},
 	}
 }
 
@@ -203,7 +206,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	for o := range results {
 		// Calls that finished while stopping are kept if they have an
 		// answer; canceled ones stay in the inbox.
-		p.inFlight.Add(-1)
+		p.o.Metrics.InFlight.Dec()
 		if final(o.err) {
 			p.finish(o, done)
 		}
@@ -364,46 +367,28 @@ func (p *Pipeline) commit(batch []store.Result) {
 			return
 		}
 		p.o.Logger.Warn("commit decisions failed; retrying", "events", len(batch), "attempt", attempt, "err", err)
-		time.Sleep(backoff(100*time.Millisecond, 5*time.Second, attempt))
+		time.Sleep(backoff.Full(100*time.Millisecond, 5*time.Second, attempt-1))
 	}
-}
-
-// backoff is full jitter: a random wait in [base/2, min(max, base·2ⁿ⁻¹)].
-func backoff(base, ceiling time.Duration, n int) time.Duration {
-	c := base
-	for i := 1; i < n && c < ceiling; i++ {
-		c *= 2
-	}
-	c = min(c, ceiling)
-	return c/2 + rand.N(c/2+1)
 }
 
 // observe records a call's outcome for health and metrics.
 func (p *Pipeline) observe(res safee.Result, err error) {
+	m := p.o.Metrics
+	m.ObserveSafee(res.HTTPStatus, res.Latency)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if res.HTTPStatus != 0 {
-		p.codes[res.HTTPStatus]++
 		p.lat.add(res.Latency)
 		p.reachable = true
 	}
-	var reason string
 	var se *safee.Error
 	if errors.As(err, &se) {
-		reason = se.Reason()
 		if se.Kind == safee.KindRetryable && se.Status == 0 {
 			p.reachable = false
 		}
-	}
-	if reason != "" && reason != safee.KindCanceled.String() {
-		p.errs[reason]++
-	}
-	if m := p.o.Metrics; m != nil {
-		m.ObserveSafee(res.HTTPStatus, res.Latency)
-		if reason != "" && reason != safee.KindCanceled.String() {
-			m.Errors.WithLabelValues(reason).Inc()
+		if se.Kind != safee.KindCanceled {
+			m.Errors.WithLabelValues(se.Reason()).Inc()
 		}
-		m.InFlight.Set(float64(p.inFlight.Load()))
 	}
 }
 
@@ -423,9 +408,7 @@ func (p *Pipeline) setBreaker(s string) {
 	p.mu.Lock()
 	p.breaker = s
 	p.mu.Unlock()
-	if m := p.o.Metrics; m != nil {
-		m.SetBreaker(s)
-	}
+	p.o.Metrics.SetBreaker(s)
 }
 
 // PipelineStats is a snapshot for health.
@@ -439,20 +422,15 @@ type PipelineStats struct {
 	P50, P99                    time.Duration
 }
 
-// Stats returns a consistent snapshot of the pipeline's counters.
+// Stats returns a snapshot of the pipeline's state, and of its counters as
+// the metrics hold them.
 func (p *Pipeline) Stats() PipelineStats {
+	c := p.o.Metrics.safeeCounts()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	s := PipelineStats{
-		State: p.state, PauseReason: p.pauseReason, Breaker: p.breaker,
-		InFlight: int(p.inFlight.Load()), Retries: p.retries.Load(), Reachable: p.reachable,
-		Errors: make(map[string]uint64, len(p.errs)), StatusCodes: make(map[int]uint64, len(p.codes)),
-	}
-	for k, v := range p.errs {
-		s.Errors[k] = v
-	}
-	for k, v := range p.codes {
-		s.StatusCodes[k] = v
+		State: p.state, PauseReason: p.pauseReason, Breaker: p.breaker, Reachable: p.reachable,
+		InFlight: c.inFlight, Retries: c.retries, Errors: c.errors, StatusCodes: c.codes,
 	}
 	s.P50, s.P99 = p.lat.quantiles()
 	return s

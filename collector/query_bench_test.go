@@ -39,7 +39,7 @@ func BenchmarkQueryOverHTTP(b *testing.B) {
 	defer hub.Close()
 	health := func(context.Context) api.Health { return api.Health{Mode: ModeEmulator, Pipeline: PipelineRunning} }
 	inproc := &Reader{db: db, hub: hub, health: health, now: func() time.Time { return end }}
-	srv, err := NewServer(ServerOptions{DB: db, Proxy: srvEchoProxy, Health: health, Reader: inproc,
+	srv, err := NewServer(ServerOptions{Proxy: srvEchoProxy, Health: health, Reader: inproc,
 		Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		b.Fatal(err)

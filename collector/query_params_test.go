@@ -22,7 +22,7 @@ func readServer(tb testing.TB) *Server {
 	hub := NewHub()
 	tb.Cleanup(hub.Close)
 	health := func(context.Context) api.Health { return api.Health{Mode: ModeEmulator, Pipeline: PipelineRunning} }
-	srv, err := NewServer(ServerOptions{DB: db, Proxy: srvEchoProxy, Health: health, Logger: slog.New(slog.DiscardHandler),
+	srv, err := NewServer(ServerOptions{Proxy: srvEchoProxy, Health: health, Logger: slog.New(slog.DiscardHandler),
 		Reader: &Reader{db: db, hub: hub, health: health, now: time.Now}})
 	if err != nil {
 		tb.Fatal(err)

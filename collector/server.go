@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -19,15 +18,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/riskwatch/riskwatch/api"
+	"github.com/riskwatch/riskwatch/config"
 	"github.com/riskwatch/riskwatch/safee"
-	"github.com/riskwatch/riskwatch/store"
 )
 
-// Defaults applied by NewServer to zero ServerOptions fields.
+// Defaults applied by NewServer to zero ServerOptions fields, besides
+// config.DefaultListen, config.DefaultMaxBody and config.DefaultInboxLimit,
+// which the configuration shows and this package applies.
 const (
-	DefaultListen            = "127.0.0.1:7676"
-	DefaultMaxBody           = 4 << 20
-	DefaultInboxLimit        = 100_000
 	DefaultMaxItems          = 10_000
 	DefaultMaxConcurrent     = 16
 	DefaultReadHeaderTimeout = 5 * time.Second
@@ -50,30 +48,28 @@ const maxMaxBody = 1 << 30
 type ProxyFunc func(ctx context.Context, route safee.Route, event string, body []byte) (status int, contentType string, respBody []byte)
 
 // ServerOptions configure a Server. Zero fields take the defaults above;
-// DB, Proxy and Health are required.
+// Proxy and Health are required.
 type ServerOptions struct {
-	// Listen is the TCP address of ListenAndServe. A host that is not
-	// loopback (127.0.0.0/8, ::1, localhost) is refused unless Token is set.
+	// Listen is the TCP address Run listens on when Listener is nil. A host
+	// that is not loopback (127.0.0.0/8, ::1, localhost) is refused unless
+	// Token is set.
 	Listen string
+	// Listener, when set, is where Run serves instead (the collector binds
+	// it early, so that a port in use is reported before anything runs).
+	// Run closes it.
+	Listener net.Listener
 	// Token, when set, is the Bearer token every route requires
 	// (Authorization: Bearer <token>), /healthz and /metrics included. It
 	// must be printable ASCII without spaces.
 	Token string
 	// MaxBody bounds a request body, after gzip decompression too.
 	MaxBody int64
-	// InboxLimit: POST /v1/events answers 429 while the inbox holds at
-	// least this many events.
-	InboxLimit uint64
 	// MaxItems bounds the events in one POST /v1/events (413 over it).
 	MaxItems int
 	// MaxConcurrent bounds the requests that read a body at once (ingest
 	// and proxy); more answer 429. Together with MaxBody it bounds memory.
 	MaxConcurrent int
 
-	DB *store.DB
-	// Notify is called after events were committed to the inbox (wakes the
-	// pipeline). It must not block. Optional.
-	Notify func()
 	// Proxy serves the Safe-e-compatible routes.
 	Proxy ProxyFunc
 	// Health reports the collector's state for /healthz.
@@ -96,7 +92,8 @@ type ServerOptions struct {
 	Registry *prometheus.Registry
 	// Logger receives request failures. Default: slog.Default().
 	Logger *slog.Logger
-	// Now is the clock for ReceivedAt and rejected records. Default: time.Now.
+	// Now is the clock of the read routes' relative times and of the
+	// default NewID. Default: time.Now.
 	Now func() time.Time
 	// NewID assigns an event ID to a posted event without event_id. Default:
 	// 32 hex digits, a 48-bit millisecond time followed by 80 random bits.
@@ -117,8 +114,12 @@ type ServerOptions struct {
 
 // Server is the collector's HTTP server: event ingest, the Safe-e-compatible
 // proxy, /healthz, /metrics and, with a Reader, the read API and stream. It
-// is safe for concurrent use. Serve (or ListenAndServe) runs it until its
-// context ends; the caller must keep the DB open until then.
+// is safe for concurrent use.
+//
+// It is also the collector's HTTP source: Run serves it with POST
+// /v1/events committing through the intake Run was given, until its
+// context ends; the caller must keep the store open until then. Serve
+// alone serves every route but the ingest, which answers 503.
 type Server struct {
 	opts    ServerOptions
 	log     *slog.Logger
@@ -131,32 +132,55 @@ type Server struct {
 	shutdown     chan struct{}
 	shutdownOnce sync.Once
 
-	// ingest counts what POST /v1/events received, for health.
-	ingest struct {
-		sync.Mutex
-		items, rejected uint64
-		lastRejects     []string
-	}
+	// ingest is the intake POST /v1/events commits through, set by Run
+	// before it serves; nil while only Serve runs.
+	ingest  atomic.Pointer[Intake]
+	stopped atomic.Bool
 }
 
-// IngestStats reports POST /v1/events as a source: items received, how many
-// were rejected, and the latest rejection reasons, newest first.
-func (s *Server) IngestStats() api.Source {
-	s.ingest.Lock()
-	defer s.ingest.Unlock()
-	return api.Source{Name: "http " + s.Addr(), State: "listening", LinesRead: s.ingest.items,
-		Rejected: s.ingest.rejected, LastRejects: slices.Clone(s.ingest.lastRejects)}
+// Name is the Source of the events and rejected records that POST
+// /v1/events stores: "http".
+func (s *Server) Name() string { return httpSource }
+
+// Run serves as the collector's HTTP source until ctx ends: POST
+// /v1/events commits through in (whose source must be "http") and the
+// other routes are served alongside. It serves on ServerOptions.Listener,
+// or listens on Listen, and shuts down as Serve does.
+func (s *Server) Run(ctx context.Context, in *Intake) error {
+	if in == nil || in.Source() != httpSource {
+		if s.opts.Listener != nil {
+			s.opts.Listener.Close()
+		}
+		return fmt.Errorf("collector server: needs an intake for %s", httpSource)
+	}
+	ln := s.opts.Listener
+	if ln == nil {
+		var lc net.ListenConfig
+		var err error
+		if ln, err = lc.Listen(ctx, "tcp", s.opts.Listen); err != nil {
+			return fmt.Errorf("collector server: listen on %s: %w", s.opts.Listen, err)
+		}
+	}
+	s.ingest.Store(in)
+	defer s.stopped.Store(true)
+	return s.Serve(ctx, ln)
 }
 
-// countIngest records one request's items and rejections.
-func (s *Server) countIngest(items int, rejects []rejectedItem) {
-	s.ingest.Lock()
-	defer s.ingest.Unlock()
-	s.ingest.items += uint64(items)
-	s.ingest.rejected += uint64(len(rejects))
-	if len(rejects) > 0 {
-		s.ingest.lastRejects = pushRejects(s.ingest.lastRejects, rejects, func(r rejectedItem) string { return r.Error })
+// Stats reports POST /v1/events as a source: items received (accepted,
+// duplicate or rejected), how many were rejected and the latest rejection
+// reasons, newest first, under the name "http ADDR", in the state
+// starting, listening or stopped.
+func (s *Server) Stats() api.Source {
+	in := s.ingest.Load()
+	st := in.Stats()
+	st.Name, st.State = "http "+s.Addr(), "listening"
+	switch {
+	case s.stopped.Load():
+		st.State = stateStopped.String()
+	case in == nil:
+		st.State = stateStarting.String()
 	}
+	return st
 }
 
 // NewServer checks opts, applies the defaults and builds the routes. It
@@ -177,8 +201,6 @@ func NewServer(opts ServerOptions) (*Server, error) {
 
 func (o *ServerOptions) withDefaults() error {
 	switch {
-	case o.DB == nil:
-		return errors.New("no store (DB is nil)")
 	case o.Proxy == nil:
 		return errors.New("no proxy function (Proxy is nil)")
 	case o.Health == nil:
@@ -190,7 +212,7 @@ func (o *ServerOptions) withDefaults() error {
 		}
 	}
 	if o.Listen == "" {
-		o.Listen = DefaultListen
+		o.Listen = config.DefaultListen
 	}
 	host, _, err := net.SplitHostPort(o.Listen)
 	if err != nil {
@@ -209,8 +231,7 @@ func (o *ServerOptions) withDefaults() error {
 	if o.MaxBody > maxMaxBody {
 		return fmt.Errorf("max body %d is over the %d-byte ceiling", o.MaxBody, maxMaxBody)
 	}
-	setDefault(&o.MaxBody, DefaultMaxBody)
-	setDefault(&o.InboxLimit, DefaultInboxLimit)
+	setDefault(&o.MaxBody, config.DefaultMaxBody)
 	setDefault(&o.MaxItems, DefaultMaxItems)
 	setDefault(&o.MaxConcurrent, DefaultMaxConcurrent)
 	setDefault(&o.ReadHeaderTimeout, DefaultReadHeaderTimeout)
@@ -279,16 +300,6 @@ func (s *Server) Addr() string {
 		return *a
 	}
 	return ""
-}
-
-// ListenAndServe listens on opts.Listen and serves until ctx ends, like Serve.
-func (s *Server) ListenAndServe(ctx context.Context) error {
-	var lc net.ListenConfig
-	ln, err := lc.Listen(ctx, "tcp", s.opts.Listen)
-	if err != nil {
-		return fmt.Errorf("collector server: listen on %s: %w", s.opts.Listen, err)
-	}
-	return s.Serve(ctx, ln)
 }
 
 // Serve serves on ln until ctx ends, then shuts down gracefully: it stops

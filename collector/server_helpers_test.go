@@ -36,9 +36,11 @@ type srvFixture struct {
 // srvNow is the clock of every test server.
 var srvNow = time.Date(2025, 11, 24, 12, 0, 0, 0, time.UTC)
 
-// startTestServer opens a store, builds a server with opts adjusted by mod, and
-// serves it until the test ends; cleanup checks that Serve returned nil.
-func startTestServer(t *testing.T, mod func(*ServerOptions)) *srvFixture {
+// startTestServer opens a store, builds a server with opts adjusted by mod
+// (nil for none) and runs it as the HTTP source, with its intake's options
+// adjusted by intakeMod, until the test ends; cleanup checks that Run
+// returned nil.
+func startTestServer(t *testing.T, mod func(*ServerOptions), intakeMod ...func(*IntakeOptions)) *srvFixture {
 	t.Helper()
 	db, err := store.Open(filepath.Join(t.TempDir(), "rw.db"), store.Options{NoSync: true})
 	if err != nil {
@@ -49,13 +51,18 @@ func startTestServer(t *testing.T, mod func(*ServerOptions)) *srvFixture {
 			t.Errorf("close store: %v", err)
 		}
 	})
+	return startTestServerOn(t, db, mod, intakeMod...)
+}
+
+// startTestServerOn is startTestServer over a store the caller opened and
+// closes after the test.
+func startTestServerOn(t *testing.T, db *store.DB, mod func(*ServerOptions), intakeMod ...func(*IntakeOptions)) *srvFixture {
+	t.Helper()
 	ts := &srvFixture{db: db, reg: prometheus.NewRegistry()}
 	ts.metrics = NewMetrics(ts.reg)
 	var ids atomic.Int64
 	opts := ServerOptions{
 		Listen:   "127.0.0.1:0",
-		DB:       db,
-		Notify:   func() { ts.notified.Add(1) },
 		Proxy:    srvEchoProxy,
 		Health:   func(context.Context) api.Health { return api.Health{Mode: "EMULATOR", Pipeline: "running"} },
 		Metrics:  ts.metrics,
@@ -67,22 +74,31 @@ func startTestServer(t *testing.T, mod func(*ServerOptions)) *srvFixture {
 	if mod != nil {
 		mod(&opts)
 	}
-	srv, err := NewServer(opts)
-	if err != nil {
-		t.Fatalf("NewServer: %v", err)
-	}
-	ts.srv = srv
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("listen: %v", err)
 	}
+	opts.Listener = ln
+	srv, err := NewServer(opts)
+	if err != nil {
+		ln.Close()
+		t.Fatalf("NewServer: %v", err)
+	}
+	ts.srv = srv
+	in := testIntake(t, db, srv.Name(), func(o *IntakeOptions) {
+		o.Metrics, o.Now = ts.metrics, opts.Now
+		o.Notify = func() { ts.notified.Add(1) }
+		for _, m := range intakeMod {
+			m(o)
+		}
+	})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, ln) }()
+	go func() { done <- srv.Run(ctx, in) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
-			t.Errorf("Serve returned %v after cancel, want nil", err)
+			t.Errorf("Run returned %v after cancel, want nil", err)
 		}
 	})
 	ts.url = "http://" + ln.Addr().String()

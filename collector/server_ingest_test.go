@@ -115,7 +115,7 @@ func TestIngestRejectsItems(t *testing.T) {
 	if ir.Accepted != 2 || !slices.Equal(ir.IDs, []string{"ok1", "ok2"}) {
 		t.Fatalf("accepted %d %v, want ok1 and ok2", ir.Accepted, ir.IDs)
 	}
-	st := ts.srv.IngestStats()
+	st := ts.srv.Stats()
 	if st.LinesRead != 7 || st.Rejected != 5 || len(st.LastRejects) != 5 || st.LastRejects[0] != "item 6: bad field: event_id longer than 256 bytes" {
 		t.Errorf("ingest stats for health = %+v", st)
 	}
@@ -318,7 +318,7 @@ func TestIngestGzipBomb(t *testing.T) {
 }
 
 func TestIngestBacklog(t *testing.T) {
-	ts := startTestServer(t, func(o *ServerOptions) { o.InboxLimit = 2 })
+	ts := startTestServer(t, nil, func(o *IntakeOptions) { o.InboxLimit = 2 })
 	if resp, ir := ts.post(t, nil, []byte("["+srvEvent("b1")+","+srvEvent("b2")+"]")); resp.StatusCode != http.StatusAccepted {
 		t.Fatalf("first post: %d %+v", resp.StatusCode, ir)
 	}

@@ -34,12 +34,13 @@ type ingestReject struct {
 	Head []byte
 }
 
-// acceptedItem is one usable item: its event ID and, unless it repeats an
-// event ID seen earlier in the same body, the event to store.
+// acceptedItem is one usable item: its event ID and the event. An item
+// that repeats an event ID seen earlier in the body is accepted too; the
+// store keeps the first.
 type acceptedItem struct {
 	Index int
 	ID    string
-	Event *safee.Event
+	Event safee.Event
 }
 
 // ingestBatch is a parsed body. Every item is either in Accepted or in
@@ -62,7 +63,6 @@ func parseIngestBody(body []byte, ndjson bool, maxItems int, newID func() string
 		return ingestBatch{}, err
 	}
 	b := ingestBatch{Items: len(raw)}
-	seen := make(map[string]struct{}, len(raw))
 	for i, it := range raw {
 		ev, err := safee.ParseEvent(it.b)
 		if err == nil && len(ev.EventID) > maxEventIDLen {
@@ -76,12 +76,7 @@ func parseIngestBody(body []byte, ndjson bool, maxItems int, newID func() string
 		if id == "" {
 			id = newID()
 		}
-		item := acceptedItem{Index: i, ID: id}
-		if _, dup := seen[id]; !dup {
-			seen[id] = struct{}{}
-			item.Event = &ev
-		}
-		b.Accepted = append(b.Accepted, item)
+		b.Accepted = append(b.Accepted, acceptedItem{Index: i, ID: id, Event: ev})
 	}
 	return b, nil
 }

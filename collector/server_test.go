@@ -36,9 +36,8 @@ func TestServerRefusesPublicAddressWithoutToken(t *testing.T) {
 		{"localhost:0", "", ""},
 		{"", "", ""},
 	}
-	ts := startTestServer(t, nil)
 	for _, tt := range tests {
-		opts := ServerOptions{Listen: tt.listen, Token: tt.token, DB: ts.db, Proxy: srvEchoProxy,
+		opts := ServerOptions{Listen: tt.listen, Token: tt.token, Proxy: srvEchoProxy,
 			Health: func(context.Context) api.Health { return api.Health{} }}
 		_, err := NewServer(opts)
 		switch {
@@ -48,8 +47,8 @@ func TestServerRefusesPublicAddressWithoutToken(t *testing.T) {
 			t.Errorf("listen %q token %q: error %v, want one mentioning %q", tt.listen, tt.token, err, tt.wantErr)
 		}
 	}
-	if _, err := NewServer(ServerOptions{Proxy: srvEchoProxy}); err == nil || !strings.Contains(err.Error(), "DB is nil") {
-		t.Errorf("NewServer without a store: %v", err)
+	if _, err := NewServer(ServerOptions{Proxy: srvEchoProxy}); err == nil || !strings.Contains(err.Error(), "Health is nil") {
+		t.Errorf("NewServer without a health function: %v", err)
 	}
 }
 
@@ -335,7 +334,7 @@ func TestServerGracefulShutdown(t *testing.T) {
 	entered, release := make(chan struct{}), make(chan struct{})
 	ts := startTestServer(t, nil)
 	srv, err := NewServer(ServerOptions{
-		DB: ts.db, Logger: ts.srv.log, Health: ts.srv.opts.Health,
+		Logger: ts.srv.log, Health: ts.srv.opts.Health,
 		Proxy: func(context.Context, safee.Route, string, []byte) (int, string, []byte) {
 			close(entered)
 			<-release
@@ -432,17 +431,23 @@ func TestServerBusy(t *testing.T) {
 	}
 }
 
-func TestServerListenAndServe(t *testing.T) {
+// TestServerRunListens: without a Listener, Run listens on Listen and
+// serves as the HTTP source (ingest included) until its context ends; a
+// taken port is an error; without an intake for "http" it does not serve.
+func TestServerRunListens(t *testing.T) {
 	ts := startTestServer(t, nil)
-	srv, err := NewServer(ServerOptions{Listen: "127.0.0.1:0", DB: ts.db, Proxy: srvEchoProxy, Health: ts.srv.opts.Health})
+	srv, err := NewServer(ServerOptions{Listen: "127.0.0.1:0", Proxy: srvEchoProxy, Health: ts.srv.opts.Health})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if err := srv.Run(context.Background(), testIntake(t, ts.db, "file:/x", nil)); err == nil || !strings.Contains(err.Error(), "needs an intake") {
+		t.Errorf("Run with another source's intake: %v", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	served := make(chan error, 1)
-	go func() { served <- srv.ListenAndServe(ctx) }()
-	waitFor(t, "ListenAndServe to start listening", 5*time.Second, func() bool { return srv.Addr() != "" })
+	go func() { served <- srv.Run(ctx, testIntake(t, ts.db, srv.Name(), nil)) }()
+	waitFor(t, "Run to start listening", 5*time.Second, func() bool { return srv.Addr() != "" })
 	resp, err := http.Get("http://" + srv.Addr() + "/healthz")
 	if err != nil {
 		t.Fatalf("healthz: %v", err)
@@ -451,11 +456,25 @@ func TestServerListenAndServe(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Errorf("healthz: %d", resp.StatusCode)
 	}
+	resp, err = http.Post("http://"+srv.Addr()+"/v1/events", "application/json", strings.NewReader(srvEvent("run-1")))
+	if err != nil {
+		t.Fatalf("ingest: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		t.Errorf("ingest: %d, want 202", resp.StatusCode)
+	}
+	if st := srv.Stats(); st.LinesRead != 1 || st.State != "listening" || st.Name != "http "+srv.Addr() {
+		t.Errorf("stats while running = %+v", st)
+	}
 	cancel()
 	if err := <-served; err != nil {
-		t.Errorf("ListenAndServe returned %v, want nil", err)
+		t.Errorf("Run returned %v, want nil", err)
 	}
-	busy, err := NewServer(ServerOptions{Listen: srv.Addr(), DB: ts.db, Proxy: srvEchoProxy, Health: ts.srv.opts.Health})
+	if st := srv.Stats(); st.State != "stopped" {
+		t.Errorf("state after Run = %q, want stopped", st.State)
+	}
+	busy, err := NewServer(ServerOptions{Listen: srv.Addr(), Proxy: srvEchoProxy, Health: ts.srv.opts.Health})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -464,7 +483,7 @@ func TestServerListenAndServe(t *testing.T) {
 		t.Skipf("cannot hold the port again: %v", err)
 	}
 	defer ln.Close()
-	if err := busy.ListenAndServe(context.Background()); err == nil || !strings.Contains(err.Error(), "listen on") {
-		t.Errorf("ListenAndServe on a taken port: %v", err)
+	if err := busy.Run(context.Background(), testIntake(t, ts.db, busy.Name(), nil)); err == nil || !strings.Contains(err.Error(), "listen on") {
+		t.Errorf("Run on a taken port: %v", err)
 	}
 }

@@ -191,8 +191,9 @@ func streamServer(t *testing.T) (*srvFixture, *Hub) {
 	t.Helper()
 	hub := NewHub()
 	t.Cleanup(hub.Close)
-	ts := startTestServer(t, func(o *ServerOptions) {
-		o.Reader = &Reader{db: o.DB, hub: hub, health: o.Health, now: time.Now}
+	db := openTestStore(t)
+	ts := startTestServerOn(t, db, func(o *ServerOptions) {
+		o.Reader = &Reader{db: db, hub: hub, health: o.Health, now: time.Now}
 		o.StreamHeartbeat = 20 * time.Millisecond
 		o.StreamBacklog = 600
 	})

@@ -12,9 +12,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/riskwatch/riskwatch/safee"
 )
 
 // Environment variables the configuration reads.
@@ -24,16 +25,14 @@ const (
 	EnvConfig      = "RISKWATCH_CONFIG"
 )
 
-// Defaults for values the file may leave out.
+// Defaults of the collector's ingest for values the file may leave out.
+// This is their one definition: the collector applies the same constants to
+// options left zero. The Safe-e defaults are the client's own
+// (safee.DefaultBaseURL, DefaultTimeout, ...).
 const (
-	DefaultBaseURL     = "https://api.safe-e.com/api/v1"
-	DefaultRiskRoute   = "/risk/{event}"
-	DefaultFilterRoute = "/filter/{event}"
-	DefaultListen      = "127.0.0.1:7676"
-	DefaultMaxBody     = 4 << 20
-	DefaultInboxLimit  = 100_000
-	DefaultTimeout     = 2 * time.Second
-	DefaultConcurrency = 16
+	DefaultListen     = "127.0.0.1:7676"
+	DefaultMaxBody    = 4 << 20
+	DefaultInboxLimit = 100_000
 )
 
 // Config is the whole configuration. Secrets are of type Secret, which never
@@ -98,11 +97,11 @@ type UI struct {
 func Default(getenv func(string) string) Config {
 	return Config{
 		Safee: Safee{
-			BaseURL:     DefaultBaseURL,
-			Timeout:     Duration(DefaultTimeout),
-			Concurrency: DefaultConcurrency,
-			RiskRoute:   DefaultRiskRoute,
-			FilterRoute: DefaultFilterRoute,
+			BaseURL:     safee.DefaultBaseURL,
+			Timeout:     Duration(safee.DefaultTimeout),
+			Concurrency: safee.DefaultConcurrency,
+			RiskRoute:   safee.DefaultRiskRoute,
+			FilterRoute: safee.DefaultFilterRoute,
 		},
 		Ingest: Ingest{
 			Listen:     DefaultListen,
@@ -298,7 +297,7 @@ func (c *Config) Validate() error {
 		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
 	}
 	if u, err := url.Parse(c.Safee.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		bad("safee.base_url", "want an http or https URL such as %q, got %q", DefaultBaseURL, c.Safee.BaseURL)
+		bad("safee.base_url", "want an http or https URL such as %q, got %q", safee.DefaultBaseURL, c.Safee.BaseURL)
 	}
 	if c.Safee.Timeout <= 0 {
 		bad("safee.timeout", "want a positive duration such as \"2s\", got %q", c.Safee.Timeout)

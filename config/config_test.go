@@ -34,7 +34,7 @@ func TestDefaultsWithoutFile(t *testing.T) {
 	if want := filepath.Join(home, ".local/share/riskwatch/riskwatch.db"); cfg.Store.Path != want {
 		t.Errorf("store path = %q, want %q", cfg.Store.Path, want)
 	}
-	if cfg.Safee.BaseURL != DefaultBaseURL || cfg.Safee.Timeout.D() != 2*time.Second || cfg.Ingest.Listen != "127.0.0.1:7676" || cfg.Ingest.MaxBody != 4<<20 {
+	if cfg.Safee.BaseURL != "https://api.safe-e.com/api/v1" || cfg.Safee.Timeout.D() != 2*time.Second || cfg.Ingest.Listen != "127.0.0.1:7676" || cfg.Ingest.MaxBody != 4<<20 {
 		t.Errorf("defaults wrong: %+v", cfg)
 	}
 }

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/riskwatch/riskwatch/internal/backoff"
 )
 
 // Client sends events to Safe-e. It is safe for concurrent use; at most
@@ -76,10 +78,10 @@ func New(cfg Config) (*Client, error) {
 		c.hc = newHTTPClient(cfg.Concurrency)
 	}
 	if c.jitter == nil {
-		c.jitter = defaultJitter
+		c.jitter = backoff.Jitter
 	}
 	if c.sleep == nil {
-		c.sleep = defaultSleep
+		c.sleep = backoff.Sleep
 	}
 	if cfg.RateLimit > 0 {
 		c.lim = rate.NewLimiter(rate.Limit(cfg.RateLimit), 1)
@@ -174,7 +176,7 @@ func (c *Client) call(ctx context.Context, route Route, typ string, body []byte,
 	var hasRetryAfter bool
 	for n := 0; ; n++ {
 		if n > 0 {
-			wait := c.jitter(backoffCeiling(c.cfg.BaseBackoff, c.cfg.MaxBackoff, n-1))
+			wait := c.jitter(backoff.Ceiling(c.cfg.BaseBackoff, c.cfg.MaxBackoff, n-1))
 			if hasRetryAfter {
 				wait = min(retryAfter, c.cfg.MaxRetryAfter)
 			}

@@ -62,9 +62,9 @@ type Config struct {
 	// key is not sent to another host). Its Timeout should be 0: attempts are
 	// bounded by Timeout through the request context.
 	HTTPClient *http.Client `json:"-"`
-	// Jitter returns a random duration in [0, ceiling]; nil uses math/rand/v2.
+	// Jitter returns a random duration in [0, ceiling]; nil uses backoff.Jitter.
 	Jitter func(ceiling time.Duration) time.Duration `json:"-"`
-	// Sleep waits d or until ctx ends, returning ctx.Err() then; nil uses a timer.
+	// Sleep waits d or until ctx ends, returning ctx.Err() then; nil uses backoff.Sleep.
 	Sleep func(ctx context.Context, d time.Duration) error `json:"-"`
 }
 

@@ -1,10 +1,8 @@
 package safee
 
 import (
-	"context"
 	"errors"
 	"math"
-	"math/rand/v2"
 	"net/http"
 	"strconv"
 	"strings"
@@ -15,14 +13,6 @@ import (
 // every 5xx.
 func retryableStatus(code int) bool {
 	return code == http.StatusRequestTimeout || code == http.StatusTooManyRequests || code >= 500 && code <= 599
-}
-
-// backoffCeiling is min(max, base·2ⁿ) without overflow.
-func backoffCeiling(base, max time.Duration, n int) time.Duration {
-	if n >= 62 || base > max>>n {
-		return max
-	}
-	return base << n
 }
 
 // parseRetryAfter reads a Retry-After value: delay seconds or an HTTP date.
@@ -47,25 +37,4 @@ func parseRetryAfter(v string, now time.Time) (d time.Duration, ok bool) {
 		return 0, false
 	}
 	return max(t.Sub(now), 0), true
-}
-
-func defaultJitter(ceiling time.Duration) time.Duration {
-	if ceiling <= 0 {
-		return 0
-	}
-	return rand.N(ceiling + 1)
-}
-
-func defaultSleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

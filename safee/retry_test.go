@@ -1,7 +1,6 @@
 package safee
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -10,65 +9,6 @@ import (
 	"testing"
 	"time"
 )
-
-func TestBackoffCeiling(t *testing.T) {
-	const ms = time.Millisecond
-	tests := []struct {
-		base, max time.Duration
-		n         int
-		want      time.Duration
-	}{
-		{100 * ms, 5 * time.Second, 0, 100 * ms},
-		{100 * ms, 5 * time.Second, 1, 200 * ms},
-		{100 * ms, 5 * time.Second, 5, 3200 * ms},
-		{100 * ms, 5 * time.Second, 6, 5 * time.Second},
-		{100 * ms, 5 * time.Second, 62, 5 * time.Second},
-		{100 * ms, 5 * time.Second, 1000, 5 * time.Second},
-		{time.Duration(math.MaxInt64 / 2), time.Duration(math.MaxInt64), 3, time.Duration(math.MaxInt64)},
-	}
-	for _, tt := range tests {
-		if got := backoffCeiling(tt.base, tt.max, tt.n); got != tt.want {
-			t.Errorf("backoffCeiling(%v, %v, %d) = %v, want %v", tt.base, tt.max, tt.n, got, tt.want)
-		}
-	}
-}
-
-func TestDefaultJitterIsFull(t *testing.T) {
-	const ceiling = 10 * time.Millisecond
-	var low, high bool
-	for range 2000 {
-		d := defaultJitter(ceiling)
-		if d < 0 || d > ceiling {
-			t.Fatalf("jitter %v outside [0, %v]", d, ceiling)
-		}
-		low = low || d < ceiling/4
-		high = high || d > ceiling*3/4
-	}
-	if !low || !high {
-		t.Errorf("2000 draws did not spread over [0, %v] (low %v high %v)", ceiling, low, high)
-	}
-	if d := defaultJitter(0); d != 0 {
-		t.Errorf("defaultJitter(0) = %v", d)
-	}
-}
-
-func TestDefaultSleep(t *testing.T) {
-	if err := defaultSleep(context.Background(), time.Millisecond); err != nil {
-		t.Errorf("sleep: %v", err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	begin := time.Now()
-	if err := defaultSleep(ctx, time.Hour); !errors.Is(err, context.Canceled) {
-		t.Errorf("canceled sleep returned %v", err)
-	}
-	if err := defaultSleep(ctx, 0); !errors.Is(err, context.Canceled) {
-		t.Errorf("canceled zero sleep returned %v", err)
-	}
-	if took := time.Since(begin); took > time.Second {
-		t.Errorf("canceled sleep took %v", took)
-	}
-}
 
 func TestParseRetryAfter(t *testing.T) {
 	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)

@@ -329,13 +329,13 @@ func latest(t *testing.T, src *source, filter string) []decision.Decision {
 	})
 }
 
-// clockTime is how the Live table shows d's time.
+// clockTime is how the Live table shows d's time: its event time.
 func clockTime(src *source, d decision.Decision) string {
 	now := time.Now()
 	if src.clock != nil {
 		now = src.clock()
 	}
-	return d.Time.In(now.Location()).Format("15:04:05")
+	return d.EventTime.In(now.Location()).Format("15:04:05")
 }
 
 // startImplFlow runs the whole dashboard on src as a Bubble Tea program in

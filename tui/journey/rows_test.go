@@ -1,6 +1,7 @@
 package journey
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -66,6 +67,35 @@ func TestBuildTimelineVictim(t *testing.T) {
 	}
 	if d := tl.rows[4].dev; d != (decision.Device{Family: "Headless Chrome", OS: "Linux"}) {
 		t.Errorf("attacker device %+v", d)
+	}
+}
+
+// TestBuildTimelineBackfill: the victim's three days arrive as a backfill
+// within a few milliseconds, newest event first. In whatever order the
+// reader returns them, the timeline is in event time: the same rows, gaps
+// and chain as when they arrived live.
+func TestBuildTimelineBackfill(t *testing.T) {
+	live := buildTimeline(journeyOf("victim"))
+	arrival := fixture.Now().Add(time.Hour)
+	byEventTime := journeyOf("victim") // newest first
+	for i := range byEventTime {
+		byEventTime[i].Time = arrival.Add(time.Duration(i) * time.Millisecond)
+		byEventTime[i].ID = fmt.Sprintf("%032x", 1000+i)
+	}
+	byArrival := slices.Clone(byEventTime)
+	slices.Reverse(byArrival) // newest arrival (the oldest event) first
+	for name, ds := range map[string][]decision.Decision{"event time": byEventTime, "arrival": byArrival} {
+		tl := buildTimeline(ds)
+		if len(tl.rows) != len(live.rows) || tl.chain != live.chain {
+			t.Fatalf("newest %s first: %d rows, chain %d; live: %d rows, chain %d", name, len(tl.rows), tl.chain, len(live.rows), live.chain)
+		}
+		for i, r := range tl.rows {
+			l := live.rows[i]
+			if r.d.EventID != l.d.EventID || r.gap != l.gap || r.first != l.first || r.step != l.step {
+				t.Errorf("newest %s first, row %d: %s gap %s step %v; live: %s gap %s step %v",
+					name, i, r.d.EventID, r.gap, r.step, l.d.EventID, l.gap, l.step)
+			}
+		}
 	}
 }
 

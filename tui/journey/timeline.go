@@ -183,7 +183,7 @@ func (s tlRows) Cells(i int, dst []string) {
 	if r.step != decision.StepNone {
 		dst[tcMark] = chainMark
 	}
-	dst[tcTime] = d.Time.In(s.loc).Format("01-02 15:04")
+	dst[tcTime] = d.EventTime.In(s.loc).Format("01-02 15:04")
 	dst[tcGap] = "-"
 	if !r.first {
 		dst[tcGap] = Gap(r.gap)
@@ -311,7 +311,7 @@ func (m Model) timelineTitle() string {
 			widget.Segment{Text: events, Style: st.Bold, Priority: 1},
 			widget.Segment{Text: "max risk " + common.Score(d.maxRisk), Style: st.Bold, Priority: 3},
 			widget.Segment{Text: common.Count(uint64(d.denies)) + " denied", Style: st.Action[decision.ActionDeny.Index()], Priority: 3},
-			widget.Segment{Text: "first " + common.Age(m.c.Clock(), d.rows[0].d.Time), Style: st.Dim, Priority: 5},
+			widget.Segment{Text: "first " + common.Age(m.c.Clock(), d.rows[0].d.EventTime), Style: st.Dim, Priority: 5},
 		)
 	}
 	order := "newest first"

@@ -136,6 +136,7 @@ func TestTimelineFlow(t *testing.T) {
 	if after.ID != sel.ID {
 		t.Fatalf("the toggle moved the selection: %s -> %s", sel.EventID, after.EventID)
 	}
+	// Its time is the event time (the fixture's is when it was stored).
 	_, plain := screen(t, host.M)
 	rows := rowsOf(plain, timelineChrome)
 	if !strings.Contains(rows[0], "11-22 10:00") || !strings.Contains(plain, "oldest first") {

@@ -42,15 +42,19 @@ func defaultKeyMap() KeyMap {
 	}
 }
 
-// stamp is a decision counted while the rates query is in flight.
+// stamp is a decision counted while the rates query is in flight: when it
+// was stored (which tells whether the query saw it) and its event time and
+// action (what the rates count).
 type stamp struct {
-	t time.Time
-	a decision.Action
+	stored, event time.Time
+	a             decision.Action
 }
 
 // Model is the Live view. Rows matching the filter are kept in a bounded
-// ring; while the display is paused new rows wait in a second ring and are
-// counted as "N new". Rates are counted from every decision, filter or not.
+// ring, in arrival order; while the display is paused new rows wait in a
+// second ring and are counted as "N new". Rates are counted from every
+// decision, filter or not, by event time; "last event" is the newest
+// arrival.
 type Model struct {
 	c      *common.Common
 	keys   KeyMap
@@ -270,8 +274,8 @@ func (m *Model) onRates(msg ratesMsg) {
 		m.rates.Load(msg.counts)
 	}
 	for _, s := range m.preRates {
-		if msg.err != nil || s.t.After(msg.to) {
-			m.rates.Add(s.t, s.a)
+		if msg.err != nil || s.stored.After(msg.to) {
+			m.rates.Add(s.event, s.a)
 		}
 	}
 	m.preRates = m.preRates[:0]
@@ -284,9 +288,9 @@ func (m *Model) onBatch(b api.Batch) tea.Cmd {
 	for i := range b.Decisions {
 		d := &b.Decisions[i]
 		if m.ratesLoaded {
-			m.rates.Add(d.Time, d.Action)
+			m.rates.Add(d.EventTime, d.Action)
 		} else if len(m.preRates) < maxPreRates {
-			m.preRates = append(m.preRates, stamp{d.Time, d.Action})
+			m.preRates = append(m.preRates, stamp{d.Time, d.EventTime, d.Action})
 		}
 		if d.Time.After(m.lastEvent) {
 			m.lastEvent = d.Time

@@ -603,3 +603,51 @@ func FuzzRowRender(f *testing.F) {
 		h.screen()
 	})
 }
+
+// TestBackfillShowsEventTimeInArrivalOrder: events of last night arriving
+// now stay at the bottom of the tail in arrival order, show their own time
+// in TIME, leave the rates of the last hour alone (the rates count event
+// time), and make "last event" now (arrival).
+func TestBackfillShowsEventTimeInArrivalOrder(t *testing.T) {
+	h := newHarness(t, 40, 0, 120, 30)
+	before := h.m.rates.Series(fixture.Now(), RateWindow, common.SeriesEvents, nil)
+	night := time.Date(2026, 11, 24, 23, 0, 0, 0, fixture.Now().Location())
+	ds := make([]decision.Decision, 3)
+	for k := range ds {
+		ds[k] = fixture.Decision(41+k, fixture.Now().Add(time.Duration(k+1)*time.Second))
+		ds[k].EventTime = night.Add(time.Duration(2-k) * time.Hour) // arrives newest first
+	}
+	h.send(common.BatchMsg{Batch: api.Batch{Decisions: ds}})
+
+	ids := h.shownIDs()
+	if got := ids[len(ids)-3:]; !reflect.DeepEqual(got, []string{ds[0].ID, ds[1].ID, ds[2].ID}) {
+		t.Fatalf("the tail ends with %v, want the batch in arrival order", got)
+	}
+	scr := h.screen()
+	var tail []string
+	for _, l := range strings.Split(scr, "\n") {
+		if strings.Contains(l, "203.0.113.") {
+			tail = append(tail, l)
+		}
+	}
+	for k, want := range []string{"01:00:00", "00:00:00", "23:00:00"} {
+		if l := tail[len(tail)-3+k]; !strings.HasPrefix(l, want) {
+			t.Errorf("row of %s starts %q, want its event time %s", ds[k].EventID, l, want)
+		}
+	}
+	if !h.m.LastEvent().Equal(ds[2].Time) {
+		t.Errorf("last event %v, want the arrival %v", h.m.LastEvent(), ds[2].Time)
+	}
+	if after := h.m.rates.Series(fixture.Now(), RateWindow, common.SeriesEvents, nil); !reflect.DeepEqual(after, before) {
+		t.Errorf("events of last night changed the last hour's rates:\n%v\n%v", before, after)
+	}
+	// One of 09:30 arriving now counts in 09:30, not in 10:00.
+	late := fixture.Decision(44, fixture.Now().Add(5*time.Second))
+	late.EventTime = fixture.Now().Add(-30 * time.Minute)
+	h.send(common.BatchMsg{Batch: api.Batch{Decisions: []decision.Decision{late}}})
+	after := h.m.rates.Series(fixture.Now(), RateWindow, common.SeriesEvents, nil)
+	if n := len(after); after[n-31] != before[n-31]+1 || after[n-1] != before[n-1] {
+		t.Errorf("a 09:30 event arriving at 10:00: 09:30 %d -> %d, 10:00 %d -> %d; want +1 in 09:30 only",
+			before[n-31], after[n-31], before[n-1], after[n-1])
+	}
+}

@@ -10,8 +10,9 @@ import (
 // RateWindow is how many minutes of per-minute counts the header keeps.
 const RateWindow = 60
 
-// Rates counts decisions per minute and action over the last RateWindow
-// minutes. Add is O(1); a minute's slot is reused once it leaves the window.
+// Rates counts decisions per minute of event time and action over the last
+// RateWindow minutes. Add is O(1); a minute's slot is reused once it leaves
+// the window.
 type Rates struct {
 	slots   [RateWindow]rateSlot
 	version uint64
@@ -38,8 +39,8 @@ func (r *Rates) slot(minute int64) *rateSlot {
 	return &r.slots[i]
 }
 
-// Add counts one decision stored at t with action a. A decision older than
-// the minute its slot now holds is outside the window and ignored. An
+// Add counts one decision with event time t and action a. A decision older
+// than the minute its slot now holds is outside the window and ignored. An
 // unknown action counts as an error.
 func (r *Rates) Add(t time.Time, a decision.Action) {
 	m := unixMinute(t)

@@ -53,14 +53,15 @@ type rows struct {
 	loc    *time.Location // times show in the clock's zone
 }
 
-// Cells writes the row's texts, sanitized, one per column.
+// Cells writes the row's texts, sanitized, one per column. TIME is the
+// event time (the rows themselves are in arrival order).
 func (r rows) Cells(i int, dst []string) {
 	d := r.ring.At(uint64(i))
 	if d == nil {
 		clear(dst)
 		return
 	}
-	dst[colTime] = d.Time.In(r.loc).Format("15:04:05")
+	dst[colTime] = d.EventTime.In(r.loc).Format("15:04:05")
 	dst[colType] = common.TypeStatus(d)
 	dst[colUser] = common.Sanitize(firstNonEmpty(d.UserID, d.Email))
 	dst[colIP] = common.Sanitize(d.IP)

@@ -346,7 +346,7 @@ func (s flipSource) simulated(d *decision.Decision) decision.Action {
 // Cells writes a decision's columns, sanitized.
 func (s flipSource) Cells(i int, dst []string) {
 	d := &s.flips[i]
-	dst[fcTime] = d.Time.In(s.loc).Format("01-02 15:04:05")
+	dst[fcTime] = d.EventTime.In(s.loc).Format("01-02 15:04:05")
 	dst[fcEvent] = common.TypeStatus(d)
 	dst[fcUser] = common.Sanitize(d.UserID)
 	dst[fcIP] = common.Sanitize(d.IP)

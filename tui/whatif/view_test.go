@@ -159,13 +159,17 @@ func TestThresholdKeys(t *testing.T) {
 	if got.Challenge != 85 || got.Deny != 85 {
 		t.Fatalf("thresholds %+v", got)
 	}
-	// Announcements may arrive in any order; the newest version counts.
+	// Announcements are commands: they may arrive late and in any order;
+	// the newest version counts.
 	var newest common.ThresholdsMsg
-	for _, msg := range host.Sent() {
-		if tm, ok := msg.(common.ThresholdsMsg); ok && tm.Version > newest.Version {
-			newest = tm
+	d.WaitFor("the seventh announcement", func() bool {
+		for _, msg := range host.Sent() {
+			if tm, ok := msg.(common.ThresholdsMsg); ok && tm.Version > newest.Version {
+				newest = tm
+			}
 		}
-	}
+		return newest.Version >= 7
+	})
 	if newest.Version != 7 || newest.Thresholds != got {
 		t.Fatalf("the root was told %+v, want version 7 with %+v", newest, got)
 	}
