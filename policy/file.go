@@ -67,6 +67,17 @@ func Parse(name string, src []byte) (*Policy, error) {
 		b.pr.add(deep, "arrays and inline tables nest deeper than %d levels", maxNesting)
 		return nil, b.pr.err()
 	}
+	// Count the rules before decoding: the decoder takes seconds on a
+	// few MiB of tables, and nothing past MaxRules would be compiled.
+	rules := child("", "rule")
+	if _, over := b.at[elem(rules, MaxRules)]; over {
+		n := MaxRules
+		for _, ok := b.at[elem(rules, n)]; ok; _, ok = b.at[elem(rules, n)] {
+			n++
+		}
+		b.pr.add(b.key(elem(rules, MaxRules)), "%d rules; a policy has at most %d", n, MaxRules)
+		return nil, b.pr.err()
+	}
 	var raw map[string]any
 	if _, err := toml.Decode(text, &raw); err != nil {
 		var pe toml.ParseError
