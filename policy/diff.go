@@ -43,7 +43,8 @@ type DiffChange struct {
 func Diff(oldPolicy, newPolicy *Policy, decisions Decisions, opts Options) (*DiffReport, error) {
 	r := &DiffReport{}
 	to, tn := newTally(oldPolicy), newTally(newPolicy)
-	err := replay([]*Policy{oldPolicy, newPolicy}, decisions, opts, func(d *decision.Decision, evs []*Evaluator, rs []Result) error {
+	var err error
+	r.From, r.To, err = replay([]*Policy{oldPolicy, newPolicy}, decisions, opts, func(d *decision.Decision, evs []*Evaluator, rs []Result) error {
 		o, n := rs[0], rs[1]
 		r.Decisions++
 		r.Live.Add(d.Action)
@@ -69,7 +70,7 @@ func Diff(oldPolicy, newPolicy *Policy, decisions Decisions, opts Options) (*Dif
 			Old: o.Action, OldRule: o.Rule, OldRead: oldRead,
 			New: n.Action, NewRule: n.Rule, NewRead: newRead})
 		return nil
-	}, &r.From, &r.To)
+	})
 	if err != nil {
 		return nil, err
 	}

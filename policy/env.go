@@ -17,29 +17,29 @@ const MaxStringLen = 1024
 type variable struct {
 	name string
 	zero any
-	get  func(d *decision.Decision) any
+	get  func(e *Evaluator, d *decision.Decision) any
 }
 
 // variables are the names SPEC section 12 gives conditions, in the order
 // the documentation lists them.
 var variables = [...]variable{
-	{"risk", float64(0), func(d *decision.Decision) any { return d.Risk }},
-	{"ato", float64(0), func(d *decision.Decision) any { return d.AccountTakeover }},
-	{"bot", float64(0), func(d *decision.Decision) any { return d.Bot }},
-	{"abuse", float64(0), func(d *decision.Decision) any { return d.AccountAbuse }},
-	{"signals", []string(nil), func(d *decision.Decision) any { return d.Signals }},
-	{"type", "", func(d *decision.Decision) any { return clip(d.Type) }},
-	{"status", "", func(d *decision.Decision) any { return clip(d.Status) }},
-	{"user", "", func(d *decision.Decision) any { return clip(d.UserID) }},
-	{"email", "", func(d *decision.Decision) any { return clip(d.Email) }},
-	{"email_domain", "", func(d *decision.Decision) any { return clip(decision.EmailDomain(d.Email)) }},
-	{"ip", "", func(d *decision.Decision) any { return clip(d.IP) }},
-	{"ip24", "", func(d *decision.Decision) any { return decision.IP24(d.IP) }},
-	{"country", "", func(d *decision.Decision) any { return clip(d.Country) }},
-	{"ua", "", func(d *decision.Decision) any { return clip(d.UserAgent) }},
-	{"ua_family", "", func(d *decision.Decision) any { return decision.ClassifyUA(d.UserAgent).Family }},
-	{"hour", 0, func(d *decision.Decision) any { return d.EventTime.UTC().Hour() }},
-	{"action", "", func(d *decision.Decision) any { return string(d.Action) }},
+	{"risk", float64(0), func(_ *Evaluator, d *decision.Decision) any { return d.Risk }},
+	{"ato", float64(0), func(_ *Evaluator, d *decision.Decision) any { return d.AccountTakeover }},
+	{"bot", float64(0), func(_ *Evaluator, d *decision.Decision) any { return d.Bot }},
+	{"abuse", float64(0), func(_ *Evaluator, d *decision.Decision) any { return d.AccountAbuse }},
+	{"signals", []string(nil), func(_ *Evaluator, d *decision.Decision) any { return d.Signals }},
+	{"type", "", func(_ *Evaluator, d *decision.Decision) any { return clip(d.Type) }},
+	{"status", "", func(_ *Evaluator, d *decision.Decision) any { return clip(d.Status) }},
+	{"user", "", func(_ *Evaluator, d *decision.Decision) any { return clip(d.UserID) }},
+	{"email", "", func(_ *Evaluator, d *decision.Decision) any { return clip(d.Email) }},
+	{"email_domain", "", func(_ *Evaluator, d *decision.Decision) any { return clip(decision.EmailDomain(d.Email)) }},
+	{"ip", "", func(_ *Evaluator, d *decision.Decision) any { return clip(d.IP) }},
+	{"ip24", "", func(_ *Evaluator, d *decision.Decision) any { return decision.IP24(d.IP) }},
+	{"country", "", func(_ *Evaluator, d *decision.Decision) any { return clip(d.Country) }},
+	{"ua", "", func(_ *Evaluator, d *decision.Decision) any { return clip(d.UserAgent) }},
+	{"ua_family", "", func(e *Evaluator, d *decision.Decision) any { return e.families.get(d.UserAgent, uaFamily) }},
+	{"hour", 0, func(_ *Evaluator, d *decision.Decision) any { return d.EventTime.UTC().Hour() }},
+	{"action", "", func(_ *Evaluator, d *decision.Decision) any { return string(d.Action) }},
 }
 
 // lookupVariable returns the index of the variable called name.
@@ -92,3 +92,5 @@ func clip(s string) string {
 	}
 	return s[:cut]
 }
+
+func uaFamily(ua string) string { return decision.ClassifyUA(ua).Family }

@@ -76,8 +76,9 @@ type Evaluator struct {
 	qval []int
 	verr error
 
-	matched []int
-	failed  []RuleError
+	matched  []int
+	failed   []RuleError
+	families memo // user agent → family
 }
 
 // NewEvaluator returns an Evaluator of p that asks vel its velocity
@@ -116,7 +117,7 @@ func (e *Evaluator) eval(d *decision.Decision, all bool) (Result, error) {
 		return res, nil
 	}
 	for _, i := range e.p.vars {
-		e.env[variables[i].name] = variables[i].get(d)
+		e.env[variables[i].name] = variables[i].get(e, d)
 	}
 	for i, r := range e.p.rules {
 		if !r.applies(d.Type) {

@@ -95,7 +95,8 @@ type Change struct {
 func Replay(p *Policy, decisions Decisions, opts Options) (*Report, error) {
 	r := &Report{}
 	t := newTally(p)
-	err := replay([]*Policy{p}, decisions, opts, func(d *decision.Decision, evs []*Evaluator, rs []Result) error {
+	var err error
+	r.From, r.To, err = replay([]*Policy{p}, decisions, opts, func(d *decision.Decision, evs []*Evaluator, rs []Result) error {
 		res := rs[0]
 		r.Decisions++
 		r.Live.Add(d.Action)
@@ -113,7 +114,7 @@ func Replay(p *Policy, decisions Decisions, opts Options) (*Report, error) {
 			r.Changes = append(r.Changes, Change{Ref: refOf(d), Policy: res.Action, Rule: res.Rule, Read: read})
 		}
 		return nil
-	}, &r.From, &r.To)
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -122,9 +123,9 @@ func Replay(p *Policy, decisions Decisions, opts Options) (*Report, error) {
 }
 
 // replay runs policies over decisions with one Window and calls visit
-// with each included decision, the evaluators and their results. from
-// and to receive the event times of the first and last included decision.
-func replay(policies []*Policy, decisions Decisions, opts Options, visit func(*decision.Decision, []*Evaluator, []Result) error, from, to *time.Time) error {
+// with each included decision, the evaluators and their results. It
+// returns the event times of the first and last included decisions.
+func replay(policies []*Policy, decisions Decisions, opts Options, visit func(*decision.Decision, []*Evaluator, []Result) error) (from, to time.Time, err error) {
 	var queries []Query
 	for _, p := range policies {
 		queries = append(queries, p.queries...)
@@ -135,34 +136,35 @@ func replay(policies []*Policy, decisions Decisions, opts Options, visit func(*d
 		evs[i] = p.NewEvaluator(w)
 	}
 	rs := make([]Result, len(policies))
-	n := 0
+	n, included := 0, 0
 	for d, err := range decisions {
 		if err != nil {
-			return fmt.Errorf("replay: read decisions: %w", err)
+			return from, to, fmt.Errorf("replay: read decisions: %w", err)
 		}
 		n++
 		if opts.Include == nil || opts.Include(d) {
+			w.prepare(d)
 			for i, ev := range evs {
 				if rs[i], err = ev.Evaluate(d); err != nil {
-					return fmt.Errorf("replay: decision %d (event %q): %w", n, d.EventID, err)
+					return from, to, fmt.Errorf("replay: decision %d (event %q): %w", n, d.EventID, err)
 				}
 			}
-			if from.IsZero() {
-				*from = d.EventTime
+			if included++; included == 1 {
+				from = d.EventTime
 			}
-			*to = d.EventTime
+			to = d.EventTime
 			if err := visit(d, evs, rs); err != nil {
-				return fmt.Errorf("replay: decision %d (event %q): %w", n, d.EventID, err)
+				return from, to, fmt.Errorf("replay: decision %d (event %q): %w", n, d.EventID, err)
 			}
 			if opts.Each != nil {
 				opts.Each(d, rs)
 			}
 		}
 		if err := w.Add(d); err != nil {
-			return fmt.Errorf("replay: decision %d: %w", n, err)
+			return from, to, fmt.Errorf("replay: decision %d: %w", n, err)
 		}
 	}
-	return nil
+	return from, to, nil
 }
 
 // tally counts one policy's results.

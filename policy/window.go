@@ -27,13 +27,21 @@ var ErrOrder = errors.New("decisions not in event-time order")
 // entry is counted in and out once per query) plus a few map lookups. A
 // Window is not safe for concurrent use.
 type Window struct {
-	slots   map[Query]slotRef
+	queries []Query            // the queries answered,
+	slots   []slotRef          // and where each is kept
 	keys    [numKeys]*keyIndex // nil for keys no query groups by
 	need    []Key              // the keys whose values an entry keeps
-	pending []pendingEntry     // added, at time pendingAt, not yet visible
+	pending []pendingEntry     // added at time last, not yet visible
 	last    int64              // latest event time added (Unix ns)
 	added   bool
 	held    int // committed entries, over all keys
+
+	// cur is the decision a replay is evaluating (see prepare) and
+	// curVals its key values, computed once for its answers and its Add.
+	cur     *decision.Decision
+	curVals [numKeys]string
+	devices memo // user agent → device key
+	nets    memo // address → ip24
 }
 
 type slotRef struct {
@@ -78,10 +86,10 @@ type series struct {
 // NewWindow returns an empty Window answering queries (duplicates are
 // merged); asked anything else, it returns an error.
 func NewWindow(queries ...Query) *Window {
-	w := &Window{slots: make(map[Query]slotRef)}
+	w := &Window{}
 	var needed [numKeys]bool
 	for _, q := range queries {
-		if _, dup := w.slots[q]; dup || q.Key == KeyNone || q.Key >= numKeys || q.Of >= numKeys {
+		if slices.Contains(w.queries, q) || q.Key == KeyNone || q.Key >= numKeys || q.Of >= numKeys {
 			continue
 		}
 		ki := w.keys[q.Key]
@@ -98,7 +106,8 @@ func NewWindow(queries ...Query) *Window {
 			needed[q.Of] = true
 		}
 		needed[q.Key] = true
-		w.slots[q] = slotRef{ki, len(ki.window)}
+		w.queries = append(w.queries, q)
+		w.slots = append(w.slots, slotRef{ki, len(ki.window)})
 		ki.window = append(ki.window, int64(q.Window))
 		ki.ofCol = append(ki.ofCol, col)
 		ki.maxW = max(ki.maxW, int64(q.Window))
@@ -122,26 +131,59 @@ func (w *Window) Add(d *decision.Decision) error {
 		return err
 	}
 	pe := pendingEntry{t: t}
-	for _, k := range w.need {
-		pe.vals[k] = k.Value(d)
+	if d == w.cur {
+		pe.vals = w.curVals
+	} else {
+		for _, k := range w.need {
+			pe.vals[k] = w.value(k, d)
+		}
 	}
+	w.cur = nil
 	w.pending = append(w.pending, pe)
 	w.last, w.added = t, true
 	return nil
 }
 
+// prepare computes the key values of d, which a replay is about to
+// evaluate and then Add, once for its answers and its Add. d must not
+// change until it is added.
+func (w *Window) prepare(d *decision.Decision) {
+	w.cur = d
+	for _, k := range w.need {
+		w.curVals[k] = w.value(k, d)
+	}
+}
+
+// value returns k.Value(d), remembering device keys and networks.
+func (w *Window) value(k Key, d *decision.Decision) string {
+	switch k {
+	case KeyDevice:
+		return w.devices.get(d.UserAgent, decision.DeviceKey)
+	case KeyIP24:
+		return w.nets.get(d.IP, decision.IP24)
+	}
+	return k.Value(d)
+}
+
 // Answer answers q for d, which must not be earlier than any decision
 // added before (it may share the latest event time).
 func (w *Window) Answer(q Query, d *decision.Decision) (int, error) {
-	ref, ok := w.slots[q]
-	if !ok {
+	// A policy asks a handful of queries: a scan beats hashing them.
+	i := slices.Index(w.queries, q)
+	if i < 0 {
 		return 0, fmt.Errorf("window does not keep %s", q)
 	}
+	ref := w.slots[i]
 	t := d.EventTime.UnixNano()
 	if err := w.advance(t, d); err != nil {
 		return 0, err
 	}
-	v := ref.ki.key.Value(d)
+	var v string
+	if d == w.cur {
+		v = w.curVals[ref.ki.key]
+	} else {
+		v = w.value(ref.ki.key, d)
+	}
 	if v == "" {
 		return 0, nil
 	}
