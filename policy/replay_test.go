@@ -75,12 +75,12 @@ type outcome struct {
 // error decisions, decisions without an email or address) and evaluates
 // every decision again on its own, velocity recounted by scanning the
 // stream: every decision's action, deciding rule and matched rules agree,
-// and so does every count of the report. 100k decisions; 20k with -short
+// and so does every count of the report. 100k decisions; 10k with -short
 // or under the race detector.
 func TestReplayAgreesWithBruteForce(t *testing.T) {
 	n := 100_000
 	if testing.Short() || raceEnabled {
-		n = 20_000
+		n = 10_000
 	}
 	p := mustParse(t, tenRules)
 	ds := newSynth(1).decisions(n)
