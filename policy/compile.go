@@ -119,11 +119,14 @@ func example(fn string) string {
 	}
 }
 
-// read is one thing a condition reads: a variable, or a velocity query
-// (query >= 0, its index in the policy's queries).
+// read is one thing a condition reads: a variable; a velocity query
+// (query >= 0, its index in the policy's queries); or a call of in_list
+// or in_cidr (fn) on a variable (arg) with a literal list name or CIDR.
 type read struct {
-	name  string
-	query int
+	name     string
+	query    int
+	fn       string
+	arg, lit string
 }
 
 // checker is an expr-lang patch: it sees every node of a condition after
@@ -143,13 +146,31 @@ func (k *checker) fail(n ast.Node, format string, args ...any) {
 	k.errs = append(k.errs, conditionError{n.Location().From, fmt.Sprintf(format, args...)})
 }
 
-func (k *checker) read(name string, query int) {
-	for _, r := range k.reads {
-		if r.name == name {
+func (k *checker) read(r read) {
+	for _, x := range k.reads {
+		if x.name == r.name {
 			return
 		}
 	}
-	k.reads = append(k.reads, read{name, query})
+	k.reads = append(k.reads, r)
+}
+
+// readCall records a call of fn on a variable with a literal (a list
+// name or a CIDR), so that what it answered can be shown; calls on other
+// expressions show through the variables they read.
+func (k *checker) readCall(fn string, arg ast.Node, lit string) {
+	id, ok := arg.(*ast.IdentifierNode)
+	if !ok {
+		return
+	}
+	if _, isVar := lookupVariable(id.Value); !isVar {
+		return
+	}
+	name := fmt.Sprintf("%s(%q, %s)", fn, lit, id.Value)
+	if fn == fnInCIDR {
+		name = fmt.Sprintf("%s(%s, %q)", fn, id.Value, lit)
+	}
+	k.read(read{name: name, query: -1, fn: fn, arg: id.Value, lit: lit})
 }
 
 // Visit is called on every node, children first.
@@ -163,7 +184,7 @@ func (k *checker) Visit(node *ast.Node) {
 			k.funcs = append(k.funcs, n)
 		default:
 			if _, ok := lookupVariable(n.Value); ok {
-				k.read(n.Value, -1)
+				k.read(read{name: n.Value, query: -1})
 			}
 		}
 	case *ast.CallNode:
@@ -196,6 +217,8 @@ func (k *checker) call(node *ast.Node, n *ast.CallNode) {
 			k.fail(n.Arguments[0], "in_list's list must be named by a string literal, as in %s", example(fnInList))
 		case k.c.lists[name.Value] == nil:
 			k.fail(name, "no list %q in [lists]%s", name.Value, known(k.c.lists))
+		default:
+			k.readCall(fnInList, n.Arguments[1], name.Value)
 		}
 	case fnInCIDR:
 		k.callees[id] = true
@@ -214,6 +237,7 @@ func (k *checker) call(node *ast.Node, n *ast.CallNode) {
 			return
 		}
 		k.c.cidrs[lit.Value] = p.Masked()
+		k.readCall(fnInCIDR, n.Arguments[0], lit.Value)
 	default:
 		if _, ok := builtin.Index[id.Value]; ok {
 			k.fail(id, "%s() is not available in policies (available: %s)", id.Value, strings.Join(builtins, ", "))
@@ -251,7 +275,7 @@ func (k *checker) velocity(node *ast.Node, n *ast.CallNode, fn string) {
 		i = len(k.c.queries)
 		k.c.queries = append(k.c.queries, q)
 	}
-	k.read(q.String(), i)
+	k.read(read{name: q.String(), query: i})
 	ast.Patch(node, &ast.CallNode{
 		Callee:    &ast.IdentifierNode{Value: fnVelocity},
 		Arguments: []ast.Node{&ast.IntegerNode{Value: i}},

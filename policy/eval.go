@@ -148,22 +148,30 @@ func (e *Evaluator) eval(d *decision.Decision, all bool) (Result, error) {
 
 // Read returns what rule i's condition reads (Rule.Reads) with its value
 // for the decision last evaluated: the variables as the condition saw
-// them and the answers to its velocity queries. The map is the caller's.
+// them, the answers to its velocity queries and to its in_list and
+// in_cidr calls on variables. The map is the caller's.
 func (e *Evaluator) Read(i int) (map[string]any, error) {
 	if i < 0 || i >= len(e.p.rules) || e.d == nil {
 		return nil, nil
 	}
 	out := make(map[string]any, len(e.p.rules[i].reads))
 	for _, rd := range e.p.rules[i].reads {
-		if rd.query < 0 {
+		switch {
+		case rd.query >= 0:
+			n := e.velocity(rd.query)
+			if e.verr != nil {
+				return nil, fmt.Errorf("policy %s: %w", e.p.name, e.verr)
+			}
+			out[rd.name] = n
+		case rd.fn == fnInList:
+			v, _ := e.env[rd.arg].(string)
+			out[rd.name] = e.p.inList(rd.lit, v)
+		case rd.fn == fnInCIDR:
+			v, _ := e.env[rd.arg].(string)
+			out[rd.name] = e.p.inCIDR(v, rd.lit)
+		default:
 			out[rd.name] = e.env[rd.name]
-			continue
 		}
-		n := e.velocity(rd.query)
-		if e.verr != nil {
-			return nil, fmt.Errorf("policy %s: %w", e.p.name, e.verr)
-		}
-		out[rd.name] = n
 	}
 	return out, nil
 }

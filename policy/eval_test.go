@@ -174,9 +174,14 @@ func (c *countingVelocity) Answer(Query, *decision.Decision) (int, error) {
 
 func TestRead(t *testing.T) {
 	p := mustParse(t, `
+[lists]
+vip = ["c"]
 [[rule]]
 name = "stuffing"
-when = 'status == "$failed" && distinct("ip", "user", "10m") >= 2 && risk > 10'
+when = '''
+status == "$failed" && distinct("ip", "user", "10m") >= 2 && risk > 10
+  && in_list("vip", user) && in_cidr(ip, "1.1.0.0/16") && !in_list("vip", lower(email))
+'''
 action = "deny"
 `)
 	w := NewWindow(p.Queries()...)
@@ -191,7 +196,8 @@ action = "deny"
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]any{"status": "$failed", `distinct("ip", "user", "10m")`: 2, "risk": 42.0}
+	want := map[string]any{"status": "$failed", `distinct("ip", "user", "10m")`: 2, "risk": 42.0,
+		"user": "c", `in_list("vip", user)`: true, "ip": "1.1.1.1", `in_cidr(ip, "1.1.0.0/16")`: true, "email": "c@example.com"}
 	if mustJSON(t, got) != mustJSON(t, want) {
 		t.Errorf("read %v, want %v", got, want)
 	}

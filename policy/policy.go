@@ -35,8 +35,9 @@ type Rule struct {
 	When string
 	// Line is the line of the rule's [[rule]] header.
 	Line int
-	// Reads names what the condition reads: variables ("risk") and
-	// velocity queries (`count("ip", "10m")`), in order of first use.
+	// Reads names what the condition reads, in order of first use:
+	// variables ("risk"), velocity queries (`count("ip", "10m")`) and
+	// in_list and in_cidr calls on a variable (`in_list("vip", user)`).
 	Reads []string
 }
 
