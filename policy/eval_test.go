@@ -218,3 +218,29 @@ action = "deny"
 		t.Errorf("got %+v, %v", res, err)
 	}
 }
+
+// TestEvaluatorsShareAPolicy runs evaluators of one policy on several
+// goroutines (the race detector checks the policy is only read).
+func TestEvaluatorsShareAPolicy(t *testing.T) {
+	p := mustParse(t, tenRules)
+	ds := newSynth(8).decisions(2000)
+	want, err := Replay(p, stream(ds), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 4)
+	for range 4 {
+		go func() {
+			got, err := Replay(p, stream(ds), Options{})
+			if err == nil && (got.Matrix != want.Matrix || !slices.Equal(got.Rules, want.Rules)) {
+				err = errors.New("replays on different goroutines disagree")
+			}
+			errs <- err
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}
