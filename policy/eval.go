@@ -113,6 +113,7 @@ func (e *Evaluator) eval(d *decision.Decision, all bool) (Result, error) {
 	e.matched, e.failed = e.matched[:0], e.failed[:0]
 	res := Result{Action: e.p.def, Index: -1}
 	if d.Action == decision.ActionError {
+		e.d = nil // nothing was read
 		res.Action = decision.ActionError
 		return res, nil
 	}
