@@ -13,33 +13,36 @@ import (
 const MaxStringLen = 1024
 
 // variable is one name a condition can read, with its type (the type of
-// zero) and how it is read from a decision.
+// zero) and how it is read from a decision: num for the scores, str for
+// strings, get for the others.
 type variable struct {
 	name string
 	zero any
-	get  func(e *Evaluator, d *decision.Decision) any
+	num  func(d *decision.Decision) float64
+	str  func(e *Evaluator, d *decision.Decision) string
+	get  func(d *decision.Decision) any
 }
 
 // variables are the names SPEC section 12 gives conditions, in the order
 // the documentation lists them.
 var variables = [...]variable{
-	{"risk", float64(0), func(_ *Evaluator, d *decision.Decision) any { return d.Risk }},
-	{"ato", float64(0), func(_ *Evaluator, d *decision.Decision) any { return d.AccountTakeover }},
-	{"bot", float64(0), func(_ *Evaluator, d *decision.Decision) any { return d.Bot }},
-	{"abuse", float64(0), func(_ *Evaluator, d *decision.Decision) any { return d.AccountAbuse }},
-	{"signals", []string(nil), func(_ *Evaluator, d *decision.Decision) any { return d.Signals }},
-	{"type", "", func(_ *Evaluator, d *decision.Decision) any { return clip(d.Type) }},
-	{"status", "", func(_ *Evaluator, d *decision.Decision) any { return clip(d.Status) }},
-	{"user", "", func(_ *Evaluator, d *decision.Decision) any { return clip(d.UserID) }},
-	{"email", "", func(_ *Evaluator, d *decision.Decision) any { return clip(d.Email) }},
-	{"email_domain", "", func(_ *Evaluator, d *decision.Decision) any { return clip(decision.EmailDomain(d.Email)) }},
-	{"ip", "", func(_ *Evaluator, d *decision.Decision) any { return clip(d.IP) }},
-	{"ip24", "", func(_ *Evaluator, d *decision.Decision) any { return decision.IP24(d.IP) }},
-	{"country", "", func(_ *Evaluator, d *decision.Decision) any { return clip(d.Country) }},
-	{"ua", "", func(_ *Evaluator, d *decision.Decision) any { return clip(d.UserAgent) }},
-	{"ua_family", "", func(e *Evaluator, d *decision.Decision) any { return e.families.get(d.UserAgent, uaFamily) }},
-	{"hour", 0, func(_ *Evaluator, d *decision.Decision) any { return d.EventTime.UTC().Hour() }},
-	{"action", "", func(_ *Evaluator, d *decision.Decision) any { return string(d.Action) }},
+	{name: "risk", zero: float64(0), num: func(d *decision.Decision) float64 { return d.Risk }},
+	{name: "ato", zero: float64(0), num: func(d *decision.Decision) float64 { return d.AccountTakeover }},
+	{name: "bot", zero: float64(0), num: func(d *decision.Decision) float64 { return d.Bot }},
+	{name: "abuse", zero: float64(0), num: func(d *decision.Decision) float64 { return d.AccountAbuse }},
+	{name: "signals", zero: []string(nil), get: func(d *decision.Decision) any { return d.Signals }},
+	{name: "type", zero: "", str: func(_ *Evaluator, d *decision.Decision) string { return clip(d.Type) }},
+	{name: "status", zero: "", str: func(_ *Evaluator, d *decision.Decision) string { return clip(d.Status) }},
+	{name: "user", zero: "", str: func(_ *Evaluator, d *decision.Decision) string { return clip(d.UserID) }},
+	{name: "email", zero: "", str: func(_ *Evaluator, d *decision.Decision) string { return clip(d.Email) }},
+	{name: "email_domain", zero: "", str: func(_ *Evaluator, d *decision.Decision) string { return clip(decision.EmailDomain(d.Email)) }},
+	{name: "ip", zero: "", str: func(_ *Evaluator, d *decision.Decision) string { return clip(d.IP) }},
+	{name: "ip24", zero: "", str: func(_ *Evaluator, d *decision.Decision) string { return decision.IP24(d.IP) }},
+	{name: "country", zero: "", str: func(_ *Evaluator, d *decision.Decision) string { return clip(d.Country) }},
+	{name: "ua", zero: "", str: func(_ *Evaluator, d *decision.Decision) string { return clip(d.UserAgent) }},
+	{name: "ua_family", zero: "", str: func(e *Evaluator, d *decision.Decision) string { return e.families.get(d.UserAgent, uaFamily) }},
+	{name: "hour", zero: 0, get: func(d *decision.Decision) any { return d.EventTime.UTC().Hour() }},
+	{name: "action", zero: "", str: func(_ *Evaluator, d *decision.Decision) string { return string(d.Action) }},
 }
 
 // lookupVariable returns the index of the variable called name.

@@ -79,6 +79,16 @@ type Evaluator struct {
 	matched  []int
 	failed   []RuleError
 	families memo // user agent → family
+
+	// Boxes for the environment, reused to spare an allocation: whole
+	// scores, and each string variable's value when it repeats.
+	scores [101]any
+	last   []boxed
+}
+
+type boxed struct {
+	s   string
+	box any
 }
 
 // NewEvaluator returns an Evaluator of p that asks vel its velocity
@@ -90,6 +100,10 @@ func (p *Policy) NewEvaluator(vel Velocity) *Evaluator {
 		env:  make(map[string]any, len(p.vars)+4),
 		qgen: make([]uint64, len(p.queries)),
 		qval: make([]int, len(p.queries)),
+		last: make([]boxed, len(p.vars)),
+	}
+	for n := range e.scores {
+		e.scores[n] = float64(n)
 	}
 	e.env[fnVelocity] = e.velocity
 	e.env[fnHasSignal] = e.hasSignal
@@ -117,9 +131,7 @@ func (e *Evaluator) eval(d *decision.Decision, all bool) (Result, error) {
 		res.Action = decision.ActionError
 		return res, nil
 	}
-	for _, i := range e.p.vars {
-		e.env[variables[i].name] = variables[i].get(e, d)
-	}
+	e.fill(d)
 	for i, r := range e.p.rules {
 		if !r.applies(d.Type) {
 			continue
@@ -145,6 +157,32 @@ func (e *Evaluator) eval(d *decision.Decision, all bool) (Result, error) {
 	}
 	res.Matched, res.Failed = e.matched, e.failed
 	return res, nil
+}
+
+// fill sets the variables the policy reads to d's values.
+func (e *Evaluator) fill(d *decision.Decision) {
+	for j, i := range e.p.vars {
+		v := &variables[i]
+		var x any
+		switch {
+		case v.num != nil:
+			f := v.num(d)
+			if n := int(f); float64(n) == f && n >= 0 && n < len(e.scores) {
+				x = e.scores[n]
+			} else {
+				x = f
+			}
+		case v.str != nil:
+			s, c := v.str(e, d), &e.last[j]
+			if c.box == nil || c.s != s {
+				c.s, c.box = s, s
+			}
+			x = c.box
+		default:
+			x = v.get(d)
+		}
+		e.env[v.name] = x
+	}
 }
 
 // Read returns what rule i's condition reads (Rule.Reads) with its value

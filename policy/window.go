@@ -66,7 +66,17 @@ type keyIndex struct {
 	// them when they leave the longest window.
 	fifo  []fifoEntry
 	fhead int
+	// free holds emptied series for reuse: keys come and go, and a series
+	// with its slices and maps is several allocations.
+	free []*series
 }
+
+// maxFree bounds a keyIndex's free series, and maxFreeLen the entries a
+// series may have had room for to be kept.
+const (
+	maxFree    = 1024
+	maxFreeLen = 256
+)
 
 type fifoEntry struct {
 	t int64
@@ -239,12 +249,7 @@ func (w *Window) commit(pe pendingEntry) {
 		v := pe.vals[ki.key]
 		s := ki.series[v]
 		if s == nil {
-			s = &series{value: v, cursor: make([]int, len(ki.window)), counts: make([]map[string]int, len(ki.window))}
-			for slot, col := range ki.ofCol {
-				if col >= 0 {
-					s.counts[slot] = make(map[string]int)
-				}
-			}
+			s = ki.newSeries(v)
 			ki.series[v] = s
 		}
 		s.times = append(s.times, pe.t)
@@ -262,6 +267,38 @@ func (w *Window) commit(pe pendingEntry) {
 		ki.fifo = append(ki.fifo, fifoEntry{pe.t, s})
 		w.held++
 	}
+}
+
+// newSeries returns an empty series for value v, a free one if it can.
+func (ki *keyIndex) newSeries(v string) *series {
+	if n := len(ki.free); n > 0 {
+		s := ki.free[n-1]
+		ki.free = ki.free[:n-1]
+		s.value = v
+		return s
+	}
+	s := &series{value: v, cursor: make([]int, len(ki.window)), counts: make([]map[string]int, len(ki.window))}
+	for slot, col := range ki.ofCol {
+		if col >= 0 {
+			s.counts[slot] = make(map[string]int)
+		}
+	}
+	return s
+}
+
+// release forgets an emptied series, keeping it for reuse unless it grew
+// large (a burst's series would hold on to its memory).
+func (ki *keyIndex) release(s *series) {
+	delete(ki.series, s.value)
+	if len(ki.free) == maxFree || cap(s.times) > maxFreeLen {
+		return
+	}
+	s.value, s.times, s.vals, s.head = "", s.times[:0], s.vals[:0], 0
+	clear(s.cursor)
+	for _, m := range s.counts {
+		clear(m)
+	}
+	ki.free = append(ki.free, s)
 }
 
 // evict forgets the entries earlier than limit and returns how many.
@@ -296,7 +333,7 @@ func (ki *keyIndex) popFront(s *series) {
 	s.head++
 	switch {
 	case s.head == len(s.times):
-		delete(ki.series, s.value)
+		ki.release(s)
 	case s.head >= 32 && s.head*2 >= len(s.times):
 		s.times = s.times[:copy(s.times, s.times[s.head:])]
 		s.vals = s.vals[:copy(s.vals, s.vals[s.head*stride:])]
