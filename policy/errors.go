@@ -11,9 +11,10 @@ import (
 // are 1-based; Col counts bytes, as Go's own tools do. Its text is
 // "FILE:LINE:COL: message", the form editors and CI annotate.
 type Error struct {
-	File      string
-	Line, Col int
-	Msg       string
+	File string `json:"file"`
+	Line int    `json:"line"`
+	Col  int    `json:"col"`
+	Msg  string `json:"message"`
 }
 
 func (e *Error) Error() string {

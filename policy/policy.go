@@ -26,19 +26,19 @@ type Policy struct {
 
 // Rule describes one rule of a policy, as Rules returns it.
 type Rule struct {
-	Name   string
-	Action decision.Action
+	Name   string          `json:"name"`
+	Action decision.Action `json:"action"`
 	// Types are the event types the rule applies to (compared without
 	// regard to case); empty means every type.
-	Types []string
+	Types []string `json:"types,omitempty"`
 	// When is the condition's text.
-	When string
+	When string `json:"when"`
 	// Line is the line of the rule's [[rule]] header.
-	Line int
+	Line int `json:"line"`
 	// Reads names what the condition reads, in order of first use:
 	// variables ("risk"), velocity queries (`count("ip", "10m")`) and
 	// in_list and in_cidr calls on a variable (`in_list("vip", user)`).
-	Reads []string
+	Reads []string `json:"reads"`
 }
 
 // rule is a compiled Rule.
