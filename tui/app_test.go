@@ -109,9 +109,10 @@ func TestStatusLineStates(t *testing.T) {
 		h := fixture.Health(fixture.Now().Add(-fixture.Step))
 		h.Pipeline, h.PauseReason, h.SafeeReachable = tc.pipeline, "key rejected", tc.reachable
 		r.SetHealth(h, nil)
-		seq := m.healthSeq
 		d.Send(tickMsg{})
-		d.WaitFor("a health refresh", func() bool { return m.healthSeq > seq && !m.healthBusy })
+		d.WaitFor("a health refresh", func() bool {
+			return m.h.Pipeline == tc.pipeline && m.h.SafeeReachable == tc.reachable && !m.healthReq.Busy()
+		})
 		if got := status(); !strings.HasPrefix(got, tc.want) {
 			t.Errorf("%s, reachable %v: status %q, want it to start with %q", tc.pipeline, tc.reachable, got, tc.want)
 		}

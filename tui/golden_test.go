@@ -177,9 +177,8 @@ func TestGoldenScoringPaused(t *testing.T) {
 	h.Errors["unauthorized"] = 1
 	r.SetHealth(h, nil)
 	d.Key("5")
-	seq := m.healthSeq
 	d.Send(tickMsg{}) // the refresh tick, without waiting a second for it
-	d.WaitFor("a health refresh", func() bool { return m.healthSeq > seq && !m.healthBusy })
+	d.WaitFor("a health refresh", func() bool { return m.h.Pipeline == "paused" && !m.healthReq.Busy() })
 	screen := checkScreen(t, d.View(), 80, 24)
 	if strings.Count(screen, "SCORING PAUSED: Safe-e rejected the API key") < 2 {
 		t.Errorf("the pause must be loud in the view and the status line:\n%s", screen)

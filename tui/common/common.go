@@ -33,6 +33,9 @@ type Common struct {
 	Thresholds *decision.Thresholds
 
 	ctx context.Context
+	// tickets numbers every Request.Go, so that no two reads of the
+	// program share a ticket.
+	tickets uint64
 }
 
 // New returns a Common reading from data, whose queries end when ctx ends.

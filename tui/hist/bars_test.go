@@ -197,20 +197,6 @@ func TestDeltaShareCompact(t *testing.T) {
 			t.Errorf("delta(%d, %d) = %q, want %q", tc.cur, tc.prev, got, tc.want)
 		}
 	}
-	if got := share(3, 100); got != "3.0%" {
-		t.Errorf("share = %q", got)
-	}
-	if got := share(1, 0); got != "-" {
-		t.Errorf("share of nothing = %q", got)
-	}
-	for n, want := range map[uint64]string{
-		0: "0", 9999: "9999", 10_000: "10k", 999_999: "999k", 1_234_567: "1.2M",
-		12_345_678: "12M", 5_000_000_000: "5G",
-	} {
-		if got := compact(n); got != want || len(got) > axisWidth-1 {
-			t.Errorf("compact(%d) = %q, want %q", n, got, want)
-		}
-	}
 }
 
 func TestChartLabels(t *testing.T) {

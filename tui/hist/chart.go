@@ -188,9 +188,9 @@ func (c *chart) render(st *common.Styles) []string {
 		label := ""
 		switch {
 		case lvl == c.rows:
-			label = compact(peak)
+			label = common.Compact(peak)
 		case c.rows >= 6 && lvl == (c.rows+1)/2:
-			label = compact(valueAt(lvl, c.rows, peak, c.log))
+			label = common.Compact(valueAt(lvl, c.rows, peak, c.log))
 		}
 		tick := "│"
 		if label != "" {
@@ -257,19 +257,4 @@ func paint(row []cell, codes *[numInks]sgr) string {
 	}
 	b.WriteString(codes[cur].close)
 	return b.String()
-}
-
-// compact formats a count in at most 5 cells: 9999, 12k, 1.2M, 12M.
-func compact(n uint64) string {
-	switch {
-	case n < 10_000:
-		return strconv.FormatUint(n, 10)
-	case n < 1_000_000:
-		return strconv.FormatUint(n/1000, 10) + "k"
-	case n < 10_000_000:
-		return strconv.FormatFloat(float64(n)/1e6, 'f', 1, 64) + "M"
-	case n < 1_000_000_000:
-		return strconv.FormatUint(n/1_000_000, 10) + "M"
-	}
-	return strconv.FormatUint(n/1_000_000_000, 10) + "G"
 }

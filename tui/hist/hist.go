@@ -68,8 +68,7 @@ type Model struct {
 	sel     int // score point where the selected bar starts (0..100)
 
 	refresh common.Refresher
-	seq     int
-	busy    bool
+	req     common.Request[result]
 	lastTo  time.Time // end of the window last asked for
 
 	data    *result // the last answer, nil before the first
@@ -87,6 +86,7 @@ func New(c *common.Common) Model {
 		win:     defaultWindow,
 		compare: true,
 		refresh: common.Refresher{View: common.ViewHistograms, Every: RefreshEvery, MinGap: BatchGap},
+		req:     common.Request[result]{View: common.ViewHistograms},
 		cache:   &frame{},
 	}
 }
@@ -117,7 +117,7 @@ func (m Model) Window() common.Window { return common.Windows[m.win] }
 
 // Loading reports whether the chart is awaited: never read yet, or an
 // answer under way.
-func (m Model) Loading() bool { return m.busy || m.data == nil }
+func (m Model) Loading() bool { return m.req.Busy() || m.data == nil }
 
 // ShortHelp lists the main keys.
 func (m Model) ShortHelp() []key.Binding {
@@ -134,18 +134,18 @@ func (m Model) FullHelp() []key.Binding {
 // Update handles keys, answers, refresh ticks and new batches.
 func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 	switch msg := msg.(type) {
-	case resultMsg:
+	case common.Answer[result]:
 		m.onResult(msg)
 	case common.RefreshMsg:
 		ok, next := m.refresh.Tick(msg)
-		if ok && !m.busy && (m.refresh.Dirty() || m.windowMoved()) {
+		if ok && !m.req.Busy() && (m.refresh.Dirty() || m.windowMoved()) {
 			cmd := tea.Batch(next, m.load())
 			return m, cmd
 		}
 		return m, next
 	case common.BatchMsg:
 		if len(msg.Batch.Decisions) > 0 || msg.Batch.Missed > 0 {
-			if m.refresh.Batch(m.c.Clock()) && !m.busy {
+			if m.refresh.Batch(m.c.Clock()) && !m.req.Busy() {
 				cmd := m.load()
 				return m, cmd
 			}

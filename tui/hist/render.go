@@ -28,7 +28,7 @@ type frameKey struct {
 func (m Model) frameKey() frameKey {
 	return frameKey{
 		version: m.version, width: m.width, height: m.height, styles: m.c.Styles,
-		score: m.score, win: m.win, log: m.log, compare: m.compare, busy: m.busy,
+		score: m.score, win: m.win, log: m.log, compare: m.compare, busy: m.req.Busy(),
 		sel: m.sel, th: m.c.CurrentThresholds(),
 	}
 }
@@ -141,7 +141,7 @@ func (m Model) tabsLine() string {
 		{Plain: strings.Join(scoresPlain, " "), Styled: strings.Join(scores, " "), Priority: 0},
 		{Plain: strings.Join(winsPlain, " "), Styled: strings.Join(wins, " "), Priority: 1},
 	}
-	if m.busy {
+	if m.req.Busy() {
 		ps = append(ps, common.StyledPiece("loading…", st.Dim, 2))
 	}
 	if d := m.data; d != nil && d.score == m.score && d.win == m.win {
@@ -190,13 +190,13 @@ func (m Model) legend(lines bool, th decision.Thresholds, d *result) string {
 func (m Model) infoLines(b bar, d *result, two bool) []string {
 	st := m.c.Styles
 	head := d.score.String() + " " + rangeLabel(b) + ": " + common.Count(b.total) + " of " +
-		common.Count(d.cur.Total) + " (" + share(b.total, d.cur.Total) + ")"
+		common.Count(d.cur.Total) + " (" + common.Share(b.total, d.cur.Total) + ")"
 	first := []common.Piece{common.StyledPiece(head, st.Bold, 0)}
 	for a := range scored {
 		name := string(decision.Actions[a])
 		text := name + " " + common.Count(b.counts[a])
 		if b.counts[a] > 0 {
-			text += " (" + share(b.counts[a], b.total) + ")"
+			text += " (" + common.Share(b.counts[a], b.total) + ")"
 		}
 		first = append(first, common.Piece{Plain: text, Styled: st.Action[a].Render(name) + text[len(name):], Priority: 1})
 	}
@@ -224,15 +224,6 @@ func rangeLabel(b bar) string {
 		return strconv.Itoa(b.lo)
 	}
 	return strconv.Itoa(b.lo) + "-" + strconv.Itoa(hi)
-}
-
-// share is part of whole as a percentage with one decimal, "-" when whole
-// is zero.
-func share(part, whole uint64) string {
-	if whole == 0 {
-		return "-"
-	}
-	return strconv.FormatFloat(100*float64(part)/float64(whole), 'f', 1, 64) + "%"
 }
 
 // delta compares a count with the previous window's: "+67%", "-12%",

@@ -29,7 +29,7 @@ func run(t *testing.T, r api.Reader, w, h int) (*fixture.Driver, *fixture.Host[M
 }
 
 func waitData(d *fixture.Driver, host *fixture.Host[Model]) {
-	d.WaitFor("the histogram", func() bool { return host.M.data != nil && !host.M.busy })
+	d.WaitFor("the histogram", func() bool { return host.M.data != nil && !host.M.req.Busy() })
 }
 
 // screen checks the view is exactly its size and returns it as the ASCII
@@ -216,8 +216,8 @@ func TestStaleAnswerDropped(t *testing.T) {
 	fresh := m.load()
 	m, _ = m.Update(fresh())
 	want := m.data.cur.Total
-	msg := stale().(resultMsg)
-	msg.res.cur.Total = 999_999
+	msg := stale().(common.Answer[result])
+	msg.Value.cur.Total = 999_999
 	m, _ = m.Update(msg)
 	if m.data.cur.Total != want {
 		t.Fatalf("a stale answer replaced the chart: %d", m.data.cur.Total)
@@ -263,54 +263,46 @@ func TestRefresh(t *testing.T) {
 
 	// Hidden: a batch only marks the data stale; showing reads it.
 	m, cmd := m.Update(batch)
-	if cmd != nil || m.busy {
+	if cmd != nil || m.req.Busy() {
 		t.Fatal("a hidden view read on a batch")
 	}
-	if m.Show(); !m.busy {
+	if m.Show(); !m.req.Busy() {
 		t.Fatal("showing a stale view did not read it")
 	}
-	seq := m.seq
-	m, _ = m.Update(resultMsg{seq: seq, res: m.data.copyOK()})
+	m, _ = m.Update(m.load()()) // stands in for the read Show started
 
 	// Visible: a batch reads at most once per BatchGap.
 	now = now.Add(BatchGap)
-	if m, cmd = m.Update(batch); cmd == nil || !m.busy {
+	if m, cmd = m.Update(batch); cmd == nil || !m.req.Busy() {
 		t.Fatal("a visible view did not read on a batch")
 	}
-	m, _ = m.Update(resultMsg{seq: m.seq, res: m.data.copyOK()})
+	m, _ = m.Update(m.load()())
 
 	// Within BatchGap a batch only marks the chart stale, and the next
 	// tick reads it. A tick from before Hide is ignored.
 	m.refresh.Every = time.Millisecond
 	tick := m.Show() // a new tick chain; nothing to read yet
-	if m.busy {
+	if m.req.Busy() {
 		t.Fatal("an up-to-date view read on Show")
 	}
 	if m, cmd = m.Update(batch); cmd != nil {
 		t.Fatal("a second batch within BatchGap read again")
 	}
 	msg := tick()
-	if m, cmd = m.Update(msg); cmd == nil || !m.busy {
+	if m, cmd = m.Update(msg); cmd == nil || !m.req.Busy() {
 		t.Fatal("the tick did not read the stale chart")
 	}
-	m, _ = m.Update(resultMsg{seq: m.seq, res: m.data.copyOK()})
+	m, _ = m.Update(m.load()())
 	m.Hide()
-	if m, cmd = m.Update(msg); cmd != nil || m.busy {
+	if m, cmd = m.Update(msg); cmd != nil || m.req.Busy() {
 		t.Fatal("a tick from before Hide was taken")
 	}
 	// The clock moving into a new minute moves the window: Show reads.
 	now = now.Add(time.Minute)
 	m.refresh.Started(now) // nothing pending
-	if m.Show(); !m.busy {
+	if m.Show(); !m.req.Busy() {
 		t.Fatal("a moved window was not read on Show")
 	}
-}
-
-// copyOK returns the result as a fresh successful answer.
-func (r *result) copyOK() result {
-	c := *r
-	c.err, c.failed = nil, false
-	return c
 }
 
 func TestCacheFollowsInputs(t *testing.T) {

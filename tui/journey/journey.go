@@ -89,9 +89,9 @@ func (m *Model) SetSize(w, h int) {
 func (m *Model) Show() tea.Cmd {
 	tick := m.refresh.Show()
 	switch {
-	case m.tl.open && !m.tl.busy && (m.tl.data == nil || m.refresh.Dirty()):
+	case m.tl.open && !m.tl.req.Busy() && (m.tl.data == nil || m.refresh.Dirty()):
 		return tea.Batch(tick, m.loadTimeline())
-	case !m.tl.open && !m.list.busy && (!m.list.loaded || m.refresh.Dirty()):
+	case !m.tl.open && !m.list.req.Busy() && (!m.list.loaded || m.refresh.Dirty()):
 		return tea.Batch(tick, m.loadUsers(true))
 	}
 	return tick
@@ -136,9 +136,9 @@ func (m Model) InputActive() bool { return m.list.searching }
 // or a read under way.
 func (m Model) Loading() bool {
 	if m.tl.open {
-		return m.tl.busy || (m.tl.data == nil && m.tl.err == nil)
+		return m.tl.req.Busy() || (m.tl.data == nil && m.tl.err == nil)
 	}
-	return m.list.busy || (!m.list.loaded && m.list.err == nil)
+	return m.list.req.Busy() || (!m.list.loaded && m.list.err == nil)
 }
 
 // TimelineOpen reports whether a user's timeline is shown.
@@ -187,10 +187,10 @@ func (m Model) FullHelp() []key.Binding {
 // Update handles keys, answers, refresh ticks and new batches.
 func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 	switch msg := msg.(type) {
-	case usersMsg:
+	case common.Answer[[]decision.UserSummary]:
 		m.list.onUsers(msg)
 		m.list.scroll(m.listRows())
-	case timelineMsg:
+	case common.Answer[*timeline]:
 		m.tl.onTimeline(msg)
 		m.tl.scroll(m.timelineRows())
 	case common.RefreshMsg:
@@ -223,12 +223,12 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 // reload reads again what is shown, unless a read is under way.
 func (m *Model) reload() tea.Cmd {
 	if m.tl.open {
-		if m.tl.busy {
+		if m.tl.req.Busy() {
 			return nil
 		}
 		return m.loadTimeline()
 	}
-	if m.list.busy || m.list.searching {
+	if m.list.req.Busy() || m.list.searching {
 		return nil
 	}
 	return m.loadUsers(true)
@@ -344,8 +344,7 @@ type list struct {
 	users  []decision.UserSummary
 	err    error
 	loaded bool
-	seq    int
-	busy   bool
+	req    common.Request[[]decision.UserSummary]
 	keepID string // the user to keep selected when the answer comes
 
 	cursor, top int
@@ -361,8 +360,7 @@ type tlState struct {
 	user        string
 	data        *timeline
 	err         error
-	seq         int
-	busy        bool
+	req         common.Request[*timeline]
 	oldestFirst bool
 	cursor, top int // display positions
 	table       *widget.Table

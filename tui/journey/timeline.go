@@ -61,19 +61,8 @@ func newTLState() tlState {
 		tcAction:  {Title: "ACTION", Min: 9, Max: 9, Priority: 0},
 		tcChain:   {Title: "TAKEOVER", Min: 16, Max: 16, Priority: 8},
 	}
-	return tlState{table: widget.NewTable(cols[:]...)}
+	return tlState{table: widget.NewTable(cols[:]...), req: common.Request[*timeline]{View: common.ViewJourneys, Cancel: true}}
 }
-
-// timelineMsg answers timeline query seq.
-type timelineMsg struct {
-	seq  int
-	user string
-	tl   *timeline
-	err  error
-}
-
-// Target routes the answer to this view whichever view has focus.
-func (timelineMsg) Target() common.ViewID { return common.ViewJourneys }
 
 func (t *tlState) openUser(user string) {
 	if t.user != user {
@@ -86,34 +75,31 @@ func (t *tlState) openUser(user string) {
 // in the command, so a long journey costs Update nothing.
 func (m *Model) loadTimeline() tea.Cmd {
 	t := &m.tl
-	t.seq++
-	t.busy = true
 	m.refresh.Started(m.c.Clock())
-	seq, user, data := t.seq, t.user, m.c.Data
-	return m.c.Query(func(ctx context.Context) tea.Msg {
+	user, data := t.user, m.c.Data
+	return t.req.Go(m.c, func(ctx context.Context) (*timeline, error) {
 		ds, err := data.Journey(ctx, api.JourneyQuery{User: user, Limit: EventsLimit})
 		if err != nil {
-			return timelineMsg{seq: seq, user: user, err: fmt.Errorf("journey of %q: %w", user, err)}
+			return nil, fmt.Errorf("journey of %q: %w", user, err)
 		}
-		return timelineMsg{seq: seq, user: user, tl: buildTimeline(ds)}
+		return buildTimeline(ds), nil
 	})
 }
 
 // onTimeline takes an answer, keeping the selected event selected.
-func (t *tlState) onTimeline(msg timelineMsg) {
-	if msg.seq != t.seq || msg.user != t.user {
+func (t *tlState) onTimeline(msg common.Answer[*timeline]) {
+	if !t.req.Take(msg) {
 		return
 	}
-	t.busy = false
-	t.err = msg.err
-	if msg.err != nil {
+	t.err = msg.Err
+	if msg.Err != nil {
 		return
 	}
 	prev := ""
 	if r := t.selected(); r != nil {
 		prev = r.d.ID
 	}
-	t.data = msg.tl
+	t.data = msg.Value
 	for p := range t.data.rows {
 		if t.row(p).d.ID == prev {
 			t.cursor = p
@@ -319,7 +305,7 @@ func (m Model) timelineTitle() string {
 		order = "oldest first"
 	}
 	segs = append(segs, widget.Segment{Text: order, Style: st.Dim, Priority: 2})
-	if t.busy {
+	if t.req.Busy() {
 		segs = append(segs, widget.Segment{Text: "loading…", Style: st.Dim, Priority: 6})
 	}
 	if t.err != nil && t.data != nil {

@@ -37,11 +37,11 @@ func run(t *testing.T, r api.Reader, w, h int) (*fixture.Driver, *fixture.Host[M
 }
 
 func waitUsers(d *fixture.Driver, host *fixture.Host[Model]) {
-	d.WaitFor("the users", func() bool { return host.M.list.loaded && !host.M.list.busy })
+	d.WaitFor("the users", func() bool { return host.M.list.loaded && !host.M.list.req.Busy() })
 }
 
 func waitTimeline(d *fixture.Driver, host *fixture.Host[Model]) {
-	d.WaitFor("the timeline", func() bool { return host.M.tl.data != nil && !host.M.tl.busy })
+	d.WaitFor("the timeline", func() bool { return host.M.tl.data != nil && !host.M.tl.req.Busy() })
 }
 
 func screen(t *testing.T, m Model) (ascii, plain string) {
@@ -243,8 +243,8 @@ func TestStaleAnswersDropped(t *testing.T) {
 	fresh := m.loadUsers(false)
 	m, _ = m.Update(fresh())
 	n := len(m.list.users)
-	msg := stale().(usersMsg)
-	msg.users = msg.users[:1]
+	msg := stale().(common.Answer[[]decision.UserSummary])
+	msg.Value = msg.Value[:1]
 	m, _ = m.Update(msg)
 	if len(m.list.users) != n {
 		t.Fatalf("a stale users answer replaced the list")
@@ -348,12 +348,12 @@ func TestRefreshOnlyWhenStale(t *testing.T) {
 	m.Show()
 	m, _ = m.Update(m.loadUsers(false)())
 	m.Hide()
-	if m.Show(); m.list.busy {
+	if m.Show(); m.list.req.Busy() {
 		t.Fatal("showing an up-to-date list read it again")
 	}
 	m.Hide()
 	m, _ = m.Update(common.BatchMsg{Batch: api.Batch{Decisions: fixture.ShapedDecisions()[:1]}})
-	if m.Show(); !m.list.busy {
+	if m.Show(); !m.list.req.Busy() {
 		t.Fatal("showing a stale list did not read it")
 	}
 }

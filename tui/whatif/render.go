@@ -138,7 +138,7 @@ func (m Model) titleLine() string {
 			ps = append(ps, common.StyledPiece(common.Count(a.w.Errors)+" errors not scored", st.Dim, 4))
 		}
 	}
-	if m.wiBusy {
+	if m.wiReq.Busy() {
 		ps = append(ps, common.StyledPiece("computing…", st.Dim, 2))
 	}
 	return common.JoinFit(m.width, " │ ", st.Dim, ps...)
@@ -379,7 +379,7 @@ func (m Model) flipBlock(n int) []string {
 			title += " (showing " + common.Count(uint64(len(m.flips))) + ")"
 		}
 	}
-	if m.flBusy {
+	if m.flReq.Busy() {
 		title += " · updating…"
 	}
 	if m.flErr != nil {

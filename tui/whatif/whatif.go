@@ -11,7 +11,6 @@
 package whatif
 
 import (
-	"context"
 	"time"
 
 	"charm.land/bubbles/v2/key"
@@ -97,14 +96,13 @@ type Model struct {
 	input   widget.LineEdit
 	editErr string
 
-	wiSeq  int
-	wiBusy bool
-	wi     *answer // the last matrix, nil before the first
-	wiErr  error
+	wiReq common.Request[matrixRead]
+	wi    *answer // the last matrix, nil before the first
+	wiErr error
 
-	flSeq    int
-	flBusy   bool
-	flCancel context.CancelFunc
+	// flReq cancels a list read it supersedes: a scan for thresholds the
+	// user has already moved past is wasted work.
+	flReq    common.Request[flipsRead]
 	flips    []decision.Decision
 	flKeepID string // the decision to keep selected when the list comes
 	flFor    query  // what flips are for
@@ -140,6 +138,8 @@ func New(c *common.Common, save SaveFunc) Model {
 		flipTable: newFlipTable(),
 		typeTable: newTypeTable(),
 		refresh:   common.Refresher{View: common.ViewWhatIf, Every: RefreshEvery, MinGap: RefreshEvery},
+		wiReq:     common.Request[matrixRead]{View: common.ViewWhatIf},
+		flReq:     common.Request[flipsRead]{View: common.ViewWhatIf, Cancel: true},
 	}
 }
 
@@ -165,16 +165,15 @@ func (m *Model) Show() tea.Cmd {
 // cancelled (Show reads it again).
 func (m *Model) Hide() {
 	m.refresh.Hide()
-	if m.flBusy && m.flCancel != nil {
-		m.flCancel()
-		m.flBusy = false
+	if m.flReq.Busy() {
+		m.flReq.Drop()
 		m.refresh.MarkDirty()
 	}
 }
 
 // Loading reports whether the matrix or the list is awaited.
 func (m Model) Loading() bool {
-	return m.wiBusy || m.flBusy || (m.wi == nil && m.wiErr == nil)
+	return m.wiReq.Busy() || m.flReq.Busy() || (m.wi == nil && m.wiErr == nil)
 }
 
 // Thresholds returns the simulated thresholds.
@@ -214,17 +213,17 @@ func (m Model) FullHelp() []key.Binding {
 // Update handles keys, answers, refresh ticks and new batches.
 func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 	switch msg := msg.(type) {
-	case whatIfMsg:
+	case common.Answer[matrixRead]:
 		cmd := m.onWhatIf(msg)
 		return m, cmd
-	case flipsMsg:
+	case common.Answer[flipsRead]:
 		m.onFlips(msg)
 	case savedMsg:
 		cmd := m.onSaved(msg)
 		return m, cmd
 	case common.RefreshMsg:
 		ok, next := m.refresh.Tick(msg)
-		if ok && m.refresh.Dirty() && !m.wiBusy {
+		if ok && m.refresh.Dirty() && !m.wiReq.Busy() {
 			cmd := tea.Batch(next, m.loadWhatIf(true))
 			return m, cmd
 		}
