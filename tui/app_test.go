@@ -16,7 +16,7 @@ func TestReconnectReloads(t *testing.T) {
 	if err := r.WaitSubscribed(ctx); err != nil { // the first subscription
 		t.Fatal(err)
 	}
-	calls := r.LatestCalls()
+	calls := r.LatestCalls(0)
 	r.Disconnect()
 	d.WaitFor("the closed subscription", func() bool { return m.disconnected })
 	if scr := d.Screen(); !strings.Contains(scr, "DISCONNECTED: reconnecting") {
@@ -27,7 +27,7 @@ func TestReconnectReloads(t *testing.T) {
 		t.Fatal(err)
 	}
 	d.WaitFor("reconnected and reloaded", func() bool {
-		return !m.disconnected && r.LatestCalls() > calls && !m.live.Loading()
+		return !m.disconnected && r.LatestCalls(0) > calls && !m.live.Loading()
 	})
 	d.Send(resubscribeMsg{}) // a late timer must not subscribe twice
 	push(t, d, r, newDecisions(stored+1, 3))

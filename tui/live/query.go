@@ -12,59 +12,132 @@ import (
 	"github.com/riskwatch/riskwatch/tui/common"
 )
 
-// InitialRows is how many decisions the Live view asks for when it starts
-// or its filter changes.
-const InitialRows = 500
+// Sizes of what the Live view reads.
+const (
+	// PageRows is how many decisions the view reads at a time: the newest
+	// when it starts or its filter changes, and each older page.
+	PageRows = 500
+	// SeedRows is how many of the newest decisions seed the 10-second
+	// rate buckets at start.
+	SeedRows = 5000
+)
 
-// latestMsg answers a Latest query; seq says which one.
-type latestMsg struct {
-	seq  int
-	rows []decision.Decision // newest first
-	err  error
-}
+// CountEvery is how often the row count is read again while the filter
+// has a time bound (since: or until: a duration ago), which moves with
+// the clock; otherwise arriving decisions keep it up to date.
+const CountEvery = 30 * time.Second
 
-func (latestMsg) Target() common.ViewID { return common.ViewLive }
-
-// ratesMsg answers a Rates query covering [from, to].
-type ratesMsg struct {
-	seq    int
+// ratesRead is the answer to loadRates: the per-minute rollup up to `to`
+// and the newest decisions that seed the fine buckets.
+type ratesRead struct {
 	to     time.Time
 	counts []decision.MinuteCounts
-	err    error
+	seed   []decision.Decision
 }
 
-func (ratesMsg) Target() common.ViewID { return common.ViewLive }
+// counts is how many decisions match the filter and how many there are.
+type counts struct {
+	matching, total uint64
+}
 
 // loadLatest starts a Latest query for the current filter; the reply
 // replaces the table's rows.
 func (m *Model) loadLatest() tea.Cmd {
-	m.latestSeq++
-	m.loading = true
 	m.early.Reset()
-	c, seq, expr := m.c, m.latestSeq, m.filterExpr
-	return c.Query(func(ctx context.Context) tea.Msg {
-		rows, err := c.Data.Latest(ctx, api.LatestQuery{Filter: expr, N: InitialRows})
+	m.hist.olderReq.Drop()
+	m.hist.newerReq.Drop()
+	data, expr := m.c.Data, m.filterExpr
+	return m.latestReq.Go(m.c, func(ctx context.Context) ([]decision.Decision, error) {
+		rows, err := data.Latest(ctx, api.LatestQuery{Filter: expr, N: PageRows})
 		if err != nil {
 			err = fmt.Errorf("latest decisions: %w", err)
 		}
-		return latestMsg{seq: seq, rows: rows, err: err}
+		return rows, err
 	})
 }
 
-// loadRates starts a Rates query over the last RateWindow minutes; until it
-// answers, incoming decisions are kept aside so none is counted twice.
+// loadPage reads up to n decisions of the filter that arrived before the
+// one with ID before, newest first: an older page, or a newer page that
+// was dropped while paging back.
+func (m *Model) loadPage(req *common.Request[[]decision.Decision], before string, n int) tea.Cmd {
+	data, expr := m.c.Data, m.filterExpr
+	return req.Go(m.c, func(ctx context.Context) ([]decision.Decision, error) {
+		rows, err := data.Latest(ctx, api.LatestQuery{Filter: expr, N: n, Before: before})
+		if err != nil {
+			err = fmt.Errorf("decisions before %s: %w", before, err)
+		}
+		return rows, err
+	})
+}
+
+// loadRates reads the per-minute rollup of the last RateWindow minutes
+// and the SeedRows newest decisions; until they answer, incoming
+// decisions are kept aside so none is counted twice.
 func (m *Model) loadRates() tea.Cmd {
-	m.ratesSeq++
 	m.ratesLoaded = false
 	m.preRates = m.preRates[:0]
 	now := m.c.Clock()
 	from := now.Truncate(time.Minute).Add(-(RateWindow - 1) * time.Minute)
-	c, seq := m.c, m.ratesSeq
-	return c.Query(func(ctx context.Context) tea.Msg {
-		counts, err := c.Data.Rates(ctx, api.RatesQuery{From: from, To: now})
+	data := m.c.Data
+	return m.ratesReq.Go(m.c, func(ctx context.Context) (ratesRead, error) {
+		counts, err := data.Rates(ctx, api.RatesQuery{From: from, To: now})
 		if err != nil {
-			err = fmt.Errorf("rates: %w", err)
+			return ratesRead{}, fmt.Errorf("rates: %w", err)
 		}
-		return ratesMsg{seq: seq, to: now, counts: counts, err: err}
+		seed, err := data.Latest(ctx, api.LatestQuery{N: SeedRows})
+		if err != nil {
+			return ratesRead{}, fmt.Errorf("recent decisions: %w", err)
+		}
+		return ratesRead{to: now, counts: counts, seed: seed}, nil
+	})
+}
+
+// loadCounts reads how many decisions match the filter and how many are
+// stored; arriving decisions are counted on top until the next read.
+func (m *Model) loadCounts() tea.Cmd {
+	m.countedAt = m.c.Clock()
+	data, expr := m.c.Data, m.filterExpr
+	return m.countReq.Go(m.c, func(ctx context.Context) (counts, error) {
+		all, err := data.Stats(ctx, api.StatsQuery{})
+		if err != nil {
+			return counts{}, fmt.Errorf("count decisions: %w", err)
+		}
+		c := counts{matching: all.Decisions, total: all.Decisions}
+		if expr != "" {
+			f, err := data.Stats(ctx, api.StatsQuery{Filter: expr})
+			if err != nil {
+				return counts{}, fmt.Errorf("count decisions matching the filter: %w", err)
+			}
+			c.matching = f.Decisions
+		}
+		return c, nil
+	})
+}
+
+// loadBaseline reads the counts the baseline line compares with: the
+// BaselineMinutes ending with now's minute, an hour and a day earlier.
+func (m *Model) loadBaseline() tea.Cmd {
+	now := m.c.Clock()
+	minute := unixMinute(now)
+	data := m.c.Data
+	m.baseMinute = minute
+	return m.baseReq.Go(m.c, func(ctx context.Context) (baseline, error) {
+		b := baseline{minute: minute}
+		for _, w := range []struct {
+			back time.Duration
+			into *[decision.NumActions]uint64
+		}{{time.Hour, &b.hour}, {24 * time.Hour, &b.day}} {
+			last := time.Unix(minute*60, 0).Add(-w.back)
+			ms, err := data.Rates(ctx, api.RatesQuery{From: last.Add(-(BaselineMinutes - 1) * time.Minute), To: last})
+			if err != nil {
+				return baseline{}, fmt.Errorf("rates %s ago: %w", w.back, err)
+			}
+			for _, mc := range ms {
+				for i, n := range mc.ByAction {
+					w.into[i] += n
+				}
+			}
+		}
+		return b, nil
 	})
 }
