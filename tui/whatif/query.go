@@ -43,10 +43,19 @@ type matrixRead struct {
 	w       decision.WhatIf
 }
 
-// flipsRead is the list of changing decisions as read for q.
+// flipsRead is the list of changing decisions as read for q, limit at
+// most.
 type flipsRead struct {
 	q     query
+	limit int
 	flips []decision.Decision
+}
+
+// fitRead is today's policy as fitted for q (whose thresholds hold only
+// the score).
+type fitRead struct {
+	q   query
+	fit decision.Fit
 }
 
 // savedMsg says whether the thresholds were saved, and where.
@@ -92,16 +101,65 @@ func (m *Model) loadFlips(keep bool) tea.Cmd {
 	if keep && m.cursor >= 0 && m.cursor < len(m.flips) {
 		m.flKeepID = m.flips[m.cursor].ID
 	}
-	q := m.current()
+	q, limit := m.current(), m.flLimit
 	from, to := common.Windows[q.win].Bounds(m.c.Clock())
 	data := m.c.Data
 	return m.flReq.Go(m.c, func(ctx context.Context) (flipsRead, error) {
-		ds, err := data.Flips(ctx, api.FlipsQuery{Thresholds: q.th, From: from, To: to, Limit: FlipsLimit})
+		ds, err := data.Flips(ctx, api.FlipsQuery{Thresholds: q.th, From: from, To: to, Limit: limit})
 		if err != nil {
 			err = fmt.Errorf("decisions that would change: %w", err)
 		}
-		return flipsRead{q: q, flips: ds}, err
+		return flipsRead{q: q, limit: limit, flips: ds}, err
 	})
+}
+
+// moreFlips reads the next page of the list when the selection reached
+// its last row and more decisions would change than it holds.
+func (m *Model) moreFlips() tea.Cmd {
+	if m.flReq.Busy() || m.wi == nil || len(m.flips) == 0 || m.cursor < len(m.flips)-1 ||
+		uint64(len(m.flips)) >= m.wi.flips || len(m.flips) < m.flLimit || m.flLimit >= MaxFlips {
+		return nil
+	}
+	m.flLimit = min(m.flLimit+FlipsPage, MaxFlips)
+	return m.loadFlips(true)
+}
+
+// loadFit reads the histogram of the current score and window and fits
+// today's policy to it in the command.
+func (m *Model) loadFit() tea.Cmd {
+	q := query{th: decision.Thresholds{Score: m.th.Score}, win: m.win}
+	from, to := common.Windows[q.win].Bounds(m.c.Clock())
+	data := m.c.Data
+	return m.fitReq.Go(m.c, func(ctx context.Context) (fitRead, error) {
+		h, err := data.Histogram(ctx, api.HistogramQuery{Score: q.th.Score, From: from, To: to})
+		if err != nil {
+			return fitRead{q: q}, fmt.Errorf("today's policy on %s: %w", q.th.Score, err)
+		}
+		return fitRead{q: q, fit: decision.FitThresholds(&h)}, nil
+	})
+}
+
+// onFit takes today's policy. The first one is where the view starts:
+// the simulated thresholds become today's (when there were scored
+// decisions to fit) and the matrix and the list are read.
+func (m *Model) onFit(msg common.Answer[fitRead]) tea.Cmd {
+	if !m.fitReq.Take(msg) {
+		return nil
+	}
+	if msg.Err == nil {
+		f := msg.Value
+		m.fit = &f
+	}
+	if m.started {
+		return nil
+	}
+	m.started = true
+	if msg.Err == nil && msg.Value.fit.Total > 0 && msg.Value.fit.Thresholds != m.th {
+		var cmd tea.Cmd
+		*m, cmd = m.setThresholds(msg.Value.fit.Thresholds)
+		return cmd
+	}
+	return m.recompute()
 }
 
 // onWhatIf takes a matrix. After a periodic re-read, the list is read
@@ -134,6 +192,7 @@ func (m *Model) onFlips(msg common.Answer[flipsRead]) {
 		return
 	}
 	m.flips, m.flFor, m.flLoaded = msg.Value.flips, msg.Value.q, true
+	m.flLimit = msg.Value.limit
 	m.cursor, m.top = 0, 0
 	for i := range m.flips {
 		if m.flKeepID != "" && m.flips[i].ID == m.flKeepID {

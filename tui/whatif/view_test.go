@@ -238,7 +238,7 @@ func TestScoreAndWindow(t *testing.T) {
 		t.Errorf("%d flips counted, %d expected", host.M.wi.flips, len(flips))
 	}
 	got := flipIDs(host.M)
-	if len(got) != min(len(flips), FlipsLimit) || fmt.Sprint(got) != fmt.Sprint(flips[:len(got)]) {
+	if len(got) != min(len(flips), FlipsPage) || fmt.Sprint(got) != fmt.Sprint(flips[:len(got)]) {
 		t.Errorf("flips list differs from the newest %d", len(got))
 	}
 	fixture.Contains(t, ansi.Strip(host.M.View()), "[bot]")
@@ -462,7 +462,7 @@ func TestNewMatrixKeepsCursorInSight(t *testing.T) {
 	c := common.New(context.Background(), r, fixture.Now)
 	m := New(c, nil)
 	m.th = Set(m.th, Deny, 30)
-	m.SetSize(100, 20)
+	m.SetSize(100, 21)
 	m, _ = m.Update(m.loadWhatIf(false)())
 	m, _ = m.Update(m.loadFlips(false)())
 	m, _ = m.Update(fixture.Press("G"))
