@@ -21,6 +21,9 @@ type result struct {
 	cur     decision.Histogram
 	prev    decision.Histogram
 	hasPrev bool
+	// fit is today's policy on the window: the thresholds that best
+	// reproduce cur's actual actions.
+	fit decision.Fit
 	// err is why the last read failed; failed says the histograms are not
 	// valid (no earlier answer of the same score and window to keep).
 	err    error
@@ -46,6 +49,7 @@ func (m *Model) load() tea.Cmd {
 		if r.err != nil {
 			r.err = fmt.Errorf("histogram of %s over %s: %w", s, win.Describe(), r.err)
 		}
+		r.fit = decision.FitThresholds(&r.cur)
 		return r, nil
 	})
 }
