@@ -47,6 +47,10 @@ type Reader interface {
 	Journey(ctx context.Context, q JourneyQuery) ([]decision.Decision, error)
 	// Users lists users with their aggregates, sorted and searched as q says.
 	Users(ctx context.Context, q UsersQuery) ([]decision.UserSummary, error)
+	// SearchUsers lists users as Users does, except that q.Search matches
+	// every email a user's stored decisions carry (not only the latest),
+	// and the answer says how many users match in all, beyond q.Limit.
+	SearchUsers(ctx context.Context, q UsersQuery) (UserList, error)
 	// Histogram is the distribution of q.Score over q's window, split by
 	// actual action, from rollups.
 	Histogram(ctx context.Context, q HistogramQuery) (decision.Histogram, error)
@@ -69,6 +73,13 @@ type Backend interface {
 	// After returns up to n decisions stored after the decision with ID
 	// after (ZeroID: from the first), oldest first in arrival order.
 	After(ctx context.Context, after string, n int) ([]decision.Decision, error)
+}
+
+// UserList is an answer of SearchUsers: the first users in the order
+// asked, and how many users match in all.
+type UserList struct {
+	Users []decision.UserSummary `json:"users"`
+	Total int                    `json:"total"`
 }
 
 // Page is one page of a Range: its decisions and the cursor of the next

@@ -227,6 +227,33 @@ func mergeUsers(q UsersQuery, parts []part[[]decision.UserSummary]) ([]decision.
 	return out, nil
 }
 
+// mergeUserLists merges the members' lists as mergeUsers does. The total
+// counts each user once per member that holds it, less the users that
+// more than one member listed: exact when every member's list was whole
+// (its total within q.Limit) or no user is on two members.
+func mergeUserLists(q UsersQuery, parts []part[UserList]) (UserList, error) {
+	lists := make([]part[[]decision.UserSummary], len(parts))
+	total, listed := 0, 0
+	for i, p := range parts {
+		lists[i] = part[[]decision.UserSummary]{member: p.member, v: p.v.Users, err: p.err}
+		if p.err == nil {
+			total += p.v.Total
+			listed += len(p.v.Users)
+		}
+	}
+	all := q
+	all.Limit = 0
+	users, err := mergeUsers(all, lists)
+	if err != nil {
+		return UserList{}, err
+	}
+	total -= listed - len(users)
+	if q.Limit > 0 && len(users) > q.Limit {
+		users = users[:q.Limit]
+	}
+	return UserList{Users: users, Total: total}, nil
+}
+
 // Ranks of the pipeline and breaker states: the federation shows the
 // worst.
 var (
