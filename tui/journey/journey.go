@@ -13,6 +13,7 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/riskwatch/riskwatch/api"
 	"github.com/riskwatch/riskwatch/decision"
 	"github.com/riskwatch/riskwatch/tui/common"
 	"github.com/riskwatch/riskwatch/tui/widget"
@@ -37,16 +38,18 @@ type KeyMap struct {
 	Sort   key.Binding
 	Order  key.Binding
 	Pivot  key.Binding
+	IDs    key.Binding
 	Back   key.Binding
 }
 
 func defaultKeyMap() KeyMap {
 	return KeyMap{
 		Open:   key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "open")),
-		Search: key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "search id, email, IP")),
+		Search: key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "search id, any email, IP")),
 		Sort:   key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "sort: seen/risk/denies")),
 		Order:  key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "newest/oldest first")),
 		Pivot:  key.NewBinding(key.WithKeys("i"), key.WithHelp("i", "users on this IP")),
+		IDs:    key.NewBinding(key.WithKeys("I"), key.WithHelp("I", "every email, IP, device")),
 		Back:   key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back")),
 	}
 }
@@ -80,6 +83,7 @@ func (m *Model) SetSize(w, h int) {
 	m.width, m.height = max(w, 0), max(h, 0)
 	m.list.table.SetWidth(m.width)
 	m.tl.table.SetWidth(m.width)
+	m.tl.idTable.SetWidth(m.width)
 	m.list.scroll(m.listRows())
 	m.tl.scroll(m.timelineRows())
 }
@@ -118,12 +122,13 @@ func (m *Model) openFromList(userID string) tea.Cmd {
 }
 
 // HandlesBack reports whether esc has something to undo inside the view:
-// a timeline opened from the list (back to the list), or the list's IP
-// pivot or search (cleared). A timeline another view opened leaves esc to
-// the root, which goes back to that view.
+// a timeline opened from the list (back to the list), the list of a
+// user's identities (back to the timeline), or the list's IP pivot or
+// search (cleared). A timeline another view opened leaves esc to the root,
+// which goes back to that view.
 func (m Model) HandlesBack() bool {
 	if m.tl.open {
-		return m.tl.fromList
+		return m.tl.fromList || m.tl.idsOpen
 	}
 	return m.list.ip != "" || m.list.search != ""
 }
@@ -169,7 +174,7 @@ func (m Model) ShortHelp() []key.Binding {
 			key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel")),
 		}
 	case m.tl.open:
-		return []key.Binding{m.keys.Open, m.keys.Order, m.keys.Pivot, m.keys.Back}
+		return []key.Binding{m.keys.Open, m.keys.Order, m.keys.IDs, m.keys.Pivot, m.keys.Back}
 	}
 	return []key.Binding{m.keys.Open, m.keys.Sort, m.keys.Search}
 }
@@ -179,7 +184,7 @@ func (m Model) FullHelp() []key.Binding {
 	k := m.c.Keys
 	nav := []key.Binding{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom}
 	if m.tl.open {
-		return append([]key.Binding{m.keys.Open, m.keys.Order, m.keys.Pivot, m.keys.Back}, nav...)
+		return append([]key.Binding{m.keys.Open, m.keys.Order, m.keys.IDs, m.keys.Pivot, m.keys.Back}, nav...)
 	}
 	return append([]key.Binding{m.keys.Open, m.keys.Sort, m.keys.Search, m.keys.Back}, nav...)
 }
@@ -187,8 +192,8 @@ func (m Model) FullHelp() []key.Binding {
 // Update handles keys, answers, refresh ticks and new batches.
 func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 	switch msg := msg.(type) {
-	case common.Answer[[]decision.UserSummary]:
-		m.list.onUsers(msg)
+	case common.Answer[api.UserList]:
+		m.list.onUsers(msg, m.c.Clock())
 		m.list.scroll(m.listRows())
 	case common.Answer[*timeline]:
 		m.tl.onTimeline(msg)
@@ -267,7 +272,26 @@ func (m Model) listKey(msg tea.KeyPressMsg) (Model, tea.Cmd) {
 
 func (m Model) timelineKey(msg tea.KeyPressMsg) (Model, tea.Cmd) {
 	k := m.c.Keys
+	t := &m.tl
+	if t.idsOpen {
+		switch {
+		case key.Matches(msg, m.keys.Back, m.keys.IDs):
+			t.idsOpen = false
+		case t.data != nil:
+			n := len(idRowsOf(t.data))
+			t.idCursor = moveCursor(msg, k, t.idCursor, n, m.identityRows())
+			t.idTop = scrollTop(t.idCursor, t.idTop, n, m.identityRows())
+		}
+		return m, nil
+	}
 	switch {
+	case key.Matches(msg, m.keys.IDs):
+		if t.data != nil {
+			t.idsOpen, t.idCursor, t.idTop = true, 0, 0
+			t.idTable.SetWidth(m.width)
+			rows := idRowsOf(t.data)
+			t.idTable.SizeTo(idSource{rows: rows, loc: m.c.Clock().Location()}, len(rows))
+		}
 	case key.Matches(msg, m.keys.Back):
 		m.tl.open = false
 		if !m.list.loaded || m.refresh.Dirty() {
@@ -330,7 +354,7 @@ func (m Model) editSearch(msg tea.Msg) (Model, tea.Cmd) {
 // the title line(s) and the table header.
 func (m Model) listRows() int { return max(m.height-listChrome, 0) }
 
-func (m Model) timelineRows() int { return max(m.height-timelineChrome, 0) }
+func (m Model) timelineRows() int { return max(m.height-timelineChrome-m.idHeaderLines(), 0) }
 
 // list is the users list's state.
 type list struct {
@@ -342,9 +366,10 @@ type list struct {
 	ip        string // only users seen on this IP
 
 	users  []decision.UserSummary
+	total  int // users that match, listed or not
 	err    error
 	loaded bool
-	req    common.Request[[]decision.UserSummary]
+	req    common.Request[api.UserList]
 	keepID string // the user to keep selected when the answer comes
 
 	cursor, top int
@@ -364,4 +389,9 @@ type tlState struct {
 	oldestFirst bool
 	cursor, top int // display positions
 	table       *widget.Table
+	// idsOpen shows every identity the user used instead of the events
+	// (I); idCursor and idTop scroll that list.
+	idsOpen         bool
+	idCursor, idTop int
+	idTable         *widget.Table
 }

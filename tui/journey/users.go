@@ -49,7 +49,7 @@ func newList() list {
 		ucChallenges: {Title: "CHAL", Min: 4, Max: 6, Priority: 6, Right: true},
 		ucMaxRisk:    {Title: "MAXRISK", Min: 7, Max: 7, Priority: 2, Right: true},
 	}
-	return list{table: widget.NewTable(cols[:]...), req: common.Request[[]decision.UserSummary]{View: common.ViewJourneys, Cancel: true}}
+	return list{table: widget.NewTable(cols[:]...), req: common.Request[api.UserList]{View: common.ViewJourneys, Cancel: true}}
 }
 
 // loadUsers reads the list for the current sort, search and IP. A refresh
@@ -65,8 +65,8 @@ func (m *Model) loadUsers(keep bool) tea.Cmd {
 	m.refresh.Started(m.c.Clock())
 	q := api.UsersQuery{Sort: l.sort, Search: l.search, IP: l.ip, Limit: UsersLimit}
 	data := m.c.Data
-	return l.req.Go(m.c, func(ctx context.Context) ([]decision.UserSummary, error) {
-		us, err := data.Users(ctx, q)
+	return l.req.Go(m.c, func(ctx context.Context) (api.UserList, error) {
+		us, err := data.SearchUsers(ctx, q)
 		if err != nil {
 			err = fmt.Errorf("users: %w", err)
 		}
@@ -76,7 +76,7 @@ func (m *Model) loadUsers(keep bool) tea.Cmd {
 
 // onUsers takes an answer; after a refresh the selected user stays
 // selected while still listed.
-func (l *list) onUsers(msg common.Answer[[]decision.UserSummary]) {
+func (l *list) onUsers(msg common.Answer[api.UserList], now time.Time) {
 	if !l.req.Take(msg) {
 		return
 	}
@@ -84,7 +84,8 @@ func (l *list) onUsers(msg common.Answer[[]decision.UserSummary]) {
 	if msg.Err != nil {
 		return
 	}
-	l.users, l.loaded = msg.Value, true
+	l.users, l.total, l.loaded = msg.Value.Users, msg.Value.Total, true
+	l.table.SizeTo(userRows{users: l.users, now: now}, len(l.users))
 	if l.keepID != "" {
 		for i := range l.users {
 			if l.users[i].UserID == l.keepID {
@@ -219,9 +220,12 @@ func (m Model) listTitle() string {
 		segs = append(segs, widget.Segment{Text: "search: " + common.Sanitize(l.search), Style: st.StatusInfo, Priority: 1})
 	}
 	segs = append(segs, widget.Segment{Text: "sort: " + sortNames[l.sort], Style: st.Bold, Priority: 1})
-	count := common.Count(uint64(len(l.users))) + " users"
-	if len(l.users) >= UsersLimit {
-		count = "first " + count
+	count := common.Count(uint64(l.total)) + " users"
+	if l.total == 1 {
+		count = "1 user"
+	}
+	if len(l.users) < l.total {
+		count = common.Count(uint64(len(l.users))) + " of " + count
 	}
 	if l.loaded {
 		segs = append(segs, widget.Segment{Text: count, Style: st.Dim, Priority: 2})
