@@ -45,10 +45,10 @@ type Table struct {
 	// SizeTo (titles included), nil until then: a column grows no wider.
 	content []int
 	width   int
-	shown  []int // indexes of the visible columns, in display order
-	widths []int // widths of the visible columns
-	cells  []string
-	header string
+	shown   []int // indexes of the visible columns, in display order
+	widths  []int // widths of the visible columns
+	cells   []string
+	header  string
 }
 
 // Gap is the space between columns.
