@@ -122,15 +122,32 @@ type Health struct {
 	StatusCodes map[int]uint64 `json:"status_codes"`
 	LatencyP50  time.Duration  `json:"latency_p50"`
 	LatencyP99  time.Duration  `json:"latency_p99"`
-	StoreSize   int64          `json:"store_size"`
-	Decisions   uint64         `json:"decisions"`
-	Rejected    uint64         `json:"rejected"`
+	// StorePath is the database file the collector writes (or that a
+	// dashboard reads alone).
+	StorePath string `json:"store_path,omitempty"`
+	StoreSize int64  `json:"store_size"`
+	Decisions uint64 `json:"decisions"`
+	Rejected  uint64 `json:"rejected"`
+	// Rejects are the newest inputs the collector could not use, newest
+	// first, as the store keeps them (they outlive a restart).
+	Rejects []Reject `json:"rejects,omitempty"`
 	// LastEvent is when the newest decision was stored, zero if none.
 	LastEvent time.Time `json:"last_event,omitzero"`
 	// Members is set by a Federation: each collector's own health, or why
 	// it did not answer. The fields above then add up the members that
 	// answered.
 	Members []MemberHealth `json:"members,omitempty"`
+}
+
+// Reject is an input the collector could not use: when, where it came
+// from, where in its source, and why.
+type Reject struct {
+	Time   time.Time `json:"time"`
+	Source string    `json:"source"`
+	// Position locates the input in its source: "offset 1234" (a file),
+	// "line 17" or "item 3" (a request body).
+	Position string `json:"position"`
+	Reason   string `json:"reason"`
 }
 
 // MemberHealth is one collector's health in a federation.

@@ -314,8 +314,19 @@ func mergeHealth(_ healthQuery, parts []part[Health]) (Health, error) {
 		out.StoreSize += h.StoreSize
 		out.Decisions += h.Decisions
 		out.Rejected += h.Rejected
+		for _, r := range h.Rejects {
+			r.Source = p.member + " " + r.Source
+			out.Rejects = append(out.Rejects, r)
+		}
 		out.LastEvent = later(out.LastEvent, h.LastEvent)
 	}
+	// The newest rejects of all, as many as one member reports at most.
+	most := 0
+	for _, p := range parts {
+		most = max(most, len(p.v.Rejects))
+	}
+	slices.SortStableFunc(out.Rejects, func(a, b Reject) int { return b.Time.Compare(a.Time) })
+	out.Rejects = out.Rejects[:min(len(out.Rejects), most)]
 	out.Mode = strings.Join(modes, "+")
 	out.SafeeURL = strings.Join(urls, ", ")
 	out.PauseReason = strings.Join(reasons, "; ")

@@ -56,7 +56,24 @@ func (r *Reader) storeHealth(ctx context.Context) api.Health {
 	if last, err := r.db.Latest(ctx, nil, 1); err == nil && len(last) == 1 {
 		h.LastEvent = last[0].Time
 	}
+	addStoreHealth(ctx, r.db, &h)
 	return h
+}
+
+// healthRejects is how many of the newest rejected inputs Health reports.
+const healthRejects = 10
+
+// addStoreHealth fills in what a health snapshot reads of the store itself:
+// its path and the newest rejected inputs (which outlive a restart).
+func addStoreHealth(ctx context.Context, db *store.DB, h *api.Health) {
+	h.StorePath = db.Path()
+	rs, err := db.RecentRejected(ctx, healthRejects)
+	if err != nil {
+		return
+	}
+	for _, r := range rs {
+		h.Rejects = append(h.Rejects, api.Reject{Time: r.Time, Source: r.Source, Position: r.Position, Reason: r.Reason})
+	}
 }
 
 // kinded gives a store error its api kind, keeping its text.

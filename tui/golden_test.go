@@ -71,6 +71,7 @@ func TestGolden(t *testing.T) {
 		}},
 		{name: "health", setup: func(t *testing.T, d *fixture.Driver, m *Model, r *fixture.Reader) {
 			d.Key("5")
+			d.WaitFor("the store's counts", func() bool { return !m.health.Loading() })
 		}, check: func(t *testing.T, screen string, w, h int) {
 			if !strings.Contains(screen, "Pipeline") {
 				t.Errorf("health lacks the pipeline line:\n%s", screen)
@@ -182,7 +183,9 @@ func TestGoldenScoringPaused(t *testing.T) {
 	r.SetHealth(h, nil)
 	d.Key("5")
 	d.Send(tickMsg{}) // the refresh tick, without waiting a second for it
-	d.WaitFor("a health refresh", func() bool { return m.h.Pipeline == "paused" && !m.healthReq.Busy() })
+	d.WaitFor("a health refresh", func() bool {
+		return m.h.Pipeline == "paused" && !m.healthReq.Busy() && !m.health.Loading()
+	})
 	screen := checkScreen(t, d.View(), 80, 24)
 	if strings.Count(screen, "SCORING PAUSED: Safe-e rejected the API key") < 2 {
 		t.Errorf("the pause must be loud in the view and the status line:\n%s", screen)
