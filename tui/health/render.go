@@ -146,7 +146,6 @@ func (m Model) render() []string {
 		flow("Stored", by...)
 	}
 
-
 	if len(h.Rejects) > 0 {
 		out = append(out, "", st.Title.Render(common.Truncate("Rejected input, newest first (from the store)", m.width)))
 		loc := m.c.Clock().Location()
