@@ -105,9 +105,8 @@ type Model struct {
 	ratesLoaded bool
 	preRates    []stamp
 
-	countReq  common.Request[counts]
-	count     counts
-	haveCount bool
+	countReq  common.Request[countRead]
+	counter   counter
 	countedAt time.Time
 
 	baseReq    common.Request[baseline]
@@ -142,7 +141,7 @@ func New(c *common.Common, ringSize int) Model {
 		latestReq: req(),
 		hist:      history{olderReq: req(), newerReq: req()},
 		ratesReq:  common.Request[ratesRead]{View: common.ViewLive},
-		countReq:  common.Request[counts]{View: common.ViewLive, Cancel: true},
+		countReq:  common.Request[countRead]{View: common.ViewLive, Cancel: true},
 		baseReq:   common.Request[baseline]{View: common.ViewLive},
 	}
 	m.bar = widget.NewFilterBar(func(expr string) error {
@@ -263,9 +262,9 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 		return m, m.onRows(msg)
 	case common.Answer[ratesRead]:
 		m.onRates(msg)
-	case common.Answer[counts]:
+	case common.Answer[countRead]:
 		if m.countReq.Take(msg) && msg.Err == nil {
-			m.count, m.haveCount = msg.Value, true
+			m.counter.answer(msg.Value)
 		}
 	case common.Answer[baseline]:
 		if m.baseReq.Take(msg) && msg.Err == nil {
@@ -385,6 +384,7 @@ func (m *Model) onRates(msg common.Answer[ratesRead]) {
 // while paused, until the rows arrive while they are loading, else in the
 // table.
 func (m *Model) onBatch(b api.Batch) tea.Cmd {
+	recount := false
 	for i := range b.Decisions {
 		d := &b.Decisions[i]
 		if m.ratesLoaded {
@@ -395,11 +395,13 @@ func (m *Model) onBatch(b api.Batch) tea.Cmd {
 		if d.Time.After(m.lastEvent) {
 			m.lastEvent = d.Time
 		}
-		m.count.total++
-		if !m.filter.Match(d) {
+		match := m.filter.Match(d)
+		if !m.counter.arrive(d.ID, match, m.countReq.Busy()) {
+			recount = true
+		}
+		if !match {
 			continue
 		}
-		m.count.matching++
 		switch {
 		case !m.follow:
 			m.pending.Push(d)
@@ -410,9 +412,11 @@ func (m *Model) onBatch(b api.Batch) tea.Cmd {
 		}
 	}
 	var cmds []tea.Cmd
+	if recount || b.Missed > 0 {
+		cmds = append(cmds, m.loadCounts())
+	}
 	if b.Missed > 0 {
 		m.missed += b.Missed
-		cmds = append(cmds, m.loadCounts())
 		if m.ratesLoaded {
 			cmds = append(cmds, m.loadRates())
 		}

@@ -35,11 +35,6 @@ type ratesRead struct {
 	seed   []decision.Decision
 }
 
-// counts is how many decisions match the filter and how many there are.
-type counts struct {
-	matching, total uint64
-}
-
 // loadLatest starts a Latest query for the current filter; the reply
 // replaces the table's rows.
 func (m *Model) loadLatest() tea.Cmd {
@@ -93,24 +88,33 @@ func (m *Model) loadRates() tea.Cmd {
 }
 
 // loadCounts reads how many decisions match the filter and how many are
-// stored; arriving decisions are counted on top until the next read.
+// stored, then the newest stored, so that the arrivals the count already
+// holds are not counted again (see counter).
 func (m *Model) loadCounts() tea.Cmd {
 	m.countedAt = m.c.Clock()
+	m.counter.start()
 	data, expr := m.c.Data, m.filterExpr
-	return m.countReq.Go(m.c, func(ctx context.Context) (counts, error) {
+	return m.countReq.Go(m.c, func(ctx context.Context) (countRead, error) {
 		all, err := data.Stats(ctx, api.StatsQuery{})
 		if err != nil {
-			return counts{}, fmt.Errorf("count decisions: %w", err)
+			return countRead{}, fmt.Errorf("count decisions: %w", err)
 		}
-		c := counts{matching: all.Decisions, total: all.Decisions}
+		r := countRead{counts: counts{matching: all.Decisions, total: all.Decisions}}
 		if expr != "" {
 			f, err := data.Stats(ctx, api.StatsQuery{Filter: expr})
 			if err != nil {
-				return counts{}, fmt.Errorf("count decisions matching the filter: %w", err)
+				return countRead{}, fmt.Errorf("count decisions matching the filter: %w", err)
 			}
-			c.matching = f.Decisions
+			r.counts.matching = f.Decisions
 		}
-		return c, nil
+		newest, err := data.Latest(ctx, api.LatestQuery{N: 1})
+		if err != nil {
+			return countRead{}, fmt.Errorf("count decisions: %w", err)
+		}
+		if len(newest) > 0 {
+			r.newest = newest[0].ID
+		}
+		return r, nil
 	})
 }
 

@@ -93,10 +93,10 @@ func (m Model) infoLine(now time.Time) string {
 	if m.filterExpr != "" {
 		segs = append(segs, widget.Segment{Text: "filter: " + common.Sanitize(m.filterExpr), Style: st.StatusInfo, Priority: 1})
 	}
-	if m.haveCount {
-		text := common.Count(m.count.total) + " decisions"
+	if c, ok := m.counter.value(); ok {
+		text := common.Count(c.total) + " decisions"
 		if m.filterExpr != "" {
-			text = common.Count(m.count.matching) + " of " + common.Count(m.count.total)
+			text = common.Count(c.matching) + " of " + common.Count(c.total)
 		}
 		segs = append(segs, widget.Segment{Text: text, Style: st.Bold, Priority: 2})
 	}
