@@ -169,7 +169,7 @@ func openStore(cfg config.Config) (*store.DB, error) {
 			return nil, &exitError{code: 3, err: fmt.Errorf("%w: pid %d, listening on %s since %s\n(ask it with --connect %s where the command takes it, or pass another --db)",
 				err, info.PID, info.Listen, info.Started.Local().Format("2006-01-02 15:04:05"), listenURL(info.Listen))}
 		}
-		return nil, &exitError{code: 3, err: fmt.Errorf("%w\n(another collector holds it; it did not record its address: ask it with --connect URL, perhaps %s, where the command takes it, or pass --db)", err, listenURL(cfg.Ingest.Listen))}
+		return nil, &exitError{code: 3, err: fmt.Errorf("%w\n(another collector holds it and did not record its address; if it listens where the configuration says, ask it with --connect %s where the command takes it, or pass --db)", err, listenURL(cfg.Ingest.Listen))}
 	}
 	return db, err
 }
