@@ -31,14 +31,21 @@ func (m *Model) layout() {
 }
 
 // View renders the view in exactly its height, each line within its width.
+// The rates header is made to fit its width (and cached), so only the
+// lines under it are cut to fit.
 func (m Model) View() string {
 	if m.width <= 0 || m.height <= 0 {
 		return ""
 	}
 	now := m.c.Clock()
 	st := m.c.Styles
-	parts := make([]string, 0, 6)
-	parts = append(parts, m.rateHeader(now, m.fullHeader), m.infoLine(now))
+	head := m.rateHeader(now, m.fullHeader)
+	headH := strings.Count(head, "\n") + 1
+	if headH >= m.height {
+		return common.FitBlock(head, m.width, m.height)
+	}
+	parts := make([]string, 0, 5)
+	parts = append(parts, m.infoLine(now))
 	switch {
 	case m.bar.IsOpen():
 		parts = append(parts, m.bar.View(m.width, st))
@@ -53,7 +60,7 @@ func (m Model) View() string {
 		src := rows{rows: m.rows, styles: st, loc: now.Location()}
 		parts = append(parts, m.table.Render(src, m.top, n, m.cursor, st))
 	}
-	return common.FitBlock(strings.Join(parts, "\n"), m.width, m.height)
+	return head + "\n" + common.FitBlock(strings.Join(parts, "\n"), m.width, m.height-headH)
 }
 
 func (m Model) emptyText() string {
