@@ -17,24 +17,35 @@ type homeland struct {
 	language string
 	currency string
 	prefix   netip.Prefix
+	// share is the country's relative share of the site's customers.
+	share float64
 }
 
 // homelands returns the generator's countries, in a fixed order.
 func homelands() []homeland {
 	lands := []homeland{
-		{code: "US", language: "en-US,en;q=0.9", currency: "USD"},
-		{code: "GB", language: "en-GB,en;q=0.9", currency: "GBP"},
-		{code: "DE", language: "de-DE,de;q=0.9,en;q=0.8", currency: "EUR"},
-		{code: "FR", language: "fr-FR,fr;q=0.9,en;q=0.8", currency: "EUR"},
-		{code: "BR", language: "pt-BR,pt;q=0.9,en;q=0.8", currency: "BRL"},
-		{code: "IN", language: "en-IN,hi;q=0.9,en;q=0.8", currency: "INR"},
-		{code: "JP", language: "ja-JP,ja;q=0.9,en;q=0.8", currency: "JPY"},
-		{code: "AU", language: "en-AU,en;q=0.9", currency: "AUD"},
+		{code: "US", language: "en-US,en;q=0.9", currency: "USD", share: 30},
+		{code: "GB", language: "en-GB,en;q=0.9", currency: "GBP", share: 15},
+		{code: "DE", language: "de-DE,de;q=0.9,en;q=0.8", currency: "EUR", share: 12},
+		{code: "FR", language: "fr-FR,fr;q=0.9,en;q=0.8", currency: "EUR", share: 10},
+		{code: "BR", language: "pt-BR,pt;q=0.9,en;q=0.8", currency: "BRL", share: 10},
+		{code: "IN", language: "en-IN,hi;q=0.9,en;q=0.8", currency: "INR", share: 10},
+		{code: "JP", language: "ja-JP,ja;q=0.9,en;q=0.8", currency: "JPY", share: 8},
+		{code: "AU", language: "en-AU,en;q=0.9", currency: "AUD", share: 5},
 	}
 	for i := range lands {
 		lands[i].prefix = tablePrefix(lands[i].code, KindResidential)
 	}
 	return lands
+}
+
+// pickLand draws a country with the customers' shares.
+func pickLand(rng *rand.Rand, lands []homeland) homeland {
+	shares := make([]float64, len(lands))
+	for i, l := range lands {
+		shares[i] = l.share
+	}
+	return lands[pickWeighted(rng, shares)]
 }
 
 // tablePrefixes returns the IPv4 ranges of the Geo table of a kind.
@@ -133,17 +144,16 @@ type account struct {
 	email string
 }
 
-// person is a member of the stable population: a home country, one to
-// three usual addresses, one or two usual devices.
+// person is a member of the stable population: an existing customer with
+// a home country, one to three usual addresses and one or two usual devices.
 type person struct {
 	account
 	home   homeland
 	ips    []netip.Addr
 	agents []agent
-	// newcomer people register before anything else.
-	newcomer bool
-	// vpn people send some events through an open proxy.
-	vpn bool
+	// vpn is the open proxy a privacy-minded person sends some events
+	// through; the zero Addr for everyone else.
+	vpn netip.Addr
 }
 
 // addrPool hands out distinct addresses of a range, in a scrambled but
@@ -186,17 +196,15 @@ const (
 	coreSize = 200
 )
 
-// newPopulation draws the stable population.
-func newPopulation(rng *rand.Rand, lands []homeland, pool *addrPool) []*person {
+// newPopulation draws the stable population from rng.
+func newPopulation(rng *rand.Rand, lands []homeland, pool *addrPool, proxies []netip.Prefix) []*person {
 	browsers := browserAgents()
 	people := make([]*person, populationSize)
 	for i := range people {
-		home := lands[pickWeighted(rng, []float64{30, 15, 12, 10, 10, 10, 8, 5})]
+		home := pickLand(rng, lands)
 		p := &person{
-			account:  account{id: fmt.Sprintf("u%06d", 100001+i), email: humanEmail(rng)},
-			home:     home,
-			newcomer: rng.Float64() < 0.05,
-			vpn:      rng.Float64() < 0.03,
+			account: account{id: fmt.Sprintf("u%06d", 100001+i), email: humanEmail(rng)},
+			home:    home,
 		}
 		for range 1 + pickWeighted(rng, []float64{50, 35, 15}) {
 			p.ips = append(p.ips, pool.unique(home.prefix))
@@ -205,6 +213,9 @@ func newPopulation(rng *rand.Rand, lands []homeland, pool *addrPool) []*person {
 		p.agents = append(p.agents, browsers[first])
 		if rng.Float64() < 0.25 {
 			p.agents = append(p.agents, browsers[(first+1+rng.IntN(len(browsers)-1))%len(browsers)])
+		}
+		if rng.Float64() < 0.03 {
+			p.vpn = randomAddr(rng, proxies[rng.IntN(len(proxies))])
 		}
 		people[i] = p
 	}
@@ -276,7 +287,13 @@ func pickWeighted(rng *rand.Rand, weights []float64) int {
 }
 
 // expDuration draws an exponentially distributed duration with the given
-// mean, at least a millisecond.
+// mean, at least a millisecond and at most four times the mean, so that
+// every episode of the traffic has a bounded length.
 func expDuration(rng *rand.Rand, mean time.Duration) time.Duration {
-	return max(time.Millisecond, time.Duration(rng.ExpFloat64()*float64(mean)))
+	return min(max(time.Millisecond, time.Duration(rng.ExpFloat64()*float64(mean))), 4*mean)
+}
+
+// uniformDuration draws a duration uniformly from [lo, hi).
+func uniformDuration(rng *rand.Rand, lo, hi time.Duration) time.Duration {
+	return lo + time.Duration(rng.Float64()*float64(hi-lo))
 }
