@@ -68,10 +68,10 @@ func (w *world) stuffing(rng *rand.Rand, at time.Time, scale float64) []planned 
 	return out
 }
 
-// takeovers is a takeover campaign: (3 to 5)×scale members of the
+// takeovers is a takeover campaign: (5 to 8)×scale members of the
 // population, each taken over within two minutes of the start.
 func (w *world) takeovers(rng *rand.Rand, at time.Time, scale float64) []planned {
-	n := scaled(3+rng.IntN(3), scale)
+	n := scaled(5+rng.IntN(4), scale)
 	seen := make(map[*person]bool, n)
 	var out []planned
 	for range n {
@@ -85,11 +85,11 @@ func (w *world) takeovers(rng *rand.Rand, at time.Time, scale float64) []planned
 	return out
 }
 
-// takeover is one account taken over: the victim logs in as usual; a
-// minute or two later the crew, on a device the victim never used, from
-// its country or a proxy, fails a few passwords, gets in, changes the
-// profile and makes a large transaction, all under the victim's own ID and
-// email.
+// takeover is one account taken over: the victim logs in as usual; within
+// a minute or so the crew, on a device the victim never used, from its
+// country or a proxy, fails a few passwords, gets in, changes the profile
+// and makes a large transaction, all under the victim's own ID and email,
+// in three minutes or so.
 func (w *world) takeover(rng *rand.Rand, victim *person, at time.Time) []planned {
 	home := client{agent: victim.agents[0], ip: victim.ips[0], language: victim.home.language}
 	out := []planned{{at: at, ev: home.event("$login", "$succeeded", victim.account)}}
@@ -105,15 +105,15 @@ func (w *world) takeover(rng *rand.Rand, victim *person, at time.Time) []planned
 	}
 	attacker := client{agent: dev, ip: ip, language: c.land.language}
 
-	t := at.Add(30*time.Second + expDuration(rng, time.Minute))
+	t := at.Add(20*time.Second + expDuration(rng, 30*time.Second))
 	for range 3 + rng.IntN(4) {
 		out = append(out, planned{at: t, ev: attacker.event("$login", "$failed", victim.account)})
-		t = t.Add(5*time.Second + expDuration(rng, 10*time.Second))
+		t = t.Add(3*time.Second + expDuration(rng, 6*time.Second))
 	}
 	out = append(out, planned{at: t, ev: attacker.event("$login", "$succeeded", victim.account)})
-	t = t.Add(uniformDuration(rng, 30*time.Second, 2*time.Minute))
+	t = t.Add(uniformDuration(rng, 20*time.Second, time.Minute))
 	out = append(out, planned{at: t, ev: attacker.event("$profile_update", "$succeeded", victim.account)})
-	t = t.Add(uniformDuration(rng, time.Minute, 4*time.Minute))
+	t = t.Add(uniformDuration(rng, 30*time.Second, 2*time.Minute))
 	tx := attacker.event("$transaction", "$succeeded", victim.account)
 	tx.Transaction = &wireTransaction{Amount: math.Round((200+rng.Float64()*1300)*100) / 100, Currency: victim.home.currency}
 	return append(out, planned{at: t, ev: tx})
