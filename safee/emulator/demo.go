@@ -67,8 +67,7 @@ func RunDemo(ctx context.Context, o DemoOptions, post PostFunc) error {
 			return nil
 		}
 	}
-	start := now()
-	g, err := newGenerator("mixed", o.Seed, o.Rate, start.Add(-max(0, o.History)), time.Time{}, nil)
+	g, err := newGenerator("mixed", o.Seed, o.Rate, now().Add(-max(0, o.History)), time.Time{}, nil)
 	if err != nil {
 		return err
 	}
