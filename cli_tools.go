@@ -83,7 +83,7 @@ func (a *app) genCmd() *cobra.Command {
 		Long: fmt.Sprintf(`Write synthetic events, one JSON object per line, each with a unique event_id
 and a timestamp. Scenarios: %s.
 
-The seed is the world: the same 2,000 customers with their emails, homes and
+The seed is the world: the same 10,000 customers with their emails, homes and
 devices, and the same attackers, in every run (the demo uses seed %d too).
 The traffic is a function of the seed and of time, so the same seed and
 --start write the same events, and --span writes the traffic of a span of

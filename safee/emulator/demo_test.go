@@ -154,7 +154,9 @@ func TestDemoFiveMinutes(t *testing.T) {
 func checkIdentities(t *testing.T, evs []scoredEvent) {
 	t.Helper()
 	population := map[string]string{}
-	for _, p := range newWorld(DefaultSeed).people {
+	w := newWorld(DefaultSeed)
+	for i := range populationSize {
+		p := w.people.person(i)
 		population[p.id] = p.email
 	}
 	registered := map[string]bool{}

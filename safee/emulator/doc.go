@@ -83,8 +83,8 @@
 // writes NDJSON; Post sends it to a collector's POST /v1/events; RunDemo
 // paces the "mixed" scenario in real time for `riskwatch demo`.
 //
-// The world is a function of the seed alone: a stable population of 2,000
-// existing customers (IDs u100001 to u102000) with their own emails, homes,
+// The world is a function of the seed alone: a stable population of 10,000
+// existing customers (IDs u100001 to u110000) with their own emails, homes,
 // usual devices and addresses; and the attackers, each with their own kit:
 // a stuffing crew with six datacenter servers and a leaked list of 400
 // accounts (240 of them real customers), a takeover crew with two devices,

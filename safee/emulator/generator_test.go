@@ -153,7 +153,8 @@ func TestNewGeneratorUnknownScenario(t *testing.T) {
 func TestPopulationAddressesAreDistinct(t *testing.T) {
 	g, _ := NewGenerator("normal", 5, fixedClock)
 	seen := map[netip.Addr]string{}
-	for _, p := range g.tl.w.people {
+	for i := range populationSize {
+		p := g.tl.w.people.person(i)
 		for _, ip := range p.ips {
 			if other, ok := seen[ip]; ok {
 				t.Fatalf("%s and %s share %s", other, p.id, ip)

@@ -3,6 +3,7 @@ package emulator
 import (
 	"encoding/binary"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"net/netip"
 	"strings"
@@ -156,22 +157,36 @@ type person struct {
 	vpn netip.Addr
 }
 
-// addrPool hands out distinct addresses of a range, in a scrambled but
-// fixed order, so no two synthetic users share a home address by accident.
+// addrPool hands out distinct addresses of ranges, in a scrambled but fixed
+// order, so that no two attackers share an address by accident and none
+// takes a customer's.
 type addrPool struct {
 	next map[netip.Prefix]uint64
 }
 
-// unique returns the next address of prefix (an IPv4 range of at least 4
-// addresses); after the range is used up it starts over.
-func (p *addrPool) unique(prefix netip.Prefix) netip.Addr {
+// reserve keeps the first n slots of prefix (see slotAddr) out of the pool.
+func (p *addrPool) reserve(prefix netip.Prefix, n uint64) {
 	if p.next == nil {
 		p.next = make(map[netip.Prefix]uint64)
 	}
+	p.next[prefix] = max(p.next[prefix], n)
+}
+
+// unique returns the address of the next free slot of prefix.
+func (p *addrPool) unique(prefix netip.Prefix) netip.Addr {
+	p.reserve(prefix, 0)
 	k := p.next[prefix]
 	p.next[prefix] = k + 1
+	return slotAddr(prefix, k)
+}
+
+// slotAddr is the address of slot k of an IPv4 range of at least 4
+// addresses: slots 0 to usable-1 are distinct addresses in a scrambled
+// order, and then it starts over.
+func slotAddr(prefix netip.Prefix, k uint64) netip.Addr {
 	usable := uint64(1)<<(32-prefix.Bits()) - 2
-	// 7919 is prime, so stepping by it visits every usable offset once.
+	// 7919 is a prime that divides no range's size, so stepping by it
+	// visits every usable offset once.
 	return addrAt(prefix, 1+(k*7919)%usable)
 }
 
@@ -190,36 +205,82 @@ func addrAt(prefix netip.Prefix, offset uint64) netip.Addr {
 
 // Population shape.
 const (
-	populationSize = 2000
-	// coreSize people get a tenth of all traffic: the regulars whose
-	// journeys are long enough to look at.
-	coreSize = 200
+	// populationSize customers: at the demo's 25 events a second each one
+	// has about one event in ten minutes, as on a real site.
+	populationSize = 10_000
+	// coreSize customers, the regulars, make coreShare of the visits:
+	// their journeys are long enough to look at.
+	coreSize  = 200
+	coreShare = 0.05
+	// homeSlots is the most home addresses a customer has.
+	homeSlots = 3
 )
 
-// newPopulation draws the stable population from rng.
-func newPopulation(rng *rand.Rand, lands []homeland, pool *addrPool, proxies []netip.Prefix) []*person {
-	browsers := browserAgents()
-	people := make([]*person, populationSize)
-	for i := range people {
-		home := pickLand(rng, lands)
-		p := &person{
-			account: account{id: fmt.Sprintf("u%06d", 100001+i), email: humanEmail(rng)},
-			home:    home,
-		}
-		for range 1 + pickWeighted(rng, []float64{50, 35, 15}) {
-			p.ips = append(p.ips, pool.unique(home.prefix))
-		}
-		first := rng.IntN(len(browsers))
-		p.agents = append(p.agents, browsers[first])
-		if rng.Float64() < 0.25 {
-			p.agents = append(p.agents, browsers[(first+1+rng.IntN(len(browsers)-1))%len(browsers)])
-		}
-		if rng.Float64() < 0.03 {
-			p.vpn = randomAddr(rng, proxies[rng.IntN(len(proxies))])
-		}
-		people[i] = p
+// population is the stable population: populationSize customers, each
+// made from the seed when first asked for. Countries get blocks of
+// customers by their shares, and a fixed shuffle of the IDs spreads the
+// blocks, so a customer's home addresses are their own slots of the
+// country's range: no two customers share one.
+type population struct {
+	seed     int64
+	lands    []homeland
+	browsers []agent
+	proxies  []netip.Prefix
+	// blockEnd[l] is the end of country l's block of places.
+	blockEnd []int
+	// offset shuffles IDs over places.
+	offset uint64
+	people []*person // nil until made
+}
+
+func newPopulation(seed int64, lands []homeland, browsers []agent, proxies []netip.Prefix, pool *addrPool) *population {
+	p := &population{seed: seed, lands: lands, browsers: browsers, proxies: proxies,
+		offset: mix64(uint64(seed)) % populationSize, people: make([]*person, populationSize)}
+	total := 0.0
+	for _, l := range lands {
+		total += l.share
 	}
-	return people
+	start := 0
+	for i, l := range lands {
+		end := start + int(math.Round(populationSize*l.share/total))
+		if i == len(lands)-1 {
+			end = populationSize
+		}
+		p.blockEnd = append(p.blockEnd, end)
+		pool.reserve(l.prefix, uint64(homeSlots*(end-start)))
+		start = end
+	}
+	return p
+}
+
+// person returns customer i (0-based, ID u100001+i).
+func (p *population) person(i int) *person {
+	if c := p.people[i]; c != nil {
+		return c
+	}
+	// 7919 is coprime with populationSize, so this is a permutation.
+	place := int((uint64(i)*7919 + p.offset) % populationSize)
+	land, start := 0, 0
+	for place >= p.blockEnd[land] {
+		start = p.blockEnd[land]
+		land++
+	}
+	home := p.lands[land]
+	rng := newStream(p.seed, streamPopulation, int64(i))
+	c := &person{account: account{id: fmt.Sprintf("u%06d", 100001+i), email: humanEmail(rng)}, home: home}
+	for j := range 1 + pickWeighted(rng, []float64{50, 35, 15}) {
+		c.ips = append(c.ips, slotAddr(home.prefix, uint64(homeSlots*(place-start)+j)))
+	}
+	first := rng.IntN(len(p.browsers))
+	c.agents = append(c.agents, p.browsers[first])
+	if rng.Float64() < 0.25 {
+		c.agents = append(c.agents, p.browsers[(first+1+rng.IntN(len(p.browsers)-1))%len(p.browsers)])
+	}
+	if rng.Float64() < 0.03 {
+		c.vpn = randomAddr(rng, p.proxies[rng.IntN(len(p.proxies))])
+	}
+	p.people[i] = c
+	return c
 }
 
 // humanEmail draws a plausible personal address: names, at most a two-digit

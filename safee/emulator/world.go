@@ -10,8 +10,8 @@ import (
 // with time: the stable population and the attackers, each with their own
 // addresses and devices. It is a function of the seed alone, so every
 // generator with the same seed, whatever its scenario, start or span,
-// talks about the same people and the same attackers. It is read-only once
-// made.
+// talks about the same people and the same attackers. Customers are made
+// when first asked for, so a world is not safe for concurrent use.
 type world struct {
 	seed     int64
 	lands    []homeland
@@ -20,7 +20,7 @@ type world struct {
 	// The Geo table's IPv4 ranges by kind.
 	datacenters, proxies, tors []netip.Prefix
 
-	people   []*person
+	people   *population
 	stuffers stuffingCrew
 	takers   takeoverCrew
 	farm     botFarm
@@ -123,7 +123,7 @@ func newWorld(seed int64) *world {
 		tors:        tablePrefixes(KindTor),
 	}
 	var pool addrPool
-	w.people = newPopulation(newStream(seed, streamPopulation, 0), w.lands, &pool, w.proxies)
+	w.people = newPopulation(seed, w.lands, w.browsers, w.proxies, &pool)
 	rng := newStream(seed, streamCrews, 0)
 
 	dc := w.datacenters[rng.IntN(len(w.datacenters))]
@@ -132,8 +132,8 @@ func newWorld(seed int64) *world {
 		s.ips = append(s.ips, pool.unique(dc))
 	}
 	s.agents = []agent{w.browsers[0], w.scripts[1]} // a spoofed desktop Chrome, python-requests
-	for _, i := range rng.Perm(len(w.people))[:comboKnown] {
-		s.combos = append(s.combos, combo{account: w.people[i].account, exists: true})
+	for _, i := range rng.Perm(populationSize)[:comboKnown] {
+		s.combos = append(s.combos, combo{account: w.people.person(i).account, exists: true})
 	}
 	for i := range comboAccounts - comboKnown {
 		s.combos = append(s.combos, combo{account: account{id: accountID(seed, streamCombo, int64(i), 0), email: humanEmail(rng)}})
@@ -167,19 +167,19 @@ func newWorld(seed int64) *world {
 	return w
 }
 
-// visitor picks the person of a visit: a tenth of the time one of the
-// regulars, whose journeys are long enough to look at.
+// visitor picks the person of a visit: coreShare of the time one of the
+// regulars.
 func (w *world) visitor(rng *rand.Rand) *person {
-	if rng.Float64() < 0.1 {
-		return w.people[rng.IntN(coreSize)]
+	if rng.Float64() < coreShare {
+		return w.people.person(rng.IntN(coreSize))
 	}
-	return w.people[rng.IntN(len(w.people))]
+	return w.people.person(rng.IntN(populationSize))
 }
 
-// victim picks a population member to attack, half the time a regular.
+// victim picks a customer to attack, half the time a regular.
 func (w *world) victim(rng *rand.Rand) *person {
 	if rng.IntN(2) == 0 {
-		return w.people[rng.IntN(coreSize)]
+		return w.people.person(rng.IntN(coreSize))
 	}
-	return w.people[rng.IntN(len(w.people))]
+	return w.people.person(rng.IntN(populationSize))
 }
