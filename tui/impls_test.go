@@ -22,11 +22,13 @@ import (
 )
 
 // The generated events the real collector holds when the flows start:
-// the mixed scenario (background logins with stuffing, takeover, bot and
-// card-testing episodes), the same every run.
+// the mixed scenario (background visits, and incidents on an absolute
+// timeline that these minutes may or may not cross) and a stuffing run, so
+// that denies are always there.
 const (
-	implEvents = 150
-	implSeed   = 7
+	implEvents   = 150
+	implStuffing = 60
+	implSeed     = 7
 )
 
 // implStart is the generator's clock: a minute ago, so that the events'
@@ -99,16 +101,21 @@ func generatedCollector(t *testing.T) *testCollector {
 	t.Helper()
 	c := startCollector(t, nil)
 	start := implStart()
-	gen, err := emulator.NewGenerator("mixed", implSeed, func() time.Time { return start })
-	if err != nil {
-		t.Fatal(err)
-	}
-	events := make([][]byte, implEvents)
-	for i := range events {
-		events[i] = gen.Next()
+	var events [][]byte
+	for _, part := range []struct {
+		scenario string
+		n        int
+	}{{"mixed", implEvents}, {"stuffing", implStuffing}} {
+		gen, err := emulator.NewGenerator(part.scenario, implSeed, func() time.Time { return start })
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range part.n {
+			events = append(events, gen.Next())
+		}
 	}
 	c.post(t, events...)
-	c.waitScored(t, implEvents)
+	c.waitScored(t, implEvents+implStuffing)
 	return c
 }
 
