@@ -10,7 +10,7 @@ import (
 // pageZstd is parquet-go's ZSTD codec with one shared encoder sized for
 // Parquet pages. parquet-go's own pools encoders with zstd's default 8 MiB
 // window and 16 MiB of history each, which doubled an export's peak heap
-// (100 against 51 MiB in BenchmarkParquetExportMemory); pages are at most
+// (99 against 50 MiB in BenchmarkParquetExportMemory); pages are at most
 // a few hundred KiB, so a 1 MiB window compresses them to the same size.
 // Decoding is parquet-go's.
 type pageZstd struct {
