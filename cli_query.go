@@ -203,28 +203,41 @@ func connectHint(err error, url string) error {
 
 func (a *app) exportCmd() *cobra.Command {
 	var qf queryFlags
-	var format string
+	var format, out string
 	cmd := &cobra.Command{
 		Use:   "export",
-		Short: "Write stored decisions as NDJSON or CSV",
+		Short: "Write stored decisions as NDJSON, CSV or Parquet",
 		Long: `Write stored decisions, oldest first, one per line (NDJSON, the default) or as
 CSV with a header. Each carries the event and response fields, the action, the
 error if any, latency and the raw request and response JSON.
 
+Parquet has typed columns (timestamps, scores as doubles, signals as a list,
+the raw request and response as strings) for DuckDB or pandas, and needs
+--out FILE. A file given with --out appears only once the export is complete.
+
   riskwatch export --since 1h --filter "action:deny" > denies.ndjson
-  riskwatch export --format csv --filter "user:u-123" > journey.csv`,
+  riskwatch export --format csv --filter "user:u-123" > journey.csv
+  riskwatch export --format parquet --since 7d --out decisions.parquet`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			fmtv, err := export.ParseFormat(format)
 			if err != nil {
 				return fmt.Errorf("--format: %w", err)
 			}
+			if err := checkExportOut(fmtv, out); err != nil {
+				return err
+			}
 			src, err := qf.open(cmd, a.getenv)
 			if err != nil {
 				return err
 			}
 			defer src.close()
-			w := export.NewWriter(a.stdout, fmtv)
+			dst, err := openExportOutput(out, a.stdout)
+			if err != nil {
+				return err
+			}
+			defer dst.abort()
+			w := export.NewWriter(dst, fmtv)
 			q := api.RangeQuery{From: src.since, To: src.until, Filter: src.filter, Limit: 1000}
 			for {
 				page, err := src.r.Range(cmd.Context(), q)
@@ -244,12 +257,16 @@ error if any, latency and the raw request and response JSON.
 			if err := w.Close(); err != nil {
 				return err
 			}
+			if err := dst.commit(); err != nil {
+				return err
+			}
 			src.warnPartial(a.stderr)
 			return nil
 		},
 	}
 	qf.register(cmd)
-	cmd.Flags().StringVar(&format, "format", "ndjson", "output format: ndjson or csv")
+	cmd.Flags().StringVar(&format, "format", "ndjson", "output format: ndjson, csv or parquet")
+	cmd.Flags().StringVar(&out, "out", "", "write to this file instead of stdout (\"-\" is stdout; parquet needs it)")
 	return cmd
 }
 

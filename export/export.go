@@ -1,6 +1,8 @@
-// Package export writes decisions as NDJSON or CSV, the formats of
-// `riskwatch export`. Both carry the same fields; NDJSON embeds the raw
-// request and response JSON, CSV quotes them as text.
+// Package export writes decisions as NDJSON, CSV or Parquet, the formats
+// of `riskwatch export`. NDJSON and CSV carry the same fields; NDJSON embeds
+// the raw request and response JSON, CSV quotes them as text. Parquet has
+// typed columns for analysts (DuckDB, pandas) and keeps the raw request and
+// response as strings (parquet.go).
 package export
 
 import (
@@ -22,17 +24,18 @@ type Format string
 
 // The formats.
 const (
-	NDJSON Format = "ndjson"
-	CSV    Format = "csv"
+	NDJSON  Format = "ndjson"
+	CSV     Format = "csv"
+	Parquet Format = "parquet"
 )
 
 // ParseFormat reads a --format value.
 func ParseFormat(s string) (Format, error) {
 	switch f := Format(strings.ToLower(s)); f {
-	case NDJSON, CSV:
+	case NDJSON, CSV, Parquet:
 		return f, nil
 	}
-	return "", fmt.Errorf("unknown format %q (want ndjson or csv)", s)
+	return "", fmt.Errorf("unknown format %q (want ndjson, csv or parquet)", s)
 }
 
 // Record is one exported decision. Its JSON form is the NDJSON line.
@@ -99,17 +102,22 @@ func rawJSON(b []byte) json.RawMessage {
 	return s
 }
 
-// Writer writes decisions in one format. Call Close to flush.
+// Writer writes decisions in one format. Call Close to flush; a Parquet
+// file is only readable once Close has written its footer.
 type Writer struct {
 	format Format
 	bw     *bufio.Writer
 	cw     *csv.Writer
 	enc    *json.Encoder
+	pq     *parquetWriter
 	header bool
 }
 
 // NewWriter returns a writer of format f to w.
 func NewWriter(w io.Writer, f Format) *Writer {
+	if f == Parquet {
+		return &Writer{format: f, pq: newParquetWriter(w)} // it buffers its own output
+	}
 	bw := bufio.NewWriterSize(w, 64<<10)
 	x := &Writer{format: f, bw: bw}
 	if f == CSV {
@@ -127,6 +135,9 @@ var CSVHeader = []string{"id", "event_id", "time", "received_at", "event_time", 
 
 // Write writes one decision.
 func (x *Writer) Write(d *decision.Decision) error {
+	if x.pq != nil {
+		return x.pq.Write(d) // batched: an error may concern earlier decisions
+	}
 	r := NewRecord(d)
 	if x.format != CSV {
 		if err := x.enc.Encode(r); err != nil {
@@ -171,6 +182,9 @@ func csvSafe(v string) string {
 
 // Close flushes what is buffered.
 func (x *Writer) Close() error {
+	if x.pq != nil {
+		return x.pq.Close()
+	}
 	if x.cw != nil {
 		if !x.header {
 			x.header = true

@@ -113,12 +113,12 @@ func TestEmptyCSVStillHasHeader(t *testing.T) {
 }
 
 func TestParseFormat(t *testing.T) {
-	for in, want := range map[string]Format{"ndjson": NDJSON, "CSV": CSV} {
+	for in, want := range map[string]Format{"ndjson": NDJSON, "CSV": CSV, "parquet": Parquet} {
 		if got, err := ParseFormat(in); err != nil || got != want {
 			t.Errorf("ParseFormat(%q) = %q, %v", in, got, err)
 		}
 	}
-	if _, err := ParseFormat("xml"); err == nil || !strings.Contains(err.Error(), "ndjson or csv") {
+	if _, err := ParseFormat("xml"); err == nil || !strings.Contains(err.Error(), "ndjson, csv or parquet") {
 		t.Errorf("bad format error: %v", err)
 	}
 }

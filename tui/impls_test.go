@@ -22,11 +22,13 @@ import (
 )
 
 // The generated events the real collector holds when the flows start:
-// the mixed scenario (background logins with stuffing, takeover, bot and
-// card-testing episodes), the same every run.
+// the mixed scenario (background visits, and incidents on an absolute
+// timeline that these minutes may or may not cross) and a stuffing run, so
+// that denies are always there.
 const (
-	implEvents = 150
-	implSeed   = 7
+	implEvents   = 150
+	implStuffing = 60
+	implSeed     = 7
 )
 
 // implStart is the generator's clock: a minute ago, so that the events'
@@ -101,8 +103,9 @@ func TestFlowsOnEveryReader(t *testing.T) {
 func generatedCollector(t *testing.T) *testCollector {
 	t.Helper()
 	c := startCollector(t, nil)
-	c.post(t, generatedEvents(t)...)
-	c.waitScored(t, implEvents)
+	events := generatedEvents(t)
+	c.post(t, events...)
+	c.waitScored(t, uint64(len(events)))
 	return c
 }
 
@@ -111,11 +114,12 @@ func generatedCollector(t *testing.T) *testCollector {
 func generatedCollectors(t *testing.T) (*testCollector, *testCollector) {
 	t.Helper()
 	events := generatedEvents(t)
+	half := len(events) / 2
 	a, b := startCollector(t, nil), startCollector(t, nil)
-	a.post(t, events[:implEvents/2]...)
-	b.post(t, events[implEvents/2:]...)
-	a.waitScored(t, implEvents/2)
-	b.waitScored(t, implEvents-implEvents/2)
+	a.post(t, events[:half]...)
+	b.post(t, events[half:]...)
+	a.waitScored(t, uint64(half))
+	b.waitScored(t, uint64(len(events)-half))
 	return a, b
 }
 
@@ -123,13 +127,18 @@ func generatedCollectors(t *testing.T) (*testCollector, *testCollector) {
 func generatedEvents(t *testing.T) [][]byte {
 	t.Helper()
 	start := implStart()
-	gen, err := emulator.NewGenerator("mixed", implSeed, func() time.Time { return start })
-	if err != nil {
-		t.Fatal(err)
-	}
-	events := make([][]byte, implEvents)
-	for i := range events {
-		events[i] = gen.Next()
+	var events [][]byte
+	for _, part := range []struct {
+		scenario string
+		n        int
+	}{{"mixed", implEvents}, {"stuffing", implStuffing}} {
+		gen, err := emulator.NewGenerator(part.scenario, implSeed, func() time.Time { return start })
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range part.n {
+			events = append(events, gen.Next())
+		}
 	}
 	return events
 }

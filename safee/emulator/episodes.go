@@ -1,166 +1,206 @@
 package emulator
 
 import (
-	"fmt"
 	"math"
-	"net/netip"
+	"math/rand/v2"
 	"slices"
 	"time"
 )
 
-// freshAccount makes up an account outside the stable population.
-func (g *Generator) freshAccount(email string) account {
-	g.fresh++
-	return account{id: fmt.Sprintf("u%07d", 3_000_000+g.fresh), email: email}
+// incidentKind is a kind of attack.
+type incidentKind uint8
+
+const (
+	incidentStuffing incidentKind = iota
+	incidentTakeover
+	incidentBots
+	incidentCardTesting
+)
+
+// incident plans incident k, of a kind, starting at at, scale times as
+// intense as at the scenario's own rate; prev is the same crew's previous
+// incident. Its events come from rng and from the world, and it lasts
+// under incidentSpan.
+func (w *world) incident(kind incidentKind, rng *rand.Rand, k, prev int64, at time.Time, scale float64) []planned {
+	switch kind {
+	case incidentStuffing:
+		return w.stuffing(rng, at, scale)
+	case incidentTakeover:
+		return w.takeovers(rng, at, scale)
+	case incidentBots:
+		return w.botWave(rng, k, prev, at, scale)
+	default:
+		return w.cardTesting(rng, k, prev, at, scale)
+	}
 }
 
-// anyPerson picks a population member, half the time one of the regulars.
-func (g *Generator) anyPerson() *person {
-	if g.rng.IntN(2) == 0 {
-		return g.people[g.rng.IntN(coreSize)]
-	}
-	return g.people[g.rng.IntN(len(g.people))]
+// scaled is n times scale, at least 1.
+func scaled(n int, scale float64) int {
+	return max(1, int(math.Round(float64(n)*scale)))
 }
 
-// stuffing is a credential-stuffing run: 80 to 200 logins, mostly failed,
-// for many accounts (some real, some not) from two or three datacenter
-// addresses, a few a second.
-func (g *Generator) stuffing(at time.Time) []planned {
-	ips := make([]netip.Addr, 2+g.rng.IntN(2))
-	for i := range ips {
-		ips[i] = g.addrOf(g.datacenters)
-	}
-	dev := g.browsers[0] // a spoofed desktop Chrome
-	if g.rng.IntN(2) == 0 {
-		dev = g.scripts[1] // python-requests
-	}
-	n := 80 + g.rng.IntN(121)
+// faster is a gap between events of an incident scale times as intense.
+func faster(gap time.Duration, scale float64) time.Duration {
+	return time.Duration(float64(gap) / scale)
+}
+
+// stuffing is a credential-stuffing run: (80 to 200)×scale logins, a few
+// a second at scale 1, from two or three of the crew's servers, for
+// accounts of its leaked list; one attempt in ten on an account that
+// exists here gets in.
+func (w *world) stuffing(rng *rand.Rand, at time.Time, scale float64) []planned {
+	s := &w.stuffers
+	first, servers := rng.IntN(len(s.ips)), 2+rng.IntN(2)
+	dev := s.agents[rng.IntN(len(s.agents))]
+	n := scaled(80+rng.IntN(121), scale)
 	out := make([]planned, 0, n)
 	t := at
 	for i := range n {
-		t = t.Add(expDuration(g.rng, 300*time.Millisecond))
-		var acct account
-		if g.rng.Float64() < 0.6 {
-			acct = g.people[g.rng.IntN(len(g.people))].account
-		} else {
-			acct = g.freshAccount(humanEmail(g.rng))
-		}
+		t = t.Add(expDuration(rng, faster(300*time.Millisecond, scale)))
+		cb := s.combos[rng.IntN(len(s.combos))]
 		status := "$failed"
-		if g.rng.Float64() < 0.07 {
+		if cb.exists && rng.Float64() < 0.1 {
 			status = "$succeeded"
 		}
-		c := client{agent: dev, ip: ips[i%len(ips)], language: "en-US,en;q=0.9"}
-		out = append(out, planned{at: t, ev: c.event("$login", status, acct)})
+		c := client{agent: dev, ip: s.ips[(first+i%servers)%len(s.ips)], language: "en-US,en;q=0.9"}
+		out = append(out, planned{at: t, ev: c.event("$login", status, cb.account)})
 	}
 	return out
 }
 
-// takeover is an account takeover: the victim logs in as usual; minutes
-// later an attacker in another country, on another device, fails a few
-// passwords, gets in, changes the profile and makes a large transaction.
-func (g *Generator) takeover(at time.Time) []planned {
-	victim := g.anyPerson()
+// takeovers is a takeover campaign: (5 to 8)×scale members of the
+// population, each taken over within two minutes of the start.
+func (w *world) takeovers(rng *rand.Rand, at time.Time, scale float64) []planned {
+	n := scaled(5+rng.IntN(4), scale)
+	seen := make(map[*person]bool, n)
+	var out []planned
+	for range n {
+		v := w.victim(rng)
+		if seen[v] {
+			continue
+		}
+		seen[v] = true
+		out = append(out, w.takeover(rng, v, at.Add(uniformDuration(rng, 0, 2*time.Minute)))...)
+	}
+	return out
+}
+
+// takeover is one account taken over: the victim logs in as usual; within
+// a minute or so the crew, on a device the victim never used, from its
+// country or a proxy, fails a few passwords, gets in, changes the profile
+// and makes a large transaction, all under the victim's own ID and email,
+// in three minutes or so.
+func (w *world) takeover(rng *rand.Rand, victim *person, at time.Time) []planned {
 	home := client{agent: victim.agents[0], ip: victim.ips[0], language: victim.home.language}
 	out := []planned{{at: at, ev: home.event("$login", "$succeeded", victim.account)}}
 
-	away := g.lands[g.rng.IntN(len(g.lands))]
-	for away.code == victim.home.code {
-		away = g.lands[g.rng.IntN(len(g.lands))]
+	c := &w.takers
+	ip := c.proxies[rng.IntN(len(c.proxies))]
+	if c.land.code != victim.home.code && rng.Float64() < 0.6 {
+		ip = c.ips[rng.IntN(len(c.ips))]
 	}
-	var ip netip.Addr
-	switch pickWeighted(g.rng, []float64{60, 30, 10}) {
-	case 0:
-		ip = g.pool.unique(away.prefix)
-	case 1:
-		ip = g.addrOf(g.proxies)
-	default:
-		ip = g.addrOf(g.tors)
-	}
-	dev := g.browsers[g.rng.IntN(len(g.browsers))]
+	dev := c.agents[rng.IntN(len(c.agents))]
 	for slices.Contains(victim.agents, dev) {
-		dev = g.browsers[g.rng.IntN(len(g.browsers))]
+		dev = w.browsers[rng.IntN(len(w.browsers))]
 	}
-	attacker := client{agent: dev, ip: ip, language: away.language}
+	attacker := client{agent: dev, ip: ip, language: c.land.language}
 
-	t := at.Add(2*time.Minute + expDuration(g.rng, 3*time.Minute))
-	for range 3 + g.rng.IntN(4) {
+	t := at.Add(20*time.Second + expDuration(rng, 30*time.Second))
+	for range 3 + rng.IntN(4) {
 		out = append(out, planned{at: t, ev: attacker.event("$login", "$failed", victim.account)})
-		t = t.Add(5*time.Second + expDuration(g.rng, 20*time.Second))
+		t = t.Add(3*time.Second + expDuration(rng, 6*time.Second))
 	}
 	out = append(out, planned{at: t, ev: attacker.event("$login", "$succeeded", victim.account)})
-	t = t.Add(30*time.Second + time.Duration(g.rng.Float64()*float64(90*time.Second)))
+	t = t.Add(uniformDuration(rng, 20*time.Second, time.Minute))
 	out = append(out, planned{at: t, ev: attacker.event("$profile_update", "$succeeded", victim.account)})
-	t = t.Add(time.Minute + time.Duration(g.rng.Float64()*float64(4*time.Minute)))
+	t = t.Add(uniformDuration(rng, 30*time.Second, 2*time.Minute))
 	tx := attacker.event("$transaction", "$succeeded", victim.account)
-	tx.Transaction = &wireTransaction{Amount: math.Round((200+g.rng.Float64()*1300)*100) / 100, Currency: victim.home.currency}
+	tx.Transaction = &wireTransaction{Amount: math.Round((200+rng.Float64()*1300)*100) / 100, Currency: victim.home.currency}
 	return append(out, planned{at: t, ev: tx})
 }
 
-// signupBots is a wave of 20 to 60 scripted registrations with made-up or
-// throwaway addresses from one or two datacenter, proxy or tor addresses;
-// some of the new accounts log in right away.
-func (g *Generator) signupBots(at time.Time) []planned {
-	ranges := [][]netip.Prefix{g.datacenters, g.proxies, g.tors}[pickWeighted(g.rng, []float64{50, 25, 25})]
-	ips := make([]netip.Addr, 1+g.rng.IntN(2))
-	for i := range ips {
-		ips[i] = g.addrOf(ranges)
-	}
-	dev := g.scripts[g.rng.IntN(len(g.scripts))]
-	n := 20 + g.rng.IntN(41)
-	out := make([]planned, 0, 2*n)
-	t := at
-	for i := range n {
-		t = t.Add(expDuration(g.rng, 2*time.Second))
-		email := throwawayEmail(g.rng)
-		if g.rng.Float64() < 0.7 {
-			email = machineEmail(g.rng)
+// farmWave is the accounts the bot farm registers in bot incident k:
+// (20 to 60)×scale, with made-up or throwaway addresses. They depend only
+// on the seed, k and scale, so a later incident finds the same accounts.
+func (w *world) farmWave(k int64, scale float64) []account {
+	rng := newStream(w.seed, streamFarmWave, k)
+	out := make([]account, scaled(20+rng.IntN(41), scale))
+	for i := range out {
+		email := throwawayEmail(rng)
+		if rng.Float64() < 0.7 {
+			email = machineEmail(rng)
 		}
-		acct := g.freshAccount(email)
-		c := client{agent: dev, ip: ips[i%len(ips)], language: "en-US,en;q=0.5"}
+		out[i] = account{id: accountID(w.seed, streamFarmWave, k, int64(i)), email: email}
+	}
+	return out
+}
+
+// botWave is a bot incident: the farm registers its wave of accounts, one
+// every two seconds or so at scale 1, and some log in right away; half of
+// the wave of its previous incident come back to log in, aging them.
+func (w *world) botWave(rng *rand.Rand, k, prev int64, at time.Time, scale float64) []planned {
+	f := &w.farm
+	dev := f.agents[rng.IntN(len(f.agents))]
+	wave := w.farmWave(k, scale)
+	out := make([]planned, 0, 2*len(wave))
+	t := at
+	for i, acct := range wave {
+		t = t.Add(expDuration(rng, faster(2*time.Second, scale)))
+		c := client{agent: dev, ip: f.ips[i%len(f.ips)], language: "en-US,en;q=0.5"}
 		out = append(out, planned{at: t, ev: c.event("$registration", "$succeeded", acct)})
-		if g.rng.Float64() < 0.3 {
-			login := t.Add(2*time.Second + expDuration(g.rng, 10*time.Second))
+		if rng.Float64() < 0.3 {
+			login := t.Add(2*time.Second + expDuration(rng, 10*time.Second))
 			out = append(out, planned{at: login, ev: c.event("$login", "$succeeded", acct)})
+		}
+	}
+	span := t.Sub(at)
+	for _, acct := range w.farmWave(prev, scale) {
+		if rng.IntN(2) == 0 {
+			c := client{agent: dev, ip: f.ips[rng.IntN(len(f.ips))], language: "en-US,en;q=0.5"}
+			out = append(out, planned{at: at.Add(uniformDuration(rng, 0, span)), ev: c.event("$login", "$succeeded", acct)})
 		}
 	}
 	return out
 }
 
-// cardTesting is a card-testing burst: three or four new accounts on one
-// device, then 40 to 70 small transactions among them a few seconds apart,
-// many declined.
-func (g *Generator) cardTesting(at time.Time) []planned {
-	dev := g.browsers[g.rng.IntN(len(g.browsers))]
-	if g.rng.Float64() < 0.3 {
-		dev = g.scripts[g.rng.IntN(len(g.scripts))]
+// cardWave is the two accounts the card crew registers in card-testing
+// incident k; like farmWave, a function of the seed and k.
+func (w *world) cardWave(k int64) []account {
+	rng := newStream(w.seed, streamCardWave, k)
+	out := make([]account, 2)
+	for i := range out {
+		email := humanEmail(rng)
+		if rng.Float64() < 0.3 {
+			email = throwawayEmail(rng)
+		}
+		out[i] = account{id: accountID(w.seed, streamCardWave, k, int64(i)), email: email}
 	}
-	land := g.lands[g.rng.IntN(len(g.lands))]
-	ip := g.pool.unique(land.prefix)
-	if g.rng.IntN(2) == 0 {
-		ip = g.addrOf(g.proxies)
-	}
-	c := client{agent: dev, ip: ip, language: land.language}
+	return out
+}
 
+// cardTesting is a card-testing burst: the crew registers two new accounts
+// and, with them and the two of its previous incident, makes (40 to 70)×scale
+// small transactions from one device and address, about one every four
+// seconds at scale 1, many declined.
+func (w *world) cardTesting(rng *rand.Rand, k, prev int64, at time.Time, scale float64) []planned {
+	cr := &w.carders
+	c := client{agent: cr.agent, ip: cr.ips[rng.IntN(len(cr.ips))], language: cr.land.language}
+	fresh := w.cardWave(k)
+	accts := append(fresh, w.cardWave(prev)...)
 	var out []planned
 	t := at
-	accts := make([]account, 3+g.rng.IntN(2))
-	for i := range accts {
-		email := humanEmail(g.rng)
-		if g.rng.Float64() < 0.3 {
-			email = throwawayEmail(g.rng)
-		}
-		accts[i] = g.freshAccount(email)
-		t = t.Add(expDuration(g.rng, 20*time.Second))
-		out = append(out, planned{at: t, ev: c.event("$registration", "$succeeded", accts[i])})
+	for _, acct := range fresh {
+		t = t.Add(expDuration(rng, 20*time.Second))
+		out = append(out, planned{at: t, ev: c.event("$registration", "$succeeded", acct)})
 	}
-	for range 40 + g.rng.IntN(31) {
-		t = t.Add(time.Second + expDuration(g.rng, 3*time.Second))
+	for range scaled(40+rng.IntN(31), scale) {
+		t = t.Add(faster(time.Second, scale) + expDuration(rng, faster(3*time.Second, scale)))
 		status := "$succeeded"
-		if g.rng.Float64() < 0.4 {
+		if rng.Float64() < 0.4 {
 			status = "$failed"
 		}
-		tx := c.event("$transaction", status, accts[g.rng.IntN(len(accts))])
-		tx.Transaction = &wireTransaction{Amount: math.Round((0.5+g.rng.Float64()*2.49)*100) / 100, Currency: "USD"}
+		tx := c.event("$transaction", status, accts[rng.IntN(len(accts))])
+		tx.Transaction = &wireTransaction{Amount: math.Round((0.5+rng.Float64()*2.49)*100) / 100, Currency: "USD"}
 		out = append(out, planned{at: t, ev: tx})
 	}
 	return out

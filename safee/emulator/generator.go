@@ -1,11 +1,8 @@
 package emulator
 
 import (
-	"container/heap"
 	"encoding/json"
 	"fmt"
-	"math"
-	"math/rand/v2"
 	"net/netip"
 	"strings"
 	"time"
@@ -16,215 +13,122 @@ func Scenarios() []string {
 	return []string{"mixed", "normal", "stuffing", "ato", "bots", "cardtesting"}
 }
 
-// episodeKind is a kind of attack a scenario interleaves.
-type episodeKind uint8
-
-const (
-	episodeStuffing episodeKind = iota
-	episodeATO
-	episodeBots
-	episodeCardTesting
-)
+// DefaultSeed is gen's seed unless told otherwise, and the one to give the
+// demo: the same seed is the same population and the same attackers.
+const DefaultSeed = 1
 
 // scenarioSpec shapes a scenario: background traffic of the stable
-// population plus attack episodes.
+// population and incidents, one per slot of period, rotating through
+// incidents.
 type scenarioSpec struct {
-	// background is the mean gap between the population's events; zero
-	// means none.
-	background time.Duration
-	// episodes are drawn with the weights in weights.
-	episodes []episodeKind
-	weights  []float64
-	// spawnGap is the mean gap between episode starts, or, when serial,
-	// between one episode's end and the next one's start.
-	spawnGap time.Duration
-	serial   bool
-	// first is when the first episode starts, after the generator's start.
-	first time.Duration
+	// rate is the background's events a second; zero means none.
+	rate      float64
+	incidents []incidentKind
+	// period is a whole number of seconds.
+	period time.Duration
 }
 
 func scenarioFor(name string) (scenarioSpec, bool) {
 	switch name {
-	case "normal":
-		return scenarioSpec{background: 250 * time.Millisecond}, true
-	case "stuffing":
-		return scenarioSpec{episodes: []episodeKind{episodeStuffing}, weights: []float64{1}, spawnGap: 20 * time.Second, serial: true}, true
-	case "ato":
-		return scenarioSpec{background: 250 * time.Millisecond, episodes: []episodeKind{episodeATO}, weights: []float64{1},
-			spawnGap: 30 * time.Second, first: 5 * time.Second}, true
-	case "bots":
-		return scenarioSpec{episodes: []episodeKind{episodeBots}, weights: []float64{1}, spawnGap: 15 * time.Second, serial: true}, true
-	case "cardtesting":
-		return scenarioSpec{background: time.Second, episodes: []episodeKind{episodeCardTesting}, weights: []float64{1},
-			spawnGap: 30 * time.Second, serial: true}, true
 	case "mixed":
-		return scenarioSpec{background: 250 * time.Millisecond,
-			episodes: []episodeKind{episodeStuffing, episodeATO, episodeBots, episodeCardTesting}, weights: []float64{3, 3, 2, 2},
-			spawnGap: time.Minute, first: 10 * time.Second}, true
+		return scenarioSpec{rate: 4, period: 4 * time.Minute,
+			incidents: []incidentKind{incidentStuffing, incidentTakeover, incidentBots, incidentCardTesting}}, true
+	case "normal":
+		return scenarioSpec{rate: 4}, true
+	case "stuffing":
+		return scenarioSpec{incidents: []incidentKind{incidentStuffing}, period: time.Minute}, true
+	case "ato":
+		return scenarioSpec{rate: 4, incidents: []incidentKind{incidentTakeover}, period: 2 * time.Minute}, true
+	case "bots":
+		return scenarioSpec{incidents: []incidentKind{incidentBots}, period: time.Minute}, true
+	case "cardtesting":
+		return scenarioSpec{rate: 1, incidents: []incidentKind{incidentCardTesting}, period: 3 * time.Minute}, true
 	}
 	return scenarioSpec{}, false
 }
 
-// Generator writes synthetic Safe-e events for a scenario. Its clock is
-// simulated: events are spaced by the scenario's own inter-arrival times
-// (about four a second of background traffic), so velocity signals look
-// the same however fast the events are consumed. A timestamp is never
-// earlier than now() at the moment it is made, so a generator paced slower
-// than its simulated rate follows the wall clock; one run faster writes
-// timestamps ahead of it. For the same scenario, seed and clock, the lines
-// are identical. A Generator is not safe for concurrent use.
+// Generator writes the synthetic Safe-e events of a scenario in time order.
+// Its clock is simulated: events are spaced by the scenario's own
+// inter-arrival times (about four a second of background traffic), so
+// velocity signals look the same however fast the events are consumed.
+//
+// The traffic is a function of the seed and of absolute time (see the
+// package documentation): the same seed, scenario and times give the same
+// lines, an event's ID names its place in that traffic, and any account
+// the traffic creates is registered once on it. A Generator is not safe
+// for concurrent use.
 type Generator struct {
-	spec  scenarioSpec
-	seed  int64
-	rng   *rand.Rand
-	now   func() time.Time
-	lands []homeland
-	pool  addrPool
-
-	people   []*person
-	browsers []agent
-	scripts  []agent
-	// The Geo table's IPv4 ranges by kind.
-	datacenters, proxies, tors []netip.Prefix
-
-	nextBackground time.Time
-	nextSpawn      time.Time
-	pending        plan
-	planned        uint64 // tie-breaker: events planned so far
-	fresh          uint64 // accounts made up so far
-
-	n    uint64    // events emitted
-	last time.Time // the last emitted timestamp
+	tl *timeline
+	// floor, if set, is the earliest timestamp an event made now may have.
+	floor func() time.Time
+	last  time.Time // the last emitted timestamp
 }
 
-// NewGenerator returns a generator for one of Scenarios. now is the wall
-// clock (time.Now if nil); the simulated clock starts at its first reading.
+// NewGenerator returns a generator for one of Scenarios that starts at the
+// first reading of now (time.Now if nil) and never ends. A timestamp is
+// never earlier than now() at the moment its event is made, so a generator
+// paced slower than its simulated rate follows the wall clock; one run
+// faster writes timestamps ahead of it.
 func NewGenerator(scenario string, seed int64, now func() time.Time) (*Generator, error) {
+	if now == nil {
+		now = time.Now
+	}
+	return newGenerator(scenario, seed, 0, now(), time.Time{}, now)
+}
+
+// NewSpanGenerator returns a generator of the events of a scenario in
+// [from, to), each stamped with its own time, for a backfill of history;
+// Next returns nil after the last one.
+func NewSpanGenerator(scenario string, seed int64, from, to time.Time) (*Generator, error) {
+	if !from.Before(to) {
+		return nil, fmt.Errorf("span from %s to %s: want a start before the end", from.Format(time.RFC3339), to.Format(time.RFC3339))
+	}
+	return newGenerator(scenario, seed, 0, from, to, nil)
+}
+
+// newGenerator returns a generator of a scenario's events in [from, to)
+// (to zero: no end) with rate background events a second (0: the
+// scenario's own) and timestamps no earlier than floor (nil: none).
+func newGenerator(scenario string, seed int64, rate float64, from, to time.Time, floor func() time.Time) (*Generator, error) {
 	spec, ok := scenarioFor(scenario)
 	if !ok {
 		return nil, fmt.Errorf("unknown scenario %q (want one of %s)", scenario, strings.Join(Scenarios(), ", "))
 	}
-	if now == nil {
-		now = time.Now
+	if rate <= 0 {
+		rate = spec.rate
 	}
-	g := &Generator{
-		spec:     spec,
-		seed:     seed,
-		rng:      rand.New(rand.NewPCG(uint64(seed), 0x5afe_e000_9e4e)),
-		now:      now,
-		lands:    homelands(),
-		browsers: browserAgents(),
-		scripts:  scriptAgents(),
-
-		datacenters: tablePrefixes(KindDatacenter),
-		proxies:     tablePrefixes(KindProxy),
-		tors:        tablePrefixes(KindTor),
-	}
-	g.people = newPopulation(g.rng, g.lands, &g.pool)
-	start := now()
-	g.last = start
-	if spec.background > 0 {
-		g.nextBackground = start.Add(expDuration(g.rng, spec.background))
-	}
-	if len(spec.episodes) > 0 {
-		g.nextSpawn = start.Add(spec.first)
-	}
-	return g, nil
+	return &Generator{tl: newTimeline(newWorld(seed), scenario, spec, rate, from, to), floor: floor, last: from}, nil
 }
 
 // Next returns the next event: one JSON object without a trailing newline,
-// with a unique event_id ("gen-<seed>-<n>") and an RFC 3339 timestamp never
-// earlier than the previous one's.
+// with an event_id unique in the traffic of its seed and an RFC 3339
+// timestamp never earlier than the previous one's; nil after the end of a
+// span.
 func (g *Generator) Next() []byte {
-	for {
-		switch at, src := g.earliest(); src {
-		case sourcePlan:
-			p := heap.Pop(&g.pending).(planned)
-			return g.emit(p.at, p.ev)
-		case sourceBackground:
-			g.nextBackground = at.Add(expDuration(g.rng, g.spec.background))
-			return g.emit(at, g.populationEvent(at))
-		default:
-			g.spawn(at)
-		}
+	p := g.tl.pop()
+	if p == nil {
+		return nil
 	}
-}
-
-type source uint8
-
-const (
-	sourcePlan source = iota
-	sourceBackground
-	sourceSpawn
-)
-
-// earliest returns the source of the next event and when it is due; at
-// equal times planned events go first, then background, then a new episode.
-func (g *Generator) earliest() (time.Time, source) {
-	var at time.Time
-	src := sourceSpawn
-	have := false
-	consider := func(t time.Time, s source) {
-		if !have || t.Before(at) {
-			at, src, have = t, s, true
-		}
-	}
-	if len(g.pending) > 0 {
-		consider(g.pending[0].at, sourcePlan)
-	}
-	if g.spec.background > 0 {
-		consider(g.nextBackground, sourceBackground)
-	}
-	if len(g.spec.episodes) > 0 {
-		consider(g.nextSpawn, sourceSpawn)
-	}
-	return at, src
-}
-
-// spawn plans the events of a new episode starting at at and schedules the
-// next one.
-func (g *Generator) spawn(at time.Time) {
-	var evs []planned
-	switch g.spec.episodes[pickWeighted(g.rng, g.spec.weights)] {
-	case episodeStuffing:
-		evs = g.stuffing(at)
-	case episodeATO:
-		evs = g.takeover(at)
-	case episodeBots:
-		evs = g.signupBots(at)
-	case episodeCardTesting:
-		evs = g.cardTesting(at)
-	}
-	end := at
-	for _, p := range evs {
-		g.planned++
-		p.seq = g.planned
-		heap.Push(&g.pending, p)
-		if p.at.After(end) {
-			end = p.at
-		}
-	}
-	if !g.spec.serial {
-		end = at
-	}
-	g.nextSpawn = end.Add(expDuration(g.rng, g.spec.spawnGap))
+	return g.emit(p)
 }
 
 // timestampLayout is RFC 3339 with milliseconds, in UTC.
 const timestampLayout = "2006-01-02T15:04:05.000Z07:00"
 
-// emit stamps and encodes an event due at at.
-func (g *Generator) emit(at time.Time, ev wireOut) []byte {
-	ts := at
-	if wall := g.now(); wall.After(ts) {
-		ts = wall
+// emit stamps and encodes a planned event.
+func (g *Generator) emit(p *planned) []byte {
+	ts := p.at
+	if g.floor != nil {
+		if f := g.floor(); f.After(ts) {
+			ts = f
+		}
 	}
 	if ts.Before(g.last) {
 		ts = g.last
 	}
 	g.last = ts
-	g.n++
-	ev.EventID = fmt.Sprintf("gen-%d-%d", g.seed, g.n)
+	ev := p.ev
+	ev.EventID = g.tl.eventID(p)
 	ev.Timestamp = ts.UTC().Format(timestampLayout)
 	b, err := json.Marshal(ev)
 	if err != nil {
@@ -232,52 +136,6 @@ func (g *Generator) emit(at time.Time, ev wireOut) []byte {
 		panic(fmt.Sprintf("emulator: encode generated event: %v", err))
 	}
 	return b
-}
-
-// populationEvent is one event of the stable population's ordinary life.
-func (g *Generator) populationEvent(at time.Time) wireOut {
-	var p *person
-	if g.rng.Float64() < 0.1 {
-		p = g.people[g.rng.IntN(coreSize)]
-	} else {
-		p = g.people[g.rng.IntN(len(g.people))]
-	}
-	dev := p.agents[0]
-	if len(p.agents) > 1 && g.rng.Float64() < 0.3 {
-		dev = p.agents[1]
-	}
-	ip := p.ips[0]
-	if len(p.ips) > 1 && g.rng.Float64() < 0.3 {
-		ip = p.ips[1+g.rng.IntN(len(p.ips)-1)]
-	}
-	if p.vpn && g.rng.Float64() < 0.15 {
-		ip = g.addrOf(g.proxies)
-	}
-	c := client{agent: dev, ip: ip, language: p.home.language}
-	if p.newcomer {
-		p.newcomer = false
-		return c.event("$registration", "$succeeded", p.account)
-	}
-	switch pickWeighted(g.rng, []float64{50, 5, 28, 8, 9}) {
-	case 0:
-		return c.event("$login", "$succeeded", p.account)
-	case 1:
-		return c.event("$login", "$failed", p.account)
-	case 2:
-		ev := c.event("$transaction", "$succeeded", p.account)
-		amount := math.Exp(3.6 + 0.9*g.rng.NormFloat64())
-		ev.Transaction = &wireTransaction{Amount: math.Round(amount*100) / 100, Currency: p.home.currency}
-		return ev
-	case 3:
-		return c.event("$profile_update", "$succeeded", p.account)
-	default:
-		return c.event("$logout", "$succeeded", p.account)
-	}
-}
-
-// addrOf returns a random address of one of the ranges.
-func (g *Generator) addrOf(ranges []netip.Prefix) netip.Addr {
-	return randomAddr(g.rng, ranges[g.rng.IntN(len(ranges))])
 }
 
 // client is who sends an event: a device on an address.
@@ -339,30 +197,4 @@ type wireUser struct {
 type wireTransaction struct {
 	Amount   float64 `json:"amount"`
 	Currency string  `json:"currency"`
-}
-
-// planned is an episode's event waiting for its time.
-type planned struct {
-	at  time.Time
-	seq uint64
-	ev  wireOut
-}
-
-// plan is a min-heap of planned events by time, then by planning order.
-type plan []planned
-
-func (p plan) Len() int { return len(p) }
-func (p plan) Less(i, j int) bool {
-	if !p[i].at.Equal(p[j].at) {
-		return p[i].at.Before(p[j].at)
-	}
-	return p[i].seq < p[j].seq
-}
-func (p plan) Swap(i, j int) { p[i], p[j] = p[j], p[i] }
-func (p *plan) Push(x any)   { *p = append(*p, x.(planned)) }
-func (p *plan) Pop() any {
-	old := *p
-	x := old[len(old)-1]
-	*p = old[:len(old)-1]
-	return x
 }

@@ -3,7 +3,6 @@ package emulator
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"net/netip"
 	"strings"
 	"testing"
@@ -56,8 +55,8 @@ func TestGeneratorLines(t *testing.T) {
 				if err := dec.Decode(&ev); err != nil {
 					t.Fatalf("line %d: %v: %s", i, err, line)
 				}
-				if want := fmt.Sprintf("gen-42-%d", i+1); ev.EventID != want || ids[ev.EventID] {
-					t.Fatalf("event_id %q, want unique %q", ev.EventID, want)
+				if !strings.HasPrefix(ev.EventID, "gen-42-") || ids[ev.EventID] {
+					t.Fatalf("event_id %q, want a unique gen-42-...", ev.EventID)
 				}
 				ids[ev.EventID] = true
 				ts, err := time.Parse(time.RFC3339, ev.Timestamp)
@@ -154,7 +153,8 @@ func TestNewGeneratorUnknownScenario(t *testing.T) {
 func TestPopulationAddressesAreDistinct(t *testing.T) {
 	g, _ := NewGenerator("normal", 5, fixedClock)
 	seen := map[netip.Addr]string{}
-	for _, p := range g.people {
+	for i := range populationSize {
+		p := g.tl.w.people.person(i)
 		for _, ip := range p.ips {
 			if other, ok := seen[ip]; ok {
 				t.Fatalf("%s and %s share %s", other, p.id, ip)
@@ -171,13 +171,130 @@ func TestPopulationAddressesAreDistinct(t *testing.T) {
 }
 
 func TestMachineEmailsLookGenerated(t *testing.T) {
-	g, _ := NewGenerator("bots", 5, fixedClock)
+	rng := newStream(5, streamFarmWave, 0)
 	for range 500 {
-		if e := machineEmail(g.rng); !generatedEmail(e) {
+		if e := machineEmail(rng); !generatedEmail(e) {
 			t.Fatalf("machine email not flagged: %s", e)
 		}
-		if e := throwawayEmail(g.rng); !disposableEmail(e) {
+		if e := throwawayEmail(rng); !disposableEmail(e) {
 			t.Fatalf("throwaway email not flagged: %s", e)
 		}
+	}
+}
+
+// spanLines returns every line of a span of a scenario.
+func spanLines(t *testing.T, scenario string, seed int64, from, to time.Time) [][]byte {
+	t.Helper()
+	g, err := NewSpanGenerator(scenario, seed, from, to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return drain(g)
+}
+
+// drain returns every line of a generator that ends.
+func drain(g *Generator) [][]byte {
+	var out [][]byte
+	for l := g.Next(); l != nil; l = g.Next() {
+		out = append(out, l)
+	}
+	return out
+}
+
+// TestTimelineIsAFunctionOfTime: the traffic of a window is the same
+// whether a generator started before it or at it, so a run that starts
+// where another stopped continues it: same events, same IDs, nobody
+// registered twice.
+func TestTimelineIsAFunctionOfTime(t *testing.T) {
+	a, b, c := testStart, testStart.Add(7*time.Minute+300*time.Millisecond), testStart.Add(10*time.Minute)
+	whole := spanLines(t, "mixed", 3, a, c)
+	first := spanLines(t, "mixed", 3, a, b)
+	second := spanLines(t, "mixed", 3, b, c)
+	if len(first) == 0 || len(second) == 0 {
+		t.Fatalf("%d and %d events", len(first), len(second))
+	}
+	joined := append(first, second...)
+	if len(joined) != len(whole) {
+		t.Fatalf("%d events in one go, %d in two", len(whole), len(joined))
+	}
+	for i := range whole {
+		if !bytes.Equal(whole[i], joined[i]) {
+			t.Fatalf("event %d differs:\n%s\n%s", i, whole[i], joined[i])
+		}
+	}
+	other := spanLines(t, "mixed", 4, a, b)
+	if bytes.Equal(first[0], other[0]) {
+		t.Error("another seed, the same first event")
+	}
+	if _, err := NewSpanGenerator("mixed", 3, b, a); err == nil || !strings.Contains(err.Error(), "want a start before the end") {
+		t.Errorf("reversed span: %v", err)
+	}
+}
+
+// TestSpanOfADay: a day of mixed traffic lies within the day, in order,
+// with background and incidents in every hour and every kind of incident.
+// It plans the day at a sixteenth of the scenario's rate and without
+// encoding, to keep the test fast; the CLI test runs gen --span itself.
+func TestSpanOfADay(t *testing.T) {
+	to := testStart.Add(17 * time.Millisecond)
+	from := to.Add(-24 * time.Hour)
+	g, err := newGenerator("mixed", DefaultSeed, 0.25, from, to, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type hour struct{ background, incidents int }
+	hours := make([]hour, 24)
+	kinds := map[incidentKind]int{}
+	mixed, _ := scenarioFor("mixed")
+	prev := from
+	for p := g.tl.pop(); p != nil; p = g.tl.pop() {
+		if p.at.Before(prev) || !p.at.Before(to) {
+			t.Fatalf("event at %v after %v, span [%v, %v)", p.at, prev, from, to)
+		}
+		prev = p.at
+		h := &hours[p.at.Sub(from)/time.Hour]
+		if p.origin == originSecond {
+			h.background++
+		} else {
+			h.incidents++
+			kinds[mixed.incidents[floorMod(p.slot, int64(len(mixed.incidents)))]]++
+		}
+	}
+	for i, h := range hours {
+		if h.background < 600 || h.incidents == 0 {
+			t.Errorf("hour %d: %+v", i, h)
+		}
+	}
+	if len(kinds) != len(mixed.incidents) {
+		t.Errorf("incidents by kind: %v", kinds)
+	}
+}
+
+// TestEpisodesStayWithinTheirSpan: the timeline plans from visitSpan and
+// incidentSpan before its start, so no visit or incident may last longer.
+func TestEpisodesStayWithinTheirSpan(t *testing.T) {
+	w := newWorld(DefaultSeed)
+	var longestVisit, longestIncident time.Duration
+	for i := range int64(1000) {
+		rng := newStream(DefaultSeed, streamSecond, i)
+		for _, p := range append(w.visit(rng, testStart), w.signup(rng, testStart, i, 0)...) {
+			longestVisit = max(longestVisit, p.at.Sub(testStart))
+		}
+	}
+	for _, sc := range Scenarios() {
+		spec, _ := scenarioFor(sc)
+		n := int64(len(spec.incidents))
+		for k := range 10 * n {
+			for _, scale := range []float64{0.25, 1, 6.25} {
+				rng := newStream(DefaultSeed, streamIncident, k)
+				for _, p := range w.incident(spec.incidents[k%n], rng, k, k-n, testStart, scale) {
+					// The incident may start half a period into its slot.
+					longestIncident = max(longestIncident, p.at.Sub(testStart)+spec.period/2)
+				}
+			}
+		}
+	}
+	if longestVisit+time.Second >= visitSpan || longestIncident >= incidentSpan {
+		t.Fatalf("longest visit %v (limit %v), longest incident %v (limit %v)", longestVisit, visitSpan, longestIncident, incidentSpan)
 	}
 }

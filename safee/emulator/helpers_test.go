@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -98,4 +99,19 @@ func (e testEvent) line() []byte {
 		panic(err)
 	}
 	return b
+}
+
+// assess scores a generated line in-process: what ServeHTTP does once a
+// request has passed its checks (the route safee.Client would use, the
+// seed's noise), without HTTP.
+func assess(t testing.TB, e *Emulator, line []byte) response {
+	t.Helper()
+	route, name, _ := strings.Cut(strings.TrimPrefix(pathFor(t, line), "/"), "/")
+	ev, rerr := parseEvent(route, name, line, e.opts.Now)
+	if rerr != nil {
+		t.Fatalf("generated line refused: %v: %s", rerr, line)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return answer(e.assess(&ev, requestNoise(e.opts.Seed, route, line)))
 }

@@ -3,6 +3,7 @@ package emulator
 import (
 	"encoding/binary"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"net/netip"
 	"strings"
@@ -17,24 +18,35 @@ type homeland struct {
 	language string
 	currency string
 	prefix   netip.Prefix
+	// share is the country's relative share of the site's customers.
+	share float64
 }
 
 // homelands returns the generator's countries, in a fixed order.
 func homelands() []homeland {
 	lands := []homeland{
-		{code: "US", language: "en-US,en;q=0.9", currency: "USD"},
-		{code: "GB", language: "en-GB,en;q=0.9", currency: "GBP"},
-		{code: "DE", language: "de-DE,de;q=0.9,en;q=0.8", currency: "EUR"},
-		{code: "FR", language: "fr-FR,fr;q=0.9,en;q=0.8", currency: "EUR"},
-		{code: "BR", language: "pt-BR,pt;q=0.9,en;q=0.8", currency: "BRL"},
-		{code: "IN", language: "en-IN,hi;q=0.9,en;q=0.8", currency: "INR"},
-		{code: "JP", language: "ja-JP,ja;q=0.9,en;q=0.8", currency: "JPY"},
-		{code: "AU", language: "en-AU,en;q=0.9", currency: "AUD"},
+		{code: "US", language: "en-US,en;q=0.9", currency: "USD", share: 30},
+		{code: "GB", language: "en-GB,en;q=0.9", currency: "GBP", share: 15},
+		{code: "DE", language: "de-DE,de;q=0.9,en;q=0.8", currency: "EUR", share: 12},
+		{code: "FR", language: "fr-FR,fr;q=0.9,en;q=0.8", currency: "EUR", share: 10},
+		{code: "BR", language: "pt-BR,pt;q=0.9,en;q=0.8", currency: "BRL", share: 10},
+		{code: "IN", language: "en-IN,hi;q=0.9,en;q=0.8", currency: "INR", share: 10},
+		{code: "JP", language: "ja-JP,ja;q=0.9,en;q=0.8", currency: "JPY", share: 8},
+		{code: "AU", language: "en-AU,en;q=0.9", currency: "AUD", share: 5},
 	}
 	for i := range lands {
 		lands[i].prefix = tablePrefix(lands[i].code, KindResidential)
 	}
 	return lands
+}
+
+// pickLand draws a country with the customers' shares.
+func pickLand(rng *rand.Rand, lands []homeland) homeland {
+	shares := make([]float64, len(lands))
+	for i, l := range lands {
+		shares[i] = l.share
+	}
+	return lands[pickWeighted(rng, shares)]
 }
 
 // tablePrefixes returns the IPv4 ranges of the Geo table of a kind.
@@ -133,35 +145,48 @@ type account struct {
 	email string
 }
 
-// person is a member of the stable population: a home country, one to
-// three usual addresses, one or two usual devices.
+// person is a member of the stable population: an existing customer with
+// a home country, one to three usual addresses and one or two usual devices.
 type person struct {
 	account
 	home   homeland
 	ips    []netip.Addr
 	agents []agent
-	// newcomer people register before anything else.
-	newcomer bool
-	// vpn people send some events through an open proxy.
-	vpn bool
+	// vpn is the open proxy a privacy-minded person sends some events
+	// through; the zero Addr for everyone else.
+	vpn netip.Addr
 }
 
-// addrPool hands out distinct addresses of a range, in a scrambled but
-// fixed order, so no two synthetic users share a home address by accident.
+// addrPool hands out distinct addresses of ranges, in a scrambled but fixed
+// order, so that no two attackers share an address by accident and none
+// takes a customer's.
 type addrPool struct {
 	next map[netip.Prefix]uint64
 }
 
-// unique returns the next address of prefix (an IPv4 range of at least 4
-// addresses); after the range is used up it starts over.
-func (p *addrPool) unique(prefix netip.Prefix) netip.Addr {
+// reserve keeps the first n slots of prefix (see slotAddr) out of the pool.
+func (p *addrPool) reserve(prefix netip.Prefix, n uint64) {
 	if p.next == nil {
 		p.next = make(map[netip.Prefix]uint64)
 	}
+	p.next[prefix] = max(p.next[prefix], n)
+}
+
+// unique returns the address of the next free slot of prefix.
+func (p *addrPool) unique(prefix netip.Prefix) netip.Addr {
+	p.reserve(prefix, 0)
 	k := p.next[prefix]
 	p.next[prefix] = k + 1
+	return slotAddr(prefix, k)
+}
+
+// slotAddr is the address of slot k of an IPv4 range of at least 4
+// addresses: slots 0 to usable-1 are distinct addresses in a scrambled
+// order, and then it starts over.
+func slotAddr(prefix netip.Prefix, k uint64) netip.Addr {
 	usable := uint64(1)<<(32-prefix.Bits()) - 2
-	// 7919 is prime, so stepping by it visits every usable offset once.
+	// 7919 is a prime that divides no range's size, so stepping by it
+	// visits every usable offset once.
 	return addrAt(prefix, 1+(k*7919)%usable)
 }
 
@@ -180,35 +205,82 @@ func addrAt(prefix netip.Prefix, offset uint64) netip.Addr {
 
 // Population shape.
 const (
-	populationSize = 2000
-	// coreSize people get a tenth of all traffic: the regulars whose
-	// journeys are long enough to look at.
-	coreSize = 200
+	// populationSize customers: at the demo's 25 events a second each one
+	// has about one event in ten minutes, as on a real site.
+	populationSize = 10_000
+	// coreSize customers, the regulars, make coreShare of the visits:
+	// their journeys are long enough to look at.
+	coreSize  = 200
+	coreShare = 0.05
+	// homeSlots is the most home addresses a customer has.
+	homeSlots = 3
 )
 
-// newPopulation draws the stable population.
-func newPopulation(rng *rand.Rand, lands []homeland, pool *addrPool) []*person {
-	browsers := browserAgents()
-	people := make([]*person, populationSize)
-	for i := range people {
-		home := lands[pickWeighted(rng, []float64{30, 15, 12, 10, 10, 10, 8, 5})]
-		p := &person{
-			account:  account{id: fmt.Sprintf("u%06d", 100001+i), email: humanEmail(rng)},
-			home:     home,
-			newcomer: rng.Float64() < 0.05,
-			vpn:      rng.Float64() < 0.03,
-		}
-		for range 1 + pickWeighted(rng, []float64{50, 35, 15}) {
-			p.ips = append(p.ips, pool.unique(home.prefix))
-		}
-		first := rng.IntN(len(browsers))
-		p.agents = append(p.agents, browsers[first])
-		if rng.Float64() < 0.25 {
-			p.agents = append(p.agents, browsers[(first+1+rng.IntN(len(browsers)-1))%len(browsers)])
-		}
-		people[i] = p
+// population is the stable population: populationSize customers, each
+// made from the seed when first asked for. Countries get blocks of
+// customers by their shares, and a fixed shuffle of the IDs spreads the
+// blocks, so a customer's home addresses are their own slots of the
+// country's range: no two customers share one.
+type population struct {
+	seed     int64
+	lands    []homeland
+	browsers []agent
+	proxies  []netip.Prefix
+	// blockEnd[l] is the end of country l's block of places.
+	blockEnd []int
+	// offset shuffles IDs over places.
+	offset uint64
+	people []*person // nil until made
+}
+
+func newPopulation(seed int64, lands []homeland, browsers []agent, proxies []netip.Prefix, pool *addrPool) *population {
+	p := &population{seed: seed, lands: lands, browsers: browsers, proxies: proxies,
+		offset: mix64(uint64(seed)) % populationSize, people: make([]*person, populationSize)}
+	total := 0.0
+	for _, l := range lands {
+		total += l.share
 	}
-	return people
+	start := 0
+	for i, l := range lands {
+		end := start + int(math.Round(populationSize*l.share/total))
+		if i == len(lands)-1 {
+			end = populationSize
+		}
+		p.blockEnd = append(p.blockEnd, end)
+		pool.reserve(l.prefix, uint64(homeSlots*(end-start)))
+		start = end
+	}
+	return p
+}
+
+// person returns customer i (0-based, ID u100001+i).
+func (p *population) person(i int) *person {
+	if c := p.people[i]; c != nil {
+		return c
+	}
+	// 7919 is coprime with populationSize, so this is a permutation.
+	place := int((uint64(i)*7919 + p.offset) % populationSize)
+	land, start := 0, 0
+	for place >= p.blockEnd[land] {
+		start = p.blockEnd[land]
+		land++
+	}
+	home := p.lands[land]
+	rng := newStream(p.seed, streamPopulation, int64(i))
+	c := &person{account: account{id: fmt.Sprintf("u%06d", 100001+i), email: humanEmail(rng)}, home: home}
+	for j := range 1 + pickWeighted(rng, []float64{50, 35, 15}) {
+		c.ips = append(c.ips, slotAddr(home.prefix, uint64(homeSlots*(place-start)+j)))
+	}
+	first := rng.IntN(len(p.browsers))
+	c.agents = append(c.agents, p.browsers[first])
+	if rng.Float64() < 0.25 {
+		c.agents = append(c.agents, p.browsers[(first+1+rng.IntN(len(p.browsers)-1))%len(p.browsers)])
+	}
+	if rng.Float64() < 0.03 {
+		c.vpn = randomAddr(rng, p.proxies[rng.IntN(len(p.proxies))])
+	}
+	p.people[i] = c
+	return c
 }
 
 // humanEmail draws a plausible personal address: names, at most a two-digit
@@ -276,7 +348,13 @@ func pickWeighted(rng *rand.Rand, weights []float64) int {
 }
 
 // expDuration draws an exponentially distributed duration with the given
-// mean, at least a millisecond.
+// mean, at least a millisecond and at most four times the mean, so that
+// every episode of the traffic has a bounded length.
 func expDuration(rng *rand.Rand, mean time.Duration) time.Duration {
-	return max(time.Millisecond, time.Duration(rng.ExpFloat64()*float64(mean)))
+	return min(max(time.Millisecond, time.Duration(rng.ExpFloat64()*float64(mean))), 4*mean)
+}
+
+// uniformDuration draws a duration uniformly from [lo, hi).
+func uniformDuration(rng *rand.Rand, lo, hi time.Duration) time.Duration {
+	return lo + time.Duration(rng.Float64()*float64(hi-lo))
 }

@@ -53,25 +53,26 @@ func (p *pacer) due(ctx context.Context) (int, error) {
 }
 
 // Generate writes count events of g to w as NDJSON, rate events a second
-// (0: as fast as w takes them); count 0 or less means until ctx ends. It
-// returns how many lines it wrote and, if it stopped early, why: ctx's
-// error when ctx ended first, or the write error. Paced output is flushed
-// after every batch, so a tailer sees it at once.
+// (0: as fast as w takes them); count 0 or less means until g ends (the
+// end of a span) or ctx does. It returns how many lines it wrote and, if it
+// stopped early, why: ctx's error when ctx ended first, or the write
+// error. Paced output is flushed after every batch, so a tailer sees it at
+// once.
 func Generate(ctx context.Context, w io.Writer, g *Generator, count int, rate float64) (int, error) {
 	if err := checkRate(rate); err != nil {
 		return 0, err
 	}
 	bw := bufio.NewWriterSize(w, 64<<10)
-	written := 0
-	remaining := func() int {
-		if count <= 0 {
-			return int(^uint(0) >> 1)
-		}
-		return count - written
-	}
+	written, ended := 0, false
+	more := func() bool { return !ended && (count <= 0 || written < count) }
 	writeN := func(n int) error {
-		for range min(n, remaining()) {
-			bw.Write(g.Next())
+		for ; n > 0 && more(); n-- {
+			line := g.Next()
+			if line == nil {
+				ended = true
+				break
+			}
+			bw.Write(line)
 			if err := bw.WriteByte('\n'); err != nil {
 				return fmt.Errorf("write events: %w", err)
 			}
@@ -87,7 +88,7 @@ func Generate(ctx context.Context, w io.Writer, g *Generator, count int, rate fl
 	}
 
 	if rate <= 0 {
-		for remaining() > 0 {
+		for more() {
 			if err := ctx.Err(); err != nil {
 				return finish(err)
 			}
@@ -99,7 +100,7 @@ func Generate(ctx context.Context, w io.Writer, g *Generator, count int, rate fl
 	}
 	p := newPacer(rate, 10*time.Millisecond)
 	defer p.stop()
-	for remaining() > 0 {
+	for more() {
 		n, err := p.due(ctx)
 		if err != nil {
 			return finish(err)
@@ -128,49 +129,48 @@ const DefaultPostBatch = 100
 // maxRetryAfter caps how long a 429 from the collector makes Post wait.
 const maxRetryAfter = time.Minute
 
-// Post sends count events of g (count 0 or less: until ctx ends) to a
-// collector's POST /v1/events as NDJSON batches of up to batch events,
-// rate events a second (0: as fast as the collector takes them). target is
-// the collector's base URL (http://127.0.0.1:7676) or the full events URL.
-// A non-empty token is sent as a bearer token. A 429 makes Post wait what
-// Retry-After asks (capped at a minute) and send the batch again; any other
-// answer but 202, or a 202 that rejects events, is an error naming the
-// status and the collector's message. client nil means a client with a 30 s
-// timeout. It returns how many events the collector accepted.
+// Post sends count events of g (count 0 or less: until g ends or ctx
+// does) to a collector's POST /v1/events as NDJSON batches of up to batch
+// events, rate events a second (0: as fast as the collector takes them).
+// target is the collector's base URL (http://127.0.0.1:7676) or the full
+// events URL. A non-empty token is sent as a bearer token. A 429 makes Post
+// wait what Retry-After asks (capped at a minute) and send the batch again;
+// any other answer but 202, or a 202 that rejects events, is an error
+// naming the status and the collector's message. client nil means a client
+// with a 30 s timeout. It returns how many events the collector accepted.
 func Post(ctx context.Context, client *http.Client, target, token string, g *Generator, count int, rate float64, batch int) (int, error) {
 	if err := checkRate(rate); err != nil {
 		return 0, err
 	}
-	endpoint, err := eventsURL(target)
+	s, err := newSender(client, target, token)
 	if err != nil {
 		return 0, err
-	}
-	if client == nil {
-		client = &http.Client{Timeout: 30 * time.Second}
 	}
 	if batch <= 0 {
 		batch = DefaultPostBatch
 	}
-	s := &sender{ctx: ctx, client: client, endpoint: endpoint, token: token}
-	made := 0
-	remaining := func() int {
-		if count <= 0 {
-			return int(^uint(0) >> 1)
-		}
-		return count - made
-	}
+	made, ended := 0, false
+	more := func() bool { return !ended && (count <= 0 || made < count) }
 	// send posts n more events in batches.
 	send := func(n int) error {
-		for n = min(n, remaining()); n > 0; {
-			k := min(n, batch)
+		for n > 0 && more() {
+			k := 0
 			s.buf.Reset()
-			for range k {
-				s.buf.Write(g.Next())
+			for ; k < min(n, batch) && more(); k++ {
+				line := g.Next()
+				if line == nil {
+					ended = true
+					break
+				}
+				s.buf.Write(line)
 				s.buf.WriteByte('\n')
+				made++
 			}
-			made += k
 			n -= k
-			if err := s.post(k); err != nil {
+			if k == 0 {
+				return nil
+			}
+			if err := s.post(ctx, k); err != nil {
 				return err
 			}
 		}
@@ -178,7 +178,7 @@ func Post(ctx context.Context, client *http.Client, target, token string, g *Gen
 	}
 
 	if rate <= 0 {
-		for remaining() > 0 {
+		for more() {
 			if err := ctx.Err(); err != nil {
 				return s.accepted, err
 			}
@@ -190,7 +190,7 @@ func Post(ctx context.Context, client *http.Client, target, token string, g *Gen
 	}
 	p := newPacer(rate, 100*time.Millisecond)
 	defer p.stop()
-	for remaining() > 0 {
+	for more() {
 		n, err := p.due(ctx)
 		if err != nil {
 			return s.accepted, err
@@ -200,6 +200,30 @@ func Post(ctx context.Context, client *http.Client, target, token string, g *Gen
 		}
 	}
 	return s.accepted, nil
+}
+
+// PostFunc hands a batch of events (JSON objects, without newlines) to
+// where they go; it must not keep lines after it returns.
+type PostFunc func(ctx context.Context, lines [][]byte) error
+
+// Poster returns a PostFunc that sends each batch to a collector's
+// POST /v1/events as one NDJSON request, as Post does: a 429 waits what
+// Retry-After asks and sends again; any other answer but a 202 that
+// accepts every event is an error. target, token and client are as for
+// Post. The PostFunc is not safe for concurrent use.
+func Poster(client *http.Client, target, token string) (PostFunc, error) {
+	s, err := newSender(client, target, token)
+	if err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context, lines [][]byte) error {
+		s.buf.Reset()
+		for _, l := range lines {
+			s.buf.Write(l)
+			s.buf.WriteByte('\n')
+		}
+		return s.post(ctx, len(lines))
+	}, nil
 }
 
 // eventsURL turns a collector base URL into its events URL.
@@ -219,7 +243,6 @@ func eventsURL(target string) (string, error) {
 
 // sender posts batches to one collector.
 type sender struct {
-	ctx      context.Context
 	client   *http.Client
 	endpoint string
 	token    string
@@ -236,11 +259,23 @@ type ingestAnswer struct {
 	} `json:"rejected"`
 }
 
+// newSender checks target and defaults client to one with a 30 s timeout.
+func newSender(client *http.Client, target, token string) (*sender, error) {
+	endpoint, err := eventsURL(target)
+	if err != nil {
+		return nil, err
+	}
+	if client == nil {
+		client = &http.Client{Timeout: 30 * time.Second}
+	}
+	return &sender{client: client, endpoint: endpoint, token: token}, nil
+}
+
 // post sends the n events in s.buf until the collector takes them.
-func (s *sender) post(n int) error {
+func (s *sender) post(ctx context.Context, n int) error {
 	where := redact(s.endpoint)
 	for {
-		req, err := http.NewRequestWithContext(s.ctx, http.MethodPost, s.endpoint, bytes.NewReader(s.buf.Bytes()))
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.endpoint, bytes.NewReader(s.buf.Bytes()))
 		if err != nil {
 			return fmt.Errorf("post events to %s: %w", where, err)
 		}
@@ -273,8 +308,8 @@ func (s *sender) post(n int) error {
 			}
 			return nil
 		case http.StatusTooManyRequests:
-			if !sleep(s.ctx, retryAfter(resp.Header.Get("Retry-After"), time.Now())) {
-				return fmt.Errorf("post events to %s: waiting after 429: %w", where, s.ctx.Err())
+			if !sleep(ctx, retryAfter(resp.Header.Get("Retry-After"), time.Now())) {
+				return fmt.Errorf("post events to %s: waiting after 429: %w", where, ctx.Err())
 			}
 		case http.StatusUnauthorized, http.StatusForbidden:
 			return fmt.Errorf("post events to %s: collector refused the ingest token (%s): %s", where, resp.Status, snippet(body))

@@ -6,18 +6,18 @@ import (
 	"testing"
 )
 
-// run sends n events of a scenario through a fresh emulator and tallies
-// the signals and actions of the answers.
+// run scores n events of a scenario with a fresh emulator, in-process,
+// and tallies the signals and actions of the answers.
 func run(t *testing.T, scenario string, n int) (signals map[string]int, actions map[string]int) {
 	t.Helper()
 	g, err := NewGenerator(scenario, 7, fixedClock)
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, srv := serve(t, Options{Seed: 1})
+	e := New(Options{Seed: 1})
 	signals, actions = map[string]int{}, map[string]int{}
 	for range n {
-		r := score(t, srv, g.Next())
+		r := assess(t, e, g.Next())
 		for _, s := range r.Signals {
 			signals[s]++
 		}

@@ -283,3 +283,50 @@ func TestStateIsBounded(t *testing.T) {
 		t.Fatalf("forgotten user: %v", s)
 	}
 }
+
+// TestNoNoveltyWithoutHistory: a user without a learned success has no
+// baseline, so nothing about them is "new" however strange their first
+// events are; once one success is allowed, the next device is new.
+func TestNoNoveltyWithoutHistory(t *testing.T) {
+	_, srv := serve(t, Options{Seed: 6})
+	novel := []string{SignalNewDevice, SignalNewIP, SignalNewCountry, SignalImpossibleTravel}
+	hasNovelty := func(r response) bool {
+		return slices.ContainsFunc(r.Signals, func(s string) bool { return slices.Contains(novel, s) })
+	}
+	at := func(m int) time.Time { return testStart.Add(time.Duration(m) * time.Minute) }
+
+	// First events of every kind, from every kind of address.
+	for i, ev := range []testEvent{
+		{typ: "$login", status: "$succeeded", ip: "198.18.0.9", agent: "Mozilla/5.0 (Windows NT 10.0) Chrome/126"},
+		{typ: "$login", status: "$failed", ip: "198.19.64.9", agent: "Mozilla/5.0 (iPhone) Safari"},
+		{typ: "$transaction", status: "$succeeded", ip: "198.51.100.200", agent: "Mozilla/5.0 (X11) Firefox/127"},
+		{typ: "$profile_update", status: "$succeeded", ip: "198.19.128.7", agent: "ShopApp/4.12.0"},
+		{typ: "$registration", status: "$succeeded", ip: "198.18.192.3", agent: "Mozilla/5.0 (Macintosh) Safari"},
+	} {
+		ev.user, ev.at = fmt.Sprintf("first%d", i), at(i)
+		if r := score(t, srv, ev.line()); hasNovelty(r) {
+			t.Errorf("first %s %s: %v", ev.typ, ev.status, r.Signals)
+		}
+	}
+
+	// A challenged first success teaches nothing: still no baseline.
+	shady := testEvent{typ: "$login", status: "$succeeded", user: "shady", ip: "198.51.100.7", agent: "Mozilla/5.0 A", at: at(10)}
+	shady.email = "kx83qm2vz71@mailinator.com"
+	if r := score(t, srv, shady.line()); r.Policy.Action == "Allow" {
+		t.Fatalf("the fixture expects a challenge: %+v", r)
+	}
+	shady.ip, shady.agent, shady.at, shady.email = "198.19.0.7", "Mozilla/5.0 B", at(11), "ann.lee@gmail.com"
+	if r := score(t, srv, shady.line()); hasNovelty(r) {
+		t.Errorf("after a challenged first success: %v", r.Signals)
+	}
+
+	// One allowed success is a baseline.
+	ann := testEvent{typ: "$login", status: "$succeeded", user: "ann", ip: "198.18.0.30", agent: "Mozilla/5.0 (Windows NT 10.0) Chrome/126", at: at(20)}
+	if r := score(t, srv, ann.line()); hasNovelty(r) || r.Policy.Action != "Allow" {
+		t.Fatalf("first login: %+v", r)
+	}
+	ann.agent, ann.at = "Mozilla/5.0 (iPhone) Safari", at(21)
+	if r := score(t, srv, ann.line()); !slices.Equal(r.Signals, []string{SignalNewDevice}) {
+		t.Errorf("second device after a baseline: %v", r.Signals)
+	}
+}
