@@ -70,7 +70,7 @@ func (m *Model) pageIfNeeded() tea.Cmd {
 	margin := max(m.tableH, 1)
 	h := &m.hist
 	if m.cursor-m.rows.First() < margin && !h.atOldest && !h.olderReq.Busy() {
-		return m.loadPage(&h.olderReq, m.rows.Oldest().ID, PageRows)
+		return m.loadPage(&h.olderReq, m.rows.Oldest().ID, m.pageRows())
 	}
 	if m.rows.End()-1-m.cursor < margin && len(h.dropped) > 0 && !h.newerReq.Busy() {
 		p := h.dropped[len(h.dropped)-1]
@@ -91,7 +91,7 @@ func (m *Model) onOlder(msg common.Answer[[]decision.Decision]) tea.Cmd {
 	}
 	m.loadErr = nil
 	page := msg.Value
-	if len(page) < PageRows {
+	if len(page) < m.pageRows() {
 		m.hist.atOldest = true
 	}
 	oldest := m.rows.Oldest()

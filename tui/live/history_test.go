@@ -211,3 +211,36 @@ func TestJumpToTime(t *testing.T) {
 		t.Errorf("esc leaves filter %q", h.m.Filter())
 	}
 }
+
+// With a ring smaller than a page, pages shrink to half the ring: paging
+// back and forth keeps the rows contiguous and bounded.
+func TestPagingWithASmallRing(t *testing.T) {
+	const stored, ring = 450, 100
+	h := newHarness(t, stored, ring, 120, 30)
+	contiguous(t, h, stored-ring+1, stored)
+	for range 20 {
+		h.key("g")
+		ids := h.shownIDs()
+		lo := num(t, ids[0])
+		contiguous(t, h, lo, lo+len(ids)-1)
+		if len(ids) > ring {
+			t.Fatalf("%d rows held with a ring of %d", len(ids), ring)
+		}
+	}
+	if ids := h.shownIDs(); num(t, ids[0]) != 1 {
+		t.Fatalf("paging did not reach the first decision: %s", ids[0])
+	}
+	for range 200 {
+		if !h.m.Paused() {
+			break
+		}
+		h.key("pgdown")
+		ids := h.shownIDs()
+		lo := num(t, ids[0])
+		contiguous(t, h, lo, lo+len(ids)-1)
+	}
+	if h.m.Paused() {
+		t.Fatal("paging down never reached the newest rows")
+	}
+	contiguous(t, h, stored-ring+1, stored)
+}

@@ -334,7 +334,7 @@ func (m *Model) onRows(msg common.Answer[[]decision.Decision]) tea.Cmd {
 func (m *Model) onLatest(msg common.Answer[[]decision.Decision]) {
 	m.loadErr = msg.Err
 	m.rows.Reset()
-	m.hist.reset(len(msg.Value) < PageRows && msg.Err == nil)
+	m.hist.reset(len(msg.Value) < m.newestRows() && msg.Err == nil)
 	rows := msg.Value
 	var newest string
 	for i := len(rows) - 1; i >= 0; i-- {
@@ -515,6 +515,7 @@ func (m *Model) applyFilter(expr string) tea.Cmd {
 	m.pending.Reset()
 	m.rows.Reset()
 	m.hist.reset(false)
+	m.counter = counter{} // the matches start over
 	m.snap()
 	return m.reloadRows()
 }

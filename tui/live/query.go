@@ -14,8 +14,9 @@ import (
 
 // Sizes of what the Live view reads.
 const (
-	// PageRows is how many decisions the view reads at a time: the newest
-	// when it starts or its filter changes, and each older page.
+	// PageRows is how many decisions the view reads at a time (at most
+	// half the ring size): the newest when it starts or its filter
+	// changes, and each older page.
 	PageRows = 500
 	// SeedRows is how many of the newest decisions seed the 10-second
 	// rate buckets at start.
@@ -41,15 +42,24 @@ func (m *Model) loadLatest() tea.Cmd {
 	m.early.Reset()
 	m.hist.olderReq.Drop()
 	m.hist.newerReq.Drop()
-	data, expr := m.c.Data, m.filterExpr
+	data, expr, n := m.c.Data, m.filterExpr, m.newestRows()
 	return m.latestReq.Go(m.c, func(ctx context.Context) ([]decision.Decision, error) {
-		rows, err := data.Latest(ctx, api.LatestQuery{Filter: expr, N: PageRows})
+		rows, err := data.Latest(ctx, api.LatestQuery{Filter: expr, N: n})
 		if err != nil {
 			err = fmt.Errorf("latest decisions: %w", err)
 		}
 		return rows, err
 	})
 }
+
+// newestRows is how many of the newest rows the view reads: PageRows, or
+// the ring size when that is smaller.
+func (m *Model) newestRows() int { return min(PageRows, m.rows.Cap()) }
+
+// pageRows is how many rows an older page holds: PageRows, or half the
+// ring when that is smaller, so that a page read always fits beside the
+// rows near the selection.
+func (m *Model) pageRows() int { return min(PageRows, max(m.rows.Cap()/2, 1)) }
 
 // loadPage reads up to n decisions of the filter that arrived before the
 // one with ID before, newest first: an older page, or a newer page that
