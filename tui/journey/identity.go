@@ -55,12 +55,11 @@ func (m Model) identityHeader() []string {
 				break
 			}
 			b.WriteString(st.Dim.Render(sep))
-			style := st.Bold
-			if i > 0 {
-				style = lipgloss.Style{}
+			if i == 0 { // the most used stands out
+				text = st.Bold.Render(text)
 			}
-			b.WriteString(style.Render(text))
-			room -= ansi.StringWidth(sep + text)
+			b.WriteString(text)
+			room -= ansi.StringWidth(sep) + ansi.StringWidth(text)
 			shown++
 		}
 		if len(ids) == 0 {
