@@ -132,6 +132,9 @@ func (a *app) startCollector(ctx context.Context, cfg config.Config, useEmulator
 		return nil, err
 	}
 	rt.col = col
+	if err := writeLockInfo(db.Path(), col.Addr()); err != nil {
+		logger.Warn("could not record who holds the database", "err", err)
+	}
 	return rt, nil
 }
 
@@ -148,6 +151,9 @@ func (rt *collectorRuntime) close() error {
 	if rt.emu != nil {
 		_ = rt.emu.stop()
 	}
+	if rt.col != nil {
+		removeLockInfo(rt.db.Path())
+	}
 	return rt.db.Close()
 }
 
@@ -159,7 +165,11 @@ func openStore(cfg config.Config) (*store.DB, error) {
 	}
 	db, err := store.Open(cfg.Store.Path, store.Options{})
 	if errors.Is(err, store.ErrInUse) {
-		return nil, &exitError{code: 3, err: fmt.Errorf("%w\n(another collector holds it; ask it with --connect %s where the command takes it, or pass --db)", err, listenURL(cfg.Ingest.Listen))}
+		if info, ok := readLockInfo(cfg.Store.Path); ok {
+			return nil, &exitError{code: 3, err: fmt.Errorf("%w: pid %d, listening on %s since %s\n(ask it with --connect %s where the command takes it, or pass another --db)",
+				err, info.PID, info.Listen, info.Started.Local().Format("2006-01-02 15:04:05"), listenURL(info.Listen))}
+		}
+		return nil, &exitError{code: 3, err: fmt.Errorf("%w\n(another collector holds it and did not record its address; if it listens where the configuration says, ask it with --connect %s where the command takes it, or pass --db)", err, listenURL(cfg.Ingest.Listen))}
 	}
 	return db, err
 }

@@ -100,22 +100,22 @@ func TestGenAndEmulatorFlagErrorsSayWhatIsExpected(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"gen", "--rate", "abc"}, `"--rate" flag: want events per second, a number >= 0`},
-		{[]string{"gen", "--rate", "-1"}, `"--rate" flag: want events per second`},
-		{[]string{"gen", "--rate", "NaN"}, `"--rate" flag: want events per second`},
-		{[]string{"gen", "--count", "many"}, `"--count" flag: want a number of events >= 0`},
-		{[]string{"gen", "--count", "-5"}, `"--count" flag: want a number of events >= 0`},
-		{[]string{"gen", "--seed", "1.5"}, `"--seed" flag: want a whole number`},
-		{[]string{"gen", "--span", "a day"}, `"--span" flag: want a duration > 0 such as 24h`},
-		{[]string{"gen", "--span", "0"}, `"--span" flag: want a duration > 0`},
+		{[]string{"gen", "--rate", "abc"}, `--rate: want events per second, a number >= 0`},
+		{[]string{"gen", "--rate", "-1"}, `--rate: want events per second`},
+		{[]string{"gen", "--rate", "NaN"}, `--rate: want events per second`},
+		{[]string{"gen", "--count", "many"}, `--count: want a number of events >= 0`},
+		{[]string{"gen", "--count", "-5"}, `--count: want a number of events >= 0`},
+		{[]string{"gen", "--seed", "1.5"}, `--seed: want a whole number`},
+		{[]string{"gen", "--span", "a day"}, `--span: want a duration > 0 such as 24h`},
+		{[]string{"gen", "--span", "0"}, `--span: want a duration > 0`},
 		{[]string{"gen", "--start", "yesterday"}, "--start: want an RFC 3339 time"},
 		{[]string{"gen", "--scenario", "ddos"}, "want one of mixed"},
 		{[]string{"gen", "--count", "1", "--post", "ftp://collector"}, "want http://host:port"},
-		{[]string{"emulator", "--latency", "slow"}, `"--latency" flag: want a duration >= 0`},
-		{[]string{"emulator", "--error-rate", "2"}, `"--error-rate" flag: want a fraction from 0 to 1`},
-		{[]string{"emulator", "--throttle-rate", "x"}, `"--throttle-rate" flag: want a fraction from 0 to 1`},
-		{[]string{"emulator", "--timeout-rate", "-0.1"}, `"--timeout-rate" flag: want a fraction from 0 to 1`},
-		{[]string{"emulator", "--seed", "x"}, `"--seed" flag: want a whole number`},
+		{[]string{"emulator", "--latency", "slow"}, `--latency: want a duration >= 0`},
+		{[]string{"emulator", "--error-rate", "2"}, `--error-rate: want a fraction from 0 to 1`},
+		{[]string{"emulator", "--throttle-rate", "x"}, `--throttle-rate: want a fraction from 0 to 1`},
+		{[]string{"emulator", "--timeout-rate", "-0.1"}, `--timeout-rate: want a fraction from 0 to 1`},
+		{[]string{"emulator", "--seed", "x"}, `--seed: want a whole number`},
 	}
 	for _, tt := range cases {
 		code, _, stderr := runCLI(t, nil, tt.args...)

@@ -79,6 +79,7 @@ Score for real:         SAFEE_API_KEY=... riskwatch --file /var/log/app/events.n
 		},
 	}
 	cf.register(root)
+	root.SetFlagErrorFunc(flagError)
 	root.AddCommand(
 		a.collectCmd(),
 		a.demoCmd(),

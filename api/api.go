@@ -47,6 +47,10 @@ type Reader interface {
 	Journey(ctx context.Context, q JourneyQuery) ([]decision.Decision, error)
 	// Users lists users with their aggregates, sorted and searched as q says.
 	Users(ctx context.Context, q UsersQuery) ([]decision.UserSummary, error)
+	// SearchUsers lists users as Users does, except that q.Search matches
+	// every email a user's stored decisions carry (not only the latest),
+	// and the answer says how many users match in all, beyond q.Limit.
+	SearchUsers(ctx context.Context, q UsersQuery) (UserList, error)
 	// Histogram is the distribution of q.Score over q's window, split by
 	// actual action, from rollups.
 	Histogram(ctx context.Context, q HistogramQuery) (decision.Histogram, error)
@@ -69,6 +73,13 @@ type Backend interface {
 	// After returns up to n decisions stored after the decision with ID
 	// after (ZeroID: from the first), oldest first in arrival order.
 	After(ctx context.Context, after string, n int) ([]decision.Decision, error)
+}
+
+// UserList is an answer of SearchUsers: the first users in the order
+// asked, and how many users match in all.
+type UserList struct {
+	Users []decision.UserSummary `json:"users"`
+	Total int                    `json:"total"`
 }
 
 // Page is one page of a Range: its decisions and the cursor of the next
@@ -111,15 +122,32 @@ type Health struct {
 	StatusCodes map[int]uint64 `json:"status_codes"`
 	LatencyP50  time.Duration  `json:"latency_p50"`
 	LatencyP99  time.Duration  `json:"latency_p99"`
-	StoreSize   int64          `json:"store_size"`
-	Decisions   uint64         `json:"decisions"`
-	Rejected    uint64         `json:"rejected"`
+	// StorePath is the database file the collector writes (or that a
+	// dashboard reads alone).
+	StorePath string `json:"store_path,omitempty"`
+	StoreSize int64  `json:"store_size"`
+	Decisions uint64 `json:"decisions"`
+	Rejected  uint64 `json:"rejected"`
+	// Rejects are the newest inputs the collector could not use, newest
+	// first, as the store keeps them (they outlive a restart).
+	Rejects []Reject `json:"rejects,omitempty"`
 	// LastEvent is when the newest decision was stored, zero if none.
 	LastEvent time.Time `json:"last_event,omitzero"`
 	// Members is set by a Federation: each collector's own health, or why
 	// it did not answer. The fields above then add up the members that
 	// answered.
 	Members []MemberHealth `json:"members,omitempty"`
+}
+
+// Reject is an input the collector could not use: when, where it came
+// from, where in its source, and why.
+type Reject struct {
+	Time   time.Time `json:"time"`
+	Source string    `json:"source"`
+	// Position locates the input in its source: "offset 1234" (a file),
+	// "line 17" or "item 3" (a request body).
+	Position string `json:"position"`
+	Reason   string `json:"reason"`
 }
 
 // MemberHealth is one collector's health in a federation.

@@ -325,6 +325,12 @@ func (f *Federation) Users(ctx context.Context, q UsersQuery) ([]decision.UserSu
 	return fan(ctx, f, opUsers, q)
 }
 
+// SearchUsers merges the members' lists and adds their totals, a user
+// on several members counted once when listed (see mergeUserLists).
+func (f *Federation) SearchUsers(ctx context.Context, q UsersQuery) (UserList, error) {
+	return fan(ctx, f, opSearchUsers, q)
+}
+
 // Histogram adds the members' histograms.
 func (f *Federation) Histogram(ctx context.Context, q HistogramQuery) (decision.Histogram, error) {
 	return fan(ctx, f, opHistogram, q)

@@ -175,6 +175,12 @@ func TestFederationAddsUpLikeOneCollector(t *testing.T) {
 		if !slices.IsSortedFunc(got, func(x, y decision.UserSummary) int { return int(y.Denies) - int(x.Denies) }) {
 			t.Error("the federation's users are not in order of denies")
 		}
+		sq := api.UsersQuery{Sort: decision.SortDenies}
+		gl, wl := get(fed.SearchUsers(ctx, sq))(t), get(one.SearchUsers(ctx, sq))(t)
+		if !maps.Equal(summary(gl.Users), summary(wl.Users)) || gl.Total != wl.Total || gl.Total != len(want) {
+			t.Errorf("search users: federation %d of %d, one collector %d of %d, users %d",
+				len(gl.Users), gl.Total, len(wl.Users), wl.Total, len(want))
+		}
 		jq := api.JourneyQuery{User: "u3"}
 		j, w := get(fed.Journey(ctx, jq))(t), get(one.Journey(ctx, jq))(t)
 		if !slices.Equal(eventIDs(j), eventIDs(w)) {

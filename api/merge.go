@@ -227,6 +227,33 @@ func mergeUsers(q UsersQuery, parts []part[[]decision.UserSummary]) ([]decision.
 	return out, nil
 }
 
+// mergeUserLists merges the members' lists as mergeUsers does. The total
+// counts each user once per member that holds it, less the users that
+// more than one member listed: exact when every member's list was whole
+// (its total within q.Limit) or no user is on two members.
+func mergeUserLists(q UsersQuery, parts []part[UserList]) (UserList, error) {
+	lists := make([]part[[]decision.UserSummary], len(parts))
+	total, listed := 0, 0
+	for i, p := range parts {
+		lists[i] = part[[]decision.UserSummary]{member: p.member, v: p.v.Users, err: p.err}
+		if p.err == nil {
+			total += p.v.Total
+			listed += len(p.v.Users)
+		}
+	}
+	all := q
+	all.Limit = 0
+	users, err := mergeUsers(all, lists)
+	if err != nil {
+		return UserList{}, err
+	}
+	total -= listed - len(users)
+	if q.Limit > 0 && len(users) > q.Limit {
+		users = users[:q.Limit]
+	}
+	return UserList{Users: users, Total: total}, nil
+}
+
 // Ranks of the pipeline and breaker states: the federation shows the
 // worst.
 var (
@@ -287,8 +314,19 @@ func mergeHealth(_ healthQuery, parts []part[Health]) (Health, error) {
 		out.StoreSize += h.StoreSize
 		out.Decisions += h.Decisions
 		out.Rejected += h.Rejected
+		for _, r := range h.Rejects {
+			r.Source = p.member + " " + r.Source
+			out.Rejects = append(out.Rejects, r)
+		}
 		out.LastEvent = later(out.LastEvent, h.LastEvent)
 	}
+	// The newest rejects of all, as many as one member reports at most.
+	most := 0
+	for _, p := range parts {
+		most = max(most, len(p.v.Rejects))
+	}
+	slices.SortStableFunc(out.Rejects, func(a, b Reject) int { return b.Time.Compare(a.Time) })
+	out.Rejects = out.Rejects[:min(len(out.Rejects), most)]
 	out.Mode = strings.Join(modes, "+")
 	out.SafeeURL = strings.Join(urls, ", ")
 	out.PauseReason = strings.Join(reasons, "; ")

@@ -80,6 +80,12 @@ var (
 		bound: func(q *UsersQuery) { q.Limit = listLimit(q.Limit) },
 		merge: mergeUsers,
 	})
+	opSearchUsers = newOp(op[Reader, UsersQuery, UserList]{
+		name: "SearchUsers", route: "search_users", method: http.MethodGet, path: "/v1/users/search",
+		call:  Reader.SearchUsers,
+		bound: func(q *UsersQuery) { q.Limit = listLimit(q.Limit) },
+		merge: mergeUserLists,
+	})
 	opRates = newOp(op[Reader, RatesQuery, []decision.MinuteCounts]{
 		name: "Rates", route: "rates", method: http.MethodGet, path: "/v1/rates",
 		call:  Reader.Rates,
@@ -119,7 +125,7 @@ var (
 // table lists the ops the handler serves, in the order the collector
 // names them. The stream (GET /v1/stream, Reader.Subscribe) is served
 // beside them (stream_server.go).
-var table = []route{opLatest, opDecision, opRange, opJourney, opUsers, opRates, opStats, opHistogram, opWhatIf, opFlips, opHealth}
+var table = []route{opLatest, opDecision, opRange, opJourney, opUsers, opSearchUsers, opRates, opStats, opHistogram, opWhatIf, opFlips, opHealth}
 
 // maxList caps the decisions or users one answer carries. A Range page is
 // capped too and says where to go on; Latest, Journey, Flips and Users

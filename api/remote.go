@@ -337,6 +337,11 @@ func (r *Remote) Users(ctx context.Context, q UsersQuery) ([]decision.UserSummar
 	return call(ctx, r, opUsers, q)
 }
 
+// SearchUsers asks GET /v1/users/search.
+func (r *Remote) SearchUsers(ctx context.Context, q UsersQuery) (UserList, error) {
+	return call(ctx, r, opSearchUsers, q)
+}
+
 // Histogram asks GET /v1/histogram.
 func (r *Remote) Histogram(ctx context.Context, q HistogramQuery) (decision.Histogram, error) {
 	return call(ctx, r, opHistogram, q)

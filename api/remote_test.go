@@ -144,6 +144,10 @@ func TestRemoteRequestsOnTheWire(t *testing.T) {
 			_, err := r.Users(ctx, UsersQuery{Sort: decision.SortMaxRisk, Search: "x&y", IP: "::1", Limit: 5})
 			return err
 		}, "/base/v1/users", url.Values{"sort": {"max_risk"}, "search": {"x&y"}, "ip": {"::1"}, "limit": {"5"}}, false},
+		{"SearchUsers", func() error {
+			_, err := r.SearchUsers(ctx, UsersQuery{Sort: decision.SortDenies, Search: "a@b.c", Limit: 1000})
+			return err
+		}, "/base/v1/users/search", url.Values{"sort": {"denies"}, "search": {"a@b.c"}, "limit": {"1000"}}, false},
 		{"Rates", func() error { _, err := r.Rates(ctx, RatesQuery{From: from}); return err },
 			"/base/v1/rates", url.Values{"from": {"2026-11-25T09:00:00.000000005Z"}}, false},
 		{"Stats", func() error { _, err := r.Stats(ctx, StatsQuery{To: to, Filter: "-bot>=5"}); return err },

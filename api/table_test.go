@@ -81,6 +81,9 @@ func (f *fakeBackend) Journey(_ context.Context, q JourneyQuery) ([]decision.Dec
 func (f *fakeBackend) Users(_ context.Context, q UsersQuery) ([]decision.UserSummary, error) {
 	return answer[[]decision.UserSummary](f, "Users", q)
 }
+func (f *fakeBackend) SearchUsers(_ context.Context, q UsersQuery) (UserList, error) {
+	return answer[UserList](f, "SearchUsers", q)
+}
 func (f *fakeBackend) Histogram(_ context.Context, q HistogramQuery) (decision.Histogram, error) {
 	return answer[decision.Histogram](f, "Histogram", q)
 }

@@ -258,6 +258,7 @@ func (c *Collector) Health(ctx context.Context) api.Health {
 	if last, err := c.o.DB.Latest(ctx, nil, 1); err == nil && len(last) == 1 {
 		h.LastEvent = last[0].Time
 	}
+	addStoreHealth(ctx, c.o.DB, &h)
 	return h
 }
 

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/riskwatch/riskwatch/api"
@@ -54,7 +56,24 @@ func (r *Reader) storeHealth(ctx context.Context) api.Health {
 	if last, err := r.db.Latest(ctx, nil, 1); err == nil && len(last) == 1 {
 		h.LastEvent = last[0].Time
 	}
+	addStoreHealth(ctx, r.db, &h)
 	return h
+}
+
+// healthRejects is how many of the newest rejected inputs Health reports.
+const healthRejects = 10
+
+// addStoreHealth fills in what a health snapshot reads of the store itself:
+// its path and the newest rejected inputs (which outlive a restart).
+func addStoreHealth(ctx context.Context, db *store.DB, h *api.Health) {
+	h.StorePath = db.Path()
+	rs, err := db.RecentRejected(ctx, healthRejects)
+	if err != nil {
+		return
+	}
+	for _, r := range rs {
+		h.Rejects = append(h.Rejects, api.Reject{Time: r.Time, Source: r.Source, Position: r.Position, Reason: r.Reason})
+	}
 }
 
 // kinded gives a store error its api kind, keeping its text.
@@ -169,6 +188,63 @@ func (r *Reader) Journey(ctx context.Context, q api.JourneyQuery) ([]decision.De
 func (r *Reader) Users(ctx context.Context, q api.UsersQuery) ([]decision.UserSummary, error) {
 	us, err := r.db.Users(ctx, store.UsersQuery{Sort: q.Sort, Search: q.Search, IP: q.IP, Limit: q.Limit})
 	return us, kinded(err)
+}
+
+// SearchUsers lists users as Users does, with q.Search matching the user
+// ID, the last IP and every email of the user's stored decisions, without
+// regard to case, and counts every match. It reads every summary (on q.IP
+// if set) and, with a search, every stored decision whose email contains
+// it: exact, at the cost of a scan.
+func (r *Reader) SearchUsers(ctx context.Context, q api.UsersQuery) (api.UserList, error) {
+	all, err := r.db.Users(ctx, store.UsersQuery{Sort: q.Sort, IP: q.IP})
+	if err != nil {
+		return api.UserList{}, kinded(err)
+	}
+	if q.Search != "" {
+		emailed, err := r.emailUsers(ctx, q.Search)
+		if err != nil {
+			return api.UserList{}, err
+		}
+		s := strings.ToLower(q.Search)
+		keep := all[:0]
+		for _, u := range all {
+			if emailed[u.UserID] || strings.Contains(strings.ToLower(u.UserID), s) ||
+				strings.Contains(strings.ToLower(u.Email), s) || strings.Contains(strings.ToLower(u.LastIP), s) {
+				keep = append(keep, u)
+			}
+		}
+		all = keep
+	}
+	total := len(all)
+	if q.Limit > 0 && len(all) > q.Limit {
+		all = all[:q.Limit]
+	}
+	return api.UserList{Users: slices.Clone(all), Total: total}, nil
+}
+
+// emailUsers returns the users of the stored decisions whose email
+// contains s without regard to case, as the filter term email: matches.
+func (r *Reader) emailUsers(ctx context.Context, s string) (map[string]bool, error) {
+	term := `email:"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
+	f, err := decision.ParseFilter(term, r.now())
+	if err != nil {
+		return nil, api.Invalid(fmt.Errorf("search: %w", err))
+	}
+	users := map[string]bool{}
+	q := store.RangeQuery{Filter: f, Limit: 1000}
+	for {
+		p, err := r.db.Range(ctx, q)
+		if err != nil {
+			return nil, kinded(err)
+		}
+		for i := range p.Decisions {
+			users[p.Decisions[i].UserID] = true
+		}
+		if p.Next == "" {
+			return users, nil
+		}
+		q.Cursor = p.Next
+	}
 }
 
 // checkScore refuses a score that is none of the four.

@@ -112,56 +112,97 @@ func (h *history) novel(e *ChainEvent) bool {
 		(e.Country != "" && !h.countries[e.Country])
 }
 
+// sameAccess reports whether a and b come from the same device: the same
+// user agent family and system when both have one, else the same IP.
+func sameAccess(a, b *ChainEvent) bool {
+	if a.Device.Family != "" && b.Device.Family != "" {
+		return a.Device == b.Device
+	}
+	return a.IP != "" && a.IP == b.IP
+}
+
 // DetectChains marks the events that form account takeover chains. events
-// are one user's, oldest first; the result has one Step per event.
+// are one user's in the order they happened (event time); the result has
+// one Step per event.
 //
 // A chain is: one or more failed logins; then a successful login from an
 // IP, device or country that the user's history before it had not shown;
-// then a profile update; then a transaction, all within ChainWindow of the
-// first failed login. Events between the steps do not break a chain. The
-// history is every event outside chains and attempts (failed logins
+// then a profile update from that same device (see sameAccess: the device
+// when both events name one, else the IP), which is what makes the login
+// the attacker's and not merely a new one; then a transaction, all within
+// ChainWindow of the first failed login. The login marked is the latest
+// such success from the profile update's device before it: a new login
+// from another device, or a profile update from a device that never
+// logged in, is no chain. Events between the steps do not break a chain,
+// and whoever makes it, the first transaction after the profile update
+// completes it.
+//
+// The history is every event outside chains and attempts (failed logins
 // excepted), so an attacker's address never becomes "known" by his own
-// failed logins; a new login not followed by a profile update and a
-// transaction within the window joins the history (the user got a new
-// device). With no history before the failures, no login is new and no
-// chain is marked.
+// failed logins; a new login not followed by a profile update from its
+// device and a transaction within the window joins the history (the user
+// got a new device). With no history before the failures, no login is new
+// and no chain is marked.
 func DetectChains(events []ChainEvent) []Step {
 	steps := make([]Step, len(events))
 	h := newHistory()
-	var fails []int          // failed logins not yet followed by a success
-	login, profile := -1, -1 // the candidate chain's new login and profile update
-	abandon := func() {
-		h.learn(&events[login])
-		if profile >= 0 {
+	var fails []int  // failed logins of the attempt, oldest first
+	var logins []int // new logins after them, oldest first
+	login, profile := -1, -1
+	// settle ends the attempt: its new logins and profile update join the
+	// history, except a login a chain marked.
+	settle := func(marked int) {
+		for _, l := range logins {
+			if l != marked {
+				h.learn(&events[l])
+			}
+		}
+		if profile >= 0 && marked < 0 {
 			h.learn(&events[profile])
 		}
-		login, profile, fails = -1, -1, fails[:0]
+		fails, logins, login, profile = fails[:0], logins[:0], -1, -1
 	}
 	for i := range events {
 		e := &events[i]
-		if login >= 0 && e.Time.Sub(events[fails[0]].Time) > ChainWindow {
-			abandon()
-		}
-		// Failed logins older than the window cannot start a chain now.
-		for len(fails) > 0 && login < 0 && e.Time.Sub(events[fails[0]].Time) > ChainWindow {
-			fails = fails[1:]
+		if len(fails) > 0 && e.Time.Sub(events[fails[0]].Time) > ChainWindow {
+			if profile >= 0 {
+				settle(-1)
+			} else {
+				// Failed logins older than the window cannot start a chain
+				// now, nor can the logins that only followed them.
+				for len(fails) > 0 && e.Time.Sub(events[fails[0]].Time) > ChainWindow {
+					fails = fails[1:]
+				}
+				for len(logins) > 0 && (len(fails) == 0 || logins[0] < fails[0]) {
+					h.learn(&events[logins[0]])
+					logins = logins[1:]
+				}
+			}
 		}
 		switch k := classify(e); {
-		case login >= 0:
-			switch {
-			case k == kindProfile && profile < 0:
-				profile = i
-			case k == kindTransaction && profile >= 0:
+		case profile >= 0:
+			if k == kindTransaction {
 				for _, f := range fails {
-					steps[f] = StepFailedLogin
+					if f < login {
+						steps[f] = StepFailedLogin
+					}
 				}
 				steps[login], steps[profile], steps[i] = StepNewLogin, StepProfileChange, StepTransaction
-				login, profile, fails = -1, -1, fails[:0]
+				settle(login)
 			}
 		case k == kindFailedLogin:
 			fails = append(fails, i)
 		case k == kindLogin && len(fails) > 0 && h.novel(e):
-			login = i
+			logins = append(logins, i)
+		case k == kindProfile && len(logins) > 0:
+			for j := len(logins) - 1; j >= 0; j-- {
+				if sameAccess(&events[logins[j]], e) {
+					login, profile = logins[j], i
+					break
+				}
+			}
+		case len(logins) > 0:
+			// An attempt is under way: the rest waits, unlearned.
 		case k == kindLogin:
 			h.learn(e)
 			fails = fails[:0]

@@ -64,9 +64,10 @@ func TestDetectChains(t *testing.T) {
 			"events between the steps do not break the chain",
 			[]ChainEvent{homeLogin(0), evilFail(100), homeTxn(101), evilLogin(103),
 				ev(104, "$custom", "", evilIP, robot, "RU"), evilFail(105), evilLogin(106), evilProfile(107), homeTxn(108), evilTxn(109)},
-			// Whoever made it, the first transaction after the profile
-			// change completes the chain.
-			steps(o, F, o, N, o, o, o, P, T, o),
+			// The login marked is the last success from the profile
+			// change's device before it; whoever made it, the first
+			// transaction after the profile change completes the chain.
+			steps(o, F, o, o, o, F, N, P, T, o),
 		},
 		{
 			"forgotten password: failures, then a success from the usual device",
@@ -80,12 +81,34 @@ func TestDetectChains(t *testing.T) {
 		},
 		{
 			"a new country alone is new",
-			[]ChainEvent{homeLogin(0), evilFail(10), ev(11, "$login", "$succeeded", homeIP, home, "BR"), evilProfile(12), evilTxn(13)},
+			[]ChainEvent{homeLogin(0), evilFail(10), ev(11, "$login", "$succeeded", homeIP, home, "BR"),
+				ev(12, "$profile_update", "$succeeded", homeIP, home, "BR"), evilTxn(13)},
 			steps(o, F, N, P, T),
 		},
 		{
 			"a new device alone is new",
-			[]ChainEvent{homeLogin(0), evilFail(10), ev(11, "$login", "$succeeded", homeIP, phone, "US"), evilProfile(12), evilTxn(13)},
+			[]ChainEvent{homeLogin(0), evilFail(10), ev(11, "$login", "$succeeded", homeIP, phone, "US"),
+				ev(12, "$profile_update", "$succeeded", otherIP, phone, "US"), evilTxn(13)},
+			steps(o, F, N, P, T),
+		},
+		{
+			"a new login, then a profile change from a device that never logged in",
+			// The user's new phone logs in after the attacker's failures;
+			// the attacker's script changes the profile without a
+			// successful login of its own: not the order of a takeover.
+			[]ChainEvent{homeLogin(0), evilFail(10), ev(11, "$login", "$succeeded", otherIP, phone, "US"), evilProfile(12), evilTxn(13)},
+			none(5),
+		},
+		{
+			"the profile change before the attacker's success",
+			[]ChainEvent{homeLogin(0), evilFail(10), ev(11, "$login", "$succeeded", otherIP, phone, "US"), evilProfile(12), evilLogin(13), evilTxn(14)},
+			none(6),
+		},
+		{
+			"without user agents, the same IP is the same device",
+			[]ChainEvent{ev(0, "$login", "$succeeded", homeIP, Device{}, "US"), ev(10, "$login", "$failed", evilIP, Device{}, "RU"),
+				ev(11, "$login", "$succeeded", evilIP, Device{}, "RU"), ev(12, "$profile_update", "$succeeded", evilIP, Device{}, "RU"),
+				ev(13, "$transaction", "$succeeded", evilIP, Device{}, "RU")},
 			steps(o, F, N, P, T),
 		},
 		{
@@ -174,7 +197,8 @@ func TestStepNames(t *testing.T) {
 // TestDetectChainsProperties checks, on random journeys, that every marked
 // chain is whole and in order: each transaction step has a profile step
 // before it, a new-login step before that and failed logins before that,
-// all within the window, and the marked events are of the right kinds.
+// all within the window, the profile step from the new login's device,
+// and the marked events are of the right kinds.
 func TestDetectChainsProperties(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 11))
 	types := []string{"$login", "$login", "$login", "$profile_update", "$transaction", "$custom"}
@@ -193,6 +217,7 @@ func TestDetectChainsProperties(t *testing.T) {
 		got := DetectChains(events)
 		want := F
 		var first time.Time
+		var newLogin *ChainEvent
 		for i, s := range got {
 			if s == o {
 				continue
@@ -215,10 +240,13 @@ func TestDetectChainsProperties(t *testing.T) {
 				if kind != kindLogin || want != N {
 					t.Fatalf("journey %d event %d: %v out of order", n, i, s)
 				}
-				want = P
+				want, newLogin = P, e
 			case P:
 				if kind != kindProfile || want != P {
 					t.Fatalf("journey %d event %d: %v out of order", n, i, s)
+				}
+				if !sameAccess(newLogin, e) {
+					t.Fatalf("journey %d event %d: the profile change is not from the new login's device", n, i)
 				}
 				want = T
 			case T:

@@ -287,3 +287,37 @@ func (f *Filter) UserID() string {
 func (f *Filter) Empty() bool {
 	return f == nil || len(f.terms) == 0
 }
+
+// WithUntil returns a filter that is f with its until: terms (negated or
+// not) replaced by one absolute until:at, the other terms kept in order:
+// the same selection, ending at at. f is not changed; a nil f gives a
+// filter of until:at alone.
+func (f *Filter) WithUntil(at time.Time) *Filter {
+	out := &Filter{}
+	if f != nil {
+		out.terms = make([]term, 0, len(f.terms)+1)
+		for _, t := range f.terms {
+			if t.kind != kindUntil {
+				out.terms = append(out.terms, t)
+			}
+		}
+	}
+	out.terms = append(out.terms, term{kind: kindUntil, cutoff: at.UTC(), abs: true})
+	return out
+}
+
+// Relative reports whether f has a since: or until: term given as a
+// duration ago, whose cutoff was taken from the time f was parsed: what
+// such a filter selects moves with the clock, and it must be parsed again
+// to select as of a later time.
+func (f *Filter) Relative() bool {
+	if f == nil {
+		return false
+	}
+	for i := range f.terms {
+		if t := &f.terms[i]; (t.kind == kindSince || t.kind == kindUntil) && !t.abs {
+			return true
+		}
+	}
+	return false
+}

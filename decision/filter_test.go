@@ -568,3 +568,55 @@ func BenchmarkFilterMatch(b *testing.B) {
 		})
 	}
 }
+
+func TestWithUntilAndRelative(t *testing.T) {
+	now := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	at := time.Date(2026, 11, 25, 2, 30, 0, 0, time.FixedZone("CET", 3600))
+	for _, tc := range []struct {
+		in, want string
+		relative bool
+	}{
+		{"", "until:2026-11-25T01:30:00Z", false},
+		{"action:deny since:1h", "action:deny since:1h until:2026-11-25T01:30:00Z", true},
+		{"until:15m user:alice -until:2h", "user:alice until:2026-11-25T01:30:00Z", true},
+		{"until:2026-11-20T00:00:00Z", "until:2026-11-25T01:30:00Z", false},
+	} {
+		f, err := ParseFilter(tc.in, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f.Relative() != tc.relative {
+			t.Errorf("%q: Relative %v, want %v", tc.in, f.Relative(), tc.relative)
+		}
+		g := f.WithUntil(at)
+		if g.String() != tc.want {
+			t.Errorf("%q with until: %q, want %q", tc.in, g.String(), tc.want)
+		}
+		if g.Relative() && !strings.Contains(tc.in, "since:") {
+			t.Errorf("%q: an absolute until: made it relative", tc.in)
+		}
+		if !g.Until().Equal(at) {
+			t.Errorf("%q: Until %v, want %v", tc.in, g.Until(), at)
+		}
+		if f.String() != mustParseAt(t, tc.in, now).String() {
+			t.Errorf("%q: WithUntil changed the filter it was called on", tc.in)
+		}
+		// The selection is the same up to the new bound.
+		d := &Decision{Action: ActionDeny, UserID: "alice", EventTime: at.Add(-time.Minute)}
+		if f.Match(d) && !g.Match(d) {
+			t.Errorf("%q: WithUntil dropped a decision before the bound", tc.in)
+		}
+		if g.Match(&Decision{Action: ActionDeny, UserID: "alice", EventTime: at}) {
+			t.Errorf("%q: until: is exclusive", tc.in)
+		}
+	}
+}
+
+func mustParseAt(t *testing.T, expr string, now time.Time) *Filter {
+	t.Helper()
+	f, err := ParseFilter(expr, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}

@@ -77,8 +77,7 @@ type Model struct {
 
 	sub          <-chan api.Batch
 	disconnected bool
-	healthSeq    int
-	healthBusy   bool
+	healthReq    common.Request[api.Health]
 	h            api.Health
 	haveHealth   bool
 	healthErr    error
@@ -134,9 +133,7 @@ func (m *Model) Close() { m.cancel() }
 // Init starts the first queries, the subscription and the refresh tick,
 // and asks the terminal for its background colour.
 func (m *Model) Init() tea.Cmd {
-	m.healthSeq++
-	m.healthBusy = true
-	cmds := []tea.Cmd{m.live.Init(), fetchHealth(m.c, m.healthSeq), subscribe(m.c), tick()}
+	cmds := []tea.Cmd{m.live.Init(), m.fetchHealth(), subscribe(m.c), tick()}
 	if m.themeAuto {
 		cmds = append(cmds, tea.RequestBackgroundColor)
 	}
@@ -193,7 +190,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, m.onKey(msg)
 	case tickMsg:
 		return m, m.onTick()
-	case healthResultMsg:
+	case common.Answer[api.Health]:
 		return m, m.onHealth(msg)
 	case subscribedMsg:
 		return m, m.onSubscribed(msg)
@@ -248,24 +245,21 @@ func (m *Model) onTick() tea.Cmd {
 		}
 	}
 	cmds := []tea.Cmd{tick()}
-	if !m.healthBusy {
-		m.healthSeq++
-		m.healthBusy = true
-		cmds = append(cmds, fetchHealth(m.c, m.healthSeq))
+	if !m.healthReq.Busy() {
+		cmds = append(cmds, m.fetchHealth())
 	}
 	return tea.Batch(cmds...)
 }
 
-func (m *Model) onHealth(msg healthResultMsg) tea.Cmd {
-	if msg.seq != m.healthSeq {
+func (m *Model) onHealth(msg common.Answer[api.Health]) tea.Cmd {
+	if !m.healthReq.Take(msg) {
 		return nil
 	}
-	m.healthBusy = false
-	m.healthErr = msg.err
-	if msg.err == nil {
-		m.h, m.haveHealth = msg.h, true
+	m.healthErr = msg.Err
+	if msg.Err == nil {
+		m.h, m.haveHealth = msg.Value, true
 	}
-	return m.broadcast(common.HealthMsg{Health: msg.h, Err: msg.err})
+	return m.broadcast(common.HealthMsg{Health: msg.Value, Err: msg.Err})
 }
 
 func (m *Model) quit() tea.Cmd {

@@ -16,7 +16,7 @@ func TestReconnectReloads(t *testing.T) {
 	if err := r.WaitSubscribed(ctx); err != nil { // the first subscription
 		t.Fatal(err)
 	}
-	calls := r.LatestCalls()
+	calls := r.LatestCalls(0)
 	r.Disconnect()
 	d.WaitFor("the closed subscription", func() bool { return m.disconnected })
 	if scr := d.Screen(); !strings.Contains(scr, "DISCONNECTED: reconnecting") {
@@ -27,7 +27,7 @@ func TestReconnectReloads(t *testing.T) {
 		t.Fatal(err)
 	}
 	d.WaitFor("reconnected and reloaded", func() bool {
-		return !m.disconnected && r.LatestCalls() > calls && !m.live.Loading()
+		return !m.disconnected && r.LatestCalls(0) > calls && !m.live.Loading()
 	})
 	d.Send(resubscribeMsg{}) // a late timer must not subscribe twice
 	push(t, d, r, newDecisions(stored+1, 3))
@@ -109,9 +109,10 @@ func TestStatusLineStates(t *testing.T) {
 		h := fixture.Health(fixture.Now().Add(-fixture.Step))
 		h.Pipeline, h.PauseReason, h.SafeeReachable = tc.pipeline, "key rejected", tc.reachable
 		r.SetHealth(h, nil)
-		seq := m.healthSeq
 		d.Send(tickMsg{})
-		d.WaitFor("a health refresh", func() bool { return m.healthSeq > seq && !m.healthBusy })
+		d.WaitFor("a health refresh", func() bool {
+			return m.h.Pipeline == tc.pipeline && m.h.SafeeReachable == tc.reachable && !m.healthReq.Busy()
+		})
 		if got := status(); !strings.HasPrefix(got, tc.want) {
 			t.Errorf("%s, reachable %v: status %q, want it to start with %q", tc.pipeline, tc.reachable, got, tc.want)
 		}

@@ -4,7 +4,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/charmbracelet/x/ansi"
+
 	"github.com/riskwatch/riskwatch/tui/common"
+	"github.com/riskwatch/riskwatch/tui/widget"
 )
 
 // esc goes back where the user came from (issue 11): each path a person
@@ -127,4 +130,50 @@ func ansiLine(screen string, n int) string {
 		return lines[n]
 	}
 	return ""
+}
+
+// The help lists every key that works, ctrl+l, ctrl+c and shift+tab
+// included, and on Live every term of the filter language and the times
+// T takes.
+func TestHelpListsEveryKeyAndTheFilterSyntax(t *testing.T) {
+	d, m, _ := start(t, 200, 50)
+	d.Key("?")
+	help := ansi.Strip(strings.Join(m.helpLines(), "\n"))
+	for _, want := range []string{"ctrl+l", "redraw the screen", "ctrl+c", "shift+tab", "previous view", "esc", "1-5",
+		"T", "jump to time", "g", "oldest loaded", "Filter (/)", "Jump to a time (T)"} {
+		if !strings.Contains(help, want) {
+			t.Errorf("the help lacks %q:\n%s", want, help)
+		}
+	}
+	for _, e := range widget.FilterSyntax() {
+		if !strings.Contains(help, e.Key) {
+			t.Errorf("the help lacks the filter term %q", e.Key)
+		}
+	}
+	for _, term := range []string{"type:", "status:", "action:", "user:", "email:", "domain:", "ip:", "country:", "signal:",
+		"policy:", "ua:", "source:", "shadow:", "rule:", "risk", "ato", "bot", "abuse", "since:", "until:", "-term"} {
+		if !strings.Contains(help, term) {
+			t.Errorf("the help lacks %q of the filter language", term)
+		}
+	}
+}
+
+// The display's pause belongs to Live: the status line says so there and
+// nowhere else.
+func TestPauseShowsOnlyOnLive(t *testing.T) {
+	d, m, _ := start(t, 120, 30)
+	d.Key("space")
+	if !m.live.Paused() || !strings.Contains(m.statusLine(), "display paused") {
+		t.Fatalf("Live paused: status %q", ansi.Strip(m.statusLine()))
+	}
+	for _, k := range []string{"2", "3", "4", "5"} {
+		d.Key(k)
+		if strings.Contains(m.statusLine(), "display paused") {
+			t.Errorf("view %s shows Live's pause: %q", k, ansi.Strip(m.statusLine()))
+		}
+	}
+	d.Key("1")
+	if !strings.Contains(m.statusLine(), "display paused") {
+		t.Error("back on Live the pause is not shown")
+	}
 }

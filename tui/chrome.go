@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"strings"
 
+	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
@@ -141,7 +142,7 @@ func (m *Model) statusLine() string {
 		}
 		segs = append(segs, widget.Segment{Text: common.Sanitize(m.status), Style: style, Priority: 1})
 	}
-	if m.live.Paused() {
+	if m.live.Paused() && m.focus() == common.ViewLive {
 		segs = append(segs, widget.Segment{Text: "display paused", Style: st.StatusWarn, Priority: 2})
 	}
 	last := m.live.LastEvent()
@@ -182,7 +183,9 @@ func (m *Model) helpLine() string {
 	if m.inputActive() {
 		return widget.ShortHelp(m.width, m.c.Styles, b...)
 	}
-	b = append(b, k.Help, k.NextView, k.Quit)
+	// ? comes first: however narrow the terminal, the way to every
+	// other key stays on screen.
+	b = append(append([]key.Binding{k.Help}, b...), k.NextView, k.Quit)
 	return widget.ShortHelp(m.width, m.c.Styles, b...)
 }
 
@@ -195,5 +198,6 @@ func (m *Model) helpLines() []string {
 		groups = append(groups, widget.HelpGroup{Title: m.focus().String(), Bindings: view})
 	}
 	groups = append(groups, widget.HelpGroup{Title: "Global", Bindings: m.c.Keys.Global()})
+	groups = append(groups, m.pages[m.focus()].helpGroups()...)
 	return strings.Split(widget.FullHelp(m.width, m.bodyHeight(), m.c.Styles, groups...), "\n")
 }

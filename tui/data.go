@@ -32,13 +32,6 @@ type subClosedMsg struct{}
 
 type resubscribeMsg struct{}
 
-// healthResultMsg answers health query seq.
-type healthResultMsg struct {
-	seq int
-	h   api.Health
-	err error
-}
-
 func tick() tea.Cmd {
 	return tea.Tick(Refresh, func(time.Time) tea.Msg { return tickMsg{} })
 }
@@ -67,14 +60,14 @@ func nextBatch(ctx context.Context, ch <-chan api.Batch) tea.Cmd {
 	}
 }
 
-// fetchHealth reads the collector's health as query seq.
-func fetchHealth(c *common.Common, seq int) tea.Cmd {
-	data := c.Data
-	return c.Query(func(ctx context.Context) tea.Msg {
+// fetchHealth reads the collector's health.
+func (m *Model) fetchHealth() tea.Cmd {
+	data := m.c.Data
+	return m.healthReq.Go(m.c, func(ctx context.Context) (api.Health, error) {
 		h, err := data.Health(ctx)
 		if err != nil {
 			err = fmt.Errorf("health: %w", err)
 		}
-		return healthResultMsg{seq: seq, h: h, err: err}
+		return h, err
 	})
 }

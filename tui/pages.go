@@ -3,6 +3,8 @@ package tui
 import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
+
+	"github.com/riskwatch/riskwatch/tui/widget"
 )
 
 // component is the contract every view package's Model keeps (STYLE.md):
@@ -20,14 +22,16 @@ type component[M any] interface {
 // page is a view as the root holds it in its registry, whatever its type.
 // The optional abilities of a view (Show and Hide for views that refresh
 // while visible, InputActive for views that take text, HandlesBack for
-// views with something of their own for esc to undo) read as no-ops for
-// views without them.
+// views with something of their own for esc to undo, HelpGroups for views
+// whose prompts take a language the help screen explains) read as no-ops
+// for views without them.
 type page interface {
 	update(msg tea.Msg) tea.Cmd
 	view() string
 	setSize(w, h int)
 	shortHelp() []key.Binding
 	fullHelp() []key.Binding
+	helpGroups() []widget.HelpGroup
 	show() tea.Cmd
 	hide()
 	inputActive() bool
@@ -52,6 +56,13 @@ func (s *slot[M, P]) view() string             { return s.ptr().View() }
 func (s *slot[M, P]) setSize(w, h int)         { s.ptr().SetSize(w, h) }
 func (s *slot[M, P]) shortHelp() []key.Binding { return s.ptr().ShortHelp() }
 func (s *slot[M, P]) fullHelp() []key.Binding  { return s.ptr().FullHelp() }
+
+func (s *slot[M, P]) helpGroups() []widget.HelpGroup {
+	if v, ok := any(s.ptr()).(interface{ HelpGroups() []widget.HelpGroup }); ok {
+		return v.HelpGroups()
+	}
+	return nil
+}
 
 func (s *slot[M, P]) show() tea.Cmd {
 	if v, ok := any(s.ptr()).(interface{ Show() tea.Cmd }); ok {

@@ -65,7 +65,7 @@ func TestFlowHistogramBarToLive(t *testing.T) {
 	f.press("right", 8) // 100 columns: bars of 5 points
 	f.wait(t, "risk 40-44: 3 of 100 (3.0%)")
 	f.keys("enter")
-	f.wait(t, "[1 Live]", "filter: risk>=40 risk<45 since:1h")
+	f.wait(t, "[1 Live]", "filter: risk>=40 risk<45 since:1h", "3 of ")
 	m := f.finalModel(t)
 	if m.live.Filter() != "risk>=40 risk<45 since:1h" || m.live.Len() != 3 {
 		t.Fatalf("Live filter %q with %d rows", m.live.Filter(), m.live.Len())

@@ -7,8 +7,6 @@ import (
 	"context"
 	"time"
 
-	tea "charm.land/bubbletea/v2"
-
 	"github.com/riskwatch/riskwatch/api"
 	"github.com/riskwatch/riskwatch/decision"
 )
@@ -33,6 +31,9 @@ type Common struct {
 	Thresholds *decision.Thresholds
 
 	ctx context.Context
+	// tickets numbers every Request.Go, so that no two reads of the
+	// program share a ticket.
+	tickets uint64
 }
 
 // New returns a Common reading from data, whose queries end when ctx ends.
@@ -52,14 +53,3 @@ func New(ctx context.Context, data api.Reader, clock func() time.Time) *Common {
 
 // Context is the program's lifetime; it ends when the dashboard quits.
 func (c *Common) Context() context.Context { return c.ctx }
-
-// Query wraps a read as a tea.Cmd: fn runs outside Update with a context
-// bounded by QueryTimeout and the program's lifetime.
-func (c *Common) Query(fn func(ctx context.Context) tea.Msg) tea.Cmd {
-	parent := c.ctx
-	return func() tea.Msg {
-		ctx, cancel := context.WithTimeout(parent, QueryTimeout)
-		defer cancel()
-		return fn(ctx)
-	}
-}

@@ -245,3 +245,27 @@ func TypeStatus(d *decision.Decision) string {
 // Decimal writes a threshold or score with as few digits as it needs: "50",
 // "42.5".
 func Decimal(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
+
+// Compact formats a count in at most 5 cells: 9999, 12k, 1.2M, 12M, 3G.
+func Compact(n uint64) string {
+	switch {
+	case n < 10_000:
+		return strconv.FormatUint(n, 10)
+	case n < 1_000_000:
+		return strconv.FormatUint(n/1000, 10) + "k"
+	case n < 10_000_000:
+		return strconv.FormatFloat(float64(n)/1e6, 'f', 1, 64) + "M"
+	case n < 1_000_000_000:
+		return strconv.FormatUint(n/1_000_000, 10) + "M"
+	}
+	return strconv.FormatUint(n/1_000_000_000, 10) + "G"
+}
+
+// Share is part of whole as a percentage with one decimal ("5.1%"), "-"
+// when whole is zero.
+func Share(part, whole uint64) string {
+	if whole == 0 {
+		return "-"
+	}
+	return strconv.FormatFloat(100*float64(part)/float64(whole), 'f', 1, 64) + "%"
+}

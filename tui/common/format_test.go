@@ -192,3 +192,20 @@ func TestDecisionJSON(t *testing.T) {
 		t.Error("copied JSON must be one line")
 	}
 }
+
+func TestCompactAndShare(t *testing.T) {
+	for n, want := range map[uint64]string{
+		0: "0", 9999: "9999", 10_000: "10k", 999_999: "999k", 1_234_567: "1.2M",
+		12_345_678: "12M", 5_000_000_000: "5G",
+	} {
+		if got := Compact(n); got != want || len(got) > 5 {
+			t.Errorf("Compact(%d) = %q, want %q", n, got, want)
+		}
+	}
+	if got := Share(3, 100); got != "3.0%" {
+		t.Errorf("Share = %q", got)
+	}
+	if got := Share(1, 0); got != "-" {
+		t.Errorf("Share of nothing = %q", got)
+	}
+}

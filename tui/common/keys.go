@@ -18,6 +18,10 @@ type KeyMap struct {
 	Switch key.Binding
 	// CloseHelp documents how the help screen closes (Help or Back).
 	CloseHelp key.Binding
+	// Redraw and Interrupt document ctrl+l and ctrl+c, which the root
+	// handles before any other key, even while a view takes text.
+	Redraw    key.Binding
+	Interrupt key.Binding
 
 	Up       key.Binding
 	Down     key.Binding
@@ -45,6 +49,8 @@ func DefaultKeyMap() *KeyMap {
 		Switch:   key.NewBinding(key.WithKeys("1", "2", "3", "4", "5"), key.WithHelp("1-5", "switch view")),
 
 		CloseHelp: key.NewBinding(key.WithKeys("esc", "?"), key.WithHelp("esc/?", "close help")),
+		Redraw:    key.NewBinding(key.WithKeys("ctrl+l"), key.WithHelp("ctrl+l", "redraw the screen")),
+		Interrupt: key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit at once")),
 	}
 	for i := range km.Views {
 		k := string(rune('1' + i))
@@ -55,7 +61,7 @@ func DefaultKeyMap() *KeyMap {
 
 // Global returns the bindings the root handles, for the help screens.
 func (k *KeyMap) Global() []key.Binding {
-	return []key.Binding{k.Help, k.Quit, k.Back, k.NextView, k.Switch}
+	return []key.Binding{k.Help, k.Quit, k.Back, k.NextView, k.PrevView, k.Switch, k.Redraw, k.Interrupt}
 }
 
 // Scroll applies a navigation key to a scroll offset: Up and Down move one

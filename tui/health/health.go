@@ -1,10 +1,17 @@
 // Package health is the Health view: the collector's sources, inbox,
 // pipeline state (a pause reason shown loudly), errors by kind, the
-// circuit breaker, Safe-e status codes and latency, and the store. The root
-// refreshes it every second.
+// circuit breaker, Safe-e status codes and latency, and the store: its
+// path, its counts and the newest rejected inputs with their positions,
+// read from the store so that they outlive a restart. Throughput over the
+// last hour (api.Reader.Rates) and Safe-e latency (sampled from the
+// snapshots, each minute since the dashboard started) are drawn as
+// sparklines. The root refreshes the snapshot every second; the view
+// reads the rates and the stored totals while it is visible.
 package health
 
 import (
+	"context"
+	"fmt"
 	"strings"
 	"time"
 
@@ -12,9 +19,17 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/riskwatch/riskwatch/api"
+	"github.com/riskwatch/riskwatch/decision"
 	"github.com/riskwatch/riskwatch/tui/common"
 	"github.com/riskwatch/riskwatch/tui/widget"
 )
+
+// RefreshEvery is how often, while visible, the view reads the rates and
+// the stored totals.
+const RefreshEvery = 10 * time.Second
+
+// Window is how many minutes the throughput and latency sparklines span.
+const Window = 60
 
 // Model is the Health view.
 type Model struct {
@@ -29,6 +44,19 @@ type Model struct {
 	version int
 	cache   *content
 	sources *widget.Table
+
+	refresh  common.Refresher
+	storeReq common.Request[stored]
+	store    *stored
+	latency  latencies
+}
+
+// stored is what the view reads of the store: the last Window minutes of
+// decisions and the totals since the first.
+type stored struct {
+	to      time.Time
+	minutes []decision.MinuteCounts
+	totals  decision.Totals
 }
 
 type content struct {
@@ -40,7 +68,37 @@ type content struct {
 
 // New returns the Health view, empty until the first snapshot.
 func New(c *common.Common) Model {
-	return Model{c: c, cache: &content{version: -1}, sources: newSourceTable()}
+	return Model{
+		c: c, cache: &content{version: -1}, sources: newSourceTable(),
+		refresh:  common.Refresher{View: common.ViewHealth, Every: RefreshEvery, MinGap: RefreshEvery},
+		storeReq: common.Request[stored]{View: common.ViewHealth},
+	}
+}
+
+// Show is called when the view becomes visible: it reads the rates and
+// the totals, and again every RefreshEvery while visible.
+func (m *Model) Show() tea.Cmd { return tea.Batch(m.refresh.Show(), m.loadStore()) }
+
+// Hide is called when another view is shown.
+func (m *Model) Hide() { m.refresh.Hide() }
+
+// loadStore reads the last Window minutes and the stored totals.
+func (m *Model) loadStore() tea.Cmd {
+	now := m.c.Clock()
+	m.refresh.Started(now)
+	data := m.c.Data
+	return m.storeReq.Go(m.c, func(ctx context.Context) (stored, error) {
+		from := now.Truncate(time.Minute).Add(-(Window - 1) * time.Minute)
+		ms, err := data.Rates(ctx, api.RatesQuery{From: from, To: now})
+		if err != nil {
+			return stored{}, fmt.Errorf("rates: %w", err)
+		}
+		tot, err := data.Stats(ctx, api.StatsQuery{})
+		if err != nil {
+			return stored{}, fmt.Errorf("stored totals: %w", err)
+		}
+		return stored{to: now, minutes: ms, totals: tot}, nil
+	})
 }
 
 // SetSize gives the view its area.
@@ -50,8 +108,9 @@ func (m *Model) SetSize(w, h int) {
 	m.clamp()
 }
 
-// Loading reports whether no snapshot (nor error) has arrived yet.
-func (m Model) Loading() bool { return !m.have && m.err == nil }
+// Loading reports whether no snapshot (nor error) has arrived yet, or
+// the store's counts are being read.
+func (m Model) Loading() bool { return (!m.have && m.err == nil) || m.storeReq.Busy() }
 
 // ShortHelp lists the main keys.
 func (m Model) ShortHelp() []key.Binding {
@@ -72,8 +131,19 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 		if msg.Err == nil {
 			m.h, m.have = msg.Health, true
 			m.updated = m.c.Clock()
+			m.latency.add(m.updated, msg.Health.LatencyP50, msg.Health.LatencyP99)
 		}
 		m.version++
+	case common.Answer[stored]:
+		if m.storeReq.Take(msg) && msg.Err == nil {
+			st := msg.Value
+			m.store = &st
+			m.version++
+		}
+	case common.RefreshMsg:
+		if ok, next := m.refresh.Tick(msg); ok {
+			return m, tea.Batch(next, m.loadStore())
+		}
 	case tea.KeyPressMsg:
 		m.offset = m.c.Keys.Scroll(msg, m.offset, max(m.height-2, 1), len(m.lines()))
 	}

@@ -3,6 +3,7 @@ package health
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/charmbracelet/x/exp/golden"
 
 	"github.com/riskwatch/riskwatch/api"
+	"github.com/riskwatch/riskwatch/decision"
 	"github.com/riskwatch/riskwatch/tui/common"
 	"github.com/riskwatch/riskwatch/tui/internal/fixture"
 )
@@ -42,22 +44,48 @@ func screen(t *testing.T, m Model) string {
 	return ansi.Strip(m.View())
 }
 
+// TestHealthShowsEveryCounter checks each counter of the snapshot, and
+// the store's throughput and totals against a recount of its decisions.
 func TestHealthShowsEveryCounter(t *testing.T) {
 	h := fixture.Health(fixture.Now().Add(-3 * time.Second))
 	h.Errors["quota"] = 2 // a kind this version does not name: still shown
-	m := show(newHealth(100, 30), h, nil)
+	r := fixture.New(40)
+	c := common.New(context.Background(), r, fixture.Now)
+	c.Styles = common.NewStyles(common.Theme{Plain: true})
+	m := New(c)
+	m.SetSize(120, 40)
+	m, _ = m.Update(m.loadStore()())
+	m = show(m, h, nil)
 	scr := screen(t, m)
+
+	var by [decision.NumActions]uint64
+	var thisMinute, busiest uint64
+	perMinute := map[time.Time]uint64{}
+	for _, d := range r.All() {
+		by[d.Action.Index()]++
+		perMinute[d.EventTime.Truncate(time.Minute)]++
+	}
+	for minute, n := range perMinute {
+		busiest = max(busiest, n)
+		if minute.Equal(fixture.Now().Truncate(time.Minute)) {
+			thisMinute = n
+		}
+	}
 	for _, want := range []string{
 		"running · mode EMULATOR · Safe-e http://127.0.0.1:7677/api/v1 · reachable",
 		"inbox 12 · in flight 4 · retries 7 · breaker closed",
 		"unauthorized 0 · bad_event 0 · retryable 5 · timeout 1 · network 0 · quota 2",
-		"p50 45ms · p99 180ms",
+		"p50 45ms ", "p99 180ms ", "highest each minute",
 		"200 ×1,234 · 429 ×3 · 503 ×2",
-		"12.3 MiB · 1,234 decisions · 3 rejected",
+		"/home/u/.local/share/riskwatch/riskwatch.db · 12.3 MiB · 1,234 decisions · 3 rejected",
 		"updated just now · last event 3s ago",
-		"rejected: offset 9120: not JSON",
+		"11-25 09:59:00 file:/var/log/app.ndjson offset 9120: not JSON",
+		"11-24 08:00:00 file:/var/log/app.ndjson offset 512: no type",
 		"12,345",
 		"2.0 KiB",
+		fmt.Sprintf("allow %d · challenge %d · deny %d · error %d", by[0], by[1], by[2], by[3]),
+		fmt.Sprintf("%d/min this minute", thisMinute),
+		fmt.Sprintf("busiest %d/min in the last 60m", busiest),
 	} {
 		if !strings.Contains(scr, want) {
 			t.Errorf("health lacks %q:\n%s", want, scr)

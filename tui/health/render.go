@@ -9,6 +9,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/riskwatch/riskwatch/api"
+	"github.com/riskwatch/riskwatch/decision"
 	"github.com/riskwatch/riskwatch/tui/common"
 	"github.com/riskwatch/riskwatch/tui/widget"
 )
@@ -58,6 +59,11 @@ func (m Model) render() []string {
 	if h.Pipeline == api.PipelinePaused {
 		flow("Paused", item{text: PauseText(h), style: st.Bad})
 	}
+	upd := item{text: "updated " + common.Age(m.c.Clock(), m.updated), style: st.Dim}
+	if m.err != nil {
+		upd = item{text: "refresh failed: " + common.Sanitize(m.err.Error()), style: st.Bad}
+	}
+	flow("Status", upd, item{text: "last event " + common.Age(m.c.Clock(), h.LastEvent), style: st.Dim})
 
 	breaker := item{text: "breaker " + orUnknown(h.Breaker), style: st.Good}
 	switch h.Breaker {
@@ -88,9 +94,17 @@ func (m Model) render() []string {
 	}
 	flow("Errors", errs...)
 
-	flow("Latency",
-		item{text: "p50 " + common.Latency(h.LatencyP50)},
-		item{text: "p99 " + common.Latency(h.LatencyP99)})
+	spark := max(min((m.width-labelWidth)/2-16, Window), 0)
+	p50, p99 := item{text: "p50 " + common.Latency(h.LatencyP50)}, item{text: "p99 " + common.Latency(h.LatencyP99)}
+	if spark >= 8 {
+		now := m.c.Clock()
+		p50.text += " " + widget.Sparkline(m.latency.series(now, spark, false, nil))
+		p99.text += " " + widget.Sparkline(m.latency.series(now, spark, true, nil))
+	}
+	flow("Latency", p50, p99, item{text: "highest each minute, since the dashboard started", style: st.Dim})
+	if sv := m.store; sv != nil {
+		flow("Throughput", m.throughput(sv, spark)...)
+	}
 	codes := make([]int, 0, len(h.StatusCodes))
 	for c := range h.StatusCodes {
 		codes = append(codes, c)
@@ -112,18 +126,37 @@ func (m Model) render() []string {
 	}
 	flow("Responses", resp...)
 
-	flow("Store",
+	store := []item{}
+	if h.StorePath != "" {
+		store = append(store, item{text: common.Sanitize(h.StorePath), style: st.Bold})
+	}
+	store = append(store,
 		item{text: common.Bytes(h.StoreSize)},
 		item{text: common.Count(h.Decisions) + " decisions"},
 		item{text: common.Count(h.Rejected) + " rejected"})
-
-	upd := item{text: "updated " + common.Age(m.c.Clock(), m.updated), style: st.Dim}
-	if m.err != nil {
-		upd = item{text: "refresh failed: " + common.Sanitize(m.err.Error()), style: st.Bad}
+	flow("Store", store...)
+	if s := m.store; s != nil {
+		var by []item
+		for _, a := range decision.Actions {
+			by = append(by, item{text: string(a) + " " + common.Count(s.totals.ByAction[a]), style: st.ActionStyle(a)})
+		}
+		if !s.totals.First.IsZero() {
+			by = append(by, item{text: "since " + s.totals.First.In(m.c.Clock().Location()).Format("2006-01-02 15:04"), style: st.Dim})
+		}
+		flow("Stored", by...)
 	}
-	flow("Status", upd, item{text: "last event " + common.Age(m.c.Clock(), h.LastEvent), style: st.Dim})
 
-	out = append(out, "", st.Title.Render(common.Truncate("Sources", m.width)))
+	if len(h.Rejects) > 0 {
+		out = append(out, "", st.Title.Render(common.Truncate("Rejected input, newest first (from the store)", m.width)))
+		loc := m.c.Clock().Location()
+		for _, r := range h.Rejects {
+			line := "  " + r.Time.In(loc).Format("01-02 15:04:05") + " " + common.Sanitize(r.Source) + " " +
+				common.Sanitize(r.Position) + ": " + common.Sanitize(r.Reason)
+			out = append(out, st.Warn.Render(common.Truncate(line, m.width)))
+		}
+	}
+
+	out = append(out, "", st.Title.Render(common.Truncate("Sources (read and rejected since the collector started)", m.width)))
 	if len(h.Sources) == 0 {
 		return append(out, st.Dim.Render(common.Truncate("  no sources configured", m.width)))
 	}
@@ -131,11 +164,36 @@ func (m Model) render() []string {
 	src := sourceRows{sources: h.Sources, styles: st}
 	for i, s := range h.Sources {
 		out = append(out, "  "+m.sources.Render(src, i, 1, -1, st))
+		if len(h.Rejects) > 0 {
+			continue // the store's list above says it all, with times
+		}
 		for _, r := range s.LastRejects {
 			out = append(out, st.Dim.Render(common.Truncate("    rejected: "+common.Sanitize(r), m.width)))
 		}
 	}
 	return out
+}
+
+// throughput is the decisions per minute over the last Window minutes of
+// event time, from the store: this minute's so far, a sparkline, and the
+// busiest minute.
+func (m Model) throughput(s *stored, spark int) []item {
+	st := m.c.Styles
+	var vals []uint64
+	var peak uint64
+	for _, mc := range s.minutes {
+		vals = append(vals, mc.Total())
+		peak = max(peak, mc.Total())
+	}
+	var now uint64
+	if len(vals) > 0 {
+		now = vals[len(vals)-1]
+	}
+	text := common.Count(now) + "/min this minute"
+	if spark >= 8 && len(vals) > 0 {
+		text += " " + widget.Sparkline(vals[max(len(vals)-spark, 0):])
+	}
+	return []item{{text: text}, {text: "busiest " + common.Count(peak) + "/min in the last " + strconv.Itoa(Window) + "m", style: st.Dim}}
 }
 
 func orUnknown(s string) string {

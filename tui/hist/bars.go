@@ -14,15 +14,20 @@ const scored = 3
 // divides 100.
 var widths = [...]int{1, 2, 5, 10}
 
-// minColumn is the width a bucket needs to be drawn as a bar and a gap.
-const minColumn = 2
-
-// maxColumn caps a bucket's columns so wide terminals do not get slabs.
-const maxColumn = 8
+// Columns of a bucket: its bar, then (when the previous window is shown)
+// a column for the previous window's bar beside it, then a gap; with only
+// three columns the previous window's column is the gap. A bar is at least
+// minBar columns wide so that it reads as a bar; maxColumn caps a bucket's
+// columns so wide terminals do not get slabs.
+const (
+	minBar    = 2
+	minColumn = minBar + 1
+	maxColumn = 12
+)
 
 // BucketWidth returns the finest bucket width (1, 2, 5 or 10 score points)
-// whose 100/w buckets fit in cols columns with a bar and a gap each, and 10
-// when none does.
+// whose 100/w buckets each fit a readable bar and a gap in cols columns,
+// and 10 when none does.
 func BucketWidth(cols int) int {
 	for _, w := range widths {
 		if (100/w)*minColumn <= cols {
@@ -32,8 +37,8 @@ func BucketWidth(cols int) int {
 	return widths[len(widths)-1]
 }
 
-// columnWidth is how many columns each of the 100/w buckets gets in cols:
-// at least 1, at most maxColumn.
+// columnWidth is how many columns each of the 100/w buckets gets in cols,
+// the bars growing to fill the width: at least 1, at most maxColumn.
 func columnWidth(cols, w int) int {
 	return min(max(cols/(100/w), 1), maxColumn)
 }

@@ -10,26 +10,35 @@ import (
 
 func TestBucketWidth(t *testing.T) {
 	tests := []struct{ cols, want int }{
-		{-5, 10}, {0, 10}, {19, 10}, // too narrow even for 10 bars with gaps
-		{20, 10}, {39, 10},
-		{40, 5}, {99, 5},
-		{100, 2}, {199, 2},
-		{200, 1}, {1000, 1},
+		{-5, 10}, {0, 10}, {29, 10}, // too narrow even for 10 bars
+		{30, 10}, {59, 10},
+		{60, 5}, {149, 5},
+		{150, 2}, {299, 2},
+		{300, 1}, {1000, 1},
 	}
 	for _, tc := range tests {
 		if got := BucketWidth(tc.cols); got != tc.want {
 			t.Errorf("BucketWidth(%d) = %d, want %d", tc.cols, got, tc.want)
 		}
 	}
-	// Whatever the width, the bars fit it (with a bar and a gap each) once
-	// there is room for the coarsest.
-	for cols := 20; cols <= 400; cols++ {
+	// Whatever the width, the bars fit it, and once there is room for
+	// the coarsest, each bar is readable, with or without the previous
+	// window beside it, and the bars stand apart.
+	for cols := minColumn * 10; cols <= 400; cols++ {
 		w := BucketWidth(cols)
 		if 100%w != 0 {
 			t.Fatalf("width %d does not divide 100", w)
 		}
-		if cw := columnWidth(cols, w); (100/w)*cw > cols || cw < 1 || cw > maxColumn {
+		cw := columnWidth(cols, w)
+		if (100/w)*cw > cols || cw < minColumn || cw > maxColumn {
 			t.Fatalf("cols %d: %d bars of %d columns", cols, 100/w, cw)
+		}
+		for _, compare := range []bool{false, true} {
+			c := chart{cw: cw, compare: compare}
+			bar, prev, gap := c.columns()
+			if bar < minBar || prev+gap < 1 || bar+prev+gap != cw || (prev == 1) != compare {
+				t.Fatalf("cols %d compare %v: bar %d prev %d gap %d of %d", cols, compare, bar, prev, gap, cw)
+			}
 		}
 	}
 }
@@ -195,20 +204,6 @@ func TestDeltaShareCompact(t *testing.T) {
 	} {
 		if got := delta(tc.cur, tc.prev); got != tc.want {
 			t.Errorf("delta(%d, %d) = %q, want %q", tc.cur, tc.prev, got, tc.want)
-		}
-	}
-	if got := share(3, 100); got != "3.0%" {
-		t.Errorf("share = %q", got)
-	}
-	if got := share(1, 0); got != "-" {
-		t.Errorf("share of nothing = %q", got)
-	}
-	for n, want := range map[uint64]string{
-		0: "0", 9999: "9999", 10_000: "10k", 999_999: "999k", 1_234_567: "1.2M",
-		12_345_678: "12M", 5_000_000_000: "5G",
-	} {
-		if got := compact(n); got != want || len(got) > axisWidth-1 {
-			t.Errorf("compact(%d) = %q, want %q", n, got, want)
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package hist
 
 import (
+	"math"
 	"strconv"
 	"strings"
 
@@ -10,15 +11,19 @@ import (
 )
 
 // Glyphs of the chart. Each action has its own block, so the split reads
-// without colour: lighter is milder.
+// without colour: lighter is milder. The previous window is a thin bar
+// beside each bar; the simulated thresholds and today's policy are
+// vertical lines of their own glyphs in the gaps between bars.
 var actionGlyph = [scored]rune{'░', '▒', '█'}
 
 const (
-	glyphPrev      = '─' // the previous window's level
-	glyphChallenge = '┊' // the challenge threshold
-	glyphDeny      = '┃' // the deny threshold
-	glyphAxis      = '─'
-	glyphSelected  = '▲'
+	glyphPrev           = '│' // the previous window's bar
+	glyphChallenge      = '┊' // the simulated challenge threshold
+	glyphDeny           = '┃' // the simulated deny threshold
+	glyphTodayChallenge = '╎' // today's policy's challenge threshold
+	glyphTodayDeny      = '╏' // today's policy's deny threshold
+	glyphAxis           = '─'
+	glyphSelected       = '▲'
 )
 
 // axisWidth is the y axis: a 5-cell count and a tick.
@@ -35,6 +40,7 @@ const (
 	inkDim
 	inkChallengeLine
 	inkDenyLine
+	inkTodayLine
 	inkSelected
 	numInks
 )
@@ -45,6 +51,12 @@ type cell struct {
 	ink ink
 }
 
+// vline is a threshold drawn as a vertical line at score t.
+type vline struct {
+	t  float64
+	cl cell
+}
+
 // chart is what the chart needs to draw.
 type chart struct {
 	bars    []bar
@@ -53,9 +65,8 @@ type chart struct {
 	log     bool
 	compare bool
 	sel     int
-	// lines: draw the thresholds at challenge and deny (score points).
-	lines           bool
-	challenge, deny float64
+	// lines are the thresholds to draw, each over the ones before it.
+	lines []vline
 }
 
 // inkStyles maps each ink to its style.
@@ -67,6 +78,7 @@ func inkStyles(st *common.Styles) [numInks]lipgloss.Style {
 		inkDim:           st.Dim,
 		inkChallengeLine: st.Warn,
 		inkDenyLine:      st.Bad,
+		inkTodayLine:     st.Dim,
 		inkSelected:      st.Title,
 	}
 }
@@ -90,12 +102,18 @@ func inkCodes(st *common.Styles) [numInks]sgr {
 	return out
 }
 
-// barWidth is the drawn part of a bucket's columns; the rest is a gap.
-func (c *chart) barWidth() int {
-	if c.cw >= minColumn {
-		return c.cw - 1
+// columns splits a bucket's cw columns into its bar, the previous
+// window's column (0 when not compared) and the gap after them. The bar
+// keeps at least one column; the gap goes first when there is no room,
+// the previous window's column then standing between the bars.
+func (c *chart) columns() (bar, prev, gap int) {
+	if c.compare && c.cw >= 2 {
+		prev = 1
 	}
-	return c.cw
+	if c.cw-prev > minBar || (prev == 0 && c.cw >= minColumn) {
+		gap = 1
+	}
+	return c.cw - prev - gap, prev, gap
 }
 
 // peak is the tallest count drawn (current or, when compared, previous).
@@ -110,8 +128,9 @@ func (c *chart) peak() uint64 {
 	return p
 }
 
-// lineColumn is the chart column of a threshold at score t: the gap just
-// before its bucket when buckets have gaps, else the bucket's first column.
+// lineColumn is the chart column of a threshold at score t: the column
+// just before its bucket (the previous bucket's gap, or its previous
+// window's column) when there is one, else the bucket's first column.
 func (c *chart) lineColumn(t float64) int {
 	if len(c.bars) == 0 {
 		return -1
@@ -119,7 +138,7 @@ func (c *chart) lineColumn(t float64) int {
 	w := c.bars[0].hi - c.bars[0].lo
 	i := min(max(int(t)/w, 0), len(c.bars)-1)
 	col := i * c.cw
-	if c.cw >= minColumn && i > 0 {
+	if _, prev, gap := c.columns(); prev+gap > 0 && i > 0 {
 		col--
 	}
 	return col
@@ -142,57 +161,38 @@ func (c *chart) render(st *common.Styles) []string {
 			grid[c.rows-lvl][x] = cl
 		}
 	}
-	if c.lines {
-		for _, l := range []struct {
-			t  float64
-			cl cell
-		}{{c.challenge, cell{glyphChallenge, inkChallengeLine}}, {c.deny, cell{glyphDeny, inkDenyLine}}} {
-			x := c.lineColumn(l.t)
-			for lvl := 1; lvl <= c.rows; lvl++ {
-				put(lvl, x, l.cl)
-			}
+	for _, l := range c.lines {
+		x := c.lineColumn(l.t)
+		for lvl := 1; lvl <= c.rows; lvl++ {
+			put(lvl, x, l.cl)
 		}
 	}
 	peak := c.peak()
-	bw := c.barWidth()
+	bw, pw, _ := c.columns()
 	for i, b := range c.bars {
+		x0 := i * c.cw
 		h := level(b.total, peak, c.rows, c.log)
 		parts := split(b.counts, h)
-		owner := make([]ink, 0, h) // the action ink of each level
+		lvl := 1
 		for a, n := range parts {
 			for range n {
-				owner = append(owner, inkAllow+ink(a))
+				for x := x0; x < x0+bw; x++ {
+					put(lvl, x, cell{actionGlyph[a], inkAllow + ink(a)})
+				}
+				lvl++
 			}
 		}
-		x0 := i * c.cw
-		for lvl, k := range owner {
-			for x := x0; x < x0+bw; x++ {
-				put(lvl+1, x, cell{actionGlyph[k-inkAllow], k})
-			}
-		}
-		if c.compare && b.prev > 0 {
-			p := level(b.prev, peak, c.rows, c.log)
-			k := inkDim
-			if p <= len(owner) {
-				k = owner[p-1]
-			}
-			for x := x0; x < x0+bw; x++ {
-				put(p, x, cell{glyphPrev, k})
+		if pw > 0 {
+			for lvl := 1; lvl <= level(b.prev, peak, c.rows, c.log); lvl++ {
+				put(lvl, x0+bw, cell{glyphPrev, inkDim})
 			}
 		}
 	}
 	codes := inkCodes(st)
+	labels := c.ticks(peak)
 	out := make([]string, 0, c.rows+2)
 	for r, row := range grid {
-		lvl := c.rows - r
-		label := ""
-		switch {
-		case lvl == c.rows:
-			label = compact(peak)
-		case c.rows >= 6 && lvl == (c.rows+1)/2:
-			label = compact(valueAt(lvl, c.rows, peak, c.log))
-		}
-		tick := "│"
+		label, tick := labels[c.rows-r], "│"
 		if label != "" {
 			tick = "┤"
 		}
@@ -210,6 +210,55 @@ func (c *chart) render(st *common.Styles) []string {
 	out = append(out, st.Dim.Render(common.Fit("0", axisWidth-1, true)+"┼")+paint(base, &codes))
 	out = append(out, st.Dim.Render(strings.Repeat(" ", axisWidth)+c.labels()))
 	return out
+}
+
+// ticks labels the y axis: the peak at the top, and below it round counts
+// (multiples of 1, 2 or 5 times a power of ten on a linear scale, powers
+// of ten on a log one) at the level a bar of that count reaches, at least
+// two rows apart. The result is indexed by level (0..rows); unlabelled
+// levels are "".
+func (c *chart) ticks(peak uint64) []string {
+	labels := make([]string, c.rows+1)
+	if c.rows <= 0 || peak == 0 {
+		return labels
+	}
+	labels[c.rows] = common.Compact(peak)
+	var values []uint64
+	if c.log {
+		for v := uint64(1); v < peak; v *= 10 {
+			values = append(values, v)
+		}
+	} else {
+		step := niceStep(float64(peak) / max(float64(c.rows)/3, 1))
+		for v := step; v < peak; v += step {
+			values = append(values, v)
+		}
+	}
+	last := c.rows
+	for i := len(values) - 1; i >= 0; i-- {
+		lvl := level(values[i], peak, c.rows, c.log)
+		if lvl <= 0 || last-lvl < 2 {
+			continue
+		}
+		labels[lvl] = common.Compact(values[i])
+		last = lvl
+	}
+	return labels
+}
+
+// niceStep is the smallest of 1, 2 and 5 times a power of ten that is at
+// least x (and at least 1).
+func niceStep(x float64) uint64 {
+	if x <= 1 {
+		return 1
+	}
+	p := math.Pow(10, math.Floor(math.Log10(x)))
+	for _, m := range []float64{1, 2, 5, 10} {
+		if m*p >= x {
+			return uint64(m * p)
+		}
+	}
+	return uint64(10 * p)
 }
 
 // labels places the score under the bars every 10, 20 or 50 points,
@@ -257,19 +306,4 @@ func paint(row []cell, codes *[numInks]sgr) string {
 	}
 	b.WriteString(codes[cur].close)
 	return b.String()
-}
-
-// compact formats a count in at most 5 cells: 9999, 12k, 1.2M, 12M.
-func compact(n uint64) string {
-	switch {
-	case n < 10_000:
-		return strconv.FormatUint(n, 10)
-	case n < 1_000_000:
-		return strconv.FormatUint(n/1000, 10) + "k"
-	case n < 10_000_000:
-		return strconv.FormatFloat(float64(n)/1e6, 'f', 1, 64) + "M"
-	case n < 1_000_000_000:
-		return strconv.FormatUint(n/1_000_000, 10) + "M"
-	}
-	return strconv.FormatUint(n/1_000_000_000, 10) + "G"
 }

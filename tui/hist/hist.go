@@ -1,9 +1,12 @@
 // Package hist is the Histograms view: the distribution of one score (risk,
 // ATO, bot or abuse) over a window (5m, 1h, 24h or all history), one bar
-// per bucket of score points split by actual action, with the challenge and
-// deny thresholds drawn, the previous window of the same length as a
-// comparison line, and the counts and shares of the selected bar. enter on
-// a bar opens the Live view filtered to that score range.
+// per bucket of score points split by actual action, as wide as the
+// terminal lets them be, on a y axis with ticks (linear or log); the
+// simulated challenge and deny thresholds and today's policy (the
+// thresholds that best reproduce the actual actions) drawn as lines of
+// their own; the previous window of the same length as a thin bar beside
+// each bar; and the counts and shares of the selected bar. enter on a bar
+// opens the Live view filtered to that score range; = goes to a score.
 //
 // Data comes from api.Reader.Histogram (rollups) in commands; the view
 // re-reads it every RefreshEvery while visible when the window moved or
@@ -12,6 +15,8 @@
 package hist
 
 import (
+	"strconv"
+	"strings"
 	"time"
 
 	"charm.land/bubbles/v2/key"
@@ -19,6 +24,7 @@ import (
 
 	"github.com/riskwatch/riskwatch/decision"
 	"github.com/riskwatch/riskwatch/tui/common"
+	"github.com/riskwatch/riskwatch/tui/widget"
 )
 
 // Refresh timing while the view is visible.
@@ -38,6 +44,7 @@ type KeyMap struct {
 	Compare key.Binding
 	Left    key.Binding
 	Right   key.Binding
+	Jump    key.Binding
 	Open    key.Binding
 }
 
@@ -46,9 +53,10 @@ func defaultKeyMap() KeyMap {
 		Scores:  common.DefaultScoreKeys(),
 		Windows: common.NewWindowKeys("5m/1h/24h/all"),
 		Log:     key.NewBinding(key.WithKeys("l"), key.WithHelp("l", "log scale")),
-		Compare: key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "previous window line")),
+		Compare: key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "previous window beside")),
 		Left:    key.NewBinding(key.WithKeys("left"), key.WithHelp("←/→", "select bar")),
 		Right:   key.NewBinding(key.WithKeys("right")),
+		Jump:    key.NewBinding(key.WithKeys("="), key.WithHelp("=", "go to a score")),
 		Open:    key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "show in Live")),
 	}
 }
@@ -67,9 +75,13 @@ type Model struct {
 	compare bool
 	sel     int // score point where the selected bar starts (0..100)
 
+	// jumping is set while = asks for a score to go to.
+	jumping bool
+	input   widget.LineEdit
+	jumpErr string
+
 	refresh common.Refresher
-	seq     int
-	busy    bool
+	req     common.Request[result]
 	lastTo  time.Time // end of the window last asked for
 
 	data    *result // the last answer, nil before the first
@@ -87,6 +99,7 @@ func New(c *common.Common) Model {
 		win:     defaultWindow,
 		compare: true,
 		refresh: common.Refresher{View: common.ViewHistograms, Every: RefreshEvery, MinGap: BatchGap},
+		req:     common.Request[result]{View: common.ViewHistograms},
 		cache:   &frame{},
 	}
 }
@@ -117,43 +130,83 @@ func (m Model) Window() common.Window { return common.Windows[m.win] }
 
 // Loading reports whether the chart is awaited: never read yet, or an
 // answer under way.
-func (m Model) Loading() bool { return m.busy || m.data == nil }
+func (m Model) Loading() bool { return m.req.Busy() || m.data == nil }
+
+// InputActive reports whether = is asking for a score, so global keys
+// must not be taken from it.
+func (m Model) InputActive() bool { return m.jumping }
 
 // ShortHelp lists the main keys.
 func (m Model) ShortHelp() []key.Binding {
-	return []key.Binding{m.keys.Scores.Help, m.keys.Windows.Next, m.keys.Left, m.keys.Open, m.keys.Log}
+	if m.jumping {
+		return []key.Binding{
+			key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "go")),
+			key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel")),
+		}
+	}
+	return []key.Binding{m.keys.Scores.Help, m.keys.Windows.Next, m.keys.Left, m.keys.Jump, m.keys.Open, m.keys.Log}
 }
 
 // FullHelp lists every key of the view.
 func (m Model) FullHelp() []key.Binding {
 	k := m.c.Keys
-	return []key.Binding{m.keys.Scores.Help, m.keys.Windows.Next, m.keys.Windows.Prev, m.keys.Left, k.Top, k.Bottom,
-		m.keys.Open, m.keys.Log, m.keys.Compare}
+	return []key.Binding{m.keys.Scores.Help, m.keys.Windows.Next, m.keys.Windows.Prev, m.keys.Left, m.keys.Jump,
+		k.Top, k.Bottom, m.keys.Open, m.keys.Log, m.keys.Compare}
 }
 
 // Update handles keys, answers, refresh ticks and new batches.
 func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 	switch msg := msg.(type) {
-	case resultMsg:
+	case common.Answer[result]:
 		m.onResult(msg)
 	case common.RefreshMsg:
 		ok, next := m.refresh.Tick(msg)
-		if ok && !m.busy && (m.refresh.Dirty() || m.windowMoved()) {
+		if ok && !m.req.Busy() && (m.refresh.Dirty() || m.windowMoved()) {
 			cmd := tea.Batch(next, m.load())
 			return m, cmd
 		}
 		return m, next
 	case common.BatchMsg:
 		if len(msg.Batch.Decisions) > 0 || msg.Batch.Missed > 0 {
-			if m.refresh.Batch(m.c.Clock()) && !m.busy {
+			if m.refresh.Batch(m.c.Clock()) && !m.req.Busy() {
 				cmd := m.load()
 				return m, cmd
 			}
 		}
 	case tea.KeyPressMsg:
+		if m.jumping {
+			return m.jumpKey(msg), nil
+		}
 		return m.onKey(msg)
+	case tea.PasteMsg:
+		if m.jumping && m.input.Update(msg) {
+			m.jumpErr = ""
+		}
 	}
 	return m, nil
+}
+
+// jumpKey handles a key while = asks for a score: enter selects the bar
+// holding it, esc gives up.
+func (m Model) jumpKey(msg tea.KeyPressMsg) Model {
+	switch msg.String() {
+	case "enter":
+		v, err := strconv.Atoi(strings.TrimSpace(m.input.Value()))
+		if err != nil || v < 0 || v > 100 {
+			m.jumpErr = "type a score from 0 to 100"
+			return m
+		}
+		m.jumping = false
+		m.sel = v
+		m.moveSelection(0)
+	case "esc":
+		m.jumping = false
+	default:
+		if m.input.Update(msg) {
+			m.jumpErr = ""
+		}
+	}
+	return m
 }
 
 func (m Model) onKey(msg tea.KeyPressMsg) (Model, tea.Cmd) {
@@ -171,6 +224,9 @@ func (m Model) onKey(msg tea.KeyPressMsg) (Model, tea.Cmd) {
 		m.log = !m.log
 	case key.Matches(msg, m.keys.Compare):
 		m.compare = !m.compare
+	case key.Matches(msg, m.keys.Jump):
+		m.jumping, m.jumpErr = true, ""
+		m.input.SetValue("")
 	case key.Matches(msg, m.keys.Left):
 		m.moveSelection(-1)
 	case key.Matches(msg, m.keys.Right):

@@ -21,34 +21,26 @@ type result struct {
 	cur     decision.Histogram
 	prev    decision.Histogram
 	hasPrev bool
+	// fit is today's policy on the window: the thresholds that best
+	// reproduce cur's actual actions.
+	fit decision.Fit
 	// err is why the last read failed; failed says the histograms are not
 	// valid (no earlier answer of the same score and window to keep).
 	err    error
 	failed bool
 }
 
-// resultMsg answers query seq.
-type resultMsg struct {
-	seq int
-	res result
-}
-
-// Target routes the answer to this view whichever view has focus.
-func (resultMsg) Target() common.ViewID { return common.ViewHistograms }
-
 // load reads the histograms of the current score and window; an answer to
 // an earlier load is dropped when it arrives.
 func (m *Model) load() tea.Cmd {
-	m.seq++
-	m.busy = true
 	now := m.c.Clock()
 	m.refresh.Started(now)
 	win := common.Windows[m.win]
 	from, to := win.Bounds(now)
 	pFrom, pTo, hasPrev := win.Previous(now)
 	m.lastTo = to
-	seq, s, wi, data := m.seq, m.score, m.win, m.c.Data
-	return m.c.Query(func(ctx context.Context) tea.Msg {
+	s, wi, data := m.score, m.win, m.c.Data
+	return m.req.Go(m.c, func(ctx context.Context) (result, error) {
 		r := result{score: s, win: wi, hasPrev: hasPrev}
 		r.cur, r.err = data.Histogram(ctx, api.HistogramQuery{Score: s, From: from, To: to})
 		if r.err == nil && hasPrev {
@@ -57,23 +49,22 @@ func (m *Model) load() tea.Cmd {
 		if r.err != nil {
 			r.err = fmt.Errorf("histogram of %s over %s: %w", s, win.Describe(), r.err)
 		}
-		return resultMsg{seq: seq, res: r}
+		r.fit = decision.FitThresholds(&r.cur)
+		return r, nil
 	})
 }
 
-func (m *Model) onResult(msg resultMsg) {
-	if msg.seq != m.seq {
+func (m *Model) onResult(msg common.Answer[result]) {
+	if !m.req.Take(msg) {
 		return
 	}
-	m.busy = false
-	if msg.res.err != nil && m.data != nil && m.data.score == msg.res.score && m.data.win == msg.res.win {
+	if res := msg.Value; res.err != nil && m.data != nil && m.data.score == res.score && m.data.win == res.win {
 		// Keep the last good chart of the same score and window; say why
 		// it is not fresh.
-		m.data.err = msg.res.err
+		m.data.err = res.err
 	} else {
-		r := msg.res
-		r.failed = r.err != nil
-		m.data = &r
+		res.failed = res.err != nil
+		m.data = &res
 	}
 	m.version++
 }

@@ -21,6 +21,9 @@ type frameKey struct {
 	score                  decision.Score
 	win                    int
 	log, compare, busy     bool
+	jumping                bool
+	jumpErr                string
+	input                  string
 	sel                    int
 	th                     decision.Thresholds
 }
@@ -28,7 +31,8 @@ type frameKey struct {
 func (m Model) frameKey() frameKey {
 	return frameKey{
 		version: m.version, width: m.width, height: m.height, styles: m.c.Styles,
-		score: m.score, win: m.win, log: m.log, compare: m.compare, busy: m.busy,
+		score: m.score, win: m.win, log: m.log, compare: m.compare, busy: m.req.Busy(),
+		jumping: m.jumping, jumpErr: m.jumpErr, input: m.input.Value(),
 		sel: m.sel, th: m.c.CurrentThresholds(),
 	}
 }
@@ -81,7 +85,7 @@ func (m Model) render() []string {
 	}
 	lay := m.layout()
 	avail := m.width - axisWidth
-	w := BucketWidth(avail)
+	w := m.bucketWidth()
 	var prev *decision.Histogram
 	if d.hasPrev {
 		prev = &d.prev
@@ -90,15 +94,25 @@ func (m Model) render() []string {
 	lo, _ := m.selected()
 	sel := min(lo/w, len(bars)-1)
 	th := m.c.CurrentThresholds()
-	lines := th.Score == d.score
+	simulated := th.Score == d.score
+	today := d.fit.Total > 0
 	if lay.legend {
-		out = append(out, m.legend(lines, th, d))
+		out = append(out, m.legend(simulated, th, today, d))
 	}
 	if lay.rows > 0 && avail > 0 {
 		ch := chart{
 			bars: bars, rows: lay.rows, cw: columnWidth(avail, w), log: m.log,
 			compare: m.compare && d.hasPrev, sel: sel,
-			lines: lines, challenge: th.Challenge, deny: th.Deny,
+		}
+		if today {
+			ch.lines = append(ch.lines,
+				vline{d.fit.Thresholds.Challenge, cell{glyphTodayChallenge, inkTodayLine}},
+				vline{d.fit.Thresholds.Deny, cell{glyphTodayDeny, inkTodayLine}})
+		}
+		if simulated {
+			ch.lines = append(ch.lines,
+				vline{th.Challenge, cell{glyphChallenge, inkChallengeLine}},
+				vline{th.Deny, cell{glyphDeny, inkDenyLine}})
 		}
 		drawn := ch.render(st)
 		if !lay.labels {
@@ -106,10 +120,25 @@ func (m Model) render() []string {
 		}
 		out = append(out, drawn...)
 	}
-	if lay.info {
+	switch {
+	case m.jumping && lay.info:
+		out = append(out, m.jumpLine())
+	case lay.info:
 		out = append(out, m.infoLines(bars[sel], d, lay.info2)...)
 	}
 	return out
+}
+
+// jumpLine is the prompt = opens: the score to go to.
+func (m Model) jumpLine() string {
+	st := m.c.Styles
+	line := st.FilterPrompt.Render("go to score: ") + m.input.View(5, st.Selected)
+	if m.jumpErr != "" {
+		line += " " + st.FilterError.Render(common.Sanitize(m.jumpErr))
+	} else {
+		line += st.Dim.Render(" 0-100 · enter go · esc cancel")
+	}
+	return common.Clip(line, m.width)
 }
 
 // tabsLine shows the scores and windows (the chosen ones in brackets), the
@@ -141,7 +170,7 @@ func (m Model) tabsLine() string {
 		{Plain: strings.Join(scoresPlain, " "), Styled: strings.Join(scores, " "), Priority: 0},
 		{Plain: strings.Join(winsPlain, " "), Styled: strings.Join(wins, " "), Priority: 1},
 	}
-	if m.busy {
+	if m.req.Busy() {
 		ps = append(ps, common.StyledPiece("loading…", st.Dim, 2))
 	}
 	if d := m.data; d != nil && d.score == m.score && d.win == m.win {
@@ -158,27 +187,36 @@ func (m Model) tabsLine() string {
 	return common.JoinFit(m.width, " │ ", st.Dim, ps...)
 }
 
-// legend names the glyphs: the actions, the threshold lines (when they
-// apply to this score) and the previous window's line.
-func (m Model) legend(lines bool, th decision.Thresholds, d *result) string {
+// legend names the glyphs: the actions, the simulated threshold lines
+// (when they are on this score), today's policy's lines, and the previous
+// window's bar.
+func (m Model) legend(simulated bool, th decision.Thresholds, today bool, d *result) string {
 	st := m.c.Styles
-	ps := make([]common.Piece, 0, 6)
+	ps := make([]common.Piece, 0, 4)
+	var plain, styled []string
 	for a := range scored {
 		g, name := string(actionGlyph[a]), string(decision.Actions[a])
-		ps = append(ps, common.Piece{Plain: g + " " + name, Styled: st.Action[a].Render(g) + " " + name, Priority: 0})
+		plain, styled = append(plain, g+" "+name), append(styled, st.Action[a].Render(g)+" "+name)
 	}
-	if lines {
-		c, d := "≥"+common.Decimal(th.Challenge), "≥"+common.Decimal(th.Deny)
+	ps = append(ps, common.Piece{Plain: strings.Join(plain, " "), Styled: strings.Join(styled, " "), Priority: 0})
+	if simulated {
+		c, dn := "≥"+common.Decimal(th.Challenge), "≥"+common.Decimal(th.Deny)
 		ps = append(ps, common.Piece{
-			Plain:    string(glyphChallenge) + c + " " + string(glyphDeny) + d,
-			Styled:   st.Warn.Render(string(glyphChallenge)) + c + " " + st.Bad.Render(string(glyphDeny)) + d,
+			Plain:    string(glyphChallenge) + c + " " + string(glyphDeny) + dn + " what-if",
+			Styled:   st.Warn.Render(string(glyphChallenge)) + c + " " + st.Bad.Render(string(glyphDeny)) + dn + " what-if",
 			Priority: 1,
 		})
 	} else {
-		ps = append(ps, common.StyledPiece("thresholds are set on "+th.Score.String(), st.Dim, 3))
+		ps = append(ps, common.StyledPiece("what-if thresholds are on "+th.Score.String(), st.Dim, 1))
+	}
+	if today {
+		f := d.fit.Thresholds
+		text := string(glyphTodayChallenge) + "≥" + common.Decimal(f.Challenge) + " " + string(glyphTodayDeny) + "≥" +
+			common.Decimal(f.Deny) + " today's policy"
+		ps = append(ps, common.StyledPiece(text, st.Dim, 2))
 	}
 	if m.compare && d.hasPrev {
-		label := string(glyphPrev) + " prev " + common.Windows[d.win].Label
+		label := string(glyphPrev) + " prev"
 		ps = append(ps, common.Piece{Plain: label, Styled: st.Dim.Render(label), Priority: 2})
 	}
 	return common.JoinFit(m.width, "  ", st.Dim, ps...)
@@ -190,13 +228,13 @@ func (m Model) legend(lines bool, th decision.Thresholds, d *result) string {
 func (m Model) infoLines(b bar, d *result, two bool) []string {
 	st := m.c.Styles
 	head := d.score.String() + " " + rangeLabel(b) + ": " + common.Count(b.total) + " of " +
-		common.Count(d.cur.Total) + " (" + share(b.total, d.cur.Total) + ")"
+		common.Count(d.cur.Total) + " (" + common.Share(b.total, d.cur.Total) + ")"
 	first := []common.Piece{common.StyledPiece(head, st.Bold, 0)}
 	for a := range scored {
 		name := string(decision.Actions[a])
 		text := name + " " + common.Count(b.counts[a])
 		if b.counts[a] > 0 {
-			text += " (" + share(b.counts[a], b.total) + ")"
+			text += " (" + common.Share(b.counts[a], b.total) + ")"
 		}
 		first = append(first, common.Piece{Plain: text, Styled: st.Action[a].Render(name) + text[len(name):], Priority: 1})
 	}
@@ -206,6 +244,9 @@ func (m Model) infoLines(b bar, d *result, two bool) []string {
 	}
 	if d.err != nil {
 		second = append(second, common.StyledPiece("refresh failed: "+common.Sanitize(d.err.Error()), st.Bad, 1))
+	}
+	if d.fit.Total > 0 {
+		second = append(second, common.StyledPiece("today's policy reproduces "+common.Share(d.fit.Agree, d.fit.Total), st.Dim, 3))
 	}
 	second = append(second, common.StyledPiece("enter: show in Live", st.Dim, 5))
 	if two {
@@ -224,15 +265,6 @@ func rangeLabel(b bar) string {
 		return strconv.Itoa(b.lo)
 	}
 	return strconv.Itoa(b.lo) + "-" + strconv.Itoa(hi)
-}
-
-// share is part of whole as a percentage with one decimal, "-" when whole
-// is zero.
-func share(part, whole uint64) string {
-	if whole == 0 {
-		return "-"
-	}
-	return strconv.FormatFloat(100*float64(part)/float64(whole), 'f', 1, 64) + "%"
 }
 
 // delta compares a count with the previous window's: "+67%", "-12%",

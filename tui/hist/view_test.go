@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -29,7 +30,7 @@ func run(t *testing.T, r api.Reader, w, h int) (*fixture.Driver, *fixture.Host[M
 }
 
 func waitData(d *fixture.Driver, host *fixture.Host[Model]) {
-	d.WaitFor("the histogram", func() bool { return host.M.data != nil && !host.M.busy })
+	d.WaitFor("the histogram", func() bool { return host.M.data != nil && !host.M.req.Busy() })
 }
 
 // screen checks the view is exactly its size and returns it as the ASCII
@@ -52,7 +53,7 @@ func TestGolden(t *testing.T) {
 		// 34 chart columns: bars of 10 points. Decade 4 holds 6.
 		{40, 10, 4, []string{"[risk]", "[1h]", "risk 40-49: 6 of 100 (6.0%)"}},
 		// 74 columns: bars of 5 points. 40, 42, 43 now; 40, 43 before.
-		{80, 24, 8, []string{"100 scored", "prev 60 +67%", "┊≥50 ┃≥80", "─ prev 1h",
+		{80, 24, 8, []string{"100 scored", "prev 60 +67%", "┊≥50 ┃≥80 what-if", "╎≥50 ╏≥80 today's policy", "│ prev",
 			"risk 40-44: 3 of 100 (3.0%) │ allow 3 (100.0%) │ challenge 0 │ deny 0",
 			"prev 1h 2 +50%", "enter: show in Live"}},
 		// 194 columns: bars of 2 points. Only 70 is in 70-71, challenged;
@@ -107,7 +108,7 @@ func TestScoreAndWindowKeys(t *testing.T) {
 	}
 	_, plain := screen(t, host.M)
 	// ATO is half the risk: 0-4 holds risks 0-9, 40 of them.
-	fixture.Contains(t, plain, "[ato]", "ato 0-4: 40 of 100 (40.0%)", "thresholds are set on risk")
+	fixture.Contains(t, plain, "[ato]", "ato 0-4: 40 of 100 (40.0%)", "what-if thresholds are on risk")
 	if strings.Contains(plain, "┃≥80") {
 		t.Errorf("risk thresholds drawn on the ATO chart:\n%s", plain)
 	}
@@ -216,8 +217,8 @@ func TestStaleAnswerDropped(t *testing.T) {
 	fresh := m.load()
 	m, _ = m.Update(fresh())
 	want := m.data.cur.Total
-	msg := stale().(resultMsg)
-	msg.res.cur.Total = 999_999
+	msg := stale().(common.Answer[result])
+	msg.Value.cur.Total = 999_999
 	m, _ = m.Update(msg)
 	if m.data.cur.Total != want {
 		t.Fatalf("a stale answer replaced the chart: %d", m.data.cur.Total)
@@ -263,54 +264,46 @@ func TestRefresh(t *testing.T) {
 
 	// Hidden: a batch only marks the data stale; showing reads it.
 	m, cmd := m.Update(batch)
-	if cmd != nil || m.busy {
+	if cmd != nil || m.req.Busy() {
 		t.Fatal("a hidden view read on a batch")
 	}
-	if m.Show(); !m.busy {
+	if m.Show(); !m.req.Busy() {
 		t.Fatal("showing a stale view did not read it")
 	}
-	seq := m.seq
-	m, _ = m.Update(resultMsg{seq: seq, res: m.data.copyOK()})
+	m, _ = m.Update(m.load()()) // stands in for the read Show started
 
 	// Visible: a batch reads at most once per BatchGap.
 	now = now.Add(BatchGap)
-	if m, cmd = m.Update(batch); cmd == nil || !m.busy {
+	if m, cmd = m.Update(batch); cmd == nil || !m.req.Busy() {
 		t.Fatal("a visible view did not read on a batch")
 	}
-	m, _ = m.Update(resultMsg{seq: m.seq, res: m.data.copyOK()})
+	m, _ = m.Update(m.load()())
 
 	// Within BatchGap a batch only marks the chart stale, and the next
 	// tick reads it. A tick from before Hide is ignored.
 	m.refresh.Every = time.Millisecond
 	tick := m.Show() // a new tick chain; nothing to read yet
-	if m.busy {
+	if m.req.Busy() {
 		t.Fatal("an up-to-date view read on Show")
 	}
 	if m, cmd = m.Update(batch); cmd != nil {
 		t.Fatal("a second batch within BatchGap read again")
 	}
 	msg := tick()
-	if m, cmd = m.Update(msg); cmd == nil || !m.busy {
+	if m, cmd = m.Update(msg); cmd == nil || !m.req.Busy() {
 		t.Fatal("the tick did not read the stale chart")
 	}
-	m, _ = m.Update(resultMsg{seq: m.seq, res: m.data.copyOK()})
+	m, _ = m.Update(m.load()())
 	m.Hide()
-	if m, cmd = m.Update(msg); cmd != nil || m.busy {
+	if m, cmd = m.Update(msg); cmd != nil || m.req.Busy() {
 		t.Fatal("a tick from before Hide was taken")
 	}
 	// The clock moving into a new minute moves the window: Show reads.
 	now = now.Add(time.Minute)
 	m.refresh.Started(now) // nothing pending
-	if m.Show(); !m.busy {
+	if m.Show(); !m.req.Busy() {
 		t.Fatal("a moved window was not read on Show")
 	}
-}
-
-// copyOK returns the result as a fresh successful answer.
-func (r *result) copyOK() result {
-	c := *r
-	c.err, c.failed = nil, false
-	return c
 }
 
 func TestCacheFollowsInputs(t *testing.T) {
@@ -327,4 +320,88 @@ func TestCacheFollowsInputs(t *testing.T) {
 	m.c.Thresholds = &th
 	_, plain := screen(t, m)
 	fixture.Contains(t, plain, "┊≥30 ┃≥60")
+}
+
+// = goes to the bar holding the score typed; a bad one is explained.
+func TestJumpToScore(t *testing.T) {
+	d, host := run(t, fixture.NewShaped(), 80, 24)
+	d.Key("=")
+	if !host.M.InputActive() {
+		t.Fatal("= does not ask for a score")
+	}
+	d.Type("101")
+	d.Key("enter")
+	_, plain := screen(t, host.M)
+	fixture.Contains(t, plain, "go to score:", "type a score from 0 to 100")
+	d.Key("backspace")
+	d.Key("backspace")
+	d.Key("backspace")
+	d.Type("73")
+	d.Key("enter")
+	if host.M.InputActive() {
+		t.Fatal("the prompt stayed open")
+	}
+	_, plain = screen(t, host.M)
+	fixture.Contains(t, plain, "risk 70-74: ")
+	d.Key("=")
+	d.Key("esc")
+	if host.M.InputActive() {
+		t.Fatal("esc left the prompt open")
+	}
+}
+
+// Today's policy is drawn with its own glyphs beside the what-if
+// thresholds, and the previous window stands beside each bar as high as
+// its count, on the same scale; the y axis ticks stand where bars of
+// their counts reach.
+func TestTodaysPolicyPrevAndTicks(t *testing.T) {
+	c := common.New(context.Background(), fixture.NewShaped(), fixture.Now)
+	th := decision.Thresholds{Score: decision.ScoreRisk, Challenge: 30, Deny: 60}
+	c.Thresholds = &th
+	host := fixture.ViewHost(New(c))
+	d := fixture.NewDriver(t, host, 120, 30)
+	waitData(d, host)
+	_, plain := screen(t, host.M)
+	fixture.Contains(t, plain, "┊≥30 ┃≥60 what-if", "╎≥50 ╏≥80 today's policy", "today's policy reproduces 100.0%")
+	for _, g := range []string{"┊", "┃", "╎", "╏"} {
+		if strings.Count(plain, g) < 10 {
+			t.Errorf("the %s line is not drawn", g)
+		}
+	}
+
+	m := host.M
+	lay := m.layout()
+	w := m.bucketWidth()
+	bars := group(&m.data.cur, &m.data.prev, w)
+	ch := chart{bars: bars, rows: lay.rows, cw: columnWidth(m.width-axisWidth, w), compare: true}
+	lines := ch.render(m.c.Styles)
+	peak := ch.peak()
+	bw, _, _ := ch.columns()
+	for i, b := range bars {
+		x := axisWidth + i*ch.cw + bw
+		got := 0
+		for r := range lay.rows {
+			if []rune(ansi.Strip(lines[r]))[x] == glyphPrev {
+				got++
+			}
+		}
+		if want := level(b.prev, peak, lay.rows, false); got != want {
+			t.Errorf("bar %d-%d: previous window %d cells high, want %d (%d of peak %d)", b.lo, b.hi, got, want, b.prev, peak)
+		}
+	}
+	for _, log := range []bool{false, true} {
+		ch.log = log
+		for lvl, label := range ch.ticks(peak) {
+			if label == "" || lvl == lay.rows {
+				continue
+			}
+			v, err := strconv.ParseUint(label, 10, 64)
+			if err != nil {
+				t.Fatalf("tick %q", label)
+			}
+			if level(v, peak, lay.rows, log) != lvl {
+				t.Errorf("log %v: tick %d at level %d, where a bar of %d reaches %d", log, v, lvl, v, level(v, peak, lay.rows, log))
+			}
+		}
+	}
 }

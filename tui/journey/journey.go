@@ -13,6 +13,7 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/riskwatch/riskwatch/api"
 	"github.com/riskwatch/riskwatch/decision"
 	"github.com/riskwatch/riskwatch/tui/common"
 	"github.com/riskwatch/riskwatch/tui/widget"
@@ -37,16 +38,18 @@ type KeyMap struct {
 	Sort   key.Binding
 	Order  key.Binding
 	Pivot  key.Binding
+	IDs    key.Binding
 	Back   key.Binding
 }
 
 func defaultKeyMap() KeyMap {
 	return KeyMap{
 		Open:   key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "open")),
-		Search: key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "search id, email, IP")),
+		Search: key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "search id, any email, IP")),
 		Sort:   key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "sort: seen/risk/denies")),
 		Order:  key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "newest/oldest first")),
 		Pivot:  key.NewBinding(key.WithKeys("i"), key.WithHelp("i", "users on this IP")),
+		IDs:    key.NewBinding(key.WithKeys("I"), key.WithHelp("I", "every email, IP, device")),
 		Back:   key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back")),
 	}
 }
@@ -80,6 +83,7 @@ func (m *Model) SetSize(w, h int) {
 	m.width, m.height = max(w, 0), max(h, 0)
 	m.list.table.SetWidth(m.width)
 	m.tl.table.SetWidth(m.width)
+	m.tl.idTable.SetWidth(m.width)
 	m.list.scroll(m.listRows())
 	m.tl.scroll(m.timelineRows())
 }
@@ -89,9 +93,9 @@ func (m *Model) SetSize(w, h int) {
 func (m *Model) Show() tea.Cmd {
 	tick := m.refresh.Show()
 	switch {
-	case m.tl.open && !m.tl.busy && (m.tl.data == nil || m.refresh.Dirty()):
+	case m.tl.open && !m.tl.req.Busy() && (m.tl.data == nil || m.refresh.Dirty()):
 		return tea.Batch(tick, m.loadTimeline())
-	case !m.tl.open && !m.list.busy && (!m.list.loaded || m.refresh.Dirty()):
+	case !m.tl.open && !m.list.req.Busy() && (!m.list.loaded || m.refresh.Dirty()):
 		return tea.Batch(tick, m.loadUsers(true))
 	}
 	return tick
@@ -118,12 +122,13 @@ func (m *Model) openFromList(userID string) tea.Cmd {
 }
 
 // HandlesBack reports whether esc has something to undo inside the view:
-// a timeline opened from the list (back to the list), or the list's IP
-// pivot or search (cleared). A timeline another view opened leaves esc to
-// the root, which goes back to that view.
+// a timeline opened from the list (back to the list), the list of a
+// user's identities (back to the timeline), or the list's IP pivot or
+// search (cleared). A timeline another view opened leaves esc to the root,
+// which goes back to that view.
 func (m Model) HandlesBack() bool {
 	if m.tl.open {
-		return m.tl.fromList
+		return m.tl.fromList || m.tl.idsOpen
 	}
 	return m.list.ip != "" || m.list.search != ""
 }
@@ -136,9 +141,9 @@ func (m Model) InputActive() bool { return m.list.searching }
 // or a read under way.
 func (m Model) Loading() bool {
 	if m.tl.open {
-		return m.tl.busy || (m.tl.data == nil && m.tl.err == nil)
+		return m.tl.req.Busy() || (m.tl.data == nil && m.tl.err == nil)
 	}
-	return m.list.busy || (!m.list.loaded && m.list.err == nil)
+	return m.list.req.Busy() || (!m.list.loaded && m.list.err == nil)
 }
 
 // TimelineOpen reports whether a user's timeline is shown.
@@ -169,7 +174,7 @@ func (m Model) ShortHelp() []key.Binding {
 			key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel")),
 		}
 	case m.tl.open:
-		return []key.Binding{m.keys.Open, m.keys.Order, m.keys.Pivot, m.keys.Back}
+		return []key.Binding{m.keys.Open, m.keys.Order, m.keys.IDs, m.keys.Pivot, m.keys.Back}
 	}
 	return []key.Binding{m.keys.Open, m.keys.Sort, m.keys.Search}
 }
@@ -179,7 +184,7 @@ func (m Model) FullHelp() []key.Binding {
 	k := m.c.Keys
 	nav := []key.Binding{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom}
 	if m.tl.open {
-		return append([]key.Binding{m.keys.Open, m.keys.Order, m.keys.Pivot, m.keys.Back}, nav...)
+		return append([]key.Binding{m.keys.Open, m.keys.Order, m.keys.IDs, m.keys.Pivot, m.keys.Back}, nav...)
 	}
 	return append([]key.Binding{m.keys.Open, m.keys.Sort, m.keys.Search, m.keys.Back}, nav...)
 }
@@ -187,10 +192,10 @@ func (m Model) FullHelp() []key.Binding {
 // Update handles keys, answers, refresh ticks and new batches.
 func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 	switch msg := msg.(type) {
-	case usersMsg:
-		m.list.onUsers(msg)
+	case common.Answer[api.UserList]:
+		m.list.onUsers(msg, m.c.Clock())
 		m.list.scroll(m.listRows())
-	case timelineMsg:
+	case common.Answer[*timeline]:
 		m.tl.onTimeline(msg)
 		m.tl.scroll(m.timelineRows())
 	case common.RefreshMsg:
@@ -223,12 +228,12 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 // reload reads again what is shown, unless a read is under way.
 func (m *Model) reload() tea.Cmd {
 	if m.tl.open {
-		if m.tl.busy {
+		if m.tl.req.Busy() {
 			return nil
 		}
 		return m.loadTimeline()
 	}
-	if m.list.busy || m.list.searching {
+	if m.list.req.Busy() || m.list.searching {
 		return nil
 	}
 	return m.loadUsers(true)
@@ -267,7 +272,26 @@ func (m Model) listKey(msg tea.KeyPressMsg) (Model, tea.Cmd) {
 
 func (m Model) timelineKey(msg tea.KeyPressMsg) (Model, tea.Cmd) {
 	k := m.c.Keys
+	t := &m.tl
+	if t.idsOpen {
+		switch {
+		case key.Matches(msg, m.keys.Back, m.keys.IDs):
+			t.idsOpen = false
+		case t.data != nil:
+			n := len(idRowsOf(t.data))
+			t.idCursor = moveCursor(msg, k, t.idCursor, n, m.identityRows())
+			t.idTop = scrollTop(t.idCursor, t.idTop, n, m.identityRows())
+		}
+		return m, nil
+	}
 	switch {
+	case key.Matches(msg, m.keys.IDs):
+		if t.data != nil {
+			t.idsOpen, t.idCursor, t.idTop = true, 0, 0
+			t.idTable.SetWidth(m.width)
+			rows := idRowsOf(t.data)
+			t.idTable.SizeTo(idSource{rows: rows, loc: m.c.Clock().Location()}, len(rows))
+		}
 	case key.Matches(msg, m.keys.Back):
 		m.tl.open = false
 		if !m.list.loaded || m.refresh.Dirty() {
@@ -330,7 +354,7 @@ func (m Model) editSearch(msg tea.Msg) (Model, tea.Cmd) {
 // the title line(s) and the table header.
 func (m Model) listRows() int { return max(m.height-listChrome, 0) }
 
-func (m Model) timelineRows() int { return max(m.height-timelineChrome, 0) }
+func (m Model) timelineRows() int { return max(m.height-timelineChrome-m.idHeaderLines(), 0) }
 
 // list is the users list's state.
 type list struct {
@@ -342,10 +366,10 @@ type list struct {
 	ip        string // only users seen on this IP
 
 	users  []decision.UserSummary
+	total  int // users that match, listed or not
 	err    error
 	loaded bool
-	seq    int
-	busy   bool
+	req    common.Request[api.UserList]
 	keepID string // the user to keep selected when the answer comes
 
 	cursor, top int
@@ -361,9 +385,13 @@ type tlState struct {
 	user        string
 	data        *timeline
 	err         error
-	seq         int
-	busy        bool
+	req         common.Request[*timeline]
 	oldestFirst bool
 	cursor, top int // display positions
 	table       *widget.Table
+	// idsOpen shows every identity the user used instead of the events
+	// (I); idCursor and idTop scroll that list.
+	idsOpen         bool
+	idCursor, idTop int
+	idTable         *widget.Table
 }

@@ -24,12 +24,62 @@ type row struct {
 	step                         decision.Step
 }
 
-// timeline is a loaded journey: its rows oldest first and a summary.
+// timeline is a loaded journey: its rows oldest first, a summary, and
+// every email, IP, country and device the user used in them.
 type timeline struct {
 	rows    []row
 	chain   int // events marked as part of a takeover chain
 	maxRisk float64
 	denies  int
+	ids     [numKinds][]identity
+}
+
+// idKind is a kind of value an identity header lists.
+type idKind int
+
+// The kinds the header lists, in its order.
+const (
+	kindEmail idKind = iota
+	kindIP
+	kindCountry
+	kindDevice
+	numKinds
+)
+
+var kindNames = [numKinds]string{"email", "IP", "country", "device"}
+
+// identity is one value a user used: how many of the journey's events
+// carry it, and the event times of the first and the last.
+type identity struct {
+	value       string
+	count       int
+	first, last time.Time
+}
+
+// identities lists the values of rows for one kind, most used first
+// (then the most recently seen, then by value); rows are oldest first.
+func identities(rows []row, value func(r *row) string) []identity {
+	at := map[string]int{}
+	var out []identity
+	for i := range rows {
+		v := value(&rows[i])
+		if v == "" {
+			continue
+		}
+		t := rows[i].d.EventTime
+		j, ok := at[v]
+		if !ok {
+			at[v] = len(out)
+			out = append(out, identity{value: v, first: t})
+			j = len(out) - 1
+		}
+		out[j].count++
+		out[j].last = t
+	}
+	slices.SortStableFunc(out, func(a, b identity) int {
+		return cmp.Or(cmp.Compare(b.count, a.count), b.last.Compare(a.last), cmp.Compare(a.value, b.value))
+	})
+	return out
 }
 
 // buildTimeline derives the rows of a journey from a user's decisions,
@@ -70,5 +120,14 @@ func buildTimeline(ds []decision.Decision) *timeline {
 			tl.chain++
 		}
 	}
+	tl.ids[kindEmail] = identities(tl.rows, func(r *row) string { return r.d.Email })
+	tl.ids[kindIP] = identities(tl.rows, func(r *row) string { return r.d.IP })
+	tl.ids[kindCountry] = identities(tl.rows, func(r *row) string { return r.d.Country })
+	tl.ids[kindDevice] = identities(tl.rows, func(r *row) string {
+		if r.dev.Family == "" {
+			return ""
+		}
+		return r.dev.String()
+	})
 	return tl
 }

@@ -17,9 +17,13 @@ import (
 	"github.com/riskwatch/riskwatch/tui/widget"
 )
 
-// timelineChrome is the timeline's lines besides its rows: the title, the
-// sparkline line and the table header.
+// timelineChrome is the timeline's lines besides its rows and the
+// identity header: the title, the sparkline line and the table header.
 const timelineChrome = 3
+
+// idHeaderMinHeight is the least height that shows the identity header
+// (one line per kind) above a timeline.
+const idHeaderMinHeight = 16
 
 // Timeline columns, in display order.
 const (
@@ -48,7 +52,7 @@ const changedMark = "+"
 func newTLState() tlState {
 	cols := [numTLCols]widget.Column{
 		tcMark:    {Title: " ", Min: 1, Max: 1, Priority: 0},
-		tcTime:    {Title: "TIME", Min: 11, Max: 11, Priority: 0},
+		tcTime:    {Title: "TIME", Min: 14, Max: 14, Priority: 0, Right: true},
 		tcGap:     {Title: "GAP", Min: 7, Max: 7, Priority: 3, Right: true},
 		tcEvent:   {Title: "EVENT", Min: 10, Pref: 16, Max: 24, Priority: 1},
 		tcIP:      {Title: "IP", Min: 16, Max: 40, Priority: 4},
@@ -61,23 +65,34 @@ func newTLState() tlState {
 		tcAction:  {Title: "ACTION", Min: 9, Max: 9, Priority: 0},
 		tcChain:   {Title: "TAKEOVER", Min: 16, Max: 16, Priority: 8},
 	}
-	return tlState{table: widget.NewTable(cols[:]...)}
+	idCols := [numIDCols]widget.Column{
+		icKind:  {Title: "KIND", Min: 7, Max: 7, Priority: 0},
+		icValue: {Title: "VALUE", Min: 12, Pref: 30, Max: 60, Priority: 0},
+		icCount: {Title: "EVENTS", Min: 6, Max: 8, Priority: 1, Right: true},
+		icFirst: {Title: "FIRST SEEN", Min: 14, Max: 14, Priority: 2},
+		icLast:  {Title: "LAST SEEN", Min: 14, Max: 14, Priority: 2},
+	}
+	return tlState{
+		table:   widget.NewTable(cols[:]...),
+		idTable: widget.NewTable(idCols[:]...),
+		req:     common.Request[*timeline]{View: common.ViewJourneys, Cancel: true},
+	}
 }
 
-// timelineMsg answers timeline query seq.
-type timelineMsg struct {
-	seq  int
-	user string
-	tl   *timeline
-	err  error
-}
-
-// Target routes the answer to this view whichever view has focus.
-func (timelineMsg) Target() common.ViewID { return common.ViewJourneys }
+// Identity table columns (I lists every value the user used).
+const (
+	icKind = iota
+	icValue
+	icCount
+	icFirst
+	icLast
+	numIDCols
+)
 
 func (t *tlState) openUser(user string) {
 	if t.user != user {
 		t.data, t.err, t.cursor, t.top, t.oldestFirst = nil, nil, 0, 0, false
+		t.idsOpen, t.idCursor, t.idTop = false, 0, 0
 	}
 	t.open, t.user = true, user
 }
@@ -86,34 +101,31 @@ func (t *tlState) openUser(user string) {
 // in the command, so a long journey costs Update nothing.
 func (m *Model) loadTimeline() tea.Cmd {
 	t := &m.tl
-	t.seq++
-	t.busy = true
 	m.refresh.Started(m.c.Clock())
-	seq, user, data := t.seq, t.user, m.c.Data
-	return m.c.Query(func(ctx context.Context) tea.Msg {
+	user, data := t.user, m.c.Data
+	return t.req.Go(m.c, func(ctx context.Context) (*timeline, error) {
 		ds, err := data.Journey(ctx, api.JourneyQuery{User: user, Limit: EventsLimit})
 		if err != nil {
-			return timelineMsg{seq: seq, user: user, err: fmt.Errorf("journey of %q: %w", user, err)}
+			return nil, fmt.Errorf("journey of %q: %w", user, err)
 		}
-		return timelineMsg{seq: seq, user: user, tl: buildTimeline(ds)}
+		return buildTimeline(ds), nil
 	})
 }
 
 // onTimeline takes an answer, keeping the selected event selected.
-func (t *tlState) onTimeline(msg timelineMsg) {
-	if msg.seq != t.seq || msg.user != t.user {
+func (t *tlState) onTimeline(msg common.Answer[*timeline]) {
+	if !t.req.Take(msg) {
 		return
 	}
-	t.busy = false
-	t.err = msg.err
-	if msg.err != nil {
+	t.err = msg.Err
+	if msg.Err != nil {
 		return
 	}
 	prev := ""
 	if r := t.selected(); r != nil {
 		prev = r.d.ID
 	}
-	t.data = msg.tl
+	t.data = msg.Value
 	for p := range t.data.rows {
 		if t.row(p).d.ID == prev {
 			t.cursor = p
@@ -163,12 +175,21 @@ func (t *tlState) scroll(n int) {
 	t.top = scrollTop(t.cursor, t.top, t.count(), n)
 }
 
-// tlRows adapts a timeline to widget.RowSource in display order.
+// tlRows adapts a timeline to widget.RowSource in display order; top is
+// the first row on screen, which always shows its date.
 type tlRows struct {
 	t      *tlState
+	top    int
 	loc    *time.Location
 	styles *common.Styles
 }
+
+// Time formats of the timeline: to the second, with the date where it
+// changes from the row above.
+const (
+	clockLayout = "15:04:05"
+	dateLayout  = "01-02 15:04:05"
+)
 
 // Cells writes an event's columns, sanitized; changed values carry
 // changedMark, chain rows chainMark.
@@ -183,7 +204,11 @@ func (s tlRows) Cells(i int, dst []string) {
 	if r.step != decision.StepNone {
 		dst[tcMark] = chainMark
 	}
-	dst[tcTime] = d.EventTime.In(s.loc).Format("01-02 15:04")
+	at := d.EventTime.In(s.loc)
+	dst[tcTime] = at.Format(clockLayout)
+	if p := s.t.row(i - 1); i == s.top || p == nil || !sameDay(p.d.EventTime.In(s.loc), at) {
+		dst[tcTime] = at.Format(dateLayout)
+	}
 	dst[tcGap] = "-"
 	if !r.first {
 		dst[tcGap] = Gap(r.gap)
@@ -236,6 +261,12 @@ func (s tlRows) CellStyle(i, col int) *lipgloss.Style {
 	return nil
 }
 
+func sameDay(a, b time.Time) bool {
+	ay, am, ad := a.Date()
+	by, bm, bd := b.Date()
+	return ay == by && am == bm && ad == bd
+}
+
 func marked(s string, changed bool) string {
 	if changed && s != "" {
 		return changedMark + s
@@ -269,13 +300,18 @@ func Gap(d time.Duration) string {
 	return "+" + strconv.FormatInt(s/86400, 10) + "d"
 }
 
-// timelineView renders the title, the sparkline line, the table header and
-// the visible events.
+// timelineView renders the title, the identity header (when it fits), the
+// sparkline line with the legend, the table header and the visible
+// events; or, after I, every identity the user used.
 func (m Model) timelineView() []string {
 	st := m.c.Styles
 	t := &m.tl
-	out := []string{m.timelineTitle(), m.sparkLine()}
-	out = append(out, t.table.Header(st.TableHeader))
+	out := []string{m.timelineTitle()}
+	if t.idsOpen && t.data != nil {
+		return append(out, m.identityTable()...)
+	}
+	out = append(out, m.identityHeader()...)
+	out = append(out, m.sparkLine(), t.table.Header(st.TableHeader))
 	switch {
 	case t.data == nil && t.err == nil:
 		out = append(out, st.Dim.Render(common.Truncate("loading journey…", m.width)))
@@ -286,7 +322,7 @@ func (m Model) timelineView() []string {
 	default:
 		n := min(m.timelineRows(), t.count()-t.top)
 		if n > 0 {
-			src := tlRows{t: t, loc: m.c.Clock().Location(), styles: st}
+			src := tlRows{t: t, top: t.top, loc: m.c.Clock().Location(), styles: st}
 			out = append(out, t.table.Render(src, t.top, n, t.cursor, st))
 		}
 	}
@@ -319,7 +355,7 @@ func (m Model) timelineTitle() string {
 		order = "oldest first"
 	}
 	segs = append(segs, widget.Segment{Text: order, Style: st.Dim, Priority: 2})
-	if t.busy {
+	if t.req.Busy() {
 		segs = append(segs, widget.Segment{Text: "loading…", Style: st.Dim, Priority: 6})
 	}
 	if t.err != nil && t.data != nil {
@@ -329,7 +365,8 @@ func (m Model) timelineTitle() string {
 }
 
 // sparkLine draws the risk across the journey, oldest to newest, after a
-// note when a takeover chain is marked.
+// note when a takeover chain is marked, and the legend of the timeline's
+// marks when there is room.
 func (m Model) sparkLine() string {
 	st := m.c.Styles
 	d := m.tl.data
@@ -352,6 +389,14 @@ func (m Model) sparkLine() string {
 		room -= len(note) + 2
 	}
 	room -= len(label)
+	legend := ""
+	for _, l := range legends {
+		if room-ansi.StringWidth(l) >= minSpark {
+			legend = l
+			room -= ansi.StringWidth(l)
+			break
+		}
+	}
 	withSuffix := room-ansi.StringWidth(suffix) >= minSpark
 	if withSuffix {
 		room -= ansi.StringWidth(suffix)
@@ -364,7 +409,15 @@ func (m Model) sparkLine() string {
 	if withSuffix {
 		b.WriteString(st.Dim.Render(suffix))
 	}
+	b.WriteString(st.Dim.Render(legend))
 	return common.Clip(b.String(), m.width)
+}
+
+// legends explain the marks of the timeline's cells, the longest first:
+// the sparkline line shows the first that fits.
+var legends = []string{
+	"  " + changedMark + " differs from the event before · " + chainMark + " takeover chain step",
+	"  " + changedMark + " changed · " + chainMark + " takeover",
 }
 
 // riskSeries is the risk of each event, oldest first, folded to at most

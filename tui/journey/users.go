@@ -49,18 +49,8 @@ func newList() list {
 		ucChallenges: {Title: "CHAL", Min: 4, Max: 6, Priority: 6, Right: true},
 		ucMaxRisk:    {Title: "MAXRISK", Min: 7, Max: 7, Priority: 2, Right: true},
 	}
-	return list{table: widget.NewTable(cols[:]...)}
+	return list{table: widget.NewTable(cols[:]...), req: common.Request[api.UserList]{View: common.ViewJourneys, Cancel: true}}
 }
-
-// usersMsg answers users query seq.
-type usersMsg struct {
-	seq   int
-	users []decision.UserSummary
-	err   error
-}
-
-// Target routes the answer to this view whichever view has focus.
-func (usersMsg) Target() common.ViewID { return common.ViewJourneys }
 
 // loadUsers reads the list for the current sort, search and IP. A refresh
 // (keep) keeps the selected user selected; a new query starts at the top.
@@ -72,32 +62,30 @@ func (m *Model) loadUsers(keep bool) tea.Cmd {
 	} else if !keep {
 		l.cursor, l.top = 0, 0
 	}
-	l.seq++
-	l.busy = true
 	m.refresh.Started(m.c.Clock())
 	q := api.UsersQuery{Sort: l.sort, Search: l.search, IP: l.ip, Limit: UsersLimit}
-	seq, data := l.seq, m.c.Data
-	return m.c.Query(func(ctx context.Context) tea.Msg {
-		us, err := data.Users(ctx, q)
+	data := m.c.Data
+	return l.req.Go(m.c, func(ctx context.Context) (api.UserList, error) {
+		us, err := data.SearchUsers(ctx, q)
 		if err != nil {
 			err = fmt.Errorf("users: %w", err)
 		}
-		return usersMsg{seq: seq, users: us, err: err}
+		return us, err
 	})
 }
 
 // onUsers takes an answer; after a refresh the selected user stays
 // selected while still listed.
-func (l *list) onUsers(msg usersMsg) {
-	if msg.seq != l.seq {
+func (l *list) onUsers(msg common.Answer[api.UserList], now time.Time) {
+	if !l.req.Take(msg) {
 		return
 	}
-	l.busy = false
-	l.err = msg.err
-	if msg.err != nil {
+	l.err = msg.Err
+	if msg.Err != nil {
 		return
 	}
-	l.users, l.loaded = msg.users, true
+	l.users, l.total, l.loaded = msg.Value.Users, msg.Value.Total, true
+	l.table.SizeTo(userRows{users: l.users, now: now}, len(l.users))
 	if l.keepID != "" {
 		for i := range l.users {
 			if l.users[i].UserID == l.keepID {
@@ -232,14 +220,17 @@ func (m Model) listTitle() string {
 		segs = append(segs, widget.Segment{Text: "search: " + common.Sanitize(l.search), Style: st.StatusInfo, Priority: 1})
 	}
 	segs = append(segs, widget.Segment{Text: "sort: " + sortNames[l.sort], Style: st.Bold, Priority: 1})
-	count := common.Count(uint64(len(l.users))) + " users"
-	if len(l.users) >= UsersLimit {
-		count = "first " + count
+	count := common.Count(uint64(l.total)) + " users"
+	if l.total == 1 {
+		count = "1 user"
+	}
+	if len(l.users) < l.total {
+		count = common.Count(uint64(len(l.users))) + " of " + count
 	}
 	if l.loaded {
 		segs = append(segs, widget.Segment{Text: count, Style: st.Dim, Priority: 2})
 	}
-	if l.busy {
+	if l.req.Busy() {
 		segs = append(segs, widget.Segment{Text: "loading…", Style: st.Dim, Priority: 3})
 	}
 	if l.err != nil && l.loaded {

@@ -26,8 +26,8 @@ func fullView(b *testing.B, w, h int) *harness {
 	b.Helper()
 	hs := newHarness(b, 0, 0, w, h)
 	hs.send(common.BatchMsg{Batch: api.Batch{Decisions: batchOf(1, DefaultRingSize)}})
-	if hs.m.ring.Len() != DefaultRingSize {
-		b.Fatalf("ring holds %d", hs.m.ring.Len())
+	if hs.m.rows.Len() != DefaultRingSize {
+		b.Fatalf("ring holds %d", hs.m.rows.Len())
 	}
 	return hs
 }

@@ -30,10 +30,15 @@ type harness struct {
 
 func newHarness(t testing.TB, stored, ringSize, w, h int) *harness {
 	t.Helper()
+	return newHarnessWith(t, fixture.New(stored), fixture.Now, ringSize, w, h)
+}
+
+// newHarnessWith is newHarness reading r with clock.
+func newHarnessWith(t testing.TB, r *fixture.Reader, clock func() time.Time, ringSize, w, h int) *harness {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	r := fixture.New(stored)
-	c := common.New(ctx, r, fixture.Now)
+	c := common.New(ctx, r, clock)
 	c.Styles = common.NewStyles(common.Theme{Plain: true})
 	hs := &harness{t: t, m: New(c, ringSize), r: r}
 	hs.m.SetSize(w, h)
@@ -51,7 +56,7 @@ func (h *harness) run(cmd tea.Cmd) {
 		for _, c := range msg {
 			h.run(c)
 		}
-	case latestMsg, ratesMsg:
+	case common.Routed:
 		h.send(msg)
 	default:
 		h.out = append(h.out, msg)
@@ -114,14 +119,14 @@ func (h *harness) screen() string {
 }
 
 // shownIDs lists the IDs the ring holds, oldest first.
-func (h *harness) shownIDs() []string { return ids(h.m.ring) }
+func (h *harness) shownIDs() []string { return dequeIDs(h.m.rows) }
 
 func TestLoadShowsNewestRowsAndRates(t *testing.T) {
 	h := newHarness(t, 40, 0, 120, 30)
 	if h.m.Loading() {
 		t.Fatal("still loading after the queries answered")
 	}
-	if got := h.m.ring.Len(); got != 40 {
+	if got := h.m.rows.Len(); got != 40 {
 		t.Fatalf("ring holds %d rows, want all 40 stored", got)
 	}
 	sel, ok := h.m.Selected()
@@ -171,7 +176,7 @@ func TestEmptyAndLoadingStates(t *testing.T) {
 func TestBatchFollowsNewest(t *testing.T) {
 	h := newHarness(t, 40, 0, 120, 30)
 	ds := h.batch(41, 5)
-	if got := h.m.ring.Len(); got != 45 {
+	if got := h.m.rows.Len(); got != 45 {
 		t.Fatalf("ring holds %d, want 45", got)
 	}
 	if sel, _ := h.m.Selected(); sel.ID != ds[4].ID {
@@ -181,7 +186,7 @@ func TestBatchFollowsNewest(t *testing.T) {
 		t.Errorf("last event %v, want %v", h.m.LastEvent(), ds[4].Time)
 	}
 	// The batch is in 10:00 (Now+1s..Now+5s): counted in the rates.
-	if got := h.m.rates.Series(fixture.Now(), 1, common.SeriesEvents, nil)[0]; got != 5 {
+	if got := minuteSeries(h.m.rates, fixture.Now(), 1, common.SeriesEvents)[0]; got != 5 {
 		t.Errorf("10:00 counts %d, want the 5 new decisions", got)
 	}
 }
@@ -197,7 +202,7 @@ func TestPauseCountsNewAndResumeShowsThem(t *testing.T) {
 	if got := h.m.NewCount(); got != 7 {
 		t.Fatalf("NewCount %d, want 7", got)
 	}
-	if got := h.m.ring.Len(); got != 40 {
+	if got := h.m.rows.Len(); got != 40 {
 		t.Fatalf("the paused table changed: %d rows", got)
 	}
 	scr := h.screen()
@@ -208,14 +213,14 @@ func TestPauseCountsNewAndResumeShowsThem(t *testing.T) {
 		t.Errorf("rows moved while paused:\nbefore\n%s\nafter\n%s", before, scr)
 	}
 	// Rates keep counting while the display is paused.
-	if got := h.m.rates.Series(fixture.Now(), 1, common.SeriesEvents, nil)[0]; got != 7 {
+	if got := minuteSeries(h.m.rates, fixture.Now(), 1, common.SeriesEvents)[0]; got != 7 {
 		t.Errorf("rates while paused: %d, want 7", got)
 	}
 	h.key("G")
 	if h.m.Paused() || h.m.NewCount() != 0 {
 		t.Fatal("G must resume and clear the count")
 	}
-	if got := h.m.ring.Len(); got != 47 {
+	if got := h.m.rows.Len(); got != 47 {
 		t.Fatalf("after resume %d rows, want 47", got)
 	}
 	if sel, _ := h.m.Selected(); sel.ID != ds[6].ID {
@@ -271,7 +276,7 @@ func TestScrollUpPausesAndMovesSelection(t *testing.T) {
 
 func TestFilterRequeriesAndMatchesIncoming(t *testing.T) {
 	h := newHarness(t, 40, 0, 120, 30)
-	calls := h.r.LatestCalls()
+	calls := h.r.LatestCalls(PageRows)
 	h.key("/")
 	if !h.m.InputActive() {
 		t.Fatal("/ must open the filter bar")
@@ -281,8 +286,8 @@ func TestFilterRequeriesAndMatchesIncoming(t *testing.T) {
 	if h.m.InputActive() {
 		t.Fatal("enter must close the bar")
 	}
-	if h.r.LatestCalls() != calls+1 {
-		t.Fatalf("Latest called %d times, want one re-query", h.r.LatestCalls()-calls)
+	if h.r.LatestCalls(PageRows) != calls+1 {
+		t.Fatalf("Latest called %d times, want one re-query", h.r.LatestCalls(PageRows)-calls)
 	}
 	if h.m.Filter() != "action:deny" {
 		t.Errorf("filter %q, want the canonical action:deny", h.m.Filter())
@@ -293,7 +298,7 @@ func TestFilterRequeriesAndMatchesIncoming(t *testing.T) {
 			wantDeny++
 		}
 	}
-	if got := h.m.ring.Len(); got != wantDeny || wantDeny == 0 {
+	if got := h.m.rows.Len(); got != wantDeny || wantDeny == 0 {
 		t.Fatalf("%d rows after filtering, want the %d denies", got, wantDeny)
 	}
 	ds := h.batch(41, 20)
@@ -303,7 +308,7 @@ func TestFilterRequeriesAndMatchesIncoming(t *testing.T) {
 			newDeny++
 		}
 	}
-	if got := h.m.ring.Len(); got != wantDeny+newDeny {
+	if got := h.m.rows.Len(); got != wantDeny+newDeny {
 		t.Errorf("%d rows after a mixed batch, want %d (only the new denies)", got, wantDeny+newDeny)
 	}
 	for _, id := range h.shownIDs() {
@@ -314,7 +319,7 @@ func TestFilterRequeriesAndMatchesIncoming(t *testing.T) {
 		}
 	}
 	// Rates count everything, filter or not.
-	if got := h.m.rates.Series(fixture.Now().Add(20*time.Second), 1, common.SeriesEvents, nil)[0]; got != 20 {
+	if got := minuteSeries(h.m.rates, fixture.Now().Add(20*time.Second), 1, common.SeriesEvents)[0]; got != 20 {
 		t.Errorf("rates counted %d of the 20 new decisions", got)
 	}
 	scr := h.screen()
@@ -350,7 +355,7 @@ func TestStaleLatestDropped(t *testing.T) {
 	second := h.m.applyFilter("action:allow")
 	h.run(second)
 	h.run(first) // the old answer arrives last
-	if h.m.ring.Len() == 0 {
+	if h.m.rows.Len() == 0 {
 		t.Fatal("no rows")
 	}
 	for _, id := range h.shownIDs() {
@@ -378,7 +383,7 @@ func TestEarlyRowsMergedWithoutDuplicates(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.send(common.BatchMsg{Batch: api.Batch{Decisions: ds}})
-	if h.m.ring.Len() != 0 {
+	if h.m.rows.Len() != 0 {
 		t.Fatal("rows shown before the initial answer")
 	}
 	h.run(init)
@@ -393,8 +398,8 @@ func TestEarlyRowsMergedWithoutDuplicates(t *testing.T) {
 
 func TestResumeAfterOverflowReloads(t *testing.T) {
 	h := newHarness(t, 40, 10, 120, 30)
-	if h.m.ring.Len() != 10 {
-		t.Fatalf("ring of 10 holds %d", h.m.ring.Len())
+	if h.m.rows.Len() != 10 {
+		t.Fatalf("ring of 10 holds %d", h.m.rows.Len())
 	}
 	h.key("space")
 	ds := h.batch(41, 15)
@@ -404,9 +409,9 @@ func TestResumeAfterOverflowReloads(t *testing.T) {
 	if got := h.m.NewCount(); got != 15 {
 		t.Errorf("NewCount %d, want 15 even past the ring's size", got)
 	}
-	calls := h.r.LatestCalls()
+	calls := h.r.LatestCalls(10) // the newest rows, as many as the ring holds
 	h.key("G")
-	if h.r.LatestCalls() != calls+1 {
+	if h.r.LatestCalls(10) != calls+1 {
 		t.Fatal("resuming after more new rows than the ring holds must reload")
 	}
 	got := h.shownIDs()
@@ -423,16 +428,16 @@ func TestResumeSkipsRowsAlreadyShown(t *testing.T) {
 	h.send(common.BatchMsg{Batch: api.Batch{Decisions: dup}})
 	h.batch(41, 2)
 	h.key("G")
-	if got := h.m.ring.Len(); got != 42 {
+	if got := h.m.rows.Len(); got != 42 {
 		t.Errorf("%d rows after resume, want 42: the duplicate must be skipped", got)
 	}
 }
 
 func TestMissedDecisionsReload(t *testing.T) {
 	h := newHarness(t, 40, 0, 120, 30)
-	calls := h.r.LatestCalls()
+	calls := h.r.LatestCalls(PageRows)
 	h.send(common.BatchMsg{Batch: api.Batch{Missed: 3}})
-	if h.r.LatestCalls() != calls+1 {
+	if h.r.LatestCalls(PageRows) != calls+1 {
 		t.Error("a batch with missed decisions must reload the rows while following")
 	}
 	if scr := h.screen(); !strings.Contains(scr, "missed 3 (reloaded)") {
@@ -440,13 +445,13 @@ func TestMissedDecisionsReload(t *testing.T) {
 	}
 	// While paused the reload waits for resume.
 	h.key("space")
-	calls = h.r.LatestCalls()
+	calls = h.r.LatestCalls(PageRows)
 	h.send(common.BatchMsg{Batch: api.Batch{Missed: 1}})
-	if h.r.LatestCalls() != calls {
+	if h.r.LatestCalls(PageRows) != calls {
 		t.Fatal("reloaded the rows while paused")
 	}
 	h.key("G")
-	if h.r.LatestCalls() != calls+1 {
+	if h.r.LatestCalls(PageRows) != calls+1 {
 		t.Error("resume after missed decisions must reload")
 	}
 }
@@ -454,13 +459,13 @@ func TestMissedDecisionsReload(t *testing.T) {
 func TestReloadWhilePausedWaitsForResume(t *testing.T) {
 	h := newHarness(t, 40, 0, 120, 30)
 	h.key("k")
-	calls := h.r.LatestCalls()
+	calls := h.r.LatestCalls(PageRows)
 	h.run(h.m.Reload())
-	if h.r.LatestCalls() != calls {
+	if h.r.LatestCalls(PageRows) != calls {
 		t.Fatal("Reload replaced the rows of a paused display")
 	}
 	h.key("G")
-	if h.r.LatestCalls() != calls+1 {
+	if h.r.LatestCalls(PageRows) != calls+1 {
 		t.Error("resume must reload after a reconnect")
 	}
 }
@@ -554,14 +559,14 @@ func TestPauseWhileLoadingCountsNew(t *testing.T) {
 	h.key("space")
 	h.batch(41, 3)
 	h.run(init)
-	if got := h.m.ring.Len(); got != 40 {
+	if got := h.m.rows.Len(); got != 40 {
 		t.Errorf("%d rows: what arrived after the pause must wait, not join the table", got)
 	}
 	if got := h.m.NewCount(); got != 3 {
 		t.Errorf("NewCount %d, want 3", got)
 	}
 	h.key("G")
-	if got := h.m.ring.Len(); got != 43 {
+	if got := h.m.rows.Len(); got != 43 {
 		t.Errorf("after resume %d rows, want 43", got)
 	}
 }
@@ -610,7 +615,7 @@ func FuzzRowRender(f *testing.F) {
 // time), and make "last event" now (arrival).
 func TestBackfillShowsEventTimeInArrivalOrder(t *testing.T) {
 	h := newHarness(t, 40, 0, 120, 30)
-	before := h.m.rates.Series(fixture.Now(), RateWindow, common.SeriesEvents, nil)
+	before := minuteSeries(h.m.rates, fixture.Now(), RateWindow, common.SeriesEvents)
 	night := time.Date(2026, 11, 24, 23, 0, 0, 0, fixture.Now().Location())
 	ds := make([]decision.Decision, 3)
 	for k := range ds {
@@ -638,16 +643,23 @@ func TestBackfillShowsEventTimeInArrivalOrder(t *testing.T) {
 	if !h.m.LastEvent().Equal(ds[2].Time) {
 		t.Errorf("last event %v, want the arrival %v", h.m.LastEvent(), ds[2].Time)
 	}
-	if after := h.m.rates.Series(fixture.Now(), RateWindow, common.SeriesEvents, nil); !reflect.DeepEqual(after, before) {
+	if after := minuteSeries(h.m.rates, fixture.Now(), RateWindow, common.SeriesEvents); !reflect.DeepEqual(after, before) {
 		t.Errorf("events of last night changed the last hour's rates:\n%v\n%v", before, after)
 	}
 	// One of 09:30 arriving now counts in 09:30, not in 10:00.
 	late := fixture.Decision(44, fixture.Now().Add(5*time.Second))
 	late.EventTime = fixture.Now().Add(-30 * time.Minute)
 	h.send(common.BatchMsg{Batch: api.Batch{Decisions: []decision.Decision{late}}})
-	after := h.m.rates.Series(fixture.Now(), RateWindow, common.SeriesEvents, nil)
+	after := minuteSeries(h.m.rates, fixture.Now(), RateWindow, common.SeriesEvents)
 	if n := len(after); after[n-31] != before[n-31]+1 || after[n-1] != before[n-1] {
 		t.Errorf("a 09:30 event arriving at 10:00: 09:30 %d -> %d, 10:00 %d -> %d; want +1 in 09:30 only",
 			before[n-31], after[n-31], before[n-1], after[n-1])
 	}
+}
+
+// minuteSeries is series s of the n minutes ending with now's, oldest
+// first.
+func minuteSeries(r *Rates, now time.Time, n int, s common.Series) []uint64 {
+	out, _ := r.Chart(now, chartShape{minutes: n}, s, nil)
+	return out
 }

@@ -46,9 +46,9 @@ func newTable() *widget.Table {
 	return widget.NewTable(cols[:]...)
 }
 
-// rows adapts the ring to widget.RowSource; row i is ring position i.
+// rows adapts the rows held to widget.RowSource; row i is position i.
 type rows struct {
-	ring   *Ring
+	rows   *Deque
 	styles *common.Styles
 	loc    *time.Location // times show in the clock's zone
 }
@@ -56,7 +56,7 @@ type rows struct {
 // Cells writes the row's texts, sanitized, one per column. TIME is the
 // event time (the rows themselves are in arrival order).
 func (r rows) Cells(i int, dst []string) {
-	d := r.ring.At(uint64(i))
+	d := r.rows.At(i)
 	if d == nil {
 		clear(dst)
 		return
@@ -86,7 +86,7 @@ func (r rows) CellStyle(i, col int) *lipgloss.Style {
 	if col != colAction {
 		return nil
 	}
-	d := r.ring.At(uint64(i))
+	d := r.rows.At(i)
 	if d == nil {
 		return nil
 	}

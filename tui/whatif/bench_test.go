@@ -48,7 +48,7 @@ func BenchmarkRecompute(b *testing.B) {
 		m.th = Move(policy, Deny, -1)
 		for b.Loop() {
 			m, _ = m.Update(m.loadFlips(false)())
-			if len(m.flips) != FlipsLimit {
+			if len(m.flips) != FlipsPage {
 				b.Fatalf("%d flips", len(m.flips))
 			}
 		}

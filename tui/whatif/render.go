@@ -66,6 +66,7 @@ func newTypeTable() *widget.Table {
 // layout is how the height is shared: the title and thresholds lines, the
 // matrix, the per-type block (when it fits) and the list.
 type layout struct {
+	today    bool // a line for today's policy
 	change   bool // the matrix's "change" row
 	types    int  // type rows shown; 0 hides the block
 	flipRows int
@@ -75,8 +76,11 @@ type layout struct {
 const flipsMin = 3
 
 func (m Model) layout() layout {
+	l := layout{today: m.height >= 12, change: m.height >= 22}
 	rest := m.height - 2
-	l := layout{change: m.height >= 22}
+	if l.today {
+		rest--
+	}
 	matrix := 5
 	if l.change {
 		matrix++
@@ -99,6 +103,9 @@ func (m Model) View() string {
 	}
 	lay := m.layout()
 	lines := []string{m.titleLine(), m.thresholdsLine()}
+	if lay.today {
+		lines = append(lines, m.c.Styles.Bold.Render(common.Truncate(m.todayText(), m.width)))
+	}
 	switch {
 	case m.wi == nil && m.wiErr == nil:
 		lines = append(lines, m.c.Styles.Dim.Render(common.Truncate("computing…", m.width)))
@@ -138,7 +145,7 @@ func (m Model) titleLine() string {
 			ps = append(ps, common.StyledPiece(common.Count(a.w.Errors)+" errors not scored", st.Dim, 4))
 		}
 	}
-	if m.wiBusy {
+	if m.wiReq.Busy() {
 		ps = append(ps, common.StyledPiece("computing…", st.Dim, 2))
 	}
 	return common.JoinFit(m.width, " │ ", st.Dim, ps...)
@@ -158,12 +165,16 @@ func tab(st *common.Styles, label string, on bool) (plain, styled string) {
 func (m Model) thresholdsLine() string {
 	st := m.c.Styles
 	if m.editing {
+		now := m.th.Challenge
+		if m.which == Deny {
+			now = m.th.Deny
+		}
 		prompt := "set " + m.which.String() + " to: "
 		line := st.FilterPrompt.Render(prompt) + m.input.View(8, st.Selected)
 		if m.editErr != "" {
 			line += " " + st.FilterError.Render(common.Sanitize(m.editErr))
 		} else {
-			line += st.Dim.Render(" enter set · esc cancel")
+			line += st.Dim.Render(" (now " + common.Decimal(now) + ") enter set · esc cancel")
 		}
 		return common.Clip(line, m.width)
 	}
@@ -180,10 +191,27 @@ func (m Model) thresholdsLine() string {
 	if m.wi != nil && m.wi.q == m.current() {
 		ps = append(ps, common.StyledPiece(common.Count(m.wi.flips)+" would change", st.Warn, 1))
 	}
+	if today := m.todayText(); today != "" && !m.layout().today {
+		ps = append(ps, common.StyledPiece(today, st.Bold, 3))
+	}
 	if m.th != m.saved {
 		ps = append(ps, common.StyledPiece("saved: "+m.saved.Score.String()+" "+common.Decimal(m.saved.Challenge)+"/"+common.Decimal(m.saved.Deny)+" (s saves)", st.Dim, 2))
 	}
 	return common.JoinFit(m.width, " │ ", st.Dim, ps...)
+}
+
+// todayText is today's policy beside the simulated thresholds: what it
+// is, how much it reproduces, and the key that sets it ("" before it is
+// known).
+func (m Model) todayText() string {
+	fit, ok := m.Today()
+	if !ok || fit.Total == 0 {
+		return ""
+	}
+	if m.th.Challenge == fit.Thresholds.Challenge && m.th.Deny == fit.Thresholds.Deny {
+		return TodayText(fit) + " (simulated)"
+	}
+	return TodayText(fit) + " (f sets it)"
 }
 
 // matrix renders the actual × simulated matrix with the actual counts as
@@ -375,11 +403,15 @@ func (m Model) flipBlock(n int) []string {
 	title := "would change"
 	if m.wi != nil && m.flLoaded {
 		title += ": " + common.Count(m.wi.flips) + ", newest first"
-		if uint64(len(m.flips)) < m.wi.flips {
-			title += " (showing " + common.Count(uint64(len(m.flips))) + ")"
+		switch n := uint64(len(m.flips)); {
+		case n >= m.wi.flips:
+		case len(m.flips) >= MaxFlips:
+			title += " (showing the newest " + common.Count(n) + ")"
+		default:
+			title += " (" + common.Count(n) + " read, more at the end)"
 		}
 	}
-	if m.flBusy {
+	if m.flReq.Busy() {
 		title += " · updating…"
 	}
 	if m.flErr != nil {
@@ -399,4 +431,10 @@ func (m Model) flipBlock(n int) []string {
 	return out
 }
 
-// num formats a threshold: 50, 72.5.
+// TodayText says what today's policy is and how much of Safe-e's actions
+// it reproduces: "today's policy: challenge ≥48, deny ≥71, reproduces
+// 94.0%".
+func TodayText(f decision.Fit) string {
+	return "today's policy: challenge ≥" + common.Decimal(f.Thresholds.Challenge) + ", deny ≥" +
+		common.Decimal(f.Thresholds.Deny) + ", reproduces " + common.Share(f.Agree, f.Total)
+}

@@ -35,7 +35,7 @@ func run(t *testing.T, r api.Reader, save SaveFunc, w, h int) (*fixture.Driver, 
 func settle(d *fixture.Driver, host *fixture.Host[Model]) {
 	d.WaitFor("the matrix and the list", func() bool {
 		m := &host.M
-		return m.wi != nil && !m.wiBusy && !m.flBusy && m.flLoaded && m.wi.q == m.current() && m.flFor == m.current()
+		return m.wi != nil && !m.wiReq.Busy() && !m.flReq.Busy() && m.flLoaded && m.wi.q == m.current() && m.flFor == m.current()
 	})
 }
 
@@ -238,7 +238,7 @@ func TestScoreAndWindow(t *testing.T) {
 		t.Errorf("%d flips counted, %d expected", host.M.wi.flips, len(flips))
 	}
 	got := flipIDs(host.M)
-	if len(got) != min(len(flips), FlipsLimit) || fmt.Sprint(got) != fmt.Sprint(flips[:len(got)]) {
+	if len(got) != min(len(flips), FlipsPage) || fmt.Sprint(got) != fmt.Sprint(flips[:len(got)]) {
 		t.Errorf("flips list differs from the newest %d", len(got))
 	}
 	fixture.Contains(t, ansi.Strip(host.M.View()), "[bot]")
@@ -364,7 +364,7 @@ func TestNewerListCancelsOlder(t *testing.T) {
 		t.Fatal("the first read was not cancelled")
 	}
 	m, _ = m.Update(<-done)
-	if !m.flBusy || m.flLoaded {
+	if m.flLoaded {
 		t.Fatal("the cancelled read's answer was taken")
 	}
 	// Hiding the view cancels the read under way too.
@@ -397,22 +397,36 @@ func TestStaleMatrixDropped(t *testing.T) {
 }
 
 func TestRefreshReadsListOnlyWhenFlipsMoved(t *testing.T) {
-	c := common.New(context.Background(), fixture.NewShaped(), fixture.Now)
+	r := &stubMatrix{Reader: fixture.NewShaped()}
+	c := common.New(context.Background(), r, fixture.Now)
 	m := New(c, nil)
 	m.SetSize(80, 24)
 	m, _ = m.Update(m.loadWhatIf(false)())
 	m, _ = m.Update(m.loadFlips(false)())
 	// A periodic re-read with the same count of changing decisions does
 	// not scan for the list again.
-	if cmd := m.onWhatIf(whatIfMsg{seq: m.wiSeq, refresh: true, q: m.current(), w: m.wi.w}); cmd != nil {
+	if cmd := m.onWhatIf(m.loadWhatIf(true)().(common.Answer[matrixRead])); cmd != nil {
 		t.Fatal("the list was read again for an unchanged count")
 	}
 	w := m.wi.w
 	w.Matrix[0][2]++
-	m.wiSeq++
-	if cmd := m.onWhatIf(whatIfMsg{seq: m.wiSeq, refresh: true, q: m.current(), w: w}); cmd == nil {
+	r.w = &w
+	if cmd := m.onWhatIf(m.loadWhatIf(true)().(common.Answer[matrixRead])); cmd == nil {
 		t.Fatal("the list was not read again for a new count")
 	}
+}
+
+// stubMatrix answers WhatIf with w once it is set.
+type stubMatrix struct {
+	api.Reader
+	w *decision.WhatIf
+}
+
+func (s *stubMatrix) WhatIf(ctx context.Context, q api.WhatIfQuery) (decision.WhatIf, error) {
+	if s.w != nil {
+		return *s.w, nil
+	}
+	return s.Reader.WhatIf(ctx, q)
 }
 
 func TestAnySizeFits(t *testing.T) {
@@ -444,10 +458,11 @@ func TestAnySizeFits(t *testing.T) {
 // A new matrix with more event types grows the per-type block and shrinks
 // the list: the selected decision must stay in sight.
 func TestNewMatrixKeepsCursorInSight(t *testing.T) {
-	c := common.New(context.Background(), fixture.NewShaped(), fixture.Now)
+	r := &stubMatrix{Reader: fixture.NewShaped()}
+	c := common.New(context.Background(), r, fixture.Now)
 	m := New(c, nil)
 	m.th = Set(m.th, Deny, 30)
-	m.SetSize(100, 20)
+	m.SetSize(100, 21)
 	m, _ = m.Update(m.loadWhatIf(false)())
 	m, _ = m.Update(m.loadFlips(false)())
 	m, _ = m.Update(fixture.Press("G"))
@@ -460,8 +475,8 @@ func TestNewMatrixKeepsCursorInSight(t *testing.T) {
 	for i := range 12 {
 		w.ByType[fmt.Sprintf("$type_%d", i)] = &[decision.NumActions][3]uint64{{1}}
 	}
-	m.wiSeq++
-	m, _ = m.Update(whatIfMsg{seq: m.wiSeq, q: m.current(), w: w})
+	r.w = &w
+	m, _ = m.Update(m.loadWhatIf(false)())
 	n := m.layout().flipRows
 	if n >= before {
 		t.Fatalf("the list did not shrink: %d rows, was %d", n, before)

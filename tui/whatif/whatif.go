@@ -2,16 +2,19 @@
 // challenge and deny thresholds (with the arrow keys or by typing a value)
 // to see, over a window or all history, the actual × simulated matrix with
 // the counts per action as its margins, the same per event type, and the
-// decisions that would change, newest first (enter opens one). s saves
-// the thresholds to the configuration file.
+// decisions that would change, newest first (enter opens one, u its
+// user's journey, y copies it), a page at a time. Beside the simulated
+// thresholds it shows today's policy: the thresholds that best reproduce
+// Safe-e's actual actions (decision.FitThresholds), which the view starts
+// from. s saves the thresholds to the configuration file.
 //
 // The matrix comes from api.Reader.WhatIf (rollups) and is read again on
-// every change; the list from api.Reader.Flips, whose earlier read is
-// cancelled when a newer one starts.
+// every change; the fit from api.Reader.Histogram; the list from
+// api.Reader.Flips, whose earlier read is cancelled when a newer one
+// starts.
 package whatif
 
 import (
-	"context"
 	"time"
 
 	"charm.land/bubbles/v2/key"
@@ -22,8 +25,13 @@ import (
 	"github.com/riskwatch/riskwatch/tui/widget"
 )
 
-// FlipsLimit caps the decisions listed as changing.
-const FlipsLimit = 200
+// FlipsPage is how many more decisions that would change are read when
+// the list's end is reached; MaxFlips caps the list (the contract's cap on
+// one answer).
+const (
+	FlipsPage = 200
+	MaxFlips  = 10_000
+)
 
 // RefreshEvery is how often, while visible, the view reads the matrix
 // again when new decisions arrived.
@@ -55,6 +63,9 @@ type KeyMap struct {
 	Edit         key.Binding
 	Save         key.Binding
 	Open         key.Binding
+	Journey      key.Binding
+	Copy         key.Binding
+	Today        key.Binding
 	ApplyValue   key.Binding
 	CancelValue  key.Binding
 	ResetToSaved key.Binding
@@ -73,6 +84,9 @@ func defaultKeyMap() KeyMap {
 		Edit:         key.NewBinding(key.WithKeys("="), key.WithHelp("=", "type a value")),
 		Save:         key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "save to config")),
 		Open:         key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "detail")),
+		Journey:      key.NewBinding(key.WithKeys("u"), key.WithHelp("u", "user journey")),
+		Copy:         key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "copy JSON")),
+		Today:        key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "today's policy")),
 		ApplyValue:   key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "set")),
 		CancelValue:  key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel")),
 		ResetToSaved: key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "reset to saved")),
@@ -92,20 +106,26 @@ type Model struct {
 	saved     decision.Thresholds // as configured or last saved
 	which     Which
 	win       int // index in common.Windows
+	// started is set once the view has read its first fit and started
+	// from it (or from the configured thresholds when there is none).
+	started bool
+
+	fitReq common.Request[fitRead]
+	fit    *fitRead // today's policy, nil before the first
 
 	editing bool
 	input   widget.LineEdit
 	editErr string
 
-	wiSeq  int
-	wiBusy bool
-	wi     *answer // the last matrix, nil before the first
-	wiErr  error
+	wiReq common.Request[matrixRead]
+	wi    *answer // the last matrix, nil before the first
+	wiErr error
 
-	flSeq    int
-	flBusy   bool
-	flCancel context.CancelFunc
+	// flReq cancels a list read it supersedes: a scan for thresholds the
+	// user has already moved past is wasted work.
+	flReq    common.Request[flipsRead]
 	flips    []decision.Decision
+	flLimit  int    // how many the list asks for: pages read so far
 	flKeepID string // the decision to keep selected when the list comes
 	flFor    query  // what flips are for
 	flErr    error
@@ -140,6 +160,10 @@ func New(c *common.Common, save SaveFunc) Model {
 		flipTable: newFlipTable(),
 		typeTable: newTypeTable(),
 		refresh:   common.Refresher{View: common.ViewWhatIf, Every: RefreshEvery, MinGap: RefreshEvery},
+		wiReq:     common.Request[matrixRead]{View: common.ViewWhatIf},
+		flReq:     common.Request[flipsRead]{View: common.ViewWhatIf, Cancel: true},
+		fitReq:    common.Request[fitRead]{View: common.ViewWhatIf, Cancel: true},
+		flLimit:   FlipsPage,
 	}
 }
 
@@ -151,12 +175,19 @@ func (m *Model) SetSize(w, h int) {
 	m.scroll()
 }
 
-// Show is called when the view becomes visible: it reads the matrix and
-// the list if they are missing or new decisions arrived.
+// Show is called when the view becomes visible: the first time, it reads
+// today's policy and starts from it; later it reads the matrix, the list
+// and the fit again if new decisions arrived.
 func (m *Model) Show() tea.Cmd {
 	tick := m.refresh.Show()
-	if m.wi == nil || m.refresh.Dirty() {
-		return tea.Batch(tick, m.recompute())
+	switch {
+	case !m.started:
+		if m.fitReq.Busy() {
+			return tick
+		}
+		return tea.Batch(tick, m.loadFit())
+	case m.wi == nil || m.refresh.Dirty():
+		return tea.Batch(tick, m.recompute(), m.loadFit())
 	}
 	return tick
 }
@@ -165,16 +196,24 @@ func (m *Model) Show() tea.Cmd {
 // cancelled (Show reads it again).
 func (m *Model) Hide() {
 	m.refresh.Hide()
-	if m.flBusy && m.flCancel != nil {
-		m.flCancel()
-		m.flBusy = false
+	if m.flReq.Busy() {
+		m.flReq.Drop()
 		m.refresh.MarkDirty()
 	}
 }
 
-// Loading reports whether the matrix or the list is awaited.
+// Loading reports whether the matrix, the list or the fit is awaited.
 func (m Model) Loading() bool {
-	return m.wiBusy || m.flBusy || (m.wi == nil && m.wiErr == nil)
+	return m.wiReq.Busy() || m.flReq.Busy() || m.fitReq.Busy() || (m.wi == nil && m.wiErr == nil)
+}
+
+// Today returns today's policy: the fit of the current score and window,
+// if read.
+func (m Model) Today() (decision.Fit, bool) {
+	if m.fit == nil || m.fit.q != (query{th: decision.Thresholds{Score: m.th.Score}, win: m.win}) {
+		return decision.Fit{}, false
+	}
+	return m.fit.fit, true
 }
 
 // Thresholds returns the simulated thresholds.
@@ -200,32 +239,35 @@ func (m Model) ShortHelp() []key.Binding {
 	if m.editing {
 		return []key.Binding{m.keys.ApplyValue, m.keys.CancelValue}
 	}
-	return []key.Binding{m.keys.Lower, m.keys.Challenge, m.keys.Deny, m.keys.Edit, m.keys.Save, m.keys.Open}
+	return []key.Binding{m.keys.Lower, m.keys.Challenge, m.keys.Deny, m.keys.Edit, m.keys.Today, m.keys.Save, m.keys.Open}
 }
 
 // FullHelp lists every key of the view.
 func (m Model) FullHelp() []key.Binding {
 	k := m.c.Keys
 	return []key.Binding{m.keys.Scores.Help, m.keys.Challenge, m.keys.Deny, m.keys.Lower, m.keys.LowerMore,
-		m.keys.Edit, m.keys.ResetToSaved, m.keys.Windows.Next, m.keys.Windows.Prev, m.keys.Save, m.keys.Open,
-		k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom}
+		m.keys.Edit, m.keys.Today, m.keys.ResetToSaved, m.keys.Windows.Next, m.keys.Windows.Prev, m.keys.Save,
+		m.keys.Open, m.keys.Journey, m.keys.Copy, k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom}
 }
 
 // Update handles keys, answers, refresh ticks and new batches.
 func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 	switch msg := msg.(type) {
-	case whatIfMsg:
+	case common.Answer[matrixRead]:
 		cmd := m.onWhatIf(msg)
 		return m, cmd
-	case flipsMsg:
+	case common.Answer[flipsRead]:
 		m.onFlips(msg)
+	case common.Answer[fitRead]:
+		cmd := m.onFit(msg)
+		return m, cmd
 	case savedMsg:
 		cmd := m.onSaved(msg)
 		return m, cmd
 	case common.RefreshMsg:
 		ok, next := m.refresh.Tick(msg)
-		if ok && m.refresh.Dirty() && !m.wiBusy {
-			cmd := tea.Batch(next, m.loadWhatIf(true))
+		if ok && m.refresh.Dirty() && !m.wiReq.Busy() {
+			cmd := tea.Batch(next, m.loadWhatIf(true), m.loadFit())
 			return m, cmd
 		}
 		return m, next
@@ -253,7 +295,7 @@ func (m Model) onKey(msg tea.KeyPressMsg) (Model, tea.Cmd) {
 	}
 	if win, ok := m.keys.Windows.Step(msg, m.win); ok {
 		m.win = win
-		cmd := m.recompute()
+		cmd := tea.Batch(m.recompute(), m.loadFit())
 		return m, cmd
 	}
 	k := m.c.Keys
@@ -263,33 +305,55 @@ func (m Model) onKey(msg tea.KeyPressMsg) (Model, tea.Cmd) {
 	case key.Matches(msg, m.keys.Deny):
 		m.which = Deny
 	case key.Matches(msg, m.keys.Lower):
-		return m.setThresholds(Move(m.th, m.which, -smallStep))
+		return m.move(Move(m.th, m.which, -smallStep))
 	case key.Matches(msg, m.keys.Raise):
-		return m.setThresholds(Move(m.th, m.which, smallStep))
+		return m.move(Move(m.th, m.which, smallStep))
 	case key.Matches(msg, m.keys.LowerMore):
-		return m.setThresholds(Move(m.th, m.which, -bigStep))
+		return m.move(Move(m.th, m.which, -bigStep))
 	case key.Matches(msg, m.keys.RaiseMore):
-		return m.setThresholds(Move(m.th, m.which, bigStep))
+		return m.move(Move(m.th, m.which, bigStep))
 	case key.Matches(msg, m.keys.ResetToSaved):
 		return m.setThresholds(m.saved)
+	case key.Matches(msg, m.keys.Today):
+		fit, ok := m.Today()
+		if !ok || fit.Total == 0 {
+			return m, common.Status("today's policy is not known yet: no scored decisions read", common.LevelWarn)
+		}
+		return m.setThresholds(fit.Thresholds)
 	case key.Matches(msg, m.keys.Edit):
+		// The value typed replaces the threshold's: the box starts empty
+		// and says what it holds now.
 		m.editing = true
 		m.editErr = ""
-		v := m.th.Challenge
-		if m.which == Deny {
-			v = m.th.Deny
-		}
-		m.input.SetValue(common.Decimal(v))
+		m.input.SetValue("")
 	case key.Matches(msg, m.keys.Save):
 		return m, m.saveCmd()
-	case key.Matches(msg, m.keys.Open):
-		if m.cursor >= 0 && m.cursor < len(m.flips) {
-			return m, common.OpenDetail(m.flips[m.cursor])
+	case key.Matches(msg, m.keys.Open, m.keys.Journey, m.keys.Copy):
+		if m.cursor < 0 || m.cursor >= len(m.flips) {
+			return m, nil
 		}
+		d := m.flips[m.cursor]
+		switch {
+		case key.Matches(msg, m.keys.Open):
+			return m, common.OpenDetail(d)
+		case key.Matches(msg, m.keys.Journey):
+			return m, common.OpenJourney(d.UserID)
+		}
+		return m, copyDecision(&d)
 	default:
 		m.moveCursor(msg, k)
+		return m, m.moreFlips()
 	}
 	return m, nil
+}
+
+// copyDecision puts d on the clipboard as JSON.
+func copyDecision(d *decision.Decision) tea.Cmd {
+	s, err := common.DecisionJSON(d)
+	if err != nil {
+		return common.Status(common.Sanitize(err.Error()), common.LevelError)
+	}
+	return tea.Batch(tea.SetClipboard(s), common.Status("copied decision JSON to clipboard", common.LevelInfo))
 }
 
 // editKey handles a key while a value is typed: enter sets it, esc
@@ -303,7 +367,7 @@ func (m Model) editKey(msg tea.KeyPressMsg) (Model, tea.Cmd) {
 			return m, nil
 		}
 		m.editing = false
-		return m.setThresholds(Set(m.th, m.which, v))
+		return m.move(Set(m.th, m.which, v))
 	case key.Matches(msg, m.keys.CancelValue):
 		m.editing = false
 		m.editErr = ""
@@ -321,7 +385,26 @@ func (m Model) setScore(s decision.Score) (Model, tea.Cmd) {
 	}
 	t := m.th
 	t.Score = s
-	return m.setThresholds(t)
+	m, cmd := m.setThresholds(t)
+	return m, tea.Batch(cmd, m.loadFit())
+}
+
+// move simulates t, which the threshold selected was moved to, and says
+// so when it took the other threshold along (challenge never goes above
+// deny).
+func (m Model) move(t decision.Thresholds) (Model, tea.Cmd) {
+	var note string
+	switch {
+	case m.which == Challenge && t.Deny != m.th.Deny:
+		note = "challenge ≥" + common.Decimal(t.Challenge) + " passed deny: deny moved up to " + common.Decimal(t.Deny) + " too"
+	case m.which == Deny && t.Challenge != m.th.Challenge:
+		note = "deny ≥" + common.Decimal(t.Deny) + " passed challenge: challenge moved down to " + common.Decimal(t.Challenge) + " too"
+	}
+	m, cmd := m.setThresholds(t)
+	if note != "" {
+		cmd = tea.Batch(cmd, common.Status(note, common.LevelWarn))
+	}
+	return m, cmd
 }
 
 // setThresholds simulates t: the root hears of it (so every view draws the
@@ -332,6 +415,7 @@ func (m Model) setThresholds(t decision.Thresholds) (Model, tea.Cmd) {
 	}
 	m.th = t
 	m.thVersion++
+	m.flLimit = FlipsPage
 	cmd := tea.Batch(common.AnnounceThresholds(t, m.thVersion), m.recompute())
 	return m, cmd
 }

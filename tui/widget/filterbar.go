@@ -195,3 +195,27 @@ func (f FilterBar) errorLine(width int, st *common.Styles) string {
 	}
 	return st.FilterError.Render(common.Fit(msg, col-1, true) + " ^")
 }
+
+// FilterSyntax lists every term of the filter language (decision.Filter),
+// for the help screen.
+func FilterSyntax() []HelpEntry {
+	return []HelpEntry{
+		{Key: "type:$login status:$failed", Desc: "event type, status (the $ is optional)"},
+		{Key: "action:deny", Desc: "Safe-e's action: allow, challenge, deny, error"},
+		{Key: "user:ID", Desc: "exactly this user ID"},
+		{Key: "email:@example.com", Desc: "email contains this"},
+		{Key: "domain:mailinator.com", Desc: "the email's domain"},
+		{Key: "ip:1.2.3.4 ip:10.0.0.0/8", Desc: "an address or a CIDR prefix"},
+		{Key: "country:DE", Desc: "country code"},
+		{Key: "signal:proxy_ip", Desc: "one of the signals"},
+		{Key: "policy:NAME", Desc: "Safe-e's policy name"},
+		{Key: "ua:curl", Desc: "user agent family, or contains this"},
+		{Key: "source:file", Desc: "input source contains this"},
+		{Key: "shadow:deny rule:NAME", Desc: "shadow policy's action, deciding rule"},
+		{Key: "risk>=60 ato<20 bot=0 abuse>50", Desc: "scores with < <= > >= ="},
+		{Key: "since:15m until:2h", Desc: "event time, a duration ago (or until: an RFC 3339 time)"},
+		{Key: "word", Desc: "user ID or email contains it, or the IP starts with it"},
+		{Key: "-term", Desc: "negates a term: -action:allow"},
+		{Key: `"two words"`, Desc: "quotes keep spaces in a value"},
+	}
+}

@@ -43,10 +43,18 @@ func ShortHelp(width int, st *common.Styles, bindings ...key.Binding) string {
 	return b.String()
 }
 
-// HelpGroup is a titled list of bindings for the full help screen.
+// HelpGroup is a titled list of bindings for the full help screen, and
+// of entries that are not keys (the terms of the filter language).
 type HelpGroup struct {
 	Title    string
 	Bindings []key.Binding
+	Entries  []HelpEntry
+}
+
+// HelpEntry is one line of the full help that is not a key binding: what
+// to type and what it does.
+type HelpEntry struct {
+	Key, Desc string
 }
 
 // FullHelp renders groups as titled lists flowing down columns of height
@@ -60,21 +68,30 @@ func FullHelp(width, height int, st *common.Styles, groups ...HelpGroup) string 
 	type item struct {
 		title     bool
 		key, desc string
+		keyW      int // the key column of the item's group
 	}
 	var items []item
-	keyW := 0
 	for gi, g := range groups {
 		if gi > 0 {
 			items = append(items, item{})
 		}
 		items = append(items, item{title: true, key: g.Title})
+		start := len(items)
+		keyW := 0
+		add := func(k, d string) {
+			items = append(items, item{key: k, desc: d})
+			keyW = max(keyW, ansi.StringWidth(k))
+		}
 		for _, k := range g.Bindings {
-			if !k.Enabled() || k.Help().Key == "" {
-				continue
+			if h := k.Help(); k.Enabled() && h.Key != "" {
+				add(h.Key, h.Desc)
 			}
-			h := k.Help()
-			items = append(items, item{key: h.Key, desc: h.Desc})
-			keyW = max(keyW, ansi.StringWidth(h.Key))
+		}
+		for _, e := range g.Entries {
+			add(e.Key, e.Desc)
+		}
+		for i := start; i < len(items); i++ {
+			items[i].keyW = keyW
 		}
 	}
 	colW := 0
@@ -82,7 +99,7 @@ func FullHelp(width, height int, st *common.Styles, groups ...HelpGroup) string 
 		if it.title {
 			colW = max(colW, ansi.StringWidth(it.key))
 		} else {
-			colW = max(colW, 2+keyW+2+ansi.StringWidth(it.desc))
+			colW = max(colW, 2+it.keyW+2+ansi.StringWidth(it.desc))
 		}
 	}
 	colW = min(colW+3, width)
@@ -98,12 +115,12 @@ func FullHelp(width, height int, st *common.Styles, groups ...HelpGroup) string 
 		case it.key == "":
 			cell = strings.Repeat(" ", colW)
 		default:
-			descW := colW - 4 - keyW
+			descW := colW - 4 - it.keyW
 			if descW <= 0 {
 				cell = st.HelpKey.Render(common.Fit("  "+it.key, colW, false))
 				break
 			}
-			cell = "  " + st.HelpKey.Render(common.Fit(it.key, keyW, false)) + "  " +
+			cell = "  " + st.HelpKey.Render(common.Fit(it.key, it.keyW, false)) + "  " +
 				st.HelpDesc.Render(common.Fit(it.desc, descW, false))
 		}
 		lines[row] += cell

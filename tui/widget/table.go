@@ -4,9 +4,11 @@
 package widget
 
 import (
+	"slices"
 	"strings"
 
 	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/riskwatch/riskwatch/tui/common"
 )
@@ -38,12 +40,15 @@ type RowSource interface {
 // Table lays out columns to a width and renders rows. The layout is cached
 // until the width changes.
 type Table struct {
-	cols   []Column
-	width  int
-	shown  []int // indexes of the visible columns, in display order
-	widths []int // widths of the visible columns
-	cells  []string
-	header string
+	cols []Column
+	// content is the widest cell of each column in the rows given to
+	// SizeTo (titles included), nil until then: a column grows no wider.
+	content []int
+	width   int
+	shown   []int // indexes of the visible columns, in display order
+	widths  []int // widths of the visible columns
+	cells   []string
+	header  string
 }
 
 // Gap is the space between columns.
@@ -62,6 +67,28 @@ func (t *Table) SetWidth(w int) {
 		return
 	}
 	t.width = w
+	t.layout()
+}
+
+// SizeTo sizes the columns to the content of rows 0..n-1 of src: no
+// column grows wider than its widest cell or title (nor narrower than its
+// Min), so the width left goes to the columns that use it. The rows are
+// read once, here; call it when the rows change, not per frame.
+func (t *Table) SizeTo(src RowSource, n int) {
+	content := make([]int, len(t.cols))
+	for i, c := range t.cols {
+		content[i] = ansi.StringWidth(c.Title)
+	}
+	for r := range n {
+		src.Cells(r, t.cells)
+		for i, cell := range t.cells {
+			content[i] = max(content[i], ansi.StringWidth(cell))
+		}
+	}
+	if slices.Equal(content, t.content) {
+		return
+	}
+	t.content = content
 	t.layout()
 }
 
@@ -132,7 +159,11 @@ func (t *Table) layout() {
 				if c != i || spare <= 0 {
 					continue
 				}
-				if grow := min(limit(t.cols[c])-t.widths[j], spare); grow > 0 {
+				top := limit(t.cols[c])
+				if t.content != nil {
+					top = min(top, max(t.content[c], t.cols[c].Min))
+				}
+				if grow := min(top-t.widths[j], spare); grow > 0 {
 					t.widths[j] += grow
 					spare -= grow
 				}

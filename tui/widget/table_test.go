@@ -189,3 +189,30 @@ func (wideRows) Cells(i int, dst []string) {
 }
 
 func (wideRows) CellStyle(int, int) *lipgloss.Style { return nil }
+
+// SizeTo keeps each column as narrow as its content, down to its Min, and
+// follows the content when it changes.
+func TestTableSizeTo(t *testing.T) {
+	tb := NewTable(
+		Column{Title: "USER", Min: 4, Pref: 14, Max: 32},
+		Column{Title: "EMAIL", Min: 5, Pref: 22, Max: 40},
+		Column{Title: "N", Min: 3, Max: 8, Right: true},
+	)
+	tb.SetWidth(100)
+	src := cellRows{{"ab", "a@b.c", "7"}, {"carol", "c@d.e", "12"}}
+	tb.SizeTo(src, len(src))
+	if got := tb.Header(lipgloss.NewStyle()); got != "USER  EMAIL   N" {
+		t.Errorf("header %q, want the columns as wide as their content", got)
+	}
+	long := cellRows{{"a-very-long-user-id-indeed-yes-it-is", "x", "1"}}
+	tb.SizeTo(long, 1)
+	if got := tb.Header(lipgloss.NewStyle()); got != "USER"+strings.Repeat(" ", 29)+"EMAIL   N" {
+		t.Errorf("header %q, want USER grown to its Max (32) and EMAIL back to its title", got)
+	}
+}
+
+// cellRows is a RowSource of plain cells.
+type cellRows [][]string
+
+func (r cellRows) Cells(i int, dst []string)          { copy(dst, r[i]) }
+func (r cellRows) CellStyle(int, int) *lipgloss.Style { return nil }
