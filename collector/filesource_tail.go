@@ -480,7 +480,7 @@ func (t *fileTail) commit(ctx context.Context, b *batch) error {
 	for {
 		// The commit completes even if ctx ends meanwhile: Run returns
 		// after its current commit.
-		fresh, err := t.s.db.Enqueue(context.WithoutCancel(ctx), b.events, b.rejects, &cp)
+		fresh, err := t.s.db.Enqueue(context.WithoutCancel(ctx), b.events, b.rejects, []store.Checkpoint{cp})
 		if err == nil {
 			t.cp, t.hasCP = cp, true
 			t.s.counted(b.lines, b.rejects)

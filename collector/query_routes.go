@@ -217,6 +217,8 @@ func (s *Server) readError(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.As(err, &bad):
 		writeError(w, http.StatusBadRequest, bad.msg)
+	case errors.Is(err, store.ErrBadCursor):
+		writeError(w, http.StatusBadRequest, err.Error())
 	case errors.Is(err, store.ErrNotFound):
 		writeJSON(w, http.StatusNotFound, api.WireError{Error: err.Error(), Code: api.CodeNotFound})
 	case errors.Is(err, store.ErrClosed):
@@ -253,7 +255,7 @@ func (s *Server) getDecision(ctx context.Context, _ *params, r *http.Request) (a
 
 func (s *Server) getRange(ctx context.Context, p *params, _ *http.Request) (any, error) {
 	q := api.RangeQuery{From: p.time("from"), To: p.time("to"), Reverse: p.boolean("reverse"),
-		Limit: p.limit("limit", false), Cursor: p.decisionID("cursor"), Filter: p.filter()}
+		Limit: p.limit("limit", false), Cursor: p.str("cursor"), Filter: p.filter()}
 	if p.err != nil {
 		return nil, p.err
 	}

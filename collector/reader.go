@@ -43,7 +43,7 @@ func (r *Reader) Latest(ctx context.Context, filter string, n int) ([]decision.D
 	if err != nil {
 		return nil, err
 	}
-	return r.db.Latest(ctx, f, n)
+	return r.db.Latest(ctx, f, n, "")
 }
 
 // Decision returns one decision by ID.
@@ -77,6 +77,12 @@ func (r *Reader) Range(ctx context.Context, q api.RangeQuery) (store.Page, error
 		return store.Page{}, err
 	}
 	return r.db.Range(ctx, store.RangeQuery{From: q.From, To: q.To, Reverse: q.Reverse, Limit: q.Limit, Cursor: q.Cursor, Filter: f})
+}
+
+// After returns up to n decisions stored after the decision with ID after,
+// oldest first, in arrival order (the stream's tail).
+func (r *Reader) After(ctx context.Context, after string, n int) ([]decision.Decision, error) {
+	return r.db.After(ctx, after, n)
 }
 
 // Journey returns one user's decisions, newest first.

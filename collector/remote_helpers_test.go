@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -157,7 +158,8 @@ func waitScored(t testing.TB, db *store.DB, want uint64) {
 	})
 }
 
-// storedIDs returns the IDs of every stored decision, in store order.
+// storedIDs returns the IDs of every stored decision, in store (arrival)
+// order.
 func storedIDs(t testing.TB, db *store.DB) []string {
 	t.Helper()
 	var ids []string
@@ -171,6 +173,7 @@ func storedIDs(t testing.TB, db *store.DB) []string {
 			ids = append(ids, d.ID)
 		}
 		if page.Next == "" {
+			slices.Sort(ids) // Range pages by event time
 			return ids
 		}
 		q.Cursor = page.Next

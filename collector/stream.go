@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/riskwatch/riskwatch/api"
+	"github.com/riskwatch/riskwatch/decision"
+	"github.com/riskwatch/riskwatch/store"
 )
 
 // streamPage is the most decisions one stream event carries.
@@ -121,12 +123,27 @@ type sseWriter struct {
 	last string
 }
 
+// arrivalReader reads decisions in arrival order; the in-process Reader
+// does. (Range follows event time: a backfilled decision would land before
+// the stream's position and never be sent.)
+type arrivalReader interface {
+	After(ctx context.Context, after string, n int) ([]decision.Decision, error)
+}
+
 // catchUp sends every stored decision after st.last, a page per event. It
 // returns live=false when it sent backlog decisions and more remain.
 func (st *sseWriter) catchUp(ctx context.Context, rd api.Reader, backlog int) (live bool, err error) {
 	sent := 0
 	for {
-		page, err := rd.Range(ctx, api.RangeQuery{Cursor: st.last, Limit: streamPage})
+		var page store.Page
+		if ar, ok := rd.(arrivalReader); ok {
+			page.Decisions, err = ar.After(ctx, st.last, streamPage+1)
+			if len(page.Decisions) > streamPage {
+				page.Decisions, page.Next = page.Decisions[:streamPage], "more"
+			}
+		} else {
+			page, err = rd.Range(ctx, api.RangeQuery{Cursor: st.last, Limit: streamPage})
+		}
 		if err != nil {
 			return false, fmt.Errorf("read the decisions after %s: %w", st.last, err)
 		}

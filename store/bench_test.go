@@ -126,10 +126,10 @@ func BenchmarkQueries(b *testing.B) {
 		name string
 		run  func() (int, error)
 	}{
-		{"Latest100", func() (int, error) { l, err := db.Latest(ctx, nil, 100); return len(l), err }},
-		{"Latest100/action:deny", func() (int, error) { l, err := db.Latest(ctx, deny, 100); return len(l), err }},
-		{"Latest100/rare-filter-1h", func() (int, error) { l, err := db.Latest(ctx, rare, 100); return len(l), err }},
-		{"Latest100/user-filter", func() (int, error) { l, err := db.Latest(ctx, byUser, 100); return len(l), err }},
+		{"Latest100", func() (int, error) { l, err := db.Latest(ctx, nil, 100, ""); return len(l), err }},
+		{"Latest100/action:deny", func() (int, error) { l, err := db.Latest(ctx, deny, 100, ""); return len(l), err }},
+		{"Latest100/rare-filter-1h", func() (int, error) { l, err := db.Latest(ctx, rare, 100, ""); return len(l), err }},
+		{"Latest100/user-filter", func() (int, error) { l, err := db.Latest(ctx, byUser, 100, ""); return len(l), err }},
 		{"UserJourney1k", func() (int, error) { l, err := db.UserDecisions(ctx, journeyUser, 0); return len(l), err }},
 		{"Histogram24h", func() (int, error) {
 			h, err := db.Histogram(ctx, decision.ScoreRisk, day, end)
@@ -190,7 +190,7 @@ func BenchmarkOpen(b *testing.B) {
 			return err
 		}
 		defer db.Close()
-		if _, err := db.Latest(ctx, nil, 100); err != nil {
+		if _, err := db.Latest(ctx, nil, 100, ""); err != nil {
 			return err
 		}
 		if _, err := db.Rates(ctx, end.Add(-time.Hour), end); err != nil {
@@ -250,11 +250,11 @@ func measureRSS(path string, cold bool) {
 		os.Exit(1)
 	}
 	ctx := context.Background()
-	_, _ = db.Latest(ctx, nil, 100)
+	_, _ = db.Latest(ctx, nil, 100, "")
 	open := time.Since(start)
 	now := time.Now()
 	for range 3 {
-		_, _ = db.Latest(ctx, nil, 1000)
+		_, _ = db.Latest(ctx, nil, 1000, "")
 		_, _ = db.UserDecisions(ctx, journeyUser, 0)
 		for s := range decision.NumScores {
 			_, _ = db.Histogram(ctx, s, time.Time{}, now)

@@ -31,11 +31,13 @@ type writer struct {
 	mergeIdle  time.Duration
 
 	// Owned by the writer goroutine.
-	last   decKey        // the newest decision key committed
-	pend   []pendingUser // decisions after the user mark that have a user
-	failed error         // set after a panic inside a transaction; refuses all work
-	arena  []byte        // encoded keys and values of the running transaction
-	batch  []*request
+	last     decKey        // the newest decision key committed
+	mark     decKey        // the index mark committed
+	pend     []pendingDec  // decisions after the index mark that the batched indexes need
+	failed   error         // set after a panic inside a transaction; refuses all work
+	arena    []byte        // encoded keys and values of the running transaction
+	contribs []rollContrib // rollup contributions of the running transaction
+	batch    []*request
 
 	// taken counts requests the writer has received and txs the
 	// transactions it committed (observability and tests).
@@ -57,7 +59,7 @@ type request struct {
 	done  chan error
 }
 
-func startWriter(db *DB, last decKey, pend []pendingUser, opts Options) *writer {
+func startWriter(db *DB, last, mark decKey, pend []pendingDec, opts Options) *writer {
 	w := &writer{
 		db:         db,
 		reqs:       make(chan *request, 1024),
@@ -67,6 +69,7 @@ func startWriter(db *DB, last decKey, pend []pendingUser, opts Options) *writer 
 		mergeEvery: opts.mergeEvery,
 		mergeIdle:  opts.mergeIdle,
 		last:       last,
+		mark:       mark,
 		pend:       pend,
 	}
 	go w.run()
@@ -86,6 +89,9 @@ func (w *writer) stop() {
 func (db *DB) submit(ctx context.Context, items int, apply func(st *txState) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
+	}
+	if db.readOnly {
+		return fmt.Errorf("store %s: %w", db.path, ErrReadOnly)
 	}
 	r := &request{ctx: ctx, items: max(items, 1), apply: apply, done: make(chan error, 1)}
 	db.mu.RLock()
@@ -109,7 +115,7 @@ func (db *DB) submit(ctx context.Context, items int, apply func(st *txState) err
 }
 
 // run is the writer goroutine: it waits for a request (folding pending
-// user state in when idle), gathers a group and commits it, until the
+// index state in when idle), gathers a group and commits it, until the
 // queue is closed and drained.
 func (w *writer) run() {
 	defer close(w.stopped)
@@ -121,7 +127,7 @@ func (w *writer) run() {
 	for {
 		var first *request
 		ok := true
-		if len(w.pend) == 0 {
+		if w.last == w.mark {
 			first, ok = <-w.reqs
 		} else {
 			idle.Reset(w.mergeIdle)
@@ -190,17 +196,17 @@ func (w *writer) gather(first *request, timer *time.Timer) bool {
 	return true
 }
 
-// mergeNow folds all pending user state in, in a transaction of its own
+// mergeNow folds all pending index state in, in a transaction of its own
 // (when idle, and at Close). A failure leaves the decisions pending; the
 // next merge or the next Open retries.
 func (w *writer) mergeNow() {
-	if len(w.pend) == 0 {
+	if w.last == w.mark {
 		return
 	}
 	w.commit([]*request{{
 		ctx:   context.Background(),
 		items: 1,
-		apply: func(st *txState) error { return st.mergeUsers() },
+		apply: func(st *txState) error { return st.mergeIndexes() },
 		done:  make(chan error, 1),
 	}})
 }
@@ -280,27 +286,30 @@ func (w *writer) runTx(reqs []*request) (bad int, err error) {
 }
 
 // txState is what the requests of one transaction share: the buckets, the
-// decision key allocator, and the aggregates (rollup, user summaries,
-// counters) that flush writes once per transaction instead of once per
-// decision.
+// decision key allocator, and the aggregates (rollups, counters) that flush
+// writes once per transaction instead of once per decision.
 type txState struct {
 	w  *writer
 	tx *bolt.Tx
 
-	meta, inbox, events, decisions, byUser, byIP *bolt.Bucket
-	users, minutes, hours, rejected, checkpoints *bolt.Bucket
+	meta, inbox, events, decisions, byTime, byUser, byIP, byDim *bolt.Bucket
+	users, minutes, hours, rejected, checkpoints                *bolt.Bucket
 
 	// nanos stamps every decision of the transaction; last is the newest
 	// key assigned.
 	nanos int64
 	last  decKey
 
-	roll rollup
+	// contribs are the rollup contributions of the decisions stored so
+	// far.
+	contribs []rollContrib
 
 	// pendStart is the length of w.pend before this transaction (restored
 	// if it fails); w.pend[:mergedTo] is folded in by this transaction.
 	pendStart, mergedTo int
-	// merged is set when this transaction moved the user mark.
+	// mark is the index mark; merged is set when this transaction moved
+	// it.
+	mark   decKey
 	merged bool
 
 	dDecisions, dInbox int64
@@ -315,19 +324,22 @@ func newTxState(w *writer, tx *bolt.Tx) *txState {
 		inbox:       tx.Bucket(bktInbox),
 		events:      tx.Bucket(bktEvents),
 		decisions:   tx.Bucket(bktDecisions),
+		byTime:      tx.Bucket(bktByTime),
 		byUser:      tx.Bucket(bktByUser),
 		byIP:        tx.Bucket(bktByIP),
+		byDim:       tx.Bucket(bktByDim),
 		users:       tx.Bucket(bktUsers),
 		minutes:     tx.Bucket(bktMinutes),
 		hours:       tx.Bucket(bktHours),
 		rejected:    tx.Bucket(bktRejected),
 		checkpoints: tx.Bucket(bktCheckpoints),
 		last:        w.last,
-		roll:        rollup{},
+		contribs:    w.contribs[:0],
 		pendStart:   len(w.pend),
+		mark:        w.mark,
 	}
-	// Append-only buckets: fill pages completely when they split.
-	for _, b := range []*bolt.Bucket{st.inbox, st.decisions, st.minutes, st.hours, st.rejected} {
+	// Buckets written (mostly) at their end: fill pages when they split.
+	for _, b := range []*bolt.Bucket{st.inbox, st.decisions, st.byTime, st.minutes, st.hours, st.rejected} {
 		b.FillPercent = 0.95
 	}
 	// The clock may step back: keys must still increase, so the stamp never
@@ -370,31 +382,20 @@ func (st *txState) encode(enc func([]byte) []byte) []byte {
 	return st.w.arena[start:len(st.w.arena):len(st.w.arena)]
 }
 
-// flush writes the transaction's aggregates: rollups, user summaries and
-// counters.
+// flush writes the transaction's aggregates: rollups, the batched indexes
+// when enough decisions are pending, and counters.
 func (st *txState) flush() error {
-	if len(st.roll) > 0 {
-		sec := st.nanos / int64(time.Second)
-		for _, p := range []struct {
-			b    *bolt.Bucket
-			size int64
-		}{{st.minutes, minuteSecs}, {st.hours, hourSecs}} {
-			key := periodKey(sec, p.size)
-			r := rollup{}
-			if v := p.b.Get(key); v != nil {
-				if err := r.decodeInto(v); err != nil {
-					return fmt.Errorf("rollup %x: %w", key, err)
-				}
-			}
-			r.merge(st.roll)
-			if err := p.b.Put(st.keep(key), st.encode(r.encode)); err != nil {
-				return err
-			}
-		}
+	err := applyRollups(st.contribs, st.minutes, st.hours, func(b *bolt.Bucket, key []byte, r rollup) error {
+		return st.putEnc(b, key, r.encode)
+	})
+	if err != nil {
+		return err
 	}
-	if len(st.w.pend)-st.mergedTo >= st.w.mergeEvery {
-		if err := st.mergeUsers(); err != nil {
-			return fmt.Errorf("merge user state: %w", err)
+	// Sequences count decisions, so this is how many are after the mark
+	// (with or without anything to index: readers scan them all).
+	if st.last.seq()-st.mark.seq() >= uint64(st.w.mergeEvery) {
+		if err := st.mergeIndexes(); err != nil {
+			return fmt.Errorf("merge index state: %w", err)
 		}
 	}
 	if st.last != st.w.last {
@@ -429,6 +430,9 @@ func (st *txState) committed() {
 	db.inbox.Add(uint64(st.dInbox))
 	db.rejected.Add(st.dRejected)
 	st.w.last = st.last
+	st.w.mark = st.mark
+	clear(st.contribs) // drop the references to type names
+	st.w.contribs = st.contribs[:0]
 	if st.merged {
 		w := st.w
 		n := copy(w.pend, w.pend[st.mergedTo:])
