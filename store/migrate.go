@@ -3,6 +3,7 @@ package store
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"container/heap"
 	"encoding/binary"
 	"errors"
@@ -51,9 +52,11 @@ var migrations = []migration{
 	{from: 1, steps: []migStep{
 		{"preparing", migPrepare1},
 		{"rollups, summaries and IP index", migEventTimes1},
-		{"event-time index", migBuild(bktByTime, 0.95, timeEntries)},
-		{"user index", migBuild(bktByUser, 0.9, userEntries)},
-		{"dimension index", migBuild(bktByDim, 0.9, dimEntries)},
+		{"event-time, user and dimension indexes", migBuild([]indexBuild{
+			{bktByTime, 0.95, 3, timeEntries},
+			{bktByUser, 0.9, 3, userEntries},
+			{bktByDim, 0.9, 10, dimEntries},
+		})},
 		{"finishing", migFinish1},
 	}},
 }
@@ -62,7 +65,7 @@ var migrations = []migration{
 const (
 	// migChunk is how many decisions a chunked step reads per
 	// transaction.
-	migChunk = 50_000
+	migChunk = 200_000
 	// migRunBytes is how much memory an index build sorts at once; more
 	// is sorted in runs in temporary files and merged.
 	migRunBytes = 64 << 20
@@ -450,67 +453,95 @@ func migFinish1(m *migrator, _ []byte) error {
 	})
 }
 
-// Index entries of a decision, as the writer and retention make them.
+// Index entries of a decision, as the writer and retention make them: each
+// function calls emit with the keys and values of decision d with event
+// key e, built in b (returned for reuse; emit copies them).
 
-func timeEntries(e evKey, _ *decision.Decision, emit func(k, v []byte) error) error {
-	return emit(e[:], nil)
+func timeEntries(b []byte, e evKey, _ *decision.Decision, emit func(k, v []byte) error) ([]byte, error) {
+	return b, emit(e[:], nil)
 }
 
-func userEntries(e evKey, d *decision.Decision, emit func(k, v []byte) error) error {
+func userEntries(b []byte, e evKey, d *decision.Decision, emit func(k, v []byte) error) ([]byte, error) {
 	if d.UserID == "" {
-		return nil
+		return b, nil
 	}
-	return emit(append(userPrefix(d.UserID), e[:]...), nil)
+	b = append(appendLP(b[:0], indexPart(d.UserID)), e[:]...)
+	return b, emit(b, nil)
 }
 
-func dimEntries(e evKey, d *decision.Decision, emit func(k, v []byte) error) error {
+func dimEntries(b []byte, e evKey, d *decision.Decision, emit func(k, v []byte) error) ([]byte, error) {
 	var vals [numKinds]string
 	dimValues(d, &vals)
-	var user []byte
+	b = appendLP(b[:0], indexPart(d.UserID))
+	n := len(b)
 	for i, v := range vals {
 		if v == "" {
 			continue
 		}
-		if user == nil {
-			user = appendLP(nil, indexPart(d.UserID))
-		}
-		if err := emit(append(dimPrefix(nil, DimKinds[i], v), e[:]...), user); err != nil {
-			return err
+		b = append(dimPrefix(b[:n], DimKinds[i], v), e[:]...)
+		if err := emit(b[n:], b[:n]); err != nil {
+			return b, err
 		}
 	}
-	return nil
+	return b, nil
 }
 
-// migBuild returns a step that builds an index from scratch: it empties
-// the bucket, computes every decision's entries (entries), sorts them (in
-// runs in temporary files when they do not fit in migRunBytes) and
-// appends them to the bucket in key order, filling pages to fill. An
-// interrupted build starts over.
-func migBuild(name []byte, fill float64, entries func(e evKey, d *decision.Decision, emit func(k, v []byte) error) error) func(*migrator, []byte) error {
+// indexBuild is one index a build step fills: its bucket, how full to
+// fill its pages, its share of the memory the step sorts in, and its
+// entries.
+type indexBuild struct {
+	bucket  []byte
+	fill    float64
+	share   int
+	entries func(b []byte, e evKey, d *decision.Decision, emit func(k, v []byte) error) ([]byte, error)
+}
+
+// migBuild returns a step that builds indexes from scratch: it empties
+// their buckets, reads the decisions once to compute every entry, sorts
+// each index's entries (in runs in temporary files when they do not fit in
+// its share of migrateRunBytes) and appends them to its bucket in key
+// order. An interrupted build starts over.
+func migBuild(idx []indexBuild) func(*migrator, []byte) error {
 	return func(m *migrator, _ []byte) error {
 		err := m.db.bolt.Update(func(tx *bolt.Tx) error {
-			if err := tx.DeleteBucket(name); err != nil && !errors.Is(err, berrors.ErrBucketNotFound) {
-				return err
+			for _, x := range idx {
+				if err := tx.DeleteBucket(x.bucket); err != nil && !errors.Is(err, berrors.ErrBucketNotFound) {
+					return err
+				}
+				if _, err := tx.CreateBucket(x.bucket); err != nil {
+					return err
+				}
 			}
-			_, err := tx.CreateBucket(name)
-			return err
+			return nil
 		})
 		if err != nil {
 			return err
 		}
-		s := &sorter{dir: filepath.Dir(m.db.path), prefix: tempPrefix(m.db.path), limit: m.opts.migrateRunBytes}
-		defer s.close()
+		shares := 0
+		for _, x := range idx {
+			shares += x.share
+		}
+		sorters := make([]*sorter, len(idx))
+		for i, x := range idx {
+			sorters[i] = &sorter{dir: filepath.Dir(m.db.path), prefix: tempPrefix(m.db.path), limit: m.opts.migrateRunBytes * x.share / shares}
+			defer sorters[i].close()
+		}
 		err = m.db.bolt.View(func(tx *bolt.Tx) error {
 			total := int64(readU64(tx.Bucket(bktMeta).Get(metaDecisions)))
 			var d decision.Decision
+			var buf []byte
 			var done int64
 			c := tx.Bucket(bktDecisions).Cursor()
 			for k, v := c.First(); k != nil; k, v = c.Next() {
 				if err := decodeDecision(k, v, &d, false); err != nil {
 					return err
 				}
-				if err := entries(makeEvKey(clampNanos(d.EventTime), decKey(k)), &d, s.add); err != nil {
-					return err
+				e := makeEvKey(clampNanos(d.EventTime), decKey(k))
+				for i, x := range idx {
+					var err error
+					if buf, err = x.entries(buf, e, &d, sorters[i].add); err != nil {
+						return err
+					}
 				}
 				if done++; done%4096 == 0 {
 					m.report("reading", done, total)
@@ -521,19 +552,28 @@ func migBuild(name []byte, fill float64, entries func(e evKey, d *decision.Decis
 		if err != nil {
 			return err
 		}
+		var total, written int64
+		for _, s := range sorters {
+			total += s.n
+		}
 		m.pct = -1
-		return m.appendSorted(name, fill, s)
+		for i, x := range idx {
+			if err := m.appendSorted(x.bucket, x.fill, sorters[i], &written, total); err != nil {
+				return fmt.Errorf("%s: %w", x.bucket, err)
+			}
+			sorters[i].close()
+		}
+		return m.commit(func(*bolt.Tx) ([]byte, bool, error) { return nil, true, nil })
 	}
 }
 
 // appendSorted writes the sorted entries of s to the bucket name in write
-// transactions of at most migrateTxEntries entries; the last one ends the
-// step.
-func (m *migrator) appendSorted(name []byte, fill float64, s *sorter) error {
-	total := s.n
+// transactions of at most migrateTxEntries entries, counting them in
+// *written (of total, for progress).
+func (m *migrator) appendSorted(name []byte, fill float64, s *sorter, written *int64, total int64) error {
 	var tx *bolt.Tx
 	var arena []byte
-	var written, inTx int64
+	var inTx int
 	defer func() {
 		if tx != nil {
 			_ = tx.Rollback()
@@ -551,9 +591,10 @@ func (m *migrator) appendSorted(name []byte, fill float64, s *sorter) error {
 				return err
 			}
 		}
-		m.report("writing", written, total)
+		m.report("writing", *written, total)
 		return nil
 	}
+	var b *bolt.Bucket
 	err := s.each(func(k, v []byte) error {
 		if tx == nil {
 			var err error
@@ -561,9 +602,9 @@ func (m *migrator) appendSorted(name []byte, fill float64, s *sorter) error {
 				return err
 			}
 			arena, inTx = arena[:0], 0
+			b = tx.Bucket(name)
+			b.FillPercent = fill
 		}
-		b := tx.Bucket(name)
-		b.FillPercent = fill
 		// bbolt keeps the key and value until the commit: copy them to a
 		// buffer of this transaction (a grown buffer leaves the old one
 		// intact).
@@ -574,8 +615,8 @@ func (m *migrator) appendSorted(name []byte, fill float64, s *sorter) error {
 		if err := b.Put(kk, vv); err != nil {
 			return err
 		}
-		written++
-		if inTx++; inTx == int64(m.opts.migrateTxEntries) {
+		*written++
+		if inTx++; inTx == m.opts.migrateTxEntries {
 			arena = nil
 			return commit()
 		}
@@ -585,11 +626,9 @@ func (m *migrator) appendSorted(name []byte, fill float64, s *sorter) error {
 		return err
 	}
 	if tx != nil {
-		if err := commit(); err != nil {
-			return err
-		}
+		return commit()
 	}
-	return m.commit(func(*bolt.Tx) ([]byte, bool, error) { return nil, true, nil })
+	return nil
 }
 
 // sorter sorts index entries with bounded memory: it keeps up to limit
@@ -604,10 +643,15 @@ type sorter struct {
 	n           int64      // entries added
 }
 
-type sortEnt struct{ off, klen, vlen uint32 }
+// sortEnt locates an entry in sorter.buf; head holds the first 8 bytes of
+// its key (zero-padded), which decide most comparisons.
+type sortEnt struct {
+	head            uint64
+	off, klen, vlen uint32
+}
 
 // sortEntSize is what an entry costs beside its bytes.
-const sortEntSize = 12
+const sortEntSize = 20
 
 func (s *sorter) key(e sortEnt) []byte { return s.buf[e.off : e.off+e.klen] }
 func (s *sorter) val(e sortEnt) []byte { return s.buf[e.off+e.klen : e.off+e.klen+e.vlen] }
@@ -619,14 +663,21 @@ func (s *sorter) add(k, v []byte) error {
 			return err
 		}
 	}
-	s.ents = append(s.ents, sortEnt{uint32(len(s.buf)), uint32(len(k)), uint32(len(v))})
+	var head [8]byte
+	copy(head[:], k)
+	s.ents = append(s.ents, sortEnt{binary.BigEndian.Uint64(head[:]), uint32(len(s.buf)), uint32(len(k)), uint32(len(v))})
 	s.buf = append(append(s.buf, k...), v...)
 	s.n++
 	return nil
 }
 
 func (s *sorter) sort() {
-	slices.SortFunc(s.ents, func(a, b sortEnt) int { return bytes.Compare(s.key(a), s.key(b)) })
+	slices.SortFunc(s.ents, func(a, b sortEnt) int {
+		if a.head != b.head {
+			return cmp.Compare(a.head, b.head)
+		}
+		return bytes.Compare(s.key(a), s.key(b))
+	})
 }
 
 // spill writes the entries held, sorted, to a new run.
@@ -706,13 +757,13 @@ func (s *sorter) each(fn func(k, v []byte) error) error {
 	return nil
 }
 
-// close removes the runs.
+// close removes the runs and lets go of the memory.
 func (s *sorter) close() {
 	for _, f := range s.runs {
 		_ = f.Close()
 		_ = os.Remove(f.Name())
 	}
-	s.runs = nil
+	s.runs, s.buf, s.ents = nil, nil, nil
 }
 
 // runReader reads a run's entries in order.
