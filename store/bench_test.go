@@ -66,7 +66,8 @@ func benchStore(b *testing.B) (string, time.Time) {
 }
 
 func buildFixture(path string) (time.Time, error) {
-	clock := &fakeClock{now: time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)}
+	start := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
+	clock := &fakeClock{now: start}
 	db, err := Open(path, Options{NoSync: true, Now: clock.Now, MaxBatch: benchGroup, MaxDelay: time.Microsecond, mergeEvery: 100_000})
 	if err != nil {
 		return time.Time{}, err
@@ -77,11 +78,15 @@ func buildFixture(path string) (time.Time, error) {
 		defer close(batches)
 		for i := 0; i < benchDecisions; i += benchGroup {
 			rs := make([]Result, benchGroup)
+			// Event times: the group's arrival minus up to two minutes.
+			at := start.Add(time.Duration(i/benchGroup) * benchStep)
 			for j := range rs {
 				d := g.decision(i + j)
 				if (i+j)%(benchDecisions/1000) == 0 {
 					d.UserID = journeyUser
 				}
+				d.ReceivedAt = at
+				d.EventTime = at.Add(-time.Duration((i+j)%120) * time.Second)
 				rs[j] = Result{Decision: d}
 			}
 			batches <- rs
@@ -160,6 +165,18 @@ func BenchmarkQueries(b *testing.B) {
 		{"RangePage1000", func() (int, error) {
 			p, err := db.Range(ctx, RangeQuery{From: day, Limit: 1000})
 			return len(p.Decisions), err
+		}},
+		{"DimensionCounts/ip-24h", func() (int, error) {
+			c, err := db.DimensionCounts(ctx, KindIP, "10.0.0.1", day, end)
+			return c.Decisions, err
+		}},
+		{"DimensionCounts/email_domain-10m", func() (int, error) {
+			c, err := db.DimensionCounts(ctx, KindEmailDomain, "example.com", end.Add(-10*time.Minute), end)
+			return c.Users, err
+		}},
+		{"UserValues/journey-ip-all", func() (int, error) {
+			v, err := db.UserValues(ctx, journeyUser, KindIP, time.Time{}, time.Time{})
+			return len(v), err
 		}},
 	}
 	for _, c := range cases {
