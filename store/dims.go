@@ -117,7 +117,8 @@ func dimPrefix(b []byte, k DimKind, value string) []byte {
 }
 
 // DimEntry is one decision in the by_dim index: its ID, event time and
-// user ("" for a decision without one).
+// user ("" for a decision without one; an ID longer than 512 bytes is cut
+// to its first 512).
 type DimEntry struct {
 	ID        string
 	EventTime time.Time

@@ -338,9 +338,9 @@ func (db *DB) Latest(ctx context.Context, f *decision.Filter, n int, before stri
 }
 
 // After returns up to n decisions stored after the decision with ID after
-// ("" or api.ZeroID's all-zero ID: from the first), oldest first, in
-// arrival order: what a tail of new decisions reads, whatever their event
-// times. The ID need not be stored any more.
+// ("" or the all-zero ID: from the first), oldest first, in arrival order:
+// what a tail of new decisions reads, whatever their event times. The ID
+// need not be stored any more.
 func (db *DB) After(ctx context.Context, after string, n int) ([]decision.Decision, error) {
 	var lo decKey
 	if after != "" {
