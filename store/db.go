@@ -60,6 +60,8 @@ type Options struct {
 	// it returns an error.
 	migrateChunk, migrateRunBytes, migrateTxEntries int
 	testMigrateHook                                 func(step string, chunk int) error
+	// dims overrides the sizes of the dimension index's runs.
+	dims dimSizes
 }
 
 // DB is an open riskwatch store: one bbolt file holding the inbox, the
@@ -77,6 +79,7 @@ type DB struct {
 	now      func() time.Time
 	w        *writer // nil when read-only
 	readOnly bool
+	dims     dimSizes
 
 	lockTimeout time.Duration
 
@@ -130,6 +133,15 @@ func Open(path string, opts Options) (*DB, error) {
 	if opts.migrateTxEntries <= 0 {
 		opts.migrateTxEntries = migTxEntries
 	}
+	for _, d := range []struct {
+		v   *int
+		def int
+	}{{&opts.dims.block, dimBlockSize}, {&opts.dims.fanout, dimFanout}, {&opts.dims.levelBase, dimLevelBase},
+		{&opts.dims.stepEntries, dimStepEntries}, {&opts.dims.stepBlocks, dimStepBlocks}} {
+		if *d.v <= 0 {
+			*d.v = d.def
+		}
+	}
 	st, err := os.Stat(path)
 	switch {
 	case err == nil && st.IsDir():
@@ -141,14 +153,19 @@ func Open(path string, opts Options) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	db := &DB{path: path, bolt: bdb, now: opts.Now, lockTimeout: opts.Timeout, readOnly: opts.ReadOnly}
+	db := &DB{path: path, bolt: bdb, now: opts.Now, lockTimeout: opts.Timeout, readOnly: opts.ReadOnly, dims: opts.dims}
 	last, mark, pend, err := db.init(&opts)
 	if err != nil {
 		_ = bdb.Close()
 		return nil, err
 	}
 	if !opts.ReadOnly {
-		db.w = startWriter(db, last, mark, pend, opts)
+		var ds dimState
+		if err := db.view(func(tx *bolt.Tx) error { ds, err = readDimState(tx); return err }); err != nil {
+			_ = bdb.Close()
+			return nil, fmt.Errorf("open store %s: %w: %v", path, ErrCorrupt, err)
+		}
+		db.w = startWriter(db, last, mark, pend, db.dims.work(&ds), opts)
 	}
 	return db, nil
 }

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"fmt"
@@ -228,11 +229,11 @@ func (db *DB) UserValues(ctx context.Context, user string, kind DimKind, from, t
 	return out, nil
 }
 
-// walkDim calls fn, in event-time order (or reverse), with the event key
-// and user of every decision whose value of kind is value (already
-// normalised) in r: index entries for the decisions up to the index mark,
-// merged with the pending decisions after it. Values are compared by
-// their first maxIndexPart bytes.
+// walkDim calls fn, in event-time order, with the event key and user of
+// every decision whose value of kind is value (already normalised) in r:
+// the entries of the index's runs (the decisions up to the index mark)
+// merged with the pending decisions after it. Values are compared by their
+// first maxIndexPart bytes.
 func walkDim(ctx context.Context, tx *bolt.Tx, kind DimKind, value string, r evRange, fn func(e evKey, user []byte) (bool, error)) error {
 	value = indexPart(value)
 	var pend []pendHit[[]byte]
@@ -252,13 +253,46 @@ func walkDim(ctx context.Context, tx *bolt.Tx, kind DimKind, value string, r evR
 	if err != nil {
 		return err
 	}
-	prefix := dimPrefix(nil, kind, value)
-	parse := func(k, v []byte) (evKey, []byte, error) {
-		n, w := binary.Uvarint(v)
-		if len(k) != len(prefix)+len(evKey{}) || w <= 0 || uint64(len(v)-w) < n {
-			return evKey{}, nil, fmt.Errorf("dimension index entry %x: %w", k, errRecord)
-		}
-		return evKey(k[len(prefix):]), v[w : w+int(n)], nil
+	slices.SortFunc(pend, func(a, b pendHit[[]byte]) int { return bytes.Compare(a.e[:], b.e[:]) })
+	s, err := readDimState(tx)
+	if err != nil {
+		return err
 	}
-	return mergeIndex(ctx, tx.Bucket(bktByDim).Cursor(), prefix, r, parse, pend, fn)
+	prefix := dimPrefix(nil, kind, value)
+	lo := append(slices.Clip(prefix), r.lo[:]...)
+	hi := append(slices.Clip(prefix), r.hi[:]...)
+	i, more, n := 0, true, 0
+	// flush hands fn the pending entries before e (all when e is nil).
+	flush := func(e *evKey) error {
+		for more && i < len(pend) && (e == nil || bytes.Compare(pend[i].e[:], e[:]) < 0) {
+			var err error
+			if more, err = fn(pend[i].e, pend[i].p); err != nil {
+				return err
+			}
+			i++
+		}
+		return nil
+	}
+	err = mergeRuns(tx.Bucket(bktByDim), &s, s.runIDs(), lo, hi, func(k, v []byte) (bool, error) {
+		if n++; n%ctxCheckEvery == 0 {
+			if err := ctx.Err(); err != nil {
+				return false, err
+			}
+		}
+		u, w := binary.Uvarint(v)
+		if len(k) != len(prefix)+len(evKey{}) || w <= 0 || uint64(len(v)-w) < u {
+			return false, fmt.Errorf("dimension index entry %x: %w", k, errRecord)
+		}
+		e := evKey(k[len(prefix):])
+		if err := flush(&e); err != nil || !more {
+			return false, err
+		}
+		var err error
+		more, err = fn(e, v[w:w+int(u)])
+		return more, err
+	})
+	if err != nil {
+		return err
+	}
+	return flush(nil)
 }

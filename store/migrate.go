@@ -53,9 +53,9 @@ var migrations = []migration{
 		{"preparing", migPrepare1},
 		{"rollups, summaries and IP index", migEventTimes1},
 		{"event-time, user and dimension indexes", migBuild([]indexBuild{
-			{bktByTime, 0.95, 3, timeEntries},
-			{bktByUser, 0.9, 3, userEntries},
-			{bktByDim, 0.9, 10, dimEntries},
+			{bktByTime, 0.95, 3, false, timeEntries},
+			{bktByUser, 0.9, 3, false, userEntries},
+			{bktByDim, 0, 10, true, dimEntries},
 		})},
 		{"finishing", migFinish1},
 	}},
@@ -487,12 +487,13 @@ func dimEntries(b []byte, e evKey, d *decision.Decision, emit func(k, v []byte) 
 }
 
 // indexBuild is one index a build step fills: its bucket, how full to
-// fill its pages, its share of the memory the step sorts in, and its
-// entries.
+// fill its pages, its share of the memory the step sorts in, whether it is
+// kept as runs (by_dim, one run of every entry), and its entries.
 type indexBuild struct {
 	bucket  []byte
 	fill    float64
 	share   int
+	runs    bool
 	entries func(b []byte, e evKey, d *decision.Decision, emit func(k, v []byte) error) ([]byte, error)
 }
 
@@ -512,7 +513,7 @@ func migBuild(idx []indexBuild) func(*migrator, []byte) error {
 					return err
 				}
 			}
-			return nil
+			return tx.Bucket(bktMeta).Delete(metaDimState)
 		})
 		if err != nil {
 			return err
@@ -557,14 +558,90 @@ func migBuild(idx []indexBuild) func(*migrator, []byte) error {
 			total += s.n
 		}
 		m.pct = -1
+		ds := dimState{next: 1}
 		for i, x := range idx {
-			if err := m.appendSorted(x.bucket, x.fill, sorters[i], &written, total); err != nil {
+			if x.runs {
+				n, err := m.appendRun(x.bucket, ds.next, sorters[i], &written, total)
+				if err != nil {
+					return fmt.Errorf("%s: %w", x.bucket, err)
+				}
+				if n > 0 {
+					ds.runs = append(ds.runs, dimRun{id: ds.next, level: m.db.dims.levelOf(n), n: n})
+					ds.next++
+				}
+			} else if err := m.appendSorted(x.bucket, x.fill, sorters[i], &written, total); err != nil {
 				return fmt.Errorf("%s: %w", x.bucket, err)
 			}
 			sorters[i].close()
 		}
-		return m.commit(func(*bolt.Tx) ([]byte, bool, error) { return nil, true, nil })
+		return m.commit(func(tx *bolt.Tx) ([]byte, bool, error) {
+			return nil, true, tx.Bucket(bktMeta).Put(metaDimState, ds.encode(nil))
+		})
 	}
+}
+
+// appendRun writes the sorted entries of s as the by_dim run id, blocks
+// of migrateTxEntries entries per write transaction, and returns how many
+// entries it wrote.
+func (m *migrator) appendRun(name []byte, id uint64, s *sorter, written *int64, total int64) (uint64, error) {
+	var tx *bolt.Tx
+	defer func() {
+		if tx != nil {
+			_ = tx.Rollback()
+		}
+	}()
+	inTx := 0
+	w := blockWriter{id: id, size: m.db.dims.block, put: func(k, v []byte) error {
+		if tx == nil {
+			var err error
+			if tx, err = m.db.bolt.Begin(true); err != nil {
+				return err
+			}
+			tx.Bucket(name).FillPercent = 1
+		}
+		return tx.Bucket(name).Put(slices.Clone(k), slices.Clone(v))
+	}}
+	commit := func() error {
+		if tx == nil {
+			return nil
+		}
+		err := tx.Commit()
+		tx, inTx = nil, 0
+		if err != nil {
+			return err
+		}
+		return m.chunkDone("writing", *written, total)
+	}
+	err := s.each(func(k, v []byte) error {
+		if err := w.add(k, v); err != nil {
+			return err
+		}
+		*written++
+		if inTx++; inTx >= m.opts.migrateTxEntries && len(w.buf) == 0 {
+			return commit()
+		}
+		return nil
+	})
+	if err == nil {
+		err = w.flush()
+	}
+	if err == nil {
+		err = commit()
+	}
+	return w.n, err
+}
+
+// chunkDone counts a committed chunk, calls the test hook and reports
+// progress.
+func (m *migrator) chunkDone(what string, done, total int64) error {
+	*m.chunks++
+	if m.opts.testMigrateHook != nil {
+		if err := m.opts.testMigrateHook(m.mig.steps[m.state.step].name, *m.chunks); err != nil {
+			return err
+		}
+	}
+	m.report(what, done, total)
+	return nil
 }
 
 // appendSorted writes the sorted entries of s to the bucket name in write
@@ -585,14 +662,7 @@ func (m *migrator) appendSorted(name []byte, fill float64, s *sorter, written *i
 		if err != nil {
 			return err
 		}
-		*m.chunks++
-		if m.opts.testMigrateHook != nil {
-			if err := m.opts.testMigrateHook(m.mig.steps[m.state.step].name, *m.chunks); err != nil {
-				return err
-			}
-		}
-		m.report("writing", *written, total)
-		return nil
+		return m.chunkDone("writing", *written, total)
 	}
 	var b *bolt.Bucket
 	err := s.each(func(k, v []byte) error {

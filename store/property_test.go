@@ -3,10 +3,12 @@ package store
 import (
 	"cmp"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"maps"
 	"math/rand/v2"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -14,6 +16,7 @@ import (
 	"time"
 
 	"github.com/riskwatch/riskwatch/decision"
+	bolt "go.etcd.io/bbolt"
 )
 
 // fakeClock is a settable clock for Options.Now.
@@ -767,8 +770,52 @@ func checkDims(t *testing.T, db *DB, all []decision.Decision, rng *rand.Rand) {
 	}
 }
 
+// smallRuns makes the dimension index merge runs over several levels in a
+// store of a few thousand decisions, in many small steps.
+var smallRuns = dimSizes{block: 300, fanout: 3, levelBase: 200, stepEntries: 150, stepBlocks: 4}
+
+// liveDimEntries counts the entries of the dimension index a query can
+// see.
+func liveDimEntries(t testing.TB, tx *bolt.Tx) int {
+	t.Helper()
+	s, err := readDimState(tx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	err = mergeRuns(tx.Bucket(bktByDim), &s, s.runIDs(), nil, nil, func(_, _ []byte) (bool, error) { n++; return true, nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// waitDimsMerged waits until the dimension index has no merging left.
+func waitDimsMerged(t *testing.T, db *DB) dimState {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		var s dimState
+		err := db.view(func(tx *bolt.Tx) error {
+			var err error
+			s, err = readDimState(tx)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !db.dims.work(&s) {
+			return s
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the dimension index still merges: %+v", s)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 func TestDimensionsMatchRecount(t *testing.T) {
-	db, all, clock := randomStore(t, 13, 1500, Options{mergeEvery: 211})
+	db, all, clock := randomStore(t, 13, 1500, Options{mergeEvery: 211, dims: smallRuns})
 	rng := rand.New(rand.NewPCG(13, 1))
 	checkDims(t, db, all, rng)
 	// Retention removes the entries of the decisions it deletes. (It cuts
@@ -790,6 +837,75 @@ func TestDimensionsMatchRecount(t *testing.T) {
 	checkDims(t, db, keep, rng)
 	checkUsers(t, db, keep)
 	checkQueries(t, db, keep, clock.Now())
+	// Merged, the runs are fewer than the fan-out per level, hold only
+	// live entries, and the merged ones are gone.
+	s := waitDimsMerged(t, db)
+	levels := map[uint64]int{}
+	var n uint64
+	for _, r := range s.runs {
+		levels[r.level]++
+		n += r.n
+	}
+	if len(levels) < 2 {
+		t.Errorf("runs of %d levels, want several: %+v", len(levels), s.runs)
+	}
+	err := db.view(func(tx *bolt.Tx) error {
+		if live := liveDimEntries(t, tx); live > int(n) {
+			t.Errorf("%d live entries, the runs hold %d", live, n)
+		}
+		c := tx.Bucket(bktByDim).Cursor()
+		for k, _ := c.First(); k != nil; k, _ = c.Next() {
+			if id := binary.BigEndian.Uint64(k); !slices.ContainsFunc(s.runs, func(r dimRun) bool { return r.id == id }) {
+				t.Fatalf("a block of run %d, which is not live: %+v", id, s)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkDims(t, db, keep, rng)
+}
+
+// TestDimensionMergesResume closes a store while its dimension index is
+// merging: the next Open goes on, and every answer stays exact meanwhile.
+func TestDimensionMergesResume(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "runs.db")
+	opts := Options{NoSync: true, mergeEvery: 97, dims: dimSizes{block: 200, fanout: 2, levelBase: 100, stepEntries: 60, stepBlocks: 2}}
+	db, err := Open(path, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	g := newFakeGen(31, 25, 9)
+	rng := rand.New(rand.NewPCG(31, 31))
+	var all []decision.Decision
+	for round := range 4 {
+		for i := 0; i < 400; i += 50 {
+			var rs []Result
+			for j := range 50 {
+				d := g.decision(round*1000 + i + j)
+				vary(rng, &d)
+				d.EventTime = eventTimeFor(rng, time.Now())
+				rs = append(rs, Result{Decision: d})
+			}
+			if _, err := db.Complete(ctx, rs); err != nil {
+				t.Fatal(err)
+			}
+		}
+		all = arrivalOrder(allDecisions(t, db))
+		checkDims(t, db, all, rng)
+		if err := db.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if db, err = Open(path, opts); err != nil {
+			t.Fatal(err)
+		}
+	}
+	defer db.Close()
+	checkDims(t, db, all, rng)
+	waitDimsMerged(t, db)
+	checkDims(t, db, all, rng)
 }
 
 func TestDimKinds(t *testing.T) {

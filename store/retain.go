@@ -18,8 +18,9 @@ import (
 const retainChunk = 1000
 
 // Retain deletes the decisions with an event time before the given time
-// with every index entry they have (event ID, event time, user, dimension
-// values), the IP index pairs whose newest decision has an event time on a
+// with every index entry they have (event ID, event time, user; their
+// dimension entries are hidden at once and dropped when their runs are
+// next merged), the IP index pairs whose newest decision has an event time on a
 // day before that time's day, and the rejected records received before it.
 // Rollups are kept. User summaries are corrected: counts drop, FirstSeen and
 // LastSeen move to the oldest and newest remaining decisions, MaxRisk and
@@ -111,7 +112,6 @@ func (st *txState) retainDecisions(end evKey, limit int) (int, []string, error) 
 	// gone summarises, per user, the deleted decisions.
 	gone := map[string]*summary{}
 	var d decision.Decision
-	var vals [numKinds]string
 	var buf []byte
 	for _, e := range victims {
 		k := e.dec()
@@ -134,16 +134,6 @@ func (st *txState) retainDecisions(end evKey, limit int) (int, []string, error) 
 		if err := st.byTime.Delete(e[:]); err != nil {
 			return 0, nil, err
 		}
-		dimValues(&d, &vals)
-		for i, val := range vals {
-			if val == "" {
-				continue
-			}
-			buf = append(dimPrefix(buf[:0], DimKinds[i], val), e[:]...)
-			if err := st.byDim.Delete(buf); err != nil {
-				return 0, nil, err
-			}
-		}
 		st.dDecisions--
 		if d.UserID == "" {
 			continue
@@ -160,6 +150,19 @@ func (st *txState) retainDecisions(end evKey, limit int) (int, []string, error) 
 		}
 		f := fieldsOf(&d)
 		g.add(e.ev(), &f)
+	}
+	if len(victims) > 0 {
+		// The dimension index's runs are not rewritten: a tombstone hides
+		// the entries of every decision deleted so far (all before the
+		// last victim in event-time order that were stored by now).
+		ds, err := readDimState(st.tx)
+		if err != nil {
+			return 0, nil, err
+		}
+		ds.addTomb(dimTomb{bound: victims[len(victims)-1], dec: st.last})
+		if err := st.putDimState(&ds); err != nil {
+			return 0, nil, err
+		}
 	}
 	var stale []string
 	for user, g := range gone {

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -15,7 +16,7 @@ import (
 )
 
 // The batched indexes (by_user, by_ip, by_dim) and the users summaries are
-// written in batches. Their keys are spread over the whole key space (by
+// written in batches (by_dim as a run of its own: see dimruns.go). Their keys are spread over the whole key space (by
 // user, by IP, by value), so writing them with every decision would touch
 // one random page per entry per transaction and cap throughput far below
 // the decisions' own cost. The writer keeps what they need of recent
@@ -128,9 +129,27 @@ type entry struct{ k, v []byte }
 // putSorted puts es in key order (the order bbolt keeps them in), so that
 // the puts walk the bucket's pages once.
 func putSorted(b *bolt.Bucket, es []entry) error {
-	slices.SortFunc(es, func(a, b entry) int { return bytes.Compare(a.k, b.k) })
-	for _, e := range es {
-		if err := b.Put(e.k, e.v); err != nil {
+	// Compare the first 8 bytes as a number first: most comparisons end
+	// there.
+	type ord struct {
+		head uint64
+		i    int32
+	}
+	os := make([]ord, len(es))
+	var h [8]byte
+	for i, e := range es {
+		clear(h[:])
+		copy(h[:], e.k)
+		os[i] = ord{binary.BigEndian.Uint64(h[:]), int32(i)}
+	}
+	slices.SortFunc(os, func(a, b ord) int {
+		if a.head != b.head {
+			return cmp.Compare(a.head, b.head)
+		}
+		return bytes.Compare(es[a.i].k, es[b.i].k)
+	})
+	for _, o := range os {
+		if err := b.Put(es[o.i].k, es[o.i].v); err != nil {
 			return err
 		}
 	}
@@ -159,23 +178,30 @@ func (st *txState) mergeByUser(pend []pendingDec) error {
 }
 
 func (st *txState) mergeByDim(pend []pendingDec) error {
-	es := make([]entry, 0, len(pend)*numKinds)
+	// The entries are built and sorted in a buffer the writer keeps: the
+	// run's blocks are copies of them.
+	srt := &st.w.dimSort
+	srt.buf, srt.ents, srt.limit = srt.buf[:0], srt.ents[:0], math.MaxInt
+	var key, user []byte
 	for i := range pend {
 		p := &pend[i]
-		var user []byte
+		user = appendLP(user[:0], p.user)
 		for j, v := range p.dims {
 			if v == "" {
 				continue
 			}
-			if user == nil {
-				user = st.encode(func(b []byte) []byte { return appendLP(b, p.user) })
+			key = appendEv(dimPrefix(key[:0], DimKinds[j], v), p.ev, p.key)
+			if err := srt.add(key, user); err != nil {
+				return err
 			}
-			k := st.encode(func(b []byte) []byte { return appendEv(dimPrefix(b, DimKinds[j], v), p.ev, p.key) })
-			es = append(es, entry{k: k, v: user})
 		}
 	}
-	if err := putSorted(st.byDim, es); err != nil {
+	srt.sort()
+	if err := st.appendRun(srt); err != nil {
 		return fmt.Errorf("dimension index: %w", err)
+	}
+	if cap(srt.buf) > maxArena {
+		srt.buf, srt.ents = nil, nil
 	}
 	return nil
 }

@@ -29,6 +29,7 @@ type writer struct {
 	maxDelay   time.Duration
 	mergeEvery int
 	mergeIdle  time.Duration
+	dims       *dimSizes
 
 	// Owned by the writer goroutine.
 	last     decKey        // the newest decision key committed
@@ -37,7 +38,11 @@ type writer struct {
 	failed   error         // set after a panic inside a transaction; refuses all work
 	arena    []byte        // encoded keys and values of the running transaction
 	contribs []rollContrib // rollup contributions of the running transaction
+	dimSort  sorter        // the dimension entries of a merge
 	batch    []*request
+	// dimWork is set while the dimension index has runs to merge or
+	// delete; dimFailed stops that work after a failed step.
+	dimWork, dimFailed bool
 
 	// taken counts requests the writer has received and txs the
 	// transactions it committed (observability and tests).
@@ -59,7 +64,7 @@ type request struct {
 	done  chan error
 }
 
-func startWriter(db *DB, last, mark decKey, pend []pendingDec, opts Options) *writer {
+func startWriter(db *DB, last, mark decKey, pend []pendingDec, dimWork bool, opts Options) *writer {
 	w := &writer{
 		db:         db,
 		reqs:       make(chan *request, 1024),
@@ -68,9 +73,11 @@ func startWriter(db *DB, last, mark decKey, pend []pendingDec, opts Options) *wr
 		maxDelay:   opts.MaxDelay,
 		mergeEvery: opts.mergeEvery,
 		mergeIdle:  opts.mergeIdle,
+		dims:       &db.dims,
 		last:       last,
 		mark:       mark,
 		pend:       pend,
+		dimWork:    dimWork,
 	}
 	go w.run()
 	return w
@@ -116,7 +123,9 @@ func (db *DB) submit(ctx context.Context, items int, apply func(st *txState) err
 
 // run is the writer goroutine: it waits for a request (folding pending
 // index state in when idle), gathers a group and commits it, until the
-// queue is closed and drained.
+// queue is closed and drained. While the dimension index has merging to
+// do, it does a step of it after each group, and one after another when
+// no request waits.
 func (w *writer) run() {
 	defer close(w.stopped)
 	debug.SetPanicOnFault(true)
@@ -127,9 +136,17 @@ func (w *writer) run() {
 	for {
 		var first *request
 		ok := true
-		if w.last == w.mark {
+		switch {
+		case w.dimWork && !w.dimFailed:
+			select {
+			case first, ok = <-w.reqs:
+			default:
+				w.compactStep()
+				continue
+			}
+		case w.last == w.mark:
 			first, ok = <-w.reqs
-		} else {
+		default:
 			idle.Reset(w.mergeIdle)
 			select {
 			case first, ok = <-w.reqs:
@@ -143,11 +160,25 @@ func (w *writer) run() {
 			ok = w.gather(first, timer)
 			w.commit(w.batch)
 			clear(w.batch)
+			if w.dimWork && !w.dimFailed {
+				w.compactStep()
+			}
 		}
 		if !ok {
 			w.mergeNow()
 			return
 		}
+	}
+}
+
+// compactStep runs one step of the dimension index's merging in a
+// transaction of its own. A failure stops the merging until the next Open
+// (the index stays correct, only with more runs to read).
+func (w *writer) compactStep() {
+	r := &request{ctx: context.Background(), items: 1, apply: func(st *txState) error { return st.compactDims() }, done: make(chan error, 1)}
+	w.commit([]*request{r})
+	if <-r.done != nil {
+		w.dimFailed = true
 	}
 }
 
@@ -311,6 +342,9 @@ type txState struct {
 	// it.
 	mark   decKey
 	merged bool
+	// dimTouched is set when the transaction wrote the dimension index's
+	// state; dimWork says whether that has work left.
+	dimTouched, dimWork bool
 
 	dDecisions, dInbox int64
 	dRejected          uint64
@@ -431,6 +465,9 @@ func (st *txState) committed() {
 	db.rejected.Add(st.dRejected)
 	st.w.last = st.last
 	st.w.mark = st.mark
+	if st.dimTouched {
+		st.w.dimWork = st.dimWork
+	}
 	clear(st.contribs) // drop the references to type names
 	st.w.contribs = st.contribs[:0]
 	if st.merged {
