@@ -46,8 +46,6 @@ const (
 	dimStepBlocks  = 1 << 12
 )
 
-var metaDimState = []byte("dim_state")
-
 // dimRun is a live run: its ID, level and number of entries.
 type dimRun struct {
 	id    uint64

@@ -47,7 +47,10 @@
 // The user, IP and dimension indexes and the user summaries are folded in
 // by the writer in sorted batches (every 16384 decisions, after a second
 // without writes, before retention, at Close) rather than with each
-// decision, which would touch one random page per entry per commit.
+// decision, which would touch one random page per entry per commit. The
+// dimension index keeps each batch as a sorted run and merges runs in
+// tiers in the background, so its cost per decision stays flat as it
+// grows.
 // Queries read the decisions not folded in yet themselves, from the same
 // snapshot, so their answers are exact; after a crash Open rebuilds the
 // batch from the decisions.

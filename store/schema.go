@@ -46,9 +46,11 @@ var (
 	// index mark. It is a set of (IP, user) pairs, rewritten only when the
 	// day grows.
 	bktByIP = []byte("by_ip")
-	// bktByDim: kind byte + lp(value) + event key -> lp(user), for
-	// decisions up to the index mark: the decisions sharing an IP, /24,
-	// email, email domain or device, in event-time order (see dims.go).
+	// bktByDim holds the entries kind byte + lp(value) + event key ->
+	// lp(user) of the decisions up to the index mark (the decisions
+	// sharing an IP, /24, email, email domain or device, in event-time
+	// order; see dims.go), as sorted runs: 8-byte run ID + first entry key
+	// of a block -> the block's entries (see dimruns.go).
 	bktByDim = []byte("by_dim")
 	// bktUsers: user -> user summary of the decisions up to the index mark.
 	bktUsers = []byte("users")
@@ -82,6 +84,9 @@ var (
 	// metaMigration holds the progress of a migration that has started
 	// and not finished (see migrate.go).
 	metaMigration = []byte("migration")
+	// metaDimState lists by_dim's runs, its merge under way and its
+	// retention tombstones (see dimruns.go).
+	metaDimState = []byte("dim_state")
 )
 
 // maxIndexPart bounds a user ID, IP or event ID used inside an index key;
