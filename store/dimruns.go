@@ -449,8 +449,14 @@ func (st *txState) mergeStep(s *dimState) error {
 	} else if last != nil {
 		from = append(last, 0) // the smallest key after it
 	}
-	var buf []byte
-	var offs []int // key start, value start, end for each entry
+	// The entries read, back to back; offs holds key start, value start
+	// and end of each. The writer keeps both buffers.
+	buf, offs := st.w.stepBuf[:0], st.w.stepOffs[:0]
+	defer func() {
+		if cap(buf) <= maxArena {
+			st.w.stepBuf, st.w.stepOffs = buf, offs
+		}
+	}()
 	done := true
 	err := mergeRuns(st.byDim, s, s.in, from, nil, func(k, v []byte) (bool, error) {
 		if len(offs)/3 == z.stepEntries {

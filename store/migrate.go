@@ -28,12 +28,14 @@ import (
 //
 // Before the first write Open copies the file to PATH.bak-<version> (or
 // PATH.bak-<version>.N when that exists), byte for byte, under the file's
-// lock. A step works in chunks, each a write transaction that also records
-// in bktMeta's migration record how far the step got, so a migration that
-// stops part way (a crash, a kill) goes on from there at the next Open;
-// memory stays bounded by a chunk. The schema version is written by the
+// lock, and writes bktMeta's migration record (which names the copy), so
+// the copy is taken once per migration. Steps work in chunks, each a write
+// transaction, with bounded memory; a chunked step records in the
+// migration record how far it got, with the chunk, so a migration that
+// stops part way (a crash, a kill) goes on from there at the next Open (an
+// index build starts over). The schema version is written by the
 // transaction that ends a migration's last step, so a file is never marked
-// newer than its contents. The copy is taken only once per migration.
+// newer than its contents.
 type migration struct {
 	from  uint64 // the version it reads; it leaves the file at from+1
 	steps []migStep

@@ -39,6 +39,8 @@ type writer struct {
 	arena    []byte        // encoded keys and values of the running transaction
 	contribs []rollContrib // rollup contributions of the running transaction
 	dimSort  sorter        // the dimension entries of a merge
+	stepBuf  []byte        // entries of a dimension merge step
+	stepOffs []int
 	batch    []*request
 	// dimWork is set while the dimension index has runs to merge or
 	// delete; dimFailed stops that work after a failed step.
