@@ -95,7 +95,7 @@ func (a *app) startCollector(ctx context.Context, cfg config.Config, useEmulator
 	if key == "" && !useEmulator {
 		return nil, &exitError{code: 2, err: errNoKey}
 	}
-	db, err := openStore(cfg)
+	db, err := openStore(cfg, store.Options{Progress: func(msg string) { logger.Info("database migration", "progress", msg) }})
 	if err != nil {
 		return nil, err
 	}
@@ -159,11 +159,13 @@ func (rt *collectorRuntime) close() error {
 
 // openStore opens the configured database, creating its directory, and
 // turns a held file into a message that says what to do.
-func openStore(cfg config.Config) (*store.DB, error) {
-	if err := os.MkdirAll(filepath.Dir(cfg.Store.Path), 0o700); err != nil {
-		return nil, fmt.Errorf("create the database directory: %w", err)
+func openStore(cfg config.Config, opts store.Options) (*store.DB, error) {
+	if !opts.MustExist {
+		if err := os.MkdirAll(filepath.Dir(cfg.Store.Path), 0o700); err != nil {
+			return nil, fmt.Errorf("create the database directory: %w", err)
+		}
 	}
-	db, err := store.Open(cfg.Store.Path, store.Options{})
+	db, err := store.Open(cfg.Store.Path, opts)
 	if errors.Is(err, store.ErrInUse) {
 		if info, ok := readLockInfo(cfg.Store.Path); ok {
 			return nil, &exitError{code: 3, err: fmt.Errorf("%w: pid %d, listening on %s since %s\n(ask it with --connect %s where the command takes it, or pass another --db)",

@@ -19,6 +19,7 @@ import (
 	"github.com/riskwatch/riskwatch/config"
 	"github.com/riskwatch/riskwatch/decision"
 	"github.com/riskwatch/riskwatch/safee/emulator"
+	"github.com/riskwatch/riskwatch/store"
 	"github.com/riskwatch/riskwatch/tui"
 )
 
@@ -215,7 +216,7 @@ config file, which also gives the thresholds and the theme.
 			opts := tui.Options{Theme: cfg.UI.Theme, NoColor: a.getenv("NO_COLOR") != "", Thresholds: &th, ConfigPath: a.configPath(cfg)}
 			if dbPath != "" {
 				cfg.Store.Path = dbPath
-				db, err := openExisting(cfg)
+				db, err := openStore(cfg, store.Options{MustExist: true, ReadOnly: true})
 				if err != nil {
 					return err
 				}

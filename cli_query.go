@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -130,10 +128,7 @@ func (f *queryFlags) open(cmd *cobra.Command, getenv func(string) string) (*quer
 // openExisting opens the configured database, which must exist: a query
 // never creates one.
 func openExisting(cfg config.Config) (*store.DB, error) {
-	if _, err := os.Stat(cfg.Store.Path); errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("no database at %s", cfg.Store.Path)
-	}
-	return openStore(cfg)
+	return openStore(cfg, store.Options{MustExist: true})
 }
 
 // hint adds what to do to an error of the source.

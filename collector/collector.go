@@ -255,7 +255,7 @@ func (c *Collector) Health(ctx context.Context) api.Health {
 	if info, err := c.o.DB.Info(); err == nil {
 		h.StoreSize, h.Decisions, h.Rejected = info.Size, info.Decisions, info.Rejected
 	}
-	if last, err := c.o.DB.Latest(ctx, nil, 1); err == nil && len(last) == 1 {
+	if last, err := c.o.DB.Latest(ctx, nil, 1, ""); err == nil && len(last) == 1 {
 		h.LastEvent = last[0].Time
 	}
 	addStoreHealth(ctx, c.o.DB, &h)

@@ -160,18 +160,8 @@ func (in *Intake) Commit(ctx context.Context, b *Batch) (fresh []bool, err error
 	if b.source != in.o.Source {
 		return nil, fmt.Errorf("intake %s: a batch of source %s", in.o.Source, b.source)
 	}
-	// The store takes at most one checkpoint per transaction for now;
-	// passing b.cps whole is the change when it takes a list.
-	var cp *store.Checkpoint
-	switch len(b.cps) {
-	case 0:
-	case 1:
-		cp = &b.cps[0]
-	default:
-		return nil, fmt.Errorf("intake %s: %d checkpoints in one batch, the store takes one", in.o.Source, len(b.cps))
-	}
 	start := time.Now()
-	fresh, err = in.o.DB.Enqueue(ctx, b.events, b.rejects, cp)
+	fresh, err = in.o.DB.Enqueue(ctx, b.events, b.rejects, b.cps)
 	in.o.Metrics.ObserveCommit("enqueue", time.Since(start))
 	if err != nil {
 		return nil, fmt.Errorf("intake %s: store %d events, %d rejected: %w", in.o.Source, len(b.events), len(b.rejects), err)

@@ -95,7 +95,7 @@ func TestProxyAnswersExactlyAsSafeeDoes(t *testing.T) {
 	if info.Decisions != n {
 		t.Fatalf("stored %d decisions for %d proxied calls", info.Decisions, n)
 	}
-	latest, err := db.Latest(context.Background(), nil, n)
+	latest, err := db.Latest(context.Background(), nil, n, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,7 +133,7 @@ func TestProxyWhenSafeeIsDown(t *testing.T) {
 	if strings.Contains(string(resp), testKey) {
 		t.Error("the answer leaks the key")
 	}
-	d, err := db.Latest(context.Background(), nil, 1)
+	d, err := db.Latest(context.Background(), nil, 1, "")
 	if err != nil || len(d) != 1 || d[0].EventID != "p-1" || d[0].Action != decision.ActionError || d[0].Source != "proxy" {
 		t.Fatalf("the failed call was not recorded as an error decision: %+v %v", d, err)
 	}

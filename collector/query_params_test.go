@@ -56,7 +56,7 @@ func TestQueryBadParameters(t *testing.T) {
 		{"/v1/decisions?from=yesterday", 400, `from: want an RFC 3339 time such as 2026-11-25T10:00:00Z, got "yesterday"`},
 		{"/v1/decisions?to=2026-13-01T00:00:00Z", 400, "to: want an RFC 3339 time"},
 		{"/v1/decisions?reverse=maybe", 400, `reverse: want true or false, got "maybe"`},
-		{"/v1/decisions?cursor=zz", 400, `cursor: want a decision ID (32 hex digits), got "zz"`},
+		{"/v1/decisions?cursor=zz", 400, `bad cursor "zz": want the Next of a page or a decision ID`},
 		{"/v1/decisions?limit=1&limit=2", 400, `parameter "limit" given 2 times`},
 		{"/v1/decisions?bogus=1", 400, `unknown parameter "bogus" (/v1/decisions takes from, to, reverse, limit, cursor, filter)`},
 		{"/v1/decisions?filter=%zz", 400, "bad query string"},

@@ -53,7 +53,7 @@ func (r *Reader) storeHealth(ctx context.Context) api.Health {
 	if info, err := r.db.Info(); err == nil {
 		h.StoreSize, h.Decisions, h.Rejected = info.Size, info.Decisions, info.Rejected
 	}
-	if last, err := r.db.Latest(ctx, nil, 1); err == nil && len(last) == 1 {
+	if last, err := r.db.Latest(ctx, nil, 1, ""); err == nil && len(last) == 1 {
 		h.LastEvent = last[0].Time
 	}
 	addStoreHealth(ctx, r.db, &h)
@@ -83,6 +83,8 @@ func kinded(err error) error {
 		return api.NotFound(err)
 	case errors.Is(err, store.ErrClosed):
 		return api.Unavailable(err)
+	case errors.Is(err, store.ErrBadCursor):
+		return api.Invalid(err)
 	}
 	return err
 }
@@ -98,8 +100,9 @@ func (r *Reader) filter(expr string) (*decision.Filter, error) {
 	return f, nil
 }
 
-// checkID refuses a position that is not a decision ID (the store's
-// cursors and paging positions are decision IDs).
+// checkID refuses a position that is not a decision ID (Live's paging and
+// the stream's resume positions are decision IDs; Range's cursors are the
+// store's own and it checks them).
 func checkID(name, id string) error {
 	if id != "" && !api.IsDecisionID(id) {
 		return api.Invalid(fmt.Errorf("%s: want a decision ID (32 hex digits), got %q", name, id))
@@ -117,25 +120,18 @@ func (r *Reader) Latest(ctx context.Context, q api.LatestQuery) ([]decision.Deci
 	if err := checkID("before", q.Before); err != nil {
 		return nil, err
 	}
-	if q.Before == "" {
-		ds, err := r.db.Latest(ctx, f, q.N)
-		return ds, kinded(err)
-	}
-	if q.N <= 0 {
-		return nil, nil
-	}
-	p, err := r.db.Range(ctx, store.RangeQuery{Reverse: true, Cursor: q.Before, Limit: q.N, Filter: f})
-	return p.Decisions, kinded(err)
+	ds, err := r.db.Latest(ctx, f, q.N, q.Before)
+	return ds, kinded(err)
 }
 
-// After returns the decisions stored after the one with ID after, oldest
-// first.
+// After returns up to n decisions stored after the decision with ID after,
+// oldest first, in arrival order (the stream's tail).
 func (r *Reader) After(ctx context.Context, after string, n int) ([]decision.Decision, error) {
 	if err := checkID("after", after); err != nil {
 		return nil, err
 	}
-	p, err := r.db.Range(ctx, store.RangeQuery{Cursor: after, Limit: n})
-	return p.Decisions, kinded(err)
+	ds, err := r.db.After(ctx, after, n)
+	return ds, kinded(err)
 }
 
 // Decision returns one decision by ID.
@@ -169,9 +165,6 @@ func (r *Reader) Health(ctx context.Context) (api.Health, error) {
 func (r *Reader) Range(ctx context.Context, q api.RangeQuery) (api.Page, error) {
 	f, err := r.filter(q.Filter)
 	if err != nil {
-		return api.Page{}, err
-	}
-	if err := checkID("cursor", q.Cursor); err != nil {
 		return api.Page{}, err
 	}
 	p, err := r.db.Range(ctx, store.RangeQuery{From: q.From, To: q.To, Reverse: q.Reverse, Limit: q.Limit, Cursor: q.Cursor, Filter: f})

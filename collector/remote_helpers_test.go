@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -110,7 +111,11 @@ func dialRemote(t testing.TB, url, token string) *api.Remote {
 // and returns how many it accepted.
 func postEvents(t testing.TB, url, token, scenario string, seed int64, n int) int {
 	t.Helper()
-	g, err := emulator.NewGenerator(scenario, seed, time.Now)
+	// The events of the last nine minutes: their event times lie in the
+	// windows the tests ask about (a generator running ahead of the clock
+	// would stamp some of them minutes into the future).
+	now := time.Now()
+	g, err := emulator.NewSpanGenerator(scenario, seed, now.Add(-9*time.Minute), now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,7 +162,8 @@ func waitScored(t testing.TB, db *store.DB, want uint64) {
 	})
 }
 
-// storedIDs returns the IDs of every stored decision, in store order.
+// storedIDs returns the IDs of every stored decision, in store (arrival)
+// order.
 func storedIDs(t testing.TB, db *store.DB) []string {
 	t.Helper()
 	var ids []string
@@ -171,6 +177,7 @@ func storedIDs(t testing.TB, db *store.DB) []string {
 			ids = append(ids, d.ID)
 		}
 		if page.Next == "" {
+			slices.Sort(ids) // Range pages by event time
 			return ids
 		}
 		q.Cursor = page.Next

@@ -66,7 +66,8 @@ func benchStore(b *testing.B) (string, time.Time) {
 }
 
 func buildFixture(path string) (time.Time, error) {
-	clock := &fakeClock{now: time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)}
+	start := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
+	clock := &fakeClock{now: start}
 	db, err := Open(path, Options{NoSync: true, Now: clock.Now, MaxBatch: benchGroup, MaxDelay: time.Microsecond, mergeEvery: 100_000})
 	if err != nil {
 		return time.Time{}, err
@@ -77,11 +78,15 @@ func buildFixture(path string) (time.Time, error) {
 		defer close(batches)
 		for i := 0; i < benchDecisions; i += benchGroup {
 			rs := make([]Result, benchGroup)
+			// Event times: the group's arrival minus up to two minutes.
+			at := start.Add(time.Duration(i/benchGroup) * benchStep)
 			for j := range rs {
 				d := g.decision(i + j)
 				if (i+j)%(benchDecisions/1000) == 0 {
 					d.UserID = journeyUser
 				}
+				d.ReceivedAt = at
+				d.EventTime = at.Add(-time.Duration((i+j)%120) * time.Second)
 				rs[j] = Result{Decision: d}
 			}
 			batches <- rs
@@ -126,10 +131,10 @@ func BenchmarkQueries(b *testing.B) {
 		name string
 		run  func() (int, error)
 	}{
-		{"Latest100", func() (int, error) { l, err := db.Latest(ctx, nil, 100); return len(l), err }},
-		{"Latest100/action:deny", func() (int, error) { l, err := db.Latest(ctx, deny, 100); return len(l), err }},
-		{"Latest100/rare-filter-1h", func() (int, error) { l, err := db.Latest(ctx, rare, 100); return len(l), err }},
-		{"Latest100/user-filter", func() (int, error) { l, err := db.Latest(ctx, byUser, 100); return len(l), err }},
+		{"Latest100", func() (int, error) { l, err := db.Latest(ctx, nil, 100, ""); return len(l), err }},
+		{"Latest100/action:deny", func() (int, error) { l, err := db.Latest(ctx, deny, 100, ""); return len(l), err }},
+		{"Latest100/rare-filter-1h", func() (int, error) { l, err := db.Latest(ctx, rare, 100, ""); return len(l), err }},
+		{"Latest100/user-filter", func() (int, error) { l, err := db.Latest(ctx, byUser, 100, ""); return len(l), err }},
 		{"UserJourney1k", func() (int, error) { l, err := db.UserDecisions(ctx, journeyUser, 0); return len(l), err }},
 		{"Histogram24h", func() (int, error) {
 			h, err := db.Histogram(ctx, decision.ScoreRisk, day, end)
@@ -161,6 +166,18 @@ func BenchmarkQueries(b *testing.B) {
 			p, err := db.Range(ctx, RangeQuery{From: day, Limit: 1000})
 			return len(p.Decisions), err
 		}},
+		{"DimensionCounts/ip-24h", func() (int, error) {
+			c, err := db.DimensionCounts(ctx, KindIP, "10.0.0.1", day, end)
+			return c.Decisions, err
+		}},
+		{"DimensionCounts/email_domain-10m", func() (int, error) {
+			c, err := db.DimensionCounts(ctx, KindEmailDomain, "example.com", end.Add(-10*time.Minute), end)
+			return c.Users, err
+		}},
+		{"UserValues/journey-ip-all", func() (int, error) {
+			v, err := db.UserValues(ctx, journeyUser, KindIP, time.Time{}, time.Time{})
+			return len(v), err
+		}},
 	}
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {
@@ -190,7 +207,7 @@ func BenchmarkOpen(b *testing.B) {
 			return err
 		}
 		defer db.Close()
-		if _, err := db.Latest(ctx, nil, 100); err != nil {
+		if _, err := db.Latest(ctx, nil, 100, ""); err != nil {
 			return err
 		}
 		if _, err := db.Rates(ctx, end.Add(-time.Hour), end); err != nil {
@@ -250,11 +267,11 @@ func measureRSS(path string, cold bool) {
 		os.Exit(1)
 	}
 	ctx := context.Background()
-	_, _ = db.Latest(ctx, nil, 100)
+	_, _ = db.Latest(ctx, nil, 100, "")
 	open := time.Since(start)
 	now := time.Now()
 	for range 3 {
-		_, _ = db.Latest(ctx, nil, 1000)
+		_, _ = db.Latest(ctx, nil, 1000, "")
 		_, _ = db.UserDecisions(ctx, journeyUser, 0)
 		for s := range decision.NumScores {
 			_, _ = db.Histogram(ctx, s, time.Time{}, now)

@@ -130,9 +130,14 @@ func (d *decoder) time() time.Time {
 	return time.Time{}
 }
 
-// version reads the leading version byte and fails unless it is want.
-func (d *decoder) version(want byte) {
-	if d.byte1() != want {
+// version reads the leading version byte and returns it, failing unless
+// it is between 1 and newest: decoders read every version up to the one
+// they write.
+func (d *decoder) version(newest byte) byte {
+	v := d.byte1()
+	if v == 0 || v > newest {
 		d.fail()
+		return 0
 	}
+	return v
 }

@@ -25,10 +25,17 @@ func TestRecordRoundTrips(t *testing.T) {
 	if got, err := decodeCheckpoint("file:x", encodeCheckpoint(nil, &cp)); err != nil || got != cp {
 		t.Errorf("checkpoint: %+v %v", got, err)
 	}
-	s := decision.UserSummary{UserID: "u", Email: "e", LastIP: "1.2.3.4", LastCountry: "FR", FirstSeen: t0, LastSeen: t0.Add(time.Hour), Count: 9, Denies: 2, Challenges: 3, MaxRisk: 97.5}
-	var gotS decision.UserSummary
-	if err := decodeSummary("u", encodeSummary(nil, &s), &gotS); err != nil || fmt.Sprint(gotS) != fmt.Sprint(s) {
+	s := summary{email: "e", ip: "1.2.3.4", country: "FR", first: t0.UnixNano(), last: t0.Add(time.Hour).UnixNano(), count: 9, denies: 2, challenges: 3, maxRisk: 97.5,
+		emailAt: 5, ipAt: t0.UnixNano(), countryAt: 7}
+	var gotS summary
+	if err := decodeSummary("u", encodeSummary(nil, &s), &gotS); err != nil || gotS != s {
 		t.Errorf("summary: %+v %v", gotS, err)
+	}
+	// A round-1 summary reads with its last-seen time for its values.
+	v1 := summaryV1Of{email: "e", ip: "1.2.3.4", country: "FR", first: 1, last: 9, count: 3, denies: 1, maxRisk: 40}
+	if err := decodeSummary("u", v1.encode(), &gotS); err != nil ||
+		gotS != (summary{email: "e", ip: "1.2.3.4", country: "FR", first: 1, last: 9, count: 3, denies: 1, maxRisk: 40, emailAt: 9, ipAt: 9, countryAt: 9}) {
+		t.Errorf("round-1 summary: %+v %v", gotS, err)
 	}
 	for _, tm := range []time.Time{{}, time.Unix(0, 0).UTC(), time.Date(1, 1, 1, 0, 0, 0, 1, time.UTC), time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC)} {
 		e := encoder{}
@@ -43,11 +50,19 @@ func TestRecordRoundTrips(t *testing.T) {
 func TestRollupRoundTrip(t *testing.T) {
 	g := newFakeGen(3, 10, 10)
 	r := rollup{}
+	var cs []rollContrib
+	v1 := rollupV1{}
 	for i := range 500 {
 		d := g.decision(i)
-		r.add(&d)
+		c := contribOf(d.ReceivedAt.UnixNano(), &d)
+		cs = append(cs, c)
+		r.apply(&c)
+		v1.add(&d)
 	}
 	enc := r.encode(nil)
+	if !bytes.Equal(enc, v1.encode()) {
+		t.Error("a rollup record differs from round 1's for the same decisions")
+	}
 	back := rollup{}
 	if err := back.decodeInto(enc); err != nil {
 		t.Fatal(err)
@@ -55,13 +70,33 @@ func TestRollupRoundTrip(t *testing.T) {
 	if !bytes.Equal(back.encode(nil), enc) {
 		t.Error("rollup does not round-trip")
 	}
-	back.merge(r)
+	for i := range cs {
+		back.apply(&cs[i])
+	}
 	for name, tr := range back {
 		for a, c := range tr.counts {
 			if c != 2*r[name].counts[a] {
-				t.Fatalf("merge of %s: %d, want %d", name, c, 2*r[name].counts[a])
+				t.Fatalf("apply to %s: %d, want %d", name, c, 2*r[name].counts[a])
 			}
 		}
+	}
+	// Taking the contributions out again leaves the record as it was;
+	// taking out more than is there leaves zeros, and no empty types.
+	for i := range cs {
+		cs[i].neg = true
+		back.apply(&cs[i])
+	}
+	back.clean()
+	if !bytes.Equal(back.encode(nil), enc) {
+		t.Error("adding and taking out contributions changed the record")
+	}
+	for i := range cs {
+		back.apply(&cs[i])
+		back.apply(&cs[i])
+	}
+	back.clean()
+	if len(back) != 0 {
+		t.Errorf("after taking out everything twice %d types are left", len(back))
 	}
 	totals, err := rollupTotals(enc)
 	if err != nil {
@@ -101,24 +136,40 @@ func TestWindowSecs(t *testing.T) {
 
 // FuzzDecodeDecision feeds arbitrary bytes to the decision decoder: it must
 // fail cleanly, and whatever it accepts must survive a re-encode.
+// FuzzDecodeDecision feeds arbitrary bytes to the decision decoders: they
+// must fail cleanly, and whatever they accept must survive a re-encode.
 func FuzzDecodeDecision(f *testing.F) {
 	g := newFakeGen(1, 5, 5)
 	for i := range 4 {
 		d := g.decision(i)
-		enc := encodeDecision(nil, &d)
-		f.Add(enc)
-		f.Add(enc[:len(enc)/2])
-		f.Add(enc[:len(enc)-1])
+		d.EventTime = d.ReceivedAt.Add(-time.Duration(i) * time.Hour)
+		d.ClockSkew = i == 2
+		if i == 1 {
+			d.ShadowAction, d.ShadowRule = decision.ActionDeny, "stuffing ip"
+		}
+		for _, enc := range [][]byte{encodeDecision(nil, &d), encodeDecisionV1(nil, &d)} {
+			f.Add(enc)
+			f.Add(enc[:len(enc)/2])
+			f.Add(enc[:len(enc)-1])
+		}
+		// A version-2 record with tail fields this release does not know.
+		f.Add(append(encodeDecision(nil, &d), 7, 3, 'a', 'b', 'c', 200, 0))
 	}
 	f.Add([]byte{})
-	f.Add([]byte{decisionV})
-	f.Add([]byte{decisionV, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01})
-	f.Add([]byte{2, 0, 0})
+	f.Add([]byte{decisionV1})
+	f.Add([]byte{decisionV2})
+	f.Add([]byte{decisionV1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01})
+	f.Add([]byte{3, 0, 0})
 	key := makeDecKey(1, 1)
 	f.Fuzz(func(t *testing.T, val []byte) {
+		peekUser(val)
+		_, ev, peekErr := peekEvent(key, val)
 		var d decision.Decision
 		if err := decodeDecision(key[:], val, &d, true); err != nil {
 			return
+		}
+		if peekErr != nil || ev != clampNanos(d.EventTime) {
+			t.Fatalf("peekEvent = %d, %v; the decoder says %s", ev, peekErr, d.EventTime)
 		}
 		var again decision.Decision
 		if err := decodeDecision(key[:], encodeDecision(nil, &d), &again, true); err != nil {
@@ -127,8 +178,39 @@ func FuzzDecodeDecision(f *testing.F) {
 		if fmt.Sprint(again) != fmt.Sprint(d) {
 			t.Fatalf("re-encode changed the decision:\n%+v\n%+v", d, again)
 		}
-		peekUser(val)
 	})
+}
+
+func TestDecodeRound1Decision(t *testing.T) {
+	g := newFakeGen(4, 5, 5)
+	d := g.decision(1)
+	k := makeDecKey(d.ReceivedAt.Add(time.Second).UnixNano(), 9)
+	for _, c := range []struct {
+		raw, want time.Time
+		skew      bool
+	}{
+		{d.ReceivedAt.Add(-3 * time.Hour), d.ReceivedAt.Add(-3 * time.Hour), false},
+		{time.Time{}, d.ReceivedAt, false},
+		{d.ReceivedAt.Add(2 * time.Hour), d.ReceivedAt, true},
+	} {
+		d.EventTime = c.raw
+		var got decision.Decision
+		if err := decodeDecision(k[:], encodeDecisionV1(nil, &d), &got, true); err != nil {
+			t.Fatal(err)
+		}
+		if !got.EventTime.Equal(c.want) || got.ClockSkew != c.skew || got.ShadowAction != "" || !bytes.Equal(got.Request, d.Request) {
+			t.Errorf("round-1 record with timestamp %s: event time %s skew %v", c.raw, got.EventTime, got.ClockSkew)
+		}
+		if _, ev, err := peekEvent(k, encodeDecisionV1(nil, &d)); err != nil || ev != c.want.UnixNano() {
+			t.Errorf("peekEvent = %d, %v", ev, err)
+		}
+	}
+	// Without a received time either, the stored time stands in.
+	d.EventTime, d.ReceivedAt = time.Time{}, time.Time{}
+	var got decision.Decision
+	if err := decodeDecision(k[:], encodeDecisionV1(nil, &d), &got, false); err != nil || !got.EventTime.Equal(k.time()) {
+		t.Errorf("event time %s, want the stored %s (%v)", got.EventTime, k.time(), err)
+	}
 }
 
 // FuzzDecodeRollup feeds arbitrary bytes to the rollup decoders.
@@ -137,7 +219,8 @@ func FuzzDecodeRollup(f *testing.F) {
 	r := rollup{}
 	for i := range 50 {
 		d := g.decision(i)
-		r.add(&d)
+		c := contribOf(d.ReceivedAt.UnixNano(), &d)
+		r.apply(&c)
 	}
 	enc := r.encode(nil)
 	f.Add(enc)
@@ -163,7 +246,8 @@ func FuzzDecodeRecords(f *testing.F) {
 	f.Add(encodeInbox(nil, &InboxEvent{EventID: "x", Body: []byte("{}"), ReceivedAt: t0}))
 	f.Add(encodeRejected(nil, &Rejected{Time: t0, Reason: "r", Head: []byte("h")}))
 	f.Add(encodeCheckpoint(nil, &Checkpoint{FileID: "f", Offset: 3}))
-	f.Add(encodeSummary(nil, &decision.UserSummary{Email: "e", Count: 1}))
+	f.Add(encodeSummary(nil, &summary{email: "e", count: 1}))
+	f.Add((&summaryV1Of{email: "e", count: 1}).encode())
 	f.Add([]byte{1, 1, 0xff})
 	f.Fuzz(func(t *testing.T, val []byte) {
 		var ev InboxEvent
@@ -172,7 +256,7 @@ func FuzzDecodeRecords(f *testing.F) {
 		var rj Rejected
 		_ = decodeRejected(val, &rj)
 		_, _ = decodeCheckpoint("s", val)
-		var s decision.UserSummary
+		var s summary
 		_ = decodeSummary("u", val, &s)
 	})
 }

@@ -3,7 +3,6 @@ package store
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"fmt"
 	"time"
 
@@ -26,21 +25,30 @@ type Result struct {
 // Complete stores decisions, all in one transaction: for each result it
 // removes the inbox entry Seq (and any other inbox entry of the same event)
 // and, unless a decision with the same EventID is already stored, writes
-// the decision, its event ID and IP index entries and the rollups. (The
-// user index and summary follow in batches; queries see them at once, see
-// userstate.go.) It returns the decisions as stored, in the order of
-// results: a result whose event was already decided returns the earlier
-// decision, so calling Complete twice stores one decision.
+// the decision, its event ID and event-time index entries and the rollups.
+// (The user, IP and dimension indexes and the user summary follow in
+// batches; queries see them at once, see userstate.go.) It returns the
+// decisions as stored, in the order of results: a result whose event was
+// already decided returns the earlier decision, so calling Complete twice
+// stores one decision.
 //
 // New decisions get an ID and Time from the writer: Time is the commit
 // group's clock reading (never earlier than the previous group's), and IDs
-// increase strictly in the order decisions are stored.
+// increase strictly in the order decisions are stored. A decision's
+// EventTime is kept as given (the collector sets it with
+// decision.EventTimeOf) with two exceptions: a zero EventTime becomes
+// ReceivedAt, or the stored time when that is zero too; and one more than
+// decision.MaxClockSkew ahead of the store's clock becomes the clock's
+// reading, with ClockSkew set. So an event time is never further ahead of
+// its stored time than MaxClockSkew (unless the clock steps back), which is
+// what lets Latest end its walk at a since: bound.
 //
 // Complete returns after the commit. If ctx ends first it returns
 // ctx.Err(), and the decisions may or may not have been stored: completing
 // again is safe.
 func (db *DB) Complete(ctx context.Context, results []Result) ([]decision.Decision, error) {
 	prep := make([]prepared, len(results))
+	now := db.now()
 	for i := range results {
 		d := &results[i].Decision
 		if d.EventID == "" {
@@ -49,7 +57,10 @@ func (db *DB) Complete(ctx context.Context, results []Result) ([]decision.Decisi
 		if d.Action.Index() < 0 {
 			return nil, fmt.Errorf("complete: result %d (event %q): unknown action %q", i, d.EventID, d.Action)
 		}
-		prep[i] = prepare(d)
+		if d.ShadowAction != "" && d.ShadowAction.Index() < 0 {
+			return nil, fmt.Errorf("complete: result %d (event %q): unknown shadow action %q", i, d.EventID, d.ShadowAction)
+		}
+		prep[i] = prepare(d, now)
 	}
 	out := make([]decision.Decision, len(results))
 	err := db.submit(ctx, len(results), func(st *txState) error {
@@ -69,16 +80,30 @@ func (db *DB) Complete(ctx context.Context, results []Result) ([]decision.Decisi
 // prepared holds what the writer needs of a decision, encoded by the
 // caller's goroutine so that the writer only reads and writes pages.
 type prepared struct {
-	val   []byte // the stored value
-	ek    []byte // event key
-	ipKey []byte // by_ip key; nil without an IP
+	val []byte // the stored value
+	ek  []byte // event key
+	// ev is the event time in unix nanoseconds, 0 for the stored time;
+	// skew is the stored ClockSkew.
+	ev   int64
+	skew bool
+	// pend is the decision's pending record, without key and (when ev is
+	// 0) event time.
+	pend pendingDec
 }
 
-func prepare(d *decision.Decision) prepared {
-	p := prepared{val: encodeDecision(nil, d), ek: eventKey(d.EventID)}
-	if d.IP != "" {
-		p.ipKey = appendLP(ipPrefix(d.IP), indexPart(d.UserID))
+// prepare normalises d's event time as Complete describes (now is the
+// store's clock) and encodes d.
+func prepare(d *decision.Decision, now time.Time) prepared {
+	n := *d
+	if n.EventTime.IsZero() {
+		n.EventTime = n.ReceivedAt
 	}
+	if n.EventTime.Sub(now) > decision.MaxClockSkew {
+		n.EventTime, n.ClockSkew = now, true
+	}
+	p := prepared{val: encodeDecision(nil, &n), ek: eventKey(d.EventID), ev: clampNanos(n.EventTime), skew: n.ClockSkew}
+	p.pend = pendingDec{user: indexPart(d.UserID), f: fieldsOf(d)}
+	dimValues(d, &p.pend.dims)
 	return p
 }
 
@@ -104,9 +129,15 @@ func (st *txState) complete(r *Result, p *prepared, out *decision.Decision) erro
 		}
 	}
 	key := st.nextKey()
+	ev := p.ev
+	if ev == 0 {
+		ev = st.nanos
+	}
 	*out = r.Decision
 	out.ID = key.id()
 	out.Time = key.time()
+	out.EventTime = time.Unix(0, ev).UTC()
+	out.ClockSkew = p.skew
 	kb := st.keep(key[:])
 	if err := st.decisions.Put(kb, p.val); err != nil {
 		return err
@@ -114,32 +145,17 @@ func (st *txState) complete(r *Result, p *prepared, out *decision.Decision) erro
 	if err := st.events.Put(p.ek, kb); err != nil {
 		return err
 	}
-	if d := &r.Decision; d.UserID != "" {
-		st.w.pend = append(st.w.pend, pendingOf(key, d))
+	if err := st.byTime.Put(st.encode(func(b []byte) []byte { return appendEv(b, ev, key) }), nil); err != nil {
+		return err
 	}
-	if p.ipKey != nil {
-		if err := st.markIP(p.ipKey); err != nil {
-			return err
-		}
+	if p.pend.indexed() {
+		pd := p.pend
+		pd.key, pd.ev = key, ev
+		st.w.pend = append(st.w.pend, pd)
 	}
-	st.roll.add(out)
+	st.contribs = append(st.contribs, contribOf(ev, out))
 	st.dDecisions++
 	return nil
-}
-
-// dayOf returns the unix day of a nanosecond time.
-func dayOf(nanos int64) uint32 { return uint32(nanos / int64(24*time.Hour)) }
-
-// markIP records that the (IP, user) pair of key has a decision today; the
-// page is written only when the pair is new or its day changes.
-func (st *txState) markIP(key []byte) error {
-	day := dayOf(st.nanos)
-	if v := st.byIP.Get(key); len(v) == 4 && binary.BigEndian.Uint32(v) >= day {
-		return nil
-	}
-	var v [4]byte
-	binary.BigEndian.PutUint32(v[:], day)
-	return st.byIP.Put(key, st.keep(v[:]))
 }
 
 // dropInbox removes inbox entry seq, if present, and its event index entry

@@ -47,8 +47,8 @@ func exerciseStore(db *DB) (corrupt int) {
 	now := time.Now()
 	f, _ := decision.ParseFilter("user:user-7 risk>=10", now)
 	errs := []error{
-		second(db.Latest(ctx, nil, 50)),
-		second(db.Latest(ctx, f, 50)),
+		second(db.Latest(ctx, nil, 50, "")),
+		second(db.Latest(ctx, f, 50, "")),
 		second(db.Range(ctx, RangeQuery{Limit: 5000})),
 		second(db.UserDecisions(ctx, "user-3", 0)),
 		second(db.Users(ctx, UsersQuery{})),

@@ -73,7 +73,7 @@ func crashLoop(path string) {
 			evs = append(evs, InboxEvent{EventID: fmt.Sprintf("e-%d", 1+rng.Int64N(next-1)), Source: crashSource}) // re-read line
 		}
 		last := next + n - 1
-		if _, err := db.Enqueue(ctx, evs, nil, &Checkpoint{Source: crashSource, FileID: "dev1:ino2", Offset: last}); err != nil {
+		if _, err := db.Enqueue(ctx, evs, nil, []Checkpoint{{Source: crashSource, FileID: "dev1:ino2", Offset: last}}); err != nil {
 			fmt.Println("error", err)
 			os.Exit(1)
 		}

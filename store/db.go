@@ -35,11 +35,33 @@ type Options struct {
 	// requests that queue up during a commit, and a lone request is not
 	// delayed.
 	MaxDelay time.Duration
+	// ReadOnly opens the file without ever writing to it (bbolt
+	// read-only, a shared lock, no writer goroutine): every query works,
+	// every write returns ErrReadOnly. The file must exist and carry the
+	// current schema: an older one must be opened once read-write (by
+	// riskwatch collect or riskwatch) to migrate it.
+	ReadOnly bool
+	// MustExist makes Open fail with an error wrapping ErrNoDatabase ("no
+	// database at PATH") when there is no file at the path, instead of
+	// creating one. ReadOnly implies it.
+	MustExist bool
+	// Progress, when set, hears how a migration of an older file goes
+	// ("migrating PATH from schema 1 to 2: user index: writing 40%"), a
+	// few dozen messages in all. Open calls it from its own goroutine.
+	Progress func(msg string)
 
-	// mergeEvery and mergeIdle override when pending user state is folded
-	// in (tests use them to exercise both paths).
+	// mergeEvery and mergeIdle override when pending index state is
+	// folded in (tests use them to exercise both paths).
 	mergeEvery int
 	mergeIdle  time.Duration
+	// migrateChunk, migrateRunBytes and migrateTxEntries override the
+	// sizes of a migration's chunks; testMigrateHook, when set, is called
+	// after each committed chunk and stops the migration (and Open) when
+	// it returns an error.
+	migrateChunk, migrateRunBytes, migrateTxEntries int
+	testMigrateHook                                 func(step string, chunk int) error
+	// dims overrides the sizes of the dimension index's runs.
+	dims dimSizes
 }
 
 // DB is an open riskwatch store: one bbolt file holding the inbox, the
@@ -50,12 +72,14 @@ type Options struct {
 // write call returns after its group committed (or failed). Queries run in
 // read-only transactions and see a consistent snapshot; they are safe to
 // call concurrently with each other and with writes. A DB holds an
-// exclusive lock on its file until Close.
+// exclusive lock on its file until Close (a shared one when read-only).
 type DB struct {
-	path string
-	bolt *bolt.DB
-	now  func() time.Time
-	w    *writer
+	path     string
+	bolt     *bolt.DB
+	now      func() time.Time
+	w        *writer // nil when read-only
+	readOnly bool
+	dims     dimSizes
 
 	lockTimeout time.Duration
 
@@ -76,11 +100,14 @@ type DB struct {
 	rejected  atomic.Uint64
 }
 
-// Open opens (creating if needed) the store at path. A new file gets every
-// bucket and the schema version; an existing one must carry the same
-// version (ErrSchema otherwise). A file locked by another process fails
-// with ErrInUse after opts.Timeout; a file that is not a bbolt database, or
-// is damaged where Open looks, fails with ErrCorrupt.
+// Open opens (creating if needed, unless opts.MustExist or ReadOnly) the
+// store at path. A new file gets every bucket and the schema version. An
+// existing file written by an older riskwatch is migrated in place after a
+// copy of it is kept beside it (see migrate.go); one written by a newer
+// riskwatch is refused with ErrSchema, naming both versions. A bucket the
+// file lacks is created. A file locked by another process fails with
+// ErrInUse after opts.Timeout; a file that is not a bbolt database, or is
+// damaged where Open looks, fails with ErrCorrupt.
 func Open(path string, opts Options) (*DB, error) {
 	if opts.Timeout <= 0 {
 		opts.Timeout = time.Second
@@ -97,20 +124,49 @@ func Open(path string, opts Options) (*DB, error) {
 	if opts.mergeIdle <= 0 {
 		opts.mergeIdle = mergeIdle
 	}
-	if st, err := os.Stat(path); err == nil && st.IsDir() {
+	if opts.migrateChunk <= 0 {
+		opts.migrateChunk = migChunk
+	}
+	if opts.migrateRunBytes <= 0 {
+		opts.migrateRunBytes = migRunBytes
+	}
+	if opts.migrateTxEntries <= 0 {
+		opts.migrateTxEntries = migTxEntries
+	}
+	for _, d := range []struct {
+		v   *int
+		def int
+	}{{&opts.dims.block, dimBlockSize}, {&opts.dims.fanout, dimFanout}, {&opts.dims.levelBase, dimLevelBase},
+		{&opts.dims.stepEntries, dimStepEntries}, {&opts.dims.stepBlocks, dimStepBlocks}} {
+		if *d.v <= 0 {
+			*d.v = d.def
+		}
+	}
+	st, err := os.Stat(path)
+	switch {
+	case err == nil && st.IsDir():
 		return nil, fmt.Errorf("open store %s: is a directory", path)
+	case errors.Is(err, os.ErrNotExist) && (opts.MustExist || opts.ReadOnly):
+		return nil, fmt.Errorf("%w at %s", ErrNoDatabase, path)
 	}
 	bdb, err := openBolt(path, opts)
 	if err != nil {
 		return nil, err
 	}
-	db := &DB{path: path, bolt: bdb, now: opts.Now, lockTimeout: opts.Timeout}
-	last, pend, err := db.init()
+	db := &DB{path: path, bolt: bdb, now: opts.Now, lockTimeout: opts.Timeout, readOnly: opts.ReadOnly, dims: opts.dims}
+	last, mark, pend, err := db.init(&opts)
 	if err != nil {
 		_ = bdb.Close()
 		return nil, err
 	}
-	db.w = startWriter(db, last, pend, opts)
+	if !opts.ReadOnly {
+		var ds dimState
+		if err := db.view(func(tx *bolt.Tx) error { ds, err = readDimState(tx); return err }); err != nil {
+			_ = bdb.Close()
+			return nil, fmt.Errorf("open store %s: %w: %v", path, ErrCorrupt, err)
+		}
+		db.w = startWriter(db, last, mark, pend, db.dims.work(&ds), opts)
+	}
 	return db, nil
 }
 
@@ -129,6 +185,7 @@ func openBolt(path string, opts Options) (bdb *bolt.DB, err error) {
 		FreelistType: bolt.FreelistMapType,
 		NoSync:       opts.NoSync,
 		MaxSize:      opts.MaxSize,
+		ReadOnly:     opts.ReadOnly,
 	})
 	switch {
 	case err == nil:
@@ -148,11 +205,12 @@ func openBolt(path string, opts Options) (bdb *bolt.DB, err error) {
 	return nil, fmt.Errorf("open store %s: %w: %v", path, ErrCorrupt, err)
 }
 
-// init creates the buckets of a new file or checks an existing one, loads
-// the counters and returns the last decision key and the pending user
-// state. It reads the first and last entry of every bucket, so gross damage
-// shows here rather than in a later query.
-func (db *DB) init() (last decKey, pend []pendingUser, err error) {
+// init creates the buckets of a new file or checks an existing one,
+// migrates it when it is older, creates missing buckets, loads the counters
+// and returns the last decision key, the index mark and the pending index
+// state (none when read-only). It reads the first and last entry of every
+// bucket, so gross damage shows here rather than in a later query.
+func (db *DB) init(opts *Options) (last, mark decKey, pend []pendingDec, err error) {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		if r := recover(); r != nil {
@@ -160,51 +218,61 @@ func (db *DB) init() (last decKey, pend []pendingUser, err error) {
 		}
 	}()
 	fresh := false
-	err = db.bolt.View(func(tx *bolt.Tx) error {
-		if tx.Bucket(bktMeta) != nil {
-			return nil
-		}
-		other := 0
-		if err := tx.ForEach(func([]byte, *bolt.Bucket) error { other++; return nil }); err != nil {
-			return err
-		}
-		if other > 0 {
-			return fmt.Errorf("open store %s: %w: a bbolt file of another program (no riskwatch metadata)", db.path, ErrSchema)
-		}
-		fresh = true
-		return nil
-	})
-	if err != nil {
-		return last, nil, err
-	}
-	if fresh {
-		err = db.bolt.Update(func(tx *bolt.Tx) error {
-			for _, name := range allBuckets {
-				if _, err := tx.CreateBucketIfNotExists(name); err != nil {
-					return err
-				}
-			}
-			return tx.Bucket(bktMeta).Put(metaSchema, u64(SchemaVersion))
-		})
-		if err != nil {
-			return last, nil, fmt.Errorf("open store %s: create schema: %w", db.path, err)
-		}
-	}
+	var version uint64
 	err = db.bolt.View(func(tx *bolt.Tx) error {
 		meta := tx.Bucket(bktMeta)
+		if meta == nil {
+			other := 0
+			if err := tx.ForEach(func([]byte, *bolt.Bucket) error { other++; return nil }); err != nil {
+				return err
+			}
+			if other > 0 {
+				return fmt.Errorf("open store %s: %w: a bbolt file of another program (no riskwatch metadata)", db.path, ErrSchema)
+			}
+			fresh = true
+			return nil
+		}
 		v := meta.Get(metaSchema)
 		if len(v) != 8 {
 			return fmt.Errorf("open store %s: %w: schema version missing", db.path, ErrCorrupt)
 		}
-		if got := readU64(v); got != SchemaVersion {
-			return fmt.Errorf("open store %s: %w: the file has schema version %d, this riskwatch reads version %d", db.path, ErrSchema, got, SchemaVersion)
-		}
-		for _, name := range allBuckets {
-			b := tx.Bucket(name)
-			if b == nil {
-				return fmt.Errorf("open store %s: %w: bucket %s missing", db.path, ErrCorrupt, name)
+		version = readU64(v)
+		return nil
+	})
+	if err != nil {
+		return last, mark, nil, err
+	}
+	switch {
+	case fresh && db.readOnly:
+		return last, mark, nil, fmt.Errorf("open store %s: %w: an empty bbolt file, not a riskwatch database yet", db.path, ErrSchema)
+	case fresh:
+		err = db.bolt.Update(func(tx *bolt.Tx) error {
+			if _, err := tx.CreateBucketIfNotExists(bktMeta); err != nil {
+				return err
 			}
-			c := b.Cursor()
+			return tx.Bucket(bktMeta).Put(metaSchema, u64(SchemaVersion))
+		})
+		if err != nil {
+			return last, mark, nil, fmt.Errorf("open store %s: create schema: %w", db.path, err)
+		}
+	case version > SchemaVersion:
+		return last, mark, nil, fmt.Errorf("open store %s: %w: %s was written by a newer riskwatch (schema %d); this riskwatch reads schemas up to %d", db.path, ErrSchema, db.path, version, SchemaVersion)
+	case version == 0:
+		return last, mark, nil, fmt.Errorf("open store %s: %w: schema version 0", db.path, ErrCorrupt)
+	case version < SchemaVersion && db.readOnly:
+		return last, mark, nil, fmt.Errorf("open store %s: %w: it has schema %d and this riskwatch reads schema %d; open it once with `riskwatch collect` or `riskwatch` (not read-only) to migrate it", db.path, ErrSchema, version, SchemaVersion)
+	case version < SchemaVersion:
+		if err := db.migrate(version, opts); err != nil {
+			return last, mark, nil, fmt.Errorf("open store %s: %w", db.path, err)
+		}
+	}
+	if err := db.createMissing(); err != nil {
+		return last, mark, nil, err
+	}
+	err = db.bolt.View(func(tx *bolt.Tx) error {
+		meta := tx.Bucket(bktMeta)
+		for _, name := range allBuckets {
+			c := tx.Bucket(name).Cursor()
 			c.First()
 			c.Last()
 		}
@@ -217,13 +285,50 @@ func (db *DB) init() (last decKey, pend []pendingUser, err error) {
 		db.decisions.Store(readU64(meta.Get(metaDecisions)))
 		db.inbox.Store(readU64(meta.Get(metaInbox)))
 		db.rejected.Store(readU64(meta.Get(metaRejected)))
+		mark = indexMark(tx)
+		if db.readOnly {
+			return nil
+		}
 		var err error
 		if pend, err = loadPending(tx); err != nil {
 			return fmt.Errorf("open store %s: %w: %v", db.path, ErrCorrupt, err)
 		}
 		return nil
 	})
-	return last, pend, err
+	return last, mark, pend, err
+}
+
+// createMissing creates the buckets the file lacks (none of a current file;
+// a bucket added by a later release needs no migration). A read-only store
+// cannot: it reports them.
+func (db *DB) createMissing() error {
+	var missing [][]byte
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		for _, name := range allBuckets {
+			if tx.Bucket(name) == nil {
+				missing = append(missing, name)
+			}
+		}
+		return nil
+	})
+	if err != nil || len(missing) == 0 {
+		return err
+	}
+	if db.readOnly {
+		return fmt.Errorf("open store %s: %w: bucket %s missing; open it once with `riskwatch collect` or `riskwatch` (not read-only) to add it", db.path, ErrSchema, missing[0])
+	}
+	err = db.bolt.Update(func(tx *bolt.Tx) error {
+		for _, name := range missing {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("open store %s: create buckets: %w", db.path, err)
+	}
+	return nil
 }
 
 // Path returns the file the store was opened from.
@@ -237,7 +342,9 @@ func (db *DB) Close() error {
 		db.mu.Lock()
 		db.closed = true
 		db.mu.Unlock()
-		db.w.stop()
+		if db.w != nil {
+			db.w.stop()
+		}
 		if err := db.bolt.Close(); err != nil {
 			db.closeErr = fmt.Errorf("close store %s: %w", db.path, err)
 		}

@@ -2,33 +2,35 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	bolt "go.etcd.io/bbolt"
 )
 
-// Enqueue stores events, rejected input and, when cp is not nil, a file
-// checkpoint, all in one transaction: after a crash either all of them are
-// in the file or none is, so a checkpoint is never ahead of the events read
-// before it. An event whose EventID is already in the inbox or already
-// decided is skipped; fresh[i] reports whether events[i] was added. Every
-// event needs a non-empty EventID.
+// Enqueue stores events, rejected input and checkpoints (of any number of
+// sources: a Kafka source writes one per partition), all in one
+// transaction: after a crash either all of them are in the file or none
+// is, so a checkpoint is never ahead of the events read before it. An event
+// whose EventID is already in the inbox or already decided is skipped;
+// fresh[i] reports whether events[i] was added. Every event needs a
+// non-empty EventID and every checkpoint a Source.
 //
 // Enqueue returns after the commit. If ctx ends first it returns ctx.Err(),
 // and the events may or may not have been stored: enqueueing them again is
 // safe.
-func (db *DB) Enqueue(ctx context.Context, events []InboxEvent, rejects []Rejected, cp *Checkpoint) ([]bool, error) {
+func (db *DB) Enqueue(ctx context.Context, events []InboxEvent, rejects []Rejected, cps []Checkpoint) ([]bool, error) {
 	for i := range events {
 		if events[i].EventID == "" {
 			return nil, fmt.Errorf("enqueue: event %d has no event ID", i)
 		}
 	}
-	if cp != nil && cp.Source == "" {
-		return nil, errors.New("enqueue: checkpoint without a source")
+	for i := range cps {
+		if cps[i].Source == "" {
+			return nil, fmt.Errorf("enqueue: checkpoint %d has no source", i)
+		}
 	}
 	fresh := make([]bool, len(events))
-	err := db.submit(ctx, len(events)+len(rejects), func(st *txState) error {
+	err := db.submit(ctx, len(events)+len(rejects)+len(cps), func(st *txState) error {
 		for i := range events {
 			ok, err := st.enqueue(&events[i])
 			if err != nil {
@@ -39,8 +41,11 @@ func (db *DB) Enqueue(ctx context.Context, events []InboxEvent, rejects []Reject
 		if err := st.reject(rejects); err != nil {
 			return err
 		}
-		if cp != nil {
-			return st.putEnc(st.checkpoints, []byte(cp.Source), func(b []byte) []byte { return encodeCheckpoint(b, cp) })
+		for i := range cps {
+			cp := &cps[i]
+			if err := st.putEnc(st.checkpoints, []byte(cp.Source), func(b []byte) []byte { return encodeCheckpoint(b, cp) }); err != nil {
+				return fmt.Errorf("store checkpoint %d: %w", i, err)
+			}
 		}
 		return nil
 	})

@@ -21,7 +21,7 @@ func TestEnqueueDedupAndCheckpoint(t *testing.T) {
 		{EventID: "b", Source: "file:x", ReceivedAt: t0},
 		{EventID: "a", Source: "file:x"}, // same line twice in one batch
 	}
-	fresh, err := db.Enqueue(ctx, evs, []Rejected{{Source: "file:x", Position: "offset 40", Reason: "not JSON", Head: []byte("{oops")}}, &Checkpoint{Source: "file:x", FileID: "1:2", Offset: 64})
+	fresh, err := db.Enqueue(ctx, evs, []Rejected{{Source: "file:x", Position: "offset 40", Reason: "not JSON", Head: []byte("{oops")}}, []Checkpoint{{Source: "file:x", FileID: "1:2", Offset: 64}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +74,7 @@ func TestEnqueueDedupAndCheckpoint(t *testing.T) {
 	if _, err := db.Enqueue(ctx, []InboxEvent{{EventID: ""}}, nil, nil); err == nil {
 		t.Error("event without ID accepted")
 	}
-	if _, err := db.Enqueue(ctx, nil, nil, &Checkpoint{}); err == nil {
+	if _, err := db.Enqueue(ctx, nil, nil, []Checkpoint{{}}); err == nil {
 		t.Error("checkpoint without source accepted")
 	}
 }
@@ -138,7 +138,7 @@ func TestRejectedAndCheckpoints(t *testing.T) {
 	}
 
 	for _, src := range []string{"file:b", "file:a"} {
-		if _, err := db.Enqueue(ctx, nil, nil, &Checkpoint{Source: src, FileID: "f", Offset: 7}); err != nil {
+		if _, err := db.Enqueue(ctx, nil, nil, []Checkpoint{{Source: src, FileID: "f", Offset: 7}}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -258,5 +258,27 @@ func TestInboxDepthSurvivesReopen(t *testing.T) {
 	defer db.Close()
 	if d := db.InboxDepth(); d != 25 {
 		t.Errorf("InboxDepth after reopen = %d, want 25", d)
+	}
+}
+
+// TestEnqueueManyCheckpoints writes one checkpoint per partition with the
+// events they cover, all or nothing.
+func TestEnqueueManyCheckpoints(t *testing.T) {
+	db := openTest(t, Options{NoSync: true})
+	ctx := context.Background()
+	cps := []Checkpoint{{Source: "kafka:t/0", FileID: "g", Offset: 10}, {Source: "kafka:t/1", FileID: "g", Offset: 4}, {Source: "kafka:t/2", FileID: "g", Offset: 0}}
+	if _, err := db.Enqueue(ctx, []InboxEvent{{EventID: "k0"}, {EventID: "k1"}}, nil, cps); err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.Checkpoints()
+	if err != nil || fmt.Sprint(got) != fmt.Sprint(cps) {
+		t.Errorf("Checkpoints = %+v, %v", got, err)
+	}
+	bad := []Checkpoint{{Source: "kafka:t/0", Offset: 99}, {Offset: 5}}
+	if _, err := db.Enqueue(ctx, []InboxEvent{{EventID: "k2"}}, nil, bad); err == nil {
+		t.Error("a checkpoint without a source was accepted")
+	}
+	if cp, _, _ := db.Checkpoint("kafka:t/0"); cp.Offset != 10 || db.InboxDepth() != 2 {
+		t.Errorf("a refused Enqueue stored something: checkpoint %+v, inbox %d", cp, db.InboxDepth())
 	}
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"math/rand/v2"
@@ -95,7 +96,7 @@ func TestOpenCreatesAndReopens(t *testing.T) {
 	if _, err := db.Complete(ctx, []Result{{Decision: decision.Decision{EventID: "e2", Action: decision.ActionAllow}}}); !errors.Is(err, ErrClosed) {
 		t.Errorf("Complete after Close: %v, want ErrClosed", err)
 	}
-	if _, err := db.Latest(ctx, nil, 1); !errors.Is(err, ErrClosed) {
+	if _, err := db.Latest(ctx, nil, 1, ""); !errors.Is(err, ErrClosed) {
 		t.Errorf("Latest after Close: %v, want ErrClosed", err)
 	}
 
@@ -225,8 +226,8 @@ func TestOpenSchemaMismatch(t *testing.T) {
 		if !errors.Is(err, ErrSchema) {
 			t.Fatalf("Open: %v, want ErrSchema", err)
 		}
-		if !strings.Contains(err.Error(), "schema version 42") || !strings.Contains(err.Error(), "reads version 1") {
-			t.Errorf("error %q does not give both versions", err)
+		if want := path + " was written by a newer riskwatch (schema 43); this riskwatch reads schemas up to 2"; !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
 		}
 	})
 	t.Run("foreign bbolt file", func(t *testing.T) {
@@ -263,4 +264,124 @@ func rawUpdate(t *testing.T, path string, fn func(*bolt.Tx) error) {
 	if err := b.Close(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+func TestOpenMissingBucket(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "m.db")
+	db, err := Open(path, Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := db.Complete(ctx, []Result{{Decision: decision.Decision{EventID: "e", UserID: "u", IP: "10.1.2.3", Action: decision.ActionAllow}}}); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	// A file from a release without a bucket a later one added opens,
+	// read-write, and gets it.
+	rawUpdate(t, path, func(tx *bolt.Tx) error { return tx.DeleteBucket(bktCheckpoints) })
+	if _, err := Open(path, Options{ReadOnly: true}); !errors.Is(err, ErrSchema) || !strings.Contains(err.Error(), "riskwatch collect") {
+		t.Errorf("read-only Open of a file without a bucket: %v", err)
+	}
+	db, err = Open(path, Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Enqueue(ctx, nil, nil, []Checkpoint{{Source: "file:x", Offset: 3}}); err != nil {
+		t.Errorf("the recreated bucket does not work: %v", err)
+	}
+	if l, err := db.Latest(ctx, nil, 5, ""); err != nil || len(l) != 1 {
+		t.Errorf("Latest after adding a bucket: %d, %v", len(l), err)
+	}
+}
+
+func TestReadOnly(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "ro.db")
+	buildStore(t, path, 500)
+	input, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	db, err := Open(path, Options{ReadOnly: true, Timeout: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Readers share the file; a writer cannot have it meanwhile.
+	db2, err := Open(path, Options{ReadOnly: true, Timeout: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatalf("a second read-only Open: %v", err)
+	}
+	if _, err := Open(path, Options{Timeout: 100 * time.Millisecond}); !errors.Is(err, ErrInUse) {
+		t.Errorf("read-write Open while readers hold the file: %v", err)
+	}
+	if err := db2.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if n := exerciseStore(db); n != 0 {
+		t.Errorf("%d queries failed with ErrCorrupt", n)
+	}
+	if l, err := db.Latest(ctx, nil, 10, ""); err != nil || len(l) != 10 {
+		t.Errorf("Latest read-only: %d, %v", len(l), err)
+	}
+	if us, err := db.Users(ctx, UsersQuery{Limit: 3}); err != nil || len(us) != 3 {
+		t.Errorf("Users read-only: %d, %v", len(us), err)
+	}
+	writes := map[string]error{
+		"Complete": second(db.Complete(ctx, []Result{{Decision: decision.Decision{EventID: "new", Action: decision.ActionAllow}}})),
+		"Enqueue":  second(db.Enqueue(ctx, []InboxEvent{{EventID: "new"}}, nil, nil)),
+		"Reject":   db.Reject(ctx, []Rejected{{Reason: "x"}}),
+		"Retain":   second(db.Retain(ctx, time.Now())),
+	}
+	for name, err := range writes {
+		if !errors.Is(err, ErrReadOnly) || !strings.Contains(err.Error(), path) {
+			t.Errorf("%s on a read-only store: %v", name, err)
+		}
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if after, _ := os.ReadFile(path); !bytes.Equal(after, input) {
+		t.Error("a read-only open changed the file")
+	}
+
+	// An older schema must be migrated read-write first.
+	old := filepath.Join(dir, "old.db")
+	generatedRound1(t, old, 20, 0)
+	oldBytes, _ := os.ReadFile(old)
+	_, err = Open(old, Options{ReadOnly: true})
+	if !errors.Is(err, ErrSchema) || !strings.Contains(err.Error(), "schema 1") || !strings.Contains(err.Error(), "`riskwatch collect` or `riskwatch`") {
+		t.Errorf("read-only Open of a schema-1 file: %v", err)
+	}
+	if after, _ := os.ReadFile(old); !bytes.Equal(after, oldBytes) {
+		t.Error("a refused read-only open changed the file")
+	}
+	if _, err := os.Stat(old + ".bak-1"); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a refused read-only open made a backup: %v", err)
+	}
+}
+
+func TestMustExist(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "none.db")
+	for _, opts := range []Options{{MustExist: true}, {ReadOnly: true}} {
+		_, err := Open(path, opts)
+		if !errors.Is(err, ErrNoDatabase) || err.Error() != "no database at "+path {
+			t.Errorf("Open(%+v) of a missing file: %v", opts, err)
+		}
+		if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("Open(%+v) created the file", opts)
+		}
+	}
+	db, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	db, err = Open(path, Options{MustExist: true})
+	if err != nil {
+		t.Fatalf("MustExist on an existing store: %v", err)
+	}
+	db.Close()
 }

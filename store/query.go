@@ -3,7 +3,9 @@ package store
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/riskwatch/riskwatch/decision"
@@ -28,56 +30,24 @@ func (k decKey) after() decKey {
 	return k
 }
 
-// keyRange is a set of decision keys [lo, hi), walked in key order or in
-// reverse, optionally through one user's index entries only.
-type keyRange struct {
-	lo, hi  decKey
+// evRange is a set of event keys [lo, hi), walked in order or in reverse.
+type evRange struct {
+	lo, hi  evKey
 	reverse bool
-	user    string // "" = every decision
 }
 
-// windowRange returns the keys of decisions stored in [from, to); zero
-// times are unbounded.
-func windowRange(from, to time.Time) keyRange {
-	r := keyRange{lo: timeKey(from), hi: maxKey}
+// evRangeOf returns the event keys of decisions with an event time in
+// [from, to); zero times are unbounded.
+func evRangeOf(from, to time.Time) evRange {
+	r := evRange{lo: evBound(from), hi: maxEvKey}
 	if !to.IsZero() {
-		r.hi = timeKey(to)
+		r.hi = evBound(to)
 	}
 	return r
 }
 
-// scan calls fn with the key and stored value of each decision in r until fn
-// returns false or an error. It checks ctx every ctxCheckEvery entries.
-func (r keyRange) scan(ctx context.Context, tx *bolt.Tx, fn func(k, v []byte) (bool, error)) error {
-	if r.user != "" {
-		return r.scanUser(ctx, tx, fn)
-	}
-	return r.scanPlain(ctx, tx, fn)
-}
-
-// scanPlain walks the decisions bucket.
-func (r keyRange) scanPlain(ctx context.Context, tx *bolt.Tx, fn func(k, v []byte) (bool, error)) error {
-	return walk(ctx, tx.Bucket(bktDecisions).Cursor(), r.lo[:], r.hi[:], r.reverse, fn)
-}
-
-// scanIndex walks the user index entries of r.user (only those up to the
-// user mark exist).
-func (r keyRange) scanIndex(ctx context.Context, tx *bolt.Tx, fn func(k, v []byte) (bool, error)) error {
-	decisions := tx.Bucket(bktDecisions)
-	prefix := userPrefix(r.user)
-	lo := append(append([]byte(nil), prefix...), r.lo[:]...)
-	hi := append(append([]byte(nil), prefix...), r.hi[:]...)
-	return walk(ctx, tx.Bucket(bktByUser).Cursor(), lo, hi, r.reverse, func(k, _ []byte) (bool, error) {
-		dk := k[len(prefix):]
-		if len(dk) != len(decKey{}) {
-			return false, fmt.Errorf("user index entry %x: %w", k, errRecord)
-		}
-		v := decisions.Get(dk)
-		if v == nil {
-			return false, fmt.Errorf("user index names missing decision %x", dk)
-		}
-		return fn(dk, v)
-	})
+func (r evRange) contains(e evKey) bool {
+	return bytes.Compare(e[:], r.lo[:]) >= 0 && bytes.Compare(e[:], r.hi[:]) < 0
 }
 
 // walk moves c over the keys in [lo, hi), ascending or descending, calling
@@ -118,6 +88,125 @@ func walk(ctx context.Context, c *bolt.Cursor, lo, hi []byte, reverse bool, fn f
 	return nil
 }
 
+// pendHit is a pending decision that a walk over an index must include.
+type pendHit[P any] struct {
+	e evKey
+	p P
+}
+
+// mergeIndex walks the entries under prefix of an index keyed prefix +
+// event key whose event keys lie in r, in r's direction, merged in order
+// with pend (decisions not in the index yet, inside r, in any order), and
+// calls fn with each until it returns false. parse reads an entry's event
+// key and payload; the payload is valid only during the call.
+func mergeIndex[P any](ctx context.Context, c *bolt.Cursor, prefix []byte, r evRange, parse func(k, v []byte) (evKey, P, error), pend []pendHit[P], fn func(evKey, P) (bool, error)) error {
+	slices.SortFunc(pend, func(a, b pendHit[P]) int { return bytes.Compare(a.e[:], b.e[:]) })
+	if r.reverse {
+		slices.Reverse(pend)
+	}
+	ahead := func(a, b *evKey) bool {
+		c := bytes.Compare(a[:], b[:])
+		return c < 0 && !r.reverse || c > 0 && r.reverse
+	}
+	i, more := 0, true
+	// flush hands fn the pending entries that come before e (all of them
+	// when e is nil).
+	flush := func(e *evKey) error {
+		for more && i < len(pend) && (e == nil || ahead(&pend[i].e, e)) {
+			var err error
+			if more, err = fn(pend[i].e, pend[i].p); err != nil {
+				return err
+			}
+			i++
+		}
+		return nil
+	}
+	lo := append(slices.Clip(prefix), r.lo[:]...)
+	hi := append(slices.Clip(prefix), r.hi[:]...)
+	err := walk(ctx, c, lo, hi, r.reverse, func(k, v []byte) (bool, error) {
+		e, p, err := parse(k, v)
+		if err != nil {
+			return false, err
+		}
+		if err := flush(&e); err != nil || !more {
+			return false, err
+		}
+		more, err = fn(e, p)
+		return more, err
+	})
+	if err != nil {
+		return err
+	}
+	return flush(nil)
+}
+
+// walkTime calls fn with the event key of every decision in r, in r's
+// direction, from by_time.
+func walkTime(ctx context.Context, tx *bolt.Tx, r evRange, fn func(e evKey) (bool, error)) error {
+	return walk(ctx, tx.Bucket(bktByTime).Cursor(), r.lo[:], r.hi[:], r.reverse, func(k, _ []byte) (bool, error) {
+		if len(k) != len(evKey{}) {
+			return false, fmt.Errorf("time index entry %x: %w", k, errRecord)
+		}
+		return fn(evKey(k))
+	})
+}
+
+// walkUser is walkTime for one user's decisions: the by_user entries (the
+// decisions up to the index mark) merged with the user's pending
+// decisions. Users are compared by their first maxIndexPart bytes; callers
+// check the full ID on the decision.
+func walkUser(ctx context.Context, tx *bolt.Tx, user string, r evRange, fn func(e evKey) (bool, error)) error {
+	want := []byte(indexPart(user))
+	var pend []pendHit[struct{}]
+	err := scanPending(ctx, tx, func(k, v []byte) (bool, error) {
+		u := peekUser(v)
+		if len(u) > maxIndexPart {
+			u = u[:maxIndexPart]
+		}
+		if !bytes.Equal(u, want) {
+			return true, nil
+		}
+		_, ev, err := peekEvent(decKey(k), v)
+		if err != nil {
+			return false, err
+		}
+		if e := makeEvKey(ev, decKey(k)); r.contains(e) {
+			pend = append(pend, pendHit[struct{}]{e: e})
+		}
+		return true, nil
+	})
+	if err != nil {
+		return err
+	}
+	prefix := userPrefix(user)
+	parse := func(k, _ []byte) (evKey, struct{}, error) {
+		if len(k) != len(prefix)+len(evKey{}) {
+			return evKey{}, struct{}{}, fmt.Errorf("user index entry %x: %w", k, errRecord)
+		}
+		return evKey(k[len(prefix):]), struct{}{}, nil
+	}
+	return mergeIndex(ctx, tx.Bucket(bktByUser).Cursor(), prefix, r, parse, pend, func(e evKey, _ struct{}) (bool, error) { return fn(e) })
+}
+
+// walkDecisions calls fn with the event key and stored value of every
+// decision in r (of user only, when user is not ""), in event-time order
+// or its reverse.
+func walkDecisions(ctx context.Context, tx *bolt.Tx, user string, r evRange, fn func(e evKey, v []byte) (bool, error)) error {
+	decisions := tx.Bucket(bktDecisions)
+	get := func(e evKey) (bool, error) {
+		k := e.dec()
+		v := decisions.Get(k[:])
+		if v == nil {
+			return false, fmt.Errorf("index names missing decision %s", k.id())
+		}
+		return fn(e, v)
+	}
+	if user != "" {
+		return walkUser(ctx, tx, user, r, get)
+	}
+	return walkTime(ctx, tx, r, get)
+}
+
 // matcher decodes only what a filter needs before deciding, and the raw
 // request and response only for decisions that match.
 type matcher struct {
@@ -128,20 +217,20 @@ type matcher struct {
 
 // match reports whether the stored decision matches and, if so, returns it
 // fully decoded.
-func (m *matcher) match(k, v []byte) (decision.Decision, bool, error) {
+func (m *matcher) match(k decKey, v []byte) (decision.Decision, bool, error) {
 	if m.f.Empty() && len(m.user) <= maxIndexPart {
 		var d decision.Decision
-		err := decodeDecision(k, v, &d, true)
+		err := decodeDecision(k[:], v, &d, true)
 		return d, err == nil, err
 	}
-	if err := decodeDecision(k, v, &m.d, false); err != nil {
+	if err := decodeDecision(k[:], v, &m.d, false); err != nil {
 		return decision.Decision{}, false, err
 	}
 	if (m.user != "" && m.d.UserID != m.user) || !m.f.Match(&m.d) {
 		return decision.Decision{}, false, nil
 	}
 	var d decision.Decision
-	err := decodeDecision(k, v, &d, true)
+	err := decodeDecision(k[:], v, &d, true)
 	return d, err == nil, err
 }
 
@@ -169,48 +258,126 @@ func (db *DB) Get(ctx context.Context, id string) (decision.Decision, error) {
 	return d, nil
 }
 
-// Latest returns up to n of the newest decisions that match f (nil matches
-// all), newest first. It walks back from the newest decision, through the
-// user index when f names a user, and stops at f's since: bound.
-func (db *DB) Latest(ctx context.Context, f *decision.Filter, n int) ([]decision.Decision, error) {
+// Latest returns up to n of the newest decisions in arrival order (the
+// order of IDs) that match f (nil matches all), newest first. before, when
+// not "", is a decision ID: only decisions stored before it are returned,
+// so passing the last ID of one answer as before pages to older ones.
+//
+// It walks back from the newest decision, or through the user index when f
+// names a user. f's since: bound, an event-time bound, ends the walk at the
+// decisions stored decision.MaxClockSkew before it (Complete keeps event
+// times no further ahead of the store's clock than that); f's until: bound
+// is only a filter term here.
+func (db *DB) Latest(ctx context.Context, f *decision.Filter, n int, before string) ([]decision.Decision, error) {
 	if n <= 0 {
 		return nil, nil
 	}
-	r := windowRange(f.Since(), time.Time{})
-	r.reverse = true
-	r.user = f.UserID()
-	out, _, err := db.collect(ctx, r, f, n)
+	hi := maxKey
+	if before != "" {
+		k, err := parseID(before)
+		if err != nil {
+			return nil, fmt.Errorf("latest: %w: %v", ErrBadCursor, err)
+		}
+		hi = k
+	}
+	var lo decKey
+	if s := f.Since(); !s.IsZero() {
+		lo = timeKey(s.Add(-decision.MaxClockSkew))
+	}
+	user := f.UserID()
+	m := matcher{f: f, user: user}
+	var out []decision.Decision
+	add := func(k decKey, v []byte) (bool, error) {
+		d, ok, err := m.match(k, v)
+		if err != nil || !ok {
+			return err == nil, err
+		}
+		out = append(out, d)
+		return len(out) < n, nil
+	}
+	err := db.view(func(tx *bolt.Tx) error {
+		decisions := tx.Bucket(bktDecisions)
+		if user == "" {
+			return walk(ctx, decisions.Cursor(), lo[:], hi[:], true, func(k, v []byte) (bool, error) {
+				return add(decKey(k), v)
+			})
+		}
+		// The user's decisions in the filter's event-time window, newest
+		// stored first.
+		var keys []decKey
+		err := walkUser(ctx, tx, user, evRangeOf(f.Since(), f.Until()), func(e evKey) (bool, error) {
+			if k := e.dec(); bytes.Compare(k[:], hi[:]) < 0 && bytes.Compare(k[:], lo[:]) >= 0 {
+				keys = append(keys, k)
+			}
+			return true, nil
+		})
+		if err != nil {
+			return err
+		}
+		slices.SortFunc(keys, func(a, b decKey) int { return bytes.Compare(b[:], a[:]) })
+		for i, k := range keys {
+			if i%ctxCheckEvery == ctxCheckEvery-1 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+			}
+			v := decisions.Get(k[:])
+			if v == nil {
+				return fmt.Errorf("user index names missing decision %s", k.id())
+			}
+			if more, err := add(k, v); err != nil || !more {
+				return err
+			}
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, fmt.Errorf("latest: %w", err)
 	}
 	return out, nil
 }
 
-// collect returns up to n decisions of r matching f, and the key after
-// which a further call would continue when n were found and more exist.
-func (db *DB) collect(ctx context.Context, r keyRange, f *decision.Filter, n int) (out []decision.Decision, more bool, err error) {
-	m := matcher{f: f, user: r.user}
-	err = db.view(func(tx *bolt.Tx) error {
-		return r.scan(ctx, tx, func(k, v []byte) (bool, error) {
-			d, ok, err := m.match(k, v)
-			if err != nil || !ok {
-				return err == nil, err
-			}
-			if len(out) == n {
-				more = true
-				return false, nil
+// After returns up to n decisions stored after the decision with ID after
+// ("" or the all-zero ID: from the first), oldest first, in arrival order:
+// what a tail of new decisions reads, whatever their event times. The ID
+// need not be stored any more.
+func (db *DB) After(ctx context.Context, after string, n int) ([]decision.Decision, error) {
+	var lo decKey
+	if after != "" {
+		k, err := parseID(after)
+		if err != nil {
+			return nil, fmt.Errorf("decisions after: %w: %v", ErrBadCursor, err)
+		}
+		if k == maxKey {
+			return nil, nil
+		}
+		lo = k.after()
+	}
+	if n <= 0 {
+		return nil, nil
+	}
+	var out []decision.Decision
+	err := db.view(func(tx *bolt.Tx) error {
+		return walk(ctx, tx.Bucket(bktDecisions).Cursor(), lo[:], maxKey[:], false, func(k, v []byte) (bool, error) {
+			var d decision.Decision
+			if err := decodeDecision(k, v, &d, true); err != nil {
+				return false, err
 			}
 			out = append(out, d)
-			return true, nil
+			return len(out) < n, nil
 		})
 	})
-	return out, more, err
+	if err != nil {
+		return nil, fmt.Errorf("decisions after %s: %w", after, err)
+	}
+	return out, nil
 }
 
-// RangeQuery selects decisions stored in [From, To) (zero values are
-// unbounded) matching Filter, oldest first or newest first (Reverse), one
-// page of at most Limit (default 1000) at a time. Cursor is the Next of the
-// previous page.
+// RangeQuery selects decisions with an event time in [From, To) (zero
+// values are unbounded; the filter's since: and until: narrow it) matching
+// Filter, oldest event time first or newest first (Reverse), one page of at
+// most Limit (default 1000) at a time. Cursor is the Next of the previous
+// page.
 type RangeQuery struct {
 	From, To time.Time
 	Reverse  bool
@@ -226,47 +393,91 @@ type Page struct {
 	Next      string
 }
 
-// Range returns one page of the decisions q selects. Pages are stable under
-// concurrent writes: new decisions only appear after the newest key, and
-// the cursor is a decision key.
+// Range returns one page of the decisions q selects, in event-time order
+// (decisions with equal event times in arrival order). The cursor is opaque:
+// it holds the event time and key of the last decision of the page, so
+// pages are stable under concurrent writes and retention (a decision
+// stored meanwhile shows on a later page only if its event time puts it
+// after the cursor). A decision ID is accepted as a cursor too: the page
+// starts after that decision (after its stored time if it is gone).
 func (db *DB) Range(ctx context.Context, q RangeQuery) (Page, error) {
 	limit := q.Limit
 	if limit <= 0 {
 		limit = 1000
 	}
-	from := q.From
+	from, to := q.From, q.To
 	if s := q.Filter.Since(); s.After(from) {
 		from = s
 	}
-	r := windowRange(from, q.To)
-	r.reverse = q.Reverse
-	r.user = q.Filter.UserID()
-	if q.Cursor != "" {
-		k, err := parseID(q.Cursor)
-		if err != nil {
-			return Page{}, fmt.Errorf("range: bad cursor: %w", err)
-		}
-		if q.Reverse {
-			if bytes.Compare(k[:], r.hi[:]) < 0 {
-				r.hi = k
-			}
-		} else if next := k.after(); bytes.Compare(next[:], r.lo[:]) > 0 {
-			r.lo = next
-		}
+	if u := q.Filter.Until(); !u.IsZero() && (to.IsZero() || u.Before(to)) {
+		to = u
 	}
-	out, more, err := db.collect(ctx, r, q.Filter, limit)
+	r := evRangeOf(from, to)
+	r.reverse = q.Reverse
+	user := q.Filter.UserID()
+	var p Page
+	err := db.view(func(tx *bolt.Tx) error {
+		if q.Cursor != "" {
+			c, err := parseCursor(tx, q.Cursor)
+			if err != nil {
+				return err
+			}
+			if q.Reverse {
+				if bytes.Compare(c[:], r.hi[:]) < 0 {
+					r.hi = c
+				}
+			} else if next := c.after(); bytes.Compare(next[:], r.lo[:]) > 0 {
+				r.lo = next
+			}
+		}
+		m := matcher{f: q.Filter, user: user}
+		var last evKey
+		return walkDecisions(ctx, tx, user, r, func(e evKey, v []byte) (bool, error) {
+			d, ok, err := m.match(e.dec(), v)
+			if err != nil || !ok {
+				return err == nil, err
+			}
+			if len(p.Decisions) == limit {
+				p.Next = hex.EncodeToString(last[:])
+				return false, nil
+			}
+			p.Decisions = append(p.Decisions, d)
+			last = e
+			return true, nil
+		})
+	})
 	if err != nil {
 		return Page{}, fmt.Errorf("range: %w", err)
-	}
-	p := Page{Decisions: out}
-	if more {
-		p.Next = out[len(out)-1].ID
 	}
 	return p, nil
 }
 
+// parseCursor reads a Range cursor: 48 hex digits of an event key, or a
+// decision ID.
+func parseCursor(tx *bolt.Tx, s string) (evKey, error) {
+	var e evKey
+	switch len(s) {
+	case 2 * len(e):
+		if _, err := hex.Decode(e[:], []byte(s)); err != nil {
+			return e, fmt.Errorf("%w %q: %v", ErrBadCursor, s, err)
+		}
+		return e, nil
+	case 2 * len(decKey{}):
+		k, err := parseID(s)
+		if err != nil {
+			return e, fmt.Errorf("%w: %v", ErrBadCursor, err)
+		}
+		if v := tx.Bucket(bktDecisions).Get(k[:]); v != nil {
+			_, ev, err := peekEvent(k, v)
+			return makeEvKey(ev, k), err
+		}
+		return makeEvKey(max(k.nanos(), 0), k), nil
+	}
+	return e, fmt.Errorf("%w %q: want the Next of a page or a decision ID", ErrBadCursor, s)
+}
+
 // UserDecisions returns up to limit of a user's decisions (all when limit
-// <= 0), newest first, read through the user index.
+// <= 0), newest event time first, read through the user index.
 func (db *DB) UserDecisions(ctx context.Context, userID string, limit int) ([]decision.Decision, error) {
 	if userID == "" {
 		return nil, nil
@@ -274,10 +485,20 @@ func (db *DB) UserDecisions(ctx context.Context, userID string, limit int) ([]de
 	if limit <= 0 {
 		limit = int(^uint(0) >> 1)
 	}
-	r := windowRange(time.Time{}, time.Time{})
+	r := evRangeOf(time.Time{}, time.Time{})
 	r.reverse = true
-	r.user = userID
-	out, _, err := db.collect(ctx, r, nil, limit)
+	m := matcher{user: userID}
+	var out []decision.Decision
+	err := db.view(func(tx *bolt.Tx) error {
+		return walkDecisions(ctx, tx, userID, r, func(e evKey, v []byte) (bool, error) {
+			d, ok, err := m.match(e.dec(), v)
+			if err != nil || !ok {
+				return err == nil, err
+			}
+			out = append(out, d)
+			return len(out) < limit, nil
+		})
+	})
 	if err != nil {
 		return nil, fmt.Errorf("decisions of user %q: %w", userID, err)
 	}

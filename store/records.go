@@ -7,29 +7,56 @@ import (
 	"github.com/riskwatch/riskwatch/decision"
 )
 
-// Record format versions.
+// Record format versions: each decoder reads every version up to the one
+// its encoder writes.
 const (
-	decisionV   = 1
+	// decisionV1 (round 1): no flags, shadow fields or tail; the event
+	// time field held the event's own timestamp (or nothing), not the
+	// normalised event time.
+	decisionV1 = 1
+	decisionV2 = 2
+
 	inboxV      = 1
 	rejectedV   = 1
 	checkpointV = 1
-	summaryV    = 1
+	// summaryV1 (round 1) had no times for the latest values.
+	summaryV1 = 1
+	summaryV2 = 2
 )
+
+// Decision flags (version 2).
+const flagClockSkew = 1 << 0
 
 // maxRejectedHead bounds Rejected.Head as stored.
 const maxRejectedHead = 256
 
 // encodeDecision appends d's stored form (everything but ID and Time, which
-// live in the key) to b. The user ID comes first, so that peekUser reads it
-// with one varint, and the raw request and response come last, so that a
-// scan can decode a decision without them.
+// live in the key) to b. d.EventTime must be normalised (Complete does it);
+// zero stands for the time the decision is stored.
+//
+// Version 2 layout: the version byte, lp(user ID) (first, so that peekUser
+// reads it with one varint), the event time as varint unix nanoseconds
+// (0: the stored time), a flags byte, lp(event ID), the received time,
+// lp(source, type, status, email, IP, user agent, country), the four
+// scores as 8-byte floats, uvarint count and lp of each signal, lp(policy),
+// the action byte (index in decision.Actions), the shadow action byte (0 for
+// none, else 1 + index), lp(shadow rule), lp(error), varint HTTP status,
+// latency and attempts, lp(raw request), lp(raw response) (last, so that a
+// scan can decode a decision without them), and a tail of tagged fields,
+// each a tag byte and a length-prefixed value, for fields added later
+// without a new version (none yet; decoders skip tags they do not know).
 func encodeDecision(b []byte, d *decision.Decision) []byte {
 	e := encoder{b}
-	e.byte1(decisionV)
+	e.byte1(decisionV2)
 	e.str(d.UserID)
+	e.varint(clampNanos(d.EventTime))
+	var flags byte
+	if d.ClockSkew {
+		flags |= flagClockSkew
+	}
+	e.byte1(flags)
 	e.str(d.EventID)
 	e.time(d.ReceivedAt)
-	e.time(d.EventTime)
 	e.str(d.Source)
 	e.str(d.Type)
 	e.str(d.Status)
@@ -47,6 +74,8 @@ func encodeDecision(b []byte, d *decision.Decision) []byte {
 	}
 	e.str(d.Policy)
 	e.byte1(byte(d.Action.Index()))
+	e.byte1(byte(d.ShadowAction.Index() + 1))
+	e.str(d.ShadowRule)
 	e.str(d.Error)
 	e.varint(int64(d.HTTPStatus))
 	e.varint(int64(d.Latency))
@@ -56,21 +85,40 @@ func encodeDecision(b []byte, d *decision.Decision) []byte {
 	return e.b
 }
 
-// decodeDecision fills d from a stored key and value. With raw false the
-// request and response bytes are left nil (cheaper, for scans that filter
-// first). d shares nothing with val.
+// decodeDecision fills d from a stored key and value of any version. With
+// raw false the request and response bytes are left nil (cheaper, for
+// scans that filter first). d shares nothing with val. d.EventTime is
+// always set: a record without one (or with one before 1970) gets the
+// stored time, and a version-1 record's raw timestamp goes through
+// decision.EventTimeOf as the collector does today.
 func decodeDecision(key, val []byte, d *decision.Decision, raw bool) error {
 	if len(key) != len(decKey{}) {
 		return fmt.Errorf("decision key %x: %w", key, errRecord)
 	}
 	k := decKey(key)
 	r := decoder{b: val}
-	r.version(decisionV)
+	v := r.version(decisionV2)
 	*d = decision.Decision{ID: k.id(), Time: k.time()}
 	d.UserID = r.str()
-	d.EventID = r.str()
-	d.ReceivedAt = r.time()
-	d.EventTime, d.ClockSkew = decision.EventTimeOf(r.time(), d.ReceivedAt)
+	switch v {
+	case decisionV1:
+		d.EventID = r.str()
+		d.ReceivedAt = r.time()
+		d.EventTime, d.ClockSkew = decision.EventTimeOf(r.time(), d.ReceivedAt)
+		if ev := clampNanos(d.EventTime); ev != 0 {
+			d.EventTime = time.Unix(0, ev).UTC()
+		}
+	case decisionV2:
+		if ev := r.varint(); ev > 0 {
+			d.EventTime = time.Unix(0, ev).UTC()
+		}
+		d.ClockSkew = r.byte1()&flagClockSkew != 0
+		d.EventID = r.str()
+		d.ReceivedAt = r.time()
+	}
+	if clampNanos(d.EventTime) == 0 {
+		d.EventTime = d.Time
+	}
 	d.Source = r.str()
 	d.Type = r.str()
 	d.Status = r.str()
@@ -98,6 +146,16 @@ func decodeDecision(key, val []byte, d *decision.Decision, raw bool) error {
 	} else {
 		r.fail()
 	}
+	if v >= decisionV2 {
+		switch a := int(r.byte1()); {
+		case a == 0:
+		case a <= decision.NumActions:
+			d.ShadowAction = decision.Actions[a-1]
+		default:
+			r.fail()
+		}
+		d.ShadowRule = r.str()
+	}
 	d.Error = r.str()
 	d.HTTPStatus = int(r.varint())
 	d.Latency = time.Duration(r.varint())
@@ -105,6 +163,13 @@ func decodeDecision(key, val []byte, d *decision.Decision, raw bool) error {
 	if raw {
 		d.Request = r.bytes()
 		d.Response = r.bytes()
+		if v >= decisionV2 {
+			// The tail: no tags are known yet, so every one is skipped.
+			for len(r.b) > 0 && r.err == nil {
+				r.byte1()
+				r.view()
+			}
+		}
 		if r.err == nil && len(r.b) != 0 {
 			r.fail()
 		}
@@ -113,6 +178,44 @@ func decodeDecision(key, val []byte, d *decision.Decision, raw bool) error {
 		return fmt.Errorf("decision %s: %w", k.id(), r.err)
 	}
 	return nil
+}
+
+// peekUser returns the user ID field of a stored decision without copying
+// or decoding the rest; nil when it does not decode. Every version starts
+// with it.
+func peekUser(val []byte) []byte {
+	r := decoder{b: val}
+	r.version(decisionV2)
+	u := r.view()
+	if r.err != nil {
+		return nil
+	}
+	return u
+}
+
+// peekEvent returns the user ID field (not copied) and the event-time
+// nanoseconds of a stored decision, reading as little as its version
+// allows; ev is what clampNanos(d.EventTime) is after decodeDecision.
+func peekEvent(key decKey, val []byte) (user []byte, ev int64, err error) {
+	r := decoder{b: val}
+	v := r.version(decisionV2)
+	user = r.view()
+	switch v {
+	case decisionV1:
+		r.view()
+		received := r.time()
+		t, _ := decision.EventTimeOf(r.time(), received)
+		ev = clampNanos(t)
+	case decisionV2:
+		ev = max(r.varint(), 0)
+	}
+	if r.err != nil {
+		return nil, 0, fmt.Errorf("decision %s: %w", key.id(), r.err)
+	}
+	if ev == 0 {
+		ev = clampNanos(key.time())
+	}
+	return user, ev, nil
 }
 
 // InboxEvent is an accepted event waiting to be scored.
@@ -232,34 +335,126 @@ func decodeCheckpoint(source string, val []byte) (Checkpoint, error) {
 	return cp, nil
 }
 
-func encodeSummary(b []byte, s *decision.UserSummary) []byte {
+// summary is a user summary as the store keeps it: the fields of
+// decision.UserSummary, times in unix nanoseconds, and for each "latest"
+// value the event time of the decision it came from, so that decisions
+// folded in out of event-time order still leave the value of the latest
+// one.
+type summary struct {
+	email, ip, country       string
+	emailAt, ipAt, countryAt int64
+	// first and last are the smallest and largest event time.
+	first, last               int64
+	count, denies, challenges uint64
+	maxRisk                   float64
+}
+
+// add folds in one decision with event time ev and fields f. A decision
+// folded in later wins a tie of event times, so decisions must come in an
+// order that puts the later stored one last among equal event times
+// (arrival order, or by_user order).
+func (s *summary) add(ev int64, f *userFields) {
+	if s.count == 0 || ev < s.first {
+		s.first = ev
+	}
+	if s.count == 0 || ev > s.last {
+		s.last = ev
+	}
+	s.count++
+	switch f.action {
+	case decision.ActionDeny:
+		s.denies++
+	case decision.ActionChallenge:
+		s.challenges++
+	}
+	if f.action != decision.ActionError {
+		s.maxRisk = max(s.maxRisk, f.risk)
+	}
+	latest(&s.email, &s.emailAt, f.email, ev)
+	latest(&s.ip, &s.ipAt, f.ip, ev)
+	latest(&s.country, &s.countryAt, f.country, ev)
+}
+
+// latest replaces *v (from event time *at) by a non-empty nv from event
+// time ev unless *v is newer.
+func latest(v *string, at *int64, nv string, ev int64) {
+	if nv != "" && (*v == "" || ev >= *at) {
+		*v, *at = nv, ev
+	}
+}
+
+// merge folds o, a summary of decisions stored after those in s, into s.
+func (s *summary) merge(o *summary) {
+	if o.count == 0 {
+		return
+	}
+	if s.count == 0 {
+		*s = *o
+		return
+	}
+	s.first = min(s.first, o.first)
+	s.last = max(s.last, o.last)
+	s.count += o.count
+	s.denies += o.denies
+	s.challenges += o.challenges
+	s.maxRisk = max(s.maxRisk, o.maxRisk)
+	latest(&s.email, &s.emailAt, o.email, o.emailAt)
+	latest(&s.ip, &s.ipAt, o.ip, o.ipAt)
+	latest(&s.country, &s.countryAt, o.country, o.countryAt)
+}
+
+// public returns s as the user summary of user.
+func (s *summary) public(user string) decision.UserSummary {
+	return decision.UserSummary{
+		UserID: user, Email: s.email, LastIP: s.ip, LastCountry: s.country,
+		FirstSeen: time.Unix(0, s.first).UTC(), LastSeen: time.Unix(0, s.last).UTC(),
+		Count: s.count, Denies: s.denies, Challenges: s.challenges, MaxRisk: s.maxRisk,
+	}
+}
+
+// encodeSummary appends the stored form of s (version 2: the version-1
+// fields, then varint event times of the latest email, IP and country).
+func encodeSummary(b []byte, s *summary) []byte {
 	e := encoder{b}
-	e.byte1(summaryV)
-	e.str(s.Email)
-	e.str(s.LastIP)
-	e.str(s.LastCountry)
-	e.varint(clampNanos(s.FirstSeen))
-	e.varint(clampNanos(s.LastSeen))
-	e.uvarint(s.Count)
-	e.uvarint(s.Denies)
-	e.uvarint(s.Challenges)
-	e.f64(s.MaxRisk)
+	e.byte1(summaryV2)
+	e.str(s.email)
+	e.str(s.ip)
+	e.str(s.country)
+	e.varint(s.first)
+	e.varint(s.last)
+	e.uvarint(s.count)
+	e.uvarint(s.denies)
+	e.uvarint(s.challenges)
+	e.f64(s.maxRisk)
+	e.varint(s.emailAt)
+	e.varint(s.ipAt)
+	e.varint(s.countryAt)
 	return e.b
 }
 
-func decodeSummary(user string, val []byte, s *decision.UserSummary) error {
+// decodeSummary reads a stored summary of any version; a version-1 one
+// takes its last-seen time as the time of its latest values.
+func decodeSummary(user string, val []byte, s *summary) error {
 	r := decoder{b: val}
-	r.version(summaryV)
-	s.UserID = user
-	s.Email = r.str()
-	s.LastIP = r.str()
-	s.LastCountry = r.str()
-	s.FirstSeen = time.Unix(0, r.varint()).UTC()
-	s.LastSeen = time.Unix(0, r.varint()).UTC()
-	s.Count = r.uvarint()
-	s.Denies = r.uvarint()
-	s.Challenges = r.uvarint()
-	s.MaxRisk = r.f64()
+	v := r.version(summaryV2)
+	s.email = r.str()
+	s.ip = r.str()
+	s.country = r.str()
+	s.first = r.varint()
+	s.last = r.varint()
+	s.count = r.uvarint()
+	s.denies = r.uvarint()
+	s.challenges = r.uvarint()
+	s.maxRisk = r.f64()
+	s.emailAt, s.ipAt, s.countryAt = s.last, s.last, s.last
+	if v >= summaryV2 {
+		s.emailAt = r.varint()
+		s.ipAt = r.varint()
+		s.countryAt = r.varint()
+	}
+	if r.err == nil && len(r.b) != 0 {
+		r.fail()
+	}
 	if r.err != nil {
 		return fmt.Errorf("user summary %q: %w", user, r.err)
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/riskwatch/riskwatch/decision"
@@ -16,38 +17,41 @@ import (
 // writer.
 const retainChunk = 1000
 
-// Retain deletes the decisions stored before the given time with their
-// event ID and user index entries, the IP index pairs whose newest
-// decision is from a day before that time's day, and the rejected records
-// older than it. Rollups are kept. User summaries are corrected: counts drop, FirstSeen
-// moves to the oldest remaining decision, MaxRisk is recomputed when the
-// deleted decisions held it, and a user with no decision left loses the
-// summary. The work runs in transactions of at most 1000 records through
+// Retain deletes the decisions with an event time before the given time
+// with every index entry they have (event ID, event time, user; their
+// dimension entries are hidden at once and dropped when their runs are
+// next merged), the IP index pairs whose newest decision has an event time on a
+// day before that time's day, and the rejected records received before it.
+// Rollups are kept. User summaries are corrected: counts drop, FirstSeen and
+// LastSeen move to the oldest and newest remaining decisions, MaxRisk and
+// the latest email, IP and country are recomputed when the deleted
+// decisions may have held them, and a user with no decision left loses the
+// summary. The work runs in transactions of at most 1000 decisions through
 // the writer; if ctx ends, Retain stops between them and returns how many
 // decisions it deleted with ctx.Err(). Concurrent calls run one at a time.
 func (db *DB) Retain(ctx context.Context, before time.Time) (deleted int, err error) {
 	db.retainMu.Lock()
 	defer db.retainMu.Unlock()
-	end := timeKey(before)
+	end := evBound(before)
 	recheck := map[string]bool{}
 	for {
 		var n int
-		var risky []string
+		var stale []string
 		err := db.submit(ctx, retainChunk, func(st *txState) error {
-			// Summaries and the user index must hold every decision
-			// that may be deleted.
-			if err := st.mergeUsers(); err != nil {
+			// The indexes and summaries must hold every decision that
+			// may be deleted.
+			if err := st.mergeIndexes(); err != nil {
 				return err
 			}
 			var err error
-			n, risky, err = st.retainDecisions(end, retainChunk)
+			n, stale, err = st.retainDecisions(end, retainChunk)
 			return err
 		})
 		if err != nil {
 			return deleted, fmt.Errorf("retain: %w", err)
 		}
 		deleted += n
-		for _, u := range risky {
+		for _, u := range stale {
 			recheck[u] = true
 		}
 		if n < retainChunk {
@@ -59,7 +63,7 @@ func (db *DB) Retain(ctx context.Context, before time.Time) (deleted int, err er
 		var next []byte
 		err := db.submit(ctx, retainChunk, func(st *txState) error {
 			var err error
-			next, err = st.retainIPs(dayOf(end.nanos()), from, retainChunk)
+			next, err = st.retainIPs(dayOf(end.ev()), from, retainChunk)
 			return err
 		})
 		if err != nil {
@@ -85,82 +89,135 @@ func (db *DB) Retain(ctx context.Context, before time.Time) (deleted int, err er
 		}
 	}
 	for user := range recheck {
-		if err := db.recomputeMaxRisk(ctx, user); err != nil {
+		if err := db.recomputeSummary(ctx, user); err != nil {
 			return deleted, fmt.Errorf("retain: %w", err)
 		}
 	}
 	return deleted, nil
 }
 
-// retainDecisions deletes up to limit decisions with keys before end and
-// their index entries, and corrects the summaries of their users. It
-// returns how many it deleted and the users whose MaxRisk may have been
-// among them.
-func (st *txState) retainDecisions(end decKey, limit int) (int, []string, error) {
-	type victim struct {
-		pendingUser
-		eventID string
-	}
-	var victims []victim
-	var d decision.Decision
-	c := st.decisions.Cursor()
-	for k, v := c.First(); k != nil && len(victims) < limit && bytes.Compare(k, end[:]) < 0; k, v = c.Next() {
-		if err := decodeDecision(k, v, &d, false); err != nil {
-			return 0, nil, err
+// retainDecisions deletes up to limit decisions with event keys before end,
+// oldest event time first, and their index entries, and corrects the
+// summaries of their users. It returns how many it deleted and the users
+// whose MaxRisk or latest values may have been among them.
+func (st *txState) retainDecisions(end evKey, limit int) (int, []string, error) {
+	var victims []evKey
+	c := st.byTime.Cursor()
+	for k, _ := c.First(); k != nil && len(victims) < limit && bytes.Compare(k, end[:]) < 0; k, _ = c.Next() {
+		if len(k) != len(evKey{}) {
+			return 0, nil, fmt.Errorf("time index entry %x: %w", k, errRecord)
 		}
-		victims = append(victims, victim{pendingOf(decKey(k), &d), d.EventID})
+		victims = append(victims, evKey(k))
 	}
 	// gone summarises, per user, the deleted decisions.
-	gone := map[string]*decision.UserSummary{}
-	for _, x := range victims {
-		if err := st.decisions.Delete(x.key[:]); err != nil {
+	gone := map[string]*summary{}
+	var d decision.Decision
+	var buf []byte
+	for _, e := range victims {
+		k := e.dec()
+		v := st.decisions.Get(k[:])
+		if v == nil {
+			return 0, nil, fmt.Errorf("time index names missing decision %s", k.id())
+		}
+		if err := decodeDecision(k[:], v, &d, false); err != nil {
 			return 0, nil, err
 		}
-		ek := eventKey(x.eventID)
-		if bytes.Equal(st.events.Get(ek), x.key[:]) {
+		if err := st.decisions.Delete(k[:]); err != nil {
+			return 0, nil, err
+		}
+		ek := eventKey(d.EventID)
+		if bytes.Equal(st.events.Get(ek), k[:]) {
 			if err := st.events.Delete(ek); err != nil {
 				return 0, nil, err
 			}
 		}
-		st.dDecisions--
-		if x.d.UserID == "" {
-			continue
-		}
-		if err := st.byUser.Delete(append(userPrefix(x.d.UserID), x.key[:]...)); err != nil {
+		if err := st.byTime.Delete(e[:]); err != nil {
 			return 0, nil, err
 		}
-		addSummary(gone, &x.d)
+		st.dDecisions--
+		if d.UserID == "" {
+			continue
+		}
+		user := indexPart(d.UserID)
+		buf = append(appendLP(buf[:0], user), e[:]...)
+		if err := st.byUser.Delete(buf); err != nil {
+			return 0, nil, err
+		}
+		g := gone[user]
+		if g == nil {
+			g = new(summary)
+			gone[user] = g
+		}
+		f := fieldsOf(&d)
+		g.add(e.ev(), &f)
 	}
-	var risky []string
+	if len(victims) > 0 {
+		// The dimension index's runs are not rewritten: a tombstone hides
+		// the entries of every decision deleted so far (all before the
+		// last victim in event-time order that were stored by now).
+		ds, err := readDimState(st.tx)
+		if err != nil {
+			return 0, nil, err
+		}
+		ds.addTomb(dimTomb{bound: victims[len(victims)-1], dec: st.last})
+		if err := st.putDimState(&ds); err != nil {
+			return 0, nil, err
+		}
+	}
+	var stale []string
 	for user, g := range gone {
 		v := st.users.Get([]byte(user))
 		if v == nil {
 			continue
 		}
-		var s decision.UserSummary
+		var s summary
 		if err := decodeSummary(user, v, &s); err != nil {
 			return 0, nil, err
 		}
-		s.Count -= min(s.Count, g.Count)
-		s.Denies -= min(s.Denies, g.Denies)
-		s.Challenges -= min(s.Challenges, g.Challenges)
-		prefix := userPrefix(user)
-		k, _ := st.byUser.Cursor().Seek(prefix)
-		if s.Count == 0 || k == nil || !bytes.HasPrefix(k, prefix) {
+		s.count -= min(s.count, g.count)
+		s.denies -= min(s.denies, g.denies)
+		s.challenges -= min(s.challenges, g.challenges)
+		first, last, ok := userSpan(st.byUser.Cursor(), userPrefix(user))
+		if s.count == 0 || !ok {
 			if err := st.users.Delete([]byte(user)); err != nil {
 				return 0, nil, err
 			}
 			continue
 		}
-		s.FirstSeen = decKey(k[len(prefix):]).time()
-		if g.MaxRisk >= s.MaxRisk {
-			risky = append(risky, user)
+		s.first, s.last = first, last
+		if g.maxRisk >= s.maxRisk || heldBy(g.email, g.emailAt, s.emailAt) || heldBy(g.ip, g.ipAt, s.ipAt) || heldBy(g.country, g.countryAt, s.countryAt) {
+			stale = append(stale, user)
 		}
 		if err := st.putEnc(st.users, []byte(user), func(b []byte) []byte { return encodeSummary(b, &s) }); err != nil {
 			return 0, nil, err
 		}
 	}
-	return len(victims), risky, nil
+	return len(victims), stale, nil
+}
+
+// heldBy reports whether a summary's latest value, from event time at,
+// may have come from deleted decisions whose latest value v came from
+// event time gat.
+func heldBy(v string, gat, at int64) bool { return v != "" && gat >= at }
+
+// userSpan returns the event times of the first and last by_user entries
+// under prefix; ok is false when there are none.
+func userSpan(c *bolt.Cursor, prefix []byte) (first, last int64, ok bool) {
+	k, _ := c.Seek(prefix)
+	if k == nil || !bytes.HasPrefix(k, prefix) || len(k) != len(prefix)+len(evKey{}) {
+		return 0, 0, false
+	}
+	first = evKey(k[len(prefix):]).ev()
+	end := append(slices.Clip(prefix), maxEvKey[:]...)
+	if k, _ = c.Seek(end); k == nil {
+		k, _ = c.Last()
+	} else if !bytes.Equal(k, end) {
+		k, _ = c.Prev()
+	}
+	if k == nil || !bytes.HasPrefix(k, prefix) || len(k) != len(prefix)+len(evKey{}) {
+		return 0, 0, false
+	}
+	return first, evKey(k[len(prefix):]).ev(), true
 }
 
 // retainIPs examines up to limit IP index entries from key from on and
@@ -212,53 +269,69 @@ func (st *txState) retainRejected(t time.Time, limit int) (int, error) {
 	return len(keys), nil
 }
 
-// recomputeMaxRisk sets a user's MaxRisk from the decisions still stored:
-// it reads them outside the writer, then has the writer fold in any
-// decisions stored since and write the result.
-func (db *DB) recomputeMaxRisk(ctx context.Context, user string) error {
-	var maxRisk float64
-	var last decKey
-	r := windowRange(time.Time{}, time.Time{})
-	r.user = user
+// recomputeSummary rebuilds a user's summary from the decisions still
+// stored: it reads the user's index entries outside the writer, then has
+// the writer fold in the decisions indexed since and write the result.
+func (db *DB) recomputeSummary(ctx context.Context, user string) error {
+	var s summary
+	var mark decKey
 	err := db.view(func(tx *bolt.Tx) error {
-		var err error
-		last, err = scanMaxRisk(ctx, tx, r, &maxRisk)
-		return err
+		mark = indexMark(tx)
+		decisions := tx.Bucket(bktDecisions)
+		prefix := userPrefix(user)
+		end := append(slices.Clip(prefix), maxEvKey[:]...)
+		var d decision.Decision
+		return walk(ctx, tx.Bucket(bktByUser).Cursor(), prefix, end, false, func(k, _ []byte) (bool, error) {
+			if len(k) != len(prefix)+len(evKey{}) {
+				return false, fmt.Errorf("user index entry %x: %w", k, errRecord)
+			}
+			e := evKey(k[len(prefix):])
+			dk := e.dec()
+			v := decisions.Get(dk[:])
+			if v == nil {
+				return false, fmt.Errorf("user index names missing decision %s", dk.id())
+			}
+			if err := decodeDecision(dk[:], v, &d, false); err != nil {
+				return false, err
+			}
+			f := fieldsOf(&d)
+			s.add(e.ev(), &f)
+			return true, nil
+		})
 	})
 	if err != nil {
-		return fmt.Errorf("max risk of user %q: %w", user, err)
+		return fmt.Errorf("summary of user %q: %w", user, err)
 	}
 	return db.submit(ctx, 1, func(st *txState) error {
-		v := st.users.Get([]byte(user))
-		if v == nil {
-			return nil
+		s := s // apply may run again
+		if cur := indexMark(st.tx); cur != mark {
+			// Decisions indexed since the read: arrival order, after
+			// every decision read, so they win ties as they should.
+			lo, hi := mark.after(), cur.after()
+			want := []byte(user)
+			var d decision.Decision
+			err := walk(context.Background(), st.decisions.Cursor(), lo[:], hi[:], false, func(k, v []byte) (bool, error) {
+				u := peekUser(v)
+				if len(u) > maxIndexPart {
+					u = u[:maxIndexPart]
+				}
+				if !bytes.Equal(u, want) {
+					return true, nil
+				}
+				if err := decodeDecision(k, v, &d, false); err != nil {
+					return false, err
+				}
+				f := fieldsOf(&d)
+				s.add(clampNanos(d.EventTime), &f)
+				return true, nil
+			})
+			if err != nil {
+				return err
+			}
 		}
-		var s decision.UserSummary
-		if err := decodeSummary(user, v, &s); err != nil {
-			return err
-		}
-		s.MaxRisk = maxRisk
-		tail := keyRange{lo: last.after(), hi: maxKey, user: user}
-		if _, err := scanMaxRisk(context.Background(), st.tx, tail, &s.MaxRisk); err != nil {
-			return err
+		if s.count == 0 {
+			return st.users.Delete([]byte(user))
 		}
 		return st.putEnc(st.users, []byte(user), func(b []byte) []byte { return encodeSummary(b, &s) })
 	})
-}
-
-// scanMaxRisk raises *m to the highest risk among the scored decisions of r
-// and returns the key of the last decision it read (zero when none).
-func scanMaxRisk(ctx context.Context, tx *bolt.Tx, r keyRange, m *float64) (last decKey, err error) {
-	var d decision.Decision
-	err = r.scan(ctx, tx, func(k, v []byte) (bool, error) {
-		if err := decodeDecision(k, v, &d, false); err != nil {
-			return false, err
-		}
-		if d.Action != decision.ActionError {
-			*m = max(*m, d.Risk)
-		}
-		last = decKey(k)
-		return true, nil
-	})
-	return last, err
 }

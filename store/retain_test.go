@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -38,6 +39,9 @@ func TestRetention(t *testing.T) {
 		var rs []Result
 		for j := range 10 {
 			d := g.decision(i + j)
+			vary(rng, &d)
+			d.ReceivedAt = clock.Now()
+			d.EventTime = eventTimeFor(rng, clock.Now())
 			if rng.IntN(50) == 0 {
 				d.Risk = 100 // maxima that retention may delete
 			}
@@ -51,11 +55,13 @@ func TestRetention(t *testing.T) {
 	if err := db.Reject(ctx, []Rejected{{Time: clock.Now(), Reason: "new"}}); err != nil {
 		t.Fatal(err)
 	}
+	// Retention goes by event time: the cut falls among decisions
+	// that arrived in another order.
 	all := allDecisions(t, db)
-	cut := all[len(all)*2/5].Time.Add(time.Nanosecond)
+	cut := all[len(all)*2/5].EventTime.Add(time.Nanosecond)
 	var keep []decision.Decision
-	for _, d := range all {
-		if !d.Time.Before(cut) {
+	for _, d := range arrivalOrder(slices.Clone(all)) {
+		if !d.EventTime.Before(cut) {
 			keep = append(keep, d)
 		}
 	}
@@ -69,7 +75,7 @@ func TestRetention(t *testing.T) {
 	if deleted != len(all)-len(keep) {
 		t.Errorf("Retain deleted %d, want %d", deleted, len(all)-len(keep))
 	}
-	if got := allDecisions(t, db); fmt.Sprint(ids(got)) != fmt.Sprint(ids(keep)) {
+	if got := allDecisions(t, db); fmt.Sprint(ids(got)) != fmt.Sprint(ids(eventOrder(keep))) {
 		t.Errorf("%d decisions left, want %d", len(got), len(keep))
 	}
 	histAfter, _ := db.Histogram(ctx, decision.ScoreRisk, time.Time{}, time.Time{})
@@ -112,10 +118,15 @@ func TestRetention(t *testing.T) {
 
 	// Index entries of deleted decisions are gone (Close folded in the
 	// pending ones, so the index covers every decision).
-	withUser := 0
+	withUser, dims := 0, 0
 	for _, d := range keep {
 		if d.UserID != "" {
 			withUser++
+		}
+		for _, k := range DimKinds {
+			if k.Value(&d) != "" {
+				dims++
+			}
 		}
 	}
 	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second, ReadOnly: true})
@@ -129,6 +140,12 @@ func TestRetention(t *testing.T) {
 		}
 		if n := tx.Bucket(bktEvents).Stats().KeyN; n != len(keep)+1 {
 			t.Errorf("event index has %d entries, want %d", n, len(keep)+1)
+		}
+		if n := tx.Bucket(bktByTime).Stats().KeyN; n != len(keep) {
+			t.Errorf("time index has %d entries, want %d", n, len(keep))
+		}
+		if n := liveDimEntries(t, tx); n != dims {
+			t.Errorf("dimension index has %d live entries, want %d", n, dims)
 		}
 		return nil
 	})
@@ -176,7 +193,7 @@ func TestInfoAndCompact(t *testing.T) {
 	}
 	defer cp.Close()
 	for _, q := range []func(*DB) (string, error){
-		func(d *DB) (string, error) { l, err := d.Latest(ctx, nil, 50); return fmt.Sprint(ids(l)), err },
+		func(d *DB) (string, error) { l, err := d.Latest(ctx, nil, 50, ""); return fmt.Sprint(ids(l)), err },
 		func(d *DB) (string, error) { u, err := d.Users(ctx, UsersQuery{}); return fmt.Sprint(u), err },
 		func(d *DB) (string, error) {
 			tot, err := d.Totals(ctx, time.Time{}, time.Time{}, nil)

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -10,14 +11,15 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// Rollups are kept per minute and per hour, keyed by the unix seconds of the
-// period start (8 bytes, big-endian). A record holds, for every event type
-// seen in the period, the count of decisions per action and, per score, a
-// histogram of 101 buckets for each scored action (allow, challenge, deny;
-// error decisions carry no scores). Totals over all types are sums over the
-// types. A window query merges whole hours from the hourly bucket and the
-// ragged ends from the minute bucket, so a 24h window reads at most
-// 24 + 120 records.
+// Rollups are kept per minute and per hour of event time, keyed by the unix
+// seconds of the period start (8 bytes, big-endian). A record holds, for
+// every event type seen in the period, the count of decisions per action
+// and, per score, a histogram of 101 buckets for each scored action (allow,
+// challenge, deny; error decisions carry no scores). Totals over all types
+// are sums over the types. A window query merges whole hours from the
+// hourly bucket and the ragged ends from the minute bucket, so a 24h window
+// reads at most 24 + 120 records. A write transaction reads, changes and
+// writes each period its decisions fall in once (a backfill touches many).
 //
 // Record layout (version 1):
 //
@@ -60,34 +62,6 @@ func (r rollup) typ(name string) *typeRollup {
 		r[name] = t
 	}
 	return t
-}
-
-// add counts one decision.
-func (r rollup) add(d *decision.Decision) {
-	t := r.typ(d.Type)
-	a := d.Action.Index()
-	t.counts[a]++
-	if a >= scoredActions {
-		return
-	}
-	for s := range decision.NumScores {
-		t.hists[s][a*101+decision.Bucket(d.ScoreValue(s))]++
-	}
-}
-
-// merge adds o into r.
-func (r rollup) merge(o rollup) {
-	for name, ot := range o {
-		t := r.typ(name)
-		for a := range t.counts {
-			t.counts[a] += ot.counts[a]
-		}
-		for s := range t.hists {
-			for i, c := range ot.hists[s] {
-				t.hists[s][i] += c
-			}
-		}
-	}
 }
 
 // encode appends the record form of r to b.
@@ -207,6 +181,124 @@ func addSection(sec []byte, h *hist) error {
 	return nil
 }
 
+// rollContrib is one decision's share of the rollups: the minute of its
+// event time and what it counts. neg takes it out instead (a migration
+// moves decisions from one period to another).
+type rollContrib struct {
+	minute  int64 // unix seconds of the minute start
+	typ     string
+	action  uint8
+	neg     bool
+	buckets [decision.NumScores]uint8
+}
+
+// contribOf returns what decision d with event time ev (unix nanoseconds)
+// adds to the rollups.
+func contribOf(ev int64, d *decision.Decision) rollContrib {
+	sec := ev / int64(time.Second)
+	c := rollContrib{minute: sec - sec%minuteSecs, typ: d.Type, action: uint8(d.Action.Index())}
+	for s := range decision.NumScores {
+		c.buckets[s] = uint8(decision.Bucket(d.ScoreValue(s)))
+	}
+	return c
+}
+
+// apply adds (or takes out) one contribution.
+func (r rollup) apply(c *rollContrib) {
+	t := r.typ(c.typ)
+	a := int(c.action)
+	delta := uint64(1)
+	if c.neg {
+		delta = ^uint64(0) // adding it subtracts one
+	}
+	t.counts[a] += delta
+	if a >= scoredActions {
+		return
+	}
+	for s := range decision.NumScores {
+		t.hists[s][a*101+int(c.buckets[s])] += delta
+	}
+}
+
+// clean repairs r after contributions were taken out: a count that went
+// below zero (a record that did not hold what was taken out, so a damaged
+// one) becomes zero, and types left without decisions are dropped.
+func (r rollup) clean() {
+	const negative = 1 << 63
+	for name, t := range r {
+		var n uint64
+		for a, c := range t.counts {
+			if c >= negative {
+				t.counts[a] = 0
+			}
+			n += t.counts[a]
+		}
+		for s := range t.hists {
+			for i, c := range t.hists[s] {
+				if c >= negative {
+					t.hists[s][i] = 0
+				}
+			}
+		}
+		if n == 0 {
+			delete(r, name)
+		}
+	}
+}
+
+// applyRollups adds contribs (sorted here by minute) to the minute and hour
+// records, reading, changing and writing each record once; a record left
+// empty is deleted. put stores a changed record.
+func applyRollups(contribs []rollContrib, minutes, hours *bolt.Bucket, put func(b *bolt.Bucket, key []byte, r rollup) error) error {
+	slices.SortFunc(contribs, func(a, b rollContrib) int { return cmp.Compare(a.minute, b.minute) })
+	hourOf := func(c *rollContrib) int64 { return c.minute - c.minute%hourSecs }
+	for lo := 0; lo < len(contribs); {
+		hour := hourOf(&contribs[lo])
+		hi := lo + 1
+		for hi < len(contribs) && hourOf(&contribs[hi]) == hour {
+			hi++
+		}
+		if err := applyPeriod(hours, hour, contribs[lo:hi], put); err != nil {
+			return err
+		}
+		for m := lo; m < hi; {
+			e := m + 1
+			for e < hi && contribs[e].minute == contribs[m].minute {
+				e++
+			}
+			if err := applyPeriod(minutes, contribs[m].minute, contribs[m:e], put); err != nil {
+				return err
+			}
+			m = e
+		}
+		lo = hi
+	}
+	return nil
+}
+
+// applyPeriod applies cs to the record of the period starting at sec.
+func applyPeriod(b *bolt.Bucket, sec int64, cs []rollContrib, put func(b *bolt.Bucket, key []byte, r rollup) error) error {
+	key := u64(uint64(sec))
+	r := rollup{}
+	if v := b.Get(key); v != nil {
+		if err := r.decodeInto(v); err != nil {
+			return fmt.Errorf("rollup record at %s: %w", time.Unix(sec, 0).UTC().Format(time.RFC3339), err)
+		}
+	}
+	neg := false
+	for i := range cs {
+		r.apply(&cs[i])
+		neg = neg || cs[i].neg
+	}
+	if neg {
+		r.clean()
+	}
+	if len(r) == 0 {
+		return b.Delete(key)
+	}
+	return put(b, key, r)
+}
+
 // Rollup periods, in seconds.
 const (
 	minuteSecs = 60
@@ -214,12 +306,6 @@ const (
 	// maxRollupSec stands for "no upper bound" (far beyond any stored time).
 	maxRollupSec = int64(1) << 40
 )
-
-// periodKey is the rollup key of the period of length size containing the
-// unix time sec.
-func periodKey(sec, size int64) []byte {
-	return u64(uint64(sec - sec%size))
-}
 
 // rollupSpan is a run of rollup records to read: keys in [from, to) of one
 // bucket.

@@ -9,13 +9,21 @@ import (
 	"time"
 )
 
-// SchemaVersion is the layout version written on first open. A database with
-// another version is refused with ErrSchema.
-const SchemaVersion = 1
+// SchemaVersion is the layout version this riskwatch writes. Open migrates a
+// file with an older version in place (see migrate.go) and refuses one with
+// a newer version with ErrSchema.
+//
+// Version 1 (round 1) keyed every window, journey and rollup by the time a
+// decision was stored. Version 2 keys them by event time: it adds by_time
+// and by_dim, keys by_user by event time, rolls up and summarises by event
+// time, and writes decision records of version 2.
+const SchemaVersion = 2
 
-// Bucket names. Every bucket is flat (no nested buckets).
+// Bucket names. Every bucket is flat (no nested buckets). Open creates any
+// bucket a file lacks, so adding one needs no migration.
 var (
-	// bktMeta holds the schema version and the counters (metaKey*).
+	// bktMeta holds the schema version, the counters and marks (metaKey*)
+	// and, while a migration runs, its progress.
 	bktMeta = []byte("meta")
 	// bktInbox: 8-byte big-endian sequence -> inbox event.
 	bktInbox = []byte("inbox")
@@ -23,19 +31,32 @@ var (
 	// queued, 16-byte decision key once it is decided. One entry per event
 	// ID is what makes Enqueue and Complete idempotent.
 	bktEvents = []byte("events")
-	// bktDecisions: 16-byte decision key -> decision.
+	// bktDecisions: 16-byte decision key -> decision. Keys follow arrival
+	// order (see decKey).
 	bktDecisions = []byte("decisions")
-	// bktByUser: lp(user) + decision key -> empty, for decisions up to
-	// the user mark.
+	// bktByTime: event key (24 bytes: event-time nanoseconds and decision
+	// key, see evKey) -> empty. Every decision has one entry, written with
+	// the decision; it orders decisions by event time.
+	bktByTime = []byte("by_time")
+	// bktByUser: lp(user) + event key -> empty, for decisions up to the
+	// index mark: a user's decisions in event-time order.
 	bktByUser = []byte("by_user")
 	// bktByIP: lp(ip) + lp(user) -> 4-byte big-endian unix day of the
-	// pair's newest decision. It is a set of (IP, user) pairs, rewritten
-	// only when the day changes, so most writes only read it.
+	// event time of the pair's newest decision, for decisions up to the
+	// index mark. It is a set of (IP, user) pairs, rewritten only when the
+	// day grows.
 	bktByIP = []byte("by_ip")
-	// bktUsers: user -> user summary of the decisions up to the user mark.
+	// bktByDim holds the entries kind byte + lp(value) + event key ->
+	// lp(user) of the decisions up to the index mark (the decisions
+	// sharing an IP, /24, email, email domain or device, in event-time
+	// order; see dims.go), as sorted runs: 8-byte run ID + first entry key
+	// of a block -> the block's entries (see dimruns.go).
+	bktByDim = []byte("by_dim")
+	// bktUsers: user -> user summary of the decisions up to the index mark.
 	bktUsers = []byte("users")
 	// bktMinutes and bktHours: 8-byte big-endian unix seconds of the minute
-	// or hour start -> rollup record.
+	// or hour start -> rollup record of the decisions whose event time lies
+	// in it.
 	bktMinutes = []byte("rollup_min")
 	bktHours   = []byte("rollup_hour")
 	// bktRejected: 8-byte big-endian sequence -> rejected record.
@@ -45,30 +66,38 @@ var (
 )
 
 var allBuckets = [][]byte{
-	bktMeta, bktInbox, bktEvents, bktDecisions, bktByUser, bktByIP,
-	bktUsers, bktMinutes, bktHours, bktRejected, bktCheckpoints,
+	bktMeta, bktInbox, bktEvents, bktDecisions, bktByTime, bktByUser, bktByIP,
+	bktByDim, bktUsers, bktMinutes, bktHours, bktRejected, bktCheckpoints,
 }
 
 // Keys in bktMeta.
 var (
 	metaSchema  = []byte("schema")
 	metaLastKey = []byte("last_key")
-	// metaUserMark is the newest decision key whose user index entry and
-	// summary are written; newer decisions are "pending" (see userstate.go).
-	metaUserMark  = []byte("user_mark")
+	// metaIndexMark is the newest decision key whose by_user, by_ip and
+	// by_dim entries and summary are written; newer decisions are
+	// "pending" (see userstate.go).
+	metaIndexMark = []byte("index_mark")
 	metaDecisions = []byte("n_decisions")
 	metaInbox     = []byte("n_inbox")
 	metaRejected  = []byte("n_rejected")
+	// metaMigration holds the progress of a migration that has started
+	// and not finished (see migrate.go).
+	metaMigration = []byte("migration")
+	// metaDimState lists by_dim's runs, its merge under way and its
+	// retention tombstones (see dimruns.go).
+	metaDimState = []byte("dim_state")
 )
 
 // maxIndexPart bounds a user ID, IP or event ID used inside an index key;
-// longer values are replaced by a digest (event IDs) or cut (users, IPs:
-// queries compare the full value on the decision).
+// longer values are replaced by a digest (event IDs) or cut (users, IPs,
+// dimension values: queries compare the full value on the decision).
 const maxIndexPart = 512
 
-// decKey is a decision's primary key: 8-byte big-endian unix nanoseconds and
-// an 8-byte big-endian sequence. Keys are assigned by the writer, strictly
-// increasing, so the decisions bucket is append-only.
+// decKey is a decision's primary key: 8-byte big-endian unix nanoseconds of
+// when it was stored and an 8-byte big-endian sequence. Keys are assigned
+// by the writer, strictly increasing, so the decisions bucket is
+// append-only and its order is arrival order.
 type decKey [16]byte
 
 func makeDecKey(nanos int64, seq uint64) decKey {
@@ -102,6 +131,48 @@ func parseID(id string) (decKey, error) {
 func timeKey(t time.Time) decKey {
 	return makeDecKey(clampNanos(t), 0)
 }
+
+// evKey locates a decision in event-time order: 8-byte big-endian
+// event-time unix nanoseconds, then the decision key. It is the key of
+// by_time and the tail of the by_user and by_dim keys, and Range's cursor.
+type evKey [24]byte
+
+func makeEvKey(ev int64, k decKey) evKey {
+	var e evKey
+	binary.BigEndian.PutUint64(e[:8], uint64(ev))
+	copy(e[8:], k[:])
+	return e
+}
+
+func (e evKey) ev() int64       { return int64(binary.BigEndian.Uint64(e[:8])) }
+func (e evKey) dec() decKey     { return decKey(e[8:]) }
+func (e evKey) time() time.Time { return time.Unix(0, e.ev()).UTC() }
+
+// after returns the smallest event key greater than e.
+func (e evKey) after() evKey {
+	for i := len(e) - 1; i >= 0; i-- {
+		e[i]++
+		if e[i] != 0 {
+			break
+		}
+	}
+	return e
+}
+
+// evBound returns the smallest event key at event time t; the zero time
+// maps to the first key.
+func evBound(t time.Time) evKey {
+	return makeEvKey(clampNanos(t), decKey{})
+}
+
+// maxEvKey is above every event key.
+var maxEvKey = func() evKey {
+	var e evKey
+	for i := range e {
+		e[i] = 0xff
+	}
+	return e
+}()
 
 // clampNanos returns t in unix nanoseconds, clamped to [0, MaxInt64].
 func clampNanos(t time.Time) int64 {
@@ -148,6 +219,9 @@ func userPrefix(user string) []byte {
 func ipPrefix(ip string) []byte {
 	return appendLP(nil, indexPart(ip))
 }
+
+// dayOf returns the unix day of a nanosecond time.
+func dayOf(nanos int64) uint32 { return uint32(nanos / int64(24*time.Hour)) }
 
 func u64(v uint64) []byte {
 	return binary.BigEndian.AppendUint64(nil, v)

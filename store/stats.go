@@ -9,11 +9,12 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// Window queries answered from rollups (Rates, Histogram, WhatIf, Totals
-// without a filter) work in whole minutes: a window [from, to) covers every
-// minute that starts at or after from rounded down to its minute and before
-// to. Rollups are never removed by retention, so they count decisions that
-// Retain has since deleted.
+// Every window here is a window of event time. Window queries answered
+// from rollups (Rates, Histogram, WhatIf, Totals without a filter) work in
+// whole minutes: a window [from, to) covers every minute that starts at or
+// after from rounded down to its minute and before to. Rollups are never
+// removed by retention, so they count decisions that Retain has since
+// deleted.
 
 // maxRateMinutes bounds the length of a Rates answer (about 69 days).
 const maxRateMinutes = 100_000
@@ -151,9 +152,9 @@ func (db *DB) WhatIf(ctx context.Context, th decision.Thresholds, from, to time.
 	return w, nil
 }
 
-// Flips returns up to limit (default 100) scored decisions stored in
-// [from, to) whose simulated action under th differs from the actual one,
-// newest first, by scanning the decisions.
+// Flips returns up to limit (default 100) scored decisions with an event
+// time in [from, to) whose simulated action under th differs from the
+// actual one, newest event time first, by walking the event-time index.
 func (db *DB) Flips(ctx context.Context, th decision.Thresholds, from, to time.Time, limit int) ([]decision.Decision, error) {
 	s := th.Score
 	if s < 0 || s >= decision.NumScores {
@@ -162,20 +163,21 @@ func (db *DB) Flips(ctx context.Context, th decision.Thresholds, from, to time.T
 	if limit <= 0 {
 		limit = 100
 	}
-	r := windowRange(from, to)
+	r := evRangeOf(from, to)
 	r.reverse = true
 	var out []decision.Decision
 	var d decision.Decision
 	err := db.view(func(tx *bolt.Tx) error {
-		return r.scan(ctx, tx, func(k, v []byte) (bool, error) {
-			if err := decodeDecision(k, v, &d, false); err != nil {
+		return walkDecisions(ctx, tx, "", r, func(e evKey, v []byte) (bool, error) {
+			k := e.dec()
+			if err := decodeDecision(k[:], v, &d, false); err != nil {
 				return false, err
 			}
 			if d.Action == decision.ActionError || th.Of(&d) == d.Action {
 				return true, nil
 			}
 			var full decision.Decision
-			if err := decodeDecision(k, v, &full, true); err != nil {
+			if err := decodeDecision(k[:], v, &full, true); err != nil {
 				return false, err
 			}
 			out = append(out, full)
@@ -188,12 +190,16 @@ func (db *DB) Flips(ctx context.Context, th decision.Thresholds, from, to time.T
 	return out, nil
 }
 
-// Totals counts the decisions stored in [since, until) (zero values are
-// unbounded) that match f. Without a filter the counts come from the
-// rollups (whole minutes, including decisions retention has removed) and
-// First/Last from the stored decisions; with one they come from a scan.
-// Rejected counts rejected records in the window (all ever stored when the
-// window is unbounded), Inbox is the current inbox depth.
+// Totals counts the decisions with an event time in [since, until) (zero
+// values are unbounded) that match f. Without a filter the counts come from
+// the rollups (whole minutes, including decisions retention has removed);
+// with one they come from a walk of the event-time index (of the user
+// index when f names a user) between the window and f's since: and until:
+// bounds. First and Last are the oldest and newest event times of the
+// stored decisions counted (of those in the exact window, without a
+// filter). Rejected counts rejected records received in the window (all
+// ever stored when the window is unbounded), Inbox is the current inbox
+// depth.
 func (db *DB) Totals(ctx context.Context, since, until time.Time, f *decision.Filter) (decision.Totals, error) {
 	tot := decision.Totals{ByAction: map[decision.Action]uint64{}, ByType: map[string]uint64{}}
 	for _, a := range decision.Actions {
@@ -237,19 +243,20 @@ func rollupTotalsIn(ctx context.Context, tx *bolt.Tx, since, until time.Time, to
 	if err != nil {
 		return err
 	}
-	r := windowRange(since, until)
-	c := tx.Bucket(bktDecisions).Cursor()
-	if k, _ := c.Seek(r.lo[:]); k != nil && string(k) < string(r.hi[:]) {
-		tot.First = decKey(k).time()
-	}
-	k, _ := c.Seek(r.hi[:])
-	if k == nil {
-		k, _ = c.Last()
-	} else {
-		k, _ = c.Prev()
-	}
-	if k != nil && string(k) >= string(r.lo[:]) {
-		tot.Last = decKey(k).time()
+	r := evRangeOf(since, until)
+	for _, reverse := range []bool{false, true} {
+		r.reverse = reverse
+		err := walkTime(ctx, tx, r, func(e evKey) (bool, error) {
+			if reverse {
+				tot.Last = e.time()
+			} else {
+				tot.First = e.time()
+			}
+			return false, nil
+		})
+		if err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -258,20 +265,23 @@ func scanTotals(ctx context.Context, tx *bolt.Tx, since, until time.Time, f *dec
 	if s := f.Since(); s.After(since) {
 		since = s
 	}
-	r := windowRange(since, until)
-	r.user = f.UserID()
+	if u := f.Until(); !u.IsZero() && (until.IsZero() || u.Before(until)) {
+		until = u
+	}
+	user := f.UserID()
 	var d decision.Decision
-	return r.scan(ctx, tx, func(k, v []byte) (bool, error) {
-		if err := decodeDecision(k, v, &d, false); err != nil {
+	return walkDecisions(ctx, tx, user, evRangeOf(since, until), func(e evKey, v []byte) (bool, error) {
+		k := e.dec()
+		if err := decodeDecision(k[:], v, &d, false); err != nil {
 			return false, err
 		}
-		if (r.user != "" && d.UserID != r.user) || !f.Match(&d) {
+		if (user != "" && d.UserID != user) || !f.Match(&d) {
 			return true, nil
 		}
 		if tot.Decisions == 0 {
-			tot.First = d.Time
+			tot.First = d.EventTime
 		}
-		tot.Last = d.Time
+		tot.Last = d.EventTime
 		tot.Decisions++
 		tot.ByAction[d.Action]++
 		tot.ByType[d.Type]++

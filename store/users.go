@@ -17,8 +17,9 @@ type UsersQuery struct {
 	// Search keeps users whose ID, email or last IP contains it, without
 	// regard to case; "" keeps all.
 	Search string
-	// IP keeps users with a stored decision from exactly this IP (at day
-	// resolution at the retention edge: see Retain); "" keeps all.
+	// IP keeps users with a stored decision from exactly this IP (at the
+	// resolution of a day of event time at the retention edge: see
+	// Retain); "" keeps all.
 	IP string
 	// Limit caps the result; <= 0 means no cap.
 	Limit int
@@ -44,33 +45,44 @@ func (db *DB) Users(ctx context.Context, q UsersQuery) ([]decision.UserSummary, 
 		}
 	}
 	err := db.view(func(tx *bolt.Tx) error {
-		pend, err := pendingSummaries(ctx, tx)
+		pend, onIP, err := pendingSummaries(ctx, tx, q.IP)
 		if err != nil {
 			return err
 		}
-		// summary combines the stored summary v (nil if none) with the
+		// visit combines the stored summary v (nil if none) with the
 		// user's pending decisions.
-		summary := func(user string, v []byte) error {
-			s := decision.UserSummary{UserID: user}
+		visit := func(user string, v []byte) error {
+			var s summary
 			if v != nil {
 				if err := decodeSummary(user, v, &s); err != nil {
 					return err
 				}
 			}
 			if add := pend[user]; add != nil {
-				mergeSummary(&s, add)
+				s.merge(add)
 				delete(pend, user)
 			}
-			if s.Count > 0 {
-				keep(&s)
+			if s.count > 0 {
+				pub := s.public(user)
+				keep(&pub)
 			}
 			return nil
 		}
 		users := tx.Bucket(bktUsers)
 		if q.IP != "" {
-			return usersOnIP(ctx, tx, q.IP, func(user []byte) error {
-				return summary(string(user), users.Get(user))
+			err := usersOnIP(ctx, tx, q.IP, func(user []byte) error {
+				delete(onIP, string(user))
+				return visit(string(user), users.Get(user))
 			})
+			if err != nil {
+				return err
+			}
+			for user := range onIP {
+				if err := visit(user, users.Get([]byte(user))); err != nil {
+					return err
+				}
+			}
+			return nil
 		}
 		c := users.Cursor()
 		n := 0
@@ -80,12 +92,13 @@ func (db *DB) Users(ctx context.Context, q UsersQuery) ([]decision.UserSummary, 
 					return err
 				}
 			}
-			if err := summary(string(k), v); err != nil {
+			if err := visit(string(k), v); err != nil {
 				return err
 			}
 		}
-		for _, s := range pend {
-			keep(s)
+		for user, s := range pend {
+			pub := s.public(user)
+			keep(&pub)
 		}
 		return nil
 	})

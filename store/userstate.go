@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"encoding/binary"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -13,260 +15,297 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// User state (the by_user index and the users summaries) is written in
-// batches. Writing it with every decision would touch one random page per
-// user per transaction and cap throughput far below the decisions' own
-// cost, so the writer keeps the user side of recent decisions in memory and
-// folds it in, sorted by user, once mergeEvery decisions are pending, after
-// mergeIdle without writes, before retention, and at Close. bktMeta's user
-// mark records the newest decision key folded in, in the same transaction.
+// The batched indexes (by_user, by_ip, by_dim) and the users summaries are
+// written in batches (by_dim as a run of its own: see dimruns.go). Their keys are spread over the whole key space (by
+// user, by IP, by value), so writing them with every decision would touch
+// one random page per entry per transaction and cap throughput far below
+// the decisions' own cost. The writer keeps what they need of recent
+// decisions in memory and folds it in, sorted by the keys bbolt sorts by,
+// once mergeEvery decisions are pending, after mergeIdle without writes,
+// before retention, and at Close. bktMeta's index mark records the newest
+// decision key folded in, in the same transaction.
 //
 // Readers stay exact: the decisions after the mark are the newest ones and
-// lie in the same snapshot, so a query reads the index up to the mark and
-// the pending decisions themselves after it. After a crash, Open rebuilds
-// the pending list from the decisions after the mark.
+// lie in the same snapshot, so a query reads the indexes (which hold the
+// decisions up to the mark) and the pending decisions themselves. After a
+// crash, Open rebuilds the pending list from the decisions after the mark.
 const (
 	mergeEvery = 16384
 	mergeIdle  = time.Second
 )
 
-// pendingUser is what a user's state needs of one decision: d holds only
-// the fields addSummary reads.
-type pendingUser struct {
-	key decKey
-	d   decision.Decision
+// userFields are the fields of a decision that its user's summary reads.
+type userFields struct {
+	email, ip, country string
+	action             decision.Action
+	risk               float64
 }
 
-func pendingOf(key decKey, d *decision.Decision) pendingUser {
-	return pendingUser{key: key, d: decision.Decision{
-		Time: key.time(), UserID: d.UserID, Email: d.Email, IP: d.IP,
-		Country: d.Country, Action: d.Action, Risk: d.Risk,
-	}}
+func fieldsOf(d *decision.Decision) userFields {
+	return userFields{email: d.Email, ip: d.IP, country: d.Country, action: d.Action, risk: d.Risk}
 }
 
-// userMark returns the user mark of a snapshot (zero on a new store).
-func userMark(tx *bolt.Tx) decKey {
+// pendingDec is what the batched indexes need of one decision after the
+// index mark.
+type pendingDec struct {
+	key  decKey
+	ev   int64
+	user string // cut to maxIndexPart
+	f    userFields
+	dims [numKinds]string
+}
+
+// indexed reports whether the decision has anything for the batched
+// indexes (a user or a dimension value).
+func (p *pendingDec) indexed() bool {
+	if p.user != "" {
+		return true
+	}
+	for _, v := range p.dims {
+		if v != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// indexMark returns the index mark of a snapshot (zero on a new store).
+func indexMark(tx *bolt.Tx) decKey {
 	var k decKey
-	if v := tx.Bucket(bktMeta).Get(metaUserMark); len(v) == len(k) {
+	if v := tx.Bucket(bktMeta).Get(metaIndexMark); len(v) == len(k) {
 		k = decKey(v)
 	}
 	return k
 }
 
-// loadPending returns the user-side records of the decisions after the
-// user mark, oldest first.
-func loadPending(tx *bolt.Tx) ([]pendingUser, error) {
-	var out []pendingUser
-	mark := userMark(tx)
-	c := tx.Bucket(bktDecisions).Cursor()
-	next := mark.after()
-	var d decision.Decision
-	for k, v := c.Seek(next[:]); k != nil; k, v = c.Next() {
-		if err := decodeDecision(k, v, &d, false); err != nil {
-			return nil, err
-		}
-		if d.UserID != "" {
-			out = append(out, pendingOf(decKey(k), &d))
-		}
-	}
-	return out, nil
+// scanPending calls fn with the key and value of every decision after the
+// index mark of tx, oldest first.
+func scanPending(ctx context.Context, tx *bolt.Tx, fn func(k, v []byte) (bool, error)) error {
+	lo := indexMark(tx).after()
+	return walk(ctx, tx.Bucket(bktDecisions).Cursor(), lo[:], maxKey[:], false, fn)
 }
 
-// mergeUsers writes the index entries and summaries of the decisions this
-// transaction has pending and moves the user mark to the newest key
-// assigned so far.
-func (st *txState) mergeUsers() error {
-	pend := st.w.pend[st.mergedTo:]
-	if len(pend) > 0 {
-		// Sort positions, not the records, by user then key.
-		order := make([]int32, len(pend))
-		for i := range order {
-			order[i] = int32(i)
+// loadPending returns the pending records of the decisions after the index
+// mark, oldest first.
+func loadPending(tx *bolt.Tx) ([]pendingDec, error) {
+	var out []pendingDec
+	var d decision.Decision
+	err := scanPending(context.Background(), tx, func(k, v []byte) (bool, error) {
+		if err := decodeDecision(k, v, &d, false); err != nil {
+			return false, err
 		}
-		slices.SortFunc(order, func(a, b int32) int {
-			if c := strings.Compare(indexPart(pend[a].d.UserID), indexPart(pend[b].d.UserID)); c != 0 {
-				return c
+		p := pendingDec{key: decKey(k), ev: clampNanos(d.EventTime), user: indexPart(d.UserID), f: fieldsOf(&d)}
+		dimValues(&d, &p.dims)
+		if p.indexed() {
+			out = append(out, p)
+		}
+		return true, nil
+	})
+	return out, err
+}
+
+// mergeIndexes writes the batched index entries and summaries of the
+// decisions this transaction has pending and moves the index mark to the
+// newest key assigned so far.
+func (st *txState) mergeIndexes() error {
+	if pend := st.w.pend[st.mergedTo:]; len(pend) > 0 {
+		for _, merge := range []func([]pendingDec) error{st.mergeByUser, st.mergeSummaries, st.mergeByIP, st.mergeByDim} {
+			if err := merge(pend); err != nil {
+				return err
 			}
-			return cmp.Compare(a, b)
-		})
-		for len(order) > 0 {
-			user := indexPart(pend[order[0]].d.UserID)
-			n := 1
-			for n < len(order) && indexPart(pend[order[n]].d.UserID) == user {
-				n++
-			}
-			if err := st.mergeUser(user, pend, order[:n]); err != nil {
-				return fmt.Errorf("user %q: %w", user, err)
-			}
-			order = order[n:]
 		}
 		st.mergedTo = len(st.w.pend)
 	}
-	if err := st.meta.Put(metaUserMark, st.keep(st.last[:])); err != nil {
+	if err := st.meta.Put(metaIndexMark, st.keep(st.last[:])); err != nil {
 		return err
 	}
-	st.merged = true
+	st.mark, st.merged = st.last, true
 	return nil
 }
 
-// mergeUser writes one user's pending index entries, pend[i] for i in
-// order (ascending keys), and folds them into the summary.
-func (st *txState) mergeUser(user string, pend []pendingUser, order []int32) error {
-	key := append(userPrefix(user), make([]byte, len(decKey{}))...)
-	dk := key[len(key)-len(decKey{}):]
-	var add decision.UserSummary
-	for _, i := range order {
-		copy(dk, pend[i].key[:])
-		if err := st.byUser.Put(st.keep(key), nil); err != nil {
+// entry is a key and value to put, both in the writer's arena.
+type entry struct{ k, v []byte }
+
+// putSorted puts es in key order (the order bbolt keeps them in), so that
+// the puts walk the bucket's pages once.
+func putSorted(b *bolt.Bucket, es []entry) error {
+	// Compare the first 8 bytes as a number first: most comparisons end
+	// there.
+	type ord struct {
+		head uint64
+		i    int32
+	}
+	os := make([]ord, len(es))
+	var h [8]byte
+	for i, e := range es {
+		clear(h[:])
+		copy(h[:], e.k)
+		os[i] = ord{binary.BigEndian.Uint64(h[:]), int32(i)}
+	}
+	slices.SortFunc(os, func(a, b ord) int {
+		if a.head != b.head {
+			return cmp.Compare(a.head, b.head)
+		}
+		return bytes.Compare(es[a.i].k, es[b.i].k)
+	})
+	for _, o := range os {
+		if err := b.Put(es[o.i].k, es[o.i].v); err != nil {
 			return err
 		}
-		addDecision(&add, &pend[i].d)
 	}
-	var s decision.UserSummary
-	if v := st.users.Get([]byte(user)); v != nil {
-		if err := decodeSummary(user, v, &s); err != nil {
-			return err
+	return nil
+}
+
+// appendEv appends the event key of event time ev and decision key k to b.
+func appendEv(b []byte, ev int64, k decKey) []byte {
+	b = binary.BigEndian.AppendUint64(b, uint64(ev))
+	return append(b, k[:]...)
+}
+
+func (st *txState) mergeByUser(pend []pendingDec) error {
+	es := make([]entry, 0, len(pend))
+	for i := range pend {
+		p := &pend[i]
+		if p.user == "" {
+			continue
+		}
+		es = append(es, entry{k: st.encode(func(b []byte) []byte { return appendEv(appendLP(b, p.user), p.ev, p.key) })})
+	}
+	if err := putSorted(st.byUser, es); err != nil {
+		return fmt.Errorf("user index: %w", err)
+	}
+	return nil
+}
+
+func (st *txState) mergeByDim(pend []pendingDec) error {
+	// The entries are built and sorted in a buffer the writer keeps: the
+	// run's blocks are copies of them.
+	srt := &st.w.dimSort
+	srt.buf, srt.ents, srt.limit = srt.buf[:0], srt.ents[:0], math.MaxInt
+	var key, user []byte
+	for i := range pend {
+		p := &pend[i]
+		user = appendLP(user[:0], p.user)
+		for j, v := range p.dims {
+			if v == "" {
+				continue
+			}
+			key = appendEv(dimPrefix(key[:0], DimKinds[j], v), p.ev, p.key)
+			if err := srt.add(key, user); err != nil {
+				return err
+			}
 		}
 	}
-	mergeSummary(&s, &add)
-	return st.putEnc(st.users, []byte(user), func(b []byte) []byte { return encodeSummary(b, &s) })
+	srt.sort()
+	if err := st.appendRun(srt); err != nil {
+		return fmt.Errorf("dimension index: %w", err)
+	}
+	if cap(srt.buf) > maxArena {
+		srt.buf, srt.ents = nil, nil
+	}
+	return nil
 }
 
-// addSummary folds a decision (newer than those already in m) into the
-// summaries in m.
-func addSummary(m map[string]*decision.UserSummary, d *decision.Decision) {
-	user := indexPart(d.UserID)
-	s := m[user]
-	if s == nil {
-		s = &decision.UserSummary{UserID: user}
-		m[user] = s
+// mergeByIP adds the (IP, user) pairs of the pending decisions, each with
+// the event-time day of its newest decision; a pair already stored with
+// that day or a later one is only read.
+func (st *txState) mergeByIP(pend []pendingDec) error {
+	type pair struct {
+		k   []byte
+		day uint32
 	}
-	addDecision(s, d)
+	var ps []pair
+	for i := range pend {
+		p := &pend[i]
+		if p.user == "" || p.f.ip == "" {
+			continue
+		}
+		ps = append(ps, pair{st.encode(func(b []byte) []byte { return appendLP(appendLP(b, indexPart(p.f.ip)), p.user) }), dayOf(p.ev)})
+	}
+	slices.SortFunc(ps, func(a, b pair) int {
+		if c := bytes.Compare(a.k, b.k); c != 0 {
+			return c
+		}
+		return cmp.Compare(b.day, a.day)
+	})
+	for i, p := range ps {
+		if i > 0 && bytes.Equal(p.k, ps[i-1].k) {
+			continue // an earlier day of the same pair
+		}
+		if v := st.byIP.Get(p.k); len(v) == 4 && binary.BigEndian.Uint32(v) >= p.day {
+			continue
+		}
+		v := st.encode(func(b []byte) []byte { return binary.BigEndian.AppendUint32(b, p.day) })
+		if err := st.byIP.Put(p.k, v); err != nil {
+			return fmt.Errorf("ip index: %w", err)
+		}
+	}
+	return nil
 }
 
-// addDecision folds a decision newer than those in s into s.
-func addDecision(s *decision.UserSummary, d *decision.Decision) {
-	if s.Count == 0 {
-		s.FirstSeen = d.Time
+// mergeSummaries folds the pending decisions into their users' summaries,
+// one read and write per user, in key order.
+func (st *txState) mergeSummaries(pend []pendingDec) error {
+	order := make([]int32, 0, len(pend))
+	for i := range pend {
+		if pend[i].user != "" {
+			order = append(order, int32(i))
+		}
 	}
-	s.LastSeen = d.Time
-	s.Count++
-	switch d.Action {
-	case decision.ActionDeny:
-		s.Denies++
-	case decision.ActionChallenge:
-		s.Challenges++
+	// Stable: a user's decisions stay in arrival order, which summary.add
+	// needs for ties.
+	slices.SortStableFunc(order, func(a, b int32) int { return strings.Compare(pend[a].user, pend[b].user) })
+	for len(order) > 0 {
+		user := pend[order[0]].user
+		var add summary
+		n := 0
+		for ; n < len(order) && pend[order[n]].user == user; n++ {
+			p := &pend[order[n]]
+			add.add(p.ev, &p.f)
+		}
+		order = order[n:]
+		var s summary
+		if v := st.users.Get([]byte(user)); v != nil {
+			if err := decodeSummary(user, v, &s); err != nil {
+				return err
+			}
+		}
+		s.merge(&add)
+		if err := st.putEnc(st.users, []byte(user), func(b []byte) []byte { return encodeSummary(b, &s) }); err != nil {
+			return fmt.Errorf("summary of user %q: %w", user, err)
+		}
 	}
-	if d.Action != decision.ActionError {
-		s.MaxRisk = max(s.MaxRisk, d.Risk)
-	}
-	if d.Email != "" {
-		s.Email = d.Email
-	}
-	if d.IP != "" {
-		s.LastIP = d.IP
-	}
-	if d.Country != "" {
-		s.LastCountry = d.Country
-	}
+	return nil
 }
 
-// mergeSummary adds the newer decisions summarised in add to s.
-func mergeSummary(s, add *decision.UserSummary) {
-	if s.Count == 0 {
-		s.FirstSeen = add.FirstSeen
-		s.MaxRisk = add.MaxRisk
-	}
-	s.LastSeen = add.LastSeen
-	s.Count += add.Count
-	s.Denies += add.Denies
-	s.Challenges += add.Challenges
-	s.MaxRisk = max(s.MaxRisk, add.MaxRisk)
-	if add.Email != "" {
-		s.Email = add.Email
-	}
-	if add.LastIP != "" {
-		s.LastIP = add.LastIP
-	}
-	if add.LastCountry != "" {
-		s.LastCountry = add.LastCountry
-	}
-}
-
-// pendingSummaries summarises, per user, the decisions of a snapshot that
-// are newer than its user mark.
-func pendingSummaries(ctx context.Context, tx *bolt.Tx) (map[string]*decision.UserSummary, error) {
-	out := map[string]*decision.UserSummary{}
-	r := keyRange{lo: userMark(tx).after(), hi: maxKey}
+// pendingSummaries summarises, per user, the decisions of a snapshot after
+// its index mark, and returns the users among them with a decision from
+// ip (none when ip is "").
+func pendingSummaries(ctx context.Context, tx *bolt.Tx, ip string) (map[string]*summary, map[string]bool, error) {
+	out := map[string]*summary{}
+	onIP := map[string]bool{}
 	var d decision.Decision
-	err := r.scan(ctx, tx, func(k, v []byte) (bool, error) {
+	err := scanPending(ctx, tx, func(k, v []byte) (bool, error) {
 		if u := peekUser(v); len(u) == 0 {
 			return true, nil
 		}
 		if err := decodeDecision(k, v, &d, false); err != nil {
 			return false, err
 		}
-		addSummary(out, &d)
+		user := indexPart(d.UserID)
+		s := out[user]
+		if s == nil {
+			s = new(summary)
+			out[user] = s
+		}
+		f := fieldsOf(&d)
+		s.add(clampNanos(d.EventTime), &f)
+		if ip != "" && d.IP == ip {
+			onIP[user] = true
+		}
 		return true, nil
 	})
-	return out, err
-}
-
-// peekUser returns the user ID field of a stored decision without copying
-// or decoding the rest; nil when it does not decode.
-func peekUser(val []byte) []byte {
-	r := decoder{b: val}
-	r.version(decisionV)
-	u := r.view()
-	if r.err != nil {
-		return nil
-	}
-	return u
-}
-
-// scanUser is keyRange.scan for one user: index entries up to the user
-// mark, then the pending decisions after it (the other way round in
-// reverse).
-func (r keyRange) scanUser(ctx context.Context, tx *bolt.Tx, fn func(k, v []byte) (bool, error)) error {
-	split := userMark(tx).after()
-	indexed, pending := r, r
-	if bytes.Compare(split[:], indexed.hi[:]) < 0 {
-		indexed.hi = split
-	}
-	if bytes.Compare(split[:], pending.lo[:]) > 0 {
-		pending.lo = split
-	}
-	want := []byte(indexPart(r.user))
-	stopped := false
-	visit := func(filter bool) func(k, v []byte) (bool, error) {
-		return func(k, v []byte) (bool, error) {
-			if filter {
-				u := peekUser(v)
-				if len(u) > maxIndexPart {
-					u = u[:maxIndexPart]
-				}
-				if !bytes.Equal(u, want) {
-					return true, nil
-				}
-			}
-			more, err := fn(k, v)
-			stopped = !more
-			return more, err
-		}
-	}
-	steps := []func() error{
-		func() error { return indexed.scanIndex(ctx, tx, visit(false)) },
-		func() error { return pending.scanPlain(ctx, tx, visit(true)) },
-	}
-	if r.reverse {
-		steps[0], steps[1] = steps[1], steps[0]
-	}
-	for _, step := range steps {
-		if err := step(); err != nil || stopped {
-			return err
-		}
-	}
-	return nil
+	return out, onIP, err
 }
 
 // sortSummaries orders summaries for Users.

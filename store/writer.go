@@ -29,13 +29,22 @@ type writer struct {
 	maxDelay   time.Duration
 	mergeEvery int
 	mergeIdle  time.Duration
+	dims       *dimSizes
 
 	// Owned by the writer goroutine.
-	last   decKey        // the newest decision key committed
-	pend   []pendingUser // decisions after the user mark that have a user
-	failed error         // set after a panic inside a transaction; refuses all work
-	arena  []byte        // encoded keys and values of the running transaction
-	batch  []*request
+	last     decKey        // the newest decision key committed
+	mark     decKey        // the index mark committed
+	pend     []pendingDec  // decisions after the index mark that the batched indexes need
+	failed   error         // set after a panic inside a transaction; refuses all work
+	arena    []byte        // encoded keys and values of the running transaction
+	contribs []rollContrib // rollup contributions of the running transaction
+	dimSort  sorter        // the dimension entries of a merge
+	stepBuf  []byte        // entries of a dimension merge step
+	stepOffs []int
+	batch    []*request
+	// dimWork is set while the dimension index has runs to merge or
+	// delete; dimFailed stops that work after a failed step.
+	dimWork, dimFailed bool
 
 	// taken counts requests the writer has received and txs the
 	// transactions it committed (observability and tests).
@@ -57,7 +66,7 @@ type request struct {
 	done  chan error
 }
 
-func startWriter(db *DB, last decKey, pend []pendingUser, opts Options) *writer {
+func startWriter(db *DB, last, mark decKey, pend []pendingDec, dimWork bool, opts Options) *writer {
 	w := &writer{
 		db:         db,
 		reqs:       make(chan *request, 1024),
@@ -66,8 +75,11 @@ func startWriter(db *DB, last decKey, pend []pendingUser, opts Options) *writer 
 		maxDelay:   opts.MaxDelay,
 		mergeEvery: opts.mergeEvery,
 		mergeIdle:  opts.mergeIdle,
+		dims:       &db.dims,
 		last:       last,
+		mark:       mark,
 		pend:       pend,
+		dimWork:    dimWork,
 	}
 	go w.run()
 	return w
@@ -86,6 +98,9 @@ func (w *writer) stop() {
 func (db *DB) submit(ctx context.Context, items int, apply func(st *txState) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
+	}
+	if db.readOnly {
+		return fmt.Errorf("store %s: %w", db.path, ErrReadOnly)
 	}
 	r := &request{ctx: ctx, items: max(items, 1), apply: apply, done: make(chan error, 1)}
 	db.mu.RLock()
@@ -109,8 +124,10 @@ func (db *DB) submit(ctx context.Context, items int, apply func(st *txState) err
 }
 
 // run is the writer goroutine: it waits for a request (folding pending
-// user state in when idle), gathers a group and commits it, until the
-// queue is closed and drained.
+// index state in when idle), gathers a group and commits it, until the
+// queue is closed and drained. While the dimension index has merging to
+// do, it does a step of it after each group, and one after another when
+// no request waits.
 func (w *writer) run() {
 	defer close(w.stopped)
 	debug.SetPanicOnFault(true)
@@ -121,9 +138,17 @@ func (w *writer) run() {
 	for {
 		var first *request
 		ok := true
-		if len(w.pend) == 0 {
+		switch {
+		case w.dimWork && !w.dimFailed:
+			select {
+			case first, ok = <-w.reqs:
+			default:
+				w.compactStep()
+				continue
+			}
+		case w.last == w.mark:
 			first, ok = <-w.reqs
-		} else {
+		default:
 			idle.Reset(w.mergeIdle)
 			select {
 			case first, ok = <-w.reqs:
@@ -137,11 +162,25 @@ func (w *writer) run() {
 			ok = w.gather(first, timer)
 			w.commit(w.batch)
 			clear(w.batch)
+			if w.dimWork && !w.dimFailed {
+				w.compactStep()
+			}
 		}
 		if !ok {
 			w.mergeNow()
 			return
 		}
+	}
+}
+
+// compactStep runs one step of the dimension index's merging in a
+// transaction of its own. A failure stops the merging until the next Open
+// (the index stays correct, only with more runs to read).
+func (w *writer) compactStep() {
+	r := &request{ctx: context.Background(), items: 1, apply: func(st *txState) error { return st.compactDims() }, done: make(chan error, 1)}
+	w.commit([]*request{r})
+	if <-r.done != nil {
+		w.dimFailed = true
 	}
 }
 
@@ -190,17 +229,17 @@ func (w *writer) gather(first *request, timer *time.Timer) bool {
 	return true
 }
 
-// mergeNow folds all pending user state in, in a transaction of its own
+// mergeNow folds all pending index state in, in a transaction of its own
 // (when idle, and at Close). A failure leaves the decisions pending; the
 // next merge or the next Open retries.
 func (w *writer) mergeNow() {
-	if len(w.pend) == 0 {
+	if w.last == w.mark {
 		return
 	}
 	w.commit([]*request{{
 		ctx:   context.Background(),
 		items: 1,
-		apply: func(st *txState) error { return st.mergeUsers() },
+		apply: func(st *txState) error { return st.mergeIndexes() },
 		done:  make(chan error, 1),
 	}})
 }
@@ -280,28 +319,34 @@ func (w *writer) runTx(reqs []*request) (bad int, err error) {
 }
 
 // txState is what the requests of one transaction share: the buckets, the
-// decision key allocator, and the aggregates (rollup, user summaries,
-// counters) that flush writes once per transaction instead of once per
-// decision.
+// decision key allocator, and the aggregates (rollups, counters) that flush
+// writes once per transaction instead of once per decision.
 type txState struct {
 	w  *writer
 	tx *bolt.Tx
 
-	meta, inbox, events, decisions, byUser, byIP *bolt.Bucket
-	users, minutes, hours, rejected, checkpoints *bolt.Bucket
+	meta, inbox, events, decisions, byTime, byUser, byIP, byDim *bolt.Bucket
+	users, minutes, hours, rejected, checkpoints                *bolt.Bucket
 
 	// nanos stamps every decision of the transaction; last is the newest
 	// key assigned.
 	nanos int64
 	last  decKey
 
-	roll rollup
+	// contribs are the rollup contributions of the decisions stored so
+	// far.
+	contribs []rollContrib
 
 	// pendStart is the length of w.pend before this transaction (restored
 	// if it fails); w.pend[:mergedTo] is folded in by this transaction.
 	pendStart, mergedTo int
-	// merged is set when this transaction moved the user mark.
+	// mark is the index mark; merged is set when this transaction moved
+	// it.
+	mark   decKey
 	merged bool
+	// dimTouched is set when the transaction wrote the dimension index's
+	// state; dimWork says whether that has work left.
+	dimTouched, dimWork bool
 
 	dDecisions, dInbox int64
 	dRejected          uint64
@@ -315,19 +360,22 @@ func newTxState(w *writer, tx *bolt.Tx) *txState {
 		inbox:       tx.Bucket(bktInbox),
 		events:      tx.Bucket(bktEvents),
 		decisions:   tx.Bucket(bktDecisions),
+		byTime:      tx.Bucket(bktByTime),
 		byUser:      tx.Bucket(bktByUser),
 		byIP:        tx.Bucket(bktByIP),
+		byDim:       tx.Bucket(bktByDim),
 		users:       tx.Bucket(bktUsers),
 		minutes:     tx.Bucket(bktMinutes),
 		hours:       tx.Bucket(bktHours),
 		rejected:    tx.Bucket(bktRejected),
 		checkpoints: tx.Bucket(bktCheckpoints),
 		last:        w.last,
-		roll:        rollup{},
+		contribs:    w.contribs[:0],
 		pendStart:   len(w.pend),
+		mark:        w.mark,
 	}
-	// Append-only buckets: fill pages completely when they split.
-	for _, b := range []*bolt.Bucket{st.inbox, st.decisions, st.minutes, st.hours, st.rejected} {
+	// Buckets written (mostly) at their end: fill pages when they split.
+	for _, b := range []*bolt.Bucket{st.inbox, st.decisions, st.byTime, st.minutes, st.hours, st.rejected} {
 		b.FillPercent = 0.95
 	}
 	// The clock may step back: keys must still increase, so the stamp never
@@ -370,31 +418,20 @@ func (st *txState) encode(enc func([]byte) []byte) []byte {
 	return st.w.arena[start:len(st.w.arena):len(st.w.arena)]
 }
 
-// flush writes the transaction's aggregates: rollups, user summaries and
-// counters.
+// flush writes the transaction's aggregates: rollups, the batched indexes
+// when enough decisions are pending, and counters.
 func (st *txState) flush() error {
-	if len(st.roll) > 0 {
-		sec := st.nanos / int64(time.Second)
-		for _, p := range []struct {
-			b    *bolt.Bucket
-			size int64
-		}{{st.minutes, minuteSecs}, {st.hours, hourSecs}} {
-			key := periodKey(sec, p.size)
-			r := rollup{}
-			if v := p.b.Get(key); v != nil {
-				if err := r.decodeInto(v); err != nil {
-					return fmt.Errorf("rollup %x: %w", key, err)
-				}
-			}
-			r.merge(st.roll)
-			if err := p.b.Put(st.keep(key), st.encode(r.encode)); err != nil {
-				return err
-			}
-		}
+	err := applyRollups(st.contribs, st.minutes, st.hours, func(b *bolt.Bucket, key []byte, r rollup) error {
+		return st.putEnc(b, key, r.encode)
+	})
+	if err != nil {
+		return err
 	}
-	if len(st.w.pend)-st.mergedTo >= st.w.mergeEvery {
-		if err := st.mergeUsers(); err != nil {
-			return fmt.Errorf("merge user state: %w", err)
+	// Sequences count decisions, so this is how many are after the mark
+	// (with or without anything to index: readers scan them all).
+	if st.last.seq()-st.mark.seq() >= uint64(st.w.mergeEvery) {
+		if err := st.mergeIndexes(); err != nil {
+			return fmt.Errorf("merge index state: %w", err)
 		}
 	}
 	if st.last != st.w.last {
@@ -429,6 +466,12 @@ func (st *txState) committed() {
 	db.inbox.Add(uint64(st.dInbox))
 	db.rejected.Add(st.dRejected)
 	st.w.last = st.last
+	st.w.mark = st.mark
+	if st.dimTouched {
+		st.w.dimWork = st.dimWork
+	}
+	clear(st.contribs) // drop the references to type names
+	st.w.contribs = st.contribs[:0]
 	if st.merged {
 		w := st.w
 		n := copy(w.pend, w.pend[st.mergedTo:])

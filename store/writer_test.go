@@ -103,7 +103,7 @@ func TestCommitErrorReachesEveryWaiter(t *testing.T) {
 	if in.Decisions != 1 {
 		t.Errorf("%d decisions stored after the failed commit, want 1", in.Decisions)
 	}
-	if l, _ := db.Latest(ctx, nil, 100); len(l) != 1 || l[0].EventID != "alone" {
+	if l, _ := db.Latest(ctx, nil, 100, ""); len(l) != 1 || l[0].EventID != "alone" {
 		t.Errorf("Latest after a failed commit: %d decisions", len(l))
 	}
 	if _, err := db.Complete(ctx, []Result{{Decision: decision.Decision{EventID: "after", Action: decision.ActionAllow}}}); err != nil {
@@ -114,7 +114,7 @@ func TestCommitErrorReachesEveryWaiter(t *testing.T) {
 func TestEventsAndCheckpointAllOrNothing(t *testing.T) {
 	db := openTest(t, Options{NoSync: true, MaxSize: 1 << 20})
 	ctx := context.Background()
-	if _, err := db.Enqueue(ctx, []InboxEvent{{EventID: "1"}}, nil, &Checkpoint{Source: "file:a", Offset: 10}); err != nil {
+	if _, err := db.Enqueue(ctx, []InboxEvent{{EventID: "1"}}, nil, []Checkpoint{{Source: "file:a", Offset: 10}}); err != nil {
 		t.Fatal(err)
 	}
 	body := make([]byte, 200<<10)
@@ -122,7 +122,7 @@ func TestEventsAndCheckpointAllOrNothing(t *testing.T) {
 	for i := range 8 {
 		evs = append(evs, InboxEvent{EventID: fmt.Sprint("big", i), Body: body})
 	}
-	if _, err := db.Enqueue(ctx, evs, nil, &Checkpoint{Source: "file:a", Offset: 99}); !errors.Is(err, berrors.ErrMaxSizeReached) {
+	if _, err := db.Enqueue(ctx, evs, nil, []Checkpoint{{Source: "file:a", Offset: 99}}); !errors.Is(err, berrors.ErrMaxSizeReached) {
 		t.Fatalf("oversized enqueue: %v, want a commit error", err)
 	}
 	cp, _, err := db.Checkpoint("file:a")
@@ -141,7 +141,7 @@ func TestBadRequestDoesNotFailItsGroup(t *testing.T) {
 	good := make(chan error, 10)
 	var bad error
 	wg.Go(func() {
-		_, bad = db.Enqueue(ctx, []InboxEvent{{EventID: "doomed"}}, nil, &Checkpoint{Source: strings.Repeat("s", 40000)})
+		_, bad = db.Enqueue(ctx, []InboxEvent{{EventID: "doomed"}}, nil, []Checkpoint{{Source: strings.Repeat("s", 40000)}})
 	})
 	for i := range 10 {
 		wg.Go(func() {
@@ -347,7 +347,7 @@ func TestConcurrentReaders(t *testing.T) {
 					return
 				default:
 				}
-				l, err := db.Latest(ctx, nil, 20)
+				l, err := db.Latest(ctx, nil, 20, "")
 				if err != nil {
 					t.Error(err)
 					return
@@ -379,7 +379,7 @@ func TestConcurrentReaders(t *testing.T) {
 						t.Errorf("summaries count %d decisions, store has %d", n, tot.Decisions)
 					}
 				}
-				journey, err := db.Latest(ctx, f, 1000)
+				journey, err := db.Latest(ctx, f, 1000, "")
 				if err != nil {
 					t.Error(err)
 					return

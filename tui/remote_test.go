@@ -50,7 +50,7 @@ func TestFlowRemoteRowsLiveFilterDetail(t *testing.T) {
 	f.wait(t, "enter apply")
 	f.tm.Type("action:deny")
 	f.keys("enter")
-	deny, err := db.Latest(context.Background(), mustFilter(t, "action:deny"), 1)
+	deny, err := db.Latest(context.Background(), mustFilter(t, "action:deny"), 1, "")
 	if err != nil || len(deny) != 1 {
 		t.Fatalf("newest deny: %v", err)
 	}
