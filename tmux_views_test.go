@@ -172,7 +172,14 @@ func TestBackStackInTmux(t *testing.T) {
 // by page, down to the first decision.
 func TestLiveLoadsOlderRowsInTmux(t *testing.T) {
 	s, url := dashboard(t, 140, 40)
-	post(t, url, people("old", 1600))
+	// One second apart in event time, so the store's order is the
+	// numbering whatever order the concurrent scoring finishes in.
+	old := people("old", 1600)
+	start := time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
+	for i := range old {
+		old[i].At = start.Add(time.Duration(i) * time.Second)
+	}
+	post(t, url, old)
 	scr := s.waitScreen("the newest rows", 30*time.Second, func(scr string) bool {
 		return strings.Contains(scr, "1,600 decisions") && strings.Contains(scr, "old-1600")
 	})
