@@ -188,3 +188,24 @@ func TestHealthEverySize(t *testing.T) {
 		}
 	}
 }
+
+// TestHealthBeforeItsSize is the order a fast terminal produces: the first
+// health snapshot (with sources) arrives before the first window size. The
+// view must wait for its size, not panic on a table of negative width.
+func TestHealthBeforeItsSize(t *testing.T) {
+	h := fixture.Health(fixture.Now())
+	if len(h.Sources) == 0 {
+		t.Fatal("the fixture has no sources: the table would not be drawn")
+	}
+	c := common.New(context.Background(), fixture.New(0), fixture.Now)
+	c.Styles = common.NewStyles(common.Theme{Plain: true})
+	m := New(c)
+	m = show(m, h, nil)
+	if v := m.View(); v != "" {
+		t.Fatalf("view before a size = %q, want empty", v)
+	}
+	m.SetSize(80, 20)
+	if scr := screen(t, m); !strings.Contains(scr, "Sources") {
+		t.Fatalf("after sizing, no sources section:\n%s", scr)
+	}
+}

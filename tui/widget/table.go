@@ -185,7 +185,7 @@ func (t *Table) Header(st lipgloss.Style) string {
 // (if in range) drawn in the selection style. Rows are cut to the width.
 func (t *Table) Render(src RowSource, first, n, selected int, styles *common.Styles) string {
 	var b strings.Builder
-	b.Grow(n * (t.width + 16))
+	b.Grow(max(n, 0) * (max(t.width, 0) + 16))
 	for r := first; r < first+n; r++ {
 		if r > first {
 			b.WriteByte('\n')
@@ -209,7 +209,7 @@ func (t *Table) Render(src RowSource, first, n, selected int, styles *common.Sty
 // to its width, with optional per-cell styles.
 func (t *Table) line(text func(j int) string, style func(j int) *lipgloss.Style) string {
 	var b strings.Builder
-	b.Grow(t.width)
+	b.Grow(max(t.width, 0))
 	for j, c := range t.shown {
 		if j > 0 {
 			b.WriteString(strings.Repeat(" ", Gap))
