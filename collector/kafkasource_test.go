@@ -1,0 +1,150 @@
+package collector
+
+import (
+	"bytes"
+	"context"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+)
+
+// TestKafkaSourcePoisonRecord stores every event of a topic once and
+// rejects the records that are not events with their position, without
+// holding up the rest of their partition.
+func TestKafkaSourcePoisonRecord(t *testing.T) {
+	c := newKfake(t, 3)
+	values, keys, ids := kafkaEvents(t, 1, 300)
+	poison := [][]byte{[]byte("not json"), []byte(`{"user":{"user_id":"u1"}}`), bytes.Repeat([]byte("x"), 2048), nil}
+	// The poison shares the key, so the partition, of the first event and
+	// sits between events.
+	var vs [][]byte
+	var ks []string
+	next := 0
+	for i := range values {
+		if i%100 == 50 || i == 299 {
+			vs, ks = append(vs, poison[next]), append(ks, keys[0])
+			next++
+		}
+		vs, ks = append(vs, values[i]), append(ks, keys[i])
+	}
+	produce(t, c.ListenAddrs(), vs, ks)
+	db := newTailStore(t)
+	r := startKafka(t, db, c.ListenAddrs(), "g", func(o *KafkaOptions) { o.MaxRecord = 1024 })
+	waitUntil(t, "every record committed", func() bool { return r.read() == uint64(len(vs)) })
+
+	got := inboxIDs(t, db)
+	slices.Sort(got)
+	want := slices.Clone(ids)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("inbox has %d events, want the %d produced", len(got), len(want))
+	}
+	rej, err := db.RecentRejected(context.Background(), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rej) != 4 {
+		t.Fatalf("rejected %d records, want 4: %+v", len(rej), rej)
+	}
+	reasons := map[string]string{}
+	for _, rj := range rej {
+		if rj.Source != "kafka:"+kafkaTopic || !strings.HasPrefix(rj.Position, kafkaTopic+"/") || !strings.Contains(rj.Position, "@") {
+			t.Errorf("rejected record at %s %q, want source kafka:%s and position %s/PARTITION@OFFSET", rj.Source, rj.Position, kafkaTopic, kafkaTopic)
+		}
+		reasons[string(rj.Head[:min(len(rj.Head), 8)])] = rj.Reason
+	}
+	for head, want := range map[string]string{"not json": "JSON", `{"user":`: "type", "xxxxxxxx": "2048 bytes", "": "JSON"} {
+		if !strings.Contains(reasons[head], want) {
+			t.Errorf("record %q rejected for %q, want a reason naming %q", head, reasons[head], want)
+		}
+	}
+	for class, n := range map[string]float64{"not_json": 2, "missing_type": 1, "too_long": 1} {
+		if got := testutil.ToFloat64(r.metrics.EventsRejected.WithLabelValues(r.Name(), class)); got != n {
+			t.Errorf("rejected %s = %v, want %v", class, got, n)
+		}
+	}
+	st := r.Stats()
+	if st.Rejected != 4 || len(st.Partitions) != 3 {
+		t.Errorf("stats %+v, want 4 rejected and 3 partitions", st)
+	}
+	var stored int64
+	for _, p := range st.Partitions {
+		if p.Lag != 0 || p.Offset != p.HighWatermark {
+			t.Errorf("partition %+v: want no lag after reading everything", p)
+		}
+		stored += p.Offset
+	}
+	cps := kafkaCheckpoints(t, db, 3)
+	var sum int64
+	for _, off := range cps {
+		sum += off
+	}
+	if stored != int64(len(vs)) || sum != stored {
+		t.Errorf("offsets in stats add up to %d, checkpoints %v to %d, want %d", stored, cps, sum, len(vs))
+	}
+}
+
+// TestKafkaSourceResumesFromStoredOffsets restarts a source in a new group
+// (no offsets committed in Kafka): it starts at its stored checkpoints and
+// reads nothing twice.
+func TestKafkaSourceResumesFromStoredOffsets(t *testing.T) {
+	c := newKfake(t, 2)
+	values, keys, _ := kafkaEvents(t, 2, 200)
+	produce(t, c.ListenAddrs(), values[:120], keys[:120])
+	db := newTailStore(t)
+	r := startKafka(t, db, c.ListenAddrs(), "first", nil)
+	waitUntil(t, "the first 120 records", func() bool { return r.read() == 120 })
+	r.stop()
+
+	produce(t, c.ListenAddrs(), values[120:], keys[120:])
+	r2 := startKafka(t, db, c.ListenAddrs(), "second", nil)
+	waitUntil(t, "the last 80 records", func() bool { return r2.read() == 80 })
+	if d := r2.duplicates(); d != 0 {
+		t.Errorf("%v records read again after the checkpoint", d)
+	}
+	if n := len(inboxIDs(t, db)); n != 200 {
+		t.Errorf("inbox holds %d events, want 200", n)
+	}
+}
+
+// TestParseKafkaRecord checks the ID, bytes and errors of records.
+func TestParseKafkaRecord(t *testing.T) {
+	for _, tc := range []struct {
+		value, id, err string
+	}{
+		{`{"type":"$login","event_id":"e1"}`, "e1", ""},
+		{`{"type":"$login"}`, "kafka:t/3@17", ""},
+		{`{"type":"$login"}` + "\n", "kafka:t/3@17", ""},
+		{``, "", "JSON"},
+		{`[1]`, "", "object"},
+		{`{"type":"$login","event_id":"` + strings.Repeat("a", 300) + `"}`, "", "event_id"},
+		{strings.Repeat(" ", 700), "", "over the 512-byte limit"},
+	} {
+		id, raw, err := parseKafkaRecord("t", 3, 17, []byte(tc.value), 512)
+		switch {
+		case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
+			t.Errorf("%.20q: err %v, want one naming %q", tc.value, err, tc.err)
+		case tc.err == "" && (err != nil || id != tc.id || string(raw) != tc.value):
+			t.Errorf("%.20q: id %q raw %q err %v, want id %q", tc.value, id, raw, err, tc.id)
+		}
+	}
+}
+
+// FuzzParseKafkaRecord: any value is either an event with an ID or a
+// rejection, never a panic.
+func FuzzParseKafkaRecord(f *testing.F) {
+	for _, s := range []string{`{"type":"$login"}`, `{"type":"$login","event_id":7}`, "\xff", "{", ""} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, v []byte) {
+		id, raw, err := parseKafkaRecord("t", 0, 1, v, 1<<10)
+		if err == nil && (id == "" || len(raw) != len(v)) {
+			t.Fatalf("accepted %q with id %q raw %q", v, id, raw)
+		}
+		if err != nil && (id != "" || raw != nil) {
+			t.Fatalf("rejected %q (%v) but returned id %q", v, err, id)
+		}
+	})
+}
