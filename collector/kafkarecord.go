@@ -69,15 +69,12 @@ func commitError(resp *kmsg.OffsetCommitResponse, err error) error {
 	return nil
 }
 
-// kgoLogger hands franz-go's warnings and errors to slog.
+// kgoLogger hands franz-go's errors to slog. (Its warnings repeat every
+// retry while a broker is down; the source logs that once itself.)
 type kgoLogger struct{ l *slog.Logger }
 
-func (k kgoLogger) Level() kgo.LogLevel { return kgo.LogLevelWarn }
+func (k kgoLogger) Level() kgo.LogLevel { return kgo.LogLevelError }
 
-func (k kgoLogger) Log(level kgo.LogLevel, msg string, keyvals ...any) {
-	lv := slog.LevelWarn
-	if level == kgo.LogLevelError {
-		lv = slog.LevelError
-	}
-	k.l.Log(context.Background(), lv, "kafka client: "+msg, keyvals...)
+func (k kgoLogger) Log(_ kgo.LogLevel, msg string, keyvals ...any) {
+	k.l.Log(context.Background(), slog.LevelError, "kafka client: "+msg, keyvals...)
 }

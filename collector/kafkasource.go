@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"slices"
 	"strconv"
 	"sync"
@@ -115,7 +116,10 @@ const (
 	kafkaReading  = "reading"
 	kafkaPaused   = "paused"
 	kafkaError    = "error"
-	kafkaStopped  = "stopped"
+	// kafkaUnreachable: the last connection to a broker failed; the
+	// client retries.
+	kafkaUnreachable = "unreachable"
+	kafkaStopped     = "stopped"
 )
 
 // NewKafkaSource returns a source for o.Topic. It does nothing until Run.
@@ -181,6 +185,7 @@ func (s *KafkaSource) Run(ctx context.Context, in *Intake) error {
 			_ = backoff.Sleep(ctx, s.o.Poll)
 			continue
 		}
+		s.leave(kafkaPaused)
 		fs := cl.PollRecords(ctx, kafkaBatchRecords)
 		if fs.IsClientClosed() {
 			break
@@ -218,6 +223,7 @@ func (s *KafkaSource) clientOpts(in *Intake) []kgo.Opt {
 			s.revoke(ctx, cl, lost[s.o.Topic], false)
 		}),
 		kgo.WithLogger(kgoLogger{s.log}),
+		kgo.WithHooks(kafkaConnHook{s}),
 	}
 	if s.o.InstanceID != "" {
 		opts = append(opts, kgo.InstanceID(s.o.InstanceID))
@@ -409,6 +415,33 @@ func (s *KafkaSource) Stats() api.Source {
 	}
 	slices.SortFunc(st.Partitions, func(a, b api.Partition) int { return int(a.Partition - b.Partition) })
 	return st
+}
+
+// kafkaConnHook shows broker connections in the source's state: a failed
+// dial makes it unreachable until a dial succeeds.
+type kafkaConnHook struct{ s *KafkaSource }
+
+func (h kafkaConnHook) OnBrokerConnect(meta kgo.BrokerMetadata, _ time.Duration, _ net.Conn, err error) {
+	s := h.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case err != nil && s.state != kafkaUnreachable:
+		s.state = kafkaUnreachable
+		s.log.Warn("broker unreachable", "broker", net.JoinHostPort(meta.Host, strconv.Itoa(int(meta.Port))), "err", err)
+	case err == nil && s.state == kafkaUnreachable:
+		s.state = kafkaReading
+		s.log.Info("broker reachable again", "broker", net.JoinHostPort(meta.Host, strconv.Itoa(int(meta.Port))))
+	}
+}
+
+// leave sets the state back to reading if it is st.
+func (s *KafkaSource) leave(st string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state == st {
+		s.state = kafkaReading
+	}
 }
 
 func (s *KafkaSource) setState(st string) {

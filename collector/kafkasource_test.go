@@ -3,11 +3,14 @@ package collector
 import (
 	"bytes"
 	"context"
+	"net"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/twmb/franz-go/pkg/kfake"
 )
 
 // TestKafkaSourcePoisonRecord stores every event of a topic once and
@@ -147,4 +150,84 @@ func FuzzParseKafkaRecord(f *testing.F) {
 			t.Fatalf("rejected %q (%v) but returned id %q", v, err, id)
 		}
 	})
+}
+
+// TestKafkaSourceRebalance runs a second collector into the group while
+// the first one reads: the partitions it takes over are handed on at the
+// offset the first stored, so each store ends with a disjoint share and
+// together they hold every record once.
+func TestKafkaSourceRebalance(t *testing.T) {
+	c := newKfake(t, 4)
+	values, keys, ids := kafkaEvents(t, 3, 2000)
+	produce(t, c.ListenAddrs(), values[:1000], keys[:1000])
+	a := startKafka(t, newTailStore(t), c.ListenAddrs(), "g", nil)
+	waitUntil(t, "the first collector reading", func() bool { return a.read() > 0 })
+
+	b := startKafka(t, newTailStore(t), c.ListenAddrs(), "g", nil)
+	producing := make(chan struct{})
+	go func() {
+		defer close(producing)
+		for i := 1000; i < len(values); i += 100 {
+			produce(t, c.ListenAddrs(), values[i:i+100], keys[i:i+100])
+		}
+	}()
+	waitUntil(t, "the partitions shared", func() bool {
+		return len(a.Stats().Partitions) > 0 && len(b.Stats().Partitions) > 0 &&
+			len(a.Stats().Partitions)+len(b.Stats().Partitions) == 4
+	})
+	<-producing
+	waitUntil(t, "every record read", func() bool { return a.read()+b.read() >= uint64(len(values)) })
+
+	inA, inB := inboxIDs(t, a.db), inboxIDs(t, b.db)
+	seen := map[string]int{}
+	for _, id := range append(slices.Clone(inA), inB...) {
+		seen[id]++
+	}
+	for _, id := range ids {
+		if seen[id] != 1 {
+			t.Errorf("event %s stored %d times across the two collectors", id, seen[id])
+		}
+	}
+	if len(inA) == 0 || len(inB) == 0 || len(inA)+len(inB) != len(ids) {
+		t.Errorf("shares %d + %d, want two non-empty shares of %d", len(inA), len(inB), len(ids))
+	}
+	if a.duplicates() != 0 || b.duplicates() != 0 {
+		t.Errorf("records read again: %v by the first, %v by the second", a.duplicates(), b.duplicates())
+	}
+	t.Logf("shares: %d and %d of %d; partitions %v and %v", len(inA), len(inB), len(ids), a.Stats().Partitions, b.Stats().Partitions)
+}
+
+// TestKafkaSourceBrokerOutage stops the cluster under a reading source and
+// starts it again from its data on the same port: the source shows the
+// broker unreachable meanwhile, then reads on where it stopped, storing
+// every record once.
+func TestKafkaSourceBrokerOutage(t *testing.T) {
+	dir := t.TempDir()
+	c := newKfake(t, 2, kfake.DataDir(dir))
+	addr := c.ListenAddrs()[0]
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	values, keys, ids := kafkaEvents(t, 4, 600)
+	produce(t, c.ListenAddrs(), values[:300], keys[:300])
+	r := startKafka(t, newTailStore(t), []string{addr}, "g", nil)
+	waitUntil(t, "the records before the outage", func() bool { return r.read() == 300 })
+
+	c.Close()
+	waitUntil(t, "the broker shown unreachable", func() bool { return r.Stats().State == kafkaUnreachable })
+	p, _ := strconv.Atoi(port)
+	c2 := newKfake(t, 2, kfake.DataDir(dir), kfake.Ports(p))
+	produce(t, c2.ListenAddrs(), values[300:], keys[300:])
+	waitUntil(t, "the records after the outage", func() bool { return r.read() >= 600 })
+	waitUntil(t, "the source reading again", func() bool { return r.Stats().State == kafkaReading })
+
+	got := inboxIDs(t, r.db)
+	slices.Sort(got)
+	want := slices.Clone(ids)
+	slices.Sort(want)
+	if !slices.Equal(got, want) || r.duplicates() != 0 {
+		t.Errorf("inbox has %d events (%v read twice), want the %d produced once", len(got), r.duplicates(), len(want))
+	}
+	r.stop()
 }
