@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"slices"
 	"strconv"
@@ -26,6 +27,7 @@ import (
 const (
 	DefaultKafkaPoll           = 250 * time.Millisecond
 	DefaultKafkaSessionTimeout = 45 * time.Second
+	DefaultKafkaLagInterval    = 2 * time.Second
 	// kafkaBatchRecords bounds the records of one poll, so of one commit.
 	kafkaBatchRecords = 1000
 	// kafkaCloseTimeout bounds the final offset commit and the group leave
@@ -59,8 +61,12 @@ type KafkaOptions struct {
 	MaxRecord int
 	// Poll is the wait before polling again after a failed poll or commit,
 	// or while the inbox is full (default DefaultKafkaPoll).
-	Poll   time.Duration
-	Logger *slog.Logger
+	Poll time.Duration
+	// LagInterval is how often the assigned partitions' high watermarks
+	// are asked for, so that the lag shows while nothing is fetched (the
+	// inbox full, the partition idle) (default DefaultKafkaLagInterval).
+	LagInterval time.Duration
+	Logger      *slog.Logger
 	// Metrics receive the per-partition lag and offsets (default: metrics
 	// of its own, unregistered). The collector passes its own.
 	Metrics *Metrics
@@ -135,6 +141,9 @@ func NewKafkaSource(o KafkaOptions) *KafkaSource {
 	if o.Poll <= 0 {
 		o.Poll = DefaultKafkaPoll
 	}
+	if o.LagInterval <= 0 {
+		o.LagInterval = DefaultKafkaLagInterval
+	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
@@ -177,6 +186,10 @@ func (s *KafkaSource) Run(ctx context.Context, in *Intake) error {
 		return fmt.Errorf("kafka source %s: %w", s.o.Topic, err)
 	}
 	defer s.close(cl)
+	lagCtx, stopLag := context.WithCancel(ctx)
+	lagDone := make(chan struct{})
+	go func() { defer close(lagDone); s.watchLag(lagCtx, cl) }()
+	defer func() { stopLag(); <-lagDone }()
 	s.setState(kafkaReading)
 	for ctx.Err() == nil {
 		if full, depth, limit := in.Full(); full {
@@ -373,8 +386,63 @@ func (s *KafkaSource) advance(next map[int32]kgo.EpochOffset, hwm map[int32]int6
 		if !ok {
 			continue
 		}
-		pt.next, pt.epoch, pt.hwm = eo.Offset, eo.Epoch, hwm[p]
+		pt.next, pt.epoch, pt.hwm = eo.Offset, eo.Epoch, max(pt.hwm, hwm[p])
 		s.o.Metrics.KafkaLag.WithLabelValues(s.source, strconv.FormatInt(int64(p), 10)).Set(float64(max(pt.hwm-pt.next, 0)))
+	}
+}
+
+// watchLag asks for the high watermarks of the assigned partitions every
+// LagInterval until ctx ends.
+func (s *KafkaSource) watchLag(ctx context.Context, cl *kgo.Client) {
+	t := time.NewTicker(s.o.LagInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		s.mu.Lock()
+		ps := slices.Collect(maps.Keys(s.parts))
+		s.mu.Unlock()
+		if len(ps) == 0 {
+			continue
+		}
+		req := kmsg.NewPtrListOffsetsRequest()
+		rt := kmsg.NewListOffsetsRequestTopic()
+		rt.Topic = s.o.Topic
+		for _, p := range ps {
+			rp := kmsg.NewListOffsetsRequestTopicPartition()
+			rp.Partition, rp.Timestamp = p, -1 // -1: the latest offset
+			rt.Partitions = append(rt.Partitions, rp)
+		}
+		req.Topics = append(req.Topics, rt)
+		resp, err := req.RequestWith(ctx, cl)
+		if err != nil {
+			continue // the connection hook shows an unreachable broker
+		}
+		hwm := map[int32]int64{}
+		for _, t := range resp.Topics {
+			for _, p := range t.Partitions {
+				if t.Topic == s.o.Topic && p.ErrorCode == 0 {
+					hwm[p.Partition] = p.Offset
+				}
+			}
+		}
+		s.setHighWatermarks(hwm)
+	}
+}
+
+// setHighWatermarks records high watermarks of assigned partitions and sets
+// the lag gauges.
+func (s *KafkaSource) setHighWatermarks(hwm map[int32]int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for p, h := range hwm {
+		if pt, ok := s.parts[p]; ok {
+			pt.hwm = h
+			s.o.Metrics.KafkaLag.WithLabelValues(s.source, strconv.FormatInt(int64(p), 10)).Set(float64(max(pt.hwm-pt.next, 0)))
+		}
 	}
 }
 

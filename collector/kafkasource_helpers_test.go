@@ -56,10 +56,10 @@ func kafkaEvents(t testing.TB, seed int64, n int) (values [][]byte, keys []strin
 }
 
 // produce writes the records to the topic, keyed by keys[i], and waits
-// until every one is acknowledged.
-func produce(t testing.TB, brokers []string, values [][]byte, keys []string) {
+// until every one is acknowledged. opts add to the producer's options.
+func produce(t testing.TB, brokers []string, values [][]byte, keys []string, opts ...kgo.Opt) {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.DefaultProduceTopic(kafkaTopic))
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(brokers...), kgo.DefaultProduceTopic(kafkaTopic)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +92,7 @@ func startKafka(t testing.TB, db *store.DB, brokers []string, group string, mod 
 	m := NewMetrics(nil)
 	o := KafkaOptions{
 		Brokers: brokers, Topic: kafkaTopic, Group: group,
-		SessionTimeout: 900 * time.Millisecond, Poll: 10 * time.Millisecond, Metrics: m,
+		SessionTimeout: 900 * time.Millisecond, Poll: 10 * time.Millisecond, LagInterval: 50 * time.Millisecond, Metrics: m,
 		Logger: slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelInfo})),
 	}
 	if mod != nil {

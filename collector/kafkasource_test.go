@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"net"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -11,6 +13,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/riskwatch/riskwatch/config"
 )
 
 // TestKafkaSourcePoisonRecord stores every event of a topic once and
@@ -230,4 +235,44 @@ func TestKafkaSourceBrokerOutage(t *testing.T) {
 		t.Errorf("inbox has %d events (%v read twice), want the %d produced once", len(got), r.duplicates(), len(want))
 	}
 	r.stop()
+}
+
+// TestKafkaSourceSASL reads from a cluster that requires SCRAM, with the
+// options built from a [[kafka]] table.
+func TestKafkaSourceSASL(t *testing.T) {
+	c := newKfake(t, 1, kfake.EnableSASL(), kfake.Superuser("SCRAM-SHA-512", "rw", "kafka-pass"))
+	values, keys, _ := kafkaEvents(t, 5, 50)
+	o, err := KafkaFromConfig(config.Kafka{Brokers: c.ListenAddrs(), Topic: kafkaTopic, Group: "g",
+		SASLMechanism: "scram-sha-512", SASLUser: "rw", SASLPassword: "kafka-pass"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	produce(t, c.ListenAddrs(), values, keys, kgo.SASL(o.SASL))
+	r := startKafka(t, newTailStore(t), c.ListenAddrs(), "g", func(ko *KafkaOptions) { ko.SASL = o.SASL })
+	waitUntil(t, "the records read with SCRAM", func() bool { return r.read() == 50 })
+}
+
+// TestKafkaFromConfigFiles names the TLS file at fault.
+func TestKafkaFromConfigFiles(t *testing.T) {
+	dir := t.TempDir()
+	notPEM := filepath.Join(dir, "ca.pem")
+	if err := os.WriteFile(notPEM, []byte("not a certificate"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		k    config.Kafka
+		want string
+	}{
+		{config.Kafka{Topic: "t", TLS: true, TLSCA: filepath.Join(dir, "missing.pem")}, "tls_ca"},
+		{config.Kafka{Topic: "t", TLS: true, TLSCA: notPEM}, "no PEM certificate"},
+		{config.Kafka{Topic: "t", TLS: true, TLSCert: notPEM, TLSKey: notPEM}, "tls_cert and tls_key"},
+	} {
+		if _, err := KafkaFromConfig(tc.k); err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "topic t") {
+			t.Errorf("%+v: err %v, want one naming topic t and %q", tc.k, err, tc.want)
+		}
+	}
+	o, err := KafkaFromConfig(config.Kafka{Topic: "t", TLS: true, TLSServerName: "kafka.internal"})
+	if err != nil || o.TLS == nil || o.TLS.ServerName != "kafka.internal" {
+		t.Errorf("TLS with the system roots: %+v, %v", o.TLS, err)
+	}
 }
