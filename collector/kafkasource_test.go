@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/twmb/franz-go/pkg/kfake"
@@ -274,5 +275,30 @@ func TestKafkaFromConfigFiles(t *testing.T) {
 	o, err := KafkaFromConfig(config.Kafka{Topic: "t", TLS: true, TLSServerName: "kafka.internal"})
 	if err != nil || o.TLS == nil || o.TLS.ServerName != "kafka.internal" {
 		t.Errorf("TLS with the system roots: %+v, %v", o.TLS, err)
+	}
+}
+
+// TestKafkaSourcePausesWhenInboxFull stops polling at the inbox limit and
+// still shows the partitions' lag growing meanwhile.
+func TestKafkaSourcePausesWhenInboxFull(t *testing.T) {
+	c := newKfake(t, 1)
+	values, keys, _ := kafkaEvents(t, 6, 1500)
+	produce(t, c.ListenAddrs(), values, keys)
+	db := newTailStore(t)
+	s := NewKafkaSource(KafkaOptions{Brokers: c.ListenAddrs(), Topic: kafkaTopic, Group: "g",
+		SessionTimeout: 900 * time.Millisecond, Poll: 10 * time.Millisecond, LagInterval: 20 * time.Millisecond})
+	in := testIntake(t, db, s.Name(), func(o *IntakeOptions) { o.InboxLimit = 100 })
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx, in) }()
+	defer func() { cancel(); <-done }()
+	waitUntil(t, "paused with the lag shown", func() bool {
+		st := s.Stats()
+		return st.State == kafkaPaused && len(st.Partitions) == 1 && st.Partitions[0].HighWatermark == 1500
+	})
+	st := s.Stats()
+	p := st.Partitions[0]
+	if st.LinesRead < 100 || st.LinesRead > 100+kafkaBatchRecords || p.Offset != int64(st.LinesRead) || p.Lag != 1500-p.Offset {
+		t.Errorf("paused after %d records at %+v: want one batch past the limit, the rest as lag", st.LinesRead, p)
 	}
 }
