@@ -251,7 +251,9 @@ func TestExampleConfigIsValidAndComplete(t *testing.T) {
 	}
 	// Every key the loader knows must be documented in the example.
 	for _, key := range []string{"base_url", "api_key", "timeout", "concurrency", "rate_limit", "risk_route", "filter_route",
-		"listen", "token", "max_body", "inbox_limit", "path", "retention", "from_start", "score", "challenge", "deny", "theme"} {
+		"listen", "token", "max_body", "inbox_limit", "path", "retention", "from_start", "score", "challenge", "deny", "theme",
+		"[[kafka]]", "brokers", "topic", "group", "instance_id", "session_timeout", "tls", "tls_ca", "tls_cert", "tls_key",
+		"tls_server_name", "sasl_mechanism", "sasl_user", "sasl_password"} {
 		if !strings.Contains(string(data), key) {
 			t.Errorf("config.example.toml does not document %s", key)
 		}
