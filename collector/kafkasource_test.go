@@ -169,12 +169,13 @@ func TestKafkaSourceRebalance(t *testing.T) {
 	a := startKafka(t, newTailStore(t), c.ListenAddrs(), "g", nil)
 	waitUntil(t, "the first collector reading", func() bool { return a.read() > 0 })
 
+	// Records keep coming while the group rebalances, and after.
 	b := startKafka(t, newTailStore(t), c.ListenAddrs(), "g", nil)
 	producing := make(chan struct{})
 	go func() {
 		defer close(producing)
-		for i := 1000; i < len(values); i += 100 {
-			produce(t, c.ListenAddrs(), values[i:i+100], keys[i:i+100])
+		for i := 1000; i < 1500; i += 50 {
+			produce(t, c.ListenAddrs(), values[i:i+50], keys[i:i+50])
 		}
 	}()
 	waitUntil(t, "the partitions shared", func() bool {
@@ -182,6 +183,7 @@ func TestKafkaSourceRebalance(t *testing.T) {
 			len(a.Stats().Partitions)+len(b.Stats().Partitions) == 4
 	})
 	<-producing
+	produce(t, c.ListenAddrs(), values[1500:], keys[1500:])
 	waitUntil(t, "every record read", func() bool { return a.read()+b.read() >= uint64(len(values)) })
 
 	inA, inB := inboxIDs(t, a.db), inboxIDs(t, b.db)
