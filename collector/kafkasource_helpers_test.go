@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/riskwatch/riskwatch/safee"
 	"github.com/riskwatch/riskwatch/safee/emulator"
@@ -163,6 +164,34 @@ func kafkaCheckpoints(t testing.TB, db *store.DB, partitions int32) map[int32]in
 		}
 		if ok {
 			out[p] = cp.Offset
+		}
+	}
+	return out
+}
+
+// committedOffsets returns the offsets group committed in Kafka for the
+// test topic's partitions.
+func committedOffsets(t testing.TB, brokers []string, group string) map[int32]int64 {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	req := kmsg.NewPtrOffsetFetchRequest()
+	req.Group = group
+	ctx, cancel := context.WithTimeout(context.Background(), kafkaDeadline)
+	defer cancel()
+	resp, err := req.RequestWith(ctx, cl)
+	if err != nil {
+		t.Fatalf("offset fetch: %v", err)
+	}
+	out := map[int32]int64{}
+	for _, tp := range resp.Topics {
+		for _, p := range tp.Partitions {
+			if tp.Topic == kafkaTopic && p.Offset >= 0 {
+				out[p.Partition] = p.Offset
+			}
 		}
 	}
 	return out

@@ -3,6 +3,7 @@ package collector
 import (
 	"bytes"
 	"context"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
@@ -92,6 +93,13 @@ func TestKafkaSourcePoisonRecord(t *testing.T) {
 	}
 	if stored != int64(len(vs)) || sum != stored {
 		t.Errorf("offsets in stats add up to %d, checkpoints %v to %d, want %d", stored, cps, sum, len(vs))
+	}
+	// The offsets are committed to Kafka too, for the usual lag tools.
+	waitUntil(t, "the stored offsets committed to Kafka", func() bool {
+		return maps.Equal(committedOffsets(t, c.ListenAddrs(), "g"), cps)
+	})
+	if lag := testutil.ToFloat64(r.metrics.KafkaLag.WithLabelValues(r.Name(), "0")); lag != 0 {
+		t.Errorf("lag metric of partition 0 = %v, want 0", lag)
 	}
 }
 
