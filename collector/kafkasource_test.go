@@ -3,6 +3,7 @@ package collector
 import (
 	"bytes"
 	"context"
+	"log/slog"
 	"maps"
 	"net"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -310,5 +312,38 @@ func TestKafkaSourcePausesWhenInboxFull(t *testing.T) {
 	p := st.Partitions[0]
 	if st.LinesRead < 100 || st.LinesRead > 100+kafkaBatchRecords || p.Offset != int64(st.LinesRead) || p.Lag != 1500-p.Offset {
 		t.Errorf("paused after %d records at %+v: want one batch past the limit, the rest as lag", st.LinesRead, p)
+	}
+}
+
+// TestCollectorScoresAKafkaTopic: a collector with a topic scores its
+// records and shows the source's partitions in health and the metrics.
+func TestCollectorScoresAKafkaTopic(t *testing.T) {
+	k := newKfake(t, 2)
+	values, keys, _ := kafkaEvents(t, 7, 100)
+	produce(t, k.ListenAddrs(), values, keys)
+	db := openTestStore(t)
+	emu := newEmulator(t)
+	reg := prometheus.NewRegistry()
+	c, err := New(Options{DB: db, Client: testClient(t, emu.URL+"/api/v1", testKey), Registry: reg,
+		Kafka: []KafkaOptions{{Brokers: k.ListenAddrs(), Topic: kafkaTopic, Group: "g",
+			SessionTimeout: 900 * time.Millisecond, LagInterval: 20 * time.Millisecond}},
+		Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := runInBackground(t, "collector", 10*time.Second, c.Run)
+	waitFor(t, "every record scored", kafkaDeadline, func() bool {
+		return decisionCount(t, db) == 100 && db.InboxDepth() == 0
+	})
+	h := c.Health(context.Background())
+	if len(h.Sources) != 1 || h.Sources[0].Name != "kafka:"+kafkaTopic || h.Sources[0].LinesRead != 100 || len(h.Sources[0].Partitions) != 2 {
+		t.Fatalf("health sources %+v, want the topic with its 2 partitions", h.Sources)
+	}
+	if n, err := testutil.GatherAndCount(reg, "riskwatch_kafka_lag_records"); err != nil || n != 2 {
+		t.Errorf("%d lag series (%v), want one per partition", n, err)
+	}
+	stop()
+	if st := c.sources[0].Stats(); st.State != kafkaStopped {
+		t.Errorf("kafka source after Run: %q, want stopped", st.State)
 	}
 }
