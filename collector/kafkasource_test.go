@@ -3,8 +3,16 @@ package collector
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"log/slog"
 	"maps"
+	"math/big"
 	"net"
 	"os"
 	"path/filepath"
@@ -346,4 +354,38 @@ func TestCollectorScoresAKafkaTopic(t *testing.T) {
 	if st := c.sources[0].Stats(); st.State != kafkaStopped {
 		t.Errorf("kafka source after Run: %q, want stopped", st.State)
 	}
+}
+
+// TestKafkaSourceTLS reads from a cluster that speaks only TLS, verified
+// against the tls_ca of a [[kafka]] table.
+func TestKafkaSourceTLS(t *testing.T) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "kfake"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IsCA: true, BasicConstraintsValid: true, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
+		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := newKfake(t, 1, kfake.TLS(&tls.Config{MinVersion: tls.VersionTLS12,
+		Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}))
+	o, err := KafkaFromConfig(config.Kafka{Brokers: c.ListenAddrs(), Topic: kafkaTopic, Group: "g", TLS: true, TLSCA: ca})
+	if err != nil {
+		t.Fatal(err)
+	}
+	values, keys, _ := kafkaEvents(t, 8, 50)
+	produce(t, c.ListenAddrs(), values, keys, kgo.DialTLSConfig(o.TLS))
+	r := startKafka(t, newTailStore(t), c.ListenAddrs(), "g", func(ko *KafkaOptions) { ko.TLS = o.TLS })
+	waitUntil(t, "the records read over TLS", func() bool { return r.read() == 50 })
 }
