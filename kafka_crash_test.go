@@ -58,7 +58,9 @@ func TestKafkaCrashRestartExactlyOnce(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and kills the real binary")
 	}
-	const total, chunks, partitions = 10000, 5, 4
+	// The first killed records are produced while collectors get killed,
+	// the rest once the last one runs.
+	const total, killed, chunks, partitions = 10000, 9500, 5, 4
 	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(partitions, "events"),
 		kfake.GroupMinSessionTimeout(100*time.Millisecond))
 	if err != nil {
@@ -120,7 +122,7 @@ func TestKafkaCrashRestartExactlyOnce(t *testing.T) {
 		// once it has stored some, kill it at a random moment.
 		produced := make(chan error, 1)
 		go func() {
-			chunk := records[c*total/chunks : (c+1)*total/chunks]
+			chunk := records[c*killed/chunks : (c+1)*killed/chunks]
 			for len(chunk) > 0 {
 				n := min(len(chunk), 1+rng.IntN(400))
 				ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -148,6 +150,12 @@ func TestKafkaCrashRestartExactlyOnce(t *testing.T) {
 	}
 
 	p, addr := collect()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	err = producer.ProduceSync(ctx, records[killed:]...).FirstErr()
+	cancel()
+	if err != nil {
+		t.Fatalf("produce: %v", err)
+	}
 	deadline := time.Now().Add(60 * time.Second)
 	var h kafkaHealth
 	for {
