@@ -125,7 +125,10 @@ const (
 	// kafkaUnreachable: the last connection to a broker failed; the
 	// client retries.
 	kafkaUnreachable = "unreachable"
-	kafkaStopped     = "stopped"
+	// kafkaUnassigned: reading, but the group gave this member no
+	// partition (yet, or there are more members than partitions).
+	kafkaUnassigned = "unassigned"
+	kafkaStopped    = "stopped"
 )
 
 // NewKafkaSource returns a source for o.Topic. It does nothing until Run.
@@ -467,13 +470,17 @@ func (s *KafkaSource) close(cl *kgo.Client) {
 	cl.Close()
 }
 
-// Stats returns the source's state, what its intake counted and, per
-// assigned partition, the stored offset, the high watermark and the lag.
+// Stats returns the source's state (unassigned while the group gives it no
+// partition), what its intake counted and, per assigned partition, the
+// stored offset, the high watermark and the lag.
 func (s *KafkaSource) Stats() api.Source {
 	st := s.in.Load().Stats()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st.Name, st.State = s.source, s.state
+	if st.State == kafkaReading && len(s.parts) == 0 {
+		st.State = kafkaUnassigned
+	}
 	for p, pt := range s.parts {
 		pl := api.Partition{Partition: p, Offset: pt.next, HighWatermark: pt.hwm}
 		if pt.hwm >= 0 {

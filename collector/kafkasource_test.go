@@ -389,3 +389,21 @@ func TestKafkaSourceTLS(t *testing.T) {
 	r := startKafka(t, newTailStore(t), c.ListenAddrs(), "g", func(ko *KafkaOptions) { ko.TLS = o.TLS })
 	waitUntil(t, "the records read over TLS", func() bool { return r.read() == 50 })
 }
+
+// TestKafkaSourceUnassigned: a member the group gives no partition says
+// so, and takes the partition over when its owner leaves the group.
+func TestKafkaSourceUnassigned(t *testing.T) {
+	c := newKfake(t, 1)
+	values, keys, _ := kafkaEvents(t, 9, 20)
+	produce(t, c.ListenAddrs(), values[:10], keys[:10])
+	a := startKafka(t, newTailStore(t), c.ListenAddrs(), "g", nil)
+	waitUntil(t, "the first member reading", func() bool { return a.read() == 10 })
+	b := startKafka(t, newTailStore(t), c.ListenAddrs(), "g", nil)
+	waitUntil(t, "the second member shown unassigned", func() bool { return b.Stats().State == kafkaUnassigned })
+	a.stop()
+	produce(t, c.ListenAddrs(), values[10:], keys[10:])
+	waitUntil(t, "the second member reading the rest", func() bool { return b.read() == 10 })
+	if st := b.Stats(); st.State != kafkaReading || len(st.Partitions) != 1 {
+		t.Errorf("second member after the first left: %+v", st)
+	}
+}
