@@ -20,6 +20,10 @@ import (
 // readChunk is how many bytes one read from the file asks for.
 const readChunk = 64 << 10
 
+// markLen is how many of the last bytes read the tailer keeps to notice
+// that the content before its position was rewritten in place.
+const markLen = 32
+
 // maxStoreBackoff caps the wait between attempts to commit to a failing store.
 const maxStoreBackoff = 5 * time.Second
 
@@ -42,6 +46,9 @@ type fileTail struct {
 	id    fileIdentity
 	split *lineSplitter
 	chunk []byte
+	// mark holds the last bytes read from f (at most markLen), which end at
+	// split.end(): if the file no longer holds them there, it was rewritten.
+	mark []byte
 	// cp is the last committed (or, at start, stored) checkpoint.
 	cp    store.Checkpoint
 	hasCP bool
@@ -63,6 +70,7 @@ func newFileTail(s *FileSource, in *Intake, cp store.Checkpoint, hasCP bool) *fi
 		state:   stateStarting,
 		split:   newLineSplitter(s.opts.MaxLine, 0),
 		chunk:   make([]byte, readChunk),
+		mark:    make([]byte, 0, markLen),
 		cp:      cp,
 		hasCP:   hasCP,
 	}
@@ -165,6 +173,7 @@ func (t *fileTail) open(ctx context.Context, f *os.File, startAtEnd bool) error 
 	}
 	t.id = id
 	t.split.reset(off)
+	t.mark = t.mark[:0]
 	t.lastGrowth = time.Now()
 	t.lastErr = ""
 	t.s.log.Info("file opened", "path", t.target, "file_id", id.String(), "offset", off,
@@ -179,14 +188,30 @@ func (t *fileTail) open(ctx context.Context, f *os.File, startAtEnd bool) error 
 	return nil
 }
 
-// readMore reads and commits one batch unless the inbox is full. It
-// reports whether the file is at its end, and whether the step must end
-// now (reading paused, or it failed).
+// readMore reads and commits one batch unless the inbox is full. Before
+// reading it checks that the file still holds what was read so far: a file
+// rewritten in place while reading was paused (copytruncate, then grown past
+// the old position) is read again from its start, not from the old offset
+// in foreign content. It reports whether the file is at its end, and
+// whether the step must end now (reading paused, or it failed).
 func (t *fileTail) readMore(ctx context.Context) (eof, stop bool) {
 	if t.pauseIfFull() {
 		return false, true
 	}
-	eof, err := t.readBatch(ctx)
+	fi, err := statFile(t.f)
+	if err != nil {
+		t.fail(err)
+		return false, true
+	}
+	changed, err := t.changedInPlace(fi)
+	if err == nil && changed {
+		err = t.truncated(ctx, fi)
+	}
+	if err != nil {
+		t.fail(err)
+		return false, true
+	}
+	eof, err = t.readBatch(ctx)
 	if err != nil {
 		t.fail(err)
 		return false, true
@@ -220,15 +245,13 @@ func (t *fileTail) stepAtEOF(ctx context.Context) bool {
 	}
 	end := t.split.end()
 	t.s.setLag(fi.size - end)
-	same := false
-	if fi.size >= end {
-		if same, err = matchIdentity(t.f, fi, t.id); err != nil {
-			t.fail(err)
-			return true
-		}
+	changed, err := t.changedInPlace(fi)
+	if err != nil {
+		t.fail(err)
+		return true
 	}
 	switch {
-	case !same:
+	case changed:
 		if err := t.truncated(ctx, fi); err != nil {
 			t.fail(err)
 			return true
@@ -245,6 +268,42 @@ func (t *fileTail) stepAtEOF(ctx context.Context) bool {
 		return false
 	}
 	return true
+}
+
+// changedInPlace reports whether f (whose current look is fi) no longer
+// holds what was read from it: it shrank below the read position, its
+// fingerprinted first bytes changed, or the last bytes read are not where
+// they were.
+func (t *fileTail) changedInPlace(fi fileInfo) (bool, error) {
+	end := t.split.end()
+	if fi.size < end {
+		return true, nil
+	}
+	same, err := matchIdentity(t.f, fi, t.id)
+	if err != nil || !same {
+		return !same, err
+	}
+	if len(t.mark) == 0 {
+		return false, nil
+	}
+	got := make([]byte, len(t.mark))
+	n, err := t.f.ReadAt(got, end-int64(len(got)))
+	if err != nil && !errors.Is(err, io.EOF) {
+		return false, fmt.Errorf("read %s: %w", t.target, err)
+	}
+	return !bytes.Equal(got[:n], t.mark), nil
+}
+
+// remember keeps the last markLen bytes read, p being the latest.
+func (t *fileTail) remember(p []byte) {
+	if len(p) >= markLen {
+		t.mark = append(t.mark[:0], p[len(p)-markLen:]...)
+		return
+	}
+	t.mark = append(t.mark, p...)
+	if over := len(t.mark) - markLen; over > 0 {
+		t.mark = append(t.mark[:0], t.mark[over:]...)
+	}
 }
 
 // rotatedAway reports whether the path now names another file (which it
@@ -335,6 +394,7 @@ func (t *fileTail) truncated(ctx context.Context, fi fileInfo) error {
 		"old_file_id", t.id.String(), "file_id", id.String(), "size", fi.size)
 	t.id = id
 	t.split.reset(0)
+	t.mark = t.mark[:0]
 	t.setState(stateReading)
 	return nil
 }
@@ -389,6 +449,7 @@ func (t *fileTail) readBatch(ctx context.Context) (bool, error) {
 		n, err := t.f.ReadAt(t.chunk, t.split.end())
 		if n > 0 {
 			t.split.feed(t.chunk[:n])
+			t.remember(t.chunk[:n])
 			t.lastGrowth = time.Now()
 			continue
 		}
