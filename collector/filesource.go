@@ -62,8 +62,11 @@ type FileOptions struct {
 // dropped: the file waits. It follows
 // rename rotation (the old file is read to its end first), copytruncate and
 // delete/recreate by polling; a partial last line waits for its newline.
-// Lines from a file that is replaced while the source is stopped, after the
-// checkpoint, cannot be found again and are lost.
+// A file rotated by renaming while the source is stopped is found again
+// under its new name in the same directory (same device and inode,
+// unchanged fingerprint) and its rest read before the new file; lines after
+// the checkpoint of a file that was deleted or compressed meanwhile cannot
+// be found again and are lost.
 //
 // Event IDs are the event's own event_id, or "<FileID>:<offset of the line>"
 // where FileID is the file's device, inode and fingerprint (see

@@ -168,3 +168,36 @@ func TestFileRewrittenSameStartWhilePaused(t *testing.T) {
 		t.Fatalf("lines rejected: %+v", rs)
 	}
 }
+
+// TestFileRestartDrainsRotatedBacklog: the collector stops gracefully with
+// a backlog (the checkpoint in the middle of the file), logrotate renames
+// the file to app.log.1 and creates a new one; on restart the rest of
+// app.log.1 is found by its identity and read before the new file.
+func TestFileRestartDrainsRotatedBacklog(t *testing.T) {
+	needLogrotate(t)
+	db := newTailStore(t)
+	path := filepath.Join(t.TempDir(), "app.log")
+	backlog := anonLines(0, 2500)
+	tailWrite(t, path, backlog)
+	oldID := tailFileID(t, path)
+	src := startTailSource(t, db, FileOptions{Path: path, FromStart: true}, tailOptions{InboxLimit: 10})
+	tailWaitState(t, src, "paused")
+	src.stop()
+	cp, _, err := db.Checkpoint(src.Name())
+	if err != nil || cp.Offset == 0 || cp.Offset >= int64(len(backlog)) {
+		t.Fatalf("checkpoint %+v (%v): want one in the middle of the file", cp, err)
+	}
+
+	logrotate(t, path, "rotate 1", "create")
+	if _, err := os.Stat(path + ".1"); err != nil {
+		t.Fatalf("logrotate did not rename: %v", err)
+	}
+	fresh := anonLines(5000, 5)
+	tailAppend(t, path, fresh)
+	newID := tailFileID(t, path)
+
+	src = startTailSource(t, db, FileOptions{Path: path})
+	want := slices.Concat(tailAnonIDs(oldID, 0, backlog), tailAnonIDs(newID, 0, fresh))
+	expectTailInbox(t, db, src, want)
+	expectTailCheckpoint(t, db, src.Name(), newID, int64(len(fresh)))
+}

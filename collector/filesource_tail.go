@@ -119,11 +119,84 @@ func (t *fileTail) stepWaiting(ctx context.Context) bool {
 		t.waitFor(err)
 		return true
 	}
+	if old := t.findCheckpointed(f); old != nil {
+		// The checkpointed file was rotated away while the source was
+		// stopped (or failing): drain its rest first, then read f.
+		t.next = f
+		if err := t.open(ctx, old, false); err != nil {
+			t.fail(err)
+			return true
+		}
+		t.s.log.Info("the checkpointed file was rotated: draining it before the file at the path",
+			"path", t.target, "rotated", old.Name(), "file_id", t.id.String())
+		t.setState(stateDraining)
+		return false
+	}
 	if err := t.open(ctx, f, startAtEnd); err != nil {
 		t.fail(err)
 		return true
 	}
 	return false
+}
+
+// findCheckpointed looks for the checkpointed file under another name
+// (app.log.1, app.log-20261205, or a cronolog file the path no longer links
+// to) when cur, the file now at the path, is not it: a file in the
+// directory of the path or of its target with the checkpoint's device and
+// inode, its fingerprint unchanged and at least the checkpoint's size. It
+// returns that file opened, or nil.
+func (t *fileTail) findCheckpointed(cur *os.File) *os.File {
+	if !t.hasCP {
+		return nil
+	}
+	prev, ok := parseFileID(t.cp.FileID)
+	if !ok || (prev.dev == 0 && prev.ino == 0) {
+		return nil
+	}
+	if ci, err := statFile(cur); err != nil || ci.sameFile(prev) {
+		return nil
+	}
+	dirs := []string{filepath.Dir(t.target)}
+	if d := filepath.Dir(t.s.path); d != dirs[0] {
+		dirs = append(dirs, d)
+	}
+	for _, dir := range dirs {
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			t.logErr(fmt.Errorf("look for the rotated file in %s: %w", dir, err))
+			continue
+		}
+		for _, e := range entries {
+			if !e.Type().IsRegular() {
+				continue
+			}
+			st, err := e.Info()
+			if err != nil || !infoOf(st).sameFile(prev) {
+				continue
+			}
+			if f := t.openCheckpointed(filepath.Join(dir, e.Name()), prev); f != nil {
+				return f
+			}
+		}
+	}
+	return nil
+}
+
+// openCheckpointed opens name if it is the checkpointed file prev, still
+// holding the checkpoint's offset.
+func (t *fileTail) openCheckpointed(name string, prev fileIdentity) *os.File {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil
+	}
+	fi, err := statFile(f)
+	if err == nil && fi.size >= t.cp.Offset {
+		if same, err := matchIdentity(f, fi, prev); err == nil && same {
+			return f
+		}
+	}
+	_ = f.Close()
+	return nil
 }
 
 // waitFor records why the file could not be opened: not there yet (waiting)
