@@ -32,7 +32,10 @@ const maxStoreBackoff = 5 * time.Second
 type fileTail struct {
 	s  *FileSource
 	in *Intake
-	// target is the path with symlinks resolved, "" until first found.
+	// target is the file the path named (symlinks resolved) when f was
+	// opened, for messages and for finding rotated files; "" until then.
+	// The path itself is what is watched: a symlink re-pointed to another
+	// file is a rotation, as for tail -F.
 	target string
 	// atStart is true until the first attempt to open the file: a file
 	// found then with no checkpoint starts at its end unless FromStart.
@@ -106,14 +109,12 @@ func (t *fileTail) setState(st fileState) {
 func (t *fileTail) stepWaiting(ctx context.Context) bool {
 	startAtEnd := t.atStart && !t.s.opts.FromStart
 	t.atStart = false
-	if t.target == "" {
-		target, err := filepath.EvalSymlinks(t.s.path)
-		if err != nil {
-			t.waitFor(err)
-			return true
-		}
-		t.target = target
+	target, err := filepath.EvalSymlinks(t.s.path)
+	if err != nil {
+		t.waitFor(err)
+		return true
 	}
+	t.target = target
 	f, err := os.Open(t.target)
 	if err != nil {
 		t.waitFor(err)
@@ -382,7 +383,7 @@ func (t *fileTail) remember(p []byte) {
 // rotatedAway reports whether the path now names another file (which it
 // pins as next) or none while f has been deleted.
 func (t *fileTail) rotatedAway(fi fileInfo) bool {
-	pi, err := statPath(t.target)
+	pi, err := statPath(t.s.path)
 	switch {
 	case err == nil:
 		return !pi.sameFile(t.id) && t.pinNext()
@@ -391,7 +392,7 @@ func (t *fileTail) rotatedAway(fi fileInfo) bool {
 		// drain it and let it go.
 		return !fi.linked
 	default:
-		t.logErr(fmt.Errorf("stat %s: %w", t.target, err))
+		t.logErr(fmt.Errorf("stat %s: %w", t.s.path, err))
 		return false
 	}
 }
@@ -402,10 +403,10 @@ func (t *fileTail) pinNext() bool {
 	if t.next != nil {
 		return true
 	}
-	nf, err := os.Open(t.target)
+	nf, err := os.Open(t.s.path)
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
-			t.logErr(fmt.Errorf("open %s: %w", t.target, err))
+			t.logErr(fmt.Errorf("open %s: %w", t.s.path, err))
 		}
 		return false
 	}
@@ -444,6 +445,9 @@ func (t *fileTail) stepDrain(ctx context.Context) bool {
 	}
 	nf := t.next
 	t.next = nil
+	if target, err := filepath.EvalSymlinks(t.s.path); err == nil {
+		t.target = target
+	}
 	if err := t.open(ctx, nf, false); err != nil {
 		t.fail(err)
 		return true
