@@ -48,6 +48,10 @@ type Options struct {
 	// WatchEvery is how often the store checks that the file at its path
 	// is still the one it has open (see DB.Lost). Zero means one second.
 	WatchEvery time.Duration
+	// Locked, when set, is called once Open holds the file's lock (not
+	// read-only), before it reads, creates or migrates anything: where a
+	// process records itself as the holder for others refused meanwhile.
+	Locked func()
 	// Progress, when set, hears how a migration of an older file goes
 	// ("migrating PATH from schema 1 to 2: user index: writing 40%"), a
 	// few dozen messages in all. Open calls it from its own goroutine.
@@ -165,6 +169,9 @@ func Open(path string, opts Options) (*DB, error) {
 	bdb, err := openBolt(path, opts)
 	if err != nil {
 		return nil, err
+	}
+	if opts.Locked != nil && !opts.ReadOnly {
+		opts.Locked()
 	}
 	db := &DB{path: path, bolt: bdb, now: opts.Now, lockTimeout: opts.Timeout, readOnly: opts.ReadOnly, dims: opts.dims,
 		lostC: make(chan struct{})}
