@@ -60,7 +60,7 @@ func TestKafkaCrashRestartExactlyOnce(t *testing.T) {
 	}
 	// The first killed records are produced while collectors get killed,
 	// the rest once the last one runs.
-	const total, killed, chunks, partitions = 10000, 9500, 5, 4
+	const total, killed, chunks, partitions = 6000, 5500, 5, 4
 	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(partitions, "events"),
 		kfake.GroupMinSessionTimeout(100*time.Millisecond))
 	if err != nil {
