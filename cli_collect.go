@@ -25,6 +25,7 @@ import (
 
 func (a *app) collectCmd() *cobra.Command {
 	var cf collectorFlags
+	var kf kafkaFlags
 	var logFormat, logLevel string
 	cmd := &cobra.Command{
 		Use:   "collect",
@@ -39,6 +40,9 @@ the inbox, and closes the store.`,
 			if err != nil {
 				return err
 			}
+			if cfg, err = kf.apply(cmd, cfg); err != nil {
+				return err
+			}
 			logger, err := newLogger(a.stderr, logFormat, logLevel)
 			if err != nil {
 				return err
@@ -47,13 +51,14 @@ the inbox, and closes the store.`,
 			if err != nil {
 				return err
 			}
-			logger.Info("collector running", "db", cfg.Store.Path, "listen", rt.col.Addr(), "mode", rt.mode, "safee", rt.safeeURL, "files", len(cfg.Files))
+			logger.Info("collector running", "db", cfg.Store.Path, "listen", rt.col.Addr(), "mode", rt.mode, "safee", rt.safeeURL, "files", len(cfg.Files), "kafka_topics", len(cfg.Kafka))
 			err = rt.run(cmd.Context())
 			logger.Info("collector stopped")
 			return err
 		},
 	}
 	cf.register(cmd)
+	kf.register(cmd)
 	cmd.Flags().StringVar(&logFormat, "log-format", "text", "log format: text or json")
 	cmd.Flags().StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	return cmd
@@ -122,8 +127,17 @@ func (a *app) startCollector(ctx context.Context, cfg config.Config, useEmulator
 	for _, f := range cfg.Files {
 		files = append(files, collector.FileOptions{Path: f.Path, FromStart: f.FromStart})
 	}
+	var topics []collector.KafkaOptions
+	for _, k := range cfg.Kafka {
+		o, err := collector.KafkaFromConfig(k)
+		if err != nil {
+			rt.close()
+			return nil, err
+		}
+		topics = append(topics, o)
+	}
 	col, err := collector.New(collector.Options{
-		DB: db, Client: client, Mode: rt.mode, Files: files,
+		DB: db, Client: client, Mode: rt.mode, Files: files, Kafka: topics,
 		Listen: cfg.Ingest.Listen, Token: cfg.Ingest.Token.Value(), MaxBody: int64(cfg.Ingest.MaxBody),
 		InboxLimit: uint64(cfg.Ingest.InboxLimit), Workers: cfg.Safee.Concurrency, Retention: cfg.Store.Retention.D(),
 		Logger: logger,
@@ -227,6 +241,9 @@ func describeSources(cfg config.Config, addr string) string {
 	var parts []string
 	for _, f := range cfg.Files {
 		parts = append(parts, "file:"+f.Path)
+	}
+	for _, k := range cfg.Kafka {
+		parts = append(parts, "kafka:"+k.Topic)
 	}
 	if addr != "" {
 		parts = append(parts, "http "+addr)

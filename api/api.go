@@ -174,4 +174,18 @@ type Source struct {
 	LastRejects []string `json:"last_rejects,omitempty"`
 	// LagBytes is how far the reader is behind the end of the file.
 	LagBytes int64 `json:"lag_bytes"`
+	// Partitions are a Kafka source's assigned partitions, by number.
+	Partitions []Partition `json:"partitions,omitempty"`
+}
+
+// Partition is one Kafka partition a collector consumes.
+type Partition struct {
+	Partition int32 `json:"partition"`
+	// Offset is the offset after the last record stored.
+	Offset int64 `json:"offset"`
+	// HighWatermark is the partition's end at the last fetch, -1 before
+	// the first fetch.
+	HighWatermark int64 `json:"high_watermark"`
+	// Lag is how many records the collector is behind the high watermark.
+	Lag int64 `json:"lag"`
 }

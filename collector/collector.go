@@ -1,9 +1,9 @@
-// Package collector takes events from files and HTTP, scores them with
-// Safe-e and stores the decisions: each Source hands what it read to its
-// Intake, which writes it to the store's durable inbox with the source's
-// positions, the pipeline scores the inbox and completes each event in the
-// store, and the hub fans committed decisions out to dashboards. Everything
-// the collector starts is stopped by the context given to Run.
+// Package collector takes events from files, Kafka topics and HTTP, scores
+// them with Safe-e and stores the decisions: each Source hands what it read
+// to its Intake, which writes it to the store's durable inbox with the
+// source's positions, the pipeline scores the inbox and completes each event
+// in the store, and the hub fans committed decisions out to dashboards.
+// Everything the collector starts is stopped by the context given to Run.
 package collector
 
 import (
@@ -40,6 +40,9 @@ type Options struct {
 	Mode string
 	// Files are the tailed files. Their Logger is set by the collector.
 	Files []FileOptions
+	// Kafka are the consumed topics. Their Logger and Metrics are set by
+	// the collector.
+	Kafka []KafkaOptions
 	// Listen is the HTTP server's address; "" runs no server. Listener, if
 	// set, is used instead (tests pass a bound loopback listener).
 	Listen   string
@@ -70,7 +73,8 @@ type Collector struct {
 	hub      *Hub
 	metrics  *Metrics
 	pipeline *Pipeline
-	// sources are the tailed files, then the HTTP server when there is one;
+	// sources are the tailed files, the Kafka topics, then the HTTP server
+	// when there is one;
 	// intakes[i] is the intake of sources[i].
 	sources []Source
 	intakes []*Intake
@@ -113,6 +117,10 @@ func New(o Options) (*Collector, error) {
 	for _, f := range o.Files {
 		f.Logger = o.Logger.With("part", "file")
 		c.sources = append(c.sources, NewFileSource(f))
+	}
+	for _, k := range o.Kafka {
+		k.Logger, k.Metrics = o.Logger.With("part", "kafka"), c.metrics
+		c.sources = append(c.sources, NewKafkaSource(k))
 	}
 	if o.Listen != "" || o.Listener != nil {
 		srv, err := c.newServer()

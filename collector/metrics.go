@@ -80,6 +80,11 @@ type Metrics struct {
 	// and status code.
 	// riskwatch_http_requests_total{route,code}.
 	HTTPRequests *prometheus.CounterVec
+	// KafkaLag is how many records a Kafka source is behind each assigned
+	// partition's high watermark (as of its last fetch), by source and
+	// partition; a partition given up is removed.
+	// riskwatch_kafka_lag_records{source,partition}.
+	KafkaLag *prometheus.GaugeVec
 
 	// inboxDepth feeds riskwatch_inbox_depth at scrape time.
 	inboxDepth atomic.Pointer[func() uint64]
@@ -149,6 +154,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Namespace: metricsNamespace, Name: "http_requests_total",
 			Help: "Requests to the collector's HTTP server by route and status code.",
 		}, []string{"route", "code"}),
+		KafkaLag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: metricsNamespace, Name: "kafka_lag_records",
+			Help: "Records a Kafka source is behind each assigned partition's high watermark.",
+		}, []string{"source", "partition"}),
 	}
 	if reg == nil {
 		return m
@@ -165,7 +174,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	reg.MustRegister(
 		m.EventsAccepted, m.EventsDuplicate, m.EventsRejected, m.InFlight,
 		m.SafeeRequests, m.SafeeLatency, m.Retries, m.Errors, m.Breaker,
-		m.CommitLatency, m.Decisions, m.ProxyRequests, m.HTTPRequests, m.StoreLost, inbox,
+		m.CommitLatency, m.Decisions, m.ProxyRequests, m.HTTPRequests, m.StoreLost, m.KafkaLag, inbox,
 	)
 	return m
 }
