@@ -22,6 +22,12 @@ import (
 // federation's ExplainCounts): its answer is the answer of one collector
 // holding every decision.
 
+// The modes of an explanation, for readers that see only api.
+const (
+	ExplainVolume = explain.ModeVolume
+	ExplainDeny   = explain.ModeDeny
+)
+
 // ExplainQuery asks what drives a window (SPEC section 11).
 type ExplainQuery struct {
 	// Window is the width of the window [until-window, until): a Go
