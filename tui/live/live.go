@@ -466,7 +466,7 @@ func (m Model) onKey(msg tea.KeyPressMsg) (Model, tea.Cmd) {
 	case key.Matches(msg, m.keys.Copy):
 		return m, m.copySelected()
 	case key.Matches(msg, m.keys.Explain):
-		return m, common.Explain(m.filterExpr, "", "")
+		return m, common.Explain(m.filterExpr, "10m", "1h")
 	case key.Matches(msg, m.keys.Journey):
 		if d, ok := m.Selected(); ok {
 			return m, common.OpenJourney(d.UserID)
