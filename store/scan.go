@@ -17,6 +17,9 @@ import (
 // decision of the period, so its cost grows with the period's decisions;
 // it checks ctx as it goes.
 func (db *DB) Scan(ctx context.Context, from, to time.Time, f *decision.Filter, fn func(d *decision.Decision) error) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("scan: %w", err)
+	}
 	var d decision.Decision
 	err := db.view(func(tx *bolt.Tx) error {
 		return walkDecisions(ctx, tx, "", evRangeOf(from, to), func(e evKey, v []byte) (bool, error) {
