@@ -60,6 +60,12 @@ type Reader interface {
 	// Flips lists up to q.Limit decisions, newest first, whose action
 	// would change under q.Thresholds.
 	Flips(ctx context.Context, q FlipsQuery) ([]decision.Decision, error)
+	// Explain says what drives q's window against its baseline (SPEC
+	// section 11).
+	Explain(ctx context.Context, q ExplainQuery) (Explanation, error)
+	// ExplainCounts counts one round of an explanation (see RunExplain);
+	// the counts of several collectors add up.
+	ExplainCounts(ctx context.Context, q ExplainCountsQuery) (ExplainCounts, error)
 	// Subscribe delivers newly stored decisions in batches a few times a
 	// second until ctx ends, then closes the channel. A subscriber that falls
 	// behind receives a batch with Missed > 0 instead of blocking the pipeline.

@@ -35,6 +35,7 @@ type KeyMap struct {
 	Journey key.Binding
 	Follow  key.Binding
 	Oldest  key.Binding
+	Explain key.Binding
 }
 
 func defaultKeyMap() KeyMap {
@@ -47,6 +48,7 @@ func defaultKeyMap() KeyMap {
 		Journey: key.NewBinding(key.WithKeys("u"), key.WithHelp("u", "user journey")),
 		Follow:  key.NewBinding(key.WithKeys("G", "end"), key.WithHelp("G", "newest, follow")),
 		Oldest:  key.NewBinding(key.WithKeys("g", "home"), key.WithHelp("g", "oldest loaded")),
+		Explain: key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "explain the last 10m")),
 	}
 }
 
@@ -236,14 +238,14 @@ func (m Model) ShortHelp() []key.Binding {
 	case m.jump.open:
 		return m.jump.shortHelp()
 	}
-	return []key.Binding{m.keys.Pause, m.keys.Filter, m.keys.Jump, m.keys.Open, m.keys.Follow}
+	return []key.Binding{m.keys.Pause, m.keys.Filter, m.keys.Jump, m.keys.Open, m.keys.Follow, m.keys.Explain}
 }
 
 // FullHelp lists every key of the view.
 func (m Model) FullHelp() []key.Binding {
 	k := m.c.Keys
 	return []key.Binding{m.keys.Pause, m.keys.Filter, m.keys.Jump, m.keys.Open, m.keys.Copy, m.keys.Journey,
-		m.keys.Follow, m.keys.Oldest, k.Up, k.Down, k.PageUp, k.PageDown}
+		m.keys.Follow, m.keys.Oldest, m.keys.Explain, k.Up, k.Down, k.PageUp, k.PageDown}
 }
 
 // HelpGroups are the languages the view's prompts take, for the help
@@ -463,6 +465,8 @@ func (m Model) onKey(msg tea.KeyPressMsg) (Model, tea.Cmd) {
 		}
 	case key.Matches(msg, m.keys.Copy):
 		return m, m.copySelected()
+	case key.Matches(msg, m.keys.Explain):
+		return m, common.Explain(m.filterExpr, "10m", "1h")
 	case key.Matches(msg, m.keys.Journey):
 		if d, ok := m.Selected(); ok {
 			return m, common.OpenJourney(d.UserID)
