@@ -60,6 +60,8 @@ type Reader interface {
 	// Flips lists up to q.Limit decisions, newest first, whose action
 	// would change under q.Thresholds.
 	Flips(ctx context.Context, q FlipsQuery) ([]decision.Decision, error)
+	// Alerts returns the alert rules' state and their newest transitions.
+	Alerts(ctx context.Context, q AlertsQuery) (Alerts, error)
 	// Subscribe delivers newly stored decisions in batches a few times a
 	// second until ctx ends, then closes the channel. A subscriber that falls
 	// behind receives a batch with Missed > 0 instead of blocking the pipeline.
@@ -133,6 +135,10 @@ type Health struct {
 	Rejects []Reject `json:"rejects,omitempty"`
 	// LastEvent is when the newest decision was stored, zero if none.
 	LastEvent time.Time `json:"last_event,omitzero"`
+	// Notifiers are the alert notifiers (SPEC section 13); AlertError is
+	// the last alert evaluation's error, "" when it went well.
+	Notifiers  []NotifierHealth `json:"notifiers,omitempty"`
+	AlertError string           `json:"alert_error,omitempty"`
 	// Members is set by a Federation: each collector's own health, or why
 	// it did not answer. The fields above then add up the members that
 	// answered.

@@ -345,3 +345,8 @@ func (f *Federation) WhatIf(ctx context.Context, q WhatIfQuery) (decision.WhatIf
 func (f *Federation) Flips(ctx context.Context, q FlipsQuery) ([]decision.Decision, error) {
 	return fan(ctx, f, opFlips, q)
 }
+
+// Alerts lists each member's alerts and history, named by member.
+func (f *Federation) Alerts(ctx context.Context, q AlertsQuery) (Alerts, error) {
+	return fan(ctx, f, opAlerts, q)
+}

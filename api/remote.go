@@ -357,6 +357,11 @@ func (r *Remote) Flips(ctx context.Context, q FlipsQuery) ([]decision.Decision, 
 	return call(ctx, r, opFlips, q)
 }
 
+// Alerts asks GET /v1/alerts.
+func (r *Remote) Alerts(ctx context.Context, q AlertsQuery) (Alerts, error) {
+	return call(ctx, r, opAlerts, q)
+}
+
 // connState is Remote's connection state, shared by requests and streams.
 type connState struct {
 	mu    sync.Mutex

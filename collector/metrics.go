@@ -76,6 +76,10 @@ type Metrics struct {
 	// and status code.
 	// riskwatch_http_requests_total{route,code}.
 	HTTPRequests *prometheus.CounterVec
+	// AlertFiring is 1 while an alert rule fires, 0 otherwise, by rule
+	// name (the configured rules: bounded).
+	// riskwatch_alert_firing{alert}.
+	AlertFiring *prometheus.GaugeVec
 
 	// inboxDepth feeds riskwatch_inbox_depth at scrape time.
 	inboxDepth atomic.Pointer[func() uint64]
@@ -141,6 +145,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Namespace: metricsNamespace, Name: "http_requests_total",
 			Help: "Requests to the collector's HTTP server by route and status code.",
 		}, []string{"route", "code"}),
+		AlertFiring: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: metricsNamespace, Name: "alert_firing",
+			Help: "1 while the alert rule fires, 0 otherwise.",
+		}, []string{"alert"}),
 	}
 	if reg == nil {
 		return m
@@ -157,7 +165,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	reg.MustRegister(
 		m.EventsAccepted, m.EventsDuplicate, m.EventsRejected, m.InFlight,
 		m.SafeeRequests, m.SafeeLatency, m.Retries, m.Errors, m.Breaker,
-		m.CommitLatency, m.Decisions, m.ProxyRequests, m.HTTPRequests, inbox,
+		m.CommitLatency, m.Decisions, m.ProxyRequests, m.HTTPRequests, m.AlertFiring, inbox,
 	)
 	return m
 }

@@ -24,12 +24,23 @@ type Reader struct {
 	// whose subscriptions deliver nothing.
 	hub    *Hub
 	health func(context.Context) api.Health
+	// alerts answers Alerts: the collector's evaluator, or the store's
+	// stored state.
+	alerts func(context.Context, api.AlertsQuery) (api.Alerts, error)
 	now    func() time.Time
 }
 
 // Reader returns the dashboard's read interface for this collector.
 func (c *Collector) Reader() *Reader {
-	return &Reader{db: c.o.DB, hub: c.hub, health: c.Health, now: c.o.Now}
+	r := &Reader{db: c.o.DB, hub: c.hub, health: c.Health, now: c.o.Now}
+	r.alerts = func(ctx context.Context, q api.AlertsQuery) (api.Alerts, error) {
+		if c.alerter != nil {
+			return c.alerter.alerts(ctx, q)
+		}
+		h, err := alertHistory(ctx, c.o.DB, q.History)
+		return api.Alerts{Alerts: []api.AlertStatus{}, History: h}, err
+	}
+	return r
 }
 
 // NewStoreReader returns a Reader of db alone, with no collector: what
@@ -42,6 +53,7 @@ func NewStoreReader(db *store.DB, now func() time.Time) *Reader {
 	}
 	r := &Reader{db: db, now: now}
 	r.health = r.storeHealth
+	r.alerts = func(ctx context.Context, q api.AlertsQuery) (api.Alerts, error) { return storedAlerts(ctx, db, q) }
 	return r
 }
 
@@ -287,4 +299,9 @@ func (r *Reader) Subscribe(ctx context.Context) <-chan api.Batch {
 		close(ch)
 	}()
 	return ch
+}
+
+// Alerts returns the alert rules' state and their newest transitions.
+func (r *Reader) Alerts(ctx context.Context, q api.AlertsQuery) (api.Alerts, error) {
+	return r.alerts(ctx, q)
 }
