@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -145,4 +146,58 @@ notify = ["webhook:%s/hook/secret-path"]
 	if strings.Contains(string(metrics), "secret-path") {
 		t.Errorf("/metrics shows the webhook's path")
 	}
+
+	// The collector replays its history from the minute it first
+	// evaluated: the same firing, at the same minute.
+	bt := backtest(t, env, "--connect", "http://"+addr, "--alerts", rules, "--since", got.At.Format(time.RFC3339))
+	if len(bt.Alerts) != 1 || len(bt.Alerts[0].Firings) != 1 || !bt.Alerts[0].Firings[0].From.Equal(got.At) {
+		t.Errorf("backtest over the collector from %s: %+v", got.At, bt)
+	}
+
+	// Over the file, from ten minutes before: the spike's window first
+	// holds all 300 of its events at the minute it ends.
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	<-p.done
+	_ = p.cmd.Wait()
+	bt = backtest(t, env, "--db", db, "--alerts", rules, "--since", end.Add(-10*time.Minute).Format(time.RFC3339))
+	if len(bt.Alerts) != 1 || len(bt.Alerts[0].Firings) != 1 {
+		t.Fatalf("backtest over the file: %+v", bt)
+	}
+	if f := bt.Alerts[0].Firings[0]; !f.From.Equal(end.Add(-time.Minute)) || f.Peak != 60 {
+		t.Errorf("backtest over the file: %+v, want a firing from %s with peak 60", f, end.Add(-time.Minute))
+	}
+}
+
+// backtestOut is what `alerts backtest --json` prints.
+type backtestOut struct {
+	Alerts []struct {
+		Name    string
+		Firings []struct {
+			From time.Time
+			To   *time.Time
+			Peak float64
+		}
+	}
+}
+
+// backtest runs `riskwatch alerts backtest --json` with args.
+func backtest(t *testing.T, env []string, args ...string) backtestOut {
+	t.Helper()
+	cmd := exec.Command(buildBinary(t), append([]string{"alerts", "backtest", "--json"}, args...)...)
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.Output()
+	if err != nil {
+		var stderr []byte
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = ee.Stderr
+		}
+		t.Fatalf("alerts backtest %v: %v\n%s", args, err, stderr)
+	}
+	var bt backtestOut
+	if err := json.Unmarshal(out, &bt); err != nil {
+		t.Fatalf("alerts backtest printed %s: %v", out, err)
+	}
+	return bt
 }

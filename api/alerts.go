@@ -112,3 +112,39 @@ type NotifierHealth struct {
 	LastErrorAt time.Time `json:"last_error_at,omitzero"`
 	LastSuccess time.Time `json:"last_success,omitzero"`
 }
+
+// BacktestQuery asks a collector to replay alert rules over its stored
+// history (GET /v1/alerts/backtest): the rules of Rules, TOML holding only
+// `[[alert]]` tables, or its own configured rules when Rules is empty.
+type BacktestQuery struct {
+	From  time.Time `query:"from,required"`
+	To    time.Time `query:"to"`
+	Rules string    `query:"rules"`
+}
+
+// MaxBacktestRules bounds BacktestQuery.Rules, in bytes.
+const MaxBacktestRules = 64 << 10
+
+// Backtest is a backtest's answer (SPEC section 13): each rule's firings.
+// A federation lists each collector's, named by Collector.
+type Backtest struct {
+	Alerts []BacktestAlert `json:"alerts"`
+}
+
+// BacktestAlert is one rule's firings over the replayed range; Evaluated
+// counts the minute ends replayed, Thin those below min_events.
+type BacktestAlert struct {
+	Collector string           `json:"collector,omitempty"`
+	Name      string           `json:"name"`
+	Firings   []BacktestFiring `json:"firings"`
+	Evaluated int              `json:"evaluated"`
+	Thin      int              `json:"thin"`
+}
+
+// BacktestFiring is one firing; To is nil when it had not resolved by the
+// end of the range.
+type BacktestFiring struct {
+	From time.Time  `json:"from"`
+	To   *time.Time `json:"to"`
+	Peak float64    `json:"peak"`
+}

@@ -62,6 +62,8 @@ type Reader interface {
 	Flips(ctx context.Context, q FlipsQuery) ([]decision.Decision, error)
 	// Alerts returns the alert rules' state and their newest transitions.
 	Alerts(ctx context.Context, q AlertsQuery) (Alerts, error)
+	// Backtest replays alert rules over the stored history of q's window.
+	Backtest(ctx context.Context, q BacktestQuery) (Backtest, error)
 	// Subscribe delivers newly stored decisions in batches a few times a
 	// second until ctx ends, then closes the channel. A subscriber that falls
 	// behind receives a batch with Missed > 0 instead of blocking the pipeline.

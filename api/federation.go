@@ -346,6 +346,11 @@ func (f *Federation) Flips(ctx context.Context, q FlipsQuery) ([]decision.Decisi
 	return fan(ctx, f, opFlips, q)
 }
 
+// Backtest lists each member's backtest, named by member.
+func (f *Federation) Backtest(ctx context.Context, q BacktestQuery) (Backtest, error) {
+	return fan(ctx, f, opBacktest, q)
+}
+
 // Alerts lists each member's alerts and history, named by member.
 func (f *Federation) Alerts(ctx context.Context, q AlertsQuery) (Alerts, error) {
 	return fan(ctx, f, opAlerts, q)

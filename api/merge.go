@@ -371,6 +371,20 @@ func mergeAlerts(q AlertsQuery, parts []part[Alerts]) (Alerts, error) {
 	return out, nil
 }
 
+// mergeBacktests lists every member's rules in member order, each named by
+// its member: a rule's firings over one collector's traffic say nothing of
+// another's. A member that failed is left out (Federation.Members says so).
+func mergeBacktests(_ BacktestQuery, parts []part[Backtest]) (Backtest, error) {
+	out := Backtest{Alerts: []BacktestAlert{}}
+	for _, p := range parts {
+		for _, a := range p.v.Alerts {
+			a.Collector = p.member
+			out.Alerts = append(out.Alerts, a)
+		}
+	}
+	return out, nil
+}
+
 // defaultPage is the page size of a Range without a limit, as the store's.
 const defaultPage = 1000
 

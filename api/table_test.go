@@ -96,6 +96,9 @@ func (f *fakeBackend) Flips(_ context.Context, q FlipsQuery) ([]decision.Decisio
 func (f *fakeBackend) Alerts(_ context.Context, q AlertsQuery) (Alerts, error) {
 	return answer[Alerts](f, "Alerts", q)
 }
+func (f *fakeBackend) Backtest(_ context.Context, q BacktestQuery) (Backtest, error) {
+	return answer[Backtest](f, "Backtest", q)
+}
 func (f *fakeBackend) After(_ context.Context, after string, n int) ([]decision.Decision, error) {
 	return answer[[]decision.Decision](f, "After", after, n)
 }
