@@ -201,3 +201,37 @@ func backtest(t *testing.T, env []string, args ...string) backtestOut {
 	}
 	return bt
 }
+
+// TestAlertBannerInTmux: the dashboard over a database holding a planted
+// spike shows the firing alert's banner on every view, and its Alerts view
+// lists the firing with its drivers; enter opens Live on its window.
+func TestAlertBannerInTmux(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the real binary in tmux")
+	}
+	dir := t.TempDir()
+	env := []string{"HOME=" + dir, "XDG_CONFIG_HOME=" + dir, "TZ=UTC", "TERM=tmux-256color"}
+	db := filepath.Join(dir, "rw.db")
+	end := time.Now().Add(-10 * time.Second).Truncate(time.Minute)
+	plantSpike(t, env, db, end)
+	rules := filepath.Join(dir, "alerts.toml")
+	err := os.WriteFile(rules, []byte("[[alert]]\nname = \"login spike\"\nkind = \"rate\"\nwindow = \"5m\"\nabove = 30\nnotify = [\"bell\"]\n"), 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newTmux(t, 140, 30, env, buildBinary(t), "--emulator", "--listen", "127.0.0.1:0", "--db", db, "--alerts", rules)
+	banner := "ALERT login spike: 60/min > 30/min"
+	s.waitScreen("the alert banner", 20*time.Second, func(scr string) bool { return strings.Contains(scr, banner) })
+	for _, k := range []string{"2", "5"} {
+		s.keys(k)
+		s.waitScreen("the banner on view "+k, 5*time.Second, func(scr string) bool { return strings.Contains(scr, banner) })
+	}
+	s.keys("6")
+	s.waitScreen("the Alerts view", 5*time.Second, func(scr string) bool {
+		return strings.Contains(scr, "FIRING    login spike") && strings.Contains(scr, "drivers: ")
+	})
+	s.keys("j", "Enter")
+	s.waitScreen("Live on the window", 5*time.Second, func(scr string) bool {
+		return strings.Contains(scr, "[1 Live]") && strings.Contains(scr, "until:"+end.UTC().Format("2006-01-02T15:04"))
+	})
+}

@@ -370,3 +370,4 @@ func latest(a, b time.Time) time.Time {
 	}
 	return a
 }
+

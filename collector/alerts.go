@@ -3,7 +3,6 @@ package collector
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -321,8 +320,10 @@ func (a *alerter) alerts(ctx context.Context, q api.AlertsQuery) (api.Alerts, er
 	a.mu.Lock()
 	out.Error = a.lastErr
 	a.mu.Unlock()
+	var note string
 	var err error
-	out.History, err = alertHistory(ctx, a.db, q.History)
+	out.History, note, err = alertHistory(ctx, a.db, q.History)
+	out.Error = joinNote(out.Error, note)
 	return out, err
 }
 
@@ -350,26 +351,35 @@ func alertStatus(name string, st storedState) api.AlertStatus {
 		Window: api.AlertWindow{From: s.Last.Window.From, To: s.Last.Window.To}}
 }
 
-// alertHistory reads the newest n stored transitions.
-func alertHistory(ctx context.Context, db *store.DB, n int) ([]api.AlertEvent, error) {
+// alertHistory reads the newest n stored transitions; one that does not
+// decode (a damaged record) is left out and counted in the note.
+func alertHistory(ctx context.Context, db *store.DB, n int) (events []api.AlertEvent, note string, err error) {
 	raw, err := db.AlertHistory(ctx, n)
 	if err != nil {
-		return nil, kinded(err)
+		return nil, "", kinded(err)
 	}
 	out := make([]api.AlertEvent, 0, len(raw))
-	var errs []error
+	bad := 0
 	for _, v := range raw {
 		var e api.AlertEvent
-		if err := json.Unmarshal(v, &e); err != nil {
-			errs = append(errs, err)
+		if json.Unmarshal(v, &e) != nil {
+			bad++
 			continue
 		}
 		out = append(out, e)
 	}
-	if len(errs) > 0 {
-		return out, fmt.Errorf("alert history: %d entries unreadable: %w", len(errs), errors.Join(errs...))
+	if bad > 0 {
+		note = fmt.Sprintf("%d stored alert transitions unreadable, left out", bad)
 	}
-	return out, nil
+	return out, note, nil
+}
+
+// joinNote adds note to an error text.
+func joinNote(text, note string) string {
+	if text == "" || note == "" {
+		return text + note
+	}
+	return text + "; " + note
 }
 
 // storedAlerts answers GET /v1/alerts from the store alone (a dashboard
@@ -387,6 +397,6 @@ func storedAlerts(ctx context.Context, db *store.DB, q api.AlertsQuery) (api.Ale
 		}
 	}
 	slices.SortFunc(out.Alerts, func(a, b api.AlertStatus) int { return strings.Compare(a.Name, b.Name) })
-	out.History, err = alertHistory(ctx, db, q.History)
+	out.History, out.Error, err = alertHistory(ctx, db, q.History)
 	return out, err
 }

@@ -2,6 +2,7 @@ package collector
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -165,6 +166,57 @@ func TestBacktestAgreesWithLive(t *testing.T) {
 		}
 		if len(bt) == 0 {
 			t.Errorf("%s never fired", ar.Name)
+		}
+	}
+}
+
+// TestBacktestRefusesBadQueries: rules that are too long or do not parse,
+// no rules at all and a window that is empty or too long are invalid.
+func TestBacktestRefusesBadQueries(t *testing.T) {
+	db := spikeStore(t)
+	r := NewStoreReader(db, func() time.Time { return alertBase.Add(2 * time.Hour) })
+	ctx := context.Background()
+	from := alertBase
+	for _, q := range []api.BacktestQuery{
+		{From: from},
+		{From: from, Rules: strings.Repeat("#", api.MaxBacktestRules+1)},
+		{From: from, Rules: "[[alert]]\nname = 1\n"},
+		{From: from, Rules: "[[alert"},
+		{From: alertBase.Add(3 * time.Hour), Rules: spikeRules},
+		{From: alertBase.Add(-40 * 24 * time.Hour), Rules: spikeRules},
+	} {
+		if _, err := r.Backtest(ctx, q); !errors.Is(err, api.ErrInvalid) {
+			t.Errorf("rules %.20q from %s: %v, want invalid", q.Rules, q.From, err)
+		}
+	}
+	got, err := r.Backtest(ctx, api.BacktestQuery{From: from, Rules: spikeRules})
+	if err != nil || len(got.Alerts) != 3 || len(got.Alerts[0].Firings) != 1 {
+		t.Errorf("backtest %+v, %v", got, err)
+	}
+}
+
+// TestUnreadableStateStartsAfresh: a stored state that does not decode
+// starts its rule afresh, and a stored history entry that does not decode
+// is left out and noted, not served as a zero transition.
+func TestUnreadableStateStartsAfresh(t *testing.T) {
+	db := spikeStore(t)
+	ctx := context.Background()
+	if err := db.SaveAlerts(ctx, map[string][]byte{"deny spike": []byte("{not json")}, [][]byte{[]byte("\x00")}); err != nil {
+		t.Fatal(err)
+	}
+	clock := &testClock{}
+	a := startAlerter(t, db, bellRules(t), clock)
+	stepMinutes(a, clock, 40, 43)
+	if got := strings.Join(rung(a), ", "); !strings.Contains(got, "deny spike firing 10:43") {
+		t.Errorf("rang %s", got)
+	}
+	got, err := a.alerts(ctx, api.AlertsQuery{History: 10})
+	if err != nil || got.Error != "1 stored alert transitions unreadable, left out" {
+		t.Errorf("alerts error %q, %v", got.Error, err)
+	}
+	for _, e := range got.History {
+		if e.Alert == "" {
+			t.Errorf("served an empty transition: %+v", e)
 		}
 	}
 }

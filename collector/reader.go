@@ -41,8 +41,8 @@ func (c *Collector) Reader() *Reader {
 		if c.alerter != nil {
 			return c.alerter.alerts(ctx, q)
 		}
-		h, err := alertHistory(ctx, c.o.DB, q.History)
-		return api.Alerts{Alerts: []api.AlertStatus{}, History: h}, err
+		h, note, err := alertHistory(ctx, c.o.DB, q.History)
+		return api.Alerts{Alerts: []api.AlertStatus{}, History: h, Error: note}, err
 	}
 	return r
 }

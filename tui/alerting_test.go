@@ -21,7 +21,7 @@ func firingAlerts(name string, at time.Time) api.Alerts {
 			Since: at, LastEval: at, Value: 240, Threshold: 100, Peak: 240, Window: w}},
 		History: []api.AlertEvent{{Alert: name, State: api.AlertFiring, At: at, Kind: "rate", Value: 240, Threshold: 100,
 			Peak: 240, Filter: "action:deny", Window: w, Bell: true,
-			Drivers: []api.AlertDriver{{Dimension: "ip24", Value: "203.0.113.0/24", Window: 180, Excess: 170}}}},
+			Drivers: []api.AlertDriver{{Dimension: "ip24", Value: "203.0.113.0/24", Window: 180, Excess: 170, Term: "ip:203.0.113.0/24"}}}},
 	}
 }
 
@@ -88,7 +88,7 @@ func TestAlertsViewOpensTheWindowInLive(t *testing.T) {
 	d.WaitFor("the alerts", func() bool { return len(m.al.Alerts) == 1 })
 	d.Key("6")
 	scr := checkScreen(t, d.View(), 160, 30)
-	for _, want := range []string{"FIRING    deny spike  240/min > 100/min", "drivers: ip24=203.0.113.0/24 ×180 (+170)"} {
+	for _, want := range []string{"FIRING    deny spike  240/min > 100/min", "drivers: ip:203.0.113.0/24 ×180 (+170)"} {
 		if !strings.Contains(scr, want) {
 			t.Errorf("the Alerts view lacks %q:\n%s", want, scr)
 		}

@@ -131,11 +131,16 @@ func scope(filter string) string {
 	return common.Sanitize(filter)
 }
 
-// drivers writes the top drivers as value=count (+excess).
+// drivers writes the top drivers as their filter terms (dimension=value
+// when there is none), the count in the window and the excess.
 func drivers(ds []api.AlertDriver) string {
 	parts := make([]string, 0, len(ds))
 	for _, d := range ds {
-		parts = append(parts, fmt.Sprintf("%s=%s ×%d (%+.0f)", common.Sanitize(d.Dimension), common.Sanitize(d.Value), d.Window, d.Excess))
+		what := d.Term
+		if what == "" {
+			what = d.Dimension + "=" + d.Value
+		}
+		parts = append(parts, fmt.Sprintf("%s ×%d (%+.0f)", common.Sanitize(what), d.Window, d.Excess))
 	}
 	return strings.Join(parts, ", ")
 }
