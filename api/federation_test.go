@@ -370,4 +370,3 @@ func latest(a, b time.Time) time.Time {
 	}
 	return a
 }
-

@@ -84,6 +84,8 @@ baseline = "1h"
 //     start reads each window and baseline whole);
 //   - backtest 24h: the ten rules replayed over 24 hours, from nothing.
 //
+// Run with:
+//
 //	go test ./collector/ -run '^$' -bench Alerts -benchtime 20x
 func BenchmarkAlerts(b *testing.B) {
 	db, end := collectortest.BigStore(b)
