@@ -93,7 +93,9 @@ func newAlerter(db *store.DB, rules []alert.Rule, o AlertOptions, m *Metrics, lo
 	if settle <= 0 {
 		settle = alert.DefaultSettle
 	}
-	eval, err := alert.NewEvaluator(NewAlertSource(db, now, settle), rules, saved, o.Eval)
+	src := NewAlertSource(db, now, settle)
+	src.Watch(rules)
+	eval, err := alert.NewEvaluator(src, rules, saved, o.Eval)
 	if err != nil {
 		return nil, fmt.Errorf("alerts: %w", err)
 	}

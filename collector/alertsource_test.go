@@ -110,8 +110,35 @@ func spikeStore(t testing.TB) *store.DB {
 // each kind of rule fire and resolve at the minute its rules say.
 func TestAlertSpikeFiresAndResolves(t *testing.T) {
 	db := spikeStore(t)
+	for _, watch := range []bool{false, true} {
+		t.Run(fmt.Sprintf("watch=%v", watch), func(t *testing.T) { spikeFiresAndResolves(t, db, watch) })
+	}
+}
+
+// spikeFiresAndResolves backtests the spike rules, with the rules' filters
+// walked together (watch) or one by one.
+func spikeFiresAndResolves(t *testing.T, db *store.DB, watch bool) {
+	rules := parseRules(t, spikeRules+`
+[[alert]]
+name = "spike addresses"
+filter = "ip:203.0.113.0/24"
+kind = "rate"
+above = 30
+[[alert]]
+name = "spike address risk"
+filter = "ip:203.0.113.0/24"
+kind = "shift"
+score = "risk"
+above = 0.25
+window = "5m"
+baseline = "30m"
+min_events = 100
+`)
 	src := NewAlertSource(db, func() time.Time { return alertBase.Add(2 * time.Hour) }, 0)
-	rep, err := alert.Backtest(context.Background(), src, parseRules(t, spikeRules), alertBase, alertBase.Add(60*time.Minute))
+	if watch {
+		src.Watch(rules)
+	}
+	rep, err := alert.Backtest(context.Background(), src, rules, alertBase, alertBase.Add(60*time.Minute))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,9 +159,17 @@ func TestAlertSpikeFiresAndResolves(t *testing.T) {
 		// at 50. Later the baseline holds the spike and the quiet window
 		// differs from it: a second firing.
 		"risk shift": {at(41), at(50), 2},
+		// 80 a minute from the spike's addresses in minutes 40 to 45;
+		// false at 47 and 48: resolves at 48.
+		"spike addresses": {at(41), at(48), 1},
+		// The addresses have no baseline: a shift of nothing is thin.
+		"spike address risk": {},
 	}
 	for _, ar := range rep.Alerts {
 		w := want[ar.Name]
+		if w.n == 0 && len(ar.Firings) == 0 {
+			continue
+		}
 		if len(ar.Firings) != w.n {
 			t.Errorf("%s: %d firings, want %d: %+v", ar.Name, len(ar.Firings), w.n, ar.Firings)
 			continue

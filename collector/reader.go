@@ -336,7 +336,9 @@ func (r *Reader) Backtest(ctx context.Context, q api.BacktestQuery) (api.Backtes
 	if to.Sub(q.From) > maxBacktest {
 		return api.Backtest{}, api.Invalid(fmt.Errorf("from %s to %s: at most %s", q.From.Format(time.RFC3339), to.Format(time.RFC3339), maxBacktest))
 	}
-	rep, err := alert.Backtest(ctx, NewAlertSource(r.db, r.now, alert.DefaultSettle), rules, q.From, to)
+	src := NewAlertSource(r.db, r.now, alert.DefaultSettle)
+	src.Watch(rules)
+	rep, err := alert.Backtest(ctx, src, rules, q.From, to)
 	if err != nil {
 		return api.Backtest{}, kinded(err)
 	}

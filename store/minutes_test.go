@@ -31,7 +31,8 @@ func TestMinutesAgreeWithScan(t *testing.T) {
 		t.Fatal(err)
 	}
 	from, to := base.Add(-time.Minute), base.Add(31*time.Minute)
-	for _, expr := range []string{"", "action:deny", "type:$login -action:allow", "user:user-3", "risk>50"} {
+	for _, expr := range []string{"", "action:deny", "type:$login -action:allow", "type:LOGIN type:$Login action:DENY", "-type:login -action:error",
+		"action:deny action:allow", "user:user-3", "risk>50", "type:$login status:$succeeded"} {
 		f, err := decision.ParseFilter(expr, base)
 		if err != nil {
 			t.Fatal(err)
@@ -177,5 +178,23 @@ func TestReadOnlyWithoutAlertBucket(t *testing.T) {
 	}
 	if h, err := db.AlertHistory(context.Background(), 5); err != nil || len(h) != 0 {
 		t.Fatalf("history %v, %v", h, err)
+	}
+}
+
+// TestRollupFilter: only action: and type: terms are answered from the
+// rollups.
+func TestRollupFilter(t *testing.T) {
+	now := time.Now()
+	for expr, want := range map[string]bool{
+		"": true, "action:deny": true, "-type:login action:allow": true, "TYPE:$Login": true,
+		"status:$failed": false, "deny": false, "type:\"a b\"": false, "risk>5": false, "action:deny ip:10.0.0.0/8": false,
+	} {
+		f, err := decision.ParseFilter(expr, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, got := rollupFilter(f); got != want {
+			t.Errorf("rollupFilter(%q) = %v, want %v", expr, got, want)
+		}
 	}
 }
