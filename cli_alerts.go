@@ -143,7 +143,7 @@ else those it was started with.`,
 				if q.Rules, err = af.text(cfg); err != nil {
 					return err
 				}
-				db, err := openExisting(cfg)
+				db, err := openExisting(cfg, "alerts backtest")
 				if err != nil {
 					return err
 				}

@@ -137,6 +137,10 @@ type Health struct {
 	Rejects []Reject `json:"rejects,omitempty"`
 	// LastEvent is when the newest decision was stored, zero if none.
 	LastEvent time.Time `json:"last_event,omitzero"`
+	// StoreError is set once the database file was deleted, replaced or
+	// truncated under the running collector: it then refuses events
+	// (ingest 503, Pipeline paused with this reason) until restarted.
+	StoreError string `json:"store_error,omitempty"`
 	// Notifiers are the alert notifiers (SPEC section 13); AlertError is
 	// the last alert evaluation's error, "" when it went well.
 	Notifiers  []NotifierHealth `json:"notifiers,omitempty"`
