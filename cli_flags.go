@@ -41,6 +41,7 @@ type collectorFlags struct {
 	fromStart bool
 	safeeURL  string
 	emulator  bool
+	alerts    string
 }
 
 func (f *collectorFlags) register(cmd *cobra.Command) {
@@ -51,6 +52,7 @@ func (f *collectorFlags) register(cmd *cobra.Command) {
 	fl.BoolVar(&f.fromStart, "from-start", false, "read files without a checkpoint from their start instead of their end")
 	fl.StringVar(&f.safeeURL, "safee-url", "", "Safe-e base URL (default "+safee.DefaultBaseURL+")")
 	fl.BoolVar(&f.emulator, "emulator", false, "score with the built-in offline emulator instead of Safe-e")
+	fl.StringVar(&f.alerts, "alerts", "", "evaluate the [[alert]] tables of this file instead of the config file's")
 }
 
 // load reads the configuration and applies the collector flags over it;
@@ -69,6 +71,11 @@ func (f *collectorFlags) load(cmd *cobra.Command, getenv func(string) string) (c
 	}
 	for _, p := range f.files {
 		cfg.Files = append(cfg.Files, config.File{Path: p, FromStart: f.fromStart})
+	}
+	if f.alerts != "" {
+		if cfg.Alerts, err = readAlerts(f.alerts); err != nil {
+			return config.Config{}, err
+		}
 	}
 	if f.fromStart {
 		for i := range cfg.Files {

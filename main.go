@@ -90,6 +90,7 @@ Score for real:         SAFEE_API_KEY=... riskwatch --file /var/log/app/events.n
 		a.statsCmd(),
 		a.tuiCmd(),
 		a.versionCmd(),
+		a.alertsCmd(),
 	)
 	return root
 }

@@ -22,8 +22,8 @@ var promLabels = map[string]struct {
 	exists bool
 }{
 	"action": {"action", true},
-	"type":   {"type", false},
-	"status": {"status", false},
+	"type":   {"type", true},
+	"status": {"status", true},
 	"shadow": {"shadow_action", false},
 	"policy": {"policy", false},
 }
@@ -177,6 +177,11 @@ func promMatchers(r *Rule, missing map[string]bool) (string, string) {
 		op := "="
 		if neg {
 			op = "!="
+		}
+		if field == "type" || field == "status" {
+			// The collector writes these as "$login": lower case, with
+			// the "$" the filter language lets one leave out.
+			value = "$" + strings.ToLower(strings.TrimPrefix(value, "$"))
 		}
 		ms = append(ms, l.label+op+strconv.Quote(value))
 	}

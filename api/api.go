@@ -66,6 +66,10 @@ type Reader interface {
 	// ExplainCounts counts one round of an explanation (see RunExplain);
 	// the counts of several collectors add up.
 	ExplainCounts(ctx context.Context, q ExplainCountsQuery) (ExplainCounts, error)
+	// Alerts returns the alert rules' state and their newest transitions.
+	Alerts(ctx context.Context, q AlertsQuery) (Alerts, error)
+	// Backtest replays alert rules over the stored history of q's window.
+	Backtest(ctx context.Context, q BacktestQuery) (Backtest, error)
 	// Subscribe delivers newly stored decisions in batches a few times a
 	// second until ctx ends, then closes the channel. A subscriber that falls
 	// behind receives a batch with Missed > 0 instead of blocking the pipeline.
@@ -143,6 +147,10 @@ type Health struct {
 	// truncated under the running collector: it then refuses events
 	// (ingest 503, Pipeline paused with this reason) until restarted.
 	StoreError string `json:"store_error,omitempty"`
+	// Notifiers are the alert notifiers (SPEC section 13); AlertError is
+	// the last alert evaluation's error, "" when it went well.
+	Notifiers  []NotifierHealth `json:"notifiers,omitempty"`
+	AlertError string           `json:"alert_error,omitempty"`
 	// Members is set by a Federation: each collector's own health, or why
 	// it did not answer. The fields above then add up the members that
 	// answered.

@@ -356,3 +356,13 @@ func (f *Federation) Explain(ctx context.Context, q ExplainQuery) (Explanation, 
 func (f *Federation) ExplainCounts(ctx context.Context, q ExplainCountsQuery) (ExplainCounts, error) {
 	return fan(ctx, f, opExplainCounts, q)
 }
+
+// Backtest lists each member's backtest, named by member.
+func (f *Federation) Backtest(ctx context.Context, q BacktestQuery) (Backtest, error) {
+	return fan(ctx, f, opBacktest, q)
+}
+
+// Alerts lists each member's alerts and history, named by member.
+func (f *Federation) Alerts(ctx context.Context, q AlertsQuery) (Alerts, error) {
+	return fan(ctx, f, opAlerts, q)
+}

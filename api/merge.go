@@ -330,10 +330,62 @@ func mergeHealth(_ healthQuery, parts []part[Health]) (Health, error) {
 	}
 	slices.SortStableFunc(out.Rejects, func(a, b Reject) int { return b.Time.Compare(a.Time) })
 	out.Rejects = out.Rejects[:min(len(out.Rejects), most)]
+	for _, p := range parts {
+		for _, n := range p.v.Notifiers {
+			n.Target = p.member + " " + n.Target
+			out.Notifiers = append(out.Notifiers, n)
+		}
+		if p.v.AlertError != "" {
+			out.AlertError = strings.TrimPrefix(out.AlertError+"; "+p.member+": "+p.v.AlertError, "; ")
+		}
+	}
 	out.Mode = strings.Join(modes, "+")
 	out.SafeeURL = strings.Join(urls, ", ")
 	out.PauseReason = strings.Join(reasons, "; ")
 	out.StoreError = strings.Join(storeErrs, "; ")
+	return out, nil
+}
+
+// mergeAlerts lists every member's alerts in member order, each named by
+// its member, and the newest transitions of all, newest first, as many as
+// asked; a member that failed is named in Error.
+func mergeAlerts(q AlertsQuery, parts []part[Alerts]) (Alerts, error) {
+	out := Alerts{Alerts: []AlertStatus{}, History: []AlertEvent{}}
+	var errs []string
+	for _, p := range parts {
+		if p.err != nil {
+			errs = append(errs, memberError(p.member, p.err).Error())
+			continue
+		}
+		for _, a := range p.v.Alerts {
+			a.Collector = p.member
+			out.Alerts = append(out.Alerts, a)
+		}
+		for _, e := range p.v.History {
+			e.Collector = p.member
+			out.History = append(out.History, e)
+		}
+		if p.v.Error != "" {
+			errs = append(errs, p.member+": "+p.v.Error)
+		}
+	}
+	slices.SortStableFunc(out.History, func(a, b AlertEvent) int { return b.At.Compare(a.At) })
+	out.History = out.History[:min(len(out.History), q.History)]
+	out.Error = strings.Join(errs, "; ")
+	return out, nil
+}
+
+// mergeBacktests lists every member's rules in member order, each named by
+// its member: a rule's firings over one collector's traffic say nothing of
+// another's. A member that failed is left out (Federation.Members says so).
+func mergeBacktests(_ BacktestQuery, parts []part[Backtest]) (Backtest, error) {
+	out := Backtest{Alerts: []BacktestAlert{}}
+	for _, p := range parts {
+		for _, a := range p.v.Alerts {
+			a.Collector = p.member
+			out.Alerts = append(out.Alerts, a)
+		}
+	}
 	return out, nil
 }
 

@@ -125,6 +125,17 @@ var (
 		call:  Reader.ExplainCounts,
 		merge: mergeExplainCounts,
 	})
+	opAlerts = newOp(op[Reader, AlertsQuery, Alerts]{
+		name: "Alerts", route: "alerts", method: http.MethodGet, path: "/v1/alerts",
+		call:  Reader.Alerts,
+		bound: func(q *AlertsQuery) { q.History = min(max(q.History, 0), maxAlertHistory) },
+		merge: mergeAlerts,
+	})
+	opBacktest = newOp(op[Reader, BacktestQuery, Backtest]{
+		name: "Backtest", route: "alerts_backtest", method: http.MethodGet, path: "/v1/alerts/backtest",
+		call:  Reader.Backtest,
+		merge: mergeBacktests,
+	})
 	opHealth = newOp(op[Reader, healthQuery, Health]{
 		name: "Health", route: "health", method: http.MethodGet, path: "/v1/health",
 		call:  func(r Reader, ctx context.Context, _ healthQuery) (Health, error) { return r.Health(ctx) },
@@ -135,7 +146,7 @@ var (
 // table lists the ops the handler serves, in the order the collector
 // names them. The stream (GET /v1/stream, Reader.Subscribe) is served
 // beside them (stream_server.go).
-var table = []route{opLatest, opDecision, opRange, opJourney, opUsers, opSearchUsers, opRates, opStats, opHistogram, opWhatIf, opFlips, opExplain, opExplainCounts, opHealth}
+var table = []route{opLatest, opDecision, opRange, opJourney, opUsers, opSearchUsers, opRates, opStats, opHistogram, opWhatIf, opFlips, opExplain, opExplainCounts, opAlerts, opBacktest, opHealth}
 
 // maxList caps the decisions or users one answer carries. A Range page is
 // capped too and says where to go on; Latest, Journey, Flips and Users

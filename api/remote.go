@@ -367,6 +367,16 @@ func (r *Remote) ExplainCounts(ctx context.Context, q ExplainCountsQuery) (Expla
 	return call(ctx, r, opExplainCounts, q)
 }
 
+// Alerts asks GET /v1/alerts.
+func (r *Remote) Alerts(ctx context.Context, q AlertsQuery) (Alerts, error) {
+	return call(ctx, r, opAlerts, q)
+}
+
+// Backtest asks GET /v1/alerts/backtest.
+func (r *Remote) Backtest(ctx context.Context, q BacktestQuery) (Backtest, error) {
+	return call(ctx, r, opBacktest, q)
+}
+
 // connState is Remote's connection state, shared by requests and streams.
 type connState struct {
 	mu    sync.Mutex

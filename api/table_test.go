@@ -100,6 +100,12 @@ func (f *fakeBackend) Explain(_ context.Context, q ExplainQuery) (Explanation, e
 func (f *fakeBackend) ExplainCounts(_ context.Context, q ExplainCountsQuery) (ExplainCounts, error) {
 	return answer[ExplainCounts](f, "ExplainCounts", q)
 }
+func (f *fakeBackend) Alerts(_ context.Context, q AlertsQuery) (Alerts, error) {
+	return answer[Alerts](f, "Alerts", q)
+}
+func (f *fakeBackend) Backtest(_ context.Context, q BacktestQuery) (Backtest, error) {
+	return answer[Backtest](f, "Backtest", q)
+}
 func (f *fakeBackend) After(_ context.Context, after string, n int) ([]decision.Decision, error) {
 	return answer[[]decision.Decision](f, "After", after, n)
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/riskwatch/riskwatch/alert"
 	"github.com/riskwatch/riskwatch/api"
 	"github.com/riskwatch/riskwatch/config"
 	"github.com/riskwatch/riskwatch/safee"
@@ -61,6 +62,10 @@ type Options struct {
 	// Pipeline overrides the pipeline's tuning (tests shorten the backoffs);
 	// its DB, Scorer, Hub, Metrics, Logger and Workers are set here.
 	Pipeline PipelineOptions
+	// Alerts are the alert rules evaluated on the store (none: no
+	// evaluation); AlertOptions tune it.
+	Alerts       []alert.Rule
+	AlertOptions AlertOptions
 	// Registry receives the metrics (default: a new registry).
 	Registry *prometheus.Registry
 	Logger   *slog.Logger
@@ -79,6 +84,8 @@ type Collector struct {
 	sources []Source
 	intakes []*Intake
 	ln      net.Listener
+	// alerter evaluates Options.Alerts; nil without rules.
+	alerter *alerter
 }
 
 // New checks the options and builds the collector. It binds the HTTP
@@ -105,6 +112,13 @@ func New(o Options) (*Collector, error) {
 	}
 	c := &Collector{o: o, hub: NewHub(), metrics: NewMetrics(o.Registry)}
 	c.metrics.SetInboxDepthFunc(o.DB.InboxDepth)
+	if len(o.Alerts) > 0 {
+		a, err := newAlerter(o.DB, o.Alerts, o.AlertOptions, c.metrics, o.Logger.With("part", "alerts"), o.Now)
+		if err != nil {
+			return nil, err
+		}
+		c.alerter = a
+	}
 
 	po := o.Pipeline
 	po.DB, po.Scorer, po.Hub, po.Metrics, po.Logger = o.DB, o.Client, c.hub, c.metrics, o.Logger.With("part", "pipeline")
@@ -139,6 +153,14 @@ func New(o Options) (*Collector, error) {
 			return nil, fmt.Errorf("collector: %w", err)
 		}
 		c.intakes = append(c.intakes, in)
+	}
+	if c.alerter != nil {
+		if err := c.alerter.start(o.AlertOptions); err != nil {
+			if c.ln != nil {
+				c.ln.Close()
+			}
+			return nil, err
+		}
 	}
 	return c, nil
 }
@@ -184,11 +206,26 @@ func (c *Collector) Addr() string {
 // Hub returns the fan-out of committed decisions.
 func (c *Collector) Hub() *Hub { return c.hub }
 
-// Run runs sources, pipeline, server and retention until ctx ends. Intake
-// stops first; the pipeline then finishes or abandons (to the inbox) what is
-// in flight; Run returns when everything has stopped. It returns the first
-// error that stopped a part early.
+// Run runs sources, pipeline, server, retention and alert evaluation until
+// ctx ends. Intake stops first; the pipeline then finishes or abandons (to
+// the inbox) what is in flight; alert evaluation stops and its notifiers
+// deliver what they hold for a few seconds; Run returns when everything has
+// stopped. It returns the first error that stopped a part early. A
+// collector built with alert rules must be run (its notifiers have started
+// and Run closes them).
 func (c *Collector) Run(ctx context.Context) error {
+	if c.alerter != nil {
+		actx, stopAlerts := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			c.alerter.run(actx)
+		}()
+		defer func() {
+			stopAlerts()
+			<-done
+		}()
+	}
 	intakeCtx, stopIntake := context.WithCancel(ctx)
 	defer stopIntake()
 	intake, ictx := errgroup.WithContext(intakeCtx)
@@ -284,6 +321,9 @@ func (c *Collector) Health(ctx context.Context) api.Health {
 	addStoreHealth(ctx, c.o.DB, &h)
 	if h.StoreError != "" {
 		h.Pipeline, h.PauseReason = PipelinePaused, "database file lost, events refused until a restart: "+h.StoreError
+	}
+	if c.alerter != nil {
+		c.alerter.health(&h)
 	}
 	return h
 }

@@ -105,8 +105,8 @@ func complete(ctx context.Context, db *store.DB, m *Metrics, h *Hub, results []s
 		}
 	}
 	if m != nil {
-		for _, d := range fresh {
-			m.Decisions.WithLabelValues(string(d.Action)).Inc()
+		for i := range fresh {
+			m.CountDecision(&fresh[i])
 		}
 	}
 	if h != nil && len(fresh) > 0 {

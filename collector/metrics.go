@@ -3,12 +3,15 @@ package collector
 import (
 	"errors"
 	"strconv"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/riskwatch/riskwatch/decision"
 	"github.com/riskwatch/riskwatch/safee"
 )
 
@@ -66,7 +69,12 @@ type Metrics struct {
 	// riskwatch_store_commit_duration_seconds{op}.
 	CommitLatency *prometheus.HistogramVec
 	// Decisions counts stored decisions by action (allow, challenge, deny,
-	// error). riskwatch_decisions_total{action}.
+	// error), event type and status, so that alert rules filtering on
+	// those translate to Prometheus (riskwatch alerts prometheus). Types
+	// and statuses are written as filters write them ("$login", lower
+	// case); each label keeps the first maxLabelValues values it sees and
+	// counts any later one as "other", so the series stay bounded.
+	// riskwatch_decisions_total{action,type,status}; see CountDecision.
 	Decisions *prometheus.CounterVec
 	// ProxyRequests counts requests on the Safe-e-compatible proxy routes by
 	// outcome: "rejected" (refused before forwarding: bad event name, body
@@ -85,9 +93,53 @@ type Metrics struct {
 	// partition; a partition given up is removed.
 	// riskwatch_kafka_lag_records{source,partition}.
 	KafkaLag *prometheus.GaugeVec
+	// AlertFiring is 1 while an alert rule fires, 0 otherwise, by rule
+	// name (the configured rules: bounded).
+	// riskwatch_alert_firing{alert}.
+	AlertFiring *prometheus.GaugeVec
 
 	// inboxDepth feeds riskwatch_inbox_depth at scrape time.
 	inboxDepth atomic.Pointer[func() uint64]
+	// types and statuses bound the type and status labels of Decisions.
+	types, statuses boundedLabel
+}
+
+// maxLabelValues bounds the values of a label fed from input.
+const maxLabelValues = 64
+
+// boundedLabel maps input values to label values: the first
+// maxLabelValues distinct ones as themselves, later ones to "other".
+type boundedLabel struct {
+	mu   sync.Mutex
+	seen map[string]bool
+}
+
+func (b *boundedLabel) value(v string) string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.seen[v] {
+		return v
+	}
+	if len(b.seen) >= maxLabelValues {
+		return "other"
+	}
+	if b.seen == nil {
+		b.seen = map[string]bool{}
+	}
+	b.seen[v] = true
+	return v
+}
+
+// CountDecision counts one stored decision in riskwatch_decisions_total.
+func (m *Metrics) CountDecision(d *decision.Decision) {
+	typ, status := "", ""
+	if d.Type != "" {
+		typ = "$" + strings.ToLower(strings.TrimPrefix(d.Type, "$"))
+	}
+	if d.Status != "" {
+		status = "$" + strings.ToLower(strings.TrimPrefix(d.Status, "$"))
+	}
+	m.Decisions.WithLabelValues(string(d.Action), m.types.value(typ), m.statuses.value(status)).Inc()
 }
 
 // NewMetrics builds the metrics and registers them with reg (nil: not
@@ -140,8 +192,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"op"}),
 		Decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: metricsNamespace, Name: "decisions_total",
-			Help: "Stored decisions by action.",
-		}, []string{"action"}),
+			Help: "Stored decisions by action, event type and status.",
+		}, []string{"action", "type", "status"}),
 		ProxyRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: metricsNamespace, Name: "proxy_requests_total",
 			Help: `Proxy route requests by outcome ("rejected" or the answer's status class).`,
@@ -158,6 +210,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Namespace: metricsNamespace, Name: "kafka_lag_records",
 			Help: "Records a Kafka source is behind each assigned partition's high watermark.",
 		}, []string{"source", "partition"}),
+		AlertFiring: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: metricsNamespace, Name: "alert_firing",
+			Help: "1 while the alert rule fires, 0 otherwise.",
+		}, []string{"alert"}),
 	}
 	if reg == nil {
 		return m
@@ -174,7 +230,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	reg.MustRegister(
 		m.EventsAccepted, m.EventsDuplicate, m.EventsRejected, m.InFlight,
 		m.SafeeRequests, m.SafeeLatency, m.Retries, m.Errors, m.Breaker,
-		m.CommitLatency, m.Decisions, m.ProxyRequests, m.HTTPRequests, m.StoreLost, m.KafkaLag, inbox,
+		m.CommitLatency, m.Decisions, m.ProxyRequests, m.HTTPRequests, m.AlertFiring, m.StoreLost, m.KafkaLag, inbox,
 	)
 	return m
 }

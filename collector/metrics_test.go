@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/riskwatch/riskwatch/decision"
 	"github.com/riskwatch/riskwatch/safee"
 )
 
@@ -27,7 +28,7 @@ func TestMetricsRegisterAndExport(t *testing.T) {
 	m.Retries.Inc()
 	m.Errors.WithLabelValues("timeout").Inc()
 	m.ObserveCommit("complete", 4*time.Millisecond)
-	m.Decisions.WithLabelValues("deny").Inc()
+	m.CountDecision(&decision.Decision{Action: decision.ActionDeny, Type: "$LOGIN", Status: "$failed"})
 	m.ProxyRequests.WithLabelValues("5xx").Inc()
 	m.HTTPRequests.WithLabelValues("events", "202").Inc()
 
@@ -174,5 +175,26 @@ func TestPipelineStatsAreTheMetrics(t *testing.T) {
 	}
 	if got := testutil.ToFloat64(m.SafeeRequests.WithLabelValues("error")); got != 2 {
 		t.Errorf("riskwatch_safee_requests_total{code=\"error\"} = %v, want 2 (no answer; not in health's codes)", got)
+	}
+}
+
+// TestDecisionLabelsBounded: types and statuses are written as filters
+// write them, and a flood of new types counts as "other".
+func TestDecisionLabelsBounded(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m := NewMetrics(reg)
+	m.CountDecision(&decision.Decision{Action: decision.ActionDeny, Type: "$LOGIN", Status: "$Failed"})
+	m.CountDecision(&decision.Decision{Action: decision.ActionDeny, Type: "login", Status: "$failed"})
+	for i := range 2 * maxLabelValues {
+		m.CountDecision(&decision.Decision{Action: decision.ActionAllow, Type: fmt.Sprintf("$t%d", i)})
+	}
+	if got := testutil.ToFloat64(m.Decisions.WithLabelValues("deny", "$login", "$failed")); got != 2 {
+		t.Errorf("deny $login $failed = %v, want 2", got)
+	}
+	if n := testutil.CollectAndCount(m.Decisions); n != maxLabelValues+1 {
+		t.Errorf("%d series, want %d", n, maxLabelValues+1)
+	}
+	if got := testutil.ToFloat64(m.Decisions.WithLabelValues("allow", "other", "")); got != maxLabelValues+1 {
+		t.Errorf("other = %v, want %d", got, maxLabelValues+1)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/riskwatch/riskwatch/alert"
 	"github.com/riskwatch/riskwatch/api"
 	"github.com/riskwatch/riskwatch/decision"
 	"github.com/riskwatch/riskwatch/store"
@@ -24,12 +25,26 @@ type Reader struct {
 	// whose subscriptions deliver nothing.
 	hub    *Hub
 	health func(context.Context) api.Health
-	now    func() time.Time
+	// alerts answers Alerts: the collector's evaluator, or the store's
+	// stored state.
+	alerts func(context.Context, api.AlertsQuery) (api.Alerts, error)
+	// rules are the collector's alert rules, which Backtest replays when
+	// asked for no others.
+	rules []alert.Rule
+	now   func() time.Time
 }
 
 // Reader returns the dashboard's read interface for this collector.
 func (c *Collector) Reader() *Reader {
-	return &Reader{db: c.o.DB, hub: c.hub, health: c.Health, now: c.o.Now}
+	r := &Reader{db: c.o.DB, hub: c.hub, health: c.Health, now: c.o.Now, rules: c.o.Alerts}
+	r.alerts = func(ctx context.Context, q api.AlertsQuery) (api.Alerts, error) {
+		if c.alerter != nil {
+			return c.alerter.alerts(ctx, q)
+		}
+		h, note, err := alertHistory(ctx, c.o.DB, q.History)
+		return api.Alerts{Alerts: []api.AlertStatus{}, History: h, Error: note}, err
+	}
+	return r
 }
 
 // NewStoreReader returns a Reader of db alone, with no collector: what
@@ -42,6 +57,7 @@ func NewStoreReader(db *store.DB, now func() time.Time) *Reader {
 	}
 	r := &Reader{db: db, now: now}
 	r.health = r.storeHealth
+	r.alerts = func(ctx context.Context, q api.AlertsQuery) (api.Alerts, error) { return storedAlerts(ctx, db, q) }
 	return r
 }
 
@@ -291,4 +307,60 @@ func (r *Reader) Subscribe(ctx context.Context) <-chan api.Batch {
 		close(ch)
 	}()
 	return ch
+}
+
+// Alerts returns the alert rules' state and their newest transitions.
+func (r *Reader) Alerts(ctx context.Context, q api.AlertsQuery) (api.Alerts, error) {
+	return r.alerts(ctx, q)
+}
+
+// Backtest replays q.Rules, or the collector's own rules, over the stored
+// decisions of q's window (to now when q.To is zero), as alert.Backtest.
+func (r *Reader) Backtest(ctx context.Context, q api.BacktestQuery) (api.Backtest, error) {
+	rules := r.rules
+	if q.Rules != "" {
+		if len(q.Rules) > api.MaxBacktestRules {
+			return api.Backtest{}, api.Invalid(fmt.Errorf("rules: %d bytes, at most %d", len(q.Rules), api.MaxBacktestRules))
+		}
+		var err error
+		if rules, err = alert.ParseFile("(request)", []byte(q.Rules)); err != nil {
+			return api.Backtest{}, api.Invalid(err)
+		}
+	}
+	if len(rules) == 0 {
+		return api.Backtest{}, api.Invalid(errors.New("no alert rules: this collector has none configured, send them as rules"))
+	}
+	to := q.To
+	if now := r.now().Add(-alert.DefaultSettle); to.IsZero() || to.After(now) {
+		to = now
+	}
+	if q.From.IsZero() || !q.From.Before(to) {
+		return api.Backtest{}, api.Invalid(fmt.Errorf("from %s: want a time before %s", q.From.Format(time.RFC3339), to.Format(time.RFC3339)))
+	}
+	if to.Sub(q.From) > maxBacktest {
+		return api.Backtest{}, api.Invalid(fmt.Errorf("from %s to %s: at most %s", q.From.Format(time.RFC3339), to.Format(time.RFC3339), maxBacktest))
+	}
+	src := NewAlertSource(r.db, r.now, alert.DefaultSettle)
+	src.Watch(rules)
+	rep, err := alert.Backtest(ctx, src, rules, q.From, to)
+	if err != nil {
+		return api.Backtest{}, kinded(err)
+	}
+	return backtestOf(rep), nil
+}
+
+// maxBacktest bounds the range one backtest replays.
+const maxBacktest = 31 * 24 * time.Hour
+
+// backtestOf is the served form of a backtest report.
+func backtestOf(rep alert.Report) api.Backtest {
+	out := api.Backtest{Alerts: make([]api.BacktestAlert, len(rep.Alerts))}
+	for i, ar := range rep.Alerts {
+		fs := make([]api.BacktestFiring, len(ar.Firings))
+		for j, f := range ar.Firings {
+			fs[j] = api.BacktestFiring{From: f.From, To: f.To, Peak: f.Peak}
+		}
+		out.Alerts[i] = api.BacktestAlert{Name: ar.Name, Firings: fs, Evaluated: ar.Evaluated, Thin: ar.Thin}
+	}
+	return out
 }

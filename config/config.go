@@ -15,6 +15,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/riskwatch/riskwatch/alert"
 	"github.com/riskwatch/riskwatch/safee"
 )
 
@@ -45,6 +46,10 @@ type Config struct {
 	Kafka      []Kafka    `toml:"kafka"`
 	Thresholds Thresholds `toml:"thresholds"`
 	UI         UI         `toml:"ui"`
+	// AlertTables are the `[[alert]]` tables as decoded; Alerts the rules
+	// read from them (SPEC section 13).
+	AlertTables []map[string]any `toml:"alert"`
+	Alerts      []alert.Rule     `toml:"-"`
 
 	// Path is the file the configuration was read from, "" when none was.
 	Path string `toml:"-"`
@@ -282,6 +287,13 @@ func decode(cfg *Config, name string, data []byte) error {
 			}
 		}
 		return fmt.Errorf("config %s: unknown key %s (see config.example.toml for the keys riskwatch reads)", name, strings.Join(keys, ", "))
+	}
+	if len(cfg.AlertTables) > 0 {
+		rules, err := alert.ParseRules(cfg.AlertTables)
+		if err != nil {
+			return fmt.Errorf("config %s: %w", name, err)
+		}
+		cfg.Alerts = rules
 	}
 	cfg.Path = name
 	return nil

@@ -295,3 +295,27 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestAlertTables: [[alert]] tables become rules, and a bad one is an error
+// naming the file, the alert and the key.
+func TestAlertTables(t *testing.T) {
+	getenv := func(string) string { return "" }
+	cfg, err := Parse("rw.toml", []byte(`
+[[alert]]
+name = "deny spike"
+filter = "action:deny"
+kind = "rate"
+above = 100
+notify = ["bell"]
+`), getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Alerts) != 1 || cfg.Alerts[0].Name != "deny spike" || *cfg.Alerts[0].Above != 100 {
+		t.Fatalf("alerts %+v", cfg.Alerts)
+	}
+	_, err = Parse("rw.toml", []byte("[[alert]]\nname = \"x\"\nkind = \"rate\"\nabove = 1\nfor = \"soon\"\n"), getenv)
+	if err == nil || !strings.Contains(err.Error(), "config rw.toml") || !strings.Contains(err.Error(), `alert "x": for`) {
+		t.Fatalf("error %v", err)
+	}
+}

@@ -1,10 +1,12 @@
 package store
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -299,9 +301,11 @@ func (db *DB) init(opts *Options) (last, mark decKey, pend []pendingDec, err err
 	err = db.bolt.View(func(tx *bolt.Tx) error {
 		meta := tx.Bucket(bktMeta)
 		for _, name := range allBuckets {
-			c := tx.Bucket(name).Cursor()
-			c.First()
-			c.Last()
+			if b := tx.Bucket(name); b != nil {
+				c := b.Cursor()
+				c.First()
+				c.Last()
+			}
 		}
 		if v := meta.Get(metaLastKey); v != nil {
 			if len(v) != len(last) {
@@ -332,7 +336,7 @@ func (db *DB) createMissing() error {
 	var missing [][]byte
 	err := db.bolt.View(func(tx *bolt.Tx) error {
 		for _, name := range allBuckets {
-			if tx.Bucket(name) == nil {
+			if tx.Bucket(name) == nil && !(db.readOnly && slices.ContainsFunc(lateBuckets, func(b []byte) bool { return bytes.Equal(b, name) })) {
 				missing = append(missing, name)
 			}
 		}

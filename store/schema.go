@@ -63,12 +63,20 @@ var (
 	bktRejected = []byte("rejected")
 	// bktCheckpoints: source -> checkpoint.
 	bktCheckpoints = []byte("checkpoints")
+	// bktAlerts holds the alert rules' state (alertState + name -> the
+	// state as the evaluator encodes it) and their history (alertHistory
+	// + 8-byte big-endian sequence -> one transition), see alerts.go.
+	bktAlerts = []byte("alerts")
 )
 
 var allBuckets = [][]byte{
 	bktMeta, bktInbox, bktEvents, bktDecisions, bktByTime, bktByUser, bktByIP,
-	bktByDim, bktUsers, bktMinutes, bktHours, bktRejected, bktCheckpoints,
+	bktByDim, bktUsers, bktMinutes, bktHours, bktRejected, bktCheckpoints, bktAlerts,
 }
+
+// lateBuckets are buckets added without a schema version: a read-only
+// store opens a file that lacks them, and reads them as empty.
+var lateBuckets = [][]byte{bktAlerts}
 
 // Keys in bktMeta.
 var (

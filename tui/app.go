@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"charm.land/bubbles/v2/key"
@@ -9,6 +10,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/riskwatch/riskwatch/api"
+	"github.com/riskwatch/riskwatch/tui/alerts"
 	"github.com/riskwatch/riskwatch/tui/common"
 	"github.com/riskwatch/riskwatch/tui/detail"
 	"github.com/riskwatch/riskwatch/tui/explain"
@@ -61,6 +63,7 @@ type Model struct {
 	journeys *journey.Model
 	whatif   *whatif.Model
 	health   *health.Model
+	alerts   *alerts.Model
 	detail   *detail.Model
 	explain  *explain.Model
 
@@ -83,6 +86,14 @@ type Model struct {
 	h            api.Health
 	haveHealth   bool
 	healthErr    error
+	alertsReq    common.Request[api.Alerts]
+	al           api.Alerts
+	haveAlerts   bool
+	// alertSeen holds the transitions of the last answer (nil before the
+	// first): a firing not among them rings.
+	alertSeen map[string]bool
+	// term is what the environment says of the terminal.
+	term struct{ tmux, osc777 bool }
 
 	status      string
 	statusLevel common.Level
@@ -116,6 +127,7 @@ func newModel(ctx context.Context, opts Options) *Model {
 	m.journeys = register(m, common.ViewJourneys, journey.New(c))
 	m.whatif = register(m, common.ViewWhatIf, whatif.New(c, opts.saver()))
 	m.health = register(m, common.ViewHealth, health.New(c))
+	m.alerts = register(m, common.ViewAlerts, alerts.New(c))
 	m.detail = register(m, common.ViewDetail, detail.New(c))
 	m.explain = register(m, common.ViewExplain, explain.New(c))
 	m.c.Styles = common.NewStyles(m.theme)
@@ -136,7 +148,7 @@ func (m *Model) Close() { m.cancel() }
 // Init starts the first queries, the subscription and the refresh tick,
 // and asks the terminal for its background colour.
 func (m *Model) Init() tea.Cmd {
-	cmds := []tea.Cmd{m.live.Init(), m.fetchHealth(), subscribe(m.c), tick()}
+	cmds := []tea.Cmd{m.live.Init(), m.fetchHealth(), m.fetchAlerts(), subscribe(m.c), tick()}
 	if m.themeAuto {
 		cmds = append(cmds, tea.RequestBackgroundColor)
 	}
@@ -185,6 +197,8 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.setTheme(common.Theme{Dark: msg.IsDark(), Plain: m.theme.Plain})
 		}
 	case tea.EnvMsg:
+		m.term.tmux = msg.Getenv("TMUX") != ""
+		m.term.osc777 = msg.Getenv("VTE_VERSION") != "" || strings.Contains(msg.Getenv("TERM"), "rxvt")
 		if msg.Getenv("NO_COLOR") != "" {
 			m.envPlain = true
 			m.setTheme(common.Theme{Dark: m.theme.Dark, Plain: true})
@@ -195,6 +209,8 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, m.onTick()
 	case common.Answer[api.Health]:
 		return m, m.onHealth(msg)
+	case common.Answer[api.Alerts]:
+		return m, m.onAlerts(msg)
 	case subscribedMsg:
 		return m, m.onSubscribed(msg)
 	case subBatchMsg:
@@ -253,6 +269,9 @@ func (m *Model) onTick() tea.Cmd {
 	cmds := []tea.Cmd{tick()}
 	if !m.healthReq.Busy() {
 		cmds = append(cmds, m.fetchHealth())
+	}
+	if !m.alertsReq.Busy() {
+		cmds = append(cmds, m.fetchAlerts())
 	}
 	return tea.Batch(cmds...)
 }

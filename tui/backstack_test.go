@@ -139,7 +139,7 @@ func TestHelpListsEveryKeyAndTheFilterSyntax(t *testing.T) {
 	d, m, _ := start(t, 200, 50)
 	d.Key("?")
 	help := ansi.Strip(strings.Join(m.helpLines(), "\n"))
-	for _, want := range []string{"ctrl+l", "redraw the screen", "ctrl+c", "shift+tab", "previous view", "esc", "1-5",
+	for _, want := range []string{"ctrl+l", "redraw the screen", "ctrl+c", "shift+tab", "previous view", "esc", "1-6",
 		"T", "jump to time", "g", "oldest loaded", "Filter (/)", "Jump to a time (T)"} {
 		if !strings.Contains(help, want) {
 			t.Errorf("the help lacks %q:\n%s", want, help)

@@ -113,6 +113,9 @@ func (m *Model) statusLine() string {
 	if m.disconnected {
 		segs = append(segs, widget.Segment{Text: "DISCONNECTED: reconnecting", Style: st.StatusErr, Priority: 0})
 	}
+	if seg, ok := m.alertBanner(); ok {
+		segs = append(segs, seg)
+	}
 	if m.healthErr != nil {
 		segs = append(segs, widget.Segment{Text: "collector unreachable", Style: st.StatusErr, Priority: 1})
 	}

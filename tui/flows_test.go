@@ -197,6 +197,8 @@ func TestFlowViewSwitching(t *testing.T) {
 	f.keys("tab")
 	f.wait(t, "[5 Health]", "Responses")
 	f.keys("tab")
+	f.wait(t, "[6 Alerts]", "Rules", "no alert rules")
+	f.keys("tab")
 	f.wait(t, "[1 Live]", "usr_006")
 	// u: the journey of the selected (newest) decision's user.
 	f.keys("u")

@@ -487,7 +487,7 @@ func implFlowPause(t *testing.T, src *source) {
 	}
 }
 
-// 1-5 switch views, each showing its title and its own content.
+// 1-6 switch views, each showing its title and its own content.
 func implFlowViews(t *testing.T, src *source) {
 	f, _ := startImplFlow(t, src)
 	for _, v := range []struct {
@@ -498,6 +498,7 @@ func implFlowViews(t *testing.T, src *source) {
 		{"3", []string{"[3 Journeys]", "Users"}},
 		{"4", []string{"[4 What-if]", "would change"}},
 		{"5", []string{"[5 Health]", "Pipeline", "Sources", "Responses"}},
+		{"6", []string{"[6 Alerts]", "Rules", "Firings and resolutions"}},
 		{"1", []string{"[1 Live]", "TIME", "following"}},
 	} {
 		f.keys(v.key)

@@ -14,7 +14,7 @@ type KeyMap struct {
 	NextView key.Binding
 	PrevView key.Binding
 	Views    [NumTabs]key.Binding
-	// Switch documents the 1-5 keys in help; Views does the matching.
+	// Switch documents the number keys in help; Views does the matching.
 	Switch key.Binding
 	// CloseHelp documents how the help screen closes (Help or Back).
 	CloseHelp key.Binding
@@ -46,7 +46,7 @@ func DefaultKeyMap() *KeyMap {
 		PageDown: key.NewBinding(key.WithKeys("pgdown", "ctrl+d"), key.WithHelp("pgdn", "page down")),
 		Top:      key.NewBinding(key.WithKeys("g", "home"), key.WithHelp("g", "top")),
 		Bottom:   key.NewBinding(key.WithKeys("G", "end"), key.WithHelp("G", "bottom")),
-		Switch:   key.NewBinding(key.WithKeys("1", "2", "3", "4", "5"), key.WithHelp("1-5", "switch view")),
+		Switch:   key.NewBinding(key.WithKeys("1", "2", "3", "4", "5", "6"), key.WithHelp("1-6", "switch view")),
 
 		CloseHelp: key.NewBinding(key.WithKeys("esc", "?"), key.WithHelp("esc/?", "close help")),
 		Redraw:    key.NewBinding(key.WithKeys("ctrl+l"), key.WithHelp("ctrl+l", "redraw the screen")),

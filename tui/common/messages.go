@@ -19,6 +19,7 @@ const (
 	ViewJourneys
 	ViewWhatIf
 	ViewHealth
+	ViewAlerts
 	ViewDetail
 	ViewExplain
 	NumViews
@@ -28,7 +29,7 @@ const (
 // and tab.
 const NumTabs = int(ViewDetail)
 
-var viewNames = [NumViews]string{"Live", "Histograms", "Journeys", "What-if", "Health", "Detail", "Explain"}
+var viewNames = [NumViews]string{"Live", "Histograms", "Journeys", "What-if", "Health", "Alerts", "Detail", "Explain"}
 
 // String returns the view's title.
 func (v ViewID) String() string {
@@ -72,6 +73,14 @@ func Status(text string, level Level) tea.Cmd {
 // OpenDetailMsg asks the root to open the detail view on a decision.
 type OpenDetailMsg struct {
 	Decision decision.Decision
+}
+
+// AlertsMsg carries the alert rules' state and newest transitions; Err is
+// set when they could not be read. The root fetches them every few
+// seconds, shows a banner while one fires and hands them to the views.
+type AlertsMsg struct {
+	Alerts api.Alerts
+	Err    error
 }
 
 // HealthMsg carries a snapshot of the collector; Err is set when it could

@@ -238,3 +238,28 @@ func TestHealthShowsKafkaPartitions(t *testing.T) {
 		screen(t, show(newHealth(w, 60), h, nil))
 	}
 }
+
+// TestHealthShowsFailingNotifier: an alert notifier that fails shows its
+// counters and last error, sanitised; a working one its sends.
+func TestHealthShowsFailingNotifier(t *testing.T) {
+	h := fixture.Health(fixture.Now().Add(-3 * time.Second))
+	h.Notifiers = []api.NotifierHealth{
+		{Target: "webhook:http://127.0.0.1:9/…", Queued: 2, Retries: 5, Failed: 1,
+			LastError: "POST: connection refused\x1b[31m", LastErrorAt: fixture.Now().Add(-time.Minute)},
+		{Target: "bell", Sent: 3, LastSuccess: fixture.Now()},
+	}
+	h.AlertError = "alert \"x\": store closed"
+	scr := screen(t, show(newHealth(160, 40), h, nil))
+	for _, want := range []string{
+		"Notifier", "webhook:http://127.0.0.1:9/…", "queued 2", "retries 5", "failed 1",
+		"last error 1m ago: POST: connection refused", "bell · sent 3",
+		`evaluation failed: alert "x": store closed`,
+	} {
+		if !strings.Contains(scr, want) {
+			t.Errorf("health lacks %q:\n%s", want, scr)
+		}
+	}
+	if strings.Contains(scr, "\x1b[31m") {
+		t.Error("a notifier's error reaches the screen unsanitised")
+	}
+}

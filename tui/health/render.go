@@ -148,6 +148,13 @@ func (m Model) render() []string {
 		flow("Stored", by...)
 	}
 
+	if h.AlertError != "" {
+		flow("Alerts", item{text: "evaluation failed: " + common.Sanitize(h.AlertError), style: st.Bad})
+	}
+	for _, n := range h.Notifiers {
+		flow("Notifier", notifierItems(n, m.c, st)...)
+	}
+
 	if len(h.Rejects) > 0 {
 		out = append(out, "", st.Title.Render(common.Truncate("Rejected input, newest first (from the store)", m.width)))
 		loc := m.c.Clock().Location()
@@ -212,6 +219,31 @@ func (m Model) partitions(ps []api.Partition) []string {
 		out = append(out, st.Dim.Render(common.Truncate(line, m.width)))
 	}
 	return out
+}
+
+// notifierItems are one alert notifier's target and counters; one that
+// failed shows its last error.
+func notifierItems(n api.NotifierHealth, c *common.Common, st *common.Styles) []item {
+	target := item{text: common.Sanitize(n.Target), style: st.Good}
+	if n.Failed > 0 || n.Dropped > 0 || (n.LastError != "" && n.LastErrorAt.After(n.LastSuccess)) {
+		target.style = st.Bad
+	}
+	items := []item{target, {text: "sent " + common.Count(n.Sent)}}
+	if n.Queued > 0 {
+		items = append(items, item{text: "queued " + strconv.Itoa(n.Queued), style: st.Warn})
+	}
+	for _, x := range []struct {
+		name string
+		n    uint64
+	}{{"retries", n.Retries}, {"failed", n.Failed}, {"dropped", n.Dropped}} {
+		if x.n > 0 {
+			items = append(items, countItem(x.name, x.n, st))
+		}
+	}
+	if n.LastError != "" {
+		items = append(items, item{text: "last error " + common.Age(c.Clock(), n.LastErrorAt) + ": " + common.Sanitize(n.LastError), style: st.Bad})
+	}
+	return items
 }
 
 // throughput is the decisions per minute over the last Window minutes of
