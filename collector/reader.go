@@ -83,7 +83,7 @@ func kinded(err error) error {
 		return api.NotFound(err)
 	case errors.Is(err, store.ErrClosed):
 		return api.Unavailable(err)
-	case errors.Is(err, store.ErrBadCursor):
+	case errors.Is(err, store.ErrBadCursor), errors.Is(err, store.ErrBadQuery):
 		return api.Invalid(err)
 	}
 	return err
