@@ -8,13 +8,13 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
 	"golang.org/x/time/rate"
 
 	"github.com/riskwatch/riskwatch/internal/backoff"
+	"github.com/riskwatch/riskwatch/internal/redact"
 )
 
 // Client sends events to Safe-e. It is safe for concurrent use; at most
@@ -102,8 +102,9 @@ func newHTTPClient(concurrency int) *http.Client {
 	}
 }
 
-// BaseURL returns the Safe-e API root the client sends to.
-func (c *Client) BaseURL() string { return c.cfg.BaseURL }
+// BaseURL returns the Safe-e API root the client sends to, without any
+// user name or password it holds: it is for display and logs.
+func (c *Client) BaseURL() string { return redact.URL(c.cfg.BaseURL) }
 
 // CloseIdleConnections closes the idle connections of the client's transport.
 func (c *Client) CloseIdleConnections() { c.hc.CloseIdleConnections() }
@@ -340,11 +341,5 @@ func (c *Client) redact(s string) string {
 	return strings.ReplaceAll(s, c.cred.key, "[REDACTED]")
 }
 
-// redactURL hides any password in u.
-func redactURL(u string) string {
-	p, err := url.Parse(u)
-	if err != nil {
-		return u
-	}
-	return p.Redacted()
-}
+// redactURL removes any credentials from u.
+func redactURL(u string) string { return redact.URL(u) }
