@@ -111,6 +111,10 @@ type Health struct {
 	Inbox       uint64 `json:"inbox"`
 	InFlight    int    `json:"in_flight"`
 	Retries     uint64 `json:"retries"`
+	// Redactions counts the secrets (the API key, a password of the
+	// Safe-e URL) removed from Safe-e's answers and the stored requests
+	// before they were stored or proxied: Safe-e echoed them.
+	Redactions uint64 `json:"redactions"`
 	// Errors counts failed Safe-e calls by kind: unauthorized, bad_event,
 	// retryable, timeout, network.
 	Errors map[string]uint64 `json:"errors"`

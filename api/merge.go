@@ -302,6 +302,7 @@ func mergeHealth(_ healthQuery, parts []part[Health]) (Health, error) {
 		out.Inbox += h.Inbox
 		out.InFlight += h.InFlight
 		out.Retries += h.Retries
+		out.Redactions += h.Redactions
 		for k, n := range h.Errors {
 			out.Errors[k] += n
 		}

@@ -242,6 +242,7 @@ func (c *Collector) Health(ctx context.Context) api.Health {
 		Inbox:          c.o.DB.InboxDepth(),
 		InFlight:       ps.InFlight,
 		Retries:        ps.Retries,
+		Redactions:     ps.Redactions,
 		Errors:         ps.Errors,
 		Breaker:        ps.Breaker,
 		SafeeReachable: ps.Reachable,

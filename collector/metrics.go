@@ -76,6 +76,10 @@ type Metrics struct {
 	// and status code.
 	// riskwatch_http_requests_total{route,code}.
 	HTTPRequests *prometheus.CounterVec
+	// Redactions counts secrets (the API key, a password of the Safe-e
+	// URL) replaced in what Safe-e sent or was sent, before it was stored
+	// or passed to a proxy caller. riskwatch_redactions_total.
+	Redactions prometheus.Counter
 
 	// inboxDepth feeds riskwatch_inbox_depth at scrape time.
 	inboxDepth atomic.Pointer[func() uint64]
@@ -141,6 +145,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Namespace: metricsNamespace, Name: "http_requests_total",
 			Help: "Requests to the collector's HTTP server by route and status code.",
 		}, []string{"route", "code"}),
+		Redactions: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: metricsNamespace, Name: "redactions_total",
+			Help: "Secrets (the API key, URL credentials) removed from Safe-e bodies and headers before storing or proxying.",
+		}),
 	}
 	if reg == nil {
 		return m
@@ -157,7 +165,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	reg.MustRegister(
 		m.EventsAccepted, m.EventsDuplicate, m.EventsRejected, m.InFlight,
 		m.SafeeRequests, m.SafeeLatency, m.Retries, m.Errors, m.Breaker,
-		m.CommitLatency, m.Decisions, m.ProxyRequests, m.HTTPRequests, inbox,
+		m.CommitLatency, m.Decisions, m.ProxyRequests, m.HTTPRequests, m.Redactions, inbox,
 	)
 	return m
 }
@@ -192,6 +200,7 @@ type safeeCounts struct {
 	errors   map[string]uint64
 	retries  uint64
 	inFlight int
+	redacted uint64
 }
 
 // safeeCounts reads the Safe-e counters back: calls by status code (those
@@ -208,6 +217,7 @@ func (m *Metrics) safeeCounts() safeeCounts {
 	}
 	c.retries = uint64(values(m.Retries)[""])
 	c.inFlight = int(values(m.InFlight)[""])
+	c.redacted = uint64(values(m.Redactions)[""])
 	return c
 }
 

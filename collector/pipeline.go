@@ -375,6 +375,9 @@ func (p *Pipeline) commit(batch []store.Result) {
 func (p *Pipeline) observe(res safee.Result, err error) {
 	m := p.o.Metrics
 	m.ObserveSafee(res.HTTPStatus, res.Latency)
+	if res.Redacted > 0 {
+		m.Redactions.Add(float64(res.Redacted))
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if res.HTTPStatus != 0 {
@@ -416,6 +419,7 @@ type PipelineStats struct {
 	State, PauseReason, Breaker string
 	InFlight                    int
 	Retries                     uint64
+	Redactions                  uint64
 	Reachable                   bool
 	Errors                      map[string]uint64
 	StatusCodes                 map[int]uint64
@@ -430,7 +434,7 @@ func (p *Pipeline) Stats() PipelineStats {
 	defer p.mu.Unlock()
 	s := PipelineStats{
 		State: p.state, PauseReason: p.pauseReason, Breaker: p.breaker, Reachable: p.reachable,
-		InFlight: c.inFlight, Retries: c.retries, Errors: c.errors, StatusCodes: c.codes,
+		InFlight: c.inFlight, Retries: c.retries, Redactions: c.redacted, Errors: c.errors, StatusCodes: c.codes,
 	}
 	s.P50, s.P99 = p.lat.quantiles()
 	return s

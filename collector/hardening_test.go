@@ -1,0 +1,135 @@
+package collector
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/riskwatch/riskwatch/api"
+	"github.com/riskwatch/riskwatch/safee"
+	"github.com/riskwatch/riskwatch/store"
+)
+
+// hostileCollector runs a collector against the Safe-e handler h, with an
+// HTTP server on loopback, until the test ends. mod adjusts the options.
+func hostileCollector(t *testing.T, db *store.DB, h http.Handler, baseSuffix string, mod func(*Options)) (*Collector, string) {
+	t.Helper()
+	safe := httptest.NewServer(h)
+	t.Cleanup(safe.Close)
+	base := strings.Replace(safe.URL, "http://", "http://ops:url-pass-1234@", 1) + baseSuffix
+	client, err := safee.New(safee.Config{BaseURL: base, APIKey: testKey, Timeout: 5 * time.Second, MaxAttempts: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := Options{DB: db, Client: client, Listen: "127.0.0.1:0", Pipeline: fastPipeline(nil, nil)}
+	if mod != nil {
+		mod(&o)
+	}
+	col, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runInBackground(t, "collector", 15*time.Second, col.Run)
+	return col, "http://" + col.Addr()
+}
+
+// getBody GETs url and returns status, header and body.
+func getBody(t *testing.T, url string) (int, http.Header, []byte) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, resp.Header, b
+}
+
+// TestEchoedKeyIsRedactedEverywhere runs a collector against a Safe-e that
+// echoes the API key and the URL's password (which reaches it as Basic
+// auth) in its body and headers: the proxy's caller, the stored requests
+// and responses (what export writes) and the read API never see them, and
+// every redaction is counted in the metrics and in health (issue 19,
+// defect 6).
+func TestEchoedKeyIsRedactedEverywhere(t *testing.T) {
+	echo := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, pw, _ := r.BasicAuth()
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("X-Debug-Key", r.Header.Get("Authorization-API"))
+		fmt.Fprintf(w, `{"risk":10,"account_abuse":1,"account_takeover":2,"bot":3,"signals":[],`+
+			`"policy":{"name":"p","action":"Allow"},"debug":{"key":%q,"url_password":%q}}`, r.Header.Get("Authorization-API"), pw)
+	})
+	db := openTestStore(t)
+	col, url := hostileCollector(t, db, echo, "/api/v1", nil)
+
+	// An app that put the key in its own event too.
+	ev := `{"event_id":"leaky-1","type":"$login","status":"$succeeded","user":{"user_id":"u1"},"note":"` + testKey + `"}`
+	code, _, proxied := post(t, url+"/api/v1/risk/login", http.Header{"Content-Type": {"application/json"}}, []byte(ev))
+	if code != http.StatusOK {
+		t.Fatalf("proxy: %d %s", code, proxied)
+	}
+	code, _, body := post(t, url+"/v1/events", http.Header{"Content-Type": {"application/json"}},
+		[]byte(`{"event_id":"piped-1","type":"$login","status":"$succeeded","user":{"user_id":"u2"}}`))
+	if code != http.StatusAccepted {
+		t.Fatalf("ingest: %d %s", code, body)
+	}
+	waitFor(t, "both decisions", 10*time.Second, func() bool { return decisionCount(t, db) == 2 })
+
+	secrets := []string{testKey, "url-pass-1234"}
+	leaks := func(what string, b []byte) {
+		t.Helper()
+		for _, s := range secrets {
+			if bytes.Contains(b, []byte(s)) {
+				t.Errorf("%s holds a secret %q: %s", what, s, b)
+			}
+		}
+	}
+	leaks("the proxy's answer", proxied)
+	if !bytes.Contains(proxied, []byte(`"key":"[REDACTED]"`)) {
+		t.Errorf("the proxy's answer does not show the redaction: %s", proxied)
+	}
+	for id, d := range storedByEvent(t, db) {
+		leaks("stored request of "+id, d.Request)
+		leaks("stored response of "+id, d.Response)
+		leaks("stored error of "+id, []byte(d.Error))
+	}
+	_, _, latest := getBody(t, url+"/v1/decisions/latest?n=10")
+	leaks("GET /v1/decisions/latest", latest)
+
+	// Per decision: the key and the password in the body, the key in
+	// X-Debug-Key; the proxied request held the key once more.
+	const want = 2*3 + 1
+	_, _, metrics := getBody(t, url+"/metrics")
+	if !bytes.Contains(metrics, []byte(fmt.Sprintf("riskwatch_redactions_total %d", want))) {
+		t.Errorf("metrics do not count %d redactions:\n%s", want, grepLines(metrics, "redactions"))
+	}
+	var h api.Health
+	_, _, hb := getBody(t, url+"/v1/health")
+	if err := json.Unmarshal(hb, &h); err != nil || h.Redactions != want {
+		t.Errorf("health redactions %d (%v), want %d", h.Redactions, err, want)
+	}
+	if got := col.Health(context.Background()).Redactions; got != want {
+		t.Errorf("Collector.Health redactions %d, want %d", got, want)
+	}
+}
+
+// grepLines returns the lines of b that contain s.
+func grepLines(b []byte, s string) string {
+	var out []string
+	for l := range strings.SplitSeq(string(b), "\n") {
+		if strings.Contains(l, s) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
