@@ -104,8 +104,8 @@ type Health struct {
 	// SafeeURL is the base URL scored against (never the key).
 	SafeeURL string   `json:"safee_url"`
 	Sources  []Source `json:"sources"`
-	// Pipeline is PipelineRunning, PipelinePaused (the reason is in
-	// PauseReason) or PipelineStopped.
+	// Pipeline is PipelineRunning, PipelinePaused or PipelineStalled (the
+	// reason is in PauseReason) or PipelineStopped.
 	Pipeline    string `json:"pipeline"`
 	PauseReason string `json:"pause_reason,omitempty"`
 	Inbox       uint64 `json:"inbox"`
@@ -115,6 +115,9 @@ type Health struct {
 	// Safe-e URL) removed from Safe-e's answers and the stored requests
 	// before they were stored or proxied: Safe-e echoed them.
 	Redactions uint64 `json:"redactions"`
+	// CommitFailures counts failed attempts to commit scored decisions
+	// (each retried); while they go on, Pipeline is PipelineStalled.
+	CommitFailures uint64 `json:"commit_failures"`
 	// Errors counts failed Safe-e calls by kind: unauthorized, bad_event,
 	// retryable, timeout, network.
 	Errors map[string]uint64 `json:"errors"`

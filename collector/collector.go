@@ -243,6 +243,7 @@ func (c *Collector) Health(ctx context.Context) api.Health {
 		InFlight:       ps.InFlight,
 		Retries:        ps.Retries,
 		Redactions:     ps.Redactions,
+		CommitFailures: ps.CommitFailures,
 		Errors:         ps.Errors,
 		Breaker:        ps.Breaker,
 		SafeeReachable: ps.Reachable,

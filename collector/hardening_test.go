@@ -4,16 +4,20 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/riskwatch/riskwatch/api"
 	"github.com/riskwatch/riskwatch/safee"
+	"github.com/riskwatch/riskwatch/safee/emulator"
 	"github.com/riskwatch/riskwatch/store"
 )
 
@@ -132,4 +136,109 @@ func grepLines(b []byte, s string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// failingStore opens a store whose commits fail while *failing is set, as
+// on a full disk.
+func failingStore(t *testing.T, failing *atomic.Bool) *store.DB {
+	t.Helper()
+	db, err := store.Open(filepath.Join(t.TempDir(), "rw.db"), store.Options{NoSync: true, FailCommit: func() error {
+		if failing.Load() {
+			return errors.New("write rw.db: no space left on device")
+		}
+		return nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// switchable is a Safe-e (the emulator) that answers 503 while down is set.
+func switchable(down *atomic.Bool) http.Handler {
+	emu := emulator.New(emulator.Options{Key: testKey, Seed: 1}).Handler("/api/v1")
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if down.Load() {
+			http.Error(w, `{"error":"down"}`, http.StatusServiceUnavailable)
+			return
+		}
+		emu.ServeHTTP(w, r)
+	})
+}
+
+func healthOf(t *testing.T, url string) (int, api.Health) {
+	t.Helper()
+	code, _, b := getBody(t, url+"/healthz")
+	var h api.Health
+	if err := json.Unmarshal(b, &h); err != nil {
+		t.Fatalf("healthz: %v: %s", err, b)
+	}
+	return code, h
+}
+
+func eventsBody(prefix string, n int) []byte {
+	var b bytes.Buffer
+	for i := range n {
+		fmt.Fprintf(&b, `{"event_id":"%s-%d","type":"$login","status":"$succeeded","user":{"user_id":"u%d","user_ip":"10.0.0.%d"}}`+"\n",
+			prefix, i, i%13, i%200)
+	}
+	return b.Bytes()
+}
+
+// TestStoreFailureStallsThenRecovers: a full disk while the pipeline
+// commits. The pipeline retries until the store recovers, health and
+// metrics show the stall meanwhile, and afterwards every accepted event is
+// scored, with no restart, and ingest, refused with 429 while the inbox
+// sat at its limit, accepts again (issue 19, defect 3: the pipeline gave up
+// after five attempts, so the events stayed unscored and the inbox full
+// until a restart).
+func TestStoreFailureStallsThenRecovers(t *testing.T) {
+	var failing, down atomic.Bool
+	db := failingStore(t, &failing)
+	const limit = 100
+	_, url := hostileCollector(t, db, switchable(&down), "/api/v1", func(o *Options) {
+		o.InboxLimit = limit
+		o.Pipeline.CommitRetryBase, o.Pipeline.CommitRetryMax = 5*time.Millisecond, 40*time.Millisecond
+	})
+	down.Store(true)
+	ndjson := http.Header{"Content-Type": {"application/x-ndjson"}}
+	if code, _, b := post(t, url+"/v1/events", ndjson, eventsBody("a", limit)); code != http.StatusAccepted {
+		t.Fatalf("ingest: %d %s", code, b)
+	}
+	if code, _, b := post(t, url+"/v1/events", ndjson, eventsBody("over", 1)); code != http.StatusTooManyRequests {
+		t.Fatalf("ingest at the inbox limit: %d %s, want 429", code, b)
+	}
+
+	failing.Store(true)
+	down.Store(false)
+	waitFor(t, "health to show the stall", 10*time.Second, func() bool {
+		code, h := healthOf(t, url)
+		return code == http.StatusServiceUnavailable && h.Pipeline == PipelineStalled &&
+			strings.Contains(h.PauseReason, "no space left on device") && h.CommitFailures > 5
+	})
+	_, _, metrics := getBody(t, url+"/metrics")
+	if !bytes.Contains(metrics, []byte("riskwatch_pipeline_stalled 1")) {
+		t.Errorf("metrics do not show the stall:\n%s", grepLines(metrics, "stall"))
+	}
+	if decisionCount(t, db) != 0 {
+		t.Fatal("decisions were stored while every commit failed")
+	}
+
+	failing.Store(false)
+	waitFor(t, "every accepted event to be scored", 15*time.Second, func() bool {
+		return decisionCount(t, db) == limit && db.InboxDepth() == 0
+	})
+	code, h := healthOf(t, url)
+	if code != http.StatusOK || h.Pipeline != PipelineRunning || h.PauseReason != "" {
+		t.Errorf("after recovery: healthz %d, pipeline %q %q", code, h.Pipeline, h.PauseReason)
+	}
+	_, _, metrics = getBody(t, url+"/metrics")
+	if !bytes.Contains(metrics, []byte("riskwatch_pipeline_stalled 0")) {
+		t.Errorf("metrics still show a stall:\n%s", grepLines(metrics, "stall"))
+	}
+	if code, _, b := post(t, url+"/v1/events", ndjson, eventsBody("after", 1)); code != http.StatusAccepted {
+		t.Fatalf("ingest after recovery: %d %s", code, b)
+	}
+	waitFor(t, "the new event to be scored", 10*time.Second, func() bool { return decisionCount(t, db) == limit+1 })
 }
