@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/riskwatch/riskwatch/api"
+	"github.com/riskwatch/riskwatch/decision"
 	"github.com/riskwatch/riskwatch/safee"
 	"github.com/riskwatch/riskwatch/safee/emulator"
 	"github.com/riskwatch/riskwatch/store"
@@ -241,4 +242,138 @@ func TestStoreFailureStallsThenRecovers(t *testing.T) {
 		t.Fatalf("ingest after recovery: %d %s", code, b)
 	}
 	waitFor(t, "the new event to be scored", 10*time.Second, func() bool { return decisionCount(t, db) == limit+1 })
+}
+
+// proxyLogin posts one login with event_id id through the proxy.
+func proxyLogin(t *testing.T, url, id string) (int, http.Header, []byte) {
+	t.Helper()
+	body := fmt.Sprintf(`{"event_id":%q,"type":"$login","status":"$succeeded","user":{"user_id":"u1","user_ip":"10.0.0.1"}}`, id)
+	req, err := http.NewRequest(http.MethodPost, url+"/api/v1/risk/login", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, resp.Header, b
+}
+
+// wantJSONError fails unless the answer is a 503 with a JSON error that
+// contains want.
+func wantJSONError(t *testing.T, what string, code int, h http.Header, b []byte, want string) {
+	t.Helper()
+	var e struct {
+		Error string `json:"error"`
+	}
+	if code != http.StatusServiceUnavailable || h.Get("Content-Type") != "application/json" ||
+		json.Unmarshal(b, &e) != nil || !strings.Contains(e.Error, want) {
+		t.Errorf("%s: %d %q %.200s, want 503 with a JSON error containing %q", what, code, h.Get("Content-Type"), b, want)
+	}
+}
+
+// TestProxyRefusesToAnswerWhatItCannotStore: with the store failing
+// commits (a full disk), the proxy answers 503 with a JSON error instead of
+// Safe-e's decision, and the application's retry with the same event_id,
+// once the store recovers, is answered and stored once (issue 19, defect
+// 2: the app was told allow/deny while nothing was recorded).
+func TestProxyRefusesToAnswerWhatItCannotStore(t *testing.T) {
+	var failing, down atomic.Bool
+	db := failingStore(t, &failing)
+	_, url := hostileCollector(t, db, switchable(&down), "/api/v1", nil)
+
+	failing.Store(true)
+	code, h, b := proxyLogin(t, url, "disk-full-1")
+	wantJSONError(t, "proxy while the store fails", code, h, b, "could not be stored")
+	if decisionCount(t, db) != 0 {
+		t.Fatal("a decision was stored while commits failed")
+	}
+
+	failing.Store(false)
+	for range 2 {
+		code, _, b = proxyLogin(t, url, "disk-full-1")
+		if code != http.StatusOK || !bytes.Contains(b, []byte(`"risk"`)) {
+			t.Fatalf("retry after recovery: %d %s, want Safe-e's 200", code, b)
+		}
+	}
+	if n := decisionCount(t, db); n != 1 {
+		t.Errorf("%d decisions after two answered retries, want 1", n)
+	}
+}
+
+// cutShort is a Safe-e that declares a body longer than it sends and
+// closes the connection half-way.
+func cutShort(w http.ResponseWriter, _ *http.Request) {
+	conn, buf, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		panic(err)
+	}
+	defer conn.Close()
+	full := `{"risk":91,"account_abuse":1,"account_takeover":2,"bot":3,"signals":["proxy_ip"],"policy":{"name":"p","action":"Deny"}}`
+	fmt.Fprintf(buf, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", len(full), full[:len(full)/2])
+	buf.Flush()
+}
+
+// TestProxyNeverPassesHalfAnAnswer: a Safe-e answer cut short on the wire,
+// or larger than the client reads, reaches the application as a 503 with a
+// JSON error, never as a 200 with half a body, and is recorded as an error
+// decision (issue 19, defect 7).
+func TestProxyNeverPassesHalfAnAnswer(t *testing.T) {
+	t.Run("cut short", func(t *testing.T) {
+		db := openTestStore(t)
+		_, url := hostileCollector(t, db, http.HandlerFunc(cutShort), "/api/v1", nil)
+		code, h, b := proxyLogin(t, url, "half-1")
+		wantJSONError(t, "a body cut short", code, h, b, "could not be read whole")
+		waitFor(t, "the error decision", 5*time.Second, func() bool { return decisionCount(t, db) == 1 })
+		if d := storedByEvent(t, db)["half-1"]; d.Action != decision.ActionError || !strings.Contains(d.Error, "could not be read whole") {
+			t.Errorf("stored %q %q, want an error decision", d.Action, d.Error)
+		}
+	})
+	t.Run("too large", func(t *testing.T) {
+		huge := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprintf(w, `{"risk":1,"policy":{"name":"p","action":"Allow"},"pad":"%s"}`, strings.Repeat("x", 2<<20))
+		})
+		db := openTestStore(t)
+		_, url := hostileCollector(t, db, huge, "/api/v1", nil)
+		code, h, b := proxyLogin(t, url, "huge-1")
+		wantJSONError(t, "a body over the limit", code, h, b, "larger than the collector accepts")
+	})
+}
+
+// TestProxyPassesSafeeHeaders: a Safe-e 429 reaches the application with
+// its status, Retry-After, rate-limit and request-ID headers, and without
+// cookies or hop-by-hop headers (issue 19, defect 10: Retry-After was
+// dropped).
+func TestProxyPassesSafeeHeaders(t *testing.T) {
+	throttle := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		h := w.Header()
+		h.Set("Content-Type", "application/json")
+		h.Set("Retry-After", "7")
+		h.Set("X-RateLimit-Remaining", "0")
+		h.Set("RateLimit-Reset", "7")
+		h.Set("X-Request-Id", "req-42")
+		h.Set("Set-Cookie", "session=abc")
+		h.Set("X-Internal-Host", "node-3")
+		w.WriteHeader(http.StatusTooManyRequests)
+		_, _ = w.Write([]byte(`{"error":"slow down"}`))
+	})
+	db := openTestStore(t)
+	_, url := hostileCollector(t, db, throttle, "/api/v1", nil)
+	code, h, b := proxyLogin(t, url, "throttled-1")
+	if code != http.StatusTooManyRequests || string(b) != `{"error":"slow down"}` {
+		t.Fatalf("proxy: %d %s, want Safe-e's 429 and body", code, b)
+	}
+	for k, v := range map[string]string{"Retry-After": "7", "X-Ratelimit-Remaining": "0", "Ratelimit-Reset": "7",
+		"X-Request-Id": "req-42", "Content-Type": "application/json", "Set-Cookie": "", "X-Internal-Host": ""} {
+		if got := h.Get(k); got != v {
+			t.Errorf("header %s = %q, want %q", k, got, v)
+		}
+	}
 }

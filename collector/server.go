@@ -42,10 +42,21 @@ const (
 const maxMaxBody = 1 << 30
 
 // ProxyFunc forwards one Safe-e call and records its decision before
-// returning. It returns Safe-e's status, content type and body unchanged, or
-// (503, a JSON error body) when Safe-e cannot be reached. event is the
-// validated event name as in Safe-e's URL ("login").
-type ProxyFunc func(ctx context.Context, route safee.Route, event string, body []byte) (status int, contentType string, respBody []byte)
+// returning. It returns Safe-e's status, the headers of its answer to pass
+// on and its body unchanged, or a 503 with a JSON error body when Safe-e
+// cannot be reached, its answer could not be read whole, or the decision
+// could not be stored. event is the validated event name as in Safe-e's
+// URL ("login").
+type ProxyFunc func(ctx context.Context, route safee.Route, event string, body []byte) ProxyAnswer
+
+// ProxyAnswer is what the proxy routes send back to the application.
+type ProxyAnswer struct {
+	Status int
+	// Header holds the headers to send (Content-Type among them; none
+	// means no Content-Type is sent). Content-Length is set by the server.
+	Header http.Header
+	Body   []byte
+}
 
 // ServerOptions configure a Server. Zero fields take the defaults above;
 // Proxy and Health are required.

@@ -169,11 +169,15 @@ func TestServerProxyRoutes(t *testing.T) {
 	}{418, "text/plain; charset=iso-8859-1", "raw \x00 answer"}
 	ts := startTestServer(t, func(o *ServerOptions) {
 		o.MaxBody = 4096
-		o.Proxy = func(_ context.Context, route safee.Route, event string, body []byte) (int, string, []byte) {
+		o.Proxy = func(_ context.Context, route safee.Route, event string, body []byte) ProxyAnswer {
 			mu.Lock()
 			defer mu.Unlock()
 			calls = append(calls, call{route, event, string(body)})
-			return answer.status, answer.ct, []byte(answer.body)
+			var h http.Header
+			if answer.ct != "" {
+				h = http.Header{"Content-Type": {answer.ct}}
+			}
+			return ProxyAnswer{Status: answer.status, Header: h, Body: []byte(answer.body)}
 		}
 	})
 	resp, b := ts.do(t, http.MethodPost, "/api/v1/risk/login", srvHeader("Authorization-API", "app-key"), []byte(srvEvent("")))
@@ -335,10 +339,10 @@ func TestServerGracefulShutdown(t *testing.T) {
 	ts := startTestServer(t, nil)
 	srv, err := NewServer(ServerOptions{
 		Logger: ts.srv.log, Health: ts.srv.opts.Health,
-		Proxy: func(context.Context, safee.Route, string, []byte) (int, string, []byte) {
+		Proxy: func(context.Context, safee.Route, string, []byte) ProxyAnswer {
 			close(entered)
 			<-release
-			return http.StatusOK, "application/json", []byte(`{"risk":1}`)
+			return ProxyAnswer{Status: http.StatusOK, Body: []byte(`{"risk":1}`)}
 		},
 	})
 	if err != nil {
@@ -394,10 +398,10 @@ func TestServerBusy(t *testing.T) {
 	entered, release := make(chan struct{}), make(chan struct{})
 	ts := startTestServer(t, func(o *ServerOptions) {
 		o.MaxConcurrent = 1
-		o.Proxy = func(context.Context, safee.Route, string, []byte) (int, string, []byte) {
+		o.Proxy = func(context.Context, safee.Route, string, []byte) ProxyAnswer {
 			close(entered)
 			<-release
-			return http.StatusOK, "application/json", []byte(`{}`)
+			return ProxyAnswer{Status: http.StatusOK, Body: []byte(`{}`)}
 		}
 	})
 	done := make(chan int, 1)

@@ -49,6 +49,10 @@ type Result struct {
 	// Truncated reports that Safe-e sent more than that.
 	Body      []byte
 	Truncated bool
+	// Incomplete reports that an answer arrived but its body could not be
+	// read whole (the connection broke or timed out mid-body): Body is the
+	// part that was read.
+	Incomplete bool
 	// Request is the body sent (the caller's slice, or a copy with the
 	// secrets replaced when it held one) and URL the address it was sent
 	// to, without credentials.
@@ -202,6 +206,7 @@ func (c *Client) call(ctx context.Context, route Route, typ string, body []byte,
 		res.Attempts++
 		res.HTTPStatus, res.Header, res.Body, res.Truncated, res.Latency = a.status, a.header, a.body, a.truncated, a.latency
 		res.Redacted += a.redacted
+		res.Incomplete = a.err != nil && a.status != 0
 		if a.err != nil && ctx.Err() != nil {
 			return res, c.fail(&res, KindCanceled, canceledDetail(res, "waiting for the answer", ctx.Err()), ctx.Err())
 		}
