@@ -1,12 +1,14 @@
 package collector
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -375,5 +377,79 @@ func TestProxyPassesSafeeHeaders(t *testing.T) {
 		if got := h.Get(k); got != v {
 			t.Errorf("header %s = %q, want %q", k, got, v)
 		}
+	}
+}
+
+// slowClient is a real client that sends a request's headers, then its
+// body one byte at a time, a trickle no server should wait for.
+type slowClient struct {
+	conn   net.Conn
+	status chan string
+}
+
+func startSlowClient(t *testing.T, addr, path string) *slowClient {
+	t.Helper()
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{", path, addr)
+	c := &slowClient{conn: conn, status: make(chan string, 1)}
+	go func() {
+		for {
+			time.Sleep(20 * time.Millisecond)
+			if _, err := conn.Write([]byte(" ")); err != nil {
+				return
+			}
+		}
+	}()
+	go func() {
+		line, _ := bufio.NewReader(conn).ReadString('\n')
+		c.status <- strings.TrimSpace(line)
+	}()
+	return c
+}
+
+// TestSlowUploadsCannotLockOutTheProxy holds every ingest slot with real
+// clients that trickle their bodies at 50 bytes/s: the proxy, which has
+// capacity of its own, still answers at once, and each trickling client
+// is refused with 408 once the grace period is over, freeing its slot
+// (issue 19, defect 8: sixteen slow uploads made every login check 429 for
+// up to the 30 s read timeout).
+func TestSlowUploadsCannotLockOutTheProxy(t *testing.T) {
+	const ingestSlots = 4
+	ts := startTestServer(t, func(o *ServerOptions) {
+		o.MaxConcurrent = ingestSlots
+		o.MinBodyRate, o.MinBodyRateGrace = 1024, 300*time.Millisecond
+	})
+	addr := strings.TrimPrefix(ts.url, "http://")
+	var slow []*slowClient
+	for range ingestSlots {
+		slow = append(slow, startSlowClient(t, addr, "/v1/events"))
+	}
+	slowProxy := startSlowClient(t, addr, "/api/v1/risk/login")
+	waitFor(t, "the slow uploads to hold every ingest slot", 5*time.Second, func() bool { return len(ts.srv.slots) == ingestSlots })
+
+	resp, b := ts.do(t, http.MethodPost, "/api/v1/risk/login", nil, []byte(srvEvent("login-1")))
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("proxy while slow uploads hold the ingest: %d %s, want 200", resp.StatusCode, b)
+	}
+	if resp, _ := ts.do(t, http.MethodPost, "/v1/events", nil, []byte(srvEvent("busy"))); resp.StatusCode != http.StatusTooManyRequests {
+		t.Errorf("ingest with every slot held: %d, want 429", resp.StatusCode)
+	}
+	for i, c := range append(slow, slowProxy) {
+		select {
+		case st := <-c.status:
+			if !strings.Contains(st, " 408 ") {
+				t.Errorf("slow client %d: %q, want 408", i, st)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("slow client %d was not refused within 10s (grace 300ms, server read timeout 30s)", i)
+		}
+	}
+	waitFor(t, "the slots to be freed", 5*time.Second, func() bool { return len(ts.srv.slots) == 0 })
+	if resp, b := ts.do(t, http.MethodPost, "/v1/events", nil, []byte(srvEvent("after"))); resp.StatusCode != http.StatusAccepted {
+		t.Errorf("ingest after the slow clients were refused: %d %s, want 202", resp.StatusCode, b)
 	}
 }

@@ -25,7 +25,7 @@ func (s *Server) proxyHandler(route safee.Route) http.Handler {
 			writeError(w, http.StatusBadRequest, fmt.Sprintf("event name in the path: %v", err))
 			return
 		}
-		release, ok := s.acquire(w)
+		release, ok := s.acquire(w, s.proxySlots, "proxy")
 		if !ok {
 			outcomes.WithLabelValues("rejected").Inc()
 			return

@@ -392,12 +392,13 @@ func TestServerGracefulShutdown(t *testing.T) {
 	}
 }
 
-// TestServerBusy fills the body-reading slots: a further request is refused
-// with 429 and Retry-After instead of queueing its body in memory.
+// TestServerBusy fills the proxy's slots: a further proxy request is
+// refused with 429 and Retry-After instead of queueing its body in memory,
+// while ingest, which has slots of its own, is still served.
 func TestServerBusy(t *testing.T) {
 	entered, release := make(chan struct{}), make(chan struct{})
 	ts := startTestServer(t, func(o *ServerOptions) {
-		o.MaxConcurrent = 1
+		o.MaxConcurrent, o.MaxProxyConcurrent = 1, 1
 		o.Proxy = func(context.Context, safee.Route, string, []byte) ProxyAnswer {
 			close(entered)
 			<-release
@@ -415,13 +416,14 @@ func TestServerBusy(t *testing.T) {
 		done <- resp.StatusCode
 	}()
 	<-entered
-	for _, path := range []string{"/v1/events", "/api/v1/filter/login"} {
-		resp, b := ts.do(t, http.MethodPost, path, nil, []byte(srvEvent("busy")))
-		if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") != "1" {
-			t.Errorf("%s while busy: %d Retry-After %q, want 429 and 1", path, resp.StatusCode, resp.Header.Get("Retry-After"))
-		} else if msg := srvErrorOf(t, resp, b); !strings.Contains(msg, "too many requests in progress") {
-			t.Errorf("%s: error %q", path, msg)
-		}
+	resp, b := ts.do(t, http.MethodPost, "/api/v1/filter/login", nil, []byte(srvEvent("busy")))
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") != "1" {
+		t.Errorf("proxy while busy: %d Retry-After %q, want 429 and 1", resp.StatusCode, resp.Header.Get("Retry-After"))
+	} else if msg := srvErrorOf(t, resp, b); !strings.Contains(msg, "too many proxy requests in progress") {
+		t.Errorf("proxy while busy: error %q", msg)
+	}
+	if resp, _ := ts.do(t, http.MethodPost, "/v1/events", nil, []byte(srvEvent("beside"))); resp.StatusCode != http.StatusAccepted {
+		t.Errorf("ingest while the proxy is busy: %d, want 202 (its own slots)", resp.StatusCode)
 	}
 	if resp, _ := ts.do(t, http.MethodGet, "/healthz", nil, nil); resp.StatusCode != http.StatusOK {
 		t.Errorf("healthz while busy: %d, want 200 (it reads no body)", resp.StatusCode)
