@@ -75,6 +75,18 @@ type Backend interface {
 	After(ctx context.Context, after string, n int) ([]decision.Decision, error)
 }
 
+// Notifier is what a Backend may offer the stream besides Subscribe: a
+// signal that something new was stored, without the decisions. The
+// stream reads the decisions from the store at its client's pace, so a
+// wake-up is all it needs; without a Notifier it subscribes and drops the
+// batches it receives.
+type Notifier interface {
+	// Notify returns a channel that receives a value after decisions were
+	// stored (wake-ups coalesce: many stores while nobody reads make one)
+	// and closes when ctx ends or no more will come.
+	Notify(ctx context.Context) <-chan struct{}
+}
+
 // UserList is an answer of SearchUsers: the first users in the order
 // asked, and how many users match in all.
 type UserList struct {

@@ -275,6 +275,20 @@ func (r *Reader) Flips(ctx context.Context, q api.FlipsQuery) ([]decision.Decisi
 	return ds, kinded(err)
 }
 
+// Notify signals newly stored decisions without carrying them (the
+// stream's wake-up, see api.Notifier); without a hub nothing is signalled
+// and the channel closes when ctx ends.
+func (r *Reader) Notify(ctx context.Context) <-chan struct{} {
+	if r.hub != nil {
+		return r.hub.Notify(ctx)
+	}
+	ch := make(chan struct{})
+	context.AfterFunc(ctx, func() { close(ch) })
+	return ch
+}
+
+var _ api.Notifier = (*Reader)(nil)
+
 // Subscribe delivers new decisions in batches until ctx ends; without a
 // collector it delivers nothing and closes the channel when ctx ends.
 func (r *Reader) Subscribe(ctx context.Context) <-chan api.Batch {
