@@ -152,6 +152,10 @@ type Health struct {
 	Rejects []Reject `json:"rejects,omitempty"`
 	// LastEvent is when the newest decision was stored, zero if none.
 	LastEvent time.Time `json:"last_event,omitzero"`
+	// StoreError is set once the database file was deleted, replaced or
+	// truncated under the running collector: it then refuses events
+	// (ingest 503, Pipeline paused with this reason) until restarted.
+	StoreError string `json:"store_error,omitempty"`
 	// Members is set by a Federation: each collector's own health, or why
 	// it did not answer. The fields above then add up the members that
 	// answered.
