@@ -18,6 +18,7 @@ import (
 
 	"github.com/riskwatch/riskwatch/collector"
 	"github.com/riskwatch/riskwatch/config"
+	"github.com/riskwatch/riskwatch/internal/redact"
 	"github.com/riskwatch/riskwatch/safee"
 	"github.com/riskwatch/riskwatch/safee/emulator"
 	"github.com/riskwatch/riskwatch/store"
@@ -51,7 +52,7 @@ the inbox, and closes the store.`,
 			if err != nil {
 				return err
 			}
-			logger.Info("collector running", "db", cfg.Store.Path, "listen", rt.col.Addr(), "mode", rt.mode, "safee", rt.safeeURL, "files", len(cfg.Files), "kafka_topics", len(cfg.Kafka))
+			logger.Info("collector running", "db", cfg.Store.Path, "listen", rt.col.Addr(), "mode", rt.mode, "safee", redact.URL(rt.safeeURL), "files", len(cfg.Files), "kafka_topics", len(cfg.Kafka))
 			err = rt.run(cmd.Context())
 			logger.Info("collector stopped")
 			return err

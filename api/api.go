@@ -85,6 +85,18 @@ type Backend interface {
 	After(ctx context.Context, after string, n int) ([]decision.Decision, error)
 }
 
+// Notifier is what a Backend may offer the stream besides Subscribe: a
+// signal that something new was stored, without the decisions. The
+// stream reads the decisions from the store at its client's pace, so a
+// wake-up is all it needs; without a Notifier it subscribes and drops the
+// batches it receives.
+type Notifier interface {
+	// Notify returns a channel that receives a value after decisions were
+	// stored (wake-ups coalesce: many stores while nobody reads make one)
+	// and closes when ctx ends or no more will come.
+	Notify(ctx context.Context) <-chan struct{}
+}
+
 // UserList is an answer of SearchUsers: the first users in the order
 // asked, and how many users match in all.
 type UserList struct {
@@ -114,13 +126,20 @@ type Health struct {
 	// SafeeURL is the base URL scored against (never the key).
 	SafeeURL string   `json:"safee_url"`
 	Sources  []Source `json:"sources"`
-	// Pipeline is PipelineRunning, PipelinePaused (the reason is in
-	// PauseReason) or PipelineStopped.
+	// Pipeline is PipelineRunning, PipelinePaused or PipelineStalled (the
+	// reason is in PauseReason) or PipelineStopped.
 	Pipeline    string `json:"pipeline"`
 	PauseReason string `json:"pause_reason,omitempty"`
 	Inbox       uint64 `json:"inbox"`
 	InFlight    int    `json:"in_flight"`
 	Retries     uint64 `json:"retries"`
+	// Redactions counts the secrets (the API key, a password of the
+	// Safe-e URL) removed from Safe-e's answers and the stored requests
+	// before they were stored or proxied: Safe-e echoed them.
+	Redactions uint64 `json:"redactions"`
+	// CommitFailures counts failed attempts to commit scored decisions
+	// (each retried); while they go on, Pipeline is PipelineStalled.
+	CommitFailures uint64 `json:"commit_failures"`
 	// Errors counts failed Safe-e calls by kind: unauthorized, bad_event,
 	// retryable, timeout, network.
 	Errors map[string]uint64 `json:"errors"`

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"reflect"
+	"runtime"
 	"strings"
 	"time"
 )
@@ -102,7 +103,7 @@ func register(mux *http.ServeMux, routes []route, backend Backend, o HandlerOpti
 		mux.Handle(in.Path, o.Guard.Route(in.Route, []string{in.Method}, rt.handler(backend, &o)))
 		served = append(served, in.Method+" "+in.Path)
 	}
-	st := &streamServer{b: backend, o: o}
+	st := &streamServer{b: backend, o: o, pages: make(chan struct{}, max(4, 2*runtime.GOMAXPROCS(0)))}
 	mux.Handle(streamInfo.Path, o.Guard.Route(streamInfo.Route, []string{streamInfo.Method}, st))
 	return append(served, streamInfo.Method+" "+streamInfo.Path)
 }

@@ -257,7 +257,7 @@ func mergeUserLists(q UsersQuery, parts []part[UserList]) (UserList, error) {
 // Ranks of the pipeline and breaker states: the federation shows the
 // worst.
 var (
-	pipelineRank = map[string]int{PipelineRunning: 0, PipelinePaused: 1, PipelineStopped: 2}
+	pipelineRank = map[string]int{PipelineRunning: 0, PipelinePaused: 1, PipelineStalled: 2, PipelineStopped: 3}
 	breakerRank  = map[string]int{BreakerClosed: 0, BreakerHalfOpen: 1, BreakerOpen: 2}
 )
 
@@ -305,6 +305,8 @@ func mergeHealth(_ healthQuery, parts []part[Health]) (Health, error) {
 		out.Inbox += h.Inbox
 		out.InFlight += h.InFlight
 		out.Retries += h.Retries
+		out.Redactions += h.Redactions
+		out.CommitFailures += h.CommitFailures
 		for k, n := range h.Errors {
 			out.Errors[k] += n
 		}

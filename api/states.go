@@ -19,6 +19,10 @@ const (
 	// PipelinePaused: scoring waits (Health.PauseReason says why, e.g. a
 	// refused API key); events are kept.
 	PipelinePaused = "paused"
+	// PipelineStalled: scored decisions cannot be committed (the store
+	// fails writes, e.g. a full disk) and are retried until it recovers;
+	// Health.PauseReason says since when and why. Events are kept.
+	PipelineStalled = "stalled"
 	// PipelineStopped: the pipeline is not running.
 	PipelineStopped = "stopped"
 )

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"encoding/hex"
 	"encoding/json"
@@ -8,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"reflect"
+	"sync"
 	"time"
 )
 
@@ -22,8 +24,9 @@ type streamQuery struct {
 
 var streamCodec = newCodec(reflect.TypeFor[streamQuery](), false)
 
-// streamPage is the most decisions one stream event carries.
-const streamPage = 500
+// streamPage is the most decisions one stream event carries: a stream
+// holds at most one page (and its JSON) at a time.
+const streamPage = 100
 
 // streamRetry is the reconnection delay the stream suggests to browsers'
 // EventSource (Remote has its own backoff).
@@ -43,12 +46,30 @@ const streamRetry = time.Second
 // most StreamBacklog stored decisions before it is live; a client further
 // behind is sent that many, then the stream ends and the client resumes
 // with a new request. A comment every StreamHeartbeat keeps an idle stream
-// alive. The stream ends when the client leaves, Shutdown closes or the
+// alive.
+//
+// Memory per client is bounded: a stream queues no decisions (wake-ups
+// coalesce, see Notifier), it holds one encoded page of at most
+// streamPage decisions while writing it, and pages are read and encoded a
+// few at a time across all streams. A slow client is not buffered for: it
+// reads from the store at its own pace, and one that takes longer than
+// QueryTimeout to accept a page is disconnected (it resumes with
+// Last-Event-ID). The stream ends when the client leaves, Shutdown closes or the
 // subscription ends.
 type streamServer struct {
 	b Backend
 	o HandlerOptions
+	// pages bounds the pages being read and encoded at once across all
+	// streams; a page's JSON is then written outside it, so a slow client
+	// holds only its own encoded page.
+	pages chan struct{}
 }
+
+// streamBuffers recycles the encoded pages of the streams.
+var streamBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// maxPooledPage is the largest encoded page kept for reuse.
+const maxPooledPage = 4 << 20
 
 func (s *streamServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var q streamQuery
@@ -68,7 +89,7 @@ func (s *streamServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	// Subscribe before reading the store: a decision committed from now on
 	// is either read by the first catch-up or wakes the stream after it.
-	wake := s.b.Subscribe(ctx)
+	wake := notify(ctx, s.b)
 	if after == "" {
 		latest, err := s.b.Latest(ctx, LatestQuery{N: 1})
 		if err != nil {
@@ -92,7 +113,7 @@ func (s *streamServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Accel-Buffering", "no")
 	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(http.StatusOK)
-	st := &sseWriter{w: w, rc: rc, timeout: s.o.QueryTimeout, last: after}
+	st := &sseWriter{w: w, rc: rc, timeout: s.o.QueryTimeout, last: after, pages: s.pages}
 	if err := st.write(fmt.Sprintf("retry: %d\nid: %s\n\n", streamRetry.Milliseconds(), after)); err != nil {
 		return
 	}
@@ -127,6 +148,28 @@ func (s *streamServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// notify is the stream's wake-up: the backend's Notifier, or its
+// Subscribe with the batches dropped (a goroutine that ends with ctx or
+// the subscription). Either way a stream holds no decisions but the page
+// it is sending: a slow client costs one page, never a growing queue.
+func notify(ctx context.Context, b Backend) <-chan struct{} {
+	if n, ok := b.(Notifier); ok {
+		return n.Notify(ctx)
+	}
+	batches := b.Subscribe(ctx)
+	wake := make(chan struct{}, 1)
+	go func() {
+		defer close(wake)
+		for range batches {
+			select {
+			case wake <- struct{}{}:
+			default:
+			}
+		}
+	}()
+	return wake
+}
+
 // IsDecisionID reports whether s has the form of a decision ID (32 hex
 // digits), the stream's positions.
 func IsDecisionID(s string) bool {
@@ -145,6 +188,8 @@ type sseWriter struct {
 	timeout time.Duration
 	// last is the ID of the last decision sent (or the start position).
 	last string
+	// pages is the streamServer's bound on pages read and encoded at once.
+	pages chan struct{}
 }
 
 // catchUp sends every stored decision after st.last, a page per event. It
@@ -152,29 +197,72 @@ type sseWriter struct {
 func (st *sseWriter) catchUp(ctx context.Context, b Backend, backlog int) (live bool, err error) {
 	sent := 0
 	for {
-		ds, err := b.After(ctx, st.last, streamPage)
+		buf, last, n, err := st.page(ctx, b)
 		if err != nil {
-			return false, fmt.Errorf("read the decisions after %s: %w", st.last, err)
+			return false, err
 		}
-		if n := len(ds); n > 0 {
-			data, err := json.Marshal(WireBatch{Decisions: WireDecisions(ds)})
-			if err != nil {
-				return false, fmt.Errorf("encode the decisions after %s: %w", st.last, err)
-			}
-			last := ds[n-1].ID
-			if err := st.write("id: " + last + "\ndata: " + string(data) + "\n\n"); err != nil {
-				return false, err
-			}
+		if n > 0 {
+			err = st.send(buf.Bytes())
+		}
+		if buf.Cap() <= maxPooledPage {
+			streamBuffers.Put(buf)
+		}
+		if err != nil {
+			return false, err
+		}
+		if n > 0 {
 			st.last = last
 			sent += n
 		}
-		if len(ds) < streamPage {
+		if n < streamPage {
 			return true, nil
 		}
 		if sent >= backlog {
 			return false, nil
 		}
 	}
+}
+
+// page reads the decisions after st.last (at most streamPage) and encodes
+// them as one event into a buffer from streamBuffers, holding one of the
+// pages slots meanwhile. It returns the buffer, the page's last ID and
+// its length.
+func (st *sseWriter) page(ctx context.Context, b Backend) (*bytes.Buffer, string, int, error) {
+	select {
+	case st.pages <- struct{}{}:
+	case <-ctx.Done():
+		return nil, "", 0, ctx.Err()
+	}
+	defer func() { <-st.pages }()
+	ds, err := b.After(ctx, st.last, streamPage)
+	if err != nil {
+		return nil, "", 0, fmt.Errorf("read the decisions after %s: %w", st.last, err)
+	}
+	buf := streamBuffers.Get().(*bytes.Buffer)
+	buf.Reset()
+	n := len(ds)
+	if n == 0 {
+		return buf, "", 0, nil
+	}
+	last := ds[n-1].ID
+	buf.WriteString("id: " + last + "\ndata: ")
+	// Encode ends the value with "\n"; one more ends the event.
+	if err := json.NewEncoder(buf).Encode(WireBatch{Decisions: WireDecisions(ds)}); err != nil {
+		streamBuffers.Put(buf)
+		return nil, "", 0, fmt.Errorf("encode the decisions after %s: %w", st.last, err)
+	}
+	buf.WriteByte('\n')
+	return buf, last, n, nil
+}
+
+// send writes p and flushes it; an error means the client is gone or too
+// slow.
+func (st *sseWriter) send(p []byte) error {
+	_ = st.rc.SetWriteDeadline(time.Now().Add(st.timeout))
+	if _, err := st.w.Write(p); err != nil {
+		return err
+	}
+	return st.rc.Flush()
 }
 
 // write sends text and flushes it; an error means the client is gone or

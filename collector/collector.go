@@ -302,6 +302,8 @@ func (c *Collector) Health(ctx context.Context) api.Health {
 		Inbox:          c.o.DB.InboxDepth(),
 		InFlight:       ps.InFlight,
 		Retries:        ps.Retries,
+		Redactions:     ps.Redactions,
+		CommitFailures: ps.CommitFailures,
 		Errors:         ps.Errors,
 		Breaker:        ps.Breaker,
 		SafeeReachable: ps.Reachable,

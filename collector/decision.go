@@ -38,6 +38,10 @@ func newDecision(in store.InboxEvent, ev safee.Event, res safee.Result, callErr 
 		Request:    in.Body,
 		Response:   res.Body,
 	}
+	if res.Request != nil {
+		// The client's copy: the same bytes, with any secret replaced.
+		d.Request = res.Request
+	}
 	d.EventTime, d.ClockSkew = decision.EventTimeOf(ev.Timestamp, in.ReceivedAt)
 	if callErr != nil {
 		d.Action = decision.ActionError

@@ -44,6 +44,8 @@ type Hub struct {
 	mu     sync.Mutex
 	closed bool
 	subs   map[*subscriber]struct{}
+	// wakers are the Notify channels (capacity 1), closed on removal.
+	wakers map[chan struct{}]struct{}
 }
 
 // SubscribeOptions tune one subscription. Zero values select the defaults.
@@ -71,8 +73,9 @@ type subscriber struct {
 // NewHub returns a hub without subscribers.
 func NewHub() *Hub {
 	return &Hub{
-		done: make(chan struct{}),
-		subs: make(map[*subscriber]struct{}),
+		done:   make(chan struct{}),
+		subs:   make(map[*subscriber]struct{}),
+		wakers: make(map[chan struct{}]struct{}),
 	}
 }
 
@@ -86,7 +89,16 @@ func (h *Hub) Publish(ds []decision.Decision) {
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.closed || len(h.subs) == 0 {
+	if h.closed {
+		return
+	}
+	for w := range h.wakers {
+		select {
+		case w <- struct{}{}:
+		default:
+		}
+	}
+	if len(h.subs) == 0 {
 		return
 	}
 	chunk := slices.Clone(ds)
@@ -148,6 +160,31 @@ func (h *Hub) Subscribe(ctx context.Context, opts SubscribeOptions) <-chan api.B
 	h.mu.Unlock()
 	go h.serve(ctx, s)
 	return s.out
+}
+
+// Notify returns a channel that receives a value after each Publish,
+// coalesced: however many publishes happen while the receiver is busy, one
+// value waits. It holds no decisions, so a slow receiver costs nothing; it
+// reads what it missed from the store (the stream does). The channel
+// closes when ctx ends or the hub is closed.
+func (h *Hub) Notify(ctx context.Context) <-chan struct{} {
+	w := make(chan struct{}, 1)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		close(w)
+		return w
+	}
+	h.wakers[w] = struct{}{}
+	context.AfterFunc(ctx, func() {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		if _, ok := h.wakers[w]; ok {
+			delete(h.wakers, w)
+			close(w)
+		}
+	})
+	return w
 }
 
 // serve delivers s's queue in batches until ctx ends or the hub closes.
@@ -223,6 +260,10 @@ func (h *Hub) Close() {
 	if !h.closed {
 		h.closed = true
 		close(h.done)
+		for w := range h.wakers {
+			delete(h.wakers, w)
+			close(w)
+		}
 	}
 	h.mu.Unlock()
 	h.wg.Wait()

@@ -105,10 +105,11 @@ func closeWithin(t *testing.T, h *Hub) {
 	}
 }
 
+// subscriberCount counts the hub's subscriptions and Notify channels.
 func subscriberCount(h *Hub) int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return len(h.subs)
+	return len(h.subs) + len(h.wakers)
 }
 
 func TestHubFanOut(t *testing.T) {
@@ -402,4 +403,40 @@ func BenchmarkHubPublish(b *testing.B) {
 	cancel()
 	h.Close()
 	readers.Wait()
+}
+
+// TestHubNotifyCoalescesAndHoldsNothing: Notify's channel holds one
+// wake-up however many publishes it misses (no decisions are queued for a
+// slow stream client), and closes with its context or the hub.
+func TestHubNotifyCoalescesAndHoldsNothing(t *testing.T) {
+	h := NewHub()
+	ctx, cancel := context.WithCancel(context.Background())
+	w := h.Notify(ctx)
+	for i := range 100 {
+		h.Publish([]decision.Decision{{EventID: fmt.Sprint(i)}})
+	}
+	if n := len(w); n != 1 {
+		t.Fatalf("%d wake-ups waiting after 100 publishes, want 1", n)
+	}
+	<-w
+	cancel()
+	waitFor(t, "the channel to close with its context", 5*time.Second, func() bool {
+		select {
+		case _, ok := <-w:
+			return !ok
+		default:
+			return false
+		}
+	})
+	if subscriberCount(h) != 0 {
+		t.Errorf("%d subscriptions left", subscriberCount(h))
+	}
+	w2 := h.Notify(context.Background())
+	h.Close()
+	if _, ok := <-w2; ok {
+		t.Error("a Notify channel is still open after Close")
+	}
+	if _, ok := <-h.Notify(context.Background()); ok {
+		t.Error("Notify after Close returned an open channel")
+	}
 }

@@ -97,6 +97,16 @@ type Metrics struct {
 	// name (the configured rules: bounded).
 	// riskwatch_alert_firing{alert}.
 	AlertFiring *prometheus.GaugeVec
+	// Redactions counts secrets (the API key, a password of the Safe-e
+	// URL) replaced in what Safe-e sent or was sent, before it was stored
+	// or passed to a proxy caller. riskwatch_redactions_total.
+	Redactions prometheus.Counter
+	// CommitFailures counts failed attempts to commit scored decisions
+	// (each is retried). riskwatch_store_commit_failures_total.
+	CommitFailures prometheus.Counter
+	// Stalled is 1 while the pipeline cannot commit decisions (the store
+	// fails writes) and retries, else 0. riskwatch_pipeline_stalled.
+	Stalled prometheus.Gauge
 
 	// inboxDepth feeds riskwatch_inbox_depth at scrape time.
 	inboxDepth atomic.Pointer[func() uint64]
@@ -214,6 +224,18 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Namespace: metricsNamespace, Name: "alert_firing",
 			Help: "1 while the alert rule fires, 0 otherwise.",
 		}, []string{"alert"}),
+		Redactions: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: metricsNamespace, Name: "redactions_total",
+			Help: "Secrets (the API key, URL credentials) removed from Safe-e bodies and headers before storing or proxying.",
+		}),
+		CommitFailures: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: metricsNamespace, Name: "store_commit_failures_total",
+			Help: "Failed attempts to commit scored decisions; each is retried until the store recovers.",
+		}),
+		Stalled: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: metricsNamespace, Name: "pipeline_stalled",
+			Help: "1 while scored decisions cannot be committed (the store fails writes) and are retried.",
+		}),
 	}
 	if reg == nil {
 		return m
@@ -230,7 +252,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	reg.MustRegister(
 		m.EventsAccepted, m.EventsDuplicate, m.EventsRejected, m.InFlight,
 		m.SafeeRequests, m.SafeeLatency, m.Retries, m.Errors, m.Breaker,
-		m.CommitLatency, m.Decisions, m.ProxyRequests, m.HTTPRequests, m.AlertFiring, m.StoreLost, m.KafkaLag, inbox,
+		m.CommitLatency, m.Decisions, m.ProxyRequests, m.HTTPRequests, m.AlertFiring, m.StoreLost, m.KafkaLag,
+		m.Redactions, m.CommitFailures, m.Stalled, inbox,
 	)
 	return m
 }
@@ -265,6 +288,9 @@ type safeeCounts struct {
 	errors   map[string]uint64
 	retries  uint64
 	inFlight int
+	redacted uint64
+	// commitFailures counts failed commits of scored decisions.
+	commitFailures uint64
 }
 
 // safeeCounts reads the Safe-e counters back: calls by status code (those
@@ -281,6 +307,8 @@ func (m *Metrics) safeeCounts() safeeCounts {
 	}
 	c.retries = uint64(values(m.Retries)[""])
 	c.inFlight = int(values(m.InFlight)[""])
+	c.redacted = uint64(values(m.Redactions)[""])
+	c.commitFailures = uint64(values(m.CommitFailures)[""])
 	return c
 }
 

@@ -53,6 +53,11 @@ type PipelineOptions struct {
 	// Poll is the longest the pipeline waits without being notified before
 	// looking at the inbox again (default 1s).
 	Poll time.Duration
+	// CommitRetryBase and CommitRetryMax shape the backoff between attempts
+	// to commit decisions while the store fails (a full disk): full jitter
+	// from CommitRetryBase doubling up to CommitRetryMax (defaults 100ms and
+	// 5s). Attempts go on until a commit succeeds or the pipeline stops.
+	CommitRetryBase, CommitRetryMax time.Duration
 }
 
 func (o *PipelineOptions) defaults() {
@@ -83,6 +88,12 @@ func (o *PipelineOptions) defaults() {
 	if o.Poll <= 0 {
 		o.Poll = time.Second
 	}
+	if o.CommitRetryBase <= 0 {
+		o.CommitRetryBase = 100 * time.Millisecond
+	}
+	if o.CommitRetryMax <= 0 {
+		o.CommitRetryMax = 5 * time.Second
+	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -105,6 +116,7 @@ const (
 const (
 	PipelineRunning = api.PipelineRunning
 	PipelinePaused  = api.PipelinePaused
+	PipelineStalled = api.PipelineStalled
 	PipelineStopped = api.PipelineStopped
 )
 
@@ -131,6 +143,10 @@ type Pipeline struct {
 	breaker     string
 	reachable   bool
 	lat         latencyRing
+	// stall is why decisions cannot be committed (the store's error) and
+	// stallSince when that began; "" while commits succeed.
+	stall      string
+	stallSince time.Time
 }
 
 // NewPipeline returns a pipeline; Run starts it.
@@ -195,7 +211,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		wg.Go(func() { p.worker(ctx, work, results) })
 	}
 	var cwg sync.WaitGroup
-	cwg.Go(func() { p.completer(done, slots) })
+	cwg.Go(func() { p.completer(ctx, done, slots) })
 	var lwg sync.WaitGroup
 	lwg.Go(func() { p.load(ctx, slots, incoming, done) })
 
@@ -221,6 +237,11 @@ func (p *Pipeline) Run(ctx context.Context) error {
 // dispatcher's goroutine, taking a slot per event so that at most Window
 // events are held. It reads when a source notifies, when a poll interval
 // passes, or when slots come back.
+//
+// Whenever it holds nothing (every event it read was committed or given
+// up), it reads from the start of the inbox again: an event still there
+// then was skipped (a commit that never succeeded) and is scored again
+// rather than left until a restart.
 func (p *Pipeline) load(ctx context.Context, slots chan struct{}, incoming chan<- []*item, done chan<- completion) {
 	var cursor uint64
 	poll := time.NewTimer(p.o.Poll)
@@ -253,6 +274,11 @@ func (p *Pipeline) load(ctx context.Context, slots chan struct{}, incoming chan<
 		}
 		var items []store.InboxItem
 		for {
+			if len(slots) <= n {
+				// Only the slots just taken are held: nothing read before
+				// is still on its way, so whatever the inbox holds is due.
+				cursor = 0
+			}
 			var err error
 			items, err = p.o.DB.InboxNext(ctx, cursor, n)
 			if err != nil && ctx.Err() == nil {
@@ -314,9 +340,10 @@ func (p *Pipeline) finish(o outcome, done chan<- completion) {
 }
 
 // completer commits decisions in groups and publishes them. Commit errors
-// are retried: the events are still in the inbox, so nothing is lost, and
-// the store's idempotence makes a retried group safe.
-func (p *Pipeline) completer(done <-chan completion, slots <-chan struct{}) {
+// are retried until the store recovers (see commit): the events are still
+// in the inbox, so nothing is lost, and the store's idempotence makes a
+// retried group safe.
+func (p *Pipeline) completer(ctx context.Context, done <-chan completion, slots <-chan struct{}) {
 	batch := make([]store.Result, 0, completeGroup)
 	linger := time.NewTimer(completeLinger)
 	linger.Stop()
@@ -340,7 +367,7 @@ func (p *Pipeline) completer(done <-chan completion, slots <-chan struct{}) {
 			}
 		}
 		linger.Stop()
-		p.commit(batch)
+		p.commit(ctx, batch)
 		for range batch {
 			<-slots
 		}
@@ -354,20 +381,63 @@ const (
 	completeLinger = 5 * time.Millisecond
 )
 
-func (p *Pipeline) commit(batch []store.Result) {
+// commit stores a group, retrying with backoff while the store fails (a
+// full disk, an I/O error) until a commit succeeds or ctx ends: while it
+// fails the pipeline shows as stalled in health and metrics, and the
+// window of held events fills, so scoring waits instead of calling Safe-e
+// for decisions it cannot keep. After ctx ends one attempt is still made;
+// if it fails, or the store is closed, the events stay in the inbox and
+// are scored again (by the loader after a stall, or after a restart).
+func (p *Pipeline) commit(ctx context.Context, batch []store.Result) {
+	var retry *time.Timer
 	for attempt := 1; ; attempt++ {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		_, err := complete(ctx, p.o.DB, p.o.Metrics, p.o.Hub, batch)
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		_, err := complete(cctx, p.o.DB, p.o.Metrics, p.o.Hub, batch)
 		cancel()
 		if err == nil {
+			p.setStall(nil)
 			return
 		}
-		if errors.Is(err, store.ErrClosed) || attempt >= 5 {
-			p.o.Logger.Error("commit decisions failed; the events stay in the inbox and are sent again after a restart", "events", len(batch), "err", err)
+		p.o.Metrics.CommitFailures.Inc()
+		if errors.Is(err, store.ErrClosed) || ctx.Err() != nil {
+			p.o.Logger.Error("commit decisions failed while stopping; the events stay in the inbox and are scored again after a restart",
+				"events", len(batch), "err", err)
 			return
 		}
+		p.setStall(err)
 		p.o.Logger.Warn("commit decisions failed; retrying", "events", len(batch), "attempt", attempt, "err", err)
-		time.Sleep(backoff.Full(100*time.Millisecond, 5*time.Second, attempt-1))
+		wait := backoff.Full(p.o.CommitRetryBase, p.o.CommitRetryMax, attempt-1)
+		if retry == nil {
+			retry = time.NewTimer(wait)
+			defer retry.Stop()
+		} else {
+			retry.Reset(wait)
+		}
+		select {
+		case <-ctx.Done():
+		case <-retry.C:
+		}
+	}
+}
+
+// setStall records that commits fail with err, or, with nil, that they
+// succeed again; the change is logged once and shown in health and
+// metrics.
+func (p *Pipeline) setStall(err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch {
+	case err == nil && p.stall != "":
+		p.o.Logger.Info("the store accepts writes again; scoring resumed", "stalled_for", p.o.Now().Sub(p.stallSince).Round(time.Millisecond))
+		p.stall, p.stallSince = "", time.Time{}
+		p.o.Metrics.Stalled.Set(0)
+	case err != nil && p.stall == "":
+		p.stallSince = p.o.Now()
+		p.o.Logger.Error("the store cannot commit decisions; scoring waits and retries until it can (events are kept in the inbox)", "err", err)
+		p.o.Metrics.Stalled.Set(1)
+		fallthrough
+	case err != nil:
+		p.stall = err.Error()
 	}
 }
 
@@ -375,6 +445,9 @@ func (p *Pipeline) commit(batch []store.Result) {
 func (p *Pipeline) observe(res safee.Result, err error) {
 	m := p.o.Metrics
 	m.ObserveSafee(res.HTTPStatus, res.Latency)
+	if res.Redacted > 0 {
+		m.Redactions.Add(float64(res.Redacted))
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if res.HTTPStatus != 0 {
@@ -416,6 +489,8 @@ type PipelineStats struct {
 	State, PauseReason, Breaker string
 	InFlight                    int
 	Retries                     uint64
+	Redactions                  uint64
+	CommitFailures              uint64
 	Reachable                   bool
 	Errors                      map[string]uint64
 	StatusCodes                 map[int]uint64
@@ -429,10 +504,15 @@ func (p *Pipeline) Stats() PipelineStats {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	s := PipelineStats{
-		State: p.state, PauseReason: p.pauseReason, Breaker: p.breaker, Reachable: p.reachable,
-		InFlight: c.inFlight, Retries: c.retries, Errors: c.errors, StatusCodes: c.codes,
+		State: p.state, PauseReason: p.pauseReason, Breaker: p.breaker, Reachable: p.reachable, CommitFailures: c.commitFailures,
+		InFlight: c.inFlight, Retries: c.retries, Redactions: c.redacted, Errors: c.errors, StatusCodes: c.codes,
 	}
 	s.P50, s.P99 = p.lat.quantiles()
+	if p.stall != "" && p.state == PipelineRunning {
+		s.State = PipelineStalled
+		s.PauseReason = fmt.Sprintf("the store cannot commit decisions since %s (%s ago): %s; retrying, events kept in the inbox",
+			p.stallSince.UTC().Format(time.RFC3339), p.o.Now().Sub(p.stallSince).Round(time.Second), p.stall)
+	}
 	return s
 }
 

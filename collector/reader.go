@@ -103,7 +103,7 @@ func kinded(err error) error {
 		return api.NotFound(err)
 	case errors.Is(err, store.ErrClosed):
 		return api.Unavailable(err)
-	case errors.Is(err, store.ErrBadCursor):
+	case errors.Is(err, store.ErrBadCursor), errors.Is(err, store.ErrBadQuery):
 		return api.Invalid(err)
 	}
 	return err
@@ -294,6 +294,20 @@ func (r *Reader) Flips(ctx context.Context, q api.FlipsQuery) ([]decision.Decisi
 	ds, err := r.db.Flips(ctx, q.Thresholds, q.From, q.To, q.Limit)
 	return ds, kinded(err)
 }
+
+// Notify signals newly stored decisions without carrying them (the
+// stream's wake-up, see api.Notifier); without a hub nothing is signalled
+// and the channel closes when ctx ends.
+func (r *Reader) Notify(ctx context.Context) <-chan struct{} {
+	if r.hub != nil {
+		return r.hub.Notify(ctx)
+	}
+	ch := make(chan struct{})
+	context.AfterFunc(ctx, func() { close(ch) })
+	return ch
+}
+
+var _ api.Notifier = (*Reader)(nil)
 
 // Subscribe delivers new decisions in batches until ctx ends; without a
 // collector it delivers nothing and closes the channel when ctx ends.

@@ -26,26 +26,40 @@ import (
 // config.DefaultListen, config.DefaultMaxBody and config.DefaultInboxLimit,
 // which the configuration shows and this package applies.
 const (
-	DefaultMaxItems          = 10_000
-	DefaultMaxConcurrent     = 16
-	DefaultReadHeaderTimeout = 5 * time.Second
-	DefaultReadTimeout       = 30 * time.Second
-	DefaultWriteTimeout      = 60 * time.Second
-	DefaultIdleTimeout       = 120 * time.Second
-	DefaultMaxHeaderBytes    = 64 << 10
-	DefaultShutdownTimeout   = 10 * time.Second
-	DefaultStreamHeartbeat   = 15 * time.Second
-	DefaultStreamBacklog     = 100_000
+	DefaultMaxItems           = 10_000
+	DefaultMaxConcurrent      = 16
+	DefaultMaxProxyConcurrent = 32
+	DefaultMinBodyRate        = 1024
+	DefaultMinBodyRateGrace   = 5 * time.Second
+	DefaultReadHeaderTimeout  = 5 * time.Second
+	DefaultReadTimeout        = 30 * time.Second
+	DefaultWriteTimeout       = 60 * time.Second
+	DefaultIdleTimeout        = 120 * time.Second
+	DefaultMaxHeaderBytes     = 64 << 10
+	DefaultShutdownTimeout    = 10 * time.Second
+	DefaultStreamHeartbeat    = 15 * time.Second
+	DefaultStreamBacklog      = 100_000
 )
 
 // maxMaxBody caps MaxBody: a body is held in memory whole.
 const maxMaxBody = 1 << 30
 
 // ProxyFunc forwards one Safe-e call and records its decision before
-// returning. It returns Safe-e's status, content type and body unchanged, or
-// (503, a JSON error body) when Safe-e cannot be reached. event is the
-// validated event name as in Safe-e's URL ("login").
-type ProxyFunc func(ctx context.Context, route safee.Route, event string, body []byte) (status int, contentType string, respBody []byte)
+// returning. It returns Safe-e's status, the headers of its answer to pass
+// on and its body unchanged, or a 503 with a JSON error body when Safe-e
+// cannot be reached, its answer could not be read whole, or the decision
+// could not be stored. event is the validated event name as in Safe-e's
+// URL ("login").
+type ProxyFunc func(ctx context.Context, route safee.Route, event string, body []byte) ProxyAnswer
+
+// ProxyAnswer is what the proxy routes send back to the application.
+type ProxyAnswer struct {
+	Status int
+	// Header holds the headers to send (Content-Type among them; none
+	// means no Content-Type is sent). Content-Length is set by the server.
+	Header http.Header
+	Body   []byte
+}
 
 // ServerOptions configure a Server. Zero fields take the defaults above;
 // Proxy and Health are required.
@@ -66,9 +80,19 @@ type ServerOptions struct {
 	MaxBody int64
 	// MaxItems bounds the events in one POST /v1/events (413 over it).
 	MaxItems int
-	// MaxConcurrent bounds the requests that read a body at once (ingest
-	// and proxy); more answer 429. Together with MaxBody it bounds memory.
+	// MaxConcurrent bounds the ingest requests that read a body at once;
+	// more answer 429. Together with MaxBody it bounds memory.
 	MaxConcurrent int
+	// MaxProxyConcurrent bounds the proxy requests in progress at once (a
+	// separate capacity: the proxy is the application's login path and
+	// slow or bulk ingest must not lock it out); more answer 429.
+	MaxProxyConcurrent int
+	// MinBodyRate (bytes per second) and MinBodyRateGrace bound slow
+	// bodies: once the grace has passed, a request body that arrives at
+	// less than MinBodyRate on average is refused with 408, freeing its
+	// slot instead of holding it until ReadTimeout.
+	MinBodyRate      int64
+	MinBodyRateGrace time.Duration
 
 	// Proxy serves the Safe-e-compatible routes.
 	Proxy ProxyFunc
@@ -124,9 +148,10 @@ type Server struct {
 	opts    ServerOptions
 	log     *slog.Logger
 	handler http.Handler
-	// slots bounds the requests reading a body at once.
-	slots chan struct{}
-	addr  atomic.Pointer[string]
+	// slots bounds the ingest requests reading a body at once,
+	// proxySlots the proxy requests in progress.
+	slots, proxySlots chan struct{}
+	addr              atomic.Pointer[string]
 	// shutdown is closed when a graceful shutdown starts, ending the
 	// streams, which would otherwise hold it up until its timeout.
 	shutdown     chan struct{}
@@ -190,10 +215,11 @@ func NewServer(opts ServerOptions) (*Server, error) {
 		return nil, fmt.Errorf("collector server: %w", err)
 	}
 	s := &Server{
-		opts:     opts,
-		log:      opts.Logger,
-		slots:    make(chan struct{}, opts.MaxConcurrent),
-		shutdown: make(chan struct{}),
+		opts:       opts,
+		log:        opts.Logger,
+		slots:      make(chan struct{}, opts.MaxConcurrent),
+		proxySlots: make(chan struct{}, opts.MaxProxyConcurrent),
+		shutdown:   make(chan struct{}),
 	}
 	s.handler = s.routes()
 	return s, nil
@@ -224,9 +250,9 @@ func (o *ServerOptions) withDefaults() error {
 			"set a token (RISKWATCH_INGEST_TOKEN or token in the [ingest] section of the config) "+
 			"or listen on 127.0.0.1", o.Listen)
 	}
-	if o.MaxBody < 0 || o.MaxItems < 0 || o.MaxConcurrent < 0 {
-		return fmt.Errorf("negative limit (max body %d, max items %d, max concurrent %d)",
-			o.MaxBody, o.MaxItems, o.MaxConcurrent)
+	if o.MaxBody < 0 || o.MaxItems < 0 || o.MaxConcurrent < 0 || o.MaxProxyConcurrent < 0 || o.MinBodyRate < 0 {
+		return fmt.Errorf("negative limit (max body %d, max items %d, max concurrent %d, max proxy concurrent %d, min body rate %d)",
+			o.MaxBody, o.MaxItems, o.MaxConcurrent, o.MaxProxyConcurrent, o.MinBodyRate)
 	}
 	if o.MaxBody > maxMaxBody {
 		return fmt.Errorf("max body %d is over the %d-byte ceiling", o.MaxBody, maxMaxBody)
@@ -234,6 +260,9 @@ func (o *ServerOptions) withDefaults() error {
 	setDefault(&o.MaxBody, config.DefaultMaxBody)
 	setDefault(&o.MaxItems, DefaultMaxItems)
 	setDefault(&o.MaxConcurrent, DefaultMaxConcurrent)
+	setDefault(&o.MaxProxyConcurrent, DefaultMaxProxyConcurrent)
+	setDefault(&o.MinBodyRate, DefaultMinBodyRate)
+	setDefault(&o.MinBodyRateGrace, DefaultMinBodyRateGrace)
 	setDefault(&o.ReadHeaderTimeout, DefaultReadHeaderTimeout)
 	setDefault(&o.ReadTimeout, DefaultReadTimeout)
 	setDefault(&o.WriteTimeout, DefaultWriteTimeout)

@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"slices"
 	"strings"
+	"time"
 )
 
 // httpError is a failure with the status code to answer.
@@ -39,7 +41,9 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *http
 	if gz {
 		wire = limit + limit/64 + 1024
 	}
-	var src io.Reader = http.MaxBytesReader(w, r.Body, wire)
+	body := newRateReader(w, r.Body, s.opts.MinBodyRate, s.opts.MinBodyRateGrace, s.opts.ReadTimeout)
+	defer body.done()
+	var src io.Reader = http.MaxBytesReader(w, body, wire)
 	if gz {
 		zr, err := gzip.NewReader(src)
 		if err != nil {
@@ -51,6 +55,12 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *http
 	buf := make([]byte, 0, initialBodyCap(r.ContentLength, gz, limit))
 	buf, err := readUpTo(buf, src, int(limit)+1)
 	if err != nil {
+		if body.slow {
+			w.Header().Set("Connection", "close")
+			return nil, &httpError{http.StatusRequestTimeout, fmt.Sprintf(
+				"body arrived slower than %d bytes/s after %v (%d bytes in %v): send it faster",
+				s.opts.MinBodyRate, s.opts.MinBodyRateGrace, body.n, time.Since(body.start).Round(time.Millisecond))}
+		}
 		return nil, bodyReadError(err, tooLarge, "body")
 	}
 	if int64(len(buf)) > limit {
@@ -128,4 +138,53 @@ func bodyReadError(err error, tooLarge *httpError, what string) *httpError {
 		return &httpError{http.StatusBadRequest, fmt.Sprintf("%s: not valid gzip: %v", what, err)}
 	}
 	return &httpError{http.StatusBadRequest, fmt.Sprintf("%s: reading failed: %v", what, err)}
+}
+
+// rateReader reads a request body under a minimum average rate: before
+// each read it sets the connection's read deadline to the moment by which
+// the bytes read so far, plus one, are due at rate bytes per second (never
+// before grace has passed, never after the read timeout), so a body that
+// trickles in fails its read instead of holding its slot until the
+// server's ReadTimeout. Where the connection takes no deadline (a test
+// recorder) it reads plainly. Deadlines are wall-clock times.
+type rateReader struct {
+	rc      *http.ResponseController
+	r       io.ReadCloser
+	rate    int64
+	grace   time.Duration
+	timeout time.Duration
+	start   time.Time
+	n       int64
+	// slow is set when a read failed at the rate's deadline.
+	slow bool
+	// set is set once a deadline was put on the connection.
+	set bool
+}
+
+func newRateReader(w http.ResponseWriter, r io.ReadCloser, rate int64, grace, timeout time.Duration) *rateReader {
+	return &rateReader{rc: http.NewResponseController(w), r: r, rate: rate, grace: grace, timeout: timeout, start: time.Now()}
+}
+
+func (rr *rateReader) Read(p []byte) (int, error) {
+	due := rr.start.Add(min(rr.timeout, max(rr.grace, time.Duration(float64(rr.n+1)/float64(rr.rate)*float64(time.Second)))))
+	if rr.rc.SetReadDeadline(due) == nil {
+		rr.set = true
+	}
+	n, err := rr.r.Read(p)
+	rr.n += int64(n)
+	if err != nil && rr.set && errors.Is(err, os.ErrDeadlineExceeded) {
+		rr.slow = true
+	}
+	return n, err
+}
+
+func (rr *rateReader) Close() error { return rr.r.Close() }
+
+// done lifts the deadline once the body is read: the server's background
+// read of the idle connection must not time out, which would cancel the
+// request's context while it is still served.
+func (rr *rateReader) done() {
+	if rr.set {
+		_ = rr.rc.SetReadDeadline(time.Time{})
+	}
 }

@@ -106,9 +106,9 @@ func startTestServerOn(t *testing.T, db *store.DB, mod func(*ServerOptions), int
 }
 
 // srvEchoProxy answers 200 with the route, event and body it was given.
-func srvEchoProxy(_ context.Context, route safee.Route, event string, body []byte) (int, string, []byte) {
+func srvEchoProxy(_ context.Context, route safee.Route, event string, body []byte) ProxyAnswer {
 	b, _ := json.Marshal(map[string]string{"route": string(route), "event": event, "body": string(body)})
-	return http.StatusOK, "application/json", b
+	return ProxyAnswer{Status: http.StatusOK, Header: http.Header{"Content-Type": {"application/json"}}, Body: b}
 }
 
 // do sends a request and returns the response with its body read.

@@ -52,7 +52,7 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
 			"inbox backlog: %d events are waiting to be scored (limit %d); retry later", depth, limit))
 		return
 	}
-	release, ok := s.acquire(w)
+	release, ok := s.acquire(w, s.slots, "ingest")
 	if !ok {
 		return
 	}
@@ -90,15 +90,16 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
 	answerIngest(w, parsed, fresh)
 }
 
-// acquire takes one of the MaxConcurrent body-reading slots, or answers 429.
-func (s *Server) acquire(w http.ResponseWriter) (release func(), ok bool) {
+// acquire takes one of the slots (the ingest's or the proxy's), or answers
+// 429.
+func (s *Server) acquire(w http.ResponseWriter, slots chan struct{}, what string) (release func(), ok bool) {
 	select {
-	case s.slots <- struct{}{}:
-		return func() { <-s.slots }, true
+	case slots <- struct{}{}:
+		return func() { <-slots }, true
 	default:
 		w.Header().Set("Retry-After", strconv.Itoa(retryAfterBusy))
 		writeError(w, http.StatusTooManyRequests, fmt.Sprintf(
-			"too many requests in progress (%d); retry shortly", s.opts.MaxConcurrent))
+			"too many %s requests in progress (%d); retry shortly", what, cap(slots)))
 		return nil, false
 	}
 }

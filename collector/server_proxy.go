@@ -13,8 +13,9 @@ import (
 // proxy: an app points its Safe-e base URL at the collector and keeps its
 // code. The app's Authorization-API header is ignored (the proxy function
 // uses the collector's own key); the collector's Bearer token applies as on
-// every route. Safe-e's status, content type and body are passed through
-// unchanged.
+// every route. Safe-e's status, body and the headers the application needs
+// (content type, Retry-After, rate-limit and request-ID headers; see
+// passedHeader) are passed through unchanged.
 func (s *Server) proxyHandler(route safee.Route) http.Handler {
 	outcomes := s.opts.Metrics.ProxyRequests
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -24,7 +25,7 @@ func (s *Server) proxyHandler(route safee.Route) http.Handler {
 			writeError(w, http.StatusBadRequest, fmt.Sprintf("event name in the path: %v", err))
 			return
 		}
-		release, ok := s.acquire(w)
+		release, ok := s.acquire(w, s.proxySlots, "proxy")
 		if !ok {
 			outcomes.WithLabelValues("rejected").Inc()
 			return
@@ -38,7 +39,8 @@ func (s *Server) proxyHandler(route safee.Route) http.Handler {
 		}
 		ctx, cancel := context.WithTimeout(r.Context(), s.opts.WriteTimeout)
 		defer cancel()
-		status, contentType, resp := s.opts.Proxy(ctx, route, name, body)
+		ans := s.opts.Proxy(ctx, route, name, body)
+		status := ans.Status
 		if status < 200 || status > 599 {
 			s.log.Error("collector server: the proxy returned an invalid HTTP status",
 				"route", string(route), "event", name, "status", status)
@@ -48,16 +50,18 @@ func (s *Server) proxyHandler(route safee.Route) http.Handler {
 		}
 		outcomes.WithLabelValues(strconv.Itoa(status/100) + "xx").Inc()
 		h := w.Header()
-		if contentType != "" {
-			h.Set("Content-Type", contentType)
-		} else {
+		for k, vs := range ans.Header {
+			h[http.CanonicalHeaderKey(k)] = vs
+		}
+		if len(h.Values("Content-Type")) == 0 {
 			h["Content-Type"] = nil // no type was given: do not let net/http guess one
 		}
+		h.Del("Content-Length")
 		if status != http.StatusNoContent && status != http.StatusNotModified {
-			h.Set("Content-Length", strconv.Itoa(len(resp)))
+			h.Set("Content-Length", strconv.Itoa(len(ans.Body)))
 		}
 		w.WriteHeader(status)
-		_, _ = w.Write(resp)
+		_, _ = w.Write(ans.Body)
 	})
 }
 

@@ -169,11 +169,15 @@ func TestServerProxyRoutes(t *testing.T) {
 	}{418, "text/plain; charset=iso-8859-1", "raw \x00 answer"}
 	ts := startTestServer(t, func(o *ServerOptions) {
 		o.MaxBody = 4096
-		o.Proxy = func(_ context.Context, route safee.Route, event string, body []byte) (int, string, []byte) {
+		o.Proxy = func(_ context.Context, route safee.Route, event string, body []byte) ProxyAnswer {
 			mu.Lock()
 			defer mu.Unlock()
 			calls = append(calls, call{route, event, string(body)})
-			return answer.status, answer.ct, []byte(answer.body)
+			var h http.Header
+			if answer.ct != "" {
+				h = http.Header{"Content-Type": {answer.ct}}
+			}
+			return ProxyAnswer{Status: answer.status, Header: h, Body: []byte(answer.body)}
 		}
 	})
 	resp, b := ts.do(t, http.MethodPost, "/api/v1/risk/login", srvHeader("Authorization-API", "app-key"), []byte(srvEvent("")))
@@ -335,10 +339,10 @@ func TestServerGracefulShutdown(t *testing.T) {
 	ts := startTestServer(t, nil)
 	srv, err := NewServer(ServerOptions{
 		Logger: ts.srv.log, Health: ts.srv.opts.Health,
-		Proxy: func(context.Context, safee.Route, string, []byte) (int, string, []byte) {
+		Proxy: func(context.Context, safee.Route, string, []byte) ProxyAnswer {
 			close(entered)
 			<-release
-			return http.StatusOK, "application/json", []byte(`{"risk":1}`)
+			return ProxyAnswer{Status: http.StatusOK, Body: []byte(`{"risk":1}`)}
 		},
 	})
 	if err != nil {
@@ -388,16 +392,17 @@ func TestServerGracefulShutdown(t *testing.T) {
 	}
 }
 
-// TestServerBusy fills the body-reading slots: a further request is refused
-// with 429 and Retry-After instead of queueing its body in memory.
+// TestServerBusy fills the proxy's slots: a further proxy request is
+// refused with 429 and Retry-After instead of queueing its body in memory,
+// while ingest, which has slots of its own, is still served.
 func TestServerBusy(t *testing.T) {
 	entered, release := make(chan struct{}), make(chan struct{})
 	ts := startTestServer(t, func(o *ServerOptions) {
-		o.MaxConcurrent = 1
-		o.Proxy = func(context.Context, safee.Route, string, []byte) (int, string, []byte) {
+		o.MaxConcurrent, o.MaxProxyConcurrent = 1, 1
+		o.Proxy = func(context.Context, safee.Route, string, []byte) ProxyAnswer {
 			close(entered)
 			<-release
-			return http.StatusOK, "application/json", []byte(`{}`)
+			return ProxyAnswer{Status: http.StatusOK, Body: []byte(`{}`)}
 		}
 	})
 	done := make(chan int, 1)
@@ -411,13 +416,14 @@ func TestServerBusy(t *testing.T) {
 		done <- resp.StatusCode
 	}()
 	<-entered
-	for _, path := range []string{"/v1/events", "/api/v1/filter/login"} {
-		resp, b := ts.do(t, http.MethodPost, path, nil, []byte(srvEvent("busy")))
-		if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") != "1" {
-			t.Errorf("%s while busy: %d Retry-After %q, want 429 and 1", path, resp.StatusCode, resp.Header.Get("Retry-After"))
-		} else if msg := srvErrorOf(t, resp, b); !strings.Contains(msg, "too many requests in progress") {
-			t.Errorf("%s: error %q", path, msg)
-		}
+	resp, b := ts.do(t, http.MethodPost, "/api/v1/filter/login", nil, []byte(srvEvent("busy")))
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") != "1" {
+		t.Errorf("proxy while busy: %d Retry-After %q, want 429 and 1", resp.StatusCode, resp.Header.Get("Retry-After"))
+	} else if msg := srvErrorOf(t, resp, b); !strings.Contains(msg, "too many proxy requests in progress") {
+		t.Errorf("proxy while busy: error %q", msg)
+	}
+	if resp, _ := ts.do(t, http.MethodPost, "/v1/events", nil, []byte(srvEvent("beside"))); resp.StatusCode != http.StatusAccepted {
+		t.Errorf("ingest while the proxy is busy: %d, want 202 (its own slots)", resp.StatusCode)
 	}
 	if resp, _ := ts.do(t, http.MethodGet, "/healthz", nil, nil); resp.StatusCode != http.StatusOK {
 		t.Errorf("healthz while busy: %d, want 200 (it reads no body)", resp.StatusCode)

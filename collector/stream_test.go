@@ -240,7 +240,7 @@ func TestStreamHeartbeatAndDisconnect(t *testing.T) {
 
 func TestStreamBoundsTheBacklogOfOneRequest(t *testing.T) {
 	ts, hub := streamServer(t)
-	stored := completeN(t, ts.db, "b", 1300)
+	stored := completeN(t, ts.db, "b", 1150)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 
@@ -248,8 +248,8 @@ func TestStreamBoundsTheBacklogOfOneRequest(t *testing.T) {
 	defer resp.Body.Close()
 	r := newSSEReader(resp.Body)
 	r.start(t)
-	// 600 allowed, sent in pages of 500: the request ends after 1000.
-	first := r.ids(t, 1000)
+	// 600 allowed, sent in pages of 100: the request ends after 600.
+	first := r.ids(t, 600)
 	if ev, err := r.next(); !errors.Is(err, io.EOF) {
 		t.Fatalf("after the bound: %+v, %v; want the end of the stream", ev, err)
 	}
@@ -258,7 +258,7 @@ func TestStreamBoundsTheBacklogOfOneRequest(t *testing.T) {
 	defer resp2.Body.Close()
 	r2 := newSSEReader(resp2.Body)
 	r2.start(t)
-	rest := r2.ids(t, 300)
+	rest := r2.ids(t, 550)
 	var want []string
 	for _, d := range stored {
 		want = append(want, d.ID)

@@ -8,13 +8,13 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
 	"golang.org/x/time/rate"
 
 	"github.com/riskwatch/riskwatch/internal/backoff"
+	"github.com/riskwatch/riskwatch/internal/redact"
 )
 
 // Client sends events to Safe-e. It is safe for concurrent use; at most
@@ -23,6 +23,7 @@ import (
 type Client struct {
 	cfg    Config // APIKey cleared; the key lives only in cred
 	cred   *credential
+	red    *redact.Redactor // the key and the base URL's credentials
 	hc     *http.Client
 	sem    chan struct{}
 	lim    *rate.Limiter
@@ -48,10 +49,20 @@ type Result struct {
 	// Truncated reports that Safe-e sent more than that.
 	Body      []byte
 	Truncated bool
-	// Request is the body sent (the caller's slice, not a copy) and URL the
-	// address it was sent to.
+	// Incomplete reports that an answer arrived but its body could not be
+	// read whole (the connection broke or timed out mid-body): Body is the
+	// part that was read.
+	Incomplete bool
+	// Request is the body sent (the caller's slice, or a copy with the
+	// secrets replaced when it held one) and URL the address it was sent
+	// to, without credentials.
 	Request []byte
 	URL     string
+	// Redacted counts the secrets (the API key, a password of the base
+	// URL) replaced by redact.Mark in Request, Body and Header values:
+	// Safe-e may echo what it was sent, and neither the store nor the
+	// proxy's caller may see the key.
+	Redacted int
 	// Latency is the duration of the last attempt; Attempts counts the
 	// requests sent.
 	Latency  time.Duration
@@ -66,6 +77,7 @@ func New(cfg Config) (*Client, error) {
 	}
 	c := &Client{
 		cred:   &credential{key: cfg.APIKey},
+		red:    redact.New(append([]string{cfg.APIKey}, redact.URLSecrets(cfg.BaseURL)...)...),
 		hc:     cfg.HTTPClient,
 		sem:    make(chan struct{}, cfg.Concurrency),
 		jitter: cfg.Jitter,
@@ -102,8 +114,9 @@ func newHTTPClient(concurrency int) *http.Client {
 	}
 }
 
-// BaseURL returns the Safe-e API root the client sends to.
-func (c *Client) BaseURL() string { return c.cfg.BaseURL }
+// BaseURL returns the Safe-e API root the client sends to, without any
+// user name or password it holds: it is for display and logs.
+func (c *Client) BaseURL() string { return redact.URL(c.cfg.BaseURL) }
 
 // CloseIdleConnections closes the idle connections of the client's transport.
 func (c *Client) CloseIdleConnections() { c.hc.CloseIdleConnections() }
@@ -162,16 +175,18 @@ type attempt struct {
 	body      []byte
 	truncated bool
 	latency   time.Duration
+	redacted  int   // secrets replaced in body and header
 	err       error // no (complete) answer: transport error or body read failure
 	timeout   bool
 }
 
 func (c *Client) call(ctx context.Context, route Route, typ string, body []byte, maxAttempts int) (Result, error) {
+	req, redacted := c.red.Bytes(body)
 	u, err := c.endpoint(route, typ)
 	if err != nil {
-		return Result{Request: body}, &Error{Kind: KindBadEvent, Msg: "safee: " + c.redact(err.Error()), Err: err}
+		return Result{Request: req, Redacted: redacted}, &Error{Kind: KindBadEvent, Msg: "safee: " + c.redact(err.Error()), Err: err}
 	}
-	res := Result{Request: body, URL: u}
+	res := Result{Request: req, URL: redactURL(u), Redacted: redacted}
 	var retryAfter time.Duration
 	var hasRetryAfter bool
 	for n := 0; ; n++ {
@@ -190,6 +205,8 @@ func (c *Client) call(ctx context.Context, route Route, typ string, body []byte,
 		}
 		res.Attempts++
 		res.HTTPStatus, res.Header, res.Body, res.Truncated, res.Latency = a.status, a.header, a.body, a.truncated, a.latency
+		res.Redacted += a.redacted
+		res.Incomplete = a.err != nil && a.status != 0
 		if a.err != nil && ctx.Err() != nil {
 			return res, c.fail(&res, KindCanceled, canceledDetail(res, "waiting for the answer", ctx.Err()), ctx.Err())
 		}
@@ -242,12 +259,13 @@ func (c *Client) send(ctx context.Context, u string, body []byte) (attempt, erro
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, c.cfg.MaxResponseBytes+1))
 	a := attempt{status: resp.StatusCode, header: resp.Header, body: b, latency: time.Since(start)}
-	if err != nil {
-		a.err, a.timeout = fmt.Errorf("reading the response: %w", err), isTimeout(actx, err)
-		return a, nil
-	}
 	if int64(len(b)) > c.cfg.MaxResponseBytes {
 		a.body, a.truncated = b[:c.cfg.MaxResponseBytes], true
+	}
+	a.body, a.redacted = c.red.Bytes(a.body)
+	a.redacted += c.redactHeader(a.header)
+	if err != nil {
+		a.err, a.timeout = fmt.Errorf("reading the response: %w", err), isTimeout(actx, err)
 	}
 	return a, nil
 }
@@ -332,19 +350,26 @@ func plural(n int, what string) string {
 	return fmt.Sprintf("%d %ss", n, what)
 }
 
-// redact removes the API key from text that came from outside the client.
+// redact removes the API key and the base URL's credentials from text
+// that came from outside the client.
 func (c *Client) redact(s string) string {
-	if c.cred.key == "" {
-		return s
-	}
-	return strings.ReplaceAll(s, c.cred.key, "[REDACTED]")
+	s, _ = c.red.String(s)
+	return s
 }
 
-// redactURL hides any password in u.
-func redactURL(u string) string {
-	p, err := url.Parse(u)
-	if err != nil {
-		return u
+// redactHeader replaces the secrets in h's values, in place, and returns
+// how many it replaced.
+func (c *Client) redactHeader(h http.Header) int {
+	n := 0
+	for _, vs := range h {
+		for i, v := range vs {
+			var k int
+			vs[i], k = c.red.String(v)
+			n += k
+		}
 	}
-	return p.Redacted()
+	return n
 }
+
+// redactURL removes any credentials from u.
+func redactURL(u string) string { return redact.URL(u) }

@@ -144,8 +144,8 @@ func TestScorePermanentErrors(t *testing.T) {
 			if !strings.Contains(e.Error(), tt.detail) || !strings.Contains(e.Error(), "/api/v1/risk/login") {
 				t.Errorf("message %q lacks %q or the URL", e.Error(), tt.detail)
 			}
-			if string(res.Body) != tt.body {
-				t.Errorf("Body = %q, want Safe-e's body unchanged", res.Body)
+			if want := strings.ReplaceAll(tt.body, testKey, "[REDACTED]"); string(res.Body) != want {
+				t.Errorf("Body = %q, want Safe-e's body unchanged but for the key: %q", res.Body, want)
 			}
 			assertNoKey(t, err)
 		})
@@ -153,13 +153,19 @@ func TestScorePermanentErrors(t *testing.T) {
 }
 
 func TestScoreRedactsKeyEchoedBySafee(t *testing.T) {
-	srv, _ := serve(t, status(401, `{"error":"bad key `+testKey+`", "hint":"`+testKey[:10]+`"}`))
+	srv, _ := serve(t, status(401, `{"error":"bad key `+testKey+`", "hint":"`+testKey[:10]+`"}`, "X-Echo", "key="+testKey))
 	c, _ := newTestClient(t, srv, nil)
-	_, err := c.Score(context.Background(), mustEvent(t, specLogin))
+	res, err := c.Score(context.Background(), mustEvent(t, specLogin))
 	if err == nil || !strings.Contains(err.Error(), "[REDACTED]") {
 		t.Fatalf("err = %v, want the echoed key redacted", err)
 	}
 	assertNoKey(t, err)
+	if strings.Contains(string(res.Body), testKey) || strings.Contains(res.Header.Get("X-Echo"), testKey) {
+		t.Errorf("the echoed key is in the result: body %s, header %q", res.Body, res.Header.Get("X-Echo"))
+	}
+	if res.Redacted != 2 {
+		t.Errorf("Redacted = %d, want 2 (body and header)", res.Redacted)
+	}
 }
 
 func TestScoreSnippetIsBounded(t *testing.T) {

@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/riskwatch/riskwatch/internal/redact"
 )
 
 // Defaults applied by New to zero Config fields.
@@ -167,10 +169,7 @@ func formatConfig(f fmt.State, verb rune, typeName string, c Config, keySet bool
 	if keySet {
 		key = "[set]"
 	}
-	base := c.BaseURL
-	if u, err := url.Parse(base); err == nil {
-		base = u.Redacted()
-	}
+	base := redact.URL(c.BaseURL)
 	vals := []struct {
 		name string
 		v    any

@@ -58,6 +58,13 @@ type Options struct {
 	// ("migrating PATH from schema 1 to 2: user index: writing 40%"), a
 	// few dozen messages in all. Open calls it from its own goroutine.
 	Progress func(msg string)
+	// FailCommit is for tests: when set, the writer calls it before each
+	// commit, and a non-nil error fails that commit as a full disk would
+	// (the transaction is rolled back, every request of the group gets the
+	// error wrapped with the path). It lets tests show how callers live
+	// through write failures and recover, without root or a full disk. It
+	// is called from the writer goroutine and must not block.
+	FailCommit func() error
 
 	// mergeEvery and mergeIdle override when pending index state is
 	// folded in (tests use them to exercise both paths).

@@ -31,4 +31,8 @@ var (
 	// ErrBadCursor means a Range cursor or a Latest/After position is not
 	// one the store gave out (or a decision ID).
 	ErrBadCursor = errors.New("bad cursor")
+	// ErrBadQuery means a query asks what the store will not answer as
+	// asked (a window too long for a per-minute answer, an unknown score):
+	// the caller's mistake, not the store's.
+	ErrBadQuery = errors.New("bad query")
 )

@@ -303,8 +303,10 @@ func applyPeriod(b *bolt.Bucket, sec int64, cs []rollContrib, put func(b *bolt.B
 const (
 	minuteSecs = 60
 	hourSecs   = 3600
-	// maxRollupSec stands for "no upper bound" (far beyond any stored time).
-	maxRollupSec = int64(1) << 40
+	// maxRollupSec stands for "no upper bound": the last minute of year
+	// 9999, far beyond any stored time and still a time JSON can carry (a
+	// window's bounds are part of some answers).
+	maxRollupSec = int64(253402300740) // 9999-12-31T23:59:00Z
 )
 
 // rollupSpan is a run of rollup records to read: keys in [from, to) of one

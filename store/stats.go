@@ -42,7 +42,8 @@ func (db *DB) Rates(ctx context.Context, from, to time.Time) ([]decision.MinuteC
 			return nil
 		}
 		if (t-f)/minuteSecs > maxRateMinutes {
-			return fmt.Errorf("window %s to %s is longer than %d minutes", from.UTC().Format(time.RFC3339), to.UTC().Format(time.RFC3339), maxRateMinutes)
+			return fmt.Errorf("%w: window %s to %s is longer than %d minutes: ask for a shorter one", ErrBadQuery,
+				from.UTC().Format(time.RFC3339), to.UTC().Format(time.RFC3339), maxRateMinutes)
 		}
 		out = make([]decision.MinuteCounts, (t-f)/minuteSecs)
 		for i := range out {
@@ -70,7 +71,7 @@ func (db *DB) Rates(ctx context.Context, from, to time.Time) ([]decision.MinuteC
 // unbounded).
 func (db *DB) Histogram(ctx context.Context, s decision.Score, from, to time.Time) (decision.Histogram, error) {
 	if s < 0 || s >= decision.NumScores {
-		return decision.Histogram{}, fmt.Errorf("histogram: unknown score %d", s)
+		return decision.Histogram{}, fmt.Errorf("histogram: %w: unknown score %d", ErrBadQuery, s)
 	}
 	f, t := windowSecs(from, to)
 	h := decision.Histogram{Score: s, From: alignedTime(from, f), To: alignedTime(to, t)}
@@ -110,7 +111,7 @@ func alignedTime(t time.Time, sec int64) time.Time {
 func (db *DB) WhatIf(ctx context.Context, th decision.Thresholds, from, to time.Time) (decision.WhatIf, error) {
 	s := th.Score
 	if s < 0 || s >= decision.NumScores {
-		return decision.WhatIf{}, fmt.Errorf("what-if: unknown score %d", s)
+		return decision.WhatIf{}, fmt.Errorf("what-if: %w: unknown score %d", ErrBadQuery, s)
 	}
 	f, t := windowSecs(from, to)
 	w := decision.WhatIf{Thresholds: th, From: alignedTime(from, f), To: alignedTime(to, t), ByType: map[string]*[decision.NumActions][3]uint64{}}
@@ -158,7 +159,7 @@ func (db *DB) WhatIf(ctx context.Context, th decision.Thresholds, from, to time.
 func (db *DB) Flips(ctx context.Context, th decision.Thresholds, from, to time.Time, limit int) ([]decision.Decision, error) {
 	s := th.Score
 	if s < 0 || s >= decision.NumScores {
-		return nil, fmt.Errorf("flips: unknown score %d", s)
+		return nil, fmt.Errorf("flips: %w: unknown score %d", ErrBadQuery, s)
 	}
 	if limit <= 0 {
 		limit = 100

@@ -30,6 +30,7 @@ type writer struct {
 	mergeEvery int
 	mergeIdle  time.Duration
 	dims       *dimSizes
+	failCommit func() error // Options.FailCommit
 
 	// Owned by the writer goroutine.
 	last   decKey       // the newest decision key committed
@@ -80,6 +81,7 @@ func startWriter(db *DB, last, mark decKey, pend []pendingDec, dimWork bool, opt
 		mergeEvery: opts.mergeEvery,
 		mergeIdle:  opts.mergeIdle,
 		dims:       &db.dims,
+		failCommit: opts.FailCommit,
 		last:       last,
 		mark:       mark,
 		pend:       pend,
@@ -334,6 +336,13 @@ func (w *writer) runTx(reqs []*request) (bad int, err error) {
 		_ = tx.Rollback()
 		st.discard()
 		return -1, fmt.Errorf("store %s: write: %w", w.db.path, err)
+	}
+	if w.failCommit != nil {
+		if err := w.failCommit(); err != nil {
+			_ = tx.Rollback()
+			st.discard()
+			return -1, fmt.Errorf("store %s: commit: %w", w.db.path, err)
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		st.discard()

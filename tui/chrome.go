@@ -102,7 +102,7 @@ func (m *Model) statusLine() string {
 	var segs []widget.Segment
 	if m.haveHealth && m.h.Mode != api.ModeReadOnly {
 		switch {
-		case m.h.Pipeline == api.PipelinePaused:
+		case health.Halted(m.h):
 			segs = append(segs, widget.Segment{Text: health.PauseText(m.h), Style: st.Banner, Priority: 0})
 		case m.h.Pipeline == api.PipelineStopped:
 			segs = append(segs, widget.Segment{Text: "scoring stopped", Style: st.StatusWarn, Priority: 1})

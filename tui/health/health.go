@@ -163,9 +163,9 @@ func (m Model) bodyHeight() int {
 	return m.height
 }
 
-// banner is the loud line shown while scoring is paused.
+// banner is the loud line shown while scoring is paused or stalled.
 func (m Model) banner() string {
-	if m.have && m.h.Pipeline == api.PipelinePaused {
+	if m.have && Halted(m.h) {
 		return PauseText(m.h)
 	}
 	return ""
@@ -178,7 +178,16 @@ func PauseText(h api.Health) string {
 	if reason == "" {
 		reason = "no reason given"
 	}
+	if h.Pipeline == api.PipelineStalled {
+		return "SCORING STALLED: " + reason
+	}
 	return "SCORING PAUSED: " + reason
+}
+
+// Halted reports whether scoring waits for something an operator must
+// see: a refused key (paused) or a store that fails writes (stalled).
+func Halted(h api.Health) bool {
+	return h.Pipeline == api.PipelinePaused || h.Pipeline == api.PipelineStalled
 }
 
 func (m Model) lines() []string {

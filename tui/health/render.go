@@ -44,7 +44,7 @@ func (m Model) render() []string {
 
 	pipe := item{text: orUnknown(h.Pipeline), style: st.Good}
 	switch h.Pipeline {
-	case api.PipelinePaused:
+	case api.PipelinePaused, api.PipelineStalled:
 		pipe.style = st.Bad
 	case api.PipelineStopped, "":
 		pipe.style = st.Warn
@@ -58,7 +58,7 @@ func (m Model) render() []string {
 		reach = item{text: "UNREACHABLE", style: st.Bad}
 	}
 	flow("Pipeline", pipe, mode, item{text: "Safe-e " + common.Sanitize(h.SafeeURL), style: lipgloss.Style{}}, reach)
-	if h.Pipeline == api.PipelinePaused {
+	if Halted(h) {
 		flow("Paused", item{text: PauseText(h), style: st.Bad})
 	}
 	upd := item{text: "updated " + common.Age(m.c.Clock(), m.updated), style: st.Dim}
@@ -93,6 +93,14 @@ func (m Model) render() []string {
 	slices.Sort(others)
 	for _, k := range others {
 		errs = append(errs, countItem(common.Sanitize(k), h.Errors[k], st))
+	}
+	// Shown once they happen: failed store commits (retried) and secrets
+	// Safe-e echoed that were redacted.
+	if h.CommitFailures > 0 {
+		errs = append(errs, countItem("store commit failures", h.CommitFailures, st))
+	}
+	if h.Redactions > 0 {
+		errs = append(errs, countItem("secrets redacted", h.Redactions, st))
 	}
 	flow("Errors", errs...)
 
