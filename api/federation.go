@@ -345,3 +345,8 @@ func (f *Federation) WhatIf(ctx context.Context, q WhatIfQuery) (decision.WhatIf
 func (f *Federation) Flips(ctx context.Context, q FlipsQuery) ([]decision.Decision, error) {
 	return fan(ctx, f, opFlips, q)
 }
+
+// Links merges the members' links value by value (see mergeLinks).
+func (f *Federation) Links(ctx context.Context, q LinksQuery) (decision.Links, error) {
+	return fan(ctx, f, opLinks, q)
+}

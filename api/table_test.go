@@ -93,6 +93,9 @@ func (f *fakeBackend) WhatIf(_ context.Context, q WhatIfQuery) (decision.WhatIf,
 func (f *fakeBackend) Flips(_ context.Context, q FlipsQuery) ([]decision.Decision, error) {
 	return answer[[]decision.Decision](f, "Flips", q)
 }
+func (f *fakeBackend) Links(_ context.Context, q LinksQuery) (decision.Links, error) {
+	return answer[decision.Links](f, "Links", q)
+}
 func (f *fakeBackend) After(_ context.Context, after string, n int) ([]decision.Decision, error) {
 	return answer[[]decision.Decision](f, "After", after, n)
 }

@@ -1,6 +1,7 @@
 package collector
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -273,6 +274,25 @@ func (r *Reader) Flips(ctx context.Context, q api.FlipsQuery) ([]decision.Decisi
 	}
 	ds, err := r.db.Flips(ctx, q.Thresholds, q.From, q.To, q.Limit)
 	return ds, kinded(err)
+}
+
+// Links returns the users linked to q.User within q.Window before now; zero
+// fields take their defaults (30 days, cap 50, depth 1).
+func (r *Reader) Links(ctx context.Context, q api.LinksQuery) (decision.Links, error) {
+	q.Window = cmp.Or(q.Window, decision.DefaultLinkWindow)
+	q.Cap = cmp.Or(q.Cap, decision.DefaultLinkCap)
+	q.Depth = cmp.Or(q.Depth, 1)
+	switch {
+	case q.Window < 0:
+		return decision.Links{}, api.Invalid(errors.New("window: must be positive"))
+	case q.Cap < 1 || q.Cap > decision.MaxLinkCap:
+		return decision.Links{}, api.Invalid(fmt.Errorf("cap: want 1 to %d users, got %d", decision.MaxLinkCap, q.Cap))
+	case q.Depth != 1 && q.Depth != 2:
+		return decision.Links{}, api.Invalid(fmt.Errorf("depth: %w, got %d", decision.ErrLinkDepth, q.Depth))
+	}
+	from := r.now().Add(-time.Duration(q.Window))
+	ls, err := r.db.Links(ctx, store.LinksQuery{User: q.User, From: from, Cap: q.Cap, Depth: q.Depth})
+	return ls, kinded(err)
 }
 
 // Subscribe delivers new decisions in batches until ctx ends; without a

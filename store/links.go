@@ -1,0 +1,262 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/riskwatch/riskwatch/decision"
+	bolt "go.etcd.io/bbolt"
+)
+
+// LinksQuery asks who shares something with a user (SPEC section 14).
+type LinksQuery struct {
+	User string
+	// From and To bound the decisions looked at by event time, [From, To);
+	// zero times are unbounded.
+	From, To time.Time
+	// Cap is the most users a shared value lists (<= 0: the default).
+	Cap int
+	// Depth is 1 or 2 (0: 1).
+	Depth int
+}
+
+// linkDims maps each kind of link to the by_dim kind that indexes it.
+var linkDims = [decision.NumLinkKinds]DimKind{
+	decision.LinkIP: KindIP, decision.LinkIP24: KindIP24,
+	decision.LinkEmailDomain: KindEmailDomain, decision.LinkUA: KindDevice,
+}
+
+// Links returns the users that share an IP, a network, an email domain or
+// a device with q.User among the decisions of the window, grouped by what
+// they share (decision.ExpandLinks), exact as of one snapshot. It reads the
+// by_dim index for who has a value and the user index for what each linked
+// user did, so its cost follows the linked users' decisions in the window,
+// not the store. A user with no decisions has no links.
+func (db *DB) Links(ctx context.Context, q LinksQuery) (decision.Links, error) {
+	var out decision.Links
+	err := db.view(func(tx *bolt.Tx) error {
+		src, err := newLinkSource(ctx, tx, evRangeOf(q.From, q.To))
+		if err != nil {
+			return err
+		}
+		out, err = decision.ExpandLinks(src, q.User, decision.LinkOptions{Cap: q.Cap, Depth: q.Depth})
+		return err
+	})
+	if err != nil {
+		return decision.Links{}, fmt.Errorf("links of user %q: %w", q.User, err)
+	}
+	return out, nil
+}
+
+// pendLink is what links need of one decision after the index mark.
+type pendLink struct {
+	e    evKey
+	user string // cut to maxIndexPart
+	vals [decision.NumLinkKinds]string
+}
+
+// userLinks is one user's decisions in the window, read once: their values
+// of each kind and their activity.
+type userLinks struct {
+	vals [decision.NumLinkKinds][]string
+	act  decision.LinkedUser
+}
+
+// linkSource is a decision.LinkSource over one read transaction and window.
+// The decisions after the index mark are read once, up front.
+type linkSource struct {
+	ctx   context.Context
+	tx    *bolt.Tx
+	r     evRange
+	dims  dimState
+	pend  []pendLink
+	users map[string]*userLinks
+	d     decision.Decision
+}
+
+func newLinkSource(ctx context.Context, tx *bolt.Tx, r evRange) (*linkSource, error) {
+	s := &linkSource{ctx: ctx, tx: tx, r: r, users: map[string]*userLinks{}}
+	var err error
+	if s.dims, err = readDimState(tx); err != nil {
+		return nil, err
+	}
+	err = scanPending(ctx, tx, func(k, v []byte) (bool, error) {
+		if err := decodeDecision(k, v, &s.d, false); err != nil {
+			return false, err
+		}
+		e := makeEvKey(clampNanos(s.d.EventTime), decKey(k))
+		if !r.contains(e) || s.d.UserID == "" {
+			return true, nil
+		}
+		p := pendLink{e: e, user: indexPart(s.d.UserID)}
+		for _, kind := range decision.LinkKinds {
+			p.vals[kind] = indexPart(kind.Value(&s.d))
+		}
+		s.pend = append(s.pend, p)
+		return true, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// user reads (once) the decisions of user in the window.
+func (s *linkSource) user(user string) (*userLinks, error) {
+	if u, ok := s.users[user]; ok {
+		return u, nil
+	}
+	u := &userLinks{}
+	want := indexPart(user)
+	var hits []pendHit[struct{}]
+	for i := range s.pend {
+		if s.pend[i].user == want {
+			hits = append(hits, pendHit[struct{}]{e: s.pend[i].e})
+		}
+	}
+	var seen [decision.NumLinkKinds]map[string]bool
+	for i := range seen {
+		seen[i] = map[string]bool{}
+	}
+	decisions := s.tx.Bucket(bktDecisions)
+	prefix := userPrefix(user)
+	parse := func(k, _ []byte) (evKey, struct{}, error) {
+		if len(k) != len(prefix)+len(evKey{}) {
+			return evKey{}, struct{}{}, fmt.Errorf("user index entry %x: %w", k, errRecord)
+		}
+		return evKey(k[len(prefix):]), struct{}{}, nil
+	}
+	d := &s.d
+	err := mergeIndex(s.ctx, s.tx.Bucket(bktByUser).Cursor(), prefix, s.r, parse, hits, func(e evKey, _ struct{}) (bool, error) {
+		k := e.dec()
+		v := decisions.Get(k[:])
+		if v == nil {
+			return false, fmt.Errorf("user index names missing decision %s", k.id())
+		}
+		if err := decodeDecision(k[:], v, d, false); err != nil {
+			return false, err
+		}
+		if indexPart(d.UserID) != want {
+			return true, nil
+		}
+		u.act.Events++
+		u.act.MaxRisk = max(u.act.MaxRisk, d.Risk)
+		if d.Action == decision.ActionDeny {
+			u.act.Denies++
+		}
+		for _, kind := range decision.LinkKinds {
+			if x := indexPart(kind.Value(d)); x != "" && !seen[kind][x] {
+				seen[kind][x] = true
+				u.vals[kind] = append(u.vals[kind], x)
+			}
+		}
+		return true, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for i := range u.vals {
+		slices.Sort(u.vals[i])
+	}
+	s.users[user] = u
+	return u, nil
+}
+
+// Values returns the distinct values of kind among user's decisions.
+func (s *linkSource) Values(user string, kind decision.LinkKind) ([]string, error) {
+	u, err := s.user(user)
+	if err != nil {
+		return nil, err
+	}
+	return u.vals[kind], nil
+}
+
+// linkScanBudget is how many index entries of one value Holders reads
+// past the point where the value has more holders than asked for: a free-mail
+// domain or a popular user agent may have hundreds of thousands, and their
+// exact count is not worth the wait.
+const linkScanBudget = 10_000
+
+// Holders returns the distinct users with a decision whose value of kind
+// is value, from the pending decisions and the index's runs; with more
+// than max of them only their count, a lower bound once linkScanBudget
+// entries are read.
+func (s *linkSource) Holders(kind decision.LinkKind, value string, max int) ([]string, int, bool, error) {
+	seen := map[string]bool{}
+	for i := range s.pend {
+		if p := &s.pend[i]; p.vals[kind] == value {
+			seen[p.user] = true
+		}
+	}
+	n, atLeast := 0, false
+	err := s.scanRuns(linkDims[kind], value, func(user []byte) bool {
+		if len(user) > 0 && !seen[string(user)] {
+			seen[string(user)] = true
+		}
+		if n++; n > linkScanBudget && len(seen) > max {
+			atLeast = true
+			return false
+		}
+		return true
+	})
+	if err != nil {
+		return nil, 0, false, err
+	}
+	if len(seen) > max {
+		return nil, len(seen), atLeast, nil
+	}
+	out := make([]string, 0, len(seen))
+	for u := range seen {
+		out = append(out, u)
+	}
+	slices.Sort(out)
+	return out, len(out), false, nil
+}
+
+// Activity returns what user did in the window.
+func (s *linkSource) Activity(user string) (decision.LinkedUser, error) {
+	u, err := s.user(user)
+	if err != nil {
+		return decision.LinkedUser{}, err
+	}
+	return u.act, nil
+}
+
+// scanRuns calls fn with the user of every by_dim entry of kind and value
+// in the window, run after run (in no particular order: no merge of the
+// runs), until fn returns false.
+func (s *linkSource) scanRuns(kind DimKind, value string, fn func(user []byte) bool) error {
+	prefix := dimPrefix(nil, kind, indexPart(value))
+	lo := append(slices.Clip(prefix), s.r.lo[:]...)
+	hi := append(slices.Clip(prefix), s.r.hi[:]...)
+	b := s.tx.Bucket(bktByDim)
+	n := 0
+	for _, id := range s.dims.runIDs() {
+		it := newRunIter(b, id)
+		for it.seek(lo); it.k != nil && bytes.Compare(it.k, hi) < 0; it.next() {
+			if n++; n%ctxCheckEvery == 0 {
+				if err := s.ctx.Err(); err != nil {
+					return err
+				}
+			}
+			u, w := binary.Uvarint(it.v)
+			if len(it.k) != len(prefix)+len(evKey{}) || w <= 0 || uint64(len(it.v)-w) < u {
+				return fmt.Errorf("dimension index entry %x: %w", it.k, errRecord)
+			}
+			if s.dims.deadEntry(it.k[len(prefix):]) {
+				continue
+			}
+			if !fn(it.v[w : w+int(u)]) {
+				return nil
+			}
+		}
+		if it.err != nil {
+			return it.err
+		}
+	}
+	return nil
+}
