@@ -493,7 +493,7 @@ func mergeLinks(q LinksQuery, parts []part[decision.Links]) (decision.Links, err
 		case a.super:
 			l.Supernode, l.Users = true, []decision.LinkedUser{}
 			l.CountAtLeast = l.CountAtLeast || a.parts > 1
-		case l.Count > q.Cap:
+		case l.Count > cmp.Or(q.Cap, decision.DefaultLinkCap):
 			l.Supernode, l.Users = true, []decision.LinkedUser{}
 		default:
 			decision.SortLinkedUsers(l.Users)

@@ -121,7 +121,8 @@ var (
 		local: func(q LinksQuery) (decision.Links, error) {
 			return decision.Links{Links: []decision.Link{}}, nil
 		},
-		merge: mergeLinks,
+		merge:    mergeLinks,
+		federate: federateLinks,
 	})
 	opHealth = newOp(op[Reader, healthQuery, Health]{
 		name: "Health", route: "health", method: http.MethodGet, path: "/v1/health",

@@ -111,4 +111,8 @@ type LinksQuery struct {
 	Cap int `query:"cap,default=50"`
 	// Depth is 1 (the users linked to User) or 2 (and those linked to them).
 	Depth int `query:"depth,default=1"`
+	// Values are values of User's that other collectors hold
+	// (decision.FormatLinkValues): a federation passes them on so that
+	// each member links them too.
+	Values string `query:"values"`
 }

@@ -272,6 +272,13 @@ func TestEveryReaderMethodIsAnOp(t *testing.T) {
 				q.Cursor = ""
 				args[1], sent[0] = reflect.ValueOf(q), q
 			}
+			if m.Name == "Links" {
+				// A federation sends the user's values on every member
+				// (from Journey); none lie in a window of 2ns.
+				q := sent[0].(LinksQuery)
+				q.Values = ""
+				sent[0] = q
+			}
 			out = reflect.ValueOf(fed).MethodByName(m.Name).Call(args)
 			if err, _ := out[1].Interface().(error); err != nil {
 				t.Fatalf("Federation.%s: %v", m.Name, err)

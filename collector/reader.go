@@ -290,8 +290,12 @@ func (r *Reader) Links(ctx context.Context, q api.LinksQuery) (decision.Links, e
 	case q.Depth != 1 && q.Depth != 2:
 		return decision.Links{}, api.Invalid(fmt.Errorf("depth: %w, got %d", decision.ErrLinkDepth, q.Depth))
 	}
+	extra, err := decision.ParseLinkValues(q.Values)
+	if err != nil {
+		return decision.Links{}, api.Invalid(fmt.Errorf("values: %w", err))
+	}
 	from := r.now().Add(-time.Duration(q.Window))
-	ls, err := r.db.Links(ctx, store.LinksQuery{User: q.User, From: from, Cap: q.Cap, Depth: q.Depth})
+	ls, err := r.db.Links(ctx, store.LinksQuery{User: q.User, From: from, Cap: q.Cap, Depth: q.Depth, Extra: extra})
 	return ls, kinded(err)
 }
 

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -120,11 +121,11 @@ type Link struct {
 	Via string `json:"via,omitempty"`
 }
 
-// LinkedUser is one linked account and what it did in the window.
+// LinkedUser is one linked account and what it did with the shared value.
 type LinkedUser struct {
 	UserID string `json:"user_id"`
-	// Events, MaxRisk and Denies are over all the user's decisions in the
-	// window, not only those with the shared value.
+	// Events, MaxRisk and Denies are over the user's decisions in the
+	// window that have the shared value (so that collectors add up).
 	Events  int     `json:"events"`
 	MaxRisk float64 `json:"max_risk"`
 	Denies  int     `json:"denies"`
@@ -138,17 +139,83 @@ type LinkSource interface {
 	// sorted.
 	Values(user string, kind LinkKind) ([]string, error)
 	// Holders returns the distinct non-empty users with a decision whose
-	// value of kind is value, sorted, when there are at most max of them.
+	// value of kind is value, each with the events, max risk and denies of
+	// those decisions, in ID order, when there are at most max of them.
 	// When there are more it returns no list, only their count, which is
 	// a lower bound when atLeast is set (a source may stop counting a
 	// value held by very many).
-	Holders(kind LinkKind, value string, max int) (users []string, count int, atLeast bool, err error)
-	// Activity returns the user's events, max risk, denies (and label).
-	Activity(user string) (LinkedUser, error)
+	Holders(kind LinkKind, value string, max int) (users []LinkedUser, count int, atLeast bool, err error)
+}
+
+// LinkValue is one value of one kind.
+type LinkValue struct {
+	Kind  LinkKind
+	Value string
+}
+
+// LinkValuesOf returns the distinct values of every kind among ds, in kind
+// then value order.
+func LinkValuesOf(ds []Decision) []LinkValue {
+	seen := map[LinkValue]bool{}
+	var out []LinkValue
+	for i := range ds {
+		for _, k := range LinkKinds {
+			if v := (LinkValue{k, k.Value(&ds[i])}); v.Value != "" && !seen[v] {
+				seen[v] = true
+				out = append(out, v)
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b LinkValue) int {
+		return cmp.Or(cmp.Compare(a.Kind, b.Kind), strings.Compare(a.Value, b.Value))
+	})
+	return out
+}
+
+// FormatLinkValues writes values as ParseLinkValues reads them:
+// kind:value pairs, comma-separated, each value query-escaped.
+func FormatLinkValues(vs []LinkValue) string {
+	var b strings.Builder
+	for i, v := range vs {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(v.Kind.String())
+		b.WriteByte(':')
+		b.WriteString(url.QueryEscape(v.Value))
+	}
+	return b.String()
+}
+
+// ParseLinkValues reads what FormatLinkValues writes ("" is none).
+func ParseLinkValues(s string) ([]LinkValue, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var out []LinkValue
+	for part := range strings.SplitSeq(s, ",") {
+		name, value, ok := strings.Cut(part, ":")
+		if !ok {
+			return nil, fmt.Errorf("%q is not kind:value", part)
+		}
+		k, err := ParseLinkKind(name)
+		if err != nil {
+			return nil, err
+		}
+		v, err := url.QueryUnescape(value)
+		if err != nil || v == "" {
+			return nil, fmt.Errorf("%q: bad value", part)
+		}
+		out = append(out, LinkValue{k, v})
+	}
+	return out, nil
 }
 
 // LinkOptions bound an expansion.
 type LinkOptions struct {
+	// Extra are values of the user's held elsewhere (on other collectors
+	// of a federation): they are linked as if the user's own.
+	Extra []LinkValue
 	// Cap is the most users a value lists (<= 0: DefaultLinkCap).
 	Cap int
 	// Depth is 1 (the users linked to User) or 2 (and the users linked to
@@ -173,8 +240,9 @@ func ExpandLinks(src LinkSource, user string, o LinkOptions) (Links, error) {
 	if o.Depth < 1 || o.Depth > 2 {
 		return Links{}, ErrLinkDepth
 	}
-	x := expansion{src: src, cap: o.Cap, seen: map[linkKey]bool{}, stats: map[string]LinkedUser{}}
+	x := expansion{src: src, cap: o.Cap, seen: map[linkKey]bool{}}
 	out := Links{User: user, Links: []Link{}}
+	x.extra = o.Extra
 	first, err := x.around(user, "", user)
 	if err != nil {
 		return Links{}, err
@@ -208,7 +276,7 @@ type expansion struct {
 	src   LinkSource
 	cap   int
 	seen  map[linkKey]bool
-	stats map[string]LinkedUser
+	extra []LinkValue // the root's values held elsewhere
 }
 
 // around returns the links of center's values not seen yet, each listing
@@ -220,9 +288,20 @@ func (x *expansion) around(center, root, via string) ([]Link, error) {
 	}
 	var out []Link
 	for _, kind := range LinkKinds {
-		values, err := x.src.Values(center, kind)
+		own, err := x.src.Values(center, kind)
 		if err != nil {
 			return nil, err
+		}
+		values := own
+		if root == "" {
+			values = slices.Clone(own)
+			for _, e := range x.extra {
+				if e.Kind == kind {
+					values = append(values, e.Value)
+				}
+			}
+			slices.Sort(values)
+			values = slices.Compact(values)
 		}
 		for _, v := range values {
 			key := linkKey{kind, v}
@@ -236,31 +315,24 @@ func (x *expansion) around(center, root, via string) ([]Link, error) {
 				return nil, err
 			}
 			if holders == nil {
-				// Too many to list: center is among them, root is not
-				// (a value of root's is seen before any of depth 2).
-				out = append(out, Link{Kind: kind, Value: v, Supernode: true, Count: n - 1, CountAtLeast: atLeast, Users: []LinkedUser{}, Via: via})
+				// Too many to list: center is among them if the value is
+				// its own here, root is not (a value of root's is seen
+				// before any of depth 2).
+				if _, found := slices.BinarySearch(own, v); found {
+					n--
+				}
+				out = append(out, Link{Kind: kind, Value: v, Supernode: true, Count: n, CountAtLeast: atLeast, Users: []LinkedUser{}, Via: via})
 				continue
 			}
-			holders = slices.DeleteFunc(holders, func(u string) bool { return u == center || u == root })
+			holders = slices.DeleteFunc(holders, func(u LinkedUser) bool { return u.UserID == center || u.UserID == root })
 			if len(holders) == 0 {
 				continue
 			}
-			l := Link{Kind: kind, Value: v, Count: len(holders), Users: []LinkedUser{}, Via: via}
+			l := Link{Kind: kind, Value: v, Count: len(holders), Users: holders, Via: via}
 			if len(holders) > x.cap {
-				l.Supernode = true
+				l.Supernode, l.Users = true, []LinkedUser{}
 				out = append(out, l)
 				continue
-			}
-			for _, u := range holders {
-				s, ok := x.stats[u]
-				if !ok {
-					if s, err = x.src.Activity(u); err != nil {
-						return nil, err
-					}
-					s.UserID = u
-					x.stats[u] = s
-				}
-				l.Users = append(l.Users, s)
 			}
 			SortLinkedUsers(l.Users)
 			out = append(out, l)
@@ -313,12 +385,13 @@ func (l *Links) SharedBy(kind LinkKind) Shared {
 }
 
 // LinkWindow is how far back a links query looks; it travels as text such
-// as "30d" or "12h" (a day count, a Go duration, or both: "1d12h").
+// as "30d" or "12h" (a day count, a Go duration, or both: "1d12h"). The
+// zero window is DefaultLinkWindow.
 type LinkWindow time.Duration
 
 // MarshalText writes the window in days when it is a whole number of them.
 func (w LinkWindow) MarshalText() ([]byte, error) {
-	d := time.Duration(w)
+	d := time.Duration(cmp.Or(w, DefaultLinkWindow))
 	if d > 0 && d%(24*time.Hour) == 0 {
 		return fmt.Appendf(nil, "%dd", d/(24*time.Hour)), nil
 	}

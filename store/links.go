@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"math"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/riskwatch/riskwatch/decision"
@@ -22,6 +24,8 @@ type LinksQuery struct {
 	Cap int
 	// Depth is 1 or 2 (0: 1).
 	Depth int
+	// Extra are values of User's held elsewhere (decision.LinkOptions).
+	Extra []decision.LinkValue
 }
 
 // linkDims maps each kind of link to the by_dim kind that indexes it.
@@ -33,9 +37,10 @@ var linkDims = [decision.NumLinkKinds]DimKind{
 // Links returns the users that share an IP, a network, an email domain or
 // a device with q.User among the decisions of the window, grouped by what
 // they share (decision.ExpandLinks), exact as of one snapshot. It reads the
-// by_dim index for who has a value and the user index for what each linked
-// user did, so its cost follows the linked users' decisions in the window,
-// not the store. A user with no decisions has no links.
+// by_dim index for who has a value (and the decisions of the values with
+// few enough users), and the user index for the values of the user and of
+// the linked users at depth 2, so its cost follows those decisions, not the
+// store. A user with no decisions has no links.
 func (db *DB) Links(ctx context.Context, q LinksQuery) (decision.Links, error) {
 	var out decision.Links
 	err := db.view(func(tx *bolt.Tx) error {
@@ -43,7 +48,7 @@ func (db *DB) Links(ctx context.Context, q LinksQuery) (decision.Links, error) {
 		if err != nil {
 			return err
 		}
-		out, err = decision.ExpandLinks(src, q.User, decision.LinkOptions{Cap: q.Cap, Depth: q.Depth})
+		out, err = decision.ExpandLinks(src, q.User, decision.LinkOptions{Cap: q.Cap, Depth: q.Depth, Extra: q.Extra})
 		return err
 	})
 	if err != nil {
@@ -57,13 +62,13 @@ type pendLink struct {
 	e    evKey
 	user string // cut to maxIndexPart
 	vals [decision.NumLinkKinds]string
+	risk float64
+	deny bool
 }
 
-// userLinks is one user's decisions in the window, read once: their values
-// of each kind and their activity.
+// userLinks is one user's values of each kind in the window, read once.
 type userLinks struct {
 	vals [decision.NumLinkKinds][]string
-	act  decision.LinkedUser
 }
 
 // linkSource is a decision.LinkSource over one read transaction and window.
@@ -92,7 +97,7 @@ func newLinkSource(ctx context.Context, tx *bolt.Tx, r evRange) (*linkSource, er
 		if !r.contains(e) || s.d.UserID == "" {
 			return true, nil
 		}
-		p := pendLink{e: e, user: indexPart(s.d.UserID)}
+		p := pendLink{e: e, user: indexPart(s.d.UserID), risk: s.d.Risk, deny: s.d.Action == decision.ActionDeny}
 		for _, kind := range decision.LinkKinds {
 			p.vals[kind] = indexPart(kind.Value(&s.d))
 		}
@@ -143,11 +148,6 @@ func (s *linkSource) user(user string) (*userLinks, error) {
 		if indexPart(d.UserID) != want {
 			return true, nil
 		}
-		u.act.Events++
-		u.act.MaxRisk = max(u.act.MaxRisk, d.Risk)
-		if d.Action == decision.ActionDeny {
-			u.act.Denies++
-		}
 		for _, kind := range decision.LinkKinds {
 			if x := indexPart(kind.Value(d)); x != "" && !seen[kind][x] {
 				seen[kind][x] = true
@@ -182,22 +182,40 @@ func (s *linkSource) Values(user string, kind decision.LinkKind) ([]string, erro
 const linkScanBudget = 10_000
 
 // Holders returns the distinct users with a decision whose value of kind
-// is value, from the pending decisions and the index's runs; with more
-// than max of them only their count, a lower bound once linkScanBudget
-// entries are read.
-func (s *linkSource) Holders(kind decision.LinkKind, value string, max int) ([]string, int, bool, error) {
-	seen := map[string]bool{}
+// is value, from the pending decisions and the index's runs, each with the
+// events, max risk and denies of those decisions; with more than max of
+// them only their count, a lower bound once linkScanBudget entries are
+// read.
+func (s *linkSource) Holders(kind decision.LinkKind, value string, max int) ([]decision.LinkedUser, int, bool, error) {
+	acts := map[string]*decision.LinkedUser{}
+	// The stored decisions of each user, read once the list is known to
+	// be short enough.
+	keys := map[string][]decKey{}
 	for i := range s.pend {
 		if p := &s.pend[i]; p.vals[kind] == value {
-			seen[p.user] = true
+			a := acts[p.user]
+			if a == nil {
+				a = &decision.LinkedUser{UserID: p.user}
+				acts[p.user] = a
+			}
+			a.Events++
+			a.MaxRisk = math.Max(a.MaxRisk, p.risk)
+			if p.deny {
+				a.Denies++
+			}
 		}
 	}
 	n, atLeast := 0, false
-	err := s.scanRuns(linkDims[kind], value, func(user []byte) bool {
-		if len(user) > 0 && !seen[string(user)] {
-			seen[string(user)] = true
+	err := s.scanRuns(linkDims[kind], value, func(e evKey, user []byte) bool {
+		if len(user) > 0 {
+			if _, ok := acts[string(user)]; !ok {
+				acts[string(user)] = &decision.LinkedUser{UserID: string(user)}
+			}
+			if len(acts) <= max {
+				keys[string(user)] = append(keys[string(user)], e.dec())
+			}
 		}
-		if n++; n > linkScanBudget && len(seen) > max {
+		if n++; n > linkScanBudget && len(acts) > max {
 			atLeast = true
 			return false
 		}
@@ -206,30 +224,36 @@ func (s *linkSource) Holders(kind decision.LinkKind, value string, max int) ([]s
 	if err != nil {
 		return nil, 0, false, err
 	}
-	if len(seen) > max {
-		return nil, len(seen), atLeast, nil
+	if len(acts) > max {
+		return nil, len(acts), atLeast, nil
 	}
-	out := make([]string, 0, len(seen))
-	for u := range seen {
-		out = append(out, u)
+	decisions := s.tx.Bucket(bktDecisions)
+	out := make([]decision.LinkedUser, 0, len(acts))
+	for user, a := range acts {
+		for _, k := range keys[user] {
+			v := decisions.Get(k[:])
+			if v == nil {
+				return nil, 0, false, fmt.Errorf("dimension index names missing decision %s", k.id())
+			}
+			if err := decodeDecision(k[:], v, &s.d, false); err != nil {
+				return nil, 0, false, err
+			}
+			a.Events++
+			a.MaxRisk = math.Max(a.MaxRisk, s.d.Risk)
+			if s.d.Action == decision.ActionDeny {
+				a.Denies++
+			}
+		}
+		out = append(out, *a)
 	}
-	slices.Sort(out)
+	slices.SortFunc(out, func(a, b decision.LinkedUser) int { return strings.Compare(a.UserID, b.UserID) })
 	return out, len(out), false, nil
-}
-
-// Activity returns what user did in the window.
-func (s *linkSource) Activity(user string) (decision.LinkedUser, error) {
-	u, err := s.user(user)
-	if err != nil {
-		return decision.LinkedUser{}, err
-	}
-	return u.act, nil
 }
 
 // scanRuns calls fn with the user of every by_dim entry of kind and value
 // in the window, run after run (in no particular order: no merge of the
 // runs), until fn returns false.
-func (s *linkSource) scanRuns(kind DimKind, value string, fn func(user []byte) bool) error {
+func (s *linkSource) scanRuns(kind DimKind, value string, fn func(e evKey, user []byte) bool) error {
 	prefix := dimPrefix(nil, kind, indexPart(value))
 	lo := append(slices.Clip(prefix), s.r.lo[:]...)
 	hi := append(slices.Clip(prefix), s.r.hi[:]...)
@@ -250,7 +274,7 @@ func (s *linkSource) scanRuns(kind DimKind, value string, fn func(user []byte) b
 			if s.dims.deadEntry(it.k[len(prefix):]) {
 				continue
 			}
-			if !fn(it.v[w : w+int(u)]) {
+			if !fn(evKey(it.k[len(prefix):]), it.v[w:w+int(u)]) {
 				return nil
 			}
 		}

@@ -123,22 +123,11 @@ func linkStore(t *testing.T, opts Options) (*DB, *fakeClock) {
 // recountLinks answers a links query from every decision, without the
 // indexes or decision.ExpandLinks: the reference.
 func recountLinks(all []decision.Decision, vals [][decision.NumLinkKinds]string, root string, from time.Time, capN, depth int) decision.Links {
-	holders := map[[2]string]map[string]bool{}
+	holders := map[[2]string]map[string]*decision.LinkedUser{}
 	values := map[string]map[[2]string]bool{}
-	acts := map[string]*decision.LinkedUser{}
 	for i, d := range all {
 		if d.UserID == "" || !inExactWindow(&d, from, time.Time{}) {
 			continue
-		}
-		a := acts[d.UserID]
-		if a == nil {
-			a = &decision.LinkedUser{UserID: d.UserID}
-			acts[d.UserID] = a
-		}
-		a.Events++
-		a.MaxRisk = max(a.MaxRisk, d.Risk)
-		if d.Action == decision.ActionDeny {
-			a.Denies++
 		}
 		for _, k := range decision.LinkKinds {
 			v := vals[i][k]
@@ -147,9 +136,18 @@ func recountLinks(all []decision.Decision, vals [][decision.NumLinkKinds]string,
 			}
 			key := [2]string{k.String(), v}
 			if holders[key] == nil {
-				holders[key] = map[string]bool{}
+				holders[key] = map[string]*decision.LinkedUser{}
 			}
-			holders[key][d.UserID] = true
+			a := holders[key][d.UserID]
+			if a == nil {
+				a = &decision.LinkedUser{UserID: d.UserID}
+				holders[key][d.UserID] = a
+			}
+			a.Events++
+			a.MaxRisk = max(a.MaxRisk, d.Risk)
+			if d.Action == decision.ActionDeny {
+				a.Denies++
+			}
 			if values[d.UserID] == nil {
 				values[d.UserID] = map[[2]string]bool{}
 			}
@@ -161,9 +159,9 @@ func recountLinks(all []decision.Decision, vals [][decision.NumLinkKinds]string,
 	link := func(key [2]string, center, via string) (decision.Link, bool) {
 		kind, _ := decision.ParseLinkKind(key[0])
 		l := decision.Link{Kind: kind, Value: key[1], Via: via, Users: []decision.LinkedUser{}}
-		for u := range holders[key] {
+		for u, a := range holders[key] {
 			if u != center && u != root {
-				l.Users = append(l.Users, *acts[u])
+				l.Users = append(l.Users, *a)
 			}
 		}
 		l.Count = len(l.Users)
