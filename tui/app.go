@@ -14,6 +14,7 @@ import (
 	"github.com/riskwatch/riskwatch/tui/health"
 	"github.com/riskwatch/riskwatch/tui/hist"
 	"github.com/riskwatch/riskwatch/tui/journey"
+	"github.com/riskwatch/riskwatch/tui/links"
 	"github.com/riskwatch/riskwatch/tui/live"
 	"github.com/riskwatch/riskwatch/tui/whatif"
 )
@@ -61,6 +62,7 @@ type Model struct {
 	whatif   *whatif.Model
 	health   *health.Model
 	detail   *detail.Model
+	links    *links.Model
 
 	// stack is where the user is and how they got there: its top has
 	// focus, and esc goes back to the entry below. A tab key starts it
@@ -115,6 +117,7 @@ func newModel(ctx context.Context, opts Options) *Model {
 	m.whatif = register(m, common.ViewWhatIf, whatif.New(c, opts.saver()))
 	m.health = register(m, common.ViewHealth, health.New(c))
 	m.detail = register(m, common.ViewDetail, detail.New(c))
+	m.links = register(m, common.ViewLinks, links.New(c))
 	m.c.Styles = common.NewStyles(m.theme)
 	return m
 }
@@ -213,6 +216,8 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, m.showLive(msg.Filter)
 	case common.OpenJourneyMsg:
 		return m, m.openJourney(msg.UserID)
+	case common.OpenLinksMsg:
+		return m, m.openLinks(msg.UserID)
 	case common.ThresholdsMsg:
 		m.setThresholds(msg)
 	case common.OpenDetailMsg:
