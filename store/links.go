@@ -81,10 +81,12 @@ type linkSource struct {
 	pend  []pendLink
 	users map[string]*userLinks
 	d     decision.Decision
+	// budget is what is left of linkQueryBudget.
+	budget int
 }
 
 func newLinkSource(ctx context.Context, tx *bolt.Tx, r evRange) (*linkSource, error) {
-	s := &linkSource{ctx: ctx, tx: tx, r: r, users: map[string]*userLinks{}}
+	s := &linkSource{ctx: ctx, tx: tx, r: r, users: map[string]*userLinks{}, budget: linkQueryBudget}
 	var err error
 	if s.dims, err = readDimState(tx); err != nil {
 		return nil, err
@@ -175,17 +177,22 @@ func (s *linkSource) Values(user string, kind decision.LinkKind) ([]string, erro
 	return u.vals[kind], nil
 }
 
-// linkScanBudget is how many index entries of one value Holders reads
-// past the point where the value has more holders than asked for: a free-mail
-// domain or a popular user agent may have hundreds of thousands, and their
-// exact count is not worth the wait.
-const linkScanBudget = 10_000
+// A value with more holders than a query lists is a supernode, counted
+// instead of listed. A free-mail domain or a popular user agent may have
+// hundreds of thousands of decisions, and an exact count is not worth the
+// wait: past the point where a value is known to be a supernode, Holders
+// reads at most linkScanBudget more index entries of it, and all the
+// supernodes of one query at most linkQueryBudget (those of depth 1 come
+// first); a count cut short is a lower bound.
+const (
+	linkScanBudget  = 10_000
+	linkQueryBudget = 25_000
+)
 
 // Holders returns the distinct users with a decision whose value of kind
 // is value, from the pending decisions and the index's runs, each with the
 // events, max risk and denies of those decisions; with more than max of
-// them only their count, a lower bound once linkScanBudget entries are
-// read.
+// them only their count, a lower bound when a budget ran out.
 func (s *linkSource) Holders(kind decision.LinkKind, value string, max int) ([]decision.LinkedUser, int, bool, error) {
 	acts := map[string]*decision.LinkedUser{}
 	// The stored decisions of each user, read once the list is known to
@@ -215,9 +222,14 @@ func (s *linkSource) Holders(kind decision.LinkKind, value string, max int) ([]d
 				keys[string(user)] = append(keys[string(user)], e.dec())
 			}
 		}
-		if n++; n > linkScanBudget && len(acts) > max {
-			atLeast = true
-			return false
+		if len(acts) > max {
+			// A supernode: counting on costs the budgets.
+			n++
+			s.budget--
+			if n > linkScanBudget || s.budget < 0 {
+				atLeast = true
+				return false
+			}
 		}
 		return true
 	})
