@@ -81,12 +81,13 @@ type linkSource struct {
 	pend  []pendLink
 	users map[string]*userLinks
 	d     decision.Decision
-	// budget is what is left of linkQueryBudget.
-	budget int
+	// scanBudget is linkScanBudget; budget is what is left of
+	// linkQueryBudget.
+	scanBudget, budget int
 }
 
 func newLinkSource(ctx context.Context, tx *bolt.Tx, r evRange) (*linkSource, error) {
-	s := &linkSource{ctx: ctx, tx: tx, r: r, users: map[string]*userLinks{}, budget: linkQueryBudget}
+	s := &linkSource{ctx: ctx, tx: tx, r: r, users: map[string]*userLinks{}, scanBudget: linkScanBudget, budget: linkQueryBudget}
 	var err error
 	if s.dims, err = readDimState(tx); err != nil {
 		return nil, err
@@ -226,7 +227,7 @@ func (s *linkSource) Holders(kind decision.LinkKind, value string, max int) ([]d
 			// A supernode: counting on costs the budgets.
 			n++
 			s.budget--
-			if n > linkScanBudget || s.budget < 0 {
+			if n > s.scanBudget || s.budget < 0 {
 				atLeast = true
 				return false
 			}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/riskwatch/riskwatch/decision"
+	bolt "go.etcd.io/bbolt"
 )
 
 // The planted rings of linkStore.
@@ -322,5 +323,43 @@ func TestLinksOptions(t *testing.T) {
 	cancel()
 	if _, err := db.Links(cctx, LinksQuery{User: "nat-1"}); err == nil {
 		t.Error("a cancelled context answered")
+	}
+}
+
+// Past its budgets a supernode's count stops, as a lower bound; a value
+// with few users is listed whatever the budgets.
+func TestLinksSupernodeBudget(t *testing.T) {
+	db, _ := linkStore(t, Options{})
+	// Retention folds every pending decision into the indexes first
+	// (nothing is older than 2000): the budgets apply to index entries.
+	if _, err := db.Retain(context.Background(), time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)); err != nil {
+		t.Fatal(err)
+	}
+	err := db.view(func(tx *bolt.Tx) error {
+		s, err := newLinkSource(context.Background(), tx, evRangeOf(time.Time{}, time.Time{}))
+		if err != nil {
+			return err
+		}
+		s.scanBudget, s.budget = 100, 150
+		for i, want := range []struct {
+			count   int
+			atLeast bool
+		}{{50 + 101, true}, {50 + 50, true}, {51, true}} {
+			users, n, atLeast, err := s.Holders(decision.LinkIP, natIP, 50)
+			if err != nil {
+				return err
+			}
+			if users != nil || atLeast != want.atLeast || n != want.count {
+				t.Errorf("NAT, call %d: %d users listed, count %d at least %v; want %d, %v", i, len(users), n, atLeast, want.count, want.atLeast)
+			}
+		}
+		users, n, atLeast, err := s.Holders(decision.LinkIP, ringIP, 50)
+		if err != nil || len(users) != 7 || n != 7 || atLeast {
+			t.Errorf("the ring past the budgets: %v %d %v %v", users, n, atLeast, err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
