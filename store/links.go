@@ -84,10 +84,37 @@ type linkSource struct {
 	// scanBudget is linkScanBudget; budget is what is left of
 	// linkQueryBudget.
 	scanBudget, budget int
+	// scores are the risk and action of the decisions read so far: a
+	// decision is often under several values (its IP and its /24).
+	scores map[decKey]score
+}
+
+// score is what a linked user's numbers read of one decision.
+type score struct {
+	risk float64
+	deny bool
+}
+
+// scoreOf returns the risk and action of the stored decision k.
+func (s *linkSource) scoreOf(k decKey) (score, error) {
+	if sc, ok := s.scores[k]; ok {
+		return sc, nil
+	}
+	v := s.tx.Bucket(bktDecisions).Get(k[:])
+	if v == nil {
+		return score{}, fmt.Errorf("an index names missing decision %s", k.id())
+	}
+	if err := decodeDecision(k[:], v, &s.d, false); err != nil {
+		return score{}, err
+	}
+	sc := score{risk: s.d.Risk, deny: s.d.Action == decision.ActionDeny}
+	s.scores[k] = sc
+	return sc, nil
 }
 
 func newLinkSource(ctx context.Context, tx *bolt.Tx, r evRange) (*linkSource, error) {
-	s := &linkSource{ctx: ctx, tx: tx, r: r, users: map[string]*userLinks{}, scanBudget: linkScanBudget, budget: linkQueryBudget}
+	s := &linkSource{ctx: ctx, tx: tx, r: r, users: map[string]*userLinks{},
+		scanBudget: linkScanBudget, budget: linkQueryBudget, scores: map[decKey]score{}}
 	var err error
 	if s.dims, err = readDimState(tx); err != nil {
 		return nil, err
@@ -148,6 +175,7 @@ func (s *linkSource) user(user string) (*userLinks, error) {
 		if err := decodeDecision(k[:], v, d, false); err != nil {
 			return false, err
 		}
+		s.scores[k] = score{risk: d.Risk, deny: d.Action == decision.ActionDeny}
 		if indexPart(d.UserID) != want {
 			return true, nil
 		}
@@ -240,20 +268,16 @@ func (s *linkSource) Holders(kind decision.LinkKind, value string, max int) ([]d
 	if len(acts) > max {
 		return nil, len(acts), atLeast, nil
 	}
-	decisions := s.tx.Bucket(bktDecisions)
 	out := make([]decision.LinkedUser, 0, len(acts))
 	for user, a := range acts {
 		for _, k := range keys[user] {
-			v := decisions.Get(k[:])
-			if v == nil {
-				return nil, 0, false, fmt.Errorf("dimension index names missing decision %s", k.id())
-			}
-			if err := decodeDecision(k[:], v, &s.d, false); err != nil {
+			sc, err := s.scoreOf(k)
+			if err != nil {
 				return nil, 0, false, err
 			}
 			a.Events++
-			a.MaxRisk = math.Max(a.MaxRisk, s.d.Risk)
-			if s.d.Action == decision.ActionDeny {
+			a.MaxRisk = math.Max(a.MaxRisk, sc.risk)
+			if sc.deny {
 				a.Denies++
 			}
 		}
