@@ -87,6 +87,7 @@ Score for real:         SAFEE_API_KEY=... riskwatch --file /var/log/app/events.n
 		a.genCmd(),
 		a.exportCmd(),
 		a.explainCmd(),
+		a.linksCmd(),
 		a.statsCmd(),
 		a.tuiCmd(),
 		a.versionCmd(),

@@ -70,6 +70,11 @@ type Reader interface {
 	Alerts(ctx context.Context, q AlertsQuery) (Alerts, error)
 	// Backtest replays alert rules over the stored history of q's window.
 	Backtest(ctx context.Context, q BacktestQuery) (Backtest, error)
+	// Links returns the users that share an IP, a network, an email domain
+	// or a device with q.User within q.Window, grouped by what is shared; a
+	// depth other than 1 or 2, or a cap outside 1..decision.MaxLinkCap, is
+	// ErrInvalid.
+	Links(ctx context.Context, q LinksQuery) (decision.Links, error)
 	// Subscribe delivers newly stored decisions in batches a few times a
 	// second until ctx ends, then closes the channel. A subscriber that falls
 	// behind receives a batch with Missed > 0 instead of blocking the pipeline.

@@ -1,9 +1,11 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -365,4 +367,35 @@ func (f *Federation) Backtest(ctx context.Context, q BacktestQuery) (Backtest, e
 // Alerts lists each member's alerts and history, named by member.
 func (f *Federation) Alerts(ctx context.Context, q AlertsQuery) (Alerts, error) {
 	return fan(ctx, f, opAlerts, q)
+}
+
+// Links merges the members' links value by value (see mergeLinks).
+func (f *Federation) Links(ctx context.Context, q LinksQuery) (decision.Links, error) {
+	return fan(ctx, f, opLinks, q)
+}
+
+// maxLinkValues bounds the values of a user a federation passes on to
+// every member.
+const maxLinkValues = 1000
+
+// federateLinks reads the user's decisions in the window on every member
+// first, so that each member links the user's values held on the others
+// (LinksQuery.Values), then merges the members' links (mergeLinks). Depth-2
+// links follow the linked users' values as each member holds them.
+func federateLinks(ctx context.Context, f *Federation, q LinksQuery) (decision.Links, error) {
+	if q.User != "" {
+		ds, err := f.Journey(ctx, JourneyQuery{User: q.User, Limit: maxList})
+		if err != nil {
+			return decision.Links{}, err
+		}
+		from := time.Now().Add(-time.Duration(cmp.Or(q.Window, decision.DefaultLinkWindow)))
+		ds = slices.DeleteFunc(ds, func(d decision.Decision) bool { return d.EventTime.Before(from) })
+		vs := decision.LinkValuesOf(ds)
+		q.Values = decision.FormatLinkValues(vs[:min(len(vs), maxLinkValues)])
+	}
+	parts := each(ctx, f, func(ctx context.Context, _ int, r Reader) (decision.Links, error) { return r.Links(ctx, q) })
+	if err := settle(ctx, f, parts); err != nil {
+		return decision.Links{}, err
+	}
+	return mergeLinks(q, parts)
 }

@@ -491,3 +491,76 @@ func federateRange(ctx context.Context, f *Federation, q RangeQuery) (Page, erro
 	}
 	return page, nil
 }
+
+// mergeLinks combines the members' links value by value. A user linked on
+// several members is listed once, its events and denies added and its
+// max risk the highest; a value becomes a supernode when the distinct users
+// merged exceed q.Cap. A value that is a supernode on some member cannot be
+// counted exactly across members: its count is then the largest that any
+// member or the merged lists give, a lower bound (CountAtLeast). A value
+// shared with q.User on any member is a depth-1 link (no Via).
+func mergeLinks(q LinksQuery, parts []part[decision.Links]) (decision.Links, error) {
+	type acc struct {
+		l      decision.Link
+		users  map[string]int // index in l.Users
+		super  bool
+		parts  int
+		counts int // the largest supernode count of a member
+	}
+	var order []*acc
+	by := map[[2]string]*acc{}
+	for _, ls := range answers(parts) {
+		for _, l := range ls.Links {
+			key := [2]string{l.Kind.String(), l.Value}
+			a := by[key]
+			if a == nil {
+				a = &acc{l: decision.Link{Kind: l.Kind, Value: l.Value, Via: l.Via, Users: []decision.LinkedUser{}}, users: map[string]int{}}
+				by[key] = a
+				order = append(order, a)
+			}
+			a.parts++
+			if l.Via == "" {
+				a.l.Via = ""
+			}
+			a.l.CountAtLeast = a.l.CountAtLeast || l.CountAtLeast
+			if l.Supernode {
+				a.super = true
+				a.counts = max(a.counts, l.Count)
+				continue
+			}
+			for _, u := range l.Users {
+				i, ok := a.users[u.UserID]
+				if !ok {
+					a.users[u.UserID] = len(a.l.Users)
+					a.l.Users = append(a.l.Users, u)
+					continue
+				}
+				m := &a.l.Users[i]
+				m.Events += u.Events
+				m.Denies += u.Denies
+				m.MaxRisk = max(m.MaxRisk, u.MaxRisk)
+				m.Label = cmp.Or(m.Label, u.Label)
+			}
+		}
+	}
+	out := decision.Links{User: q.User, Links: make([]decision.Link, 0, len(order))}
+	for _, a := range order {
+		l := a.l
+		l.Count = max(a.counts, len(l.Users))
+		switch {
+		case a.super:
+			l.Supernode, l.Users = true, []decision.LinkedUser{}
+			l.CountAtLeast = l.CountAtLeast || a.parts > 1
+		case l.Count > cmp.Or(q.Cap, decision.DefaultLinkCap):
+			l.Supernode, l.Users = true, []decision.LinkedUser{}
+		default:
+			decision.SortLinkedUsers(l.Users)
+		}
+		out.Links = append(out.Links, l)
+	}
+	slices.SortStableFunc(out.Links, func(a, b decision.Link) int {
+		// Depth-1 links (no Via) first.
+		return cmp.Or(strings.Compare(a.Via, b.Via), cmp.Compare(a.Kind, b.Kind), strings.Compare(a.Value, b.Value))
+	})
+	return out, nil
+}

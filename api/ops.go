@@ -136,6 +136,15 @@ var (
 		call:  Reader.Backtest,
 		merge: mergeBacktests,
 	})
+	opLinks = newOp(op[Reader, LinksQuery, decision.Links]{
+		name: "Links", route: "links", method: http.MethodGet, path: "/v1/users/{id}/links",
+		call: Reader.Links,
+		local: func(q LinksQuery) (decision.Links, error) {
+			return decision.Links{Links: []decision.Link{}}, nil
+		},
+		merge:    mergeLinks,
+		federate: federateLinks,
+	})
 	opHealth = newOp(op[Reader, healthQuery, Health]{
 		name: "Health", route: "health", method: http.MethodGet, path: "/v1/health",
 		call:  func(r Reader, ctx context.Context, _ healthQuery) (Health, error) { return r.Health(ctx) },
@@ -146,7 +155,7 @@ var (
 // table lists the ops the handler serves, in the order the collector
 // names them. The stream (GET /v1/stream, Reader.Subscribe) is served
 // beside them (stream_server.go).
-var table = []route{opLatest, opDecision, opRange, opJourney, opUsers, opSearchUsers, opRates, opStats, opHistogram, opWhatIf, opFlips, opExplain, opExplainCounts, opAlerts, opBacktest, opHealth}
+var table = []route{opLatest, opDecision, opRange, opJourney, opUsers, opSearchUsers, opRates, opStats, opHistogram, opWhatIf, opFlips, opExplain, opExplainCounts, opAlerts, opBacktest, opLinks, opHealth}
 
 // maxList caps the decisions or users one answer carries. A Range page is
 // capped too and says where to go on; Latest, Journey, Flips and Users

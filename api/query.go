@@ -99,3 +99,20 @@ type FlipsQuery struct {
 	// Limit bounds the answer; <= 0 lets the reader choose.
 	Limit int `query:"limit"`
 }
+
+// LinksQuery asks who shares an IP, a network, an email domain or a device
+// with a user (SPEC section 14), among the decisions whose event time lies
+// within Window before the reader's now.
+type LinksQuery struct {
+	User   string              `path:"id"`
+	Window decision.LinkWindow `query:"window,default=30d"`
+	// Cap is the most users a shared value lists before it is a supernode
+	// (1 to decision.MaxLinkCap).
+	Cap int `query:"cap,default=50"`
+	// Depth is 1 (the users linked to User) or 2 (and those linked to them).
+	Depth int `query:"depth,default=1"`
+	// Values are values of User's that other collectors hold
+	// (decision.FormatLinkValues): a federation passes them on so that
+	// each member links them too.
+	Values string `query:"values"`
+}

@@ -352,6 +352,11 @@ func (r *Remote) WhatIf(ctx context.Context, q WhatIfQuery) (decision.WhatIf, er
 	return call(ctx, r, opWhatIf, q)
 }
 
+// Links asks GET /v1/users/{id}/links.
+func (r *Remote) Links(ctx context.Context, q LinksQuery) (decision.Links, error) {
+	return call(ctx, r, opLinks, q)
+}
+
 // Flips asks GET /v1/flips.
 func (r *Remote) Flips(ctx context.Context, q FlipsQuery) ([]decision.Decision, error) {
 	return call(ctx, r, opFlips, q)

@@ -1,6 +1,7 @@
 package collector
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -308,6 +309,29 @@ func (r *Reader) Notify(ctx context.Context) <-chan struct{} {
 }
 
 var _ api.Notifier = (*Reader)(nil)
+
+// Links returns the users linked to q.User within q.Window before now; zero
+// fields take their defaults (30 days, cap 50, depth 1).
+func (r *Reader) Links(ctx context.Context, q api.LinksQuery) (decision.Links, error) {
+	q.Window = cmp.Or(q.Window, decision.DefaultLinkWindow)
+	q.Cap = cmp.Or(q.Cap, decision.DefaultLinkCap)
+	q.Depth = cmp.Or(q.Depth, 1)
+	switch {
+	case q.Window < 0:
+		return decision.Links{}, api.Invalid(errors.New("window: must be positive"))
+	case q.Cap < 1 || q.Cap > decision.MaxLinkCap:
+		return decision.Links{}, api.Invalid(fmt.Errorf("cap: want 1 to %d users, got %d", decision.MaxLinkCap, q.Cap))
+	case q.Depth != 1 && q.Depth != 2:
+		return decision.Links{}, api.Invalid(fmt.Errorf("depth: %w, got %d", decision.ErrLinkDepth, q.Depth))
+	}
+	extra, err := decision.ParseLinkValues(q.Values)
+	if err != nil {
+		return decision.Links{}, api.Invalid(fmt.Errorf("values: %w", err))
+	}
+	from := r.now().Add(-time.Duration(q.Window))
+	ls, err := r.db.Links(ctx, store.LinksQuery{User: q.User, From: from, Cap: q.Cap, Depth: q.Depth, Extra: extra})
+	return ls, kinded(err)
+}
 
 // Subscribe delivers new decisions in batches until ctx ends; without a
 // collector it delivers nothing and closes the channel when ctx ends.

@@ -258,10 +258,7 @@ func walkDim(ctx context.Context, tx *bolt.Tx, kind DimKind, value string, r evR
 	if err != nil {
 		return err
 	}
-	prefix := dimPrefix(nil, kind, value)
-	lo := append(slices.Clip(prefix), r.lo[:]...)
-	hi := append(slices.Clip(prefix), r.hi[:]...)
-	i, more, n := 0, true, 0
+	i, more := 0, true
 	// flush hands fn the pending entries before e (all when e is nil).
 	flush := func(e *evKey) error {
 		for more && i < len(pend) && (e == nil || bytes.Compare(pend[i].e[:], e[:]) < 0) {
@@ -273,7 +270,28 @@ func walkDim(ctx context.Context, tx *bolt.Tx, kind DimKind, value string, r evR
 		}
 		return nil
 	}
-	err = mergeRuns(tx.Bucket(bktByDim), &s, s.runIDs(), lo, hi, func(k, v []byte) (bool, error) {
+	err = walkDimRuns(ctx, tx, &s, kind, value, r, func(e evKey, user []byte) (bool, error) {
+		if err := flush(&e); err != nil || !more {
+			return false, err
+		}
+		var err error
+		more, err = fn(e, user)
+		return more, err
+	})
+	if err != nil {
+		return err
+	}
+	return flush(nil)
+}
+
+// walkDimRuns is walkDim without the pending decisions: the entries of the
+// index's runs (state s) for kind and value (already cut by indexPart) in r.
+func walkDimRuns(ctx context.Context, tx *bolt.Tx, s *dimState, kind DimKind, value string, r evRange, fn func(e evKey, user []byte) (bool, error)) error {
+	prefix := dimPrefix(nil, kind, value)
+	lo := append(slices.Clip(prefix), r.lo[:]...)
+	hi := append(slices.Clip(prefix), r.hi[:]...)
+	n := 0
+	return mergeRuns(tx.Bucket(bktByDim), s, s.runIDs(), lo, hi, func(k, v []byte) (bool, error) {
 		if n++; n%ctxCheckEvery == 0 {
 			if err := ctx.Err(); err != nil {
 				return false, err
@@ -283,16 +301,6 @@ func walkDim(ctx context.Context, tx *bolt.Tx, kind DimKind, value string, r evR
 		if len(k) != len(prefix)+len(evKey{}) || w <= 0 || uint64(len(v)-w) < u {
 			return false, fmt.Errorf("dimension index entry %x: %w", k, errRecord)
 		}
-		e := evKey(k[len(prefix):])
-		if err := flush(&e); err != nil || !more {
-			return false, err
-		}
-		var err error
-		more, err = fn(e, v[w:w+int(u)])
-		return more, err
+		return fn(evKey(k[len(prefix):]), v[w:w+int(u)])
 	})
-	if err != nil {
-		return err
-	}
-	return flush(nil)
 }

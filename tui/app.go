@@ -17,6 +17,7 @@ import (
 	"github.com/riskwatch/riskwatch/tui/health"
 	"github.com/riskwatch/riskwatch/tui/hist"
 	"github.com/riskwatch/riskwatch/tui/journey"
+	"github.com/riskwatch/riskwatch/tui/links"
 	"github.com/riskwatch/riskwatch/tui/live"
 	"github.com/riskwatch/riskwatch/tui/whatif"
 )
@@ -66,6 +67,7 @@ type Model struct {
 	alerts   *alerts.Model
 	detail   *detail.Model
 	explain  *explain.Model
+	links    *links.Model
 
 	// stack is where the user is and how they got there: its top has
 	// focus, and esc goes back to the entry below. A tab key starts it
@@ -130,6 +132,7 @@ func newModel(ctx context.Context, opts Options) *Model {
 	m.alerts = register(m, common.ViewAlerts, alerts.New(c))
 	m.detail = register(m, common.ViewDetail, detail.New(c))
 	m.explain = register(m, common.ViewExplain, explain.New(c))
+	m.links = register(m, common.ViewLinks, links.New(c))
 	m.c.Styles = common.NewStyles(m.theme)
 	return m
 }
@@ -235,6 +238,8 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, tea.Batch(m.explain.Open(msg.Filter, msg.Window, msg.Baseline), m.open(common.ViewExplain))
 	case common.OpenJourneyMsg:
 		return m, m.openJourney(msg.UserID)
+	case common.OpenLinksMsg:
+		return m, m.openLinks(msg.UserID)
 	case common.ThresholdsMsg:
 		m.setThresholds(msg)
 	case common.OpenDetailMsg:

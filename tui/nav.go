@@ -66,6 +66,16 @@ func (m *Model) openJourney(user string) tea.Cmd {
 	return tea.Batch(m.journeys.Open(user), m.open(common.ViewJourneys))
 }
 
+// openLinks shows the Links view of user; esc returns to where the user
+// was.
+func (m *Model) openLinks(user string) tea.Cmd {
+	if user == "" {
+		return common.Status("this row has no user", common.LevelWarn)
+	}
+	m.helpOpen = false
+	return tea.Batch(m.links.Open(user), m.open(common.ViewLinks))
+}
+
 // setThresholds keeps the newest thresholds the What-if view announced, so
 // the histograms draw the lines being tried.
 func (m *Model) setThresholds(msg common.ThresholdsMsg) {

@@ -22,6 +22,7 @@ const (
 	ViewAlerts
 	ViewDetail
 	ViewExplain
+	ViewLinks
 	NumViews
 )
 
@@ -29,7 +30,7 @@ const (
 // and tab.
 const NumTabs = int(ViewDetail)
 
-var viewNames = [NumViews]string{"Live", "Histograms", "Journeys", "What-if", "Health", "Alerts", "Detail", "Explain"}
+var viewNames = [NumViews]string{"Live", "Histograms", "Journeys", "What-if", "Health", "Alerts", "Detail", "Explain", "Links"}
 
 // String returns the view's title.
 func (v ViewID) String() string {

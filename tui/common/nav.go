@@ -45,3 +45,13 @@ func Explain(filter, window, baseline string) tea.Cmd {
 func OpenDetail(d decision.Decision) tea.Cmd {
 	return func() tea.Msg { return OpenDetailMsg{Decision: d} }
 }
+
+// OpenLinksMsg asks the root to show the Links view of one user.
+type OpenLinksMsg struct {
+	UserID string
+}
+
+// OpenLinks returns a command asking the root for user's links.
+func OpenLinks(userID string) tea.Cmd {
+	return func() tea.Msg { return OpenLinksMsg{UserID: userID} }
+}

@@ -38,6 +38,7 @@ type KeyMap struct {
 	Sort   key.Binding
 	Order  key.Binding
 	Pivot  key.Binding
+	Links  key.Binding
 	IDs    key.Binding
 	Back   key.Binding
 }
@@ -49,6 +50,7 @@ func defaultKeyMap() KeyMap {
 		Sort:   key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "sort: seen/risk/denies")),
 		Order:  key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "newest/oldest first")),
 		Pivot:  key.NewBinding(key.WithKeys("i"), key.WithHelp("i", "users on this IP")),
+		Links:  key.NewBinding(key.WithKeys("l"), key.WithHelp("l", "linked users")),
 		IDs:    key.NewBinding(key.WithKeys("I"), key.WithHelp("I", "every email, IP, device")),
 		Back:   key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back")),
 	}
@@ -174,9 +176,9 @@ func (m Model) ShortHelp() []key.Binding {
 			key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel")),
 		}
 	case m.tl.open:
-		return []key.Binding{m.keys.Open, m.keys.Order, m.keys.IDs, m.keys.Pivot, m.keys.Back}
+		return []key.Binding{m.keys.Open, m.keys.Order, m.keys.IDs, m.keys.Pivot, m.keys.Links, m.keys.Back}
 	}
-	return []key.Binding{m.keys.Open, m.keys.Sort, m.keys.Search}
+	return []key.Binding{m.keys.Open, m.keys.Sort, m.keys.Search, m.keys.Links}
 }
 
 // FullHelp lists every key of what is shown.
@@ -184,9 +186,9 @@ func (m Model) FullHelp() []key.Binding {
 	k := m.c.Keys
 	nav := []key.Binding{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom}
 	if m.tl.open {
-		return append([]key.Binding{m.keys.Open, m.keys.Order, m.keys.IDs, m.keys.Pivot, m.keys.Back}, nav...)
+		return append([]key.Binding{m.keys.Open, m.keys.Order, m.keys.IDs, m.keys.Pivot, m.keys.Links, m.keys.Back}, nav...)
 	}
-	return append([]key.Binding{m.keys.Open, m.keys.Sort, m.keys.Search, m.keys.Back}, nav...)
+	return append([]key.Binding{m.keys.Open, m.keys.Sort, m.keys.Search, m.keys.Links, m.keys.Back}, nav...)
 }
 
 // Update handles keys, answers, refresh ticks and new batches.
@@ -198,6 +200,7 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 	case common.Answer[*timeline]:
 		m.tl.onTimeline(msg)
 		m.tl.scroll(m.timelineRows())
+
 	case common.RefreshMsg:
 		ok, next := m.refresh.Tick(msg)
 		if ok && m.refresh.Dirty() {
@@ -246,6 +249,10 @@ func (m Model) listKey(msg tea.KeyPressMsg) (Model, tea.Cmd) {
 		if u := m.list.selected(); u != nil {
 			cmd := m.openFromList(u.UserID)
 			return m, cmd
+		}
+	case key.Matches(msg, m.keys.Links):
+		if u := m.list.selected(); u != nil {
+			return m, common.OpenLinks(u.UserID)
 		}
 	case key.Matches(msg, m.keys.Sort):
 		m.list.sort = (m.list.sort + 1) % numSorts
@@ -302,6 +309,8 @@ func (m Model) timelineKey(msg tea.KeyPressMsg) (Model, tea.Cmd) {
 		if r := m.tl.selected(); r != nil {
 			return m, common.OpenDetail(*r.d)
 		}
+	case key.Matches(msg, m.keys.Links):
+		return m, common.OpenLinks(t.user)
 	case key.Matches(msg, m.keys.Order):
 		m.tl.toggleOrder(m.timelineRows())
 	case key.Matches(msg, m.keys.Pivot):

@@ -32,6 +32,9 @@ type timeline struct {
 	maxRisk float64
 	denies  int
 	ids     [numKinds][]identity
+	// links are the users sharing something with the user, for the
+	// title; nil when they could not be read.
+	links *decision.Links
 }
 
 // idKind is a kind of value an identity header lists.

@@ -104,12 +104,58 @@ func (m *Model) loadTimeline() tea.Cmd {
 	m.refresh.Started(m.c.Clock())
 	user, data := t.user, m.c.Data
 	return t.req.Go(m.c, func(ctx context.Context) (*timeline, error) {
+		// The links for the title are read beside the journey; a
+		// journey without them shows no links.
+		links := make(chan *decision.Links, 1)
+		go func() {
+			ls, err := data.Links(ctx, api.LinksQuery{User: user})
+			if err != nil {
+				links <- nil
+				return
+			}
+			links <- &ls
+		}()
 		ds, err := data.Journey(ctx, api.JourneyQuery{User: user, Limit: EventsLimit})
+		ls := <-links
 		if err != nil {
 			return nil, fmt.Errorf("journey of %q: %w", user, err)
 		}
-		return buildTimeline(ds), nil
+		tl := buildTimeline(ds)
+		tl.links = ls
+		return tl, nil
 	})
+}
+
+// sharedText sums up what the user shares with others for the title:
+// "shares IP with 12 users (3 denied) · device with 2 users"; "" when
+// nothing. (Email domains are left out: free-mail ones link everyone.)
+func sharedText(ls *decision.Links) string {
+	var parts []string
+	for _, k := range []struct {
+		kind decision.LinkKind
+		name string
+	}{{decision.LinkIP, "IP"}, {decision.LinkUA, "device"}} {
+		s := ls.SharedBy(k.kind)
+		if s.Users == 0 {
+			continue
+		}
+		p := k.name + " with " + common.Count(uint64(s.Users))
+		if s.Supernode {
+			p += "+"
+		}
+		p += " users"
+		if s.Users == 1 {
+			p = k.name + " with 1 user"
+		}
+		if s.Denied > 0 {
+			p += " (" + common.Count(uint64(s.Denied)) + " denied)"
+		}
+		if len(parts) == 0 {
+			p = "shares " + p
+		}
+		parts = append(parts, p)
+	}
+	return strings.Join(parts, " · ")
 }
 
 // onTimeline takes an answer, keeping the selected event selected.
@@ -349,6 +395,11 @@ func (m Model) timelineTitle() string {
 			widget.Segment{Text: common.Count(uint64(d.denies)) + " denied", Style: st.Action[decision.ActionDeny.Index()], Priority: 3},
 			widget.Segment{Text: "first " + common.Age(m.c.Clock(), d.rows[0].d.EventTime), Style: st.Dim, Priority: 5},
 		)
+	}
+	if t.data != nil && t.data.links != nil {
+		if s := sharedText(t.data.links); s != "" {
+			segs = append(segs, widget.Segment{Text: s, Style: st.Warn, Priority: 5})
+		}
 	}
 	order := "newest first"
 	if t.oldestFirst {

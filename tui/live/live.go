@@ -33,6 +33,7 @@ type KeyMap struct {
 	Open    key.Binding
 	Copy    key.Binding
 	Journey key.Binding
+	Links   key.Binding
 	Follow  key.Binding
 	Oldest  key.Binding
 	Explain key.Binding
@@ -46,6 +47,7 @@ func defaultKeyMap() KeyMap {
 		Open:    key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "detail")),
 		Copy:    key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "copy JSON")),
 		Journey: key.NewBinding(key.WithKeys("u"), key.WithHelp("u", "user journey")),
+		Links:   key.NewBinding(key.WithKeys("l"), key.WithHelp("l", "linked users")),
 		Follow:  key.NewBinding(key.WithKeys("G", "end"), key.WithHelp("G", "newest, follow")),
 		Oldest:  key.NewBinding(key.WithKeys("g", "home"), key.WithHelp("g", "oldest loaded")),
 		Explain: key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "explain the last 10m")),
@@ -245,7 +247,7 @@ func (m Model) ShortHelp() []key.Binding {
 func (m Model) FullHelp() []key.Binding {
 	k := m.c.Keys
 	return []key.Binding{m.keys.Pause, m.keys.Filter, m.keys.Jump, m.keys.Open, m.keys.Copy, m.keys.Journey,
-		m.keys.Follow, m.keys.Oldest, m.keys.Explain, k.Up, k.Down, k.PageUp, k.PageDown}
+		m.keys.Links, m.keys.Follow, m.keys.Oldest, m.keys.Explain, k.Up, k.Down, k.PageUp, k.PageDown}
 }
 
 // HelpGroups are the languages the view's prompts take, for the help
@@ -470,6 +472,10 @@ func (m Model) onKey(msg tea.KeyPressMsg) (Model, tea.Cmd) {
 	case key.Matches(msg, m.keys.Journey):
 		if d, ok := m.Selected(); ok {
 			return m, common.OpenJourney(d.UserID)
+		}
+	case key.Matches(msg, m.keys.Links):
+		if d, ok := m.Selected(); ok {
+			return m, common.OpenLinks(d.UserID)
 		}
 	case key.Matches(msg, k.Up):
 		return m, m.move(-1)
