@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -93,6 +94,11 @@ type DB struct {
 
 	// retainMu serialises Retain calls.
 	retainMu sync.Mutex
+
+	// labels caches the labels ledger; whatifs the label what-if counts
+	// (labelwhatif.go).
+	labels  ledgerCache
+	whatifs whatifCache
 
 	// Counters mirrored from bktMeta after each commit.
 	inbox     atomic.Uint64
@@ -272,7 +278,11 @@ func (db *DB) init(opts *Options) (last, mark decKey, pend []pendingDec, err err
 	err = db.bolt.View(func(tx *bolt.Tx) error {
 		meta := tx.Bucket(bktMeta)
 		for _, name := range allBuckets {
-			c := tx.Bucket(name).Cursor()
+			b := tx.Bucket(name)
+			if b == nil {
+				continue // an optional bucket of a read-only file (createMissing)
+			}
+			c := b.Cursor()
 			c.First()
 			c.Last()
 		}
@@ -300,7 +310,8 @@ func (db *DB) init(opts *Options) (last, mark decKey, pend []pendingDec, err err
 
 // createMissing creates the buckets the file lacks (none of a current file;
 // a bucket added by a later release needs no migration). A read-only store
-// cannot: it reports them.
+// cannot: it reports them, except the optional ones (the labels ledger),
+// which read as empty until a writer creates them.
 func (db *DB) createMissing() error {
 	var missing [][]byte
 	err := db.bolt.View(func(tx *bolt.Tx) error {
@@ -313,6 +324,12 @@ func (db *DB) createMissing() error {
 	})
 	if err != nil || len(missing) == 0 {
 		return err
+	}
+	missing = slices.DeleteFunc(missing, func(name []byte) bool {
+		return db.readOnly && optionalBucket(name)
+	})
+	if len(missing) == 0 {
+		return nil
 	}
 	if db.readOnly {
 		return fmt.Errorf("open store %s: %w: bucket %s missing; open it once with `riskwatch collect` or `riskwatch` (not read-only) to add it", db.path, ErrSchema, missing[0])

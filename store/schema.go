@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -63,11 +64,26 @@ var (
 	bktRejected = []byte("rejected")
 	// bktCheckpoints: source -> checkpoint.
 	bktCheckpoints = []byte("checkpoints")
+	// bktLabels is the labels ledger: 8-byte big-endian sequence (the
+	// bucket's own, so entries sort in the order they were recorded) ->
+	// JSON of the decision.LabelEntry. Append-only (see labels.go).
+	bktLabels = []byte("labels")
+	// bktLabelSubjects: kind + 0 + lp(subject) + 8-byte sequence -> empty,
+	// a subject's ledger entries in order.
+	bktLabelSubjects = []byte("label_subjects")
 )
 
 var allBuckets = [][]byte{
 	bktMeta, bktInbox, bktEvents, bktDecisions, bktByTime, bktByUser, bktByIP,
 	bktByDim, bktUsers, bktMinutes, bktHours, bktRejected, bktCheckpoints,
+	bktLabels, bktLabelSubjects,
+}
+
+// optionalBucket reports whether a file opened read-only may lack the
+// bucket: it was added after schema 2 and reads as empty (the labels
+// ledger).
+func optionalBucket(name []byte) bool {
+	return bytes.Equal(name, bktLabels) || bytes.Equal(name, bktLabelSubjects)
 }
 
 // Keys in bktMeta.

@@ -1,0 +1,175 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/riskwatch/riskwatch/decision"
+	bolt "go.etcd.io/bbolt"
+)
+
+// LabelWhatIfQuery selects the decisions of a what-if with labels.
+type LabelWhatIfQuery struct {
+	Thresholds decision.Thresholds
+	// From and To bound the event times (zero: unbounded); the filter's
+	// since: and until: narrow them further.
+	From, To time.Time
+	Filter   *decision.Filter
+	// FilterText is the filter as written; it keys the cache.
+	FilterText string
+	// AsOf reads the labels recorded before it (zero: every label).
+	AsOf time.Time
+}
+
+// labelCounts are the counts of one scan for every score at once, so that
+// another score or other thresholds need no scan.
+type labelCounts struct {
+	hist   [decision.NumScores]decision.LabelHist
+	byType map[string]*[decision.NumScores]decision.LabelHist
+	errors uint64
+	lag    [decision.LagDays]uint64
+}
+
+// whatifKey identifies a scan: the query without its thresholds, and the
+// store's and the ledger's state.
+type whatifKey struct {
+	from, to, asOf int64
+	filter         string
+	txid           int
+	ledger         uint64
+}
+
+// whatifCache keeps the counts of the latest scans.
+type whatifCache struct {
+	mu    sync.Mutex
+	order []whatifKey
+	m     map[whatifKey]*labelCounts
+}
+
+// whatifCacheSize is how many scans the cache keeps.
+const whatifCacheSize = 8
+
+func (c *whatifCache) get(k whatifKey) *labelCounts {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.m[k]
+}
+
+func (c *whatifCache) put(k whatifKey, v *labelCounts) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = map[whatifKey]*labelCounts{}
+	}
+	if _, ok := c.m[k]; ok {
+		return
+	}
+	if len(c.order) == whatifCacheSize {
+		delete(c.m, c.order[0])
+		c.order = c.order[1:]
+	}
+	c.order = append(c.order, k)
+	c.m[k] = v
+}
+
+// LabelWhatIf counts the decisions q selects by label (as of q.AsOf),
+// score bucket and actual action, overall and per event type, with the
+// label lag of the labelled ones. One scan counts every score; its counts
+// are kept until the store or the ledger changes, so that moving the
+// thresholds or switching the score costs no scan.
+func (db *DB) LabelWhatIf(ctx context.Context, q LabelWhatIfQuery) (decision.LabelWhatIf, error) {
+	s := q.Thresholds.Score
+	if s < 0 || s >= decision.NumScores {
+		return decision.LabelWhatIf{}, fmt.Errorf("what-if with labels: unknown score %d", s)
+	}
+	from, to := q.From, q.To
+	if since := q.Filter.Since(); since.After(from) {
+		from = since
+	}
+	if u := q.Filter.Until(); !u.IsZero() && (to.IsZero() || u.Before(to)) {
+		to = u
+	}
+	c, err := db.labelCounts(ctx, from, to, q)
+	if err != nil {
+		return decision.LabelWhatIf{}, fmt.Errorf("what-if with labels on %s: %w", s, err)
+	}
+	w := decision.LabelWhatIf{Thresholds: q.Thresholds, From: from, To: to, AsOf: q.AsOf,
+		Hist: c.hist[s], ByType: map[string]*decision.LabelHist{}, Errors: c.errors, Lag: c.lag}
+	for t, h := range c.byType {
+		th := h[s]
+		w.ByType[t] = &th
+	}
+	return w, nil
+}
+
+// labelCounts returns the counts of the decisions in [from, to) matching
+// q.Filter, from the cache or a scan.
+func (db *DB) labelCounts(ctx context.Context, from, to time.Time, q LabelWhatIfQuery) (*labelCounts, error) {
+	book, ledgerSeq, err := db.labelBook(ctx, q.AsOf)
+	if err != nil {
+		return nil, err
+	}
+	key := whatifKey{from: nanosOrZero(from), to: nanosOrZero(to), asOf: nanosOrZero(q.AsOf), filter: q.FilterText, ledger: ledgerSeq}
+	var out *labelCounts
+	err = db.view(func(tx *bolt.Tx) error {
+		key.txid = tx.ID()
+		if out = db.whatifs.get(key); out != nil {
+			return nil
+		}
+		out = &labelCounts{byType: map[string]*[decision.NumScores]decision.LabelHist{}}
+		user := q.Filter.UserID()
+		var d decision.Decision
+		return walkDecisions(ctx, tx, user, evRangeOf(from, to), func(e evKey, v []byte) (bool, error) {
+			k := e.dec()
+			if err := decodeDecision(k[:], v, &d, false); err != nil {
+				return false, err
+			}
+			if (user != "" && d.UserID != user) || !q.Filter.Match(&d) {
+				return true, nil
+			}
+			out.add(&d, book)
+			return true, nil
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	db.whatifs.put(key, out)
+	return out, nil
+}
+
+// add counts one decision.
+func (c *labelCounts) add(d *decision.Decision, book *decision.LabelBook) {
+	a := d.Action.Index()
+	if a < 0 || a > 2 {
+		c.errors++
+		return
+	}
+	class := decision.ClassUnlabeled
+	if e, ok := book.Of(d); ok {
+		class = decision.ClassFraud
+		if e.Class == decision.LabelLegit {
+			class = decision.ClassLegit
+		}
+		c.lag[decision.LagDay(d.EventTime, e.RecordedAt)]++
+	}
+	t := c.byType[d.Type]
+	if t == nil {
+		t = new([decision.NumScores]decision.LabelHist)
+		c.byType[d.Type] = t
+	}
+	for s := range decision.NumScores {
+		b := decision.Bucket(d.ScoreValue(s))
+		c.hist[s][class][b][a]++
+		t[s][class][b][a]++
+	}
+}
+
+func nanosOrZero(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
