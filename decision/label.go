@@ -249,6 +249,17 @@ func (b *LabelBook) Of(d *Decision) (LabelEntry, bool) {
 	return LabelEntry{}, false
 }
 
+// Apply sets the Label of each decision in ds to its label in force ("" when
+// it has none).
+func (b *LabelBook) Apply(ds []Decision) {
+	for i := range ds {
+		ds[i].Label = ""
+		if e, ok := b.Of(&ds[i]); ok {
+			ds[i].Label = e.Class
+		}
+	}
+}
+
 // Each calls fn with every label in force, in no particular order, until
 // fn returns false.
 func (b *LabelBook) Each(fn func(LabelEntry) bool) {
@@ -259,4 +270,41 @@ func (b *LabelBook) Each(fn func(LabelEntry) bool) {
 			}
 		}
 	}
+}
+
+// LabelStats counts the labels in force by class and subject kind, and
+// the entries of the ledger.
+type LabelStats struct {
+	Entries uint64                                `json:"entries"`
+	InForce map[LabelClass]map[SubjectKind]uint64 `json:"in_force"`
+}
+
+// StatsOf counts b's labels; entries is the ledger's length.
+func (b *LabelBook) StatsOf(entries uint64) LabelStats {
+	s := LabelStats{Entries: entries, InForce: map[LabelClass]map[SubjectKind]uint64{}}
+	for _, c := range []LabelClass{LabelFraud, LabelLegit} {
+		s.InForce[c] = map[SubjectKind]uint64{}
+		for _, k := range SubjectKinds {
+			s.InForce[c][k] = 0
+		}
+	}
+	b.Each(func(e LabelEntry) bool {
+		s.InForce[e.Class][e.Kind]++
+		return true
+	})
+	return s
+}
+
+// CompareLabels orders labels by when they were recorded, then by Seq.
+func CompareLabels(a, b LabelEntry) int {
+	if c := a.RecordedAt.Compare(b.RecordedAt); c != 0 {
+		return c
+	}
+	switch {
+	case a.Seq < b.Seq:
+		return -1
+	case a.Seq > b.Seq:
+		return 1
+	}
+	return 0
 }
