@@ -87,6 +87,9 @@ Score for real:         SAFEE_API_KEY=... riskwatch --file /var/log/app/events.n
 		a.genCmd(),
 		a.exportCmd(),
 		a.statsCmd(),
+		a.labelCmd(),
+		a.labelsCmd(),
+		a.whatifCmd(),
 		a.tuiCmd(),
 		a.versionCmd(),
 	)

@@ -1,6 +1,9 @@
 package decision
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"time"
+)
 
 // actionMap writes counts by action as {"allow":N,"challenge":N,"deny":N}.
 func actionMap(c ByAction) map[Action]uint64 {
@@ -41,8 +44,20 @@ type lagJSON struct {
 	Count      uint64 `json:"count"`
 }
 
+type fitJSON struct {
+	Thresholds Thresholds `json:"thresholds"`
+	Agree      uint64     `json:"agree"`
+	Total      uint64     `json:"total"`
+	Share      float64    `json:"share"`
+}
+
 type reportJSON struct {
-	Matrix map[Action]map[Action]uint64 `json:"matrix"`
+	Thresholds Thresholds                   `json:"thresholds"`
+	From       time.Time                    `json:"from,omitzero"`
+	To         time.Time                    `json:"to,omitzero"`
+	AsOf       time.Time                    `json:"as_of,omitzero"`
+	Fit        *fitJSON                     `json:"fit,omitempty"`
+	Matrix     map[Action]map[Action]uint64 `json:"matrix"`
 	outcomeJSON
 	Today  outcomeJSON         `json:"today"`
 	ByType map[string]typeJSON `json:"by_type"`
@@ -56,9 +71,12 @@ type reportJSON struct {
 // same for today's (actual) actions under "today", per event type under
 // "by_type", the curve and the label lag.
 func (r LabelReport) MarshalJSON() ([]byte, error) {
-	out := reportJSON{Matrix: matrixMap(r.Matrix), outcomeJSON: outcomeOf(r.Simulated), Today: outcomeOf(r.Today),
+	out := reportJSON{Thresholds: r.Thresholds, From: r.From, To: r.To, AsOf: r.AsOf, Matrix: matrixMap(r.Matrix), outcomeJSON: outcomeOf(r.Simulated), Today: outcomeOf(r.Today),
 		ByType: map[string]typeJSON{}, Curve: r.Curve[:],
 		Lag: lagJSON{MedianDays: r.LagMedian, P90Days: r.LagP90, Count: r.LagCount}}
+	if r.Fit != nil {
+		out.Fit = &fitJSON{Thresholds: r.Fit.Thresholds, Agree: r.Fit.Agree, Total: r.Fit.Total, Share: r.Fit.Share()}
+	}
 	for t, tr := range r.ByType {
 		out.ByType[t] = typeJSON{Matrix: matrixMap(tr.Matrix), outcomeJSON: outcomeOf(tr.Simulated), Today: outcomeOf(tr.Today)}
 	}

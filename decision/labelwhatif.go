@@ -160,6 +160,12 @@ type TypeReport struct {
 
 // LabelReport is what a LabelWhatIf says at its thresholds.
 type LabelReport struct {
+	Thresholds Thresholds
+	From, To   time.Time
+	AsOf       time.Time
+	// Fit, when set, is the threshold policy that best reproduces the
+	// actual actions (FitThresholds), "today's policy" as thresholds.
+	Fit *Fit
 	// Matrix counts actual (rows: allow, challenge, deny) x simulated.
 	Matrix [3][3]uint64
 	// Simulated is the thresholds' outcome, Today the actual actions'.
@@ -178,7 +184,7 @@ type LabelReport struct {
 // Report derives the matrices, metrics, curve and lag of w at its
 // thresholds, in O(buckets) whatever the number of decisions.
 func (w *LabelWhatIf) Report() LabelReport {
-	var r LabelReport
+	r := LabelReport{Thresholds: w.Thresholds, From: w.From, To: w.To, AsOf: w.AsOf}
 	th := w.Thresholds
 	r.Matrix, r.Simulated, r.Today = outcomes(&w.Hist, th)
 	r.Unlabeled = r.Simulated.Unlabeled[0] + r.Simulated.Unlabeled[1] + r.Simulated.Unlabeled[2]
