@@ -228,18 +228,21 @@ func TestLabelWhatIfAgainstBruteForce(t *testing.T) {
 		th     decision.Thresholds
 		asOf   time.Time
 		from   time.Time
+		to     time.Time
 		filter *decision.Filter
 	}{
 		{th: decision.Thresholds{Score: decision.ScoreRisk, Challenge: 60, Deny: 90}},
 		{th: decision.Thresholds{Score: decision.ScoreRisk, Challenge: 30, Deny: 70}, asOf: mid},
 		{th: decision.Thresholds{Score: decision.ScoreBot, Challenge: 50, Deny: 50}, from: time.Unix(1_700_001_000, 0)},
 		{th: decision.Thresholds{Score: decision.ScoreATO, Challenge: 10.5, Deny: 99}, filter: filter},
+		// A short window reads through the time index.
+		{th: decision.Thresholds{Score: decision.ScoreRisk, Challenge: 40, Deny: 60}, from: time.Unix(1_700_000_500, 0), to: time.Unix(1_700_002_500, 0)},
 	} {
 		text := ""
 		if c.filter != nil {
 			text = "-type:$custom"
 		}
-		w, err := db.LabelWhatIf(ctx, LabelWhatIfQuery{Thresholds: c.th, From: c.from, AsOf: c.asOf, Filter: c.filter, FilterText: text})
+		w, err := db.LabelWhatIf(ctx, LabelWhatIfQuery{Thresholds: c.th, From: c.from, To: c.to, AsOf: c.asOf, Filter: c.filter, FilterText: text})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -250,7 +253,7 @@ func TestLabelWhatIfAgainstBruteForce(t *testing.T) {
 		var curveTP, curveFP [101]uint64
 		for i := range all.Decisions {
 			d := &all.Decisions[i]
-			if d.Action == decision.ActionError || d.EventTime.Before(c.from) || (c.filter != nil && !c.filter.Match(d)) {
+			if d.Action == decision.ActionError || d.EventTime.Before(c.from) || (!c.to.IsZero() && !d.EventTime.Before(c.to)) || (c.filter != nil && !c.filter.Match(d)) {
 				continue
 			}
 			a, s := d.Action.Index(), c.th.Of(d).Index()

@@ -48,6 +48,10 @@ type whatifCache struct {
 	m     map[whatifKey]*labelCounts
 }
 
+// indexScanMax is the longest window a what-if with labels reads through
+// the time index; a longer one reads every decision in file order.
+const indexScanMax = 6 * time.Hour
+
 // whatifCacheSize is how many scans the cache keeps.
 const whatifCacheSize = 8
 
@@ -120,9 +124,9 @@ func (db *DB) labelCounts(ctx context.Context, from, to time.Time, q LabelWhatIf
 		}
 		out = &labelCounts{byType: map[string]*[decision.NumScores]decision.LabelHist{}}
 		user := q.Filter.UserID()
+		r := evRangeOf(from, to)
 		var d decision.Decision
-		return walkDecisions(ctx, tx, user, evRangeOf(from, to), func(e evKey, v []byte) (bool, error) {
-			k := e.dec()
+		count := func(k decKey, v []byte) (bool, error) {
 			if err := decodeDecision(k[:], v, &d, false); err != nil {
 				return false, err
 			}
@@ -131,6 +135,23 @@ func (db *DB) labelCounts(ctx context.Context, from, to time.Time, q LabelWhatIf
 			}
 			out.add(&d, book)
 			return true, nil
+		}
+		if user != "" || (!from.IsZero() && !to.IsZero() && to.Sub(from) <= indexScanMax) {
+			return walkDecisions(ctx, tx, user, r, func(e evKey, v []byte) (bool, error) { return count(e.dec(), v) })
+		}
+		// A long window: read the decisions in the order they lie in the
+		// file, which is much faster than following the time index, and
+		// keep those whose event time is in the window.
+		return walk(ctx, tx.Bucket(bktDecisions).Cursor(), nil, maxKey[:], false, func(k, v []byte) (bool, error) {
+			key := decKey(k)
+			_, ev, err := peekEvent(key, v)
+			if err != nil {
+				return false, err
+			}
+			if !r.contains(makeEvKey(ev, key)) {
+				return true, nil
+			}
+			return count(key, v)
 		})
 	})
 	if err != nil {
