@@ -121,6 +121,11 @@ type Model struct {
 	wi    *answer // the last matrix, nil before the first
 	wiErr error
 
+	// lbReq reads the what-if with labels; lb is its last answer, nil
+	// before the first or after an error.
+	lbReq common.Request[labelsRead]
+	lb    *labelsRead
+
 	// flReq cancels a list read it supersedes: a scan for thresholds the
 	// user has already moved past is wasted work.
 	flReq    common.Request[flipsRead]
@@ -163,6 +168,7 @@ func New(c *common.Common, save SaveFunc) Model {
 		wiReq:     common.Request[matrixRead]{View: common.ViewWhatIf},
 		flReq:     common.Request[flipsRead]{View: common.ViewWhatIf, Cancel: true},
 		fitReq:    common.Request[fitRead]{View: common.ViewWhatIf, Cancel: true},
+		lbReq:     common.Request[labelsRead]{View: common.ViewWhatIf, Cancel: true},
 		flLimit:   FlipsPage,
 	}
 }
@@ -258,6 +264,11 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 		return m, cmd
 	case common.Answer[flipsRead]:
 		m.onFlips(msg)
+	case common.Answer[labelsRead]:
+		m.onLabels(msg)
+	case common.LabelledMsg:
+		cmd := m.loadLabels()
+		return m, cmd
 	case common.Answer[fitRead]:
 		cmd := m.onFit(msg)
 		return m, cmd
@@ -267,7 +278,7 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 	case common.RefreshMsg:
 		ok, next := m.refresh.Tick(msg)
 		if ok && m.refresh.Dirty() && !m.wiReq.Busy() {
-			cmd := tea.Batch(next, m.loadWhatIf(true), m.loadFit())
+			cmd := tea.Batch(next, m.loadWhatIf(true), m.loadFit(), m.loadLabels())
 			return m, cmd
 		}
 		return m, next
