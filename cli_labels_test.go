@@ -118,3 +118,34 @@ func equalInts(a, b []int) bool {
 	}
 	return true
 }
+
+// With a collector holding the file, labels go through it (the ingest
+// token), a federation refuses them, and whatif reads the same over
+// --connect as over the file.
+func TestLabelCommandsConnect(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "held.db")
+	url, stop := runningCollector(t, path)
+	env := map[string]string{"RISKWATCH_INGEST_TOKEN": connectToken}
+	if code, _, errs := runCLI(t, nil, "label", "--connect", url, "--class", "fraud", "--reason", "x", "--user", "u/1"); code == 0 || !strings.Contains(errs, "ingest token") {
+		t.Fatalf("a label without the token: %d %q", code, errs)
+	}
+	if code, out, errs := runCLI(t, env, "label", "--connect", url, "--class", "fraud", "--reason", "x", "--user", "u/1"); code != 0 || !strings.Contains(out, "labelled user u/1 fraud") {
+		t.Fatalf("a label with the token: %d %q %q", code, out, errs)
+	}
+	if code, _, errs := runCLI(t, env, "label", "--connect", url+","+strings.Replace(url, "127.0.0.1", "localhost", 1), "--class", "fraud", "--reason", "x", "--user", "u/1"); code == 0 || !strings.Contains(errs, "one collector") {
+		t.Errorf("a label to a federation: %d %q", code, errs)
+	}
+	csv := writeFile(t, "l.csv", "event_id,label\nraw,legit\nnope,fraud\n")
+	if code, out, _ := runCLI(t, env, "labels", "import", csv, "--connect", url); code != 1 || !strings.Contains(out, "line 3: no stored decision has event") || !strings.Contains(out, "imported 0") {
+		t.Fatalf("import over --connect: %d %q", code, out)
+	}
+	args := []string{"whatif", "--deny", "50", "--json"}
+	code, remote, errs := runCLI(t, env, append(args, "--connect", url)...)
+	if code != 0 || !strings.Contains(remote, `"fraud"`) {
+		t.Fatalf("whatif --connect: %d %q", code, errs)
+	}
+	stop()
+	if code, local, _ := runCLI(t, nil, append(args, "--db", path)...); code != 0 || local != remote {
+		t.Errorf("whatif over the file differs:\n%.800s\n%.800s", local, remote)
+	}
+}
