@@ -20,7 +20,9 @@ import (
 // (ledgerCache) and extends with the entries recorded since it last read.
 
 // ledgerCache holds the ledger entries read so far, in sequence order,
-// and the book of the labels in force they give.
+// and the book of the labels in force they give. Readers share both
+// without the lock: entries only grow, and a book is never changed (a new
+// entry drops it, and the next reader builds another).
 type ledgerCache struct {
 	mu      sync.Mutex
 	seq     uint64
@@ -107,9 +109,7 @@ func (db *DB) ledger(ctx context.Context) (*ledgerCache, error) {
 				return false, fmt.Errorf("label entry %x: %w: %v", k, errRecord, err)
 			}
 			c.entries = append(c.entries, e)
-			if c.book != nil {
-				c.book.Add(e)
-			}
+			c.book = nil // books are shared and never change: build a new one
 			c.seq = e.Seq
 			return true, nil
 		})

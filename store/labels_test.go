@@ -134,6 +134,24 @@ func TestLabelLedgerConcurrentWriters(t *testing.T) {
 	db := openTest(t, Options{NoSync: true})
 	ctx := context.Background()
 	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	var readers sync.WaitGroup
+	readers.Go(func() {
+		d := decision.Decision{UserID: "u0-0"}
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			book, err := db.LabelBook(ctx, time.Time{})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			book.Of(&d)
+		}
+	})
 	for w := range 8 {
 		wg.Go(func() {
 			for i := range 25 {
@@ -145,6 +163,8 @@ func TestLabelLedgerConcurrentWriters(t *testing.T) {
 		})
 	}
 	wg.Wait()
+	close(stop)
+	readers.Wait()
 	es, err := db.LabelEntries(ctx)
 	if err != nil || len(es) != 400 {
 		t.Fatalf("%d entries, %v", len(es), err)
