@@ -3,6 +3,7 @@ package whatif
 import (
 	"context"
 	"fmt"
+	"time"
 
 	tea "charm.land/bubbletea/v2"
 
@@ -18,6 +19,9 @@ type labelsRead struct {
 	r decision.LabelReport
 }
 
+// MatureAge is the label lag m leaves out: chargebacks take weeks.
+const MatureAge = 30 * 24 * time.Hour
+
 // labelLines is how many lines the label metrics take: the metrics, then
 // precision and recall over every deny threshold.
 const labelLines = 3
@@ -29,8 +33,12 @@ func (m *Model) loadLabels() tea.Cmd {
 	q := m.current()
 	from, to := common.Windows[q.win].Bounds(m.c.Clock())
 	data := m.c.Data
+	lq := api.LabelWhatIfQuery{Thresholds: q.th, From: from, To: to}
+	if m.mature {
+		lq.Mature = MatureAge
+	}
 	return m.lbReq.Go(m.c, func(ctx context.Context) (labelsRead, error) {
-		w, err := data.LabelWhatIf(ctx, api.LabelWhatIfQuery{Thresholds: q.th, From: from, To: to})
+		w, err := data.LabelWhatIf(ctx, lq)
 		if err != nil {
 			return labelsRead{q: q}, fmt.Errorf("what-if with labels: %w", err)
 		}
@@ -70,11 +78,15 @@ func (m Model) labelBlock() []string {
 	r := &m.lb.r
 	f, l := r.Simulated.Labels[decision.ClassFraud], r.Simulated.Labels[decision.ClassLegit]
 	sim, today := r.Simulated.Metrics, r.Today.Metrics
-	head := fmt.Sprintf("labels %s fraud · %s legit · %s unlabeled │ deny P %s R %s FPR %s · chal/deny P %s R %s │ today deny P %s R %s",
-		common.Count(f[0]+f[1]+f[2]), common.Count(l[0]+l[1]+l[2]), common.Count(r.Unlabeled),
+	mature := ""
+	if m.mature {
+		mature = "older than 30d: "
+	}
+	head := fmt.Sprintf("%slabels %s fraud · %s legit · %s unlabeled │ deny P %s R %s FPR %s · chal/deny P %s R %s │ today deny P %s R %s │ lag median %dd p90 %dd",
+		mature, common.Count(f[0]+f[1]+f[2]), common.Count(l[0]+l[1]+l[2]), common.Count(r.Unlabeled),
 		ratio(sim.Deny.Precision), ratio(sim.Deny.Recall), ratio(sim.Deny.FPR),
 		ratio(sim.ChallengeOrDeny.Precision), ratio(sim.ChallengeOrDeny.Recall),
-		ratio(today.Deny.Precision), ratio(today.Deny.Recall))
+		ratio(today.Deny.Precision), ratio(today.Deny.Recall), r.LagMedian, r.LagP90)
 	const label = "precision "
 	n := min(len(r.Curve), max(m.width-len(label)-2, 2))
 	prec, rec := make([]uint64, n), make([]uint64, n)

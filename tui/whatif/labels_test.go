@@ -37,4 +37,7 @@ func TestLabelMetrics(t *testing.T) {
 			t.Errorf("screen lacks %q:\n%s", want, plain)
 		}
 	}
+	// m leaves out what is younger than 30 days: every fixture decision.
+	d.Key("m")
+	d.WaitFor("no mature labels", func() bool { return !host.M.lbReq.Busy() && !host.M.hasLabels() })
 }
