@@ -308,3 +308,49 @@ func CompareLabels(a, b LabelEntry) int {
 	}
 	return 0
 }
+
+// OfSubjects is Of for a decision given by its subject values as stored
+// (not normalised) and its event time. It allocates nothing for the usual
+// values: IPv4 addresses in dotted form and lower-case emails.
+func (b *LabelBook) OfSubjects(event, user, email, ip []byte, t time.Time) (LabelEntry, bool) {
+	vals := [len(SubjectKinds)][]byte{event, user, email, ip}
+	for i, k := range SubjectKinds {
+		m, v := b.m[i], vals[i]
+		if len(m) == 0 || len(v) == 0 {
+			continue
+		}
+		var e LabelEntry
+		var ok bool
+		if canonical(k, v) {
+			e, ok = m[string(v)]
+		} else {
+			e, ok = m[NormalizeSubject(k, string(v))]
+		}
+		if ok && e.appliesTo(t) {
+			return e, true
+		}
+	}
+	return LabelEntry{}, false
+}
+
+// canonical reports whether NormalizeSubject would leave v as it is,
+// checking cheaply: any IP of digits and dots (a canonical IPv4 address,
+// or not an address at all), any email without upper case, spaces or
+// non-ASCII; events and users always.
+func canonical(k SubjectKind, v []byte) bool {
+	switch k {
+	case SubjectIP:
+		for _, c := range v {
+			if (c < '0' || c > '9') && c != '.' {
+				return false
+			}
+		}
+	case SubjectEmail:
+		for _, c := range v {
+			if c <= ' ' || c >= 0x80 || (c >= 'A' && c <= 'Z') {
+				return false
+			}
+		}
+	}
+	return true
+}

@@ -81,6 +81,9 @@ func randomDecision(r *rand.Rand) Decision {
 	}
 	if r.IntN(4) > 0 {
 		d.IP = fmt.Sprintf("10.0.0.%d", r.IntN(8))
+		if r.IntN(4) == 0 {
+			d.IP = "::ffff:" + d.IP
+		}
 	}
 	if r.IntN(8) == 0 {
 		d.UserID = ""
@@ -103,6 +106,10 @@ func TestLabelBookAgainstBruteForce(t *testing.T) {
 			want, wok := bruteLabel(entries, &d, asOf)
 			if gok != wok || got.Seq != want.Seq {
 				t.Fatalf("round %d, decision %+v as of %v: got %v %+v, want %v %+v", round, d, asOf, gok, got, wok, want)
+			}
+			got, gok = book.OfSubjects([]byte(d.EventID), []byte(d.UserID), []byte(d.Email), []byte(d.IP), d.EventTime)
+			if gok != wok || got.Seq != want.Seq {
+				t.Fatalf("round %d, decision %+v: OfSubjects gives %v %+v, want %v %+v", round, d, gok, got, wok, want)
 			}
 		}
 	}

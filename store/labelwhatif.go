@@ -142,6 +142,8 @@ func (db *DB) labelCounts(ctx context.Context, from, to time.Time, q LabelWhatIf
 		// A long window: read the decisions in the order they lie in the
 		// file, which is much faster than following the time index, and
 		// keep those whose event time is in the window.
+		fast := q.Filter.Empty()
+		var f labelFields
 		return walk(ctx, tx.Bucket(bktDecisions).Cursor(), nil, maxKey[:], false, func(k, v []byte) (bool, error) {
 			key := decKey(k)
 			_, ev, err := peekEvent(key, v)
@@ -149,6 +151,10 @@ func (db *DB) labelCounts(ctx context.Context, from, to time.Time, q LabelWhatIf
 				return false, err
 			}
 			if !r.contains(makeEvKey(ev, key)) {
+				return true, nil
+			}
+			if fast && f.peek(v) {
+				out.addFields(&f, ev, book)
 				return true, nil
 			}
 			return count(key, v)
@@ -193,4 +199,75 @@ func nanosOrZero(t time.Time) int64 {
 		return 0
 	}
 	return t.UnixNano()
+}
+
+// labelFields are what the label counts need of a stored decision, as
+// views of the stored value (valid only in its transaction).
+type labelFields struct {
+	user, event, typ, email, ip []byte
+	// scores in decision.Score order: risk, ATO, bot, abuse.
+	scores [decision.NumScores]float64
+	action int
+}
+
+// peek reads the fields of a version-2 record without copying; false for
+// another version or a record that does not decode (the caller decodes it
+// in full, and reports what is wrong).
+func (f *labelFields) peek(val []byte) bool {
+	r := decoder{b: val}
+	if r.version(decisionV2) != decisionV2 {
+		return false
+	}
+	f.user = r.view()
+	r.varint() // event time: the caller has it
+	r.byte1()
+	f.event = r.view()
+	r.time()
+	r.view() // source
+	f.typ = r.view()
+	r.view() // status
+	f.email = r.view()
+	f.ip = r.view()
+	r.view() // user agent
+	r.view() // country
+	risk, abuse, ato, bot := r.f64(), r.f64(), r.f64(), r.f64()
+	f.scores = [decision.NumScores]float64{decision.ScoreRisk: risk, decision.ScoreATO: ato, decision.ScoreBot: bot, decision.ScoreAbuse: abuse}
+	n := r.uvarint()
+	if n > uint64(len(r.b)) {
+		return false
+	}
+	for range n {
+		r.view()
+	}
+	r.view() // policy
+	f.action = int(r.byte1())
+	return r.err == nil && f.action < decision.NumActions
+}
+
+// addFields counts one decision read by peek, with event time ev
+// (nanoseconds).
+func (c *labelCounts) addFields(f *labelFields, ev int64, book *decision.LabelBook) {
+	if f.action > 2 {
+		c.errors++
+		return
+	}
+	at := time.Unix(0, ev).UTC()
+	class := decision.ClassUnlabeled
+	if e, ok := book.OfSubjects(f.event, f.user, f.email, f.ip, at); ok {
+		class = decision.ClassFraud
+		if e.Class == decision.LabelLegit {
+			class = decision.ClassLegit
+		}
+		c.lag[decision.LagDay(at, e.RecordedAt)]++
+	}
+	t := c.byType[string(f.typ)]
+	if t == nil {
+		t = new([decision.NumScores]decision.LabelHist)
+		c.byType[string(f.typ)] = t
+	}
+	for s := range decision.NumScores {
+		b := decision.Bucket(f.scores[s])
+		c.hist[s][class][b][f.action]++
+		t[s][class][b][f.action]++
+	}
 }
