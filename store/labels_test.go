@@ -337,3 +337,48 @@ func TestLabelWhatIfAgainstBruteForce(t *testing.T) {
 		}
 	}
 }
+
+// The counts of a what-if with labels are kept while only decisions
+// arrive, for StaleCounts; a new label counts at once.
+func TestLabelWhatIfStaleCounts(t *testing.T) {
+	ctx := context.Background()
+	clock := time.Unix(1_700_100_000, 0).UTC()
+	var mu sync.Mutex
+	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
+	db := openTest(t, Options{NoSync: true, Now: now})
+	add := func(id string) {
+		d := decision.Decision{EventID: id, UserID: "u1", Type: "$login", Action: decision.ActionDeny, Risk: 95, ReceivedAt: now()}
+		if _, err := db.Complete(ctx, []Result{{Decision: d}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	scored := func() uint64 {
+		w, err := db.LabelWhatIf(ctx, LabelWhatIfQuery{Thresholds: decision.Thresholds{Score: decision.ScoreRisk, Challenge: 50, Deny: 90}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := w.Report()
+		return r.Unlabeled + r.LagCount
+	}
+	add("e1")
+	if n := scored(); n != 1 {
+		t.Fatalf("%d decisions counted, want 1", n)
+	}
+	add("e2")
+	if n := scored(); n != 1 {
+		t.Fatalf("%d decisions counted right after a write, want the kept 1", n)
+	}
+	if _, err := db.AppendLabels(ctx, []decision.LabelEntry{manual(decision.SubjectUser, "u1", decision.LabelFraud)}); err != nil {
+		t.Fatal(err)
+	}
+	if n := scored(); n != 2 {
+		t.Fatalf("%d decisions counted after a label, want 2", n)
+	}
+	add("e3")
+	mu.Lock()
+	clock = clock.Add(StaleCounts)
+	mu.Unlock()
+	if n := scored(); n != 3 {
+		t.Fatalf("%d decisions counted after StaleCounts, want 3", n)
+	}
+}

@@ -17,7 +17,8 @@ type LabelWhatIfQuery struct {
 	// since: and until: narrow them further.
 	From, To time.Time
 	Filter   *decision.Filter
-	// FilterText is the filter as written; it keys the cache.
+	// FilterText is the filter as written; it keys the cache (see
+	// StaleCounts).
 	FilterText string
 	// AsOf reads the labels recorded before it (zero: every label).
 	AsOf time.Time
@@ -30,14 +31,22 @@ type labelCounts struct {
 	byType map[string]*[decision.NumScores]decision.LabelHist
 	errors uint64
 	lag    [decision.LagDays]uint64
+	// txid is the bbolt transaction the scan read, at when it ran.
+	txid int
+	at   time.Time
 }
 
+// StaleCounts is how old the counts of a what-if with labels may be when
+// decisions were written since: a collector commits many times a second,
+// and a scan per commit would make every key press of the What-if view a
+// scan. A new label always counts at once (the ledger keys the counts).
+const StaleCounts = 30 * time.Second
+
 // whatifKey identifies a scan: the query without its thresholds, and the
-// store's and the ledger's state.
+// ledger's state.
 type whatifKey struct {
 	from, to, asOf int64
 	filter         string
-	txid           int
 	ledger         uint64
 }
 
@@ -55,10 +64,15 @@ const indexScanMax = 6 * time.Hour
 // whatifCacheSize is how many scans the cache keeps.
 const whatifCacheSize = 8
 
-func (c *whatifCache) get(k whatifKey) *labelCounts {
+// get returns the counts of k if they are of transaction txid or younger
+// than StaleCounts at now.
+func (c *whatifCache) get(k whatifKey, txid int, now time.Time) *labelCounts {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.m[k]
+	if v := c.m[k]; v != nil && (v.txid == txid || now.Sub(v.at) < StaleCounts) {
+		return v
+	}
+	return nil
 }
 
 func (c *whatifCache) put(k whatifKey, v *labelCounts) {
@@ -68,6 +82,7 @@ func (c *whatifCache) put(k whatifKey, v *labelCounts) {
 		c.m = map[whatifKey]*labelCounts{}
 	}
 	if _, ok := c.m[k]; ok {
+		c.m[k] = v
 		return
 	}
 	if len(c.order) == whatifCacheSize {
@@ -81,8 +96,9 @@ func (c *whatifCache) put(k whatifKey, v *labelCounts) {
 // LabelWhatIf counts the decisions q selects by label (as of q.AsOf),
 // score bucket and actual action, overall and per event type, with the
 // label lag of the labelled ones. One scan counts every score; its counts
-// are kept until the store or the ledger changes, so that moving the
-// thresholds or switching the score costs no scan.
+// are kept until the ledger changes, or decisions were written and they
+// are older than StaleCounts, so that moving the thresholds or switching
+// the score costs no scan.
 func (db *DB) LabelWhatIf(ctx context.Context, q LabelWhatIfQuery) (decision.LabelWhatIf, error) {
 	s := q.Thresholds.Score
 	if s < 0 || s >= decision.NumScores {
@@ -118,11 +134,11 @@ func (db *DB) labelCounts(ctx context.Context, from, to time.Time, q LabelWhatIf
 	key := whatifKey{from: nanosOrZero(from), to: nanosOrZero(to), asOf: nanosOrZero(q.AsOf), filter: q.FilterText, ledger: ledgerSeq}
 	var out *labelCounts
 	err = db.view(func(tx *bolt.Tx) error {
-		key.txid = tx.ID()
-		if out = db.whatifs.get(key); out != nil {
+		now := db.now()
+		if out = db.whatifs.get(key, tx.ID(), now); out != nil {
 			return nil
 		}
-		out = &labelCounts{byType: map[string]*[decision.NumScores]decision.LabelHist{}}
+		out = &labelCounts{byType: map[string]*[decision.NumScores]decision.LabelHist{}, txid: tx.ID(), at: now}
 		user := q.Filter.UserID()
 		r := evRangeOf(from, to)
 		var d decision.Decision
