@@ -240,7 +240,7 @@ func TestLabelWhatIfAgainstBruteForce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	filter, err := decision.ParseFilter("-type:$custom", clock)
+	filter, err := decision.ParseFilter("-type:$custom", now())
 	if err != nil {
 		t.Fatal(err)
 	}
