@@ -25,6 +25,7 @@ import (
 
 func (a *app) collectCmd() *cobra.Command {
 	var cf collectorFlags
+	var kf kafkaFlags
 	var logFormat, logLevel string
 	cmd := &cobra.Command{
 		Use:   "collect",
@@ -39,21 +40,25 @@ the inbox, and closes the store.`,
 			if err != nil {
 				return err
 			}
+			if cfg, err = kf.apply(cmd, cfg); err != nil {
+				return err
+			}
 			logger, err := newLogger(a.stderr, logFormat, logLevel)
 			if err != nil {
 				return err
 			}
-			rt, err := a.startCollector(cmd.Context(), cfg, cf.emulator, logger)
+			rt, err := a.startCollector(cmd.Context(), cfg, cf.emulator, logger, "collect")
 			if err != nil {
 				return err
 			}
-			logger.Info("collector running", "db", cfg.Store.Path, "listen", rt.col.Addr(), "mode", rt.mode, "safee", rt.safeeURL, "files", len(cfg.Files))
+			logger.Info("collector running", "db", cfg.Store.Path, "listen", rt.col.Addr(), "mode", rt.mode, "safee", rt.safeeURL, "files", len(cfg.Files), "kafka_topics", len(cfg.Kafka))
 			err = rt.run(cmd.Context())
 			logger.Info("collector stopped")
 			return err
 		},
 	}
 	cf.register(cmd)
+	kf.register(cmd)
 	cmd.Flags().StringVar(&logFormat, "log-format", "text", "log format: text or json")
 	cmd.Flags().StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	return cmd
@@ -89,13 +94,14 @@ var errNoKey = errors.New(`no Safe-e API key: set SAFEE_API_KEY (or [safee] api_
 or score offline with --emulator, or try everything at once with: riskwatch demo`)
 
 // startCollector opens the store and builds the collector (binding its
-// listener), starting the in-process emulator in emulator mode.
-func (a *app) startCollector(ctx context.Context, cfg config.Config, useEmulator bool, logger *slog.Logger) (*collectorRuntime, error) {
+// listener), starting the in-process emulator in emulator mode. command
+// names the riskwatch command in the record of who holds the database.
+func (a *app) startCollector(ctx context.Context, cfg config.Config, useEmulator bool, logger *slog.Logger, command string) (*collectorRuntime, error) {
 	key := cfg.Safee.APIKey.Value()
 	if key == "" && !useEmulator {
 		return nil, &exitError{code: 2, err: errNoKey}
 	}
-	db, err := openStore(cfg, store.Options{Progress: func(msg string) { logger.Info("database migration", "progress", msg) }})
+	db, err := openStore(cfg, store.Options{Progress: func(msg string) { logger.Info("database migration", "progress", msg) }}, command)
 	if err != nil {
 		return nil, err
 	}
@@ -104,7 +110,7 @@ func (a *app) startCollector(ctx context.Context, cfg config.Config, useEmulator
 		key = randomKey()
 		emu, err := serveEmulator(ctx, "127.0.0.1:0", emulator.Options{Key: key, Seed: time.Now().UnixNano()})
 		if err != nil {
-			db.Close()
+			rt.close()
 			return nil, err
 		}
 		rt.emu, rt.mode, rt.safeeURL = emu, collector.ModeEmulator, emu.url
@@ -121,8 +127,17 @@ func (a *app) startCollector(ctx context.Context, cfg config.Config, useEmulator
 	for _, f := range cfg.Files {
 		files = append(files, collector.FileOptions{Path: f.Path, FromStart: f.FromStart})
 	}
+	var topics []collector.KafkaOptions
+	for _, k := range cfg.Kafka {
+		o, err := collector.KafkaFromConfig(k)
+		if err != nil {
+			rt.close()
+			return nil, err
+		}
+		topics = append(topics, o)
+	}
 	col, err := collector.New(collector.Options{
-		DB: db, Client: client, Mode: rt.mode, Files: files,
+		DB: db, Client: client, Mode: rt.mode, Files: files, Kafka: topics,
 		Listen: cfg.Ingest.Listen, Token: cfg.Ingest.Token.Value(), MaxBody: int64(cfg.Ingest.MaxBody),
 		InboxLimit: uint64(cfg.Ingest.InboxLimit), Workers: cfg.Safee.Concurrency, Retention: cfg.Store.Retention.D(),
 		Logger: logger,
@@ -132,7 +147,7 @@ func (a *app) startCollector(ctx context.Context, cfg config.Config, useEmulator
 		return nil, err
 	}
 	rt.col = col
-	if err := writeLockInfo(db.Path(), col.Addr()); err != nil {
+	if err := writeLockInfo(db.Path(), command, col.Addr()); err != nil {
 		logger.Warn("could not record who holds the database", "err", err)
 	}
 	return rt, nil
@@ -151,29 +166,56 @@ func (rt *collectorRuntime) close() error {
 	if rt.emu != nil {
 		_ = rt.emu.stop()
 	}
-	if rt.col != nil {
-		removeLockInfo(rt.db.Path())
-	}
-	return rt.db.Close()
+	err := rt.db.Close()
+	removeLockInfo(rt.db.Path())
+	return err
 }
 
 // openStore opens the configured database, creating its directory, and
-// turns a held file into a message that says what to do.
-func openStore(cfg config.Config, opts store.Options) (*store.DB, error) {
+// turns a held file into a message that says what to do. Unless read-only,
+// it records this process (running command) as the holder as soon as it
+// holds the lock, so that others refused meanwhile (a migration may take
+// minutes) can say who holds it; the caller removes the record after Close
+// (removeLockInfo), a collector rewrites it with its address once bound.
+func openStore(cfg config.Config, opts store.Options, command string) (*store.DB, error) {
 	if !opts.MustExist {
 		if err := os.MkdirAll(filepath.Dir(cfg.Store.Path), 0o700); err != nil {
 			return nil, fmt.Errorf("create the database directory: %w", err)
 		}
 	}
+	if !opts.ReadOnly {
+		opts.Locked = func() { _ = writeLockInfo(cfg.Store.Path, command, "") }
+	}
 	db, err := store.Open(cfg.Store.Path, opts)
+	if err != nil && !errors.Is(err, store.ErrInUse) {
+		removeLockInfo(cfg.Store.Path)
+	}
 	if errors.Is(err, store.ErrInUse) {
 		if info, ok := readLockInfo(cfg.Store.Path); ok {
-			return nil, &exitError{code: 3, err: fmt.Errorf("%w: pid %d, listening on %s since %s\n(ask it with --connect %s where the command takes it, or pass another --db)",
-				err, info.PID, info.Listen, info.Started.Local().Format("2006-01-02 15:04:05"), listenURL(info.Listen))}
+			return nil, &exitError{code: 3, err: heldBy(err, info)}
 		}
 		return nil, &exitError{code: 3, err: fmt.Errorf("%w\n(another collector holds it and did not record its address; if it listens where the configuration says, ask it with --connect %s where the command takes it, or pass --db)", err, listenURL(cfg.Ingest.Listen))}
 	}
 	return db, err
+}
+
+// heldBy says who holds the database, from its record, and what to do.
+func heldBy(err error, info lockInfo) error {
+	since := info.Started.Local().Format("2006-01-02 15:04:05")
+	who := "riskwatch"
+	if info.Command != "" {
+		who += " " + info.Command
+	}
+	switch {
+	case info.Listen != "":
+		return fmt.Errorf("%w: pid %d, listening on %s since %s\n(ask it with --connect %s where the command takes it, or pass another --db)",
+			err, info.PID, info.Listen, since, listenURL(info.Listen))
+	case info.Command == "collect" || info.Command == "dashboard":
+		return fmt.Errorf("%w: pid %d (%s) since %s, still starting (opening or migrating the database): its address is not known yet\n(try again in a moment, or pass another --db)",
+			err, info.PID, who, since)
+	default:
+		return fmt.Errorf("%w: pid %d (%s) since %s\n(wait for it to finish, or pass another --db)", err, info.PID, who, since)
+	}
 }
 
 // listenURL is the URL of a collector listening on addr.
@@ -199,6 +241,9 @@ func describeSources(cfg config.Config, addr string) string {
 	var parts []string
 	for _, f := range cfg.Files {
 		parts = append(parts, "file:"+f.Path)
+	}
+	for _, k := range cfg.Kafka {
+		parts = append(parts, "kafka:"+k.Topic)
 	}
 	if addr != "" {
 		parts = append(parts, "http "+addr)

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"errors"
+	"slices"
+
 	"github.com/spf13/cobra"
 
 	"github.com/riskwatch/riskwatch/config"
@@ -71,6 +74,50 @@ func (f *collectorFlags) load(cmd *cobra.Command, getenv func(string) string) (c
 		for i := range cfg.Files {
 			cfg.Files[i].FromStart = true
 		}
+	}
+	if err := cfg.Validate(); err != nil {
+		return config.Config{}, err
+	}
+	return cfg, nil
+}
+
+// kafkaFlags name one Kafka topic to consume (collect only). A [[kafka]]
+// table of the same topic keeps its other keys (TLS, SASL, instance_id) and
+// takes the brokers and group given here.
+type kafkaFlags struct {
+	brokers []string
+	topic   string
+	group   string
+}
+
+func (f *kafkaFlags) register(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringSliceVar(&f.brokers, "kafka-brokers", nil, "consume Kafka from these brokers, HOST:PORT[,HOST:PORT...]")
+	fl.StringVar(&f.topic, "kafka-topic", "", "the Kafka topic of events, one event per record")
+	fl.StringVar(&f.group, "kafka-group", "", "the Kafka consumer group (default "+config.DefaultKafkaGroup+")")
+}
+
+// apply adds the topic the flags name to cfg, or updates the [[kafka]]
+// table of that topic, and validates the result.
+func (f *kafkaFlags) apply(cmd *cobra.Command, cfg config.Config) (config.Config, error) {
+	fl := cmd.Flags()
+	if !fl.Changed("kafka-brokers") && !fl.Changed("kafka-topic") && !fl.Changed("kafka-group") {
+		return cfg, nil
+	}
+	if f.topic == "" {
+		return config.Config{}, &exitError{code: 2, err: errors.New("--kafka-brokers and --kafka-group need --kafka-topic")}
+	}
+	cfg.Kafka = slices.Clone(cfg.Kafka)
+	i := slices.IndexFunc(cfg.Kafka, func(k config.Kafka) bool { return k.Topic == f.topic })
+	if i < 0 {
+		cfg.Kafka = append(cfg.Kafka, config.Kafka{Topic: f.topic, Group: config.DefaultKafkaGroup})
+		i = len(cfg.Kafka) - 1
+	}
+	if len(f.brokers) > 0 {
+		cfg.Kafka[i].Brokers = f.brokers
+	}
+	if f.group != "" {
+		cfg.Kafka[i].Group = f.group
 	}
 	if err := cfg.Validate(); err != nil {
 		return config.Config{}, err

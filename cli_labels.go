@@ -52,7 +52,7 @@ func (f *labelFlags) open(cmd *cobra.Command, getenv func(string) string) (api.R
 		}
 		return r.(api.ReadWriter), closeR, nil
 	}
-	db, err := openExisting(cfg)
+	db, err := openExisting(cfg, cmd.Name())
 	if err != nil {
 		return nil, nil, err
 	}

@@ -86,6 +86,7 @@ Score for real:         SAFEE_API_KEY=... riskwatch --file /var/log/app/events.n
 		a.emulatorCmd(),
 		a.genCmd(),
 		a.exportCmd(),
+		a.explainCmd(),
 		a.statsCmd(),
 		a.labelCmd(),
 		a.labelsCmd(),

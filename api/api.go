@@ -71,6 +71,12 @@ type Reader interface {
 	// action: the label x simulated matrix, metrics and curve at any
 	// thresholds (decision.LabelWhatIf.Report).
 	LabelWhatIf(ctx context.Context, q LabelWhatIfQuery) (decision.LabelWhatIf, error)
+	// Explain says what drives q's window against its baseline (SPEC
+	// section 11).
+	Explain(ctx context.Context, q ExplainQuery) (Explanation, error)
+	// ExplainCounts counts one round of an explanation (see RunExplain);
+	// the counts of several collectors add up.
+	ExplainCounts(ctx context.Context, q ExplainCountsQuery) (ExplainCounts, error)
 	// Subscribe delivers newly stored decisions in batches a few times a
 	// second until ctx ends, then closes the channel. A subscriber that falls
 	// behind receives a batch with Missed > 0 instead of blocking the pipeline.
@@ -152,6 +158,10 @@ type Health struct {
 	Rejects []Reject `json:"rejects,omitempty"`
 	// LastEvent is when the newest decision was stored, zero if none.
 	LastEvent time.Time `json:"last_event,omitzero"`
+	// StoreError is set once the database file was deleted, replaced or
+	// truncated under the running collector: it then refuses events
+	// (ingest 503, Pipeline paused with this reason) until restarted.
+	StoreError string `json:"store_error,omitempty"`
 	// Members is set by a Federation: each collector's own health, or why
 	// it did not answer. The fields above then add up the members that
 	// answered.
@@ -189,4 +199,18 @@ type Source struct {
 	LastRejects []string `json:"last_rejects,omitempty"`
 	// LagBytes is how far the reader is behind the end of the file.
 	LagBytes int64 `json:"lag_bytes"`
+	// Partitions are a Kafka source's assigned partitions, by number.
+	Partitions []Partition `json:"partitions,omitempty"`
+}
+
+// Partition is one Kafka partition a collector consumes.
+type Partition struct {
+	Partition int32 `json:"partition"`
+	// Offset is the offset after the last record stored.
+	Offset int64 `json:"offset"`
+	// HighWatermark is the partition's end at the last fetch, -1 before
+	// the first fetch.
+	HighWatermark int64 `json:"high_watermark"`
+	// Lag is how many records the collector is behind the high watermark.
+	Lag int64 `json:"lag"`
 }

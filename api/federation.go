@@ -345,3 +345,14 @@ func (f *Federation) WhatIf(ctx context.Context, q WhatIfQuery) (decision.WhatIf
 func (f *Federation) Flips(ctx context.Context, q FlipsQuery) ([]decision.Decision, error) {
 	return fan(ctx, f, opFlips, q)
 }
+
+// Explain analyses once over the sum of the members' counts: the answer of
+// one collector holding all their decisions.
+func (f *Federation) Explain(ctx context.Context, q ExplainQuery) (Explanation, error) {
+	return fan(ctx, f, opExplain, q)
+}
+
+// ExplainCounts adds the members' counts.
+func (f *Federation) ExplainCounts(ctx context.Context, q ExplainCountsQuery) (ExplainCounts, error) {
+	return fan(ctx, f, opExplainCounts, q)
+}

@@ -133,6 +133,16 @@ var (
 		call:    Writer.Label,
 		maxBody: MaxLabelWriteBody,
 	})
+	opExplain = newOp(op[Reader, ExplainQuery, Explanation]{
+		name: "Explain", route: "explain", method: http.MethodGet, path: "/v1/explain",
+		call:     Reader.Explain,
+		federate: federateExplain,
+	})
+	opExplainCounts = newOp(op[Reader, ExplainCountsQuery, ExplainCounts]{
+		name: "ExplainCounts", route: "explain_counts", method: http.MethodGet, path: "/v1/explain/counts",
+		call:  Reader.ExplainCounts,
+		merge: mergeExplainCounts,
+	})
 	opHealth = newOp(op[Reader, healthQuery, Health]{
 		name: "Health", route: "health", method: http.MethodGet, path: "/v1/health",
 		call:  func(r Reader, ctx context.Context, _ healthQuery) (Health, error) { return r.Health(ctx) },
@@ -144,7 +154,7 @@ var (
 // names them. The stream (GET /v1/stream, Reader.Subscribe) is served
 // beside them (stream_server.go).
 var table = []route{opLatest, opDecision, opRange, opJourney, opUsers, opSearchUsers, opRates, opStats, opHistogram, opWhatIf, opFlips,
-	opLabels, opLabelHistory, opLabelStats, opLabelWhatIf, opLabel, opHealth}
+	opExplain, opExplainCounts, opLabels, opLabelHistory, opLabelStats, opLabelWhatIf, opLabel, opHealth}
 
 // maxList caps the decisions or users one answer carries. A Range page is
 // capped too and says where to go on; Latest, Journey, Flips and Users

@@ -357,6 +357,16 @@ func (r *Remote) Flips(ctx context.Context, q FlipsQuery) ([]decision.Decision, 
 	return call(ctx, r, opFlips, q)
 }
 
+// Explain asks GET /v1/explain.
+func (r *Remote) Explain(ctx context.Context, q ExplainQuery) (Explanation, error) {
+	return call(ctx, r, opExplain, q)
+}
+
+// ExplainCounts asks GET /v1/explain/counts.
+func (r *Remote) ExplainCounts(ctx context.Context, q ExplainCountsQuery) (ExplainCounts, error) {
+	return call(ctx, r, opExplainCounts, q)
+}
+
 // connState is Remote's connection state, shared by requests and streams.
 type connState struct {
 	mu    sync.Mutex

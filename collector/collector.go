@@ -1,9 +1,9 @@
-// Package collector takes events from files and HTTP, scores them with
-// Safe-e and stores the decisions: each Source hands what it read to its
-// Intake, which writes it to the store's durable inbox with the source's
-// positions, the pipeline scores the inbox and completes each event in the
-// store, and the hub fans committed decisions out to dashboards. Everything
-// the collector starts is stopped by the context given to Run.
+// Package collector takes events from files, Kafka topics and HTTP, scores
+// them with Safe-e and stores the decisions: each Source hands what it read
+// to its Intake, which writes it to the store's durable inbox with the
+// source's positions, the pipeline scores the inbox and completes each event
+// in the store, and the hub fans committed decisions out to dashboards.
+// Everything the collector starts is stopped by the context given to Run.
 package collector
 
 import (
@@ -40,6 +40,9 @@ type Options struct {
 	Mode string
 	// Files are the tailed files. Their Logger is set by the collector.
 	Files []FileOptions
+	// Kafka are the consumed topics. Their Logger and Metrics are set by
+	// the collector.
+	Kafka []KafkaOptions
 	// Listen is the HTTP server's address; "" runs no server. Listener, if
 	// set, is used instead (tests pass a bound loopback listener).
 	Listen   string
@@ -70,7 +73,8 @@ type Collector struct {
 	hub      *Hub
 	metrics  *Metrics
 	pipeline *Pipeline
-	// sources are the tailed files, then the HTTP server when there is one;
+	// sources are the tailed files, the Kafka topics, then the HTTP server
+	// when there is one;
 	// intakes[i] is the intake of sources[i].
 	sources []Source
 	intakes []*Intake
@@ -113,6 +117,10 @@ func New(o Options) (*Collector, error) {
 	for _, f := range o.Files {
 		f.Logger = o.Logger.With("part", "file")
 		c.sources = append(c.sources, NewFileSource(f))
+	}
+	for _, k := range o.Kafka {
+		k.Logger, k.Metrics = o.Logger.With("part", "kafka"), c.metrics
+		c.sources = append(c.sources, NewKafkaSource(k))
 	}
 	if o.Listen != "" || o.Listener != nil {
 		srv, err := c.newServer()
@@ -190,6 +198,7 @@ func (c *Collector) Run(ctx context.Context) error {
 	if c.o.Retention > 0 {
 		intake.Go(func() error { c.retain(ictx); return nil })
 	}
+	intake.Go(func() error { c.watchStore(ictx); return nil })
 
 	pctx, stopPipeline := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopPipeline()
@@ -231,6 +240,20 @@ func (c *Collector) retain(ctx context.Context) {
 	}
 }
 
+// watchStore reports, once, that the database file was lost under the
+// collector (deleted, replaced or truncated): an ERROR in the log and the
+// riskwatch_store_file_lost gauge. The store itself refuses every write
+// from then on, so ingest answers 503 and health shows it.
+func (c *Collector) watchStore(ctx context.Context) {
+	select {
+	case <-ctx.Done():
+	case <-c.o.DB.LostC():
+		c.metrics.StoreLost.Set(1)
+		c.o.Logger.Error("DATABASE FILE LOST: events are refused until the collector is restarted on a good file",
+			"path", c.o.DB.Path(), "err", c.o.DB.Lost())
+	}
+}
+
 // Health assembles the collector's state for /healthz and the dashboard.
 func (c *Collector) Health(ctx context.Context) api.Health {
 	ps := c.pipeline.Stats()
@@ -259,6 +282,9 @@ func (c *Collector) Health(ctx context.Context) api.Health {
 		h.LastEvent = last[0].Time
 	}
 	addStoreHealth(ctx, c.o.DB, &h)
+	if h.StoreError != "" {
+		h.Pipeline, h.PauseReason = PipelinePaused, "database file lost, events refused until a restart: "+h.StoreError
+	}
 	return h
 }
 

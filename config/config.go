@@ -42,6 +42,7 @@ type Config struct {
 	Ingest     Ingest     `toml:"ingest"`
 	Store      Store      `toml:"store"`
 	Files      []File     `toml:"file"`
+	Kafka      []Kafka    `toml:"kafka"`
 	Thresholds Thresholds `toml:"thresholds"`
 	UI         UI         `toml:"ui"`
 
@@ -78,6 +79,80 @@ type Store struct {
 type File struct {
 	Path      string `toml:"path"`
 	FromStart bool   `toml:"from_start"`
+}
+
+// Kafka is one consumed topic (SPEC section 15).
+type Kafka struct {
+	// Brokers are the seed brokers, HOST:PORT.
+	Brokers []string `toml:"brokers"`
+	Topic   string   `toml:"topic"`
+	Group   string   `toml:"group"`
+	// InstanceID makes the collector a static member of the group (a
+	// restart takes its partitions back at once); "" for a dynamic member.
+	InstanceID string `toml:"instance_id"`
+	// SessionTimeout is how long the group waits for a silent member (0:
+	// the client's default, 45s).
+	SessionTimeout Duration `toml:"session_timeout"`
+	// TLS connects with TLS, verifying the brokers against TLSCA (default:
+	// the system's roots) and TLSServerName (default: the broker's host);
+	// TLSCert and TLSKey, together, are a client certificate.
+	TLS           bool   `toml:"tls"`
+	TLSCA         string `toml:"tls_ca"`
+	TLSCert       string `toml:"tls_cert"`
+	TLSKey        string `toml:"tls_key"`
+	TLSServerName string `toml:"tls_server_name"`
+	// SASLMechanism is "", "plain", "scram-sha-256" or "scram-sha-512".
+	SASLMechanism string `toml:"sasl_mechanism"`
+	SASLUser      string `toml:"sasl_user"`
+	SASLPassword  Secret `toml:"sasl_password"`
+}
+
+// DefaultKafkaGroup is the consumer group of a topic named by flags alone.
+const DefaultKafkaGroup = "riskwatch"
+
+// check returns what is wrong with the i-th [[kafka]] table, each error
+// naming its key.
+func (k Kafka) check(i int) []error {
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("kafka[%d].%s: %s", i, key, fmt.Sprintf(format, args...)))
+	}
+	if len(k.Brokers) == 0 {
+		bad("brokers", "want at least one HOST:PORT, got none")
+	}
+	for _, b := range k.Brokers {
+		if host, port, err := net.SplitHostPort(b); err != nil || host == "" || port == "" {
+			bad("brokers", "want HOST:PORT such as \"kafka-1:9092\", got %q", b)
+		}
+	}
+	if k.Topic == "" {
+		bad("topic", "want a topic name, got nothing")
+	}
+	if k.Group == "" {
+		bad("group", "want a consumer group name, got nothing")
+	}
+	if k.SessionTimeout < 0 {
+		bad("session_timeout", "want a duration >= 0 (0 for the default), got %q", k.SessionTimeout)
+	}
+	if (k.TLSCert == "") != (k.TLSKey == "") {
+		bad("tls_cert", "tls_cert and tls_key go together: a client certificate needs both")
+	}
+	if !k.TLS && (k.TLSCA != "" || k.TLSCert != "" || k.TLSServerName != "") {
+		bad("tls", "tls_ca, tls_cert, tls_key and tls_server_name need tls = true")
+	}
+	switch k.SASLMechanism {
+	case "":
+		if k.SASLUser != "" || k.SASLPassword != "" {
+			bad("sasl_mechanism", "sasl_user and sasl_password need a mechanism: plain, scram-sha-256 or scram-sha-512")
+		}
+	case "plain", "scram-sha-256", "scram-sha-512":
+		if k.SASLUser == "" || k.SASLPassword == "" {
+			bad("sasl_user", "SASL %s needs sasl_user and sasl_password", k.SASLMechanism)
+		}
+	default:
+		bad("sasl_mechanism", "want plain, scram-sha-256 or scram-sha-512, got %q", k.SASLMechanism)
+	}
+	return errs
 }
 
 // Thresholds are the challenge and deny lines of the what-if and histograms.
@@ -332,6 +407,14 @@ func (c *Config) Validate() error {
 		if f.Path == "" {
 			bad(fmt.Sprintf("file[%d].path", i), "want a file path, got nothing")
 		}
+	}
+	topics := map[string]bool{}
+	for i, k := range c.Kafka {
+		errs = append(errs, k.check(i)...)
+		if topics[k.Topic] {
+			bad(fmt.Sprintf("kafka[%d].topic", i), "topic %q is consumed by an earlier [[kafka]] already", k.Topic)
+		}
+		topics[k.Topic] = true
 	}
 	errs = append(errs, c.Thresholds.check()...)
 	switch c.UI.Theme {

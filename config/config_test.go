@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -87,6 +88,35 @@ retention = "30d"
 	}
 }
 
+func TestKafkaTables(t *testing.T) {
+	p := writeFile(t, `
+[[kafka]]
+brokers = ["k1:9092", "k2:9092"]
+topic = "safee-events"
+group = "riskwatch-eu"
+instance_id = "collector-1"
+session_timeout = "20s"
+tls = true
+tls_ca = "/etc/kafka/ca.pem"
+sasl_mechanism = "scram-sha-512"
+sasl_user = "riskwatch"
+sasl_password = "kafka-SECRET"
+`)
+	cfg, err := Load(p, env(map[string]string{"HOME": t.TempDir()}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Kafka{Brokers: []string{"k1:9092", "k2:9092"}, Topic: "safee-events", Group: "riskwatch-eu",
+		InstanceID: "collector-1", SessionTimeout: Duration(20 * time.Second), TLS: true, TLSCA: "/etc/kafka/ca.pem",
+		SASLMechanism: "scram-sha-512", SASLUser: "riskwatch", SASLPassword: "kafka-SECRET"}
+	if len(cfg.Kafka) != 1 || !reflect.DeepEqual(cfg.Kafka[0], want) {
+		t.Errorf("kafka = %+v, want %+v", cfg.Kafka, want)
+	}
+	if s := fmt.Sprintf("%v %+v", cfg, cfg); strings.Contains(s, "SECRET") {
+		t.Error("the SASL password is printed with the config")
+	}
+}
+
 func TestConfigFromEnvVariable(t *testing.T) {
 	p := writeFile(t, "[ui]\ntheme = \"light\"\n")
 	cfg, err := Load("", env(map[string]string{"HOME": t.TempDir(), EnvConfig: p}))
@@ -129,6 +159,14 @@ func TestBadInputNamesFileKeyAndExpectation(t *testing.T) {
 		{"bad theme", "[ui]\ntheme = \"pink\"\n", []string{"ui.theme", "auto, dark or light"}},
 		{"empty file path", "[[file]]\nfrom_start = true\n", []string{"file[0].path"}},
 		{"not toml", "this is not toml", []string{"line 1"}},
+		{"kafka without brokers", "[[kafka]]\ntopic = \"t\"\ngroup = \"g\"\n", []string{"kafka[0].brokers", "HOST:PORT"}},
+		{"kafka bad broker", "[[kafka]]\nbrokers = [\"k1\"]\ntopic = \"t\"\ngroup = \"g\"\n", []string{"kafka[0].brokers", `"k1"`}},
+		{"kafka without topic and group", "[[kafka]]\nbrokers = [\"k1:9092\"]\n", []string{"kafka[0].topic", "kafka[0].group"}},
+		{"kafka same topic twice", "[[kafka]]\nbrokers = [\"k:1\"]\ntopic = \"t\"\ngroup = \"g\"\n[[kafka]]\nbrokers = [\"k:1\"]\ntopic = \"t\"\ngroup = \"h\"\n", []string{"kafka[1].topic", "earlier"}},
+		{"kafka bad sasl", "[[kafka]]\nbrokers = [\"k:1\"]\ntopic = \"t\"\ngroup = \"g\"\nsasl_mechanism = \"gssapi\"\n", []string{"kafka[0].sasl_mechanism", "scram-sha-512"}},
+		{"kafka sasl without password", "[[kafka]]\nbrokers = [\"k:1\"]\ntopic = \"t\"\ngroup = \"g\"\nsasl_mechanism = \"plain\"\nsasl_user = \"u\"\n", []string{"kafka[0].sasl_user", "sasl_password"}},
+		{"kafka cert without key", "[[kafka]]\nbrokers = [\"k:1\"]\ntopic = \"t\"\ngroup = \"g\"\ntls = true\ntls_cert = \"c.pem\"\n", []string{"kafka[0].tls_cert", "tls_key"}},
+		{"kafka ca without tls", "[[kafka]]\nbrokers = [\"k:1\"]\ntopic = \"t\"\ngroup = \"g\"\ntls_ca = \"ca.pem\"\n", []string{"kafka[0].tls", "tls = true"}},
 		{"several errors", "[safee]\nconcurrency = 0\n[ui]\ntheme = \"x\"\n", []string{"safee.concurrency", "ui.theme"}},
 	}
 	for _, c := range cases {
@@ -213,7 +251,9 @@ func TestExampleConfigIsValidAndComplete(t *testing.T) {
 	}
 	// Every key the loader knows must be documented in the example.
 	for _, key := range []string{"base_url", "api_key", "timeout", "concurrency", "rate_limit", "risk_route", "filter_route",
-		"listen", "token", "max_body", "inbox_limit", "path", "retention", "from_start", "score", "challenge", "deny", "theme"} {
+		"listen", "token", "max_body", "inbox_limit", "path", "retention", "from_start", "score", "challenge", "deny", "theme",
+		"[[kafka]]", "brokers", "topic", "group", "instance_id", "session_timeout", "tls", "tls_ca", "tls_cert", "tls_key",
+		"tls_server_name", "sasl_mechanism", "sasl_user", "sasl_password"} {
 		if !strings.Contains(string(data), key) {
 			t.Errorf("config.example.toml does not document %s", key)
 		}

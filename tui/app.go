@@ -12,6 +12,7 @@ import (
 	"github.com/riskwatch/riskwatch/decision"
 	"github.com/riskwatch/riskwatch/tui/common"
 	"github.com/riskwatch/riskwatch/tui/detail"
+	"github.com/riskwatch/riskwatch/tui/explain"
 	"github.com/riskwatch/riskwatch/tui/health"
 	"github.com/riskwatch/riskwatch/tui/hist"
 	"github.com/riskwatch/riskwatch/tui/journey"
@@ -62,6 +63,7 @@ type Model struct {
 	whatif   *whatif.Model
 	health   *health.Model
 	detail   *detail.Model
+	explain  *explain.Model
 
 	// stack is where the user is and how they got there: its top has
 	// focus, and esc goes back to the entry below. A tab key starts it
@@ -119,6 +121,7 @@ func newModel(ctx context.Context, opts Options) *Model {
 	m.whatif = register(m, common.ViewWhatIf, whatif.New(c, opts.saver()))
 	m.health = register(m, common.ViewHealth, health.New(c))
 	m.detail = register(m, common.ViewDetail, detail.New(c))
+	m.explain = register(m, common.ViewExplain, explain.New(c))
 	m.c.Styles = common.NewStyles(m.theme)
 	return m
 }
@@ -224,6 +227,9 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, m.undoLabels()
 	case common.LiveFilterMsg:
 		return m, m.showLive(msg.Filter)
+	case common.ExplainMsg:
+		m.helpOpen = false
+		return m, tea.Batch(m.explain.Open(msg.Filter, msg.Window, msg.Baseline), m.open(common.ViewExplain))
 	case common.OpenJourneyMsg:
 		return m, m.openJourney(msg.UserID)
 	case common.ThresholdsMsg:

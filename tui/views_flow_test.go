@@ -126,3 +126,26 @@ func TestFlowWhatIfFlipToDetail(t *testing.T) {
 		t.Fatalf("shared thresholds %+v", m.c.Thresholds)
 	}
 }
+
+// x on a histogram bar explains its score range over the histogram's
+// window; esc comes back to the bar. x on Live explains Live's filter.
+func TestFlowExplain(t *testing.T) {
+	f, _ := runShapedFlow(t)
+	f.keys("2")
+	f.wait(t, "[2 Histograms]", "100 scored")
+	f.press("right", 8)
+	f.wait(t, "risk 40-44: 3 of 100 (3.0%)")
+	f.keys("x")
+	f.wait(t, "Explain risk>=40 risk<45", "against the 1h before")
+	f.keys("esc")
+	f.wait(t, "[2 Histograms]", "risk 40-44: 3 of 100 (3.0%)")
+	f.keys("1")
+	f.keys("x")
+	f.wait(t, "Explain all decisions", "against the 1h before", "09:50–10:00")
+	f.keys("esc")
+	f.wait(t, "[1 Live]", "following")
+	m := f.finalModel(t)
+	if q := m.explain.Query(); q.Window != "10m" || q.Baseline != "1h" || q.Filter != "" {
+		t.Fatalf("query %+v", q)
+	}
+}

@@ -20,6 +20,7 @@ const (
 	ViewWhatIf
 	ViewHealth
 	ViewDetail
+	ViewExplain
 	NumViews
 )
 
@@ -27,7 +28,7 @@ const (
 // and tab.
 const NumTabs = int(ViewDetail)
 
-var viewNames = [NumViews]string{"Live", "Histograms", "Journeys", "What-if", "Health", "Detail"}
+var viewNames = [NumViews]string{"Live", "Histograms", "Journeys", "What-if", "Health", "Detail", "Explain"}
 
 // String returns the view's title.
 func (v ViewID) String() string {

@@ -28,6 +28,18 @@ func OpenJourney(userID string) tea.Cmd {
 	return func() tea.Msg { return OpenJourneyMsg{UserID: userID} }
 }
 
+// ExplainMsg asks the root to open the Explain view on the decisions
+// matching Filter; Window and Baseline, when set, choose the periods
+// compared (see api.ExplainQuery).
+type ExplainMsg struct {
+	Filter, Window, Baseline string
+}
+
+// Explain returns a command asking the root for the Explain view.
+func Explain(filter, window, baseline string) tea.Cmd {
+	return func() tea.Msg { return ExplainMsg{Filter: filter, Window: window, Baseline: baseline} }
+}
+
 // OpenDetail returns a command asking the root to open the detail view on
 // d. The decision is copied into the message.
 func OpenDetail(d decision.Decision) tea.Cmd {

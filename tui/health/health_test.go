@@ -209,3 +209,32 @@ func TestHealthBeforeItsSize(t *testing.T) {
 		t.Fatalf("after sizing, no sources section:\n%s", scr)
 	}
 }
+
+// TestHealthShowsKafkaPartitions lists a Kafka source's partitions under
+// its row, the ones furthest behind first, and its total lag in records.
+func TestHealthShowsKafkaPartitions(t *testing.T) {
+	h := fixture.Health(fixture.Now())
+	k := api.Source{Name: "kafka:events", State: "reading", LinesRead: 900}
+	for p := range int32(10) {
+		k.Partitions = append(k.Partitions, api.Partition{Partition: p, Offset: 100, HighWatermark: 100 + int64(p), Lag: int64(p)})
+	}
+	k.Partitions[0].HighWatermark = -1
+	h.Sources = append(h.Sources, k)
+	scr := screen(t, show(newHealth(100, 60), h, nil))
+	for _, want := range []string{
+		"45 rec",
+		"partition 9: offset 100 · end 109 · lag 9",
+		"partition 2: offset 100 · end 102 · lag 2",
+		"2 more partitions, lag 1",
+	} {
+		if !strings.Contains(scr, want) {
+			t.Errorf("health lacks %q:\n%s", want, scr)
+		}
+	}
+	if strings.Contains(scr, "partition 1:") || strings.Index(scr, "partition 9:") > strings.Index(scr, "partition 8:") {
+		t.Errorf("want the 8 partitions furthest behind, furthest first:\n%s", scr)
+	}
+	for w := 1; w <= 100; w += 9 {
+		screen(t, show(newHealth(w, 60), h, nil))
+	}
+}

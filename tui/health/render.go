@@ -1,6 +1,8 @@
 package health
 
 import (
+	"cmp"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -164,12 +166,50 @@ func (m Model) render() []string {
 	src := sourceRows{sources: h.Sources, styles: st}
 	for i, s := range h.Sources {
 		out = append(out, "  "+m.sources.Render(src, i, 1, -1, st))
+		out = append(out, m.partitions(s.Partitions)...)
 		if len(h.Rejects) > 0 {
 			continue // the store's list above says it all, with times
 		}
 		for _, r := range s.LastRejects {
 			out = append(out, st.Dim.Render(common.Truncate("    rejected: "+common.Sanitize(r), m.width)))
 		}
+	}
+	return out
+}
+
+// partitionsShown bounds the lines of a Kafka source's partitions; the
+// rest are summed up in one line.
+const partitionsShown = 8
+
+// partitions are a Kafka source's lines under its row: each partition's
+// stored offset, end and lag, the ones furthest behind first.
+func (m Model) partitions(ps []api.Partition) []string {
+	if len(ps) == 0 {
+		return nil
+	}
+	st := m.c.Styles
+	ps = slices.Clone(ps)
+	slices.SortStableFunc(ps, func(a, b api.Partition) int { return cmp.Compare(b.Lag, a.Lag) })
+	var out []string
+	for _, p := range ps[:min(len(ps), partitionsShown)] {
+		end := "end unknown"
+		if p.HighWatermark >= 0 {
+			end = "end " + common.Count(uint64(p.HighWatermark))
+		}
+		line := fmt.Sprintf("    partition %d: offset %s · %s · lag %s", p.Partition, common.Count(uint64(max(p.Offset, 0))), end, common.Count(uint64(max(p.Lag, 0))))
+		style := st.Dim
+		if p.Lag > 0 {
+			style = st.Warn
+		}
+		out = append(out, style.Render(common.Truncate(line, m.width)))
+	}
+	if rest := ps[min(len(ps), partitionsShown):]; len(rest) > 0 {
+		var lag int64
+		for _, p := range rest {
+			lag += max(p.Lag, 0)
+		}
+		line := fmt.Sprintf("    %d more partitions, lag %s", len(rest), common.Count(uint64(lag)))
+		out = append(out, st.Dim.Render(common.Truncate(line, m.width)))
 	}
 	return out
 }
@@ -302,6 +342,13 @@ func (r sourceRows) Cells(i int, dst []string) {
 	dst[colRead] = common.Count(s.LinesRead)
 	dst[colRejected] = common.Count(s.Rejected)
 	dst[colLag] = common.Bytes(max(s.LagBytes, 0))
+	if len(s.Partitions) > 0 {
+		var lag int64
+		for _, p := range s.Partitions {
+			lag += max(p.Lag, 0)
+		}
+		dst[colLag] = common.Count(uint64(lag)) + " rec"
+	}
 }
 
 func (r sourceRows) CellStyle(i, col int) *lipgloss.Style {

@@ -46,6 +46,7 @@ type KeyMap struct {
 	Right   key.Binding
 	Jump    key.Binding
 	Open    key.Binding
+	Explain key.Binding
 }
 
 func defaultKeyMap() KeyMap {
@@ -58,6 +59,7 @@ func defaultKeyMap() KeyMap {
 		Right:   key.NewBinding(key.WithKeys("right")),
 		Jump:    key.NewBinding(key.WithKeys("="), key.WithHelp("=", "go to a score")),
 		Open:    key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "show in Live")),
+		Explain: key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "explain the bar")),
 	}
 }
 
@@ -151,7 +153,7 @@ func (m Model) ShortHelp() []key.Binding {
 func (m Model) FullHelp() []key.Binding {
 	k := m.c.Keys
 	return []key.Binding{m.keys.Scores.Help, m.keys.Windows.Next, m.keys.Windows.Prev, m.keys.Left, m.keys.Jump,
-		k.Top, k.Bottom, m.keys.Open, m.keys.Log, m.keys.Compare}
+		k.Top, k.Bottom, m.keys.Open, m.keys.Explain, m.keys.Log, m.keys.Compare}
 }
 
 // Update handles keys, answers, refresh ticks and new batches.
@@ -238,6 +240,9 @@ func (m Model) onKey(msg tea.KeyPressMsg) (Model, tea.Cmd) {
 		m.moveSelection(0)
 	case key.Matches(msg, m.keys.Open):
 		return m, common.ShowLive(m.SelectedFilter())
+	case key.Matches(msg, m.keys.Explain):
+		w, b := m.explainWindow()
+		return m, common.Explain(m.barFilter(), w, b)
 	}
 	return m, nil
 }
@@ -283,4 +288,26 @@ func (m *Model) moveSelection(delta int) {
 func (m Model) SelectedFilter() string {
 	lo, hi := m.selected()
 	return rangeFilter(m.score, m.Window(), lo, hi)
+}
+
+// barFilter is the selected bar's score range without the window: Explain
+// compares the window with a baseline before it, which a since: term
+// would cut off.
+func (m Model) barFilter() string {
+	lo, hi := m.selected()
+	return rangeFilter(m.score, common.Window{}, lo, hi)
+}
+
+// explainWindow is the window and baseline x explains a bar over: the
+// histogram's window (an hour for all history) against the same length
+// before it, at least an hour.
+func (m Model) explainWindow() (window, baseline string) {
+	w := m.Window()
+	if w.All() {
+		return "1h", "1h"
+	}
+	if w.Len < time.Hour {
+		return w.Label, "1h"
+	}
+	return w.Label, w.Label
 }

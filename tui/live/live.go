@@ -36,6 +36,7 @@ type KeyMap struct {
 	Follow  key.Binding
 	Oldest  key.Binding
 	Label   widget.LabelKeys
+	Explain key.Binding
 }
 
 func defaultKeyMap() KeyMap {
@@ -49,6 +50,7 @@ func defaultKeyMap() KeyMap {
 		Follow:  key.NewBinding(key.WithKeys("G", "end"), key.WithHelp("G", "newest, follow")),
 		Oldest:  key.NewBinding(key.WithKeys("g", "home"), key.WithHelp("g", "oldest loaded")),
 		Label:   widget.DefaultLabelKeys(),
+		Explain: key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "explain the last 10m")),
 	}
 }
 
@@ -243,14 +245,14 @@ func (m Model) ShortHelp() []key.Binding {
 	case m.prompt.IsOpen():
 		return m.prompt.ShortHelp()
 	}
-	return []key.Binding{m.keys.Pause, m.keys.Filter, m.keys.Jump, m.keys.Open, m.keys.Follow, m.keys.Label.Fraud, m.keys.Label.Legit}
+	return []key.Binding{m.keys.Pause, m.keys.Filter, m.keys.Jump, m.keys.Open, m.keys.Follow, m.keys.Explain, m.keys.Label.Fraud, m.keys.Label.Legit}
 }
 
 // FullHelp lists every key of the view.
 func (m Model) FullHelp() []key.Binding {
 	k := m.c.Keys
 	return []key.Binding{m.keys.Pause, m.keys.Filter, m.keys.Jump, m.keys.Open, m.keys.Copy, m.keys.Journey,
-		m.keys.Follow, m.keys.Oldest, m.keys.Label.Fraud, m.keys.Label.Legit, m.keys.Label.FraudAll, m.keys.Label.LegitAll,
+		m.keys.Follow, m.keys.Oldest, m.keys.Explain, m.keys.Label.Fraud, m.keys.Label.Legit, m.keys.Label.FraudAll, m.keys.Label.LegitAll,
 		m.keys.Label.Undo, k.Up, k.Down, k.PageUp, k.PageDown}
 }
 
@@ -484,6 +486,8 @@ func (m Model) onKey(msg tea.KeyPressMsg) (Model, tea.Cmd) {
 		}
 	case key.Matches(msg, m.keys.Copy):
 		return m, m.copySelected()
+	case key.Matches(msg, m.keys.Explain):
+		return m, common.Explain(m.filterExpr, "10m", "1h")
 	case key.Matches(msg, m.keys.Journey):
 		if d, ok := m.Selected(); ok {
 			return m, common.OpenJourney(d.UserID)
