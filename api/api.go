@@ -60,6 +60,17 @@ type Reader interface {
 	// Flips lists up to q.Limit decisions, newest first, whose action
 	// would change under q.Thresholds.
 	Flips(ctx context.Context, q FlipsQuery) ([]decision.Decision, error)
+	// Labels lists the labels in force as of q.AsOf, or with q.All the
+	// whole ledger, oldest recorded first.
+	Labels(ctx context.Context, q LabelsQuery) ([]decision.LabelEntry, error)
+	// LabelHistory returns one subject's label in force and its entries.
+	LabelHistory(ctx context.Context, q LabelHistoryQuery) (SubjectLabels, error)
+	// LabelStats counts the labels in force by class and kind.
+	LabelStats(ctx context.Context, q LabelStatsQuery) (decision.LabelStats, error)
+	// LabelWhatIf counts q's decisions by label, score bucket and actual
+	// action: the label x simulated matrix, metrics and curve at any
+	// thresholds (decision.LabelWhatIf.Report).
+	LabelWhatIf(ctx context.Context, q LabelWhatIfQuery) (decision.LabelWhatIf, error)
 	// Explain says what drives q's window against its baseline (SPEC
 	// section 11).
 	Explain(ctx context.Context, q ExplainQuery) (Explanation, error)
@@ -81,10 +92,18 @@ type Reader interface {
 	Subscribe(ctx context.Context) <-chan Batch
 }
 
-// Backend is what the HTTP handler serves: a Reader, plus the arrival-order
-// reading its stream (GET /v1/stream) resumes with.
+// ReadWriter reads and writes: what a dashboard that labels needs.
+// Remote and Federation (which refuses writes) implement it.
+type ReadWriter interface {
+	Reader
+	Writer
+}
+
+// Backend is what the HTTP handler serves: a Reader and a Writer, plus
+// the arrival-order reading its stream (GET /v1/stream) resumes with.
 type Backend interface {
 	Reader
+	Writer
 	// After returns up to n decisions stored after the decision with ID
 	// after (ZeroID: from the first), oldest first in arrival order.
 	After(ctx context.Context, after string, n int) ([]decision.Decision, error)

@@ -31,7 +31,8 @@ import (
 // The query of a write (a POST) is its JSON body instead: its untagged
 // fields travel there, and only its path values are the codec's. The field
 // types it knows: string, int, bool, float64 (finite), time.Time
-// (RFC 3339 with nanoseconds, in UTC), decision.UserSort (by its wire name)
+// (RFC 3339 with nanoseconds, in UTC), time.Duration (Go's form, 720h),
+// decision.UserSort (by its wire name)
 // and any type with MarshalText and UnmarshalText (decision.Score).
 
 // codec reads and writes the parameters of one query type.
@@ -64,6 +65,7 @@ type paramKind struct {
 
 var (
 	timeType     = reflect.TypeFor[time.Time]()
+	durationType = reflect.TypeFor[time.Duration]()
 	userSortType = reflect.TypeFor[decision.UserSort]()
 	textMarsh    = reflect.TypeFor[encoding.TextMarshaler]()
 	textUnmarsh  = reflect.TypeFor[encoding.TextUnmarshaler]()
@@ -81,6 +83,14 @@ func kindOf(t reflect.Type) (paramKind, bool) {
 			dec: func(s string, v reflect.Value) error {
 				t, err := time.Parse(time.RFC3339Nano, s)
 				v.Set(reflect.ValueOf(t))
+				return err
+			}}, true
+	case t == durationType:
+		return paramKind{want: "a duration such as 720h",
+			enc: func(v reflect.Value) (string, error) { return time.Duration(v.Int()).String(), nil },
+			dec: func(s string, v reflect.Value) error {
+				d, err := time.ParseDuration(s)
+				v.SetInt(int64(d))
 				return err
 			}}, true
 	case t == userSortType:

@@ -8,9 +8,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"reflect"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 )
@@ -98,10 +100,27 @@ func NotFoundHandler(served string) http.Handler {
 func register(mux *http.ServeMux, routes []route, backend Backend, o HandlerOptions) []string {
 	o.withDefaults()
 	var served []string
+	// Ops may share a path with different methods (GET and POST
+	// /v1/labels): one guarded handler per path picks the op by method.
+	byPath := map[string]map[string]http.Handler{}
+	var paths []string
+	names := map[string]string{}
 	for _, rt := range routes {
 		in := rt.info()
-		mux.Handle(in.Path, o.Guard.Route(in.Route, []string{in.Method}, rt.handler(backend, &o)))
+		if byPath[in.Path] == nil {
+			byPath[in.Path] = map[string]http.Handler{}
+			paths = append(paths, in.Path)
+			names[in.Path] = in.Route
+		}
+		byPath[in.Path][in.Method] = rt.handler(backend, &o)
 		served = append(served, in.Method+" "+in.Path)
+	}
+	for _, path := range paths {
+		hs := byPath[path]
+		methods := slices.Sorted(maps.Keys(hs))
+		mux.Handle(path, o.Guard.Route(names[path], methods, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			hs[r.Method].ServeHTTP(w, r)
+		})))
 	}
 	st := &streamServer{b: backend, o: o, pages: make(chan struct{}, max(4, 2*runtime.GOMAXPROCS(0)))}
 	mux.Handle(streamInfo.Path, o.Guard.Route(streamInfo.Route, []string{streamInfo.Method}, st))
@@ -117,7 +136,7 @@ func (o *op[B, Q, R]) handler(backend any, opts *HandlerOptions) http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var q Q
-		if err := o.read(w, r, &q, opts.MaxWriteBody); err != nil {
+		if err := o.read(w, r, &q, max(opts.MaxWriteBody, o.maxBody)); err != nil {
 			opts.answerError(w, r, err)
 			return
 		}

@@ -26,16 +26,8 @@ import (
 //
 // Writes are ops too: method POST, the query struct is the JSON body (read
 // with a size limit and no unknown fields), the same guard (the token rule
-// of ingest) applies, and B is the interface that performs it. The first
-// write, POST /v1/labels (SPEC section 12), adds a Writer interface
-//
-//	type Writer interface {
-//		Label(ctx context.Context, w LabelWrite) (LabelResult, error)
-//	}
-//
-// embedded in Backend, an op {name: "Label", method: POST, path:
-// "/v1/labels", call: Writer.Label} in table, and Remote.Label. A write is
-// not federated: it goes to the collector that holds the subject.
+// of ingest) applies, and B is the interface that performs it (Writer).
+// A write is not federated: Federation refuses it (see Federation.Label).
 var (
 	opLatest = newOp(op[Reader, LatestQuery, []decision.Decision]{
 		name: "Latest", route: "latest", method: http.MethodGet, path: "/v1/decisions/latest",
@@ -115,6 +107,32 @@ var (
 			return mergeLists(parts, q.Limit, byEventTime, true), nil
 		},
 	})
+	opLabels = newOp(op[Reader, LabelsQuery, []decision.LabelEntry]{
+		name: "Labels", route: "labels", method: http.MethodGet, path: "/v1/labels",
+		call:  Reader.Labels,
+		bound: func(q *LabelsQuery) { q.Limit = listLimit(q.Limit) },
+		merge: mergeLabelLists,
+	})
+	opLabelHistory = newOp(op[Reader, LabelHistoryQuery, SubjectLabels]{
+		name: "LabelHistory", route: "label_history", method: http.MethodGet, path: "/v1/labels/history",
+		call:  Reader.LabelHistory,
+		merge: mergeSubjectLabels,
+	})
+	opLabelStats = newOp(op[Reader, LabelStatsQuery, decision.LabelStats]{
+		name: "LabelStats", route: "label_stats", method: http.MethodGet, path: "/v1/labels/stats",
+		call:  Reader.LabelStats,
+		merge: mergeLabelStats,
+	})
+	opLabelWhatIf = newOp(op[Reader, LabelWhatIfQuery, decision.LabelWhatIf]{
+		name: "LabelWhatIf", route: "whatif_labels", method: http.MethodGet, path: "/v1/whatif/labels",
+		call:  Reader.LabelWhatIf,
+		merge: mergeLabelWhatIfs,
+	})
+	opLabel = newOp(op[Writer, LabelWrite, LabelResult]{
+		name: "Label", route: "label", method: http.MethodPost, path: "/v1/labels",
+		call:    Writer.Label,
+		maxBody: MaxLabelWriteBody,
+	})
 	opExplain = newOp(op[Reader, ExplainQuery, Explanation]{
 		name: "Explain", route: "explain", method: http.MethodGet, path: "/v1/explain",
 		call:     Reader.Explain,
@@ -155,7 +173,8 @@ var (
 // table lists the ops the handler serves, in the order the collector
 // names them. The stream (GET /v1/stream, Reader.Subscribe) is served
 // beside them (stream_server.go).
-var table = []route{opLatest, opDecision, opRange, opJourney, opUsers, opSearchUsers, opRates, opStats, opHistogram, opWhatIf, opFlips, opExplain, opExplainCounts, opAlerts, opBacktest, opLinks, opHealth}
+var table = []route{opLatest, opDecision, opRange, opJourney, opUsers, opSearchUsers, opRates, opStats, opHistogram, opWhatIf, opFlips,
+	opExplain, opExplainCounts, opAlerts, opBacktest, opLinks, opLabels, opLabelHistory, opLabelStats, opLabelWhatIf, opLabel, opHealth}
 
 // maxList caps the decisions or users one answer carries. A Range page is
 // capped too and says where to go on; Latest, Journey, Flips and Users
@@ -199,6 +218,9 @@ type op[B, Q, R any] struct {
 	// federate, if set, answers q over a federation on its own (Range,
 	// whose cursor holds one position per member).
 	federate func(ctx context.Context, f *Federation, q Q) (R, error)
+	// maxBody, if above HandlerOptions.MaxWriteBody, is a write's own
+	// body limit (a label import is larger than most writes).
+	maxBody int64
 
 	codec *codec
 }

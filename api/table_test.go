@@ -94,6 +94,21 @@ func (f *fakeBackend) WhatIf(_ context.Context, q WhatIfQuery) (decision.WhatIf,
 func (f *fakeBackend) Flips(_ context.Context, q FlipsQuery) ([]decision.Decision, error) {
 	return answer[[]decision.Decision](f, "Flips", q)
 }
+func (f *fakeBackend) Labels(_ context.Context, q LabelsQuery) ([]decision.LabelEntry, error) {
+	return answer[[]decision.LabelEntry](f, "Labels", q)
+}
+func (f *fakeBackend) LabelHistory(_ context.Context, q LabelHistoryQuery) (SubjectLabels, error) {
+	return answer[SubjectLabels](f, "LabelHistory", q)
+}
+func (f *fakeBackend) LabelStats(_ context.Context, q LabelStatsQuery) (decision.LabelStats, error) {
+	return answer[decision.LabelStats](f, "LabelStats", q)
+}
+func (f *fakeBackend) LabelWhatIf(_ context.Context, q LabelWhatIfQuery) (decision.LabelWhatIf, error) {
+	return answer[decision.LabelWhatIf](f, "LabelWhatIf", q)
+}
+func (f *fakeBackend) Label(_ context.Context, w LabelWrite) (LabelResult, error) {
+	return answer[LabelResult](f, "Label", w)
+}
 func (f *fakeBackend) Explain(_ context.Context, q ExplainQuery) (Explanation, error) {
 	return answer[Explanation](f, "Explain", q)
 }
@@ -232,18 +247,27 @@ func TestEveryReaderMethodIsAnOp(t *testing.T) {
 		}
 		ops[in.Name] = in
 	}
-	rt := reflect.TypeFor[Reader]()
+	rt, wt := reflect.TypeFor[Reader](), reflect.TypeFor[Writer]()
 	for in := range ops {
-		if _, ok := rt.MethodByName(in); !ok {
-			t.Errorf("route %s %s serves %s, which Reader does not have", ops[in].Method, ops[in].Path, in)
+		_, isRead := rt.MethodByName(in)
+		_, isWrite := wt.MethodByName(in)
+		if !isRead && !isWrite {
+			t.Errorf("route %s %s serves %s, which neither Reader nor Writer has", ops[in].Method, ops[in].Path, in)
 		}
 	}
+	var methods []reflect.Method
 	for i := range rt.NumMethod() {
-		m := rt.Method(i)
+		methods = append(methods, rt.Method(i))
+	}
+	for i := range wt.NumMethod() {
+		methods = append(methods, wt.Method(i))
+	}
+	for _, m := range methods {
+		_, write := wt.MethodByName(m.Name)
 		in, ok := ops[m.Name]
 		switch {
 		case !ok:
-			t.Errorf("Reader.%s has no op in the table", m.Name)
+			t.Errorf("%s has no op in the table", m.Name)
 			continue
 		case m.Name == "Subscribe":
 			if in.Path != "/v1/stream" || in.Query != nil {
@@ -287,6 +311,14 @@ func TestEveryReaderMethodIsAnOp(t *testing.T) {
 				t.Errorf("Remote.%s asked %s, want %s %s", m.Name, log.last(), in.Method, in.Path)
 			}
 
+			if write {
+				// A federation refuses writes (see Federation.Label).
+				out = reflect.ValueOf(fed).MethodByName(m.Name).Call(args)
+				if err, _ := out[1].Interface().(error); !errors.Is(err, ErrInvalid) {
+					t.Errorf("Federation.%s: %v, want a refusal", m.Name, err)
+				}
+				return
+			}
 			if m.Name == "Range" {
 				// A federation's cursor is its own: start at the first page.
 				q := sent[0].(RangeQuery)

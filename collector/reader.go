@@ -141,8 +141,7 @@ func (r *Reader) Latest(ctx context.Context, q api.LatestQuery) ([]decision.Deci
 	if err := checkID("before", q.Before); err != nil {
 		return nil, err
 	}
-	ds, err := r.db.Latest(ctx, f, q.N, q.Before)
-	return ds, kinded(err)
+	return r.labelled(ctx).of(r.db.Latest(ctx, f, q.N, q.Before))
 }
 
 // After returns up to n decisions stored after the decision with ID after,
@@ -151,14 +150,20 @@ func (r *Reader) After(ctx context.Context, after string, n int) ([]decision.Dec
 	if err := checkID("after", after); err != nil {
 		return nil, err
 	}
-	ds, err := r.db.After(ctx, after, n)
-	return ds, kinded(err)
+	return r.labelled(ctx).of(r.db.After(ctx, after, n))
 }
 
 // Decision returns one decision by ID.
 func (r *Reader) Decision(ctx context.Context, id string) (decision.Decision, error) {
 	d, err := r.db.Get(ctx, id)
-	return d, kinded(err)
+	if err != nil {
+		return d, kinded(err)
+	}
+	ds, err := r.labelled(ctx).of([]decision.Decision{d}, nil)
+	if err != nil {
+		return decision.Decision{}, err
+	}
+	return ds[0], nil
 }
 
 // Rates returns the per-minute rollup of the window.
@@ -189,13 +194,13 @@ func (r *Reader) Range(ctx context.Context, q api.RangeQuery) (api.Page, error) 
 		return api.Page{}, err
 	}
 	p, err := r.db.Range(ctx, store.RangeQuery{From: q.From, To: q.To, Reverse: q.Reverse, Limit: q.Limit, Cursor: q.Cursor, Filter: f})
-	return api.Page{Decisions: p.Decisions, Next: p.Next}, kinded(err)
+	ds, err := r.labelled(ctx).of(p.Decisions, err)
+	return api.Page{Decisions: ds, Next: p.Next}, err
 }
 
 // Journey returns one user's decisions, newest first.
 func (r *Reader) Journey(ctx context.Context, q api.JourneyQuery) ([]decision.Decision, error) {
-	ds, err := r.db.UserDecisions(ctx, q.User, q.Limit)
-	return ds, kinded(err)
+	return r.labelled(ctx).of(r.db.UserDecisions(ctx, q.User, q.Limit))
 }
 
 // Users lists users with their aggregates.
@@ -292,8 +297,7 @@ func (r *Reader) Flips(ctx context.Context, q api.FlipsQuery) ([]decision.Decisi
 	if err := checkScore(q.Thresholds.Score); err != nil {
 		return nil, err
 	}
-	ds, err := r.db.Flips(ctx, q.Thresholds, q.From, q.To, q.Limit)
-	return ds, kinded(err)
+	return r.labelled(ctx).of(r.db.Flips(ctx, q.Thresholds, q.From, q.To, q.Limit))
 }
 
 // Notify signals newly stored decisions without carrying them (the
@@ -337,7 +341,7 @@ func (r *Reader) Links(ctx context.Context, q api.LinksQuery) (decision.Links, e
 // collector it delivers nothing and closes the channel when ctx ends.
 func (r *Reader) Subscribe(ctx context.Context) <-chan api.Batch {
 	if r.hub != nil {
-		return r.hub.Subscribe(ctx, SubscribeOptions{})
+		return r.labelBatches(ctx, r.hub.Subscribe(ctx, SubscribeOptions{}))
 	}
 	ch := make(chan api.Batch)
 	go func() {

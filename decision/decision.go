@@ -157,6 +157,11 @@ type Decision struct {
 	// default); ShadowAction is "" when no shadow policy ran.
 	ShadowAction Action `json:"shadow_action,omitempty"`
 	ShadowRule   string `json:"shadow_rule,omitempty"`
+	// Label is the decision's label in force when it was read (SPEC
+	// section 12: its event's, else its user's, email's or IP's), filled
+	// in by the reader from the labels ledger and never stored with the
+	// decision; "" when it has none.
+	Label LabelClass `json:"label,omitempty"`
 	// HTTPStatus is Safe-e's status code for the last attempt, 0 when none arrived.
 	HTTPStatus int `json:"http_status,omitempty"`
 	// Latency is the duration of the successful (or last) Safe-e call.

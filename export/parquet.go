@@ -51,10 +51,9 @@ type parquetRow struct {
 	ShadowAction *string `parquet:"shadow_action,optional,dict"`
 	ShadowRule   *string `parquet:"shadow_rule,optional,dict"`
 
-	// The labels issue (SPEC section 12) adds "label" here: an optional
-	// STRING with a dictionary, the decision's label class, null when
-	// unlabelled. Readers select columns by name, so adding it breaks
-	// no query written against this schema.
+	// Label is the decision's label class in force when exported (SPEC
+	// section 12), null when unlabelled.
+	Label *string `parquet:"label,optional,dict"`
 
 	Error      string  `parquet:"error,dict"`
 	HTTPStatus int32   `parquet:"http_status"`
@@ -80,6 +79,10 @@ func newParquetRow(d *decision.Decision) parquetRow {
 	}
 	for i, s := range d.Signals {
 		r.Signals[i] = utf8Text(s)
+	}
+	if d.Label != "" {
+		l := utf8Text(string(d.Label))
+		r.Label = &l
 	}
 	if d.ShadowAction != "" {
 		a, rule := utf8Text(string(d.ShadowAction)), utf8Text(d.ShadowRule)

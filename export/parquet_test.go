@@ -45,6 +45,7 @@ const parquetSchema = `message parquetRow {
 	required binary action (STRING);
 	optional binary shadow_action (STRING);
 	optional binary shadow_rule (STRING);
+	optional binary label (STRING);
 	required binary error (STRING);
 	required int32 http_status (INT(32,true));
 	required double latency_ms;
@@ -78,6 +79,7 @@ type readRow struct {
 	Action          string     `parquet:"action"`
 	ShadowAction    *string    `parquet:"shadow_action,optional"`
 	ShadowRule      *string    `parquet:"shadow_rule,optional"`
+	Label           *string    `parquet:"label,optional"`
 	Error           string     `parquet:"error"`
 	HTTPStatus      int32      `parquet:"http_status"`
 	LatencyMS       float64    `parquet:"latency_ms"`
@@ -260,7 +262,7 @@ func TestParquetSchema(t *testing.T) {
 		t.Errorf("schema changed:\n%s\nwant:\n%s", got, parquetSchema)
 	}
 	dict := map[string]bool{"source": true, "type": true, "status": true, "user_id": true, "email": true, "ip": true,
-		"country": true, "signals.list.element": true, "policy": true, "action": true, "shadow_action": true,
+		"country": true, "signals.list.element": true, "policy": true, "action": true, "shadow_action": true, "label": true,
 		"shadow_rule": true, "error": true}
 	for _, rg := range f.Metadata().RowGroups {
 		for _, c := range rg.Columns {

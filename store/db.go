@@ -1,12 +1,10 @@
 package store
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"os"
 	"runtime/debug"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -110,6 +108,10 @@ type DB struct {
 	// retainMu serialises Retain calls.
 	retainMu sync.Mutex
 
+	// labels caches the labels ledger; whatifs the label what-if counts
+	// (labelwhatif.go).
+	labels  ledgerCache
+	whatifs whatifCache
 	// watch checks the file at path; lost is set (and lostC closed) once
 	// it is no longer the file open.
 	watch   *fileWatch
@@ -308,11 +310,13 @@ func (db *DB) init(opts *Options) (last, mark decKey, pend []pendingDec, err err
 	err = db.bolt.View(func(tx *bolt.Tx) error {
 		meta := tx.Bucket(bktMeta)
 		for _, name := range allBuckets {
-			if b := tx.Bucket(name); b != nil {
-				c := b.Cursor()
-				c.First()
-				c.Last()
+			b := tx.Bucket(name)
+			if b == nil {
+				continue // an optional bucket of a read-only file (lateBucket)
 			}
+			c := b.Cursor()
+			c.First()
+			c.Last()
 		}
 		if v := meta.Get(metaLastKey); v != nil {
 			if len(v) != len(last) {
@@ -338,12 +342,13 @@ func (db *DB) init(opts *Options) (last, mark decKey, pend []pendingDec, err err
 
 // createMissing creates the buckets the file lacks (none of a current file;
 // a bucket added by a later release needs no migration). A read-only store
-// cannot: it reports them.
+// cannot: it reports them, except lateBuckets, which read as empty until
+// a writer creates them.
 func (db *DB) createMissing() error {
 	var missing [][]byte
 	err := db.bolt.View(func(tx *bolt.Tx) error {
 		for _, name := range allBuckets {
-			if tx.Bucket(name) == nil && !(db.readOnly && slices.ContainsFunc(lateBuckets, func(b []byte) bool { return bytes.Equal(b, name) })) {
+			if tx.Bucket(name) == nil && !(db.readOnly && lateBucket(name)) {
 				missing = append(missing, name)
 			}
 		}

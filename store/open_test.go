@@ -31,6 +31,8 @@ func TestHelperProcess(t *testing.T) {
 		holdStore(os.Getenv("RISKWATCH_STORE_PATH"))
 	case "crash":
 		crashLoop(os.Getenv("RISKWATCH_STORE_PATH"))
+	case "labels":
+		labelLoop(os.Getenv("RISKWATCH_STORE_PATH"))
 	case "rss-cold", "rss-warm":
 		measureRSS(os.Getenv("RISKWATCH_STORE_PATH"), os.Getenv(helperEnv) == "rss-cold")
 	}

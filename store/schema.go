@@ -1,11 +1,13 @@
 package store
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 )
 
@@ -67,16 +69,30 @@ var (
 	// state as the evaluator encodes it) and their history (alertHistory
 	// + 8-byte big-endian sequence -> one transition), see alerts.go.
 	bktAlerts = []byte("alerts")
+	// bktLabels is the labels ledger: 8-byte big-endian sequence (the
+	// bucket's own, so entries sort in the order they were recorded) ->
+	// JSON of the decision.LabelEntry. Append-only (see labels.go).
+	bktLabels = []byte("labels")
+	// bktLabelSubjects: kind + 0 + lp(subject) + 8-byte sequence -> empty,
+	// a subject's ledger entries in order.
+	bktLabelSubjects = []byte("label_subjects")
 )
 
 var allBuckets = [][]byte{
 	bktMeta, bktInbox, bktEvents, bktDecisions, bktByTime, bktByUser, bktByIP,
 	bktByDim, bktUsers, bktMinutes, bktHours, bktRejected, bktCheckpoints, bktAlerts,
+	bktLabels, bktLabelSubjects,
 }
 
-// lateBuckets are buckets added without a schema version: a read-only
-// store opens a file that lacks them, and reads them as empty.
-var lateBuckets = [][]byte{bktAlerts}
+// lateBuckets are buckets added without a schema version (alert state, the
+// labels ledger): a read-only store opens a file that lacks them, and reads
+// them as empty.
+var lateBuckets = [][]byte{bktAlerts, bktLabels, bktLabelSubjects}
+
+// lateBucket reports whether name is one of lateBuckets.
+func lateBucket(name []byte) bool {
+	return slices.ContainsFunc(lateBuckets, func(b []byte) bool { return bytes.Equal(b, name) })
+}
 
 // Keys in bktMeta.
 var (

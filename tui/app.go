@@ -10,6 +10,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/riskwatch/riskwatch/api"
+	"github.com/riskwatch/riskwatch/decision"
 	"github.com/riskwatch/riskwatch/tui/alerts"
 	"github.com/riskwatch/riskwatch/tui/common"
 	"github.com/riskwatch/riskwatch/tui/detail"
@@ -100,6 +101,9 @@ type Model struct {
 	status      string
 	statusLevel common.Level
 	statusLeft  int
+
+	// lastLabels are the labels recorded last, which z retracts.
+	lastLabels []decision.LabelEntry
 }
 
 // New returns the dashboard's root model for use with tea.NewProgram. Call
@@ -231,6 +235,15 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, subscribe(m.c)
 	case common.StatusMsg:
 		m.status, m.statusLevel, m.statusLeft = msg.Text, msg.Level, statusTicks
+	case common.LabelledMsg:
+		m.lastLabels = nil
+		if !msg.Undo {
+			m.lastLabels = msg.Entries
+		}
+		m.status, m.statusLevel, m.statusLeft = common.LabelText(msg), common.LevelInfo, statusTicks
+		return m, m.broadcast(msg)
+	case common.UndoLabelMsg:
+		return m, m.undoLabels()
 	case common.LiveFilterMsg:
 		return m, m.showLive(msg.Filter)
 	case common.ExplainMsg:
@@ -393,6 +406,20 @@ func (m *Model) routeTo(v common.ViewID, msg tea.Msg) tea.Cmd {
 }
 
 // broadcast hands msg to every view; those it does not concern ignore it.
+// undoLabels retracts the labels recorded last (z): a retract entry per
+// subject, so the ledger keeps both.
+func (m *Model) undoLabels() tea.Cmd {
+	if len(m.lastLabels) == 0 {
+		return common.Status("no label to undo", common.LevelWarn)
+	}
+	inputs := make([]api.LabelInput, 0, len(m.lastLabels))
+	for _, e := range m.lastLabels {
+		inputs = append(inputs, api.LabelInput{Kind: e.Kind, Subject: e.Subject, Class: decision.LabelRetract,
+			Reason: "undo (dashboard)", Source: decision.SourceManual, Author: e.Author})
+	}
+	return m.c.WriteLabels(inputs, true)
+}
+
 func (m *Model) broadcast(msg tea.Msg) tea.Cmd {
 	cmds := make([]tea.Cmd, 0, len(m.pages))
 	for _, p := range m.pages {

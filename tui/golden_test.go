@@ -81,7 +81,7 @@ func TestGolden(t *testing.T) {
 			d.Key("?")
 		}, check: func(t *testing.T, screen string, w, h int) {
 			want := "Global" // every key fits
-			if h < 24 {
+			if h <= 24 { // Live's keys alone fill 24 rows since labels, links and explain
 				want = "↓/j down" // it does not: say how to scroll
 			}
 			if !strings.Contains(screen, want) || !strings.Contains(screen, "close help") {

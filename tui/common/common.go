@@ -27,6 +27,9 @@ type Common struct {
 	Clock func() time.Time
 	// Data is the only way the UI reads anything.
 	Data api.Reader
+	// Writer records labels; nil when the data source cannot write (a
+	// database opened read-only), and the label keys say so.
+	Writer api.Writer
 	// Thresholds are optional score lines from the configuration.
 	Thresholds *decision.Thresholds
 
@@ -42,13 +45,17 @@ func New(ctx context.Context, data api.Reader, clock func() time.Time) *Common {
 	if clock == nil {
 		clock = time.Now
 	}
-	return &Common{
+	c := &Common{
 		Styles: NewStyles(Theme{Dark: true}),
 		Keys:   DefaultKeyMap(),
 		Clock:  clock,
 		Data:   data,
 		ctx:    ctx,
 	}
+	if w, ok := data.(api.Writer); ok {
+		c.Writer = w
+	}
+	return c
 }
 
 // Context is the program's lifetime; it ends when the dashboard quits.

@@ -13,12 +13,14 @@ import (
 
 	"github.com/riskwatch/riskwatch/decision"
 	"github.com/riskwatch/riskwatch/tui/common"
+	"github.com/riskwatch/riskwatch/tui/widget"
 )
 
 // KeyMap holds the detail view's own bindings.
 type KeyMap struct {
 	Copy    key.Binding
 	Journey key.Binding
+	Label   widget.LabelKeys
 }
 
 // Model is the detail view of one decision.
@@ -34,6 +36,7 @@ type Model struct {
 	// bodies are the request and response pretty printed, made off the
 	// Update path (see SetDecision); nil until they arrive.
 	bodies *bodies
+	prompt widget.LabelPrompt
 }
 
 // bodies are a decision's request and response as PrettyJSON lines.
@@ -65,6 +68,7 @@ func New(c *common.Common) Model {
 		keys: KeyMap{
 			Copy:    key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "copy JSON")),
 			Journey: key.NewBinding(key.WithKeys("u"), key.WithHelp("u", "user journey")),
+			Label:   widget.DefaultLabelKeys(),
 		},
 		cache: &content{},
 	}
@@ -101,14 +105,21 @@ func (m *Model) SetSize(w, h int) {
 
 // ShortHelp lists the main keys.
 func (m Model) ShortHelp() []key.Binding {
+	if m.prompt.IsOpen() {
+		return m.prompt.ShortHelp()
+	}
 	k := m.c.Keys
-	return []key.Binding{k.Back, k.Down, k.Up, m.keys.Copy}
+	return []key.Binding{k.Back, k.Down, k.Up, m.keys.Copy, m.keys.Label.Fraud, m.keys.Label.Legit}
 }
+
+// InputActive reports whether the reason prompt has the keyboard.
+func (m Model) InputActive() bool { return m.prompt.IsOpen() }
 
 // FullHelp lists every key of the view.
 func (m Model) FullHelp() []key.Binding {
 	k := m.c.Keys
-	return []key.Binding{k.Back, k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom, m.keys.Copy, m.keys.Journey}
+	return []key.Binding{k.Back, k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom, m.keys.Copy, m.keys.Journey,
+		m.keys.Label.Fraud, m.keys.Label.Legit, m.keys.Label.Undo}
 }
 
 // Update scrolls and copies, and takes the pretty-printed bodies of the
@@ -121,11 +132,28 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 		}
 		return m, nil
 	}
+	if lm, ok := msg.(common.LabelledMsg); ok {
+		if m.has {
+			common.ApplyLabels(&m.d, lm.Entries)
+			*m.cache = content{}
+		}
+		return m, nil
+	}
+	if m.prompt.IsOpen() {
+		return m, m.prompt.Update(m.c, msg)
+	}
 	km, ok := msg.(tea.KeyPressMsg)
 	if !ok {
 		return m, nil
 	}
 	switch {
+	case key.Matches(km, m.keys.Label.Fraud, m.keys.Label.Legit):
+		if m.has {
+			m.prompt.Open(widget.LabelOne(&m.d, key.Matches(km, m.keys.Label.Fraud)))
+		}
+		return m, nil
+	case key.Matches(km, m.keys.Label.Undo):
+		return m, common.UndoLabel()
 	case key.Matches(km, m.keys.Copy):
 		return m, m.copy()
 	case key.Matches(km, m.keys.Journey):
@@ -184,6 +212,9 @@ func (m Model) View() string {
 			" of " + common.Count(uint64(len(lines)))
 	}
 	title := st.Title.Render(common.Truncate("Decision "+common.Sanitize(m.d.ID), max(m.width-len(pos), 1))) + st.Dim.Render(pos)
+	if m.prompt.IsOpen() {
+		title = m.prompt.View(m.width, st)
+	}
 	var b strings.Builder
 	b.WriteString(title)
 	for _, l := range lines[m.offset:end] {

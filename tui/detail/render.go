@@ -135,6 +135,13 @@ func (r *renderer) fields(d *decision.Decision) {
 		line += "   attempts " + itoa(d.Attempts)
 	}
 	r.kv("Action", line, &act)
+	if d.Label != "" {
+		lbl := r.st.Good
+		if d.Label == decision.LabelFraud {
+			lbl = r.st.Bad
+		}
+		r.kv("Label", common.LabelMark(d.Label), &lbl)
+	}
 	if d.Error != "" {
 		r.kv("Error", s(d.Error), &r.st.Bad)
 	}

@@ -41,6 +41,7 @@ type KeyMap struct {
 	Links  key.Binding
 	IDs    key.Binding
 	Back   key.Binding
+	Label  widget.LabelKeys
 }
 
 func defaultKeyMap() KeyMap {
@@ -53,6 +54,7 @@ func defaultKeyMap() KeyMap {
 		Links:  key.NewBinding(key.WithKeys("l"), key.WithHelp("l", "linked users")),
 		IDs:    key.NewBinding(key.WithKeys("I"), key.WithHelp("I", "every email, IP, device")),
 		Back:   key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back")),
+		Label:  widget.DefaultLabelKeys(),
 	}
 }
 
@@ -67,6 +69,7 @@ type Model struct {
 	tl   tlState
 
 	refresh common.Refresher
+	prompt  widget.LabelPrompt
 }
 
 // New returns the Journeys view on the users list, sorted by last seen.
@@ -137,7 +140,7 @@ func (m Model) HandlesBack() bool {
 
 // InputActive reports whether the search box has the keyboard, so global
 // keys must not be taken from it.
-func (m Model) InputActive() bool { return m.list.searching }
+func (m Model) InputActive() bool { return m.list.searching || m.prompt.IsOpen() }
 
 // Loading reports whether what is shown is awaited: the list never read,
 // or a read under way.
@@ -175,8 +178,10 @@ func (m Model) ShortHelp() []key.Binding {
 			key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "keep")),
 			key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel")),
 		}
+	case m.prompt.IsOpen():
+		return m.prompt.ShortHelp()
 	case m.tl.open:
-		return []key.Binding{m.keys.Open, m.keys.Order, m.keys.IDs, m.keys.Pivot, m.keys.Links, m.keys.Back}
+		return []key.Binding{m.keys.Open, m.keys.Order, m.keys.IDs, m.keys.Pivot, m.keys.Links, m.keys.Label.Fraud, m.keys.Label.Legit, m.keys.Back}
 	}
 	return []key.Binding{m.keys.Open, m.keys.Sort, m.keys.Search, m.keys.Links}
 }
@@ -186,7 +191,8 @@ func (m Model) FullHelp() []key.Binding {
 	k := m.c.Keys
 	nav := []key.Binding{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom}
 	if m.tl.open {
-		return append([]key.Binding{m.keys.Open, m.keys.Order, m.keys.IDs, m.keys.Pivot, m.keys.Links, m.keys.Back}, nav...)
+		return append([]key.Binding{m.keys.Open, m.keys.Order, m.keys.IDs, m.keys.Pivot, m.keys.Links,
+			m.keys.Label.Fraud, m.keys.Label.Legit, m.keys.Label.Undo, m.keys.Back}, nav...)
 	}
 	return append([]key.Binding{m.keys.Open, m.keys.Sort, m.keys.Search, m.keys.Links, m.keys.Back}, nav...)
 }
@@ -212,11 +218,23 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 		if len(msg.Batch.Decisions) > 0 || msg.Batch.Missed > 0 {
 			m.refresh.MarkDirty()
 		}
+	case common.LabelledMsg:
+		if m.tl.data != nil {
+			for i := range m.tl.data.rows {
+				common.ApplyLabels(m.tl.data.rows[i].d, msg.Entries)
+			}
+		}
 	case tea.PasteMsg:
+		if m.prompt.IsOpen() {
+			return m, m.prompt.Update(m.c, msg)
+		}
 		if m.list.searching {
 			return m.editSearch(msg)
 		}
 	case tea.KeyPressMsg:
+		if m.prompt.IsOpen() {
+			return m, m.prompt.Update(m.c, msg)
+		}
 		if m.list.searching {
 			return m.editSearch(msg)
 		}
@@ -311,6 +329,12 @@ func (m Model) timelineKey(msg tea.KeyPressMsg) (Model, tea.Cmd) {
 		}
 	case key.Matches(msg, m.keys.Links):
 		return m, common.OpenLinks(t.user)
+	case key.Matches(msg, m.keys.Label.Fraud, m.keys.Label.Legit):
+		if r := m.tl.selected(); r != nil {
+			m.prompt.Open(widget.LabelOne(r.d, key.Matches(msg, m.keys.Label.Fraud)))
+		}
+	case key.Matches(msg, m.keys.Label.Undo):
+		return m, common.UndoLabel()
 	case key.Matches(msg, m.keys.Order):
 		m.tl.toggleOrder(m.timelineRows())
 	case key.Matches(msg, m.keys.Pivot):

@@ -379,9 +379,19 @@ func (m Model) timelineView() []string {
 func (m Model) timelineTitle() string {
 	st := m.c.Styles
 	t := &m.tl
+	if m.prompt.IsOpen() {
+		return m.prompt.View(m.width, st)
+	}
 	segs := []widget.Segment{{Text: "User " + common.Sanitize(t.user), Style: st.Title, Priority: 0}}
 	if d := t.data; d != nil && len(d.rows) > 0 {
 		newest := d.rows[len(d.rows)-1].d
+		if newest.Label != "" {
+			ls := st.Good
+			if newest.Label == decision.LabelFraud {
+				ls = st.Bad
+			}
+			segs = append(segs, widget.Segment{Text: "label " + common.LabelMark(newest.Label), Style: ls, Priority: 1})
+		}
 		if newest.Email != "" {
 			segs = append(segs, widget.Segment{Text: common.Sanitize(newest.Email), Style: st.Bold, Priority: 4})
 		}

@@ -116,3 +116,10 @@ func (q *Deque) grow() {
 	}
 	q.buf, q.head = buf, 0
 }
+
+// Each calls fn with every row held, oldest first.
+func (q *Deque) Each(fn func(*decision.Decision)) {
+	for p := q.First(); p < q.End(); p++ {
+		fn(q.At(p))
+	}
+}

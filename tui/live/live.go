@@ -36,6 +36,7 @@ type KeyMap struct {
 	Links   key.Binding
 	Follow  key.Binding
 	Oldest  key.Binding
+	Label   widget.LabelKeys
 	Explain key.Binding
 }
 
@@ -50,6 +51,7 @@ func defaultKeyMap() KeyMap {
 		Links:   key.NewBinding(key.WithKeys("l"), key.WithHelp("l", "linked users")),
 		Follow:  key.NewBinding(key.WithKeys("G", "end"), key.WithHelp("G", "newest, follow")),
 		Oldest:  key.NewBinding(key.WithKeys("g", "home"), key.WithHelp("g", "oldest loaded")),
+		Label:   widget.DefaultLabelKeys(),
 		Explain: key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "explain the last 10m")),
 	}
 }
@@ -79,14 +81,16 @@ type Model struct {
 	// fullHeader is set when the rates header fits with its charts.
 	fullHeader bool
 
-	rows    *Deque // what the table shows
-	pending *Ring  // rows that arrived while paused
-	early   *Ring  // rows that arrived while the newest were being read
-	rates   *Rates
-	table   *widget.Table
-	bar     widget.FilterBar
-	jump    jumpBar
-	header  *headerCache
+	rows     *Deque // what the table shows
+	pending  *Ring  // rows that arrived while paused
+	early    *Ring  // rows that arrived while the newest were being read
+	rates    *Rates
+	table    *widget.Table
+	bar      widget.FilterBar
+	jump     jumpBar
+	prompt   widget.LabelPrompt
+	usersReq common.Request[filterUsers]
+	header   *headerCache
 
 	filterExpr string
 	// drilled is set while the filter is one another view set (a
@@ -147,6 +151,7 @@ func New(c *common.Common, ringSize int) Model {
 		ratesReq:  common.Request[ratesRead]{View: common.ViewLive},
 		countReq:  common.Request[countRead]{View: common.ViewLive, Cancel: true},
 		baseReq:   common.Request[baseline]{View: common.ViewLive},
+		usersReq:  common.Request[filterUsers]{View: common.ViewLive, Cancel: true},
 	}
 	m.bar = widget.NewFilterBar(func(expr string) error {
 		_, err := decision.ParseFilter(expr, c.Clock())
@@ -193,7 +198,7 @@ func (m Model) HandlesBack() bool { return m.filterExpr != "" && !m.drilled }
 
 // InputActive reports whether the filter bar or the time prompt has the
 // keyboard, so global keys must not be taken from it.
-func (m Model) InputActive() bool { return m.bar.IsOpen() || m.jump.open }
+func (m Model) InputActive() bool { return m.bar.IsOpen() || m.jump.open || m.prompt.IsOpen() }
 
 // Paused reports whether the display is paused (new rows are counted, not
 // shown).
@@ -239,15 +244,18 @@ func (m Model) ShortHelp() []key.Binding {
 		return m.bar.ShortHelp()
 	case m.jump.open:
 		return m.jump.shortHelp()
+	case m.prompt.IsOpen():
+		return m.prompt.ShortHelp()
 	}
-	return []key.Binding{m.keys.Pause, m.keys.Filter, m.keys.Jump, m.keys.Open, m.keys.Follow, m.keys.Explain}
+	return []key.Binding{m.keys.Pause, m.keys.Filter, m.keys.Jump, m.keys.Open, m.keys.Follow, m.keys.Explain, m.keys.Label.Fraud, m.keys.Label.Legit}
 }
 
 // FullHelp lists every key of the view.
 func (m Model) FullHelp() []key.Binding {
 	k := m.c.Keys
 	return []key.Binding{m.keys.Pause, m.keys.Filter, m.keys.Jump, m.keys.Open, m.keys.Copy, m.keys.Journey,
-		m.keys.Links, m.keys.Follow, m.keys.Oldest, m.keys.Explain, k.Up, k.Down, k.PageUp, k.PageDown}
+		m.keys.Links, m.keys.Follow, m.keys.Oldest, m.keys.Explain, m.keys.Label.Fraud, m.keys.Label.Legit, m.keys.Label.FraudAll, m.keys.Label.LegitAll,
+		m.keys.Label.Undo, k.Up, k.Down, k.PageUp, k.PageDown}
 }
 
 // HelpGroups are the languages the view's prompts take, for the help
@@ -286,12 +294,23 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 		// The snapshot arrives every second: the clock for what moves
 		// with time.
 		return m, m.onSecond()
+	case common.Answer[filterUsers]:
+		if m.usersReq.Take(msg) {
+			return m, m.onFilterUsers(msg)
+		}
+	case common.LabelledMsg:
+		m.rows.Each(func(d *decision.Decision) { common.ApplyLabels(d, msg.Entries) })
+		m.pending.Each(func(d *decision.Decision) { common.ApplyLabels(d, msg.Entries) })
 	case tea.KeyPressMsg:
 		switch {
 		case m.bar.IsOpen():
 			return m.updateFilter(msg)
 		case m.jump.open:
 			return m.updateJump(msg)
+		case m.prompt.IsOpen():
+			cmd := m.prompt.Update(m.c, msg)
+			m.layout()
+			return m, cmd
 		}
 		return m.onKey(msg)
 	case tea.PasteMsg:
@@ -300,6 +319,8 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 			return m.updateFilter(msg)
 		case m.jump.open:
 			return m.updateJump(msg)
+		case m.prompt.IsOpen():
+			return m, m.prompt.Update(m.c, msg)
 		}
 	}
 	return m, nil
@@ -492,6 +513,15 @@ func (m Model) onKey(msg tea.KeyPressMsg) (Model, tea.Cmd) {
 		return m, m.pageIfNeeded()
 	case key.Matches(msg, m.keys.Follow):
 		return m, m.resume()
+	case key.Matches(msg, m.keys.Label.Fraud, m.keys.Label.Legit):
+		if d, ok := m.Selected(); ok {
+			m.prompt.Open(widget.LabelOne(&d, key.Matches(msg, m.keys.Label.Fraud)))
+			m.layout()
+		}
+	case key.Matches(msg, m.keys.Label.FraudAll, m.keys.Label.LegitAll):
+		return m, m.loadFilterUsers(key.Matches(msg, m.keys.Label.FraudAll))
+	case key.Matches(msg, m.keys.Label.Undo):
+		return m, common.UndoLabel()
 	}
 	return m, nil
 }

@@ -62,3 +62,10 @@ func (r *Ring) At(pos uint64) *decision.Decision {
 	}
 	return &r.buf[pos%uint64(r.cap)]
 }
+
+// Each calls fn with every row held, oldest first.
+func (r *Ring) Each(fn func(*decision.Decision)) {
+	for p := r.First(); p < r.End(); p++ {
+		fn(r.At(p))
+	}
+}

@@ -23,6 +23,7 @@ const (
 	colBot
 	colSignals
 	colAction
+	colLabel
 	colPolicy
 	numCols
 )
@@ -41,6 +42,7 @@ func newTable() *widget.Table {
 		colBot:     {Title: "BOT", Min: 3, Max: 4, Priority: 8, Right: true},
 		colSignals: {Title: "SIGNALS", Min: 12, Pref: 30, Max: 48, Priority: 6},
 		colAction:  {Title: "ACTION", Min: 9, Max: 9, Priority: 0},
+		colLabel:   {Title: "LABEL", Min: 5, Max: 5, Priority: 6},
 		colPolicy:  {Title: "POLICY", Min: 8, Pref: 16, Max: 24, Priority: 9},
 	}
 	return widget.NewTable(cols[:]...)
@@ -74,6 +76,7 @@ func (r rows) Cells(i int, dst []string) {
 	}
 	dst[colSignals] = signalList(d.Signals)
 	dst[colAction] = common.ActionLabel(d.Action)
+	dst[colLabel] = common.LabelMark(d.Label)
 	if d.Action == decision.ActionError && d.Error != "" {
 		dst[colPolicy] = common.Sanitize(d.Error)
 	} else {

@@ -15,7 +15,7 @@ func (m *Model) layout() {
 	switch {
 	case m.bar.IsOpen():
 		barH = widget.FilterBarHeight
-	case m.jump.open:
+	case m.jump.open, m.prompt.IsOpen():
 		barH = 1
 	}
 	fixed := 1 + barH + 1 // info line, filter bar or time prompt, table header
@@ -51,6 +51,8 @@ func (m Model) View() string {
 		parts = append(parts, m.bar.View(m.width, st))
 	case m.jump.open:
 		parts = append(parts, m.jump.view(m.width, st))
+	case m.prompt.IsOpen():
+		parts = append(parts, m.prompt.View(m.width, st))
 	}
 	parts = append(parts, m.table.Header(st.TableHeader))
 	if m.rows.Len() == 0 {

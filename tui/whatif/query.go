@@ -71,7 +71,7 @@ func (savedMsg) Target() common.ViewID { return common.ViewWhatIf }
 // recompute reads the matrix and the list for the current thresholds and
 // window.
 func (m *Model) recompute() tea.Cmd {
-	return tea.Batch(m.loadWhatIf(false), m.loadFlips(false))
+	return tea.Batch(m.loadWhatIf(false), m.loadFlips(false), m.loadLabels())
 }
 
 func (m *Model) current() query { return query{th: m.th, win: m.win} }

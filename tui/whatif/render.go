@@ -68,6 +68,7 @@ func newTypeTable() *widget.Table {
 type layout struct {
 	today    bool // a line for today's policy
 	change   bool // the matrix's "change" row
+	labels   bool // the label metrics and curves
 	types    int  // type rows shown; 0 hides the block
 	flipRows int
 }
@@ -86,6 +87,10 @@ func (m Model) layout() layout {
 		matrix++
 	}
 	rest -= matrix
+	if m.hasLabels() && rest-labelLines-flipsMin >= 2 {
+		l.labels = true
+		rest -= labelLines
+	}
 	if m.wi != nil && rest-flipsMin >= 2 {
 		l.types = min(len(m.wi.w.ByType), (rest-flipsMin)/2)
 	}
@@ -113,6 +118,9 @@ func (m Model) View() string {
 		lines = append(lines, m.c.Styles.Bad.Render(common.Truncate(common.Sanitize(m.wiErr.Error()), m.width)))
 	default:
 		lines = append(lines, m.matrix(lay.change)...)
+		if lay.labels {
+			lines = append(lines, m.labelBlock()...)
+		}
 		if lay.types > 0 {
 			lines = append(lines, m.typeBlock(lay.types)...)
 		}

@@ -69,6 +69,7 @@ type KeyMap struct {
 	ApplyValue   key.Binding
 	CancelValue  key.Binding
 	ResetToSaved key.Binding
+	Mature       key.Binding
 }
 
 func defaultKeyMap() KeyMap {
@@ -90,6 +91,7 @@ func defaultKeyMap() KeyMap {
 		ApplyValue:   key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "set")),
 		CancelValue:  key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel")),
 		ResetToSaved: key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "reset to saved")),
+		Mature:       key.NewBinding(key.WithKeys("m"), key.WithHelp("m", "labels: only decisions older than 30d")),
 	}
 }
 
@@ -120,6 +122,14 @@ type Model struct {
 	wiReq common.Request[matrixRead]
 	wi    *answer // the last matrix, nil before the first
 	wiErr error
+
+	// lbReq reads the what-if with labels; lb is its last answer, nil
+	// before the first or after an error.
+	lbReq common.Request[labelsRead]
+	lb    *labelsRead
+	// mature leaves decisions younger than MatureAge out of the label
+	// metrics (m): their labels have not arrived yet.
+	mature bool
 
 	// flReq cancels a list read it supersedes: a scan for thresholds the
 	// user has already moved past is wasted work.
@@ -163,6 +173,7 @@ func New(c *common.Common, save SaveFunc) Model {
 		wiReq:     common.Request[matrixRead]{View: common.ViewWhatIf},
 		flReq:     common.Request[flipsRead]{View: common.ViewWhatIf, Cancel: true},
 		fitReq:    common.Request[fitRead]{View: common.ViewWhatIf, Cancel: true},
+		lbReq:     common.Request[labelsRead]{View: common.ViewWhatIf, Cancel: true},
 		flLimit:   FlipsPage,
 	}
 }
@@ -246,7 +257,7 @@ func (m Model) ShortHelp() []key.Binding {
 func (m Model) FullHelp() []key.Binding {
 	k := m.c.Keys
 	return []key.Binding{m.keys.Scores.Help, m.keys.Challenge, m.keys.Deny, m.keys.Lower, m.keys.LowerMore,
-		m.keys.Edit, m.keys.Today, m.keys.ResetToSaved, m.keys.Windows.Next, m.keys.Windows.Prev, m.keys.Save,
+		m.keys.Edit, m.keys.Today, m.keys.ResetToSaved, m.keys.Mature, m.keys.Windows.Next, m.keys.Windows.Prev, m.keys.Save,
 		m.keys.Open, m.keys.Journey, m.keys.Copy, k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom}
 }
 
@@ -258,6 +269,11 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 		return m, cmd
 	case common.Answer[flipsRead]:
 		m.onFlips(msg)
+	case common.Answer[labelsRead]:
+		m.onLabels(msg)
+	case common.LabelledMsg:
+		cmd := m.loadLabels()
+		return m, cmd
 	case common.Answer[fitRead]:
 		cmd := m.onFit(msg)
 		return m, cmd
@@ -267,7 +283,7 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 	case common.RefreshMsg:
 		ok, next := m.refresh.Tick(msg)
 		if ok && m.refresh.Dirty() && !m.wiReq.Busy() {
-			cmd := tea.Batch(next, m.loadWhatIf(true), m.loadFit())
+			cmd := tea.Batch(next, m.loadWhatIf(true), m.loadFit(), m.loadLabels())
 			return m, cmd
 		}
 		return m, next
@@ -314,6 +330,10 @@ func (m Model) onKey(msg tea.KeyPressMsg) (Model, tea.Cmd) {
 		return m.move(Move(m.th, m.which, bigStep))
 	case key.Matches(msg, m.keys.ResetToSaved):
 		return m.setThresholds(m.saved)
+	case key.Matches(msg, m.keys.Mature):
+		m.mature = !m.mature
+		cmd := m.loadLabels()
+		return m, cmd
 	case key.Matches(msg, m.keys.Today):
 		fit, ok := m.Today()
 		if !ok || fit.Total == 0 {
