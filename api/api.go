@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/riskwatch/riskwatch/decision"
+	"github.com/riskwatch/riskwatch/policy"
 )
 
 // Reader is everything a dashboard reads. Every method may block on disk or
@@ -60,6 +61,13 @@ type Reader interface {
 	// Flips lists up to q.Limit decisions, newest first, whose action
 	// would change under q.Thresholds.
 	Flips(ctx context.Context, q FlipsQuery) ([]decision.Decision, error)
+	// Replay runs a policy file over the stored decisions in event-time
+	// order (SPEC section 12); a policy that does not parse is ErrInvalid
+	// with each problem as FILE:LINE:COL: message.
+	Replay(ctx context.Context, q ReplayQuery) (policy.Report, error)
+	// PolicyDiff runs two policy files over the stored decisions and
+	// compares what they decide.
+	PolicyDiff(ctx context.Context, q DiffQuery) (policy.DiffReport, error)
 	// Subscribe delivers newly stored decisions in batches a few times a
 	// second until ctx ends, then closes the channel. A subscriber that falls
 	// behind receives a batch with Missed > 0 instead of blocking the pipeline.

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/riskwatch/riskwatch/decision"
+	"github.com/riskwatch/riskwatch/policy"
 )
 
 // Federation is a Reader over several collectors read as one (SPEC section
@@ -344,4 +345,18 @@ func (f *Federation) WhatIf(ctx context.Context, q WhatIfQuery) (decision.WhatIf
 // Flips merges the members' lists, newest first by event time.
 func (f *Federation) Flips(ctx context.Context, q FlipsQuery) ([]decision.Decision, error) {
 	return fan(ctx, f, opFlips, q)
+}
+
+// Replay replays the policy over every member's decisions merged in event
+// time, since velocity spans collectors: the decisions of one IP or device
+// may reach several. A member that fails fails the replay (a replay over
+// part of the decisions would count velocity wrongly).
+func (f *Federation) Replay(ctx context.Context, q ReplayQuery) (policy.Report, error) {
+	return fan(ctx, f, opReplay, q)
+}
+
+// PolicyDiff compares two policies over every member's decisions merged
+// in event time, as Replay does.
+func (f *Federation) PolicyDiff(ctx context.Context, q DiffQuery) (policy.DiffReport, error) {
+	return fan(ctx, f, opPolicyDiff, q)
 }

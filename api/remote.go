@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/riskwatch/riskwatch/decision"
+	"github.com/riskwatch/riskwatch/policy"
 )
 
 // Defaults for RemoteOptions.
@@ -355,6 +356,16 @@ func (r *Remote) WhatIf(ctx context.Context, q WhatIfQuery) (decision.WhatIf, er
 // Flips asks GET /v1/flips.
 func (r *Remote) Flips(ctx context.Context, q FlipsQuery) ([]decision.Decision, error) {
 	return call(ctx, r, opFlips, q)
+}
+
+// Replay asks POST /v1/policy/replay.
+func (r *Remote) Replay(ctx context.Context, q ReplayQuery) (policy.Report, error) {
+	return call(ctx, r, opReplay, q)
+}
+
+// PolicyDiff asks POST /v1/policy/diff.
+func (r *Remote) PolicyDiff(ctx context.Context, q DiffQuery) (policy.DiffReport, error) {
+	return call(ctx, r, opPolicyDiff, q)
 }
 
 // connState is Remote's connection state, shared by requests and streams.

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/riskwatch/riskwatch/decision"
+	"github.com/riskwatch/riskwatch/policy"
 )
 
 // fakeBackend is a Backend that records each call (the method and what it
@@ -92,6 +93,12 @@ func (f *fakeBackend) WhatIf(_ context.Context, q WhatIfQuery) (decision.WhatIf,
 }
 func (f *fakeBackend) Flips(_ context.Context, q FlipsQuery) ([]decision.Decision, error) {
 	return answer[[]decision.Decision](f, "Flips", q)
+}
+func (f *fakeBackend) Replay(_ context.Context, q ReplayQuery) (policy.Report, error) {
+	return answer[policy.Report](f, "Replay", q)
+}
+func (f *fakeBackend) PolicyDiff(_ context.Context, q DiffQuery) (policy.DiffReport, error) {
+	return answer[policy.DiffReport](f, "PolicyDiff", q)
 }
 func (f *fakeBackend) After(_ context.Context, after string, n int) ([]decision.Decision, error) {
 	return answer[[]decision.Decision](f, "After", after, n)

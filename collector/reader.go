@@ -10,6 +10,7 @@ import (
 
 	"github.com/riskwatch/riskwatch/api"
 	"github.com/riskwatch/riskwatch/decision"
+	"github.com/riskwatch/riskwatch/policy"
 	"github.com/riskwatch/riskwatch/store"
 )
 
@@ -287,4 +288,21 @@ func (r *Reader) Subscribe(ctx context.Context) <-chan api.Batch {
 		close(ch)
 	}()
 	return ch
+}
+
+// Replay runs a policy file over the stored decisions in event-time order.
+func (r *Reader) Replay(ctx context.Context, q api.ReplayQuery) (policy.Report, error) {
+	rep, err := api.ReplayPolicy(ctx, q, r.now(), r.stream)
+	return rep, kinded(err)
+}
+
+// PolicyDiff compares two policy files over the stored decisions.
+func (r *Reader) PolicyDiff(ctx context.Context, q api.DiffQuery) (policy.DiffReport, error) {
+	rep, err := api.DiffPolicies(ctx, q, r.now(), r.stream)
+	return rep, kinded(err)
+}
+
+// stream is the store's decisions in event-time order, what a replay reads.
+func (r *Reader) stream(ctx context.Context, from, to time.Time) policy.Decisions {
+	return policy.Decisions(r.db.Scan(ctx, from, to))
 }
