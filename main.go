@@ -86,6 +86,7 @@ Score for real:         SAFEE_API_KEY=... riskwatch --file /var/log/app/events.n
 		a.emulatorCmd(),
 		a.genCmd(),
 		a.exportCmd(),
+		a.policyCmd(),
 		a.statsCmd(),
 		a.tuiCmd(),
 		a.versionCmd(),
