@@ -11,7 +11,10 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"os/signal"
 	"strings"
+	"sync"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -32,7 +35,9 @@ func (a *app) collectCmd() *cobra.Command {
 		Long: `Run the collector headless: tail files, take events on POST /v1/events and the
 Safe-e-compatible proxy, score them with Safe-e, store the decisions. Logs go to
 stderr. SIGINT or SIGTERM stops intake, finishes or returns in-flight work to
-the inbox, and closes the store.`,
+the inbox, and closes the store. SIGHUP reloads the shadow policy
+(--shadow-policy or [policy] shadow); a file that does not compile keeps the
+previous policy and says why in the log and the Health view.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := cf.load(cmd, a.getenv)
@@ -48,7 +53,9 @@ the inbox, and closes the store.`,
 				return err
 			}
 			logger.Info("collector running", "db", cfg.Store.Path, "listen", rt.col.Addr(), "mode", rt.mode, "safee", rt.safeeURL, "files", len(cfg.Files))
+			stopHUP := reloadOnHangup(rt.col)
 			err = rt.run(cmd.Context())
+			stopHUP()
 			logger.Info("collector stopped")
 			return err
 		},
@@ -125,7 +132,7 @@ func (a *app) startCollector(ctx context.Context, cfg config.Config, useEmulator
 		DB: db, Client: client, Mode: rt.mode, Files: files,
 		Listen: cfg.Ingest.Listen, Token: cfg.Ingest.Token.Value(), MaxBody: int64(cfg.Ingest.MaxBody),
 		InboxLimit: uint64(cfg.Ingest.InboxLimit), Workers: cfg.Safee.Concurrency, Retention: cfg.Store.Retention.D(),
-		Logger: logger,
+		ShadowPolicy: cfg.Policy.Shadow, Logger: logger,
 	})
 	if err != nil {
 		rt.close()
@@ -136,6 +143,31 @@ func (a *app) startCollector(ctx context.Context, cfg config.Config, useEmulator
 		logger.Warn("could not record who holds the database", "err", err)
 	}
 	return rt, nil
+}
+
+// reloadOnHangup reloads col's shadow policy on each SIGHUP until the
+// returned stop is called (the headless collector's convention; the
+// dashboard keeps SIGHUP's default, ending with its terminal).
+func reloadOnHangup(col *collector.Collector) (stop func()) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for {
+			select {
+			case <-hup:
+				_ = col.ReloadShadow() // logged, and shown in Health
+			case <-done:
+				return
+			}
+		}
+	})
+	return func() {
+		signal.Stop(hup)
+		close(done)
+		wg.Wait()
+	}
 }
 
 // run runs the collector until ctx ends, then closes what it owns.

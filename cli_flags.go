@@ -38,6 +38,7 @@ type collectorFlags struct {
 	fromStart bool
 	safeeURL  string
 	emulator  bool
+	shadow    string
 }
 
 func (f *collectorFlags) register(cmd *cobra.Command) {
@@ -48,6 +49,7 @@ func (f *collectorFlags) register(cmd *cobra.Command) {
 	fl.BoolVar(&f.fromStart, "from-start", false, "read files without a checkpoint from their start instead of their end")
 	fl.StringVar(&f.safeeURL, "safee-url", "", "Safe-e base URL (default "+safee.DefaultBaseURL+")")
 	fl.BoolVar(&f.emulator, "emulator", false, "score with the built-in offline emulator instead of Safe-e")
+	fl.StringVar(&f.shadow, "shadow-policy", "", "run this policy file in shadow on every new decision (default [policy] shadow; SIGHUP reloads it)")
 }
 
 // load reads the configuration and applies the collector flags over it;
@@ -63,6 +65,9 @@ func (f *collectorFlags) load(cmd *cobra.Command, getenv func(string) string) (c
 	}
 	if fl.Changed("safee-url") {
 		cfg.Safee.BaseURL = f.safeeURL
+	}
+	if fl.Changed("shadow-policy") {
+		cfg.Policy.Shadow = f.shadow
 	}
 	for _, p := range f.files {
 		cfg.Files = append(cfg.Files, config.File{Path: p, FromStart: f.fromStart})

@@ -141,6 +141,8 @@ type Health struct {
 	Rejects []Reject `json:"rejects,omitempty"`
 	// LastEvent is when the newest decision was stored, zero if none.
 	LastEvent time.Time `json:"last_event,omitzero"`
+	// Shadow is the shadow policy's state, nil when none is set.
+	Shadow *ShadowHealth `json:"shadow,omitempty"`
 	// Members is set by a Federation: each collector's own health, or why
 	// it did not answer. The fields above then add up the members that
 	// answered.
@@ -156,6 +158,19 @@ type Reject struct {
 	// "line 17" or "item 3" (a request body).
 	Position string `json:"position"`
 	Reason   string `json:"reason"`
+}
+
+// ShadowHealth is the state of a collector's shadow policy: the file,
+// its rules and when it was loaded, and the last reload that failed (the
+// previous policy then stays in force).
+type ShadowHealth struct {
+	File     string    `json:"file"`
+	Rules    int       `json:"rules"`
+	LoadedAt time.Time `json:"loaded_at"`
+	// Error is why the last reload failed, "" when it did not; ErrorAt is
+	// when it failed.
+	Error   string    `json:"error,omitempty"`
+	ErrorAt time.Time `json:"error_at,omitzero"`
 }
 
 // MemberHealth is one collector's health in a federation.

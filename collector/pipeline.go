@@ -26,6 +26,9 @@ type PipelineOptions struct {
 	DB     *store.DB
 	Scorer Scorer
 	Hub    *Hub
+	// Shadow, when set, gives each decision its shadow action before it
+	// is stored.
+	Shadow *Shadow
 	// Metrics count the pipeline's calls; Stats reads its counters back
 	// from them (default: unregistered metrics of its own).
 	Metrics *Metrics
@@ -355,6 +358,7 @@ const (
 )
 
 func (p *Pipeline) commit(batch []store.Result) {
+	p.o.Shadow.Apply(context.Background(), batch)
 	for attempt := 1; ; attempt++ {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		_, err := complete(ctx, p.o.DB, p.o.Metrics, p.o.Hub, batch)

@@ -26,6 +26,7 @@ type proxy struct {
 	hub      *Hub
 	pipeline *Pipeline
 	metrics  *Metrics
+	shadow   *Shadow
 	logger   *slog.Logger
 	now      func() time.Time
 	newID    func() string
@@ -70,7 +71,9 @@ func (p *proxy) serve(ctx context.Context, route safee.Route, event string, body
 // store is logged and counted but does not withhold Safe-e's answer from
 // the application, which is waiting on it synchronously.
 func (p *proxy) record(ctx context.Context, d decision.Decision) {
-	if _, err := complete(context.WithoutCancel(ctx), p.db, p.metrics, p.hub, []store.Result{{Decision: d}}); err != nil {
+	rs := []store.Result{{Decision: d}}
+	p.shadow.Apply(context.WithoutCancel(ctx), rs)
+	if _, err := complete(context.WithoutCancel(ctx), p.db, p.metrics, p.hub, rs); err != nil {
 		p.logger.Error("store proxied decision", "event_id", d.EventID, "err", err)
 	}
 }

@@ -34,16 +34,36 @@ var dimKinds = map[policy.Key]store.DimKind{
 	policy.KeyEmailDomain: store.KindEmailDomain, policy.KeyDevice: store.KindDevice,
 }
 
+// maxEntryPart is how much of a value or user the by_dim index keeps: a
+// shorter one is held whole, so comparing entries is exact.
+const maxEntryPart = 512
+
 // Answer answers q for d from the store.
 func (v *StoreVelocity) Answer(q policy.Query, d *decision.Decision) (int, error) {
+	seen := map[string]struct{}{}
+	n, err := v.tally(q, d, seen)
+	if q.Distinct() {
+		return len(seen), err
+	}
+	return n, err
+}
+
+// tally counts the decisions q selects for d and adds their non-empty Of
+// values to seen (for a distinct query).
+func (v *StoreVelocity) tally(q policy.Query, d *decision.Decision, seen map[string]struct{}) (int, error) {
 	value := q.Key.Value(d)
 	if value == "" {
 		return 0, nil
 	}
-	t := d.EventTime
-	from := t.Add(-q.Window)
+	from, to := d.EventTime.Add(-q.Window), d.EventTime
+	kind, isDim := dimKinds[q.Key]
+	if isDim && len(value) < maxEntryPart && (q.Of == policy.KeyNone || q.Of == policy.KeyUser) {
+		if n, ok, err := v.fromEntries(kind, value, q, from, to, seen); ok || err != nil {
+			return n, err
+		}
+		clear(seen)
+	}
 	n := 0
-	seen := map[string]struct{}{}
 	fn := func(x *decision.Decision) bool {
 		if q.Key.Value(x) != value {
 			return true
@@ -56,39 +76,27 @@ func (v *StoreVelocity) Answer(q policy.Query, d *decision.Decision) (int, error
 		}
 		return true
 	}
-	if kind, ok := dimKinds[q.Key]; ok && len(value) < maxEntryPart && (q.Of == policy.KeyNone || q.Of == policy.KeyUser) {
-		if ans, ok, err := v.fromEntries(kind, value, q, from, t); ok || err != nil {
-			return ans, err
-		}
-	}
 	var err error
-	if q.Key == policy.KeyUser {
-		err = v.db.UserWindow(v.ctx, value, from, t, fn)
-	} else if kind, ok := dimKinds[q.Key]; ok {
-		err = v.db.DimensionWindow(v.ctx, kind, value, from, t, fn)
-	} else {
+	switch {
+	case q.Key == policy.KeyUser:
+		err = v.db.UserWindow(v.ctx, value, from, to, fn)
+	case isDim:
+		err = v.db.DimensionWindow(v.ctx, kind, value, from, to, fn)
+	default:
 		return 0, fmt.Errorf("velocity: unknown key %s", q.Key)
 	}
 	if err != nil {
 		return 0, fmt.Errorf("velocity %s: %w", q, err)
 	}
-	if q.Distinct() {
-		return len(seen), nil
-	}
 	return n, nil
 }
 
-// maxEntryPart is how much of a value or user the by_dim index keeps: a
-// shorter one is held whole, so comparing entries is exact.
-const maxEntryPart = 512
-
-// fromEntries answers a count, or a distinct count of users, from the
+// fromEntries counts the decisions, and adds their users to seen, from the
 // index entries alone, without reading the decisions: each entry carries
 // its user. ok is false when an entry's user may have been cut (then the
 // caller reads the decisions).
-func (v *StoreVelocity) fromEntries(kind store.DimKind, value string, q policy.Query, from, to time.Time) (ans int, ok bool, err error) {
-	n, ok := 0, true
-	users := map[string]struct{}{}
+func (v *StoreVelocity) fromEntries(kind store.DimKind, value string, q policy.Query, from, to time.Time, seen map[string]struct{}) (n int, ok bool, err error) {
+	ok = true
 	err = v.db.DimensionEntries(v.ctx, kind, value, from, to, func(e store.DimEntry) bool {
 		n++
 		if q.Distinct() && e.UserID != "" {
@@ -96,15 +104,12 @@ func (v *StoreVelocity) fromEntries(kind store.DimKind, value string, q policy.Q
 				ok = false
 				return false
 			}
-			users[e.UserID] = struct{}{}
+			seen[e.UserID] = struct{}{}
 		}
 		return true
 	})
 	if err != nil {
 		return 0, false, fmt.Errorf("velocity %s: %w", q, err)
-	}
-	if q.Distinct() {
-		return len(users), ok, nil
 	}
 	return n, ok, nil
 }

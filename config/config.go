@@ -44,6 +44,7 @@ type Config struct {
 	Files      []File     `toml:"file"`
 	Thresholds Thresholds `toml:"thresholds"`
 	UI         UI         `toml:"ui"`
+	Policy     Policy     `toml:"policy"`
 
 	// Path is the file the configuration was read from, "" when none was.
 	Path string `toml:"-"`
@@ -85,6 +86,13 @@ type Thresholds struct {
 	Score     string  `toml:"score"`
 	Challenge float64 `toml:"challenge"`
 	Deny      float64 `toml:"deny"`
+}
+
+// Policy configures policy files (SPEC section 12).
+type Policy struct {
+	// Shadow is a policy file evaluated on every new decision, its action
+	// and deciding rule stored with it; "" for none. SIGHUP reloads it.
+	Shadow string `toml:"shadow"`
 }
 
 // UI configures the dashboard.

@@ -59,12 +59,16 @@ type Record struct {
 	Signals         []string        `json:"signals"`
 	Policy          string          `json:"policy"`
 	Action          decision.Action `json:"action"`
-	Error           string          `json:"error"`
-	HTTPStatus      int             `json:"http_status"`
-	LatencyMS       float64         `json:"latency_ms"`
-	Attempts        int             `json:"attempts"`
-	Request         json.RawMessage `json:"request"`
-	Response        json.RawMessage `json:"response"`
+	// ShadowAction and ShadowRule are the shadow policy's action and
+	// deciding rule ("" for its default); both "" when none ran.
+	ShadowAction decision.Action `json:"shadow_action"`
+	ShadowRule   string          `json:"shadow_rule"`
+	Error        string          `json:"error"`
+	HTTPStatus   int             `json:"http_status"`
+	LatencyMS    float64         `json:"latency_ms"`
+	Attempts     int             `json:"attempts"`
+	Request      json.RawMessage `json:"request"`
+	Response     json.RawMessage `json:"response"`
 }
 
 // NewRecord converts a decision. Raw bytes that are not valid JSON (an
@@ -75,7 +79,8 @@ func NewRecord(d *decision.Decision) Record {
 		ID: d.ID, EventID: d.EventID, Time: d.Time.UTC(), ReceivedAt: d.ReceivedAt.UTC(), Source: d.Source,
 		Type: d.Type, Status: d.Status, UserID: d.UserID, Email: d.Email, IP: d.IP, Country: d.Country,
 		Risk: d.Risk, AccountAbuse: d.AccountAbuse, AccountTakeover: d.AccountTakeover, Bot: d.Bot,
-		Signals: d.Signals, Policy: d.Policy, Action: d.Action, Error: d.Error, HTTPStatus: d.HTTPStatus,
+		Signals: d.Signals, Policy: d.Policy, Action: d.Action, ShadowAction: d.ShadowAction, ShadowRule: d.ShadowRule,
+		Error: d.Error, HTTPStatus: d.HTTPStatus,
 		LatencyMS: float64(d.Latency.Microseconds()) / 1000, Attempts: d.Attempts,
 		Request: rawJSON(d.Request), Response: rawJSON(d.Response),
 	}
@@ -129,9 +134,11 @@ func NewWriter(w io.Writer, f Format) *Writer {
 	return x
 }
 
-// CSVHeader is the first row of CSV output.
+// CSVHeader is the first row of CSV output. Columns added later go at
+// its end, so that positions scripts rely on stay.
 var CSVHeader = []string{"id", "event_id", "time", "received_at", "event_time", "source", "type", "status", "user_id", "email", "ip", "country",
-	"risk", "account_abuse", "account_takeover", "bot", "signals", "policy", "action", "error", "http_status", "latency_ms", "attempts", "request", "response"}
+	"risk", "account_abuse", "account_takeover", "bot", "signals", "policy", "action", "error", "http_status", "latency_ms", "attempts", "request", "response",
+	"shadow_action", "shadow_rule"}
 
 // Write writes one decision.
 func (x *Writer) Write(d *decision.Decision) error {
@@ -158,7 +165,8 @@ func (x *Writer) Write(d *decision.Decision) error {
 	f := func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
 	row := []string{r.ID, r.EventID, r.Time.Format(time.RFC3339Nano), r.ReceivedAt.Format(time.RFC3339Nano), et, r.Source, r.Type, r.Status,
 		r.UserID, r.Email, r.IP, r.Country, f(r.Risk), f(r.AccountAbuse), f(r.AccountTakeover), f(r.Bot), strings.Join(r.Signals, " "),
-		r.Policy, string(r.Action), r.Error, strconv.Itoa(r.HTTPStatus), f(r.LatencyMS), strconv.Itoa(r.Attempts), string(r.Request), string(r.Response)}
+		r.Policy, string(r.Action), r.Error, strconv.Itoa(r.HTTPStatus), f(r.LatencyMS), strconv.Itoa(r.Attempts), string(r.Request), string(r.Response),
+		string(r.ShadowAction), r.ShadowRule}
 	for i, v := range row {
 		row[i] = csvSafe(v)
 	}
