@@ -215,3 +215,79 @@ func mustMarshal(t *testing.T, v any) string {
 	}
 	return string(b)
 }
+
+// TestShadowReloadOnSIGHUP runs the real binary with a shadow policy:
+// decisions carry its action, SIGHUP with a file that does not compile
+// keeps it (the log and the health say why), and SIGHUP with a good file
+// applies the new one to the decisions stored from then on.
+func TestShadowReloadOnSIGHUP(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and signals the real binary")
+	}
+	dir := t.TempDir()
+	shadow := writeFile(t, dir, "shadow.toml", "default = \"deny\"\n")
+	env := []string{"HOME=" + dir, "XDG_CONFIG_HOME=" + dir}
+	p := start(t, env, "collect", "--emulator", "--db", filepath.Join(dir, "rw.db"), "--listen", "127.0.0.1:0", "--shadow-policy", shadow)
+	url := "http://" + p.await(t, reListen, 10*time.Second)
+	latest := func(n int) []api.WireDecision {
+		t.Helper()
+		var ds []api.WireDecision
+		deadline := time.Now().Add(15 * time.Second)
+		for len(ds) < n {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d decisions stored, want %d", len(ds), n)
+			}
+			time.Sleep(20 * time.Millisecond)
+			resp, err := http.Get(url + "/v1/decisions/latest?n=100")
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = json.NewDecoder(resp.Body).Decode(&ds)
+			resp.Body.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		return ds
+	}
+	ev := func(i int) event {
+		return event{ID: fmt.Sprintf("e%d", i), User: "u1", Email: "u1@example.com", IP: "203.0.113.9", UA: uaChrome, Type: "login/succeeded"}
+	}
+	post(t, url, []event{ev(1)})
+	if d := latest(1)[0]; d.ShadowAction != "deny" || d.ShadowRule != "" {
+		t.Errorf("first decision: shadow %q by %q", d.ShadowAction, d.ShadowRule)
+	}
+
+	writeFile(t, dir, "shadow.toml", "default = \"sometimes\"\n")
+	if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	msg := p.await(t, regexp.MustCompile(`shadow policy not reloaded.*err="?(.*shadow\.toml:1:11: [^"]*)`), 10*time.Second)
+	if !strings.Contains(msg, "unknown action") {
+		t.Errorf("the log says %q", msg)
+	}
+	resp, err := http.Get(url + "/v1/health")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var h api.Health
+	err = json.NewDecoder(resp.Body).Decode(&h)
+	resp.Body.Close()
+	if err != nil || h.Shadow == nil || !strings.Contains(h.Shadow.Error, "shadow.toml:1:11") {
+		t.Errorf("health after a bad reload: %+v, %v", h.Shadow, err)
+	}
+	post(t, url, []event{ev(2)})
+	if d := latest(2)[0]; d.ShadowAction != "deny" {
+		t.Errorf("after a bad reload: shadow %q, want the previous policy's deny", d.ShadowAction)
+	}
+
+	writeFile(t, dir, "shadow.toml", "[[rule]]\nname = \"home\"\nwhen = 'ip == \"203.0.113.9\"'\naction = \"challenge\"\n")
+	if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	p.await(t, regexp.MustCompile(`shadow policy (reloaded)`), 10*time.Second)
+	post(t, url, []event{ev(3)})
+	if d := latest(3)[0]; d.ShadowAction != "challenge" || d.ShadowRule != "home" {
+		t.Errorf("after a good reload: shadow %q by %q", d.ShadowAction, d.ShadowRule)
+	}
+}
