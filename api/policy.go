@@ -18,6 +18,10 @@ type ReplayQuery struct {
 	// Name is the file's name in the policy's errors (FILE:LINE:COL).
 	Name   string `json:"name"`
 	Policy string `json:"policy"`
+	// Shadow replays the collector's own shadow policy instead of Policy
+	// (what the dashboard's What-if view shows); a collector without one,
+	// or a federation of several, answers ErrInvalid.
+	Shadow bool `json:"shadow,omitempty"`
 	// From and To bound the event times of the decisions counted
 	// ([From, To), zero unbounded); the decisions up to the policy's
 	// longest window before From still feed its velocity.
@@ -229,6 +233,9 @@ func federateReplay(ctx context.Context, f *Federation, q ReplayQuery) (policy.R
 		r, err := m.r.Replay(ctx, q)
 		m.record(ignoreInvalid(err))
 		return r, err
+	}
+	if q.Shadow {
+		return policy.Report{}, Invalid(errors.New("a federation of several collectors has no one shadow policy: replay a policy file"))
 	}
 	return ReplayPolicy(ctx, q, time.Now(), federatedStream(f))
 }

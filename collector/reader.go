@@ -26,11 +26,13 @@ type Reader struct {
 	hub    *Hub
 	health func(context.Context) api.Health
 	now    func() time.Time
+	// shadow is the collector's shadow policy, nil when none is set.
+	shadow *Shadow
 }
 
 // Reader returns the dashboard's read interface for this collector.
 func (c *Collector) Reader() *Reader {
-	return &Reader{db: c.o.DB, hub: c.hub, health: c.Health, now: c.o.Now}
+	return &Reader{db: c.o.DB, hub: c.hub, health: c.Health, now: c.o.Now, shadow: c.shadow}
 }
 
 // NewStoreReader returns a Reader of db alone, with no collector: what
@@ -292,6 +294,12 @@ func (r *Reader) Subscribe(ctx context.Context) <-chan api.Batch {
 
 // Replay runs a policy file over the stored decisions in event-time order.
 func (r *Reader) Replay(ctx context.Context, q api.ReplayQuery) (policy.Report, error) {
+	if q.Shadow {
+		if r.shadow == nil {
+			return policy.Report{}, api.Invalid(errors.New("replay the shadow policy: this collector runs none (--shadow-policy or [policy] shadow)"))
+		}
+		q.Name, q.Policy = r.shadow.Text()
+	}
 	rep, err := api.ReplayPolicy(ctx, q, r.now(), r.stream)
 	return rep, kinded(err)
 }

@@ -2,7 +2,10 @@ package collector
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"log/slog"
+	"os"
 	"sync"
 	"time"
 
@@ -28,20 +31,36 @@ type Shadow struct {
 
 	mu    sync.Mutex
 	p     *policy.Policy
+	text  string // the file's text p was parsed from
 	state api.ShadowHealth
+}
+
+// load reads and parses the file.
+func load(path string) (*policy.Policy, string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, "", fmt.Errorf("policy: %w", err)
+	}
+	defer f.Close()
+	text, err := io.ReadAll(io.LimitReader(f, policy.MaxFileSize+1))
+	if err != nil {
+		return nil, "", fmt.Errorf("policy: read %s: %w", path, err)
+	}
+	p, err := policy.Parse(path, text)
+	return p, string(text), err
 }
 
 // LoadShadow loads the shadow policy at path; a file that does not load
 // is an error (there is no previous policy to keep).
 func LoadShadow(path string, db *store.DB, logger *slog.Logger, now func() time.Time) (*Shadow, error) {
-	p, err := policy.Load(path)
+	p, text, err := load(path)
 	if err != nil {
 		return nil, err
 	}
 	if now == nil {
 		now = time.Now
 	}
-	s := &Shadow{path: path, db: db, logger: logger, now: now, p: p}
+	s := &Shadow{path: path, db: db, logger: logger, now: now, p: p, text: text}
 	s.state = api.ShadowHealth{File: path, Rules: len(p.Rules()), LoadedAt: now()}
 	return s, nil
 }
@@ -50,7 +69,7 @@ func LoadShadow(path string, db *store.DB, logger *slog.Logger, now func() time.
 // decision stored from then on; on failure the previous one stays, and
 // the error is logged and kept for Health.
 func (s *Shadow) Reload() error {
-	p, err := policy.Load(s.path)
+	p, text, err := load(s.path)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err != nil {
@@ -58,10 +77,17 @@ func (s *Shadow) Reload() error {
 		s.logger.Error("shadow policy not reloaded; the previous one stays", "file", s.path, "err", err)
 		return err
 	}
-	s.p = p
+	s.p, s.text = p, text
 	s.state = api.ShadowHealth{File: s.path, Rules: len(p.Rules()), LoadedAt: s.now()}
 	s.logger.Info("shadow policy reloaded", "file", s.path, "rules", len(p.Rules()))
 	return nil
+}
+
+// Text returns the file's name and the text of the policy in force.
+func (s *Shadow) Text() (name, text string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.path, s.text
 }
 
 // Health returns the shadow policy's state.

@@ -2,6 +2,7 @@ package collector
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riskwatch/riskwatch/api"
 	"github.com/riskwatch/riskwatch/decision"
 	"github.com/riskwatch/riskwatch/internal/policytest"
 	"github.com/riskwatch/riskwatch/policy"
@@ -150,5 +152,15 @@ func TestShadowReload(t *testing.T) {
 	}
 	if counts["deny/"] == 0 || counts["allow/all"] == 0 || len(counts) != 2 || counts["deny/"]+counts["allow/all"] < 55 {
 		t.Errorf("shadow actions by policy: %v", counts)
+	}
+
+	// The dashboard's replay of the shadow policy in force: the one that
+	// last loaded.
+	rep, err := c.Reader().Replay(context.Background(), api.ReplayQuery{Shadow: true})
+	if err != nil || rep.Decisions != 60 || len(rep.Rules) != 1 || rep.Rules[0].Name != "all" {
+		t.Errorf("replay of the shadow policy: %+v, %v", rep, err)
+	}
+	if _, err := NewStoreReader(db, nil).Replay(context.Background(), api.ReplayQuery{Shadow: true}); !errors.Is(err, api.ErrInvalid) {
+		t.Errorf("replay of the shadow policy without one: %v", err)
 	}
 }
