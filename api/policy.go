@@ -47,6 +47,13 @@ type DiffQuery struct {
 	ShowChanged int       `json:"show_changed,omitempty"`
 }
 
+// ReplayReport and DiffReport are the answers of Replay and PolicyDiff
+// (SPEC section 12's JSON), named here for the readers that see only api.
+type (
+	ReplayReport = policy.Report
+	DiffReport   = policy.DiffReport
+)
+
 // Stream yields the decisions with an event time in [from, to) (zero
 // values unbounded) in event-time order: what a replay reads.
 type Stream func(ctx context.Context, from, to time.Time) policy.Decisions
