@@ -296,3 +296,26 @@ func TestShadowReloadOnSIGHUP(t *testing.T) {
 		t.Errorf("after a good reload: shadow %q by %q", d.ShadowAction, d.ShadowRule)
 	}
 }
+
+// TestShadowPolicyInTmux: with a shadow policy, Live shows the SHADOW
+// column, and What-if's p replays the policy over the stored decisions.
+func TestShadowPolicyInTmux(t *testing.T) {
+	dir := t.TempDir()
+	shadow := writeFile(t, dir, "shadow.toml", "[[rule]]\nname = \"home net\"\nwhen = 'ip24 == \"203.0.113.0/24\"'\naction = \"challenge\"\n")
+	s, url := dashboard(t, 160, 40, "--shadow-policy", shadow)
+	var evs []event
+	for i := range 6 {
+		evs = append(evs, event{ID: fmt.Sprintf("sh%d", i), User: fmt.Sprintf("u%d", i), Email: "a@example.com",
+			IP: fmt.Sprintf("203.0.113.%d", 1+i%2*100), UA: uaChrome, Type: "login/succeeded"})
+	}
+	post(t, url, evs)
+	s.waitScreen("the shadow column", 20*time.Second, func(scr string) bool {
+		return strings.Contains(scr, "SHADOW") && strings.Count(scr, "challenge home net") == 6 && strings.Contains(scr, "6 decisions")
+	})
+	s.keys("4")
+	s.waitScreen("What-if", 10*time.Second, func(scr string) bool { return strings.Contains(scr, "[4 What-if]") })
+	s.keys("p")
+	s.waitScreen("the replay of the shadow policy", 10*time.Second, func(scr string) bool {
+		return strings.Contains(scr, "safe-e \\ policy") && regexp.MustCompile(`home net\s+6\s+6\s+0`).MatchString(scr)
+	})
+}
