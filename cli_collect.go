@@ -48,7 +48,7 @@ previous policy and says why in the log and the Health view.`,
 			if err != nil {
 				return err
 			}
-			rt, err := a.startCollector(cmd.Context(), cfg, cf.emulator, logger)
+			rt, err := a.startCollector(cmd.Context(), cfg, cf.emulator, logger, "collect")
 			if err != nil {
 				return err
 			}
@@ -96,13 +96,14 @@ var errNoKey = errors.New(`no Safe-e API key: set SAFEE_API_KEY (or [safee] api_
 or score offline with --emulator, or try everything at once with: riskwatch demo`)
 
 // startCollector opens the store and builds the collector (binding its
-// listener), starting the in-process emulator in emulator mode.
-func (a *app) startCollector(ctx context.Context, cfg config.Config, useEmulator bool, logger *slog.Logger) (*collectorRuntime, error) {
+// listener), starting the in-process emulator in emulator mode. command
+// names the riskwatch command in the record of who holds the database.
+func (a *app) startCollector(ctx context.Context, cfg config.Config, useEmulator bool, logger *slog.Logger, command string) (*collectorRuntime, error) {
 	key := cfg.Safee.APIKey.Value()
 	if key == "" && !useEmulator {
 		return nil, &exitError{code: 2, err: errNoKey}
 	}
-	db, err := openStore(cfg, store.Options{Progress: func(msg string) { logger.Info("database migration", "progress", msg) }})
+	db, err := openStore(cfg, store.Options{Progress: func(msg string) { logger.Info("database migration", "progress", msg) }}, command)
 	if err != nil {
 		return nil, err
 	}
@@ -111,7 +112,7 @@ func (a *app) startCollector(ctx context.Context, cfg config.Config, useEmulator
 		key = randomKey()
 		emu, err := serveEmulator(ctx, "127.0.0.1:0", emulator.Options{Key: key, Seed: time.Now().UnixNano()})
 		if err != nil {
-			db.Close()
+			rt.close()
 			return nil, err
 		}
 		rt.emu, rt.mode, rt.safeeURL = emu, collector.ModeEmulator, emu.url
@@ -139,7 +140,7 @@ func (a *app) startCollector(ctx context.Context, cfg config.Config, useEmulator
 		return nil, err
 	}
 	rt.col = col
-	if err := writeLockInfo(db.Path(), col.Addr()); err != nil {
+	if err := writeLockInfo(db.Path(), command, col.Addr()); err != nil {
 		logger.Warn("could not record who holds the database", "err", err)
 	}
 	return rt, nil
@@ -183,29 +184,56 @@ func (rt *collectorRuntime) close() error {
 	if rt.emu != nil {
 		_ = rt.emu.stop()
 	}
-	if rt.col != nil {
-		removeLockInfo(rt.db.Path())
-	}
-	return rt.db.Close()
+	err := rt.db.Close()
+	removeLockInfo(rt.db.Path())
+	return err
 }
 
 // openStore opens the configured database, creating its directory, and
-// turns a held file into a message that says what to do.
-func openStore(cfg config.Config, opts store.Options) (*store.DB, error) {
+// turns a held file into a message that says what to do. Unless read-only,
+// it records this process (running command) as the holder as soon as it
+// holds the lock, so that others refused meanwhile (a migration may take
+// minutes) can say who holds it; the caller removes the record after Close
+// (removeLockInfo), a collector rewrites it with its address once bound.
+func openStore(cfg config.Config, opts store.Options, command string) (*store.DB, error) {
 	if !opts.MustExist {
 		if err := os.MkdirAll(filepath.Dir(cfg.Store.Path), 0o700); err != nil {
 			return nil, fmt.Errorf("create the database directory: %w", err)
 		}
 	}
+	if !opts.ReadOnly {
+		opts.Locked = func() { _ = writeLockInfo(cfg.Store.Path, command, "") }
+	}
 	db, err := store.Open(cfg.Store.Path, opts)
+	if err != nil && !errors.Is(err, store.ErrInUse) {
+		removeLockInfo(cfg.Store.Path)
+	}
 	if errors.Is(err, store.ErrInUse) {
 		if info, ok := readLockInfo(cfg.Store.Path); ok {
-			return nil, &exitError{code: 3, err: fmt.Errorf("%w: pid %d, listening on %s since %s\n(ask it with --connect %s where the command takes it, or pass another --db)",
-				err, info.PID, info.Listen, info.Started.Local().Format("2006-01-02 15:04:05"), listenURL(info.Listen))}
+			return nil, &exitError{code: 3, err: heldBy(err, info)}
 		}
 		return nil, &exitError{code: 3, err: fmt.Errorf("%w\n(another collector holds it and did not record its address; if it listens where the configuration says, ask it with --connect %s where the command takes it, or pass --db)", err, listenURL(cfg.Ingest.Listen))}
 	}
 	return db, err
+}
+
+// heldBy says who holds the database, from its record, and what to do.
+func heldBy(err error, info lockInfo) error {
+	since := info.Started.Local().Format("2006-01-02 15:04:05")
+	who := "riskwatch"
+	if info.Command != "" {
+		who += " " + info.Command
+	}
+	switch {
+	case info.Listen != "":
+		return fmt.Errorf("%w: pid %d, listening on %s since %s\n(ask it with --connect %s where the command takes it, or pass another --db)",
+			err, info.PID, info.Listen, since, listenURL(info.Listen))
+	case info.Command == "collect" || info.Command == "dashboard":
+		return fmt.Errorf("%w: pid %d (%s) since %s, still starting (opening or migrating the database): its address is not known yet\n(try again in a moment, or pass another --db)",
+			err, info.PID, who, since)
+	default:
+		return fmt.Errorf("%w: pid %d (%s) since %s\n(wait for it to finish, or pass another --db)", err, info.PID, who, since)
+	}
 }
 
 // listenURL is the URL of a collector listening on addr.

@@ -58,7 +58,7 @@ func (a *app) dashboard(ctx context.Context, cfg config.Config, run dashboardRun
 		return err
 	}
 	defer closeLog()
-	rt, err := a.startCollector(ctx, cfg, run.useEmulator, logger)
+	rt, err := a.startCollector(ctx, cfg, run.useEmulator, logger, "dashboard")
 	if err != nil {
 		return err
 	}
@@ -216,7 +216,7 @@ config file, which also gives the thresholds and the theme.
 			opts := tui.Options{Theme: cfg.UI.Theme, NoColor: a.getenv("NO_COLOR") != "", Thresholds: &th, ConfigPath: a.configPath(cfg)}
 			if dbPath != "" {
 				cfg.Store.Path = dbPath
-				db, err := openStore(cfg, store.Options{MustExist: true, ReadOnly: true})
+				db, err := openStore(cfg, store.Options{MustExist: true, ReadOnly: true}, "tui")
 				if err != nil {
 					return err
 				}

@@ -117,18 +117,21 @@ func (f *queryFlags) open(cmd *cobra.Command, getenv func(string) string) (*quer
 		src.r, src.close = r, closeR
 		return src, nil
 	}
-	db, err := openExisting(cfg)
+	db, err := openExisting(cfg, cmd.Name())
 	if err != nil {
 		return nil, err
 	}
-	src.r, src.close = collector.NewStoreReader(db, nil), func() { db.Close() }
+	src.r, src.close = collector.NewStoreReader(db, nil), func() {
+		db.Close()
+		removeLockInfo(db.Path())
+	}
 	return src, nil
 }
 
-// openExisting opens the configured database, which must exist: a query
-// never creates one.
-func openExisting(cfg config.Config) (*store.DB, error) {
-	return openStore(cfg, store.Options{MustExist: true})
+// openExisting opens the configured database for command, which must
+// exist: a query never creates one.
+func openExisting(cfg config.Config, command string) (*store.DB, error) {
+	return openStore(cfg, store.Options{MustExist: true}, command)
 }
 
 // hint adds what to do to an error of the source.

@@ -35,7 +35,7 @@ func dashboard(t *testing.T, w, h int, extra ...string) (*tmuxSession, string) {
 		append([]string{bin, "--emulator", "--listen", "127.0.0.1:0", "--db", db}, extra...)...)
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		if info, ok := readLockInfo(db); ok {
+		if info, ok := readLockInfo(db); ok && info.Listen != "" {
 			s.waitScreen("the dashboard", 10*time.Second, func(scr string) bool { return strings.Contains(scr, "[1 Live]") })
 			return s, "http://" + info.Listen
 		}

@@ -141,6 +141,10 @@ type Health struct {
 	Rejects []Reject `json:"rejects,omitempty"`
 	// LastEvent is when the newest decision was stored, zero if none.
 	LastEvent time.Time `json:"last_event,omitzero"`
+	// StoreError is set once the database file was deleted, replaced or
+	// truncated under the running collector: it then refuses events
+	// (ingest 503, Pipeline paused with this reason) until restarted.
+	StoreError string `json:"store_error,omitempty"`
 	// Shadow is the shadow policy's state, nil when none is set.
 	Shadow *ShadowHealth `json:"shadow,omitempty"`
 	// Members is set by a Federation: each collector's own health, or why

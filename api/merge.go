@@ -267,7 +267,7 @@ var (
 // highest member's (percentiles do not add).
 func mergeHealth(_ healthQuery, parts []part[Health]) (Health, error) {
 	out := Health{Errors: map[string]uint64{}, StatusCodes: map[int]uint64{}, SafeeReachable: true}
-	var modes, urls, reasons []string
+	var modes, urls, reasons, storeErrs []string
 	first := true
 	for _, p := range parts {
 		mh := MemberHealth{Name: p.member}
@@ -299,6 +299,9 @@ func mergeHealth(_ healthQuery, parts []part[Health]) (Health, error) {
 		}
 		if h.PauseReason != "" {
 			reasons = append(reasons, p.member+": "+h.PauseReason)
+		}
+		if h.StoreError != "" {
+			storeErrs = append(storeErrs, p.member+": "+h.StoreError)
 		}
 		if first || breakerRank[h.Breaker] > breakerRank[out.Breaker] {
 			out.Breaker = h.Breaker
@@ -335,6 +338,7 @@ func mergeHealth(_ healthQuery, parts []part[Health]) (Health, error) {
 	out.Mode = strings.Join(modes, "+")
 	out.SafeeURL = strings.Join(urls, ", ")
 	out.PauseReason = strings.Join(reasons, "; ")
+	out.StoreError = strings.Join(storeErrs, "; ")
 	return out, nil
 }
 

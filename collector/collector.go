@@ -203,6 +203,7 @@ func (c *Collector) Run(ctx context.Context) error {
 	if c.o.Retention > 0 {
 		intake.Go(func() error { c.retain(ictx); return nil })
 	}
+	intake.Go(func() error { c.watchStore(ictx); return nil })
 
 	pctx, stopPipeline := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopPipeline()
@@ -244,6 +245,20 @@ func (c *Collector) retain(ctx context.Context) {
 	}
 }
 
+// watchStore reports, once, that the database file was lost under the
+// collector (deleted, replaced or truncated): an ERROR in the log and the
+// riskwatch_store_file_lost gauge. The store itself refuses every write
+// from then on, so ingest answers 503 and health shows it.
+func (c *Collector) watchStore(ctx context.Context) {
+	select {
+	case <-ctx.Done():
+	case <-c.o.DB.LostC():
+		c.metrics.StoreLost.Set(1)
+		c.o.Logger.Error("DATABASE FILE LOST: events are refused until the collector is restarted on a good file",
+			"path", c.o.DB.Path(), "err", c.o.DB.Lost())
+	}
+}
+
 // Health assembles the collector's state for /healthz and the dashboard.
 func (c *Collector) Health(ctx context.Context) api.Health {
 	ps := c.pipeline.Stats()
@@ -272,6 +287,9 @@ func (c *Collector) Health(ctx context.Context) api.Health {
 		h.LastEvent = last[0].Time
 	}
 	addStoreHealth(ctx, c.o.DB, &h)
+	if h.StoreError != "" {
+		h.Pipeline, h.PauseReason = PipelinePaused, "database file lost, events refused until a restart: "+h.StoreError
+	}
 	if c.shadow != nil {
 		h.Shadow = c.shadow.Health()
 	}

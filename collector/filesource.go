@@ -29,8 +29,9 @@ const (
 
 // FileOptions configures a FileSource.
 type FileOptions struct {
-	// Path is the NDJSON file to tail. A symlink is resolved once, when the
-	// path is first found.
+	// Path is the NDJSON file to tail. It is followed as tail -F does: a
+	// symlink re-pointed to another file (cronolog style) is a rotation, the
+	// old file read to its end, then the new one from its start.
 	Path string
 	// FromStart reads a file found at start with no checkpoint from its
 	// beginning instead of its end.
@@ -60,10 +61,13 @@ type FileOptions struct {
 // intake reports the inbox full, reading pauses (checked before each
 // batch, so the inbox may pass its limit by one batch) and nothing is
 // dropped: the file waits. It follows
-// rename rotation (the old file is read to its end first), copytruncate and
-// delete/recreate by polling; a partial last line waits for its newline.
-// Lines from a file that is replaced while the source is stopped, after the
-// checkpoint, cannot be found again and are lost.
+// rename rotation (the old file is read to its end first), a symlink
+// re-pointed to a new file, copytruncate and delete/recreate by polling; a partial last line waits for its newline.
+// A file rotated by renaming while the source is stopped is found again
+// under its new name in the same directory (same device and inode,
+// unchanged fingerprint) and its rest read before the new file; lines after
+// the checkpoint of a file that was deleted or compressed meanwhile cannot
+// be found again and are lost.
 //
 // Event IDs are the event's own event_id, or "<FileID>:<offset of the line>"
 // where FileID is the file's device, inode and fingerprint (see

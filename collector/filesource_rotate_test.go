@@ -355,3 +355,51 @@ func TestFileTruncatedWhileStopped(t *testing.T) {
 		})
 	}
 }
+
+// TestFileSymlinkSwap: the path is a symlink that a cronolog-style writer
+// re-points to each new file. The source follows the path as tail -F does:
+// the old file is read to its end (including lines written just after the
+// swap), then the new one from its start; health does not claim "at end of
+// file" while the new file is unread.
+func TestFileSymlinkSwap(t *testing.T) {
+	db := newTailStore(t)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "app.log")
+	day1 := filepath.Join(dir, "app.2026-12-05.log")
+	day2 := filepath.Join(dir, "app.2026-12-06.log")
+	first := tailEvLine("d1-1") + tailEvLine("d1-2")
+	tailWrite(t, day1, first)
+	if err := os.Symlink(day1, path); err != nil {
+		t.Fatal(err)
+	}
+	src := startTailSource(t, db, FileOptions{Path: path, FromStart: true})
+	expectTailInbox(t, db, src, []string{"d1-1", "d1-2"})
+
+	tailWrite(t, day2, tailEvLine("d2-1"))
+	link := filepath.Join(dir, "app.log.tmp")
+	if err := os.Symlink(day2, link); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(link, path); err != nil {
+		t.Fatal(err)
+	}
+	tailAppend(t, day1, tailEvLine("d1-late"))
+	tailAppend(t, day2, tailEvLine("d2-2"))
+	expectTailInbox(t, db, src, []string{"d1-1", "d1-2", "d1-late", "d2-1", "d2-2"})
+	expectTailCheckpoint(t, db, src.Name(), tailFileID(t, day2), int64(len(tailEvLine("d2-1"))+len(tailEvLine("d2-2"))))
+
+	// A restart after the next swap, before the source saw it, drains the
+	// rest of the file the checkpoint names before the new one.
+	src.stop()
+	tailAppend(t, day2, tailEvLine("d2-3"))
+	day3 := filepath.Join(dir, "app.2026-12-07.log")
+	tailWrite(t, day3, tailEvLine("d3-1"))
+	if err := os.Symlink(day3, link); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(link, path); err != nil {
+		t.Fatal(err)
+	}
+	src = startTailSource(t, db, FileOptions{Path: path})
+	expectTailInbox(t, db, src, []string{"d1-1", "d1-2", "d1-late", "d2-1", "d2-2", "d2-3", "d3-1"})
+}

@@ -3,9 +3,12 @@ package collector
 // fileState is where a FileSource's tailer stands. The transitions:
 //
 //	starting, waiting-for-file, error ── the path opens ───► opened ─► reading
+//	  (or, when the checkpointed file is found renamed beside it ─► draining it)
 //	reading ── end of the file ───────────────────────────► at-eof
-//	at-eof ── the file grew, or shrank / was rewritten ────► reading (from 0 if so)
-//	at-eof ── the path names another file, or it was deleted ► draining
+//	at-eof ── the file grew ──────────────────────────────► reading
+//	reading, at-eof ── it shrank or was rewritten in place ► reading from 0
+//	  (checked before every batch, so also when a pause ends)
+//	at-eof ── the path (or the symlink it is) names another file, or it was deleted ► draining
 //	draining ── unchanged for RotateWait ───► opened (the new file) or waiting-for-file
 //	reading, draining ── inbox at its limit ──────────────► paused ─► back
 //	any ── the file cannot be read ───────────────────────► error (reopened next poll)

@@ -20,6 +20,10 @@ import (
 // readChunk is how many bytes one read from the file asks for.
 const readChunk = 64 << 10
 
+// markLen is how many of the last bytes read the tailer keeps to notice
+// that the content before its position was rewritten in place.
+const markLen = 32
+
 // maxStoreBackoff caps the wait between attempts to commit to a failing store.
 const maxStoreBackoff = 5 * time.Second
 
@@ -28,7 +32,10 @@ const maxStoreBackoff = 5 * time.Second
 type fileTail struct {
 	s  *FileSource
 	in *Intake
-	// target is the path with symlinks resolved, "" until first found.
+	// target is the file the path named (symlinks resolved) when f was
+	// opened, for messages and for finding rotated files; "" until then.
+	// The path itself is what is watched: a symlink re-pointed to another
+	// file is a rotation, as for tail -F.
 	target string
 	// atStart is true until the first attempt to open the file: a file
 	// found then with no checkpoint starts at its end unless FromStart.
@@ -42,6 +49,9 @@ type fileTail struct {
 	id    fileIdentity
 	split *lineSplitter
 	chunk []byte
+	// mark holds the last bytes read from f (at most markLen), which end at
+	// split.end(): if the file no longer holds them there, it was rewritten.
+	mark []byte
 	// cp is the last committed (or, at start, stored) checkpoint.
 	cp    store.Checkpoint
 	hasCP bool
@@ -63,6 +73,7 @@ func newFileTail(s *FileSource, in *Intake, cp store.Checkpoint, hasCP bool) *fi
 		state:   stateStarting,
 		split:   newLineSplitter(s.opts.MaxLine, 0),
 		chunk:   make([]byte, readChunk),
+		mark:    make([]byte, 0, markLen),
 		cp:      cp,
 		hasCP:   hasCP,
 	}
@@ -98,24 +109,95 @@ func (t *fileTail) setState(st fileState) {
 func (t *fileTail) stepWaiting(ctx context.Context) bool {
 	startAtEnd := t.atStart && !t.s.opts.FromStart
 	t.atStart = false
-	if t.target == "" {
-		target, err := filepath.EvalSymlinks(t.s.path)
-		if err != nil {
-			t.waitFor(err)
-			return true
-		}
-		t.target = target
+	target, err := filepath.EvalSymlinks(t.s.path)
+	if err != nil {
+		t.waitFor(err)
+		return true
 	}
+	t.target = target
 	f, err := os.Open(t.target)
 	if err != nil {
 		t.waitFor(err)
 		return true
+	}
+	if old := t.findCheckpointed(f); old != nil {
+		// The checkpointed file was rotated away while the source was
+		// stopped (or failing): drain its rest first, then read f.
+		t.next = f
+		if err := t.open(ctx, old, false); err != nil {
+			t.fail(err)
+			return true
+		}
+		t.s.log.Info("the checkpointed file was rotated: draining it before the file at the path",
+			"path", t.target, "rotated", old.Name(), "file_id", t.id.String())
+		t.setState(stateDraining)
+		return false
 	}
 	if err := t.open(ctx, f, startAtEnd); err != nil {
 		t.fail(err)
 		return true
 	}
 	return false
+}
+
+// findCheckpointed looks for the checkpointed file under another name
+// (app.log.1, app.log-20261205, or a cronolog file the path no longer links
+// to) when cur, the file now at the path, is not it: a file in the
+// directory of the path or of its target with the checkpoint's device and
+// inode, its fingerprint unchanged and at least the checkpoint's size. It
+// returns that file opened, or nil.
+func (t *fileTail) findCheckpointed(cur *os.File) *os.File {
+	if !t.hasCP {
+		return nil
+	}
+	prev, ok := parseFileID(t.cp.FileID)
+	if !ok || (prev.dev == 0 && prev.ino == 0) {
+		return nil
+	}
+	if ci, err := statFile(cur); err != nil || ci.sameFile(prev) {
+		return nil
+	}
+	dirs := []string{filepath.Dir(t.target)}
+	if d := filepath.Dir(t.s.path); d != dirs[0] {
+		dirs = append(dirs, d)
+	}
+	for _, dir := range dirs {
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			t.logErr(fmt.Errorf("look for the rotated file in %s: %w", dir, err))
+			continue
+		}
+		for _, e := range entries {
+			if !e.Type().IsRegular() {
+				continue
+			}
+			st, err := e.Info()
+			if err != nil || !infoOf(st).sameFile(prev) {
+				continue
+			}
+			if f := t.openCheckpointed(filepath.Join(dir, e.Name()), prev); f != nil {
+				return f
+			}
+		}
+	}
+	return nil
+}
+
+// openCheckpointed opens name if it is the checkpointed file prev, still
+// holding the checkpoint's offset.
+func (t *fileTail) openCheckpointed(name string, prev fileIdentity) *os.File {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil
+	}
+	fi, err := statFile(f)
+	if err == nil && fi.size >= t.cp.Offset {
+		if same, err := matchIdentity(f, fi, prev); err == nil && same {
+			return f
+		}
+	}
+	_ = f.Close()
+	return nil
 }
 
 // waitFor records why the file could not be opened: not there yet (waiting)
@@ -165,6 +247,7 @@ func (t *fileTail) open(ctx context.Context, f *os.File, startAtEnd bool) error 
 	}
 	t.id = id
 	t.split.reset(off)
+	t.mark = t.mark[:0]
 	t.lastGrowth = time.Now()
 	t.lastErr = ""
 	t.s.log.Info("file opened", "path", t.target, "file_id", id.String(), "offset", off,
@@ -179,14 +262,30 @@ func (t *fileTail) open(ctx context.Context, f *os.File, startAtEnd bool) error 
 	return nil
 }
 
-// readMore reads and commits one batch unless the inbox is full. It
-// reports whether the file is at its end, and whether the step must end
-// now (reading paused, or it failed).
+// readMore reads and commits one batch unless the inbox is full. Before
+// reading it checks that the file still holds what was read so far: a file
+// rewritten in place while reading was paused (copytruncate, then grown past
+// the old position) is read again from its start, not from the old offset
+// in foreign content. It reports whether the file is at its end, and
+// whether the step must end now (reading paused, or it failed).
 func (t *fileTail) readMore(ctx context.Context) (eof, stop bool) {
 	if t.pauseIfFull() {
 		return false, true
 	}
-	eof, err := t.readBatch(ctx)
+	fi, err := statFile(t.f)
+	if err != nil {
+		t.fail(err)
+		return false, true
+	}
+	changed, err := t.changedInPlace(fi)
+	if err == nil && changed {
+		err = t.truncated(ctx, fi)
+	}
+	if err != nil {
+		t.fail(err)
+		return false, true
+	}
+	eof, err = t.readBatch(ctx)
 	if err != nil {
 		t.fail(err)
 		return false, true
@@ -220,15 +319,13 @@ func (t *fileTail) stepAtEOF(ctx context.Context) bool {
 	}
 	end := t.split.end()
 	t.s.setLag(fi.size - end)
-	same := false
-	if fi.size >= end {
-		if same, err = matchIdentity(t.f, fi, t.id); err != nil {
-			t.fail(err)
-			return true
-		}
+	changed, err := t.changedInPlace(fi)
+	if err != nil {
+		t.fail(err)
+		return true
 	}
 	switch {
-	case !same:
+	case changed:
 		if err := t.truncated(ctx, fi); err != nil {
 			t.fail(err)
 			return true
@@ -247,10 +344,46 @@ func (t *fileTail) stepAtEOF(ctx context.Context) bool {
 	return true
 }
 
+// changedInPlace reports whether f (whose current look is fi) no longer
+// holds what was read from it: it shrank below the read position, its
+// fingerprinted first bytes changed, or the last bytes read are not where
+// they were.
+func (t *fileTail) changedInPlace(fi fileInfo) (bool, error) {
+	end := t.split.end()
+	if fi.size < end {
+		return true, nil
+	}
+	same, err := matchIdentity(t.f, fi, t.id)
+	if err != nil || !same {
+		return !same, err
+	}
+	if len(t.mark) == 0 {
+		return false, nil
+	}
+	got := make([]byte, len(t.mark))
+	n, err := t.f.ReadAt(got, end-int64(len(got)))
+	if err != nil && !errors.Is(err, io.EOF) {
+		return false, fmt.Errorf("read %s: %w", t.target, err)
+	}
+	return !bytes.Equal(got[:n], t.mark), nil
+}
+
+// remember keeps the last markLen bytes read, p being the latest.
+func (t *fileTail) remember(p []byte) {
+	if len(p) >= markLen {
+		t.mark = append(t.mark[:0], p[len(p)-markLen:]...)
+		return
+	}
+	t.mark = append(t.mark, p...)
+	if over := len(t.mark) - markLen; over > 0 {
+		t.mark = append(t.mark[:0], t.mark[over:]...)
+	}
+}
+
 // rotatedAway reports whether the path now names another file (which it
 // pins as next) or none while f has been deleted.
 func (t *fileTail) rotatedAway(fi fileInfo) bool {
-	pi, err := statPath(t.target)
+	pi, err := statPath(t.s.path)
 	switch {
 	case err == nil:
 		return !pi.sameFile(t.id) && t.pinNext()
@@ -259,7 +392,7 @@ func (t *fileTail) rotatedAway(fi fileInfo) bool {
 		// drain it and let it go.
 		return !fi.linked
 	default:
-		t.logErr(fmt.Errorf("stat %s: %w", t.target, err))
+		t.logErr(fmt.Errorf("stat %s: %w", t.s.path, err))
 		return false
 	}
 }
@@ -270,10 +403,10 @@ func (t *fileTail) pinNext() bool {
 	if t.next != nil {
 		return true
 	}
-	nf, err := os.Open(t.target)
+	nf, err := os.Open(t.s.path)
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
-			t.logErr(fmt.Errorf("open %s: %w", t.target, err))
+			t.logErr(fmt.Errorf("open %s: %w", t.s.path, err))
 		}
 		return false
 	}
@@ -312,6 +445,9 @@ func (t *fileTail) stepDrain(ctx context.Context) bool {
 	}
 	nf := t.next
 	t.next = nil
+	if target, err := filepath.EvalSymlinks(t.s.path); err == nil {
+		t.target = target
+	}
 	if err := t.open(ctx, nf, false); err != nil {
 		t.fail(err)
 		return true
@@ -335,6 +471,7 @@ func (t *fileTail) truncated(ctx context.Context, fi fileInfo) error {
 		"old_file_id", t.id.String(), "file_id", id.String(), "size", fi.size)
 	t.id = id
 	t.split.reset(0)
+	t.mark = t.mark[:0]
 	t.setState(stateReading)
 	return nil
 }
@@ -389,6 +526,7 @@ func (t *fileTail) readBatch(ctx context.Context) (bool, error) {
 		n, err := t.f.ReadAt(t.chunk, t.split.end())
 		if n > 0 {
 			t.split.feed(t.chunk[:n])
+			t.remember(t.chunk[:n])
 			t.lastGrowth = time.Now()
 			continue
 		}

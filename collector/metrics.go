@@ -57,6 +57,10 @@ type Metrics struct {
 	// Breaker is the circuit breaker state: 0 closed, 1 half-open, 2 open
 	// (see SetBreaker). riskwatch_safee_breaker_state.
 	Breaker prometheus.Gauge
+	// StoreLost is 1 once the database file was deleted, replaced or
+	// truncated under the running collector (see store.DB.Lost), else 0.
+	// riskwatch_store_file_lost.
+	StoreLost prometheus.Gauge
 	// CommitLatency observes how long a caller waited for a store
 	// transaction, by operation ("enqueue", "complete").
 	// riskwatch_store_commit_duration_seconds{op}.
@@ -137,6 +141,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Namespace: metricsNamespace, Name: "proxy_requests_total",
 			Help: `Proxy route requests by outcome ("rejected" or the answer's status class).`,
 		}, []string{"outcome"}),
+		StoreLost: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: metricsNamespace, Name: "store_file_lost",
+			Help: "1 once the database file was deleted, replaced or truncated under the running collector (events are refused until it is restarted), else 0.",
+		}),
 		HTTPRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: metricsNamespace, Name: "http_requests_total",
 			Help: "Requests to the collector's HTTP server by route and status code.",
@@ -157,7 +165,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	reg.MustRegister(
 		m.EventsAccepted, m.EventsDuplicate, m.EventsRejected, m.InFlight,
 		m.SafeeRequests, m.SafeeLatency, m.Retries, m.Errors, m.Breaker,
-		m.CommitLatency, m.Decisions, m.ProxyRequests, m.HTTPRequests, inbox,
+		m.CommitLatency, m.Decisions, m.ProxyRequests, m.HTTPRequests, m.StoreLost, inbox,
 	)
 	return m
 }

@@ -67,9 +67,13 @@ func (r *Reader) storeHealth(ctx context.Context) api.Health {
 const healthRejects = 10
 
 // addStoreHealth fills in what a health snapshot reads of the store itself:
-// its path and the newest rejected inputs (which outlive a restart).
+// its path, whether its file was lost under it, and the newest rejected
+// inputs (which outlive a restart).
 func addStoreHealth(ctx context.Context, db *store.DB, h *api.Health) {
 	h.StorePath = db.Path()
+	if err := db.Lost(); err != nil {
+		h.StoreError = err.Error()
+	}
 	rs, err := db.RecentRejected(ctx, healthRejects)
 	if err != nil {
 		return

@@ -45,6 +45,13 @@ type Options struct {
 	// database at PATH") when there is no file at the path, instead of
 	// creating one. ReadOnly implies it.
 	MustExist bool
+	// WatchEvery is how often the store checks that the file at its path
+	// is still the one it has open (see DB.Lost). Zero means one second.
+	WatchEvery time.Duration
+	// Locked, when set, is called once Open holds the file's lock (not
+	// read-only), before it reads, creates or migrates anything: where a
+	// process records itself as the holder for others refused meanwhile.
+	Locked func()
 	// Progress, when set, hears how a migration of an older file goes
 	// ("migrating PATH from schema 1 to 2: user index: writing 40%"), a
 	// few dozen messages in all. Open calls it from its own goroutine.
@@ -94,6 +101,13 @@ type DB struct {
 	// retainMu serialises Retain calls.
 	retainMu sync.Mutex
 
+	// watch checks the file at path; lost is set (and lostC closed) once
+	// it is no longer the file open.
+	watch   *fileWatch
+	watchMu sync.Mutex // serialises checks of the file and markLost
+	lost    atomic.Pointer[error]
+	lostC   chan struct{}
+
 	// Counters mirrored from bktMeta after each commit.
 	inbox     atomic.Uint64
 	decisions atomic.Uint64
@@ -114,6 +128,9 @@ func Open(path string, opts Options) (*DB, error) {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.WatchEvery <= 0 {
+		opts.WatchEvery = defaultWatchEvery
 	}
 	if opts.MaxBatch <= 0 {
 		opts.MaxBatch = 1000
@@ -153,18 +170,28 @@ func Open(path string, opts Options) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	db := &DB{path: path, bolt: bdb, now: opts.Now, lockTimeout: opts.Timeout, readOnly: opts.ReadOnly, dims: opts.dims}
+	if opts.Locked != nil && !opts.ReadOnly {
+		opts.Locked()
+	}
+	db := &DB{path: path, bolt: bdb, now: opts.Now, lockTimeout: opts.Timeout, readOnly: opts.ReadOnly, dims: opts.dims,
+		lostC: make(chan struct{})}
 	last, mark, pend, err := db.init(&opts)
 	if err != nil {
 		_ = bdb.Close()
 		return nil, err
 	}
+	var ds dimState
 	if !opts.ReadOnly {
-		var ds dimState
 		if err := db.view(func(tx *bolt.Tx) error { ds, err = readDimState(tx); return err }); err != nil {
 			_ = bdb.Close()
 			return nil, fmt.Errorf("open store %s: %w: %v", path, ErrCorrupt, err)
 		}
+	}
+	if err := db.startWatch(opts.WatchEvery); err != nil {
+		_ = bdb.Close()
+		return nil, err
+	}
+	if !opts.ReadOnly {
 		db.w = startWriter(db, last, mark, pend, db.dims.work(&ds), opts)
 	}
 	return db, nil
@@ -335,17 +362,29 @@ func (db *DB) createMissing() error {
 func (db *DB) Path() string { return db.path }
 
 // Close stops accepting writes, lets the writer commit everything already
-// submitted, and closes the file. It waits for running queries. Calling
-// Close again returns the first result.
+// submitted, and closes the file. It waits for running queries. It returns
+// the error of Lost if the file was lost under the store. Calling Close
+// again returns the first result.
 func (db *DB) Close() error {
 	db.closeOnce.Do(func() {
 		db.mu.Lock()
 		db.closed = true
 		db.mu.Unlock()
+		db.stopWatch()
 		if db.w != nil {
 			db.w.stop()
+			if db.w.wedged {
+				// bbolt holds its writer lock from a transaction that
+				// faulted as it began: its Close would wait forever. The
+				// file and its lock go with the process.
+				db.closeErr = fmt.Errorf("close store %s: %w", db.path, db.w.failed)
+				return
+			}
 		}
 		if err := db.bolt.Close(); err != nil {
+			db.closeErr = fmt.Errorf("close store %s: %w", db.path, err)
+		}
+		if err := db.Lost(); err != nil && db.closeErr == nil {
 			db.closeErr = fmt.Errorf("close store %s: %w", db.path, err)
 		}
 	})
@@ -356,10 +395,16 @@ func (db *DB) Close() error {
 // bbolt (a damaged page) becomes an ErrCorrupt error instead of killing the
 // process.
 func (db *DB) view(fn func(tx *bolt.Tx) error) (err error) {
+	if err := db.Lost(); err != nil {
+		return err
+	}
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("store %s: %w: %v", db.path, ErrCorrupt, r)
+			if lost := db.checkLost(); lost != nil {
+				err = lost
+			}
 		}
 	}()
 	if err := db.bolt.View(fn); err != nil {

@@ -24,6 +24,10 @@ var (
 	// ErrReadOnly is returned by writes to a store opened with
 	// Options.ReadOnly.
 	ErrReadOnly = errors.New("opened read-only")
+	// ErrFileLost means the file at the database's path is no longer the
+	// one the store has open: deleted, replaced or truncated by someone
+	// else while it ran (see DB.Lost).
+	ErrFileLost = errors.New("the database file was deleted, replaced or truncated under the running process")
 	// ErrBadCursor means a Range cursor or a Latest/After position is not
 	// one the store gave out (or a decision ID).
 	ErrBadCursor = errors.New("bad cursor")

@@ -56,6 +56,9 @@ func (db *DB) Compact(ctx context.Context, dst string) (err error) {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	if err := db.Lost(); err != nil {
+		return err
+	}
 	if _, err := os.Lstat(dst); err == nil {
 		return fmt.Errorf("compact store %s: %s already exists", db.path, dst)
 	} else if !errors.Is(err, os.ErrNotExist) {

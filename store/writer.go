@@ -32,10 +32,14 @@ type writer struct {
 	dims       *dimSizes
 
 	// Owned by the writer goroutine.
-	last     decKey        // the newest decision key committed
-	mark     decKey        // the index mark committed
-	pend     []pendingDec  // decisions after the index mark that the batched indexes need
-	failed   error         // set after a panic inside a transaction; refuses all work
+	last   decKey       // the newest decision key committed
+	mark   decKey       // the index mark committed
+	pend   []pendingDec // decisions after the index mark that the batched indexes need
+	failed error        // set after a panic inside a transaction; refuses all work
+	// wedged is set when a panic (a memory fault on a truncated file) left
+	// bbolt holding its writer lock (it came while the transaction began,
+	// or its rollback failed too): the bbolt DB can then not be closed.
+	wedged   bool
 	arena    []byte        // encoded keys and values of the running transaction
 	contribs []rollContrib // rollup contributions of the running transaction
 	dimSort  sorter        // the dimension entries of a merge
@@ -101,6 +105,9 @@ func (db *DB) submit(ctx context.Context, items int, apply func(st *txState) err
 	}
 	if db.readOnly {
 		return fmt.Errorf("store %s: %w", db.path, ErrReadOnly)
+	}
+	if err := db.Lost(); err != nil {
+		return err
 	}
 	r := &request{ctx: ctx, items: max(items, 1), apply: apply, done: make(chan error, 1)}
 	db.mu.RLock()
@@ -249,8 +256,11 @@ func (w *writer) mergeNow() {
 // whose apply fails.
 func (w *writer) commit(batch []*request) {
 	live := batch[:0] // filtered in place: each slot is read before it is overwritten
+	lost := w.db.Lost()
 	for _, r := range batch {
 		switch {
+		case lost != nil:
+			r.done <- lost
 		case w.failed != nil:
 			r.done <- w.failed
 		case r.ctx.Err() != nil:
@@ -277,23 +287,42 @@ func (w *writer) commit(batch []*request) {
 // of a request whose apply failed (the transaction is then rolled back), or
 // -1 and the commit outcome.
 func (w *writer) runTx(reqs []*request) (bad int, err error) {
-	tx, err := w.db.bolt.Begin(true)
+	var (
+		tx *bolt.Tx
+		st *txState
+	)
+	// Installed before Begin: beginning reads the mapped meta pages, which
+	// fault when the file was truncated under the process.
+	defer func() {
+		if r := recover(); r != nil {
+			if tx == nil {
+				w.wedged = true
+			} else {
+				func() {
+					defer func() {
+						if recover() != nil {
+							w.wedged = true
+						}
+					}()
+					_ = tx.Rollback()
+				}()
+				if st != nil {
+					st.discard()
+				}
+			}
+			w.failed = fmt.Errorf("store %s: %w: writes stopped after an internal error: %v", w.db.path, ErrCorrupt, r)
+			if lost := w.db.checkLost(); lost != nil {
+				w.failed = lost
+			}
+			bad, err = -1, w.failed
+		}
+	}()
+	tx, err = w.db.bolt.Begin(true)
 	if err != nil {
 		return -1, fmt.Errorf("store %s: begin write: %w", w.db.path, err)
 	}
 	w.arena = w.arena[:0]
-	st := newTxState(w, tx)
-	defer func() {
-		if r := recover(); r != nil {
-			func() {
-				defer func() { _ = recover() }()
-				_ = tx.Rollback()
-			}()
-			st.discard()
-			w.failed = fmt.Errorf("store %s: %w: writes stopped after an internal error: %v", w.db.path, ErrCorrupt, r)
-			bad, err = -1, w.failed
-		}
-	}()
+	st = newTxState(w, tx)
 	for i, r := range reqs {
 		if err := r.apply(st); err != nil {
 			_ = tx.Rollback()

@@ -1,0 +1,126 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"time"
+)
+
+// defaultWatchEvery is how often a DB checks that the file at its path is
+// still the one it has open, when Options.WatchEvery is zero.
+const defaultWatchEvery = time.Second
+
+// fileWatch is the goroutine that checks the file at the DB's path, started
+// by Open and stopped by Close.
+type fileWatch struct {
+	// opened is the file at the path when the DB was opened.
+	opened os.FileInfo
+	// size is the largest size seen: bbolt never shrinks its file, so a
+	// smaller one was truncated by someone else.
+	size int64
+	stop chan struct{}
+	done chan struct{}
+}
+
+// startWatch records the file now at the path and checks it every interval
+// until Close.
+func (db *DB) startWatch(every time.Duration) error {
+	st, err := os.Stat(db.path)
+	if err != nil {
+		return fmt.Errorf("open store %s: %w", db.path, err)
+	}
+	db.watch = &fileWatch{opened: st, size: st.Size(), stop: make(chan struct{}), done: make(chan struct{})}
+	go db.watchFile(every)
+	return nil
+}
+
+func (db *DB) watchFile(every time.Duration) {
+	w := db.watch
+	defer close(w.done)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-w.stop:
+			return
+		case <-t.C:
+		}
+		if db.checkLost() != nil {
+			return
+		}
+	}
+}
+
+// checkFile reports, as an error wrapping ErrFileLost, whether the file at
+// the path is gone, another file, or shorter than it was.
+func (db *DB) checkFile() error {
+	w := db.watch
+	if w == nil {
+		return nil
+	}
+	st, err := os.Stat(db.path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return fmt.Errorf("store %s: %w: it was deleted; what was stored since it was opened is lost when this process ends", db.path, ErrFileLost)
+	case err != nil:
+		// Unreadable for a moment (a permission change, an NFS hiccup) is
+		// not proof that the file is gone: look again next time.
+		return nil
+	case !os.SameFile(st, w.opened):
+		return fmt.Errorf("store %s: %w: another file took its path; this process writes to a file no one will open again", db.path, ErrFileLost)
+	case st.Size() < w.size:
+		return fmt.Errorf("store %s: %w: it was truncated from %d to %d bytes", db.path, ErrFileLost, w.size, st.Size())
+	}
+	w.size = st.Size()
+	return nil
+}
+
+// checkLost checks the file (every WatchEvery, and at once after a memory
+// fault) and marks the DB lost if it was deleted, replaced or truncated.
+func (db *DB) checkLost() error {
+	if err := db.Lost(); err != nil {
+		return err
+	}
+	db.watchMu.Lock()
+	defer db.watchMu.Unlock()
+	if err := db.Lost(); err != nil {
+		return err
+	}
+	if err := db.checkFile(); err != nil {
+		db.markLost(err)
+		return err
+	}
+	return nil
+}
+
+// markLost makes every later read and write fail with err, without
+// touching the memory-mapped file again, and wakes Lost's waiters.
+func (db *DB) markLost(err error) {
+	db.lost.Store(&err)
+	close(db.lostC)
+}
+
+// Lost returns an error wrapping ErrFileLost once the DB noticed that the
+// file at its path is no longer the file it has open (deleted, replaced or
+// truncated by someone else), nil until then. The check runs every
+// Options.WatchEvery. From then on every read and write fails with that
+// error; nothing more is written, and the mapped file is not read again.
+func (db *DB) Lost() error {
+	if p := db.lost.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// LostC returns a channel closed when Lost starts returning an error.
+func (db *DB) LostC() <-chan struct{} { return db.lostC }
+
+// stopWatch stops the watching goroutine and waits for it.
+func (db *DB) stopWatch() {
+	if db.watch == nil {
+		return
+	}
+	close(db.watch.stop)
+	<-db.watch.done
+}
