@@ -10,8 +10,11 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -34,7 +37,9 @@ func (a *app) collectCmd() *cobra.Command {
 		Long: `Run the collector headless: tail files, take events on POST /v1/events and the
 Safe-e-compatible proxy, score them with Safe-e, store the decisions. Logs go to
 stderr. SIGINT or SIGTERM stops intake, finishes or returns in-flight work to
-the inbox, and closes the store.`,
+the inbox, and closes the store. SIGHUP reloads the shadow policy
+(--shadow-policy or [policy] shadow); a file that does not compile keeps the
+previous policy and says why in the log and the Health view.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := cf.load(cmd, a.getenv)
@@ -53,7 +58,9 @@ the inbox, and closes the store.`,
 				return err
 			}
 			logger.Info("collector running", "db", cfg.Store.Path, "listen", rt.col.Addr(), "mode", rt.mode, "safee", redact.URL(rt.safeeURL), "files", len(cfg.Files), "kafka_topics", len(cfg.Kafka))
+			stopHUP := reloadOnHangup(rt.col)
 			err = rt.run(cmd.Context())
+			stopHUP()
 			logger.Info("collector stopped")
 			return err
 		},
@@ -141,7 +148,7 @@ func (a *app) startCollector(ctx context.Context, cfg config.Config, useEmulator
 		DB: db, Client: client, Mode: rt.mode, Files: files, Kafka: topics,
 		Listen: cfg.Ingest.Listen, Token: cfg.Ingest.Token.Value(), MaxBody: int64(cfg.Ingest.MaxBody),
 		InboxLimit: uint64(cfg.Ingest.InboxLimit), Workers: cfg.Safee.Concurrency, Retention: cfg.Store.Retention.D(),
-		Alerts: cfg.Alerts, Logger: logger,
+		Alerts: cfg.Alerts, ShadowPolicy: cfg.Policy.Shadow, Logger: logger,
 	})
 	if err != nil {
 		rt.close()
@@ -152,6 +159,31 @@ func (a *app) startCollector(ctx context.Context, cfg config.Config, useEmulator
 		logger.Warn("could not record who holds the database", "err", err)
 	}
 	return rt, nil
+}
+
+// reloadOnHangup reloads col's shadow policy on each SIGHUP until the
+// returned stop is called (the headless collector's convention; the
+// dashboard keeps SIGHUP's default, ending with its terminal).
+func reloadOnHangup(col *collector.Collector) (stop func()) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for {
+			select {
+			case <-hup:
+				_ = col.ReloadShadow() // logged, and shown in Health
+			case <-done:
+				return
+			}
+		}
+	})
+	return func() {
+		signal.Stop(hup)
+		close(done)
+		wg.Wait()
+	}
 }
 
 // run runs the collector until ctx ends, then closes what it owns.

@@ -42,6 +42,7 @@ type collectorFlags struct {
 	safeeURL  string
 	emulator  bool
 	alerts    string
+	shadow    string
 }
 
 func (f *collectorFlags) register(cmd *cobra.Command) {
@@ -53,6 +54,7 @@ func (f *collectorFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.safeeURL, "safee-url", "", "Safe-e base URL (default "+safee.DefaultBaseURL+")")
 	fl.BoolVar(&f.emulator, "emulator", false, "score with the built-in offline emulator instead of Safe-e")
 	fl.StringVar(&f.alerts, "alerts", "", "evaluate the [[alert]] tables of this file instead of the config file's")
+	fl.StringVar(&f.shadow, "shadow-policy", "", "run this policy file in shadow on every new decision (default [policy] shadow; SIGHUP reloads it)")
 }
 
 // load reads the configuration and applies the collector flags over it;
@@ -68,6 +70,9 @@ func (f *collectorFlags) load(cmd *cobra.Command, getenv func(string) string) (c
 	}
 	if fl.Changed("safee-url") {
 		cfg.Safee.BaseURL = f.safeeURL
+	}
+	if fl.Changed("shadow-policy") {
+		cfg.Policy.Shadow = f.shadow
 	}
 	for _, p := range f.files {
 		cfg.Files = append(cfg.Files, config.File{Path: p, FromStart: f.fromStart})

@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -10,15 +9,6 @@ import (
 	"github.com/riskwatch/riskwatch/api"
 	"github.com/riskwatch/riskwatch/decision"
 )
-
-func writeFile(t *testing.T, name, content string) string {
-	t.Helper()
-	p := filepath.Join(t.TempDir(), name)
-	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
 
 func TestLabelCommands(t *testing.T) {
 	db := exportStore(t) // user u1, events ea..ed
@@ -34,7 +24,7 @@ func TestLabelCommands(t *testing.T) {
 	}
 
 	// A file with bad lines imports nothing and names each line.
-	bad := writeFile(t, "bad.csv", "\ufeffevent_id,user_id,label,reason\r\nea,,legit,ok\r\n,nobody,fraud,x\r\neb,,refund,x\r\nec,u1,fraud,x\r\n")
+	bad := writeFile(t, t.TempDir(), "bad.csv", "\ufeffevent_id,user_id,label,reason\r\nea,,legit,ok\r\n,nobody,fraud,x\r\neb,,refund,x\r\nec,u1,fraud,x\r\n")
 	code, out, _ = runCLI(t, nil, "labels", "import", bad, "--db", db, "--json")
 	var sum api.ImportSummary
 	if err := json.Unmarshal([]byte(out), &sum); err != nil {
@@ -51,11 +41,11 @@ func TestLabelCommands(t *testing.T) {
 	if code != 1 || !strings.Contains(out, "imported 2, unmatched 1, bad lines 2") || !strings.Contains(out, "line 3: no stored decision has user \"nobody\"") {
 		t.Fatalf("partial import: %d %q", code, out)
 	}
-	wrong := writeFile(t, "wrong.csv", "user,label\nu1,fraud\n")
+	wrong := writeFile(t, t.TempDir(), "wrong.csv", "user,label\nu1,fraud\n")
 	if code, out, _ = runCLI(t, nil, "labels", "import", wrong, "--db", db); code != 1 || !strings.Contains(out, `line 1: header: unknown column "user"`) {
 		t.Errorf("wrong columns: %d %q", code, out)
 	}
-	good := writeFile(t, "good.csv", "event_id,label\nec,chargeback\n")
+	good := writeFile(t, t.TempDir(), "good.csv", "event_id,label\nec,chargeback\n")
 	if code, out, _ = runCLI(t, nil, "labels", "import", good, "--db", db, "--map", "chargeback=fraud", "--dry-run"); code != 0 || !strings.Contains(out, "would import 1") {
 		t.Errorf("dry run: %d %q", code, out)
 	}
@@ -135,7 +125,7 @@ func TestLabelCommandsConnect(t *testing.T) {
 	if code, _, errs := runCLI(t, env, "label", "--connect", url+","+strings.Replace(url, "127.0.0.1", "localhost", 1), "--class", "fraud", "--reason", "x", "--user", "u/1"); code == 0 || !strings.Contains(errs, "one collector") {
 		t.Errorf("a label to a federation: %d %q", code, errs)
 	}
-	csv := writeFile(t, "l.csv", "event_id,label\nraw,legit\nnope,fraud\n")
+	csv := writeFile(t, t.TempDir(), "l.csv", "event_id,label\nraw,legit\nnope,fraud\n")
 	if code, out, _ := runCLI(t, env, "labels", "import", csv, "--connect", url); code != 1 || !strings.Contains(out, "line 3: no stored decision has event") || !strings.Contains(out, "imported 0") {
 		t.Fatalf("import over --connect: %d %q", code, out)
 	}

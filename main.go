@@ -88,6 +88,7 @@ Score for real:         SAFEE_API_KEY=... riskwatch --file /var/log/app/events.n
 		a.exportCmd(),
 		a.explainCmd(),
 		a.linksCmd(),
+		a.policyCmd(),
 		a.statsCmd(),
 		a.labelCmd(),
 		a.labelsCmd(),

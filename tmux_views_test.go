@@ -21,9 +21,9 @@ import (
 // collector, so the screen is known. TZ is UTC so times read as posted.
 
 // dashboard runs `riskwatch --emulator` (collector and dashboard in one
-// process) in tmux at w x h and returns the session and the collector's
-// URL, read from the record it writes beside its database.
-func dashboard(t *testing.T, w, h int) (*tmuxSession, string) {
+// process, with extra flags) in tmux at w x h and returns the session and
+// the collector's URL, read from the record it writes beside its database.
+func dashboard(t *testing.T, w, h int, extra ...string) (*tmuxSession, string) {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("runs the real binary in tmux")
@@ -32,7 +32,7 @@ func dashboard(t *testing.T, w, h int) (*tmuxSession, string) {
 	dir := t.TempDir()
 	db := filepath.Join(dir, "rw.db")
 	s := newTmux(t, w, h, []string{"HOME=" + dir, "XDG_CONFIG_HOME=" + dir, "TZ=UTC", "TERM=tmux-256color"},
-		bin, "--emulator", "--listen", "127.0.0.1:0", "--db", db)
+		append([]string{bin, "--emulator", "--listen", "127.0.0.1:0", "--db", db}, extra...)...)
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		if info, ok := readLockInfo(db); ok && info.Listen != "" {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/riskwatch/riskwatch/decision"
+	"github.com/riskwatch/riskwatch/policy"
 )
 
 // Reader is everything a dashboard reads. Every method may block on disk or
@@ -86,6 +87,13 @@ type Reader interface {
 	// depth other than 1 or 2, or a cap outside 1..decision.MaxLinkCap, is
 	// ErrInvalid.
 	Links(ctx context.Context, q LinksQuery) (decision.Links, error)
+	// Replay runs a policy file over the stored decisions in event-time
+	// order (SPEC section 12); a policy that does not parse is ErrInvalid
+	// with each problem as FILE:LINE:COL: message.
+	Replay(ctx context.Context, q ReplayQuery) (policy.Report, error)
+	// PolicyDiff runs two policy files over the stored decisions and
+	// compares what they decide.
+	PolicyDiff(ctx context.Context, q DiffQuery) (policy.DiffReport, error)
 	// Subscribe delivers newly stored decisions in batches a few times a
 	// second until ctx ends, then closes the channel. A subscriber that falls
 	// behind receives a batch with Missed > 0 instead of blocking the pipeline.
@@ -194,6 +202,8 @@ type Health struct {
 	// the last alert evaluation's error, "" when it went well.
 	Notifiers  []NotifierHealth `json:"notifiers,omitempty"`
 	AlertError string           `json:"alert_error,omitempty"`
+	// Shadow is the shadow policy's state, nil when none is set.
+	Shadow *ShadowHealth `json:"shadow,omitempty"`
 	// Members is set by a Federation: each collector's own health, or why
 	// it did not answer. The fields above then add up the members that
 	// answered.
@@ -209,6 +219,19 @@ type Reject struct {
 	// "line 17" or "item 3" (a request body).
 	Position string `json:"position"`
 	Reason   string `json:"reason"`
+}
+
+// ShadowHealth is the state of a collector's shadow policy: the file,
+// its rules and when it was loaded, and the last reload that failed (the
+// previous policy then stays in force).
+type ShadowHealth struct {
+	File     string    `json:"file"`
+	Rules    int       `json:"rules"`
+	LoadedAt time.Time `json:"loaded_at"`
+	// Error is why the last reload failed, "" when it did not; ErrorAt is
+	// when it failed.
+	Error   string    `json:"error,omitempty"`
+	ErrorAt time.Time `json:"error_at,omitzero"`
 }
 
 // MemberHealth is one collector's health in a federation.

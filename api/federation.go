@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/riskwatch/riskwatch/decision"
+	"github.com/riskwatch/riskwatch/policy"
 )
 
 // Federation is a Reader over several collectors read as one (SPEC section
@@ -398,4 +399,18 @@ func federateLinks(ctx context.Context, f *Federation, q LinksQuery) (decision.L
 		return decision.Links{}, err
 	}
 	return mergeLinks(q, parts)
+}
+
+// Replay replays the policy over every member's decisions merged in event
+// time, since velocity spans collectors: the decisions of one IP or device
+// may reach several. A member that fails fails the replay (a replay over
+// part of the decisions would count velocity wrongly).
+func (f *Federation) Replay(ctx context.Context, q ReplayQuery) (policy.Report, error) {
+	return fan(ctx, f, opReplay, q)
+}
+
+// PolicyDiff compares two policies over every member's decisions merged
+// in event time, as Replay does.
+func (f *Federation) PolicyDiff(ctx context.Context, q DiffQuery) (policy.DiffReport, error) {
+	return fan(ctx, f, opPolicyDiff, q)
 }

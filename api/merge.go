@@ -289,6 +289,11 @@ func mergeHealth(_ healthQuery, parts []part[Health]) (Health, error) {
 			s.Name = p.member + " " + s.Name
 			out.Sources = append(out.Sources, s)
 		}
+		if out.Shadow == nil && h.Shadow != nil {
+			// The first member's shadow policy stands for all (each
+			// member's is in Members).
+			out.Shadow = h.Shadow
+		}
 		if first || pipelineRank[h.Pipeline] > pipelineRank[out.Pipeline] {
 			out.Pipeline = h.Pipeline
 		}

@@ -8,6 +8,7 @@ import (
 	"reflect"
 
 	"github.com/riskwatch/riskwatch/decision"
+	"github.com/riskwatch/riskwatch/policy"
 )
 
 // The table: every read of the contract, declared once. Each op names the
@@ -163,6 +164,19 @@ var (
 		merge:    mergeLinks,
 		federate: federateLinks,
 	})
+	// The policy ops are reads that carry a policy file's text, so they
+	// are POSTs (its body); a federation of several collectors replays
+	// their decisions merged in event-time order (policy.go).
+	opReplay = newOp(op[Reader, ReplayQuery, policy.Report]{
+		name: "Replay", route: "policy_replay", method: http.MethodPost, path: "/v1/policy/replay",
+		call:     Reader.Replay,
+		federate: federateReplay,
+	})
+	opPolicyDiff = newOp(op[Reader, DiffQuery, policy.DiffReport]{
+		name: "PolicyDiff", route: "policy_diff", method: http.MethodPost, path: "/v1/policy/diff",
+		call:     Reader.PolicyDiff,
+		federate: federateDiff,
+	})
 	opHealth = newOp(op[Reader, healthQuery, Health]{
 		name: "Health", route: "health", method: http.MethodGet, path: "/v1/health",
 		call:  func(r Reader, ctx context.Context, _ healthQuery) (Health, error) { return r.Health(ctx) },
@@ -174,7 +188,8 @@ var (
 // names them. The stream (GET /v1/stream, Reader.Subscribe) is served
 // beside them (stream_server.go).
 var table = []route{opLatest, opDecision, opRange, opJourney, opUsers, opSearchUsers, opRates, opStats, opHistogram, opWhatIf, opFlips,
-	opExplain, opExplainCounts, opAlerts, opBacktest, opLinks, opLabels, opLabelHistory, opLabelStats, opLabelWhatIf, opLabel, opHealth}
+	opExplain, opExplainCounts, opAlerts, opBacktest, opLinks, opLabels, opLabelHistory, opLabelStats, opLabelWhatIf, opLabel,
+	opReplay, opPolicyDiff, opHealth}
 
 // maxList caps the decisions or users one answer carries. A Range page is
 // capped too and says where to go on; Latest, Journey, Flips and Users

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/riskwatch/riskwatch/decision"
+	"github.com/riskwatch/riskwatch/policy"
 )
 
 // Defaults for RemoteOptions.
@@ -380,6 +381,16 @@ func (r *Remote) Alerts(ctx context.Context, q AlertsQuery) (Alerts, error) {
 // Backtest asks GET /v1/alerts/backtest.
 func (r *Remote) Backtest(ctx context.Context, q BacktestQuery) (Backtest, error) {
 	return call(ctx, r, opBacktest, q)
+}
+
+// Replay asks POST /v1/policy/replay.
+func (r *Remote) Replay(ctx context.Context, q ReplayQuery) (policy.Report, error) {
+	return call(ctx, r, opReplay, q)
+}
+
+// PolicyDiff asks POST /v1/policy/diff.
+func (r *Remote) PolicyDiff(ctx context.Context, q DiffQuery) (policy.DiffReport, error) {
+	return call(ctx, r, opPolicyDiff, q)
 }
 
 // connState is Remote's connection state, shared by requests and streams.

@@ -17,6 +17,7 @@ import (
 
 	"github.com/riskwatch/riskwatch/decision"
 	"github.com/riskwatch/riskwatch/explain"
+	"github.com/riskwatch/riskwatch/policy"
 )
 
 // fakeBackend is a Backend that records each call (the method and what it
@@ -123,6 +124,13 @@ func (f *fakeBackend) Backtest(_ context.Context, q BacktestQuery) (Backtest, er
 }
 func (f *fakeBackend) Links(_ context.Context, q LinksQuery) (decision.Links, error) {
 	return answer[decision.Links](f, "Links", q)
+}
+
+func (f *fakeBackend) Replay(_ context.Context, q ReplayQuery) (policy.Report, error) {
+	return answer[policy.Report](f, "Replay", q)
+}
+func (f *fakeBackend) PolicyDiff(_ context.Context, q DiffQuery) (policy.DiffReport, error) {
+	return answer[policy.DiffReport](f, "PolicyDiff", q)
 }
 func (f *fakeBackend) After(_ context.Context, after string, n int) ([]decision.Decision, error) {
 	return answer[[]decision.Decision](f, "After", after, n)

@@ -59,6 +59,9 @@ type Options struct {
 	Workers int
 	// Retention deletes decisions older than this (0 keeps everything).
 	Retention time.Duration
+	// ShadowPolicy is a policy file to run in shadow on every new
+	// decision ("" for none); New refuses one that does not load.
+	ShadowPolicy string
 	// Pipeline overrides the pipeline's tuning (tests shorten the backoffs);
 	// its DB, Scorer, Hub, Metrics, Logger and Workers are set here.
 	Pipeline PipelineOptions
@@ -86,6 +89,8 @@ type Collector struct {
 	ln      net.Listener
 	// alerter evaluates Options.Alerts; nil without rules.
 	alerter *alerter
+	// shadow is the shadow policy, nil when none is set.
+	shadow *Shadow
 }
 
 // New checks the options and builds the collector. It binds the HTTP
@@ -119,8 +124,16 @@ func New(o Options) (*Collector, error) {
 		}
 		c.alerter = a
 	}
+	if o.ShadowPolicy != "" {
+		sh, err := LoadShadow(o.ShadowPolicy, o.DB, o.Logger.With("part", "shadow"), o.Now)
+		if err != nil {
+			return nil, fmt.Errorf("shadow policy: %w", err)
+		}
+		c.shadow = sh
+	}
 
 	po := o.Pipeline
+	po.Shadow = c.shadow
 	po.DB, po.Scorer, po.Hub, po.Metrics, po.Logger = o.DB, o.Client, c.hub, c.metrics, o.Logger.With("part", "pipeline")
 	po.Workers = o.Workers
 	if po.Now == nil {
@@ -169,7 +182,7 @@ func New(o Options) (*Collector, error) {
 // after its options were checked (a refused address is never bound).
 func (c *Collector) newServer() (*Server, error) {
 	o := c.o
-	px := &proxy{fwd: o.Client, db: o.DB, hub: c.hub, pipeline: c.pipeline, metrics: c.metrics,
+	px := &proxy{fwd: o.Client, db: o.DB, hub: c.hub, pipeline: c.pipeline, metrics: c.metrics, shadow: c.shadow,
 		logger: o.Logger.With("part", "proxy"), now: o.Now, newID: newID}
 	so := ServerOptions{
 		Listen: o.Listen, Listener: o.Listener, Token: o.Token, MaxBody: o.MaxBody,
@@ -327,7 +340,21 @@ func (c *Collector) Health(ctx context.Context) api.Health {
 	if c.alerter != nil {
 		c.alerter.health(&h)
 	}
+	if c.shadow != nil {
+		h.Shadow = c.shadow.Health()
+	}
 	return h
+}
+
+// ReloadShadow reads the shadow policy file again (on SIGHUP): the new
+// policy applies to the decisions stored from then on; one that does not
+// load keeps the previous policy, and the error is logged and shown in
+// Health. Without a shadow policy it does nothing.
+func (c *Collector) ReloadShadow() error {
+	if c.shadow == nil {
+		return nil
+	}
+	return c.shadow.Reload()
 }
 
 // newID is a collector-assigned event ID for proxied events without one.

@@ -2,6 +2,7 @@ package collector
 
 import (
 	"context"
+	"time"
 
 	"github.com/riskwatch/riskwatch/api"
 	"github.com/riskwatch/riskwatch/decision"
@@ -27,10 +28,7 @@ func (r *Reader) ExplainCounts(ctx context.Context, q api.ExplainCountsQuery) (a
 	}
 	c := api.NewExplainCounter(q, plan)
 	scan := func(p explain.Period, baseline bool) error {
-		return r.db.Scan(ctx, p.From, p.To, f, func(d *decision.Decision) error {
-			c.Add(d, baseline)
-			return nil
-		})
+		return r.scanMatching(ctx, p.From, p.To, f, func(d *decision.Decision) { c.Add(d, baseline) })
 	}
 	if q.Singles || len(q.Pairs) > 0 {
 		if err := scan(plan.Window, false); err != nil {
@@ -43,13 +41,24 @@ func (r *Reader) ExplainCounts(ctx context.Context, q api.ExplainCountsQuery) (a
 		}
 	}
 	if len(q.Series) > 0 {
-		err := r.db.Scan(ctx, plan.SeriesFrom, plan.SeriesTo, f, func(d *decision.Decision) error {
-			c.AddSeries(d)
-			return nil
-		})
+		err := r.scanMatching(ctx, plan.SeriesFrom, plan.SeriesTo, f, c.AddSeries)
 		if err != nil {
 			return api.ExplainCounts{}, kinded(err)
 		}
 	}
 	return c.Counts(), nil
+}
+
+// scanMatching calls fn with each stored decision of [from, to) that f
+// matches (nil matches all), in event-time order.
+func (r *Reader) scanMatching(ctx context.Context, from, to time.Time, f *decision.Filter, fn func(*decision.Decision)) error {
+	for d, err := range r.db.Scan(ctx, from, to) {
+		if err != nil {
+			return err
+		}
+		if f.Match(d) {
+			fn(d)
+		}
+	}
+	return nil
 }

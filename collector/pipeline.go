@@ -26,6 +26,9 @@ type PipelineOptions struct {
 	DB     *store.DB
 	Scorer Scorer
 	Hub    *Hub
+	// Shadow, when set, gives each decision its shadow action before it
+	// is stored.
+	Shadow *Shadow
 	// Metrics count the pipeline's calls; Stats reads its counters back
 	// from them (default: unregistered metrics of its own).
 	Metrics *Metrics
@@ -387,9 +390,11 @@ const (
 // window of held events fills, so scoring waits instead of calling Safe-e
 // for decisions it cannot keep. After ctx ends one attempt is still made;
 // if it fails, or the store is closed, the events stay in the inbox and
-// are scored again (by the loader after a stall, or after a restart).
+// are scored again (by the loader after a stall, or after a restart). The
+// shadow policy, if any, decides each decision once, before the first try.
 func (p *Pipeline) commit(ctx context.Context, batch []store.Result) {
 	var retry *time.Timer
+	p.o.Shadow.Apply(context.WithoutCancel(ctx), batch)
 	for attempt := 1; ; attempt++ {
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		_, err := complete(cctx, p.o.DB, p.o.Metrics, p.o.Hub, batch)

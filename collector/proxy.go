@@ -31,6 +31,7 @@ type proxy struct {
 	hub      *Hub
 	pipeline *Pipeline
 	metrics  *Metrics
+	shadow   *Shadow
 	logger   *slog.Logger
 	now      func() time.Time
 	newID    func() string
@@ -86,10 +87,12 @@ func unusableAnswer(res safee.Result, err error) string {
 	return ""
 }
 
-// record stores the decision before the answer is returned, and says
-// whether it could.
+// record decides the decision's shadow action (with a shadow policy) and
+// stores it before the answer is returned, and says whether it could.
 func (p *proxy) record(ctx context.Context, d decision.Decision) error {
-	if _, err := complete(context.WithoutCancel(ctx), p.db, p.metrics, p.hub, []store.Result{{Decision: d}}); err != nil {
+	rs := []store.Result{{Decision: d}}
+	p.shadow.Apply(context.WithoutCancel(ctx), rs)
+	if _, err := complete(context.WithoutCancel(ctx), p.db, p.metrics, p.hub, rs); err != nil {
 		p.logger.Error("store proxied decision", "event_id", d.EventID, "err", err)
 		return fmt.Errorf("store: %w", err)
 	}

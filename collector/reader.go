@@ -12,6 +12,7 @@ import (
 	"github.com/riskwatch/riskwatch/alert"
 	"github.com/riskwatch/riskwatch/api"
 	"github.com/riskwatch/riskwatch/decision"
+	"github.com/riskwatch/riskwatch/policy"
 	"github.com/riskwatch/riskwatch/store"
 )
 
@@ -33,11 +34,13 @@ type Reader struct {
 	// asked for no others.
 	rules []alert.Rule
 	now   func() time.Time
+	// shadow is the collector's shadow policy, nil when none is set.
+	shadow *Shadow
 }
 
 // Reader returns the dashboard's read interface for this collector.
 func (c *Collector) Reader() *Reader {
-	r := &Reader{db: c.o.DB, hub: c.hub, health: c.Health, now: c.o.Now, rules: c.o.Alerts}
+	r := &Reader{db: c.o.DB, hub: c.hub, health: c.Health, now: c.o.Now, rules: c.o.Alerts, shadow: c.shadow}
 	r.alerts = func(ctx context.Context, q api.AlertsQuery) (api.Alerts, error) {
 		if c.alerter != nil {
 			return c.alerter.alerts(ctx, q)
@@ -405,4 +408,27 @@ func backtestOf(rep alert.Report) api.Backtest {
 		out.Alerts[i] = api.BacktestAlert{Name: ar.Name, Firings: fs, Evaluated: ar.Evaluated, Thin: ar.Thin}
 	}
 	return out
+}
+
+// Replay runs a policy file over the stored decisions in event-time order.
+func (r *Reader) Replay(ctx context.Context, q api.ReplayQuery) (policy.Report, error) {
+	if q.Shadow {
+		if r.shadow == nil {
+			return policy.Report{}, api.Invalid(errors.New("replay the shadow policy: this collector runs none (--shadow-policy or [policy] shadow)"))
+		}
+		q.Name, q.Policy = r.shadow.Text()
+	}
+	rep, err := api.ReplayPolicy(ctx, q, r.now(), r.stream)
+	return rep, kinded(err)
+}
+
+// PolicyDiff compares two policy files over the stored decisions.
+func (r *Reader) PolicyDiff(ctx context.Context, q api.DiffQuery) (policy.DiffReport, error) {
+	rep, err := api.DiffPolicies(ctx, q, r.now(), r.stream)
+	return rep, kinded(err)
+}
+
+// stream is the store's decisions in event-time order, what a replay reads.
+func (r *Reader) stream(ctx context.Context, from, to time.Time) policy.Decisions {
+	return policy.Decisions(r.db.Scan(ctx, from, to))
 }

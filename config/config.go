@@ -50,6 +50,7 @@ type Config struct {
 	// read from them (SPEC section 13).
 	AlertTables []map[string]any `toml:"alert"`
 	Alerts      []alert.Rule     `toml:"-"`
+	Policy      Policy           `toml:"policy"`
 
 	// Path is the file the configuration was read from, "" when none was.
 	Path string `toml:"-"`
@@ -165,6 +166,13 @@ type Thresholds struct {
 	Score     string  `toml:"score"`
 	Challenge float64 `toml:"challenge"`
 	Deny      float64 `toml:"deny"`
+}
+
+// Policy configures policy files (SPEC section 12).
+type Policy struct {
+	// Shadow is a policy file evaluated on every new decision, its action
+	// and deciding rule stored with it; "" for none. SIGHUP reloads it.
+	Shadow string `toml:"shadow"`
 }
 
 // UI configures the dashboard.

@@ -26,6 +26,8 @@ func FuzzParseFilter(f *testing.F) {
 			"country:DE email:@x.com source:http since:15m risk>=60 ato<5 bot>1 abuse=3 alice 10.1.",
 		"-type:login -alice -ip:::1 -since:1h -risk<50",
 		"foo:bar", "TYPE:LOGIN", "RISK>=5", "Account_Takeover>5",
+		"shadow:deny", "shadow:DENY", "-shadow:allow", "shadow:", "shadow:error", "shadow:\x00", "rule:tor",
+		`rule:"stuffing ip"`, `-rule:"stuffing ip" shadow:challenge`, "rule:", `rule:""`, "rule:\xff",
 		strings.Repeat("risk>=1 ", 10000),
 		strings.Repeat("-", 10000),
 		strings.Repeat(`"`, 10001),

@@ -61,13 +61,17 @@ type Record struct {
 	Action          decision.Action `json:"action"`
 	// Label is the decision's label in force when exported (fraud or
 	// legit), "" when it has none.
-	Label      decision.LabelClass `json:"label"`
-	Error      string              `json:"error"`
-	HTTPStatus int                 `json:"http_status"`
-	LatencyMS  float64             `json:"latency_ms"`
-	Attempts   int                 `json:"attempts"`
-	Request    json.RawMessage     `json:"request"`
-	Response   json.RawMessage     `json:"response"`
+	Label decision.LabelClass `json:"label"`
+	// ShadowAction and ShadowRule are the shadow policy's action and
+	// deciding rule ("" for its default); both "" when none ran.
+	ShadowAction decision.Action `json:"shadow_action"`
+	ShadowRule   string          `json:"shadow_rule"`
+	Error        string          `json:"error"`
+	HTTPStatus   int             `json:"http_status"`
+	LatencyMS    float64         `json:"latency_ms"`
+	Attempts     int             `json:"attempts"`
+	Request      json.RawMessage `json:"request"`
+	Response     json.RawMessage `json:"response"`
 }
 
 // NewRecord converts a decision. Raw bytes that are not valid JSON (an
@@ -78,7 +82,8 @@ func NewRecord(d *decision.Decision) Record {
 		ID: d.ID, EventID: d.EventID, Time: d.Time.UTC(), ReceivedAt: d.ReceivedAt.UTC(), Source: d.Source,
 		Type: d.Type, Status: d.Status, UserID: d.UserID, Email: d.Email, IP: d.IP, Country: d.Country,
 		Risk: d.Risk, AccountAbuse: d.AccountAbuse, AccountTakeover: d.AccountTakeover, Bot: d.Bot,
-		Signals: d.Signals, Policy: d.Policy, Action: d.Action, Label: d.Label, Error: d.Error, HTTPStatus: d.HTTPStatus,
+		Signals: d.Signals, Policy: d.Policy, Action: d.Action, Label: d.Label, ShadowAction: d.ShadowAction, ShadowRule: d.ShadowRule,
+		Error: d.Error, HTTPStatus: d.HTTPStatus,
 		LatencyMS: float64(d.Latency.Microseconds()) / 1000, Attempts: d.Attempts,
 		Request: rawJSON(d.Request), Response: rawJSON(d.Response),
 	}
@@ -132,9 +137,11 @@ func NewWriter(w io.Writer, f Format) *Writer {
 	return x
 }
 
-// CSVHeader is the first row of CSV output.
+// CSVHeader is the first row of CSV output. Columns added later go at
+// its end, so that positions scripts rely on stay.
 var CSVHeader = []string{"id", "event_id", "time", "received_at", "event_time", "source", "type", "status", "user_id", "email", "ip", "country",
-	"risk", "account_abuse", "account_takeover", "bot", "signals", "policy", "action", "label", "error", "http_status", "latency_ms", "attempts", "request", "response"}
+	"risk", "account_abuse", "account_takeover", "bot", "signals", "policy", "action", "error", "http_status", "latency_ms", "attempts", "request", "response",
+	"label", "shadow_action", "shadow_rule"}
 
 // Write writes one decision.
 func (x *Writer) Write(d *decision.Decision) error {
@@ -161,7 +168,8 @@ func (x *Writer) Write(d *decision.Decision) error {
 	f := func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
 	row := []string{r.ID, r.EventID, r.Time.Format(time.RFC3339Nano), r.ReceivedAt.Format(time.RFC3339Nano), et, r.Source, r.Type, r.Status,
 		r.UserID, r.Email, r.IP, r.Country, f(r.Risk), f(r.AccountAbuse), f(r.AccountTakeover), f(r.Bot), strings.Join(r.Signals, " "),
-		r.Policy, string(r.Action), string(r.Label), r.Error, strconv.Itoa(r.HTTPStatus), f(r.LatencyMS), strconv.Itoa(r.Attempts), string(r.Request), string(r.Response)}
+		r.Policy, string(r.Action), r.Error, strconv.Itoa(r.HTTPStatus), f(r.LatencyMS), strconv.Itoa(r.Attempts), string(r.Request), string(r.Response),
+		string(r.Label), string(r.ShadowAction), r.ShadowRule}
 	for i, v := range row {
 		row[i] = csvSafe(v)
 	}

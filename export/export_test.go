@@ -162,3 +162,51 @@ func TestCSVSafe(t *testing.T) {
 		}
 	}
 }
+
+// TestShadowColumns: the shadow policy's action and rule are exported in
+// NDJSON and as CSV's last two columns; empty when no shadow policy ran.
+func TestShadowColumns(t *testing.T) {
+	ds := fixtures()
+	ds[0].ShadowAction, ds[0].ShadowRule = decision.ActionChallenge, "=stuffing ip"
+	for _, f := range []Format{NDJSON, CSV} {
+		var buf bytes.Buffer
+		w := NewWriter(&buf, f)
+		for i := range ds {
+			if err := w.Write(&ds[i]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		var got [][2]string
+		if f == NDJSON {
+			for line := range strings.SplitSeq(strings.TrimSpace(buf.String()), "\n") {
+				var r Record
+				if err := json.Unmarshal([]byte(line), &r); err != nil {
+					t.Fatal(err)
+				}
+				got = append(got, [2]string{string(r.ShadowAction), r.ShadowRule})
+			}
+		} else {
+			rows, err := csv.NewReader(&buf).ReadAll()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, row := range rows {
+				got = append(got, [2]string(row[len(row)-2:]))
+			}
+			got = got[1:]
+			if h := rows[0]; h[len(h)-2] != "shadow_action" || h[len(h)-1] != "shadow_rule" {
+				t.Errorf("csv header ends %v", h[len(h)-2:])
+			}
+		}
+		want := [][2]string{{"challenge", "=stuffing ip"}, {"", ""}}
+		if f == CSV {
+			want[0][1] = "'=stuffing ip"
+		}
+		if len(got) != 2 || got[0] != want[0] || got[1] != want[1] {
+			t.Errorf("%s: shadow columns %v, want %v", f, got, want)
+		}
+	}
+}

@@ -3,59 +3,79 @@ package store
 import (
 	"context"
 	"errors"
-	"fmt"
 	"testing"
 	"time"
-
-	"github.com/riskwatch/riskwatch/decision"
 )
 
-// Scan reads the decisions of a period of event time that match a filter,
-// in event-time order, whatever order they were stored in, without their
-// raw request and response; fn's error and a cancelled context end it.
-func TestScan(t *testing.T) {
+// TestScanFollowsEventTime stores decisions whose event times are out of
+// arrival order, over more than one chunk, and checks that Scan yields
+// exactly what Range pages give, in the same order, within its bounds.
+func TestScanFollowsEventTime(t *testing.T) {
 	db := openTest(t, Options{NoSync: true})
-	base := time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)
+	g := newFakeGen(7, 200, 50)
+	ctx := context.Background()
+	base := time.Unix(1_700_000_000, 0).UTC()
+	n := scanChunk*2 + 100
 	var rs []Result
-	for i := range 100 {
-		// Stored newest event first.
-		rs = append(rs, Result{Decision: decision.Decision{EventID: fmt.Sprintf("s%d", i), Source: "test",
-			Type: []string{"$login", "$transaction"}[i%2], UserID: "u", EventTime: base.Add(-time.Duration(i) * time.Minute),
-			Action: decision.ActionAllow, Request: []byte(`{"a":1}`)}})
-	}
-	if _, err := db.Complete(context.Background(), rs); err != nil {
-		t.Fatal(err)
-	}
-	f, err := decision.ParseFilter("type:$login", base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []time.Time
-	err = db.Scan(context.Background(), base.Add(-30*time.Minute), base.Add(-10*time.Minute), f, func(d *decision.Decision) error {
-		if d.Type != "$login" || d.Request != nil {
-			t.Errorf("scanned %+v", d)
+	for i := range n {
+		d := g.decision(i)
+		// Event times jump back and forth, and some collide.
+		d.EventTime = base.Add(time.Duration((i*7919)%n/2) * time.Second)
+		rs = append(rs, Result{Decision: d})
+		if len(rs) == 1000 || i == n-1 {
+			if _, err := db.Complete(ctx, rs); err != nil {
+				t.Fatal(err)
+			}
+			rs = rs[:0]
 		}
-		got = append(got, d.EventTime)
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
 	}
-	// Logins are the even minutes ago: 30, 28, ... 12.
-	if len(got) != 10 || !got[0].Equal(base.Add(-30*time.Minute)) || !got[9].Equal(base.Add(-12*time.Minute)) {
-		t.Errorf("scanned %v", got)
+	all := allDecisions(t, db)
+	for _, c := range []struct{ from, to time.Time }{
+		{},
+		{from: base.Add(1000 * time.Second)},
+		{to: base.Add(3000 * time.Second)},
+		{from: base.Add(100 * time.Second), to: base.Add(2500 * time.Second)},
+	} {
+		var want []string
+		for _, d := range all {
+			if (c.from.IsZero() || !d.EventTime.Before(c.from)) && (c.to.IsZero() || d.EventTime.Before(c.to)) {
+				want = append(want, d.ID)
+			}
+		}
+		var got []string
+		for d, err := range db.Scan(ctx, c.from, c.to) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d.Request != nil || d.Response != nil {
+				t.Fatalf("decision %s comes with its raw bytes", d.ID)
+			}
+			got = append(got, d.ID)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("[%s, %s): %d decisions, want %d", c.from, c.to, len(got), len(want))
+		}
+		for i := range got {
+			if got[i] != want[i] {
+				t.Fatalf("[%s, %s): decision %d is %s, want %s", c.from, c.to, i, got[i], want[i])
+			}
+		}
 	}
-	n := 0
-	if err := db.Scan(context.Background(), time.Time{}, time.Time{}, nil, func(*decision.Decision) error { n++; return nil }); err != nil || n != 100 {
-		t.Errorf("all: %d, %v", n, err)
+
+	// Stopping early stops; a cancelled context ends the scan with its error.
+	seen := 0
+	for range db.Scan(ctx, time.Time{}, time.Time{}) {
+		if seen++; seen == 10 {
+			break
+		}
 	}
-	stop := errors.New("stop")
-	if err := db.Scan(context.Background(), time.Time{}, time.Time{}, nil, func(*decision.Decision) error { return stop }); !errors.Is(err, stop) {
-		t.Errorf("fn's error: %v", err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
+	cctx, cancel := context.WithCancel(ctx)
 	cancel()
-	if err := db.Scan(ctx, time.Time{}, time.Time{}, nil, func(*decision.Decision) error { return nil }); !errors.Is(err, context.Canceled) {
+	var err error
+	for _, e := range db.Scan(cctx, time.Time{}, time.Time{}) {
+		err = e
+	}
+	if !errors.Is(err, context.Canceled) {
 		t.Errorf("a cancelled scan: %v", err)
 	}
 }

@@ -80,8 +80,10 @@ func TestGolden(t *testing.T) {
 		{name: "help", setup: func(t *testing.T, d *fixture.Driver, m *Model, r *fixture.Reader) {
 			d.Key("?")
 		}, check: func(t *testing.T, screen string, w, h int) {
-			want := "Global" // every key fits
-			if h <= 24 { // Live's keys alone fill 24 rows since labels, links and explain
+			// Every key fits, except at 24 rows and less: Live's keys alone
+			// fill them since labels, links and explain.
+			want := "Global"
+			if h <= 24 {
 				want = "↓/j down" // it does not: say how to scroll
 			}
 			if !strings.Contains(screen, want) || !strings.Contains(screen, "close help") {

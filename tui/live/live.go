@@ -81,11 +81,14 @@ type Model struct {
 	// fullHeader is set when the rates header fits with its charts.
 	fullHeader bool
 
-	rows     *Deque // what the table shows
-	pending  *Ring  // rows that arrived while paused
-	early    *Ring  // rows that arrived while the newest were being read
-	rates    *Rates
-	table    *widget.Table
+	rows    *Deque // what the table shows
+	pending *Ring  // rows that arrived while paused
+	early   *Ring  // rows that arrived while the newest were being read
+	rates   *Rates
+	table   *widget.Table
+	// shadow is set while the collector runs a shadow policy: the table
+	// then has the SHADOW column.
+	shadow   bool
 	bar      widget.FilterBar
 	jump     jumpBar
 	prompt   widget.LabelPrompt
@@ -143,7 +146,7 @@ func New(c *common.Common, ringSize int) Model {
 		pending:   NewRing(ringSize),
 		early:     NewRing(ringSize),
 		rates:     &Rates{},
-		table:     newTable(),
+		table:     newTable(false),
 		header:    &headerCache{},
 		follow:    true,
 		latestReq: req(),
@@ -286,6 +289,11 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 		return m, m.onBatch(msg.Batch)
 	case common.HealthMsg:
 		if msg.Err == nil {
+			if shadow := msg.Health.Shadow != nil; shadow != m.shadow {
+				// The shadow column comes and goes with the shadow policy.
+				m.shadow, m.table = shadow, newTable(shadow)
+				m.table.SetWidth(m.width)
+			}
 			m.health, m.haveHealth = msg.Health, true
 			if msg.Health.LastEvent.After(m.lastEvent) {
 				m.lastEvent = msg.Health.LastEvent

@@ -663,3 +663,28 @@ func minuteSeries(r *Rates, now time.Time, n int, s common.Series) []uint64 {
 	out, _ := r.Chart(now, chartShape{minutes: n}, s, nil)
 	return out
 }
+
+// TestShadowColumnFollowsTheShadowPolicy: the SHADOW column shows the
+// shadow policy's action and rule only while the collector runs one.
+func TestShadowColumnFollowsTheShadowPolicy(t *testing.T) {
+	h := newHarness(t, 5, 0, 200, 30)
+	if scr := h.screen(); strings.Contains(scr, "SHADOW") {
+		t.Errorf("a shadow column without a shadow policy:\n%s", scr)
+	}
+	hl := fixture.Health(fixture.Now())
+	hl.Shadow = &api.ShadowHealth{File: "shadow.toml", Rules: 3}
+	h.send(common.HealthMsg{Health: hl})
+	ds := []decision.Decision{fixture.Decision(6, fixture.Now().Add(time.Second)), fixture.Decision(7, fixture.Now().Add(2*time.Second))}
+	ds[0].ShadowAction, ds[0].ShadowRule = decision.ActionDeny, "tor\x1b[31m"
+	ds[1].ShadowAction = decision.ActionAllow
+	h.send(common.BatchMsg{Batch: api.Batch{Decisions: ds}})
+	scr := h.screen()
+	if !strings.Contains(scr, "SHADOW") || !strings.Contains(scr, "deny tor") || strings.Contains(scr, "\x1b[31m") {
+		t.Errorf("with a shadow policy:\n%s", scr)
+	}
+	hl.Shadow = nil
+	h.send(common.HealthMsg{Health: hl})
+	if scr := h.screen(); strings.Contains(scr, "SHADOW") {
+		t.Errorf("the shadow column stays after the shadow policy went:\n%s", scr)
+	}
+}

@@ -26,12 +26,15 @@ const (
 	colLabel
 	colPolicy
 	numCols
+	// colShadow is shown only when the collector runs a shadow policy
+	// (newTable with shadow set).
+	colShadow = numCols
 )
 
 // maxSignals is how many signals the table lists per row.
 const maxSignals = 3
 
-func newTable() *widget.Table {
+func newTable(shadow bool) *widget.Table {
 	cols := [numCols]widget.Column{
 		colTime:    {Title: "TIME", Min: 8, Max: 8, Priority: 1},
 		colType:    {Title: "TYPE/STATUS", Min: 10, Pref: 16, Max: 22, Priority: 4},
@@ -44,6 +47,9 @@ func newTable() *widget.Table {
 		colAction:  {Title: "ACTION", Min: 9, Max: 9, Priority: 0},
 		colLabel:   {Title: "LABEL", Min: 5, Max: 5, Priority: 6},
 		colPolicy:  {Title: "POLICY", Min: 8, Pref: 16, Max: 24, Priority: 9},
+	}
+	if shadow {
+		return widget.NewTable(append(cols[:], widget.Column{Title: "SHADOW", Min: 9, Pref: 18, Max: 28, Priority: 3})...)
 	}
 	return widget.NewTable(cols[:]...)
 }
@@ -82,18 +88,37 @@ func (r rows) Cells(i int, dst []string) {
 	} else {
 		dst[colPolicy] = common.Sanitize(d.Policy)
 	}
+	if len(dst) > colShadow {
+		dst[colShadow] = shadowText(d)
+	}
 }
 
-// CellStyle colours the action; the text says it too.
+// shadowText is the shadow policy's action and deciding rule: "deny tor",
+// "allow" (its default decided), "" when it did not run.
+func shadowText(d *decision.Decision) string {
+	if d.ShadowAction == "" || d.ShadowRule == "" {
+		return string(d.ShadowAction)
+	}
+	return string(d.ShadowAction) + " " + common.Sanitize(d.ShadowRule)
+}
+
+// CellStyle colours the action and the shadow action; the text says
+// them too.
 func (r rows) CellStyle(i, col int) *lipgloss.Style {
-	if col != colAction {
+	if col != colAction && col != colShadow {
 		return nil
 	}
 	d := r.rows.At(i)
 	if d == nil {
 		return nil
 	}
-	if ai := d.Action.Index(); ai >= 0 {
+	a := d.Action
+	if col == colShadow {
+		if a = d.ShadowAction; a == "" {
+			return nil
+		}
+	}
+	if ai := a.Index(); ai >= 0 {
 		return &r.styles.Action[ai]
 	}
 	return &r.styles.Bold

@@ -106,6 +106,9 @@ func (m Model) View() string {
 	if m.width <= 0 || m.height <= 0 {
 		return ""
 	}
+	if m.policyMode {
+		return common.FitBlock(strings.Join(m.policyLines(), "\n"), m.width, m.height)
+	}
 	lay := m.layout()
 	lines := []string{m.titleLine(), m.thresholdsLine()}
 	if lay.today {

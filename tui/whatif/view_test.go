@@ -485,3 +485,32 @@ func TestNewMatrixKeepsCursorInSight(t *testing.T) {
 		t.Errorf("cursor %d out of sight: rows %d..%d", m.cursor, m.top, m.top+n-1)
 	}
 }
+
+// TestPolicyMode: p shows the replay of the shadow policy over the
+// window (the matrix against Safe-e and the rules' counts), the window
+// keys read it again, and p goes back to the thresholds.
+func TestPolicyMode(t *testing.T) {
+	r := fixture.NewShaped()
+	d, host := run(t, r, nil, 100, 30)
+	d.Key("p")
+	d.WaitFor("the replay", func() bool { return host.M.pol != nil && !host.M.polReq.Busy() })
+	want, err := r.Replay(context.Background(), api.ReplayQuery{Shadow: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	scr := d.Screen()
+	for _, s := range []string{"policy (p: back to thresholds)", "safe-e \\ policy", "high risk",
+		fmt.Sprintf("%d decided otherwise", want.Changed), fmt.Sprintf("%11d%11d", want.Rules[0].Matched, want.Rules[0].Decided)} {
+		if !strings.Contains(scr, s) {
+			t.Errorf("policy mode lacks %q:\n%s", s, scr)
+		}
+	}
+	d.Key("w")
+	d.WaitFor("the replay of the next window", func() bool {
+		return host.M.pol != nil && !host.M.polReq.Busy() && host.M.pol.win == host.M.win
+	})
+	d.Key("p")
+	if scr := d.Screen(); strings.Contains(scr, "safe-e \\ policy") {
+		t.Errorf("p did not go back to the thresholds:\n%s", scr)
+	}
+}

@@ -70,6 +70,7 @@ type KeyMap struct {
 	CancelValue  key.Binding
 	ResetToSaved key.Binding
 	Mature       key.Binding
+	Policy       key.Binding
 }
 
 func defaultKeyMap() KeyMap {
@@ -92,6 +93,7 @@ func defaultKeyMap() KeyMap {
 		CancelValue:  key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel")),
 		ResetToSaved: key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "reset to saved")),
 		Mature:       key.NewBinding(key.WithKeys("m"), key.WithHelp("m", "labels: only decisions older than 30d")),
+		Policy:       key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "shadow policy replay")),
 	}
 }
 
@@ -146,6 +148,12 @@ type Model struct {
 	typeTable   *widget.Table
 
 	refresh common.Refresher
+
+	// policy mode (p): the replay of the shadow policy (policy.go).
+	policyMode bool
+	polReq     common.Request[policyRead]
+	pol        *policyRead
+	polErr     error
 }
 
 // query is what a read is for.
@@ -174,6 +182,7 @@ func New(c *common.Common, save SaveFunc) Model {
 		flReq:     common.Request[flipsRead]{View: common.ViewWhatIf, Cancel: true},
 		fitReq:    common.Request[fitRead]{View: common.ViewWhatIf, Cancel: true},
 		lbReq:     common.Request[labelsRead]{View: common.ViewWhatIf, Cancel: true},
+		polReq:    common.Request[policyRead]{View: common.ViewWhatIf, Cancel: true},
 		flLimit:   FlipsPage,
 	}
 }
@@ -257,7 +266,7 @@ func (m Model) ShortHelp() []key.Binding {
 func (m Model) FullHelp() []key.Binding {
 	k := m.c.Keys
 	return []key.Binding{m.keys.Scores.Help, m.keys.Challenge, m.keys.Deny, m.keys.Lower, m.keys.LowerMore,
-		m.keys.Edit, m.keys.Today, m.keys.ResetToSaved, m.keys.Mature, m.keys.Windows.Next, m.keys.Windows.Prev, m.keys.Save,
+		m.keys.Edit, m.keys.Today, m.keys.ResetToSaved, m.keys.Mature, m.keys.Policy, m.keys.Windows.Next, m.keys.Windows.Prev, m.keys.Save,
 		m.keys.Open, m.keys.Journey, m.keys.Copy, k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom}
 }
 
@@ -277,6 +286,8 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 	case common.Answer[fitRead]:
 		cmd := m.onFit(msg)
 		return m, cmd
+	case common.Answer[policyRead]:
+		m.onPolicy(msg)
 	case savedMsg:
 		cmd := m.onSaved(msg)
 		return m, cmd
@@ -312,7 +323,16 @@ func (m Model) onKey(msg tea.KeyPressMsg) (Model, tea.Cmd) {
 	if win, ok := m.keys.Windows.Step(msg, m.win); ok {
 		m.win = win
 		cmd := tea.Batch(m.recompute(), m.loadFit())
+		if m.policyMode {
+			cmd = tea.Batch(cmd, m.loadPolicy())
+		}
 		return m, cmd
+	}
+	if key.Matches(msg, m.keys.Policy) {
+		if m.policyMode = !m.policyMode; m.policyMode {
+			return m, m.loadPolicy()
+		}
+		return m, nil
 	}
 	k := m.c.Keys
 	switch {

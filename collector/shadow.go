@@ -1,0 +1,171 @@
+package collector
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/riskwatch/riskwatch/api"
+	"github.com/riskwatch/riskwatch/decision"
+	"github.com/riskwatch/riskwatch/policy"
+	"github.com/riskwatch/riskwatch/store"
+)
+
+// Shadow runs a policy file in shadow (SPEC section 12): every new
+// decision is evaluated before it is stored, and its ShadowAction and
+// ShadowRule are stored with it. Velocity comes from the store
+// (StoreVelocity) plus the decisions of the same commit group evaluated
+// before it, so a decision sees what a replay would: every decision
+// stored, or being stored, with an earlier event time. Reload reads the
+// file again; a file that does not compile keeps the previous policy. It
+// is safe for concurrent use.
+type Shadow struct {
+	path   string
+	db     *store.DB
+	logger *slog.Logger
+	now    func() time.Time
+
+	mu    sync.Mutex
+	p     *policy.Policy
+	text  string // the file's text p was parsed from
+	state api.ShadowHealth
+}
+
+// load reads and parses the file.
+func load(path string) (*policy.Policy, string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, "", fmt.Errorf("policy: %w", err)
+	}
+	defer f.Close()
+	text, err := io.ReadAll(io.LimitReader(f, policy.MaxFileSize+1))
+	if err != nil {
+		return nil, "", fmt.Errorf("policy: read %s: %w", path, err)
+	}
+	p, err := policy.Parse(path, text)
+	return p, string(text), err
+}
+
+// LoadShadow loads the shadow policy at path; a file that does not load
+// is an error (there is no previous policy to keep).
+func LoadShadow(path string, db *store.DB, logger *slog.Logger, now func() time.Time) (*Shadow, error) {
+	p, text, err := load(path)
+	if err != nil {
+		return nil, err
+	}
+	if now == nil {
+		now = time.Now
+	}
+	s := &Shadow{path: path, db: db, logger: logger, now: now, p: p, text: text}
+	s.state = api.ShadowHealth{File: path, Rules: len(p.Rules()), LoadedAt: now()}
+	return s, nil
+}
+
+// Reload reads the file again. On success the new policy applies to every
+// decision stored from then on; on failure the previous one stays, and
+// the error is logged and kept for Health.
+func (s *Shadow) Reload() error {
+	p, text, err := load(s.path)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err != nil {
+		s.state.Error, s.state.ErrorAt = err.Error(), s.now()
+		s.logger.Error("shadow policy not reloaded; the previous one stays", "file", s.path, "err", err)
+		return err
+	}
+	s.p, s.text = p, text
+	s.state = api.ShadowHealth{File: s.path, Rules: len(p.Rules()), LoadedAt: s.now()}
+	s.logger.Info("shadow policy reloaded", "file", s.path, "rules", len(p.Rules()))
+	return nil
+}
+
+// Text returns the file's name and the text of the policy in force.
+func (s *Shadow) Text() (name, text string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.path, s.text
+}
+
+// Health returns the shadow policy's state.
+func (s *Shadow) Health() *api.ShadowHealth {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	h := s.state
+	return &h
+}
+
+func (s *Shadow) current() *policy.Policy {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.p
+}
+
+// Apply sets the shadow action and rule of each result's decision. A
+// decision whose action is error has nothing to judge and gets none; one
+// whose evaluation fails (the store cannot be read) gets none and is
+// logged.
+func (s *Shadow) Apply(ctx context.Context, results []store.Result) {
+	if s == nil {
+		return
+	}
+	vel := &groupVelocity{store: NewStoreVelocity(ctx, s.db)}
+	ev := s.current().NewEvaluator(vel)
+	for i := range results {
+		d := &results[i].Decision
+		if d.Action == decision.ActionError {
+			continue
+		}
+		at := *d
+		if at.EventTime.IsZero() {
+			at.EventTime = at.ReceivedAt
+		}
+		res, err := ev.Decide(&at)
+		vel.group = append(vel.group, &results[i].Decision)
+		if err != nil {
+			s.logger.Error("shadow policy: evaluation failed", "event_id", d.EventID, "err", err)
+			continue
+		}
+		d.ShadowAction, d.ShadowRule = res.Action, res.Rule
+	}
+}
+
+// groupVelocity is the store's velocity plus the decisions of the commit
+// group evaluated before (not stored yet).
+type groupVelocity struct {
+	store *StoreVelocity
+	group []*decision.Decision
+}
+
+func (g *groupVelocity) Answer(q policy.Query, d *decision.Decision) (int, error) {
+	value := q.Key.Value(d)
+	if value == "" {
+		return 0, nil
+	}
+	seen := map[string]struct{}{}
+	n, err := g.store.tally(q, d, seen)
+	if err != nil {
+		return 0, err
+	}
+	from := d.EventTime.Add(-q.Window)
+	for _, x := range g.group {
+		t := x.EventTime
+		if t.IsZero() {
+			t = x.ReceivedAt
+		}
+		if t.Before(from) || !t.Before(d.EventTime) || q.Key.Value(x) != value {
+			continue
+		}
+		n++
+		if o := q.Of.Value(x); o != "" {
+			seen[o] = struct{}{}
+		}
+	}
+	if q.Distinct() {
+		return len(seen), nil
+	}
+	return n, nil
+}

@@ -1,0 +1,166 @@
+package collector
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/riskwatch/riskwatch/api"
+	"github.com/riskwatch/riskwatch/decision"
+	"github.com/riskwatch/riskwatch/internal/policytest"
+	"github.com/riskwatch/riskwatch/policy"
+	"github.com/riskwatch/riskwatch/safee"
+	"github.com/riskwatch/riskwatch/safee/emulator"
+	"github.com/riskwatch/riskwatch/store"
+)
+
+// TestShadowIsStoredAndAgreesWithReplay runs a real collector scoring with
+// the emulator and a shadow policy with velocity rules: every new decision
+// is stored with its shadow action and rule, and they are what a replay of
+// the same policy over the store decides for the same decisions.
+func TestShadowIsStoredAndAgreesWithReplay(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "shadow.toml")
+	if err := os.WriteFile(path, []byte(policytest.TenRules), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	db := openTestStore(t)
+	emu := newEmulator(t)
+	c, err := New(Options{
+		DB: db, Client: testClient(t, emu.URL+"/api/v1", testKey), Mode: ModeEmulator,
+		Workers: 1, Pipeline: fastPipeline(nil, nil), ShadowPolicy: path, Logger: slog.New(slog.DiscardHandler),
+		Listener: listenRetry(t, "127.0.0.1:0"),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runInBackground(t, "collector", 10*time.Second, c.Run)
+	n := 600
+	if raceEnabled {
+		n = 300
+	}
+	enqueueGenerated(t, db, "stuffing", n)
+	c.pipeline.Notify()
+	waitFor(t, "every event scored", 60*time.Second, func() bool { return decisionCount(t, db) == uint64(n) })
+
+	p, err := policy.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	agree, byRule := 0, map[string]int{}
+	_, err = policy.Replay(p, policy.Decisions(db.Scan(context.Background(), time.Time{}, time.Time{})), policy.Options{
+		Each: func(d *decision.Decision, rs []policy.Result) {
+			if d.Action == decision.ActionError {
+				if d.ShadowAction != "" {
+					t.Errorf("error decision %s has shadow action %q", d.ID, d.ShadowAction)
+				}
+				return
+			}
+			if d.ShadowAction != rs[0].Action || d.ShadowRule != rs[0].Rule {
+				t.Errorf("decision %s (%s %s at %s): shadow %s by %q, replay %s by %q", d.ID, d.Type, d.IP, d.EventTime,
+					d.ShadowAction, d.ShadowRule, rs[0].Action, rs[0].Rule)
+				return
+			}
+			agree++
+			byRule[d.ShadowRule]++
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if agree < n*9/10 || len(byRule) < 3 {
+		t.Errorf("%d of %d decisions agree, deciding rules %v: the data does not exercise the policy", agree, n, byRule)
+	}
+	h := c.Health(context.Background())
+	if h.Shadow == nil || h.Shadow.File != path || h.Shadow.Rules != 10 || h.Shadow.Error != "" {
+		t.Errorf("health: %+v", h.Shadow)
+	}
+}
+
+// TestShadowReload: a reload that compiles applies to the decisions
+// stored from then on; one that does not keeps the previous policy and
+// says why in Health.
+func TestShadowReload(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "shadow.toml")
+	write := func(text string) {
+		if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("default = \"deny\"\n")
+	db := openTestStore(t)
+	emu := newEmulator(t)
+	c, err := New(Options{
+		DB: db, Client: testClient(t, emu.URL+"/api/v1", testKey), Mode: ModeEmulator,
+		Pipeline: fastPipeline(nil, nil), ShadowPolicy: path, Logger: slog.New(slog.DiscardHandler),
+		Listener: listenRetry(t, "127.0.0.1:0"),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runInBackground(t, "collector", 10*time.Second, c.Run)
+	g, err := emulator.NewGenerator("normal", 11, time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	score := func(want uint64) {
+		var batch []store.InboxEvent
+		for range int(want - decisionCount(t, db)) {
+			body := g.Next()
+			ev, err := safee.ParseEvent(body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			batch = append(batch, store.InboxEvent{EventID: ev.EventID, Source: "test", ReceivedAt: time.Now(), Body: body})
+		}
+		if _, err := db.Enqueue(context.Background(), batch, nil, nil); err != nil {
+			t.Fatal(err)
+		}
+		c.pipeline.Notify()
+		waitFor(t, "events scored", 30*time.Second, func() bool { return decisionCount(t, db) == want })
+	}
+	score(20)
+
+	write("default = \"challenge\"\n[[rule]]\nname = \"all\"\nwhen = \"true\"\naction = \"allow\"\n")
+	if err := c.ReloadShadow(); err != nil {
+		t.Fatal(err)
+	}
+	score(40)
+	write("default = \"maybe\"\n")
+	if err := c.ReloadShadow(); err == nil || !strings.Contains(err.Error(), "shadow.toml:1:11") {
+		t.Errorf("a bad file reloads: %v", err)
+	}
+	if h := c.Health(context.Background()).Shadow; h == nil || !strings.Contains(h.Error, "shadow.toml:1:11") || h.Rules != 1 {
+		t.Errorf("health after a bad reload: %+v", h)
+	}
+	score(60)
+
+	counts := map[string]int{}
+	for d, err := range db.Scan(context.Background(), time.Time{}, time.Time{}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Action != decision.ActionError {
+			counts[string(d.ShadowAction)+"/"+d.ShadowRule]++
+		}
+	}
+	if counts["deny/"] == 0 || counts["allow/all"] == 0 || len(counts) != 2 || counts["deny/"]+counts["allow/all"] < 55 {
+		t.Errorf("shadow actions by policy: %v", counts)
+	}
+
+	// The dashboard's replay of the shadow policy in force: the one that
+	// last loaded.
+	rep, err := c.Reader().Replay(context.Background(), api.ReplayQuery{Shadow: true})
+	if err != nil || rep.Decisions != 60 || len(rep.Rules) != 1 || rep.Rules[0].Name != "all" {
+		t.Errorf("replay of the shadow policy: %+v, %v", rep, err)
+	}
+	if _, err := NewStoreReader(db, nil).Replay(context.Background(), api.ReplayQuery{Shadow: true}); !errors.Is(err, api.ErrInvalid) {
+		t.Errorf("replay of the shadow policy without one: %v", err)
+	}
+}
