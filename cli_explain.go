@@ -30,11 +30,13 @@ corrected for every value tested, a minimum count and an effect floor.
 
 --baseline is the period before the window (1h, 24h), or the window's time of
 day on each of the last N days (1d, 7d). --mode deny compares the window's
-denies with its allows instead.
+denies with its allows instead; --mode label its decisions labelled fraud
+with those labelled legit (by the labels in force now).
 
   riskwatch explain
   riskwatch explain --window 30m --baseline 7d --filter 'type:$login'
-  riskwatch explain --mode deny --json`,
+  riskwatch explain --mode deny --json
+  riskwatch explain --mode label --window 7d --baseline 7d`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			m, err := explain.ParseMode(mode)
@@ -71,7 +73,7 @@ denies with its allows instead.
 	fl.StringVar(&q.Baseline, "baseline", api.DefaultExplainBaseline, "the period before the window (1h, 24h), or the same time of day over the last N days (1d, 7d)")
 	fl.StringVar(&q.Until, "until", "", "end the window this long ago (5m) or at this RFC 3339 time (default now)")
 	fl.StringVar(&qf.filter, "filter", "", `only decisions matching this filter, e.g. "type:$login"`)
-	fl.StringVar(&mode, "mode", "volume", "volume: what is over-represented against the baseline; deny: among the window's denies against its allows")
+	fl.StringVar(&mode, "mode", "volume", "volume: what is over-represented against the baseline; deny: among the window's denies against its allows; label: among its fraud-labelled decisions against its legit ones")
 	fl.StringVar(&qf.connect, "connect", "", "ask the collector at this URL (several, comma-separated: read them as one) instead of opening the database")
 	fl.StringVar(&qf.token, "token", "", "with --connect: the collector's ingest token (default $RISKWATCH_INGEST_TOKEN, then [ingest] token)")
 	fl.BoolVar(&asJSON, "json", false, "print one JSON object (SPEC section 11)")
@@ -83,9 +85,12 @@ func writeExplanation(w io.Writer, e *api.Explanation) error {
 	span := func(s explain.Span) string {
 		return fmt.Sprintf("%s to %s (%d decisions)", s.From.UTC().Format(time.RFC3339), s.To.UTC().Format(time.RFC3339), s.Count)
 	}
-	if e.Mode == explain.ModeDeny {
+	switch {
+	case e.Mode == explain.ModeDeny:
 		fmt.Fprintf(w, "denies %s against allows\n", span(e.Window))
-	} else {
+	case e.Mode == explain.ModeLabel && e.FraudRate != nil:
+		fmt.Fprintf(w, "fraud %s against %d legit (fraud rate %.1f%%)\n", span(e.Window), e.Baseline.Count, 100**e.FraudRate)
+	default:
 		fmt.Fprintf(w, "window   %s\nbaseline %s, covering %v\nexcess   %+.0f decisions\n", span(e.Window), span(e.Baseline),
 			time.Duration(e.Baseline.Seconds*float64(time.Second)), e.Excess)
 	}

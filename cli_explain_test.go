@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -95,7 +96,7 @@ func TestExplainCommand(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"--mode", "spike"}, `--mode: unknown mode "spike" (want volume or deny)`},
+		{[]string{"--mode", "spike"}, `--mode: unknown mode "spike" (want volume, deny or label)`},
 		{[]string{"--window", "abc"}, `window: "abc": want a positive duration`},
 		{[]string{"--baseline", "99d"}, `baseline: "99d": want a number of days from 1 to 28`},
 		{[]string{"--until", "soon"}, `until: "soon" is neither a duration ago`},
@@ -105,5 +106,48 @@ func TestExplainCommand(t *testing.T) {
 		if code == 0 || !strings.Contains(stderr, c.want) {
 			t.Errorf("%v: exit %d, %q; want %q", c.args, code, stderr, c.want)
 		}
+	}
+}
+
+// --mode label compares the window's decisions labelled fraud with those
+// labelled legit, by the labels imported after the decisions were stored:
+// the spike's IPs labelled fraud make its /24 the top driver.
+func TestExplainCommandLabelMode(t *testing.T) {
+	until := time.Now().UTC().Truncate(time.Second).Add(-time.Minute)
+	path := explainStore(t, until)
+	at := until.Format(time.RFC3339)
+	var csv strings.Builder
+	csv.WriteString("ip,label,reason\n")
+	for i := range 80 {
+		fmt.Fprintf(&csv, "203.0.113.%d,fraud,ring\n", 1+i)
+	}
+	for i := 1200; i < 1400; i++ {
+		fmt.Fprintf(&csv, "10.0.%d.%d,legit,reviewed\n", i%40, 1+i%200)
+	}
+	file := filepath.Join(t.TempDir(), "labels.csv")
+	if err := os.WriteFile(file, []byte(csv.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, stderr := runCLI(t, nil, "labels", "import", file, "--db", path); code != 0 {
+		t.Fatalf("labels import: exit %d %s %s", code, out, stderr)
+	}
+	code, out, stderr := runCLI(t, nil, "explain", "--db", path, "--until", at, "--mode", "label")
+	lines := strings.Split(out, "\n")
+	if code != 0 || !strings.HasPrefix(out, "fraud ") || !strings.Contains(out, "(80 decisions) against 200 legit (fraud rate 28.6%)") ||
+		len(lines) < 4 || !strings.Contains(lines[3], "ip24=203.0.113.0/24") {
+		t.Errorf("explain --mode label: exit %d %s\n%s", code, stderr, out)
+	}
+	code, js, stderr := runCLI(t, nil, "explain", "--db", path, "--until", at, "--mode", "label", "--json")
+	var e struct {
+		Mode      string   `json:"mode"`
+		FraudRate *float64 `json:"fraud_rate"`
+		Drivers   []struct {
+			Dimension, Value string
+			Window, Baseline int
+		} `json:"drivers"`
+	}
+	if err := json.Unmarshal([]byte(js), &e); code != 0 || err != nil || e.Mode != "label" || e.FraudRate == nil ||
+		len(e.Drivers) == 0 || e.Drivers[0].Window != 80 || e.Drivers[0].Baseline != 0 {
+		t.Errorf("explain --mode label --json: exit %d, %v: %s %s", code, err, js, stderr)
 	}
 }

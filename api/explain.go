@@ -26,6 +26,7 @@ import (
 const (
 	ExplainVolume = explain.ModeVolume
 	ExplainDeny   = explain.ModeDeny
+	ExplainLabel  = explain.ModeLabel
 )
 
 // ExplainQuery asks what drives a window (SPEC section 11).
@@ -101,7 +102,8 @@ func (d *Drivers) UnmarshalText(b []byte) error {
 }
 
 // ExplainCounts is one round's counts. In ModeDeny, Window counts the
-// window's denies and Baseline its allows.
+// window's denies and Baseline its allows; in ModeLabel its fraud and its
+// legit decisions, by the labels in force when counted.
 type ExplainCounts struct {
 	Window        explain.Counts     `json:"window"`
 	Baseline      explain.Counts     `json:"baseline"`
@@ -109,7 +111,7 @@ type ExplainCounts struct {
 	BaselinePairs explain.PairCounts `json:"baseline_pairs"`
 	// Series holds one sparkline per driver asked, SeriesBins counts over
 	// the plan's series span each: the driver's decisions (its denies in
-	// ModeDeny).
+	// ModeDeny, its fraud in ModeLabel).
 	Series [][]uint64 `json:"series"`
 }
 
@@ -121,16 +123,19 @@ type Explanation struct {
 	Baseline explain.Span `json:"baseline"`
 	Excess   float64      `json:"excess"`
 	DenyRate *float64     `json:"deny_rate,omitempty"`
-	Tests    int          `json:"tests"`
-	Drivers  []Driver     `json:"drivers"`
+	// FraudRate is, in ModeLabel, the window's fraud over its labelled
+	// decisions.
+	FraudRate *float64 `json:"fraud_rate,omitempty"`
+	Tests     int      `json:"tests"`
+	Drivers   []Driver `json:"drivers"`
 	// SeriesFrom and SeriesTo are the span of every driver's Series.
 	SeriesFrom time.Time `json:"series_from"`
 	SeriesTo   time.Time `json:"series_to"`
 }
 
 // Driver is one driver and its sparkline: SeriesBins counts of its
-// decisions (its denies in ModeDeny) over [SeriesFrom, SeriesTo), oldest
-// first.
+// decisions (its denies in ModeDeny, its fraud in ModeLabel) over
+// [SeriesFrom, SeriesTo), oldest first.
 type Driver struct {
 	explain.Driver
 	Series []uint64 `json:"series"`
@@ -214,8 +219,8 @@ const (
 func PlanExplain(q ExplainCountsQuery) (ExplainPlan, error) {
 	q.Window = cmp.Or(q.Window, DefaultExplainWindow)
 	q.Baseline = cmp.Or(q.Baseline, DefaultExplainBaseline)
-	if q.Mode > explain.ModeDeny {
-		return ExplainPlan{}, Invalid(fmt.Errorf("mode: unknown mode %d (want volume or deny)", q.Mode))
+	if q.Mode > explain.ModeLabel {
+		return ExplainPlan{}, Invalid(fmt.Errorf("mode: unknown mode %d (want volume, deny or label)", q.Mode))
 	}
 	if q.Until.IsZero() {
 		return ExplainPlan{}, Invalid(fmt.Errorf("until: required"))
@@ -247,7 +252,7 @@ func PlanExplain(q ExplainCountsQuery) (ExplainPlan, error) {
 		SeriesTo:   until,
 	}
 	switch {
-	case q.Mode == explain.ModeDeny:
+	case q.Mode.Split():
 		p.Baseline = p.Window
 	case days > 0:
 		for k := days; k >= 1; k-- {
@@ -300,7 +305,7 @@ func RunExplain(ctx context.Context, q ExplainQuery, now time.Time, counts func(
 	res := an.Explain(pairs.WindowPairs, pairs.BaselinePairs)
 	out := Explanation{
 		Mode: res.Mode, Window: res.Window, Baseline: res.Baseline, Excess: res.Excess,
-		DenyRate: res.DenyRate, Tests: res.Tests, Drivers: make([]Driver, len(res.Drivers)),
+		DenyRate: res.DenyRate, FraudRate: res.FraudRate, Tests: res.Tests, Drivers: make([]Driver, len(res.Drivers)),
 		SeriesFrom: plan.SeriesFrom, SeriesTo: plan.SeriesTo,
 	}
 	if len(res.Drivers) == 0 {
@@ -381,19 +386,18 @@ func NewExplainCounter(q ExplainCountsQuery, plan ExplainPlan) *ExplainCounter {
 }
 
 // Add counts d, a decision of the window or (baseline set) of a baseline
-// period, as the round asks. In ModeDeny d is a decision of the window,
-// counted among the denies or the allows (a challenge or an error in
-// neither).
+// period, as the round asks. In a split mode (explain.Mode.Split) d is a
+// decision of the window, counted on the side explain.Mode.Side puts it:
+// among the denies or the allows (a challenge or an error in neither), or
+// among the fraud or the legit decisions by d.Label (an unlabelled
+// decision in neither).
 func (c *ExplainCounter) Add(d *decision.Decision, baseline bool) {
-	if c.q.Mode == explain.ModeDeny {
-		switch d.Action {
-		case decision.ActionDeny:
-			baseline = false
-		case decision.ActionAllow:
-			baseline = true
-		default:
+	if c.q.Mode.Split() {
+		window, ok := c.q.Mode.Side(d)
+		if !ok {
 			return
 		}
+		baseline = !window
 	}
 	counts, pairs := &c.out.Window, &c.out.WindowPairs
 	if baseline {
@@ -409,9 +413,12 @@ func (c *ExplainCounter) Add(d *decision.Decision, baseline bool) {
 
 // AddSeries counts d, a decision of the series span, in the bin of its
 // event time of every driver asked that it matches (only a deny in
-// ModeDeny).
+// ModeDeny, only a fraud in ModeLabel: a decision on the window side).
 func (c *ExplainCounter) AddSeries(d *decision.Decision) {
-	if len(c.series) == 0 || c.q.Mode == explain.ModeDeny && d.Action != decision.ActionDeny {
+	if len(c.series) == 0 {
+		return
+	}
+	if window, _ := c.q.Mode.Side(d); c.q.Mode.Split() && !window {
 		return
 	}
 	off, span := d.EventTime.Sub(c.plan.SeriesFrom), c.plan.SeriesTo.Sub(c.plan.SeriesFrom)

@@ -29,9 +29,11 @@ func TestPlanExplain(t *testing.T) {
 		p.Periods[6].To != until.Add(-24*time.Hour) || p.Baseline.From != p.Periods[0].From || p.Baseline.To != p.Periods[6].To {
 		t.Errorf("7d: %+v", p)
 	}
-	p, err = PlanExplain(ExplainCountsQuery{Until: until, Mode: explain.ModeDeny})
-	if err != nil || p.Baseline != p.Window || len(p.Periods) != 0 {
-		t.Errorf("deny: %+v, %v", p, err)
+	for _, m := range []explain.Mode{explain.ModeDeny, explain.ModeLabel} {
+		p, err = PlanExplain(ExplainCountsQuery{Until: until, Mode: m})
+		if err != nil || p.Baseline != p.Window || len(p.Periods) != 0 {
+			t.Errorf("%v: %+v, %v", m, p, err)
+		}
 	}
 	for _, q := range []ExplainCountsQuery{
 		{},

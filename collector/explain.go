@@ -16,7 +16,9 @@ func (r *Reader) Explain(ctx context.Context, q api.ExplainQuery) (api.Explanati
 }
 
 // ExplainCounts counts one round of an explanation by reading the
-// decisions of its periods (store.Scan).
+// decisions of its periods (store.Scan). In label mode each decision
+// carries its label in force, as every decision the Reader returns does:
+// the labels are read once per round and looked up per decision.
 func (r *Reader) ExplainCounts(ctx context.Context, q api.ExplainCountsQuery) (api.ExplainCounts, error) {
 	plan, err := api.PlanExplain(q)
 	if err != nil {
@@ -26,9 +28,16 @@ func (r *Reader) ExplainCounts(ctx context.Context, q api.ExplainCountsQuery) (a
 	if err != nil {
 		return api.ExplainCounts{}, err
 	}
+	label, err := r.explainLabels(ctx, q.Mode)
+	if err != nil {
+		return api.ExplainCounts{}, err
+	}
 	c := api.NewExplainCounter(q, plan)
 	scan := func(p explain.Period, baseline bool) error {
-		return r.scanMatching(ctx, p.From, p.To, f, func(d *decision.Decision) { c.Add(d, baseline) })
+		return r.scanMatching(ctx, p.From, p.To, f, func(d *decision.Decision) {
+			label(d)
+			c.Add(d, baseline)
+		})
 	}
 	if q.Singles || len(q.Pairs) > 0 {
 		if err := scan(plan.Window, false); err != nil {
@@ -41,12 +50,34 @@ func (r *Reader) ExplainCounts(ctx context.Context, q api.ExplainCountsQuery) (a
 		}
 	}
 	if len(q.Series) > 0 {
-		err := r.scanMatching(ctx, plan.SeriesFrom, plan.SeriesTo, f, c.AddSeries)
+		err := r.scanMatching(ctx, plan.SeriesFrom, plan.SeriesTo, f, func(d *decision.Decision) {
+			label(d)
+			c.AddSeries(d)
+		})
 		if err != nil {
 			return api.ExplainCounts{}, kinded(err)
 		}
 	}
 	return c.Counts(), nil
+}
+
+// explainLabels returns what sets a scanned decision's label before it is
+// counted: its label in force in label mode, nothing in the other modes,
+// which do not look at labels.
+func (r *Reader) explainLabels(ctx context.Context, mode explain.Mode) (func(*decision.Decision), error) {
+	if mode != explain.ModeLabel {
+		return func(*decision.Decision) {}, nil
+	}
+	book, err := r.db.LabelBook(ctx, time.Time{})
+	if err != nil {
+		return nil, kinded(err)
+	}
+	return func(d *decision.Decision) {
+		d.Label = ""
+		if e, ok := book.Of(d); ok {
+			d.Label = e.Class
+		}
+	}, nil
 }
 
 // scanMatching calls fn with each stored decision of [from, to) that f

@@ -2,12 +2,14 @@ package collector
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/riskwatch/riskwatch/api"
 	"github.com/riskwatch/riskwatch/decision"
+	"github.com/riskwatch/riskwatch/explain"
 	"github.com/riskwatch/riskwatch/store"
 )
 
@@ -41,6 +43,42 @@ func BenchmarkExplain(b *testing.B) {
 				b.Fatalf("drivers %+v, want the spike first", e.Drivers)
 			}
 			b.ReportMetric(float64(e.Baseline.Count), "baseline-decisions")
+		})
+	}
+	// Label mode over the whole day: every decision's label looked up.
+	// A thousand users are legit, thirty fraud, and the spike's /24 is
+	// labelled fraud by IP (a user's label, when it has one, wins).
+	var es []decision.LabelEntry
+	label := func(kind decision.SubjectKind, subject string, c decision.LabelClass) {
+		es = append(es, decision.LabelEntry{Kind: kind, Subject: subject, Class: c, Reason: "bench", Source: decision.SourceImport, Author: "b"})
+	}
+	for i := range 1000 {
+		label(decision.SubjectUser, fmt.Sprintf("u%d", i), decision.LabelLegit)
+	}
+	for i := range 30 {
+		label(decision.SubjectUser, fmt.Sprintf("u%d", 1000+i), decision.LabelFraud)
+	}
+	for i := range 254 {
+		label(decision.SubjectIP, fmt.Sprintf("203.0.113.%d", 1+i), decision.LabelFraud)
+	}
+	if _, err := r.db.AppendLabels(ctx, es); err != nil {
+		b.Fatal(err)
+	}
+	// Deny mode scans the same day without looking at labels: the
+	// difference is the cost of the label lookups.
+	for _, mode := range []explain.Mode{explain.ModeDeny, explain.ModeLabel} {
+		b.Run(mode.String()+"-24h", func(b *testing.B) {
+			var e api.Explanation
+			for b.Loop() {
+				var err error
+				if e, err = r.Explain(ctx, api.ExplainQuery{Window: "24h", Until: exUntil, Mode: mode}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if mode == explain.ModeLabel && (len(e.Drivers) == 0 || !isSpike(&e.Drivers[0])) {
+				b.Fatalf("drivers %+v, want the spike first", e.Drivers)
+			}
+			b.ReportMetric(float64(e.Window.Count+e.Baseline.Count), "decisions-compared")
 		})
 	}
 }

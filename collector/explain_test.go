@@ -207,7 +207,8 @@ func TestExplainPlantedSpike(t *testing.T) {
 }
 
 // checkRecount recounts every driver over the decisions by brute force:
-// its window and baseline counts and its excess.
+// its window and baseline counts and its excess. In label mode the
+// decisions' Label fields hold their labels.
 func checkRecount(t *testing.T, ds []decision.Decision, e api.Explanation, scale float64, inBaseline func(*decision.Decision) bool) {
 	t.Helper()
 	in := func(s explain.Span, d *decision.Decision) bool {
@@ -228,13 +229,17 @@ func checkRecount(t *testing.T, ds []decision.Decision, e api.Explanation, scale
 				w++
 			case e.Mode == explain.ModeDeny && in(e.Window, d) && d.Action == decision.ActionAllow:
 				b++
+			case e.Mode == explain.ModeLabel && in(e.Window, d) && d.Label == decision.LabelFraud:
+				w++
+			case e.Mode == explain.ModeLabel && in(e.Window, d) && d.Label == decision.LabelLegit:
+				b++
 			case e.Mode == explain.ModeVolume && in(e.Window, d):
 				w++
 			case e.Mode == explain.ModeVolume && inBaseline(d):
 				b++
 			}
 		}
-		if e.Mode == explain.ModeDeny {
+		if e.Mode.Split() {
 			scale = float64(e.Window.Count) / float64(e.Baseline.Count)
 		}
 		if drv.Window != w || drv.Baseline != b || math.Abs(drv.Excess-(float64(w)-float64(b)*scale)) > 1e-6 {
@@ -369,7 +374,7 @@ func TestExplainOverHTTP(t *testing.T) {
 		{"window=40d", `window: "40d": want a number of days from 1 to 28`},
 		{"baseline=0d", `baseline: "0d": want a number of days`},
 		{"window=2d&baseline=7d", "needs a window of at most a day"},
-		{"mode=spike", `mode: unknown mode "spike" (want volume or deny)`},
+		{"mode=spike", `mode: unknown mode "spike" (want volume, deny or label)`},
 		{"until=soon", `until: "soon" is neither a duration ago`},
 		{"filter=risk>=x", "filter:"},
 		{"colour=red", `unknown parameter "colour"`},

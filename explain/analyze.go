@@ -26,6 +26,10 @@ type Side struct {
 // (challenges and errors are in neither); both periods are the window's,
 // and widths are not used. The action dimension, which makes the split, is
 // not tested.
+//
+// ModeLabel is ModeDeny with the window's fraud-labelled decisions in
+// Window and its legit-labelled ones in Baseline (unlabelled decisions
+// are in neither); every dimension is tested, action included.
 type Input struct {
 	Mode     Mode
 	Window   Side
@@ -114,7 +118,7 @@ func Prepare(in Input, opt Options) (*Analysis, error) {
 }
 
 func (in *Input) validate() error {
-	if in.Mode > ModeDeny {
+	if in.Mode > ModeLabel {
 		return fmt.Errorf("explain: unknown mode %d", in.Mode)
 	}
 	if in.Mode == ModeVolume && (in.Window.Duration() <= 0 || in.Baseline.Duration() <= 0) {
@@ -132,8 +136,9 @@ func (in *Input) validate() error {
 
 // scale turns a baseline count into the window count it predicts: the
 // ratio of the widths in volume mode (the baseline rate, per unit of time,
-// over the window's width), the ratio of denies to allows in deny mode
-// (the value's allows at the window's deny odds).
+// over the window's width), the ratio of the two sides in the split modes
+// (the value's allows at the window's deny odds, its legit decisions at
+// the window's fraud odds).
 func (in *Input) scale() float64 {
 	if in.Mode == ModeVolume {
 		return float64(in.Window.Duration()) / float64(in.Baseline.Duration())

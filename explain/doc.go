@@ -1,7 +1,8 @@
 // Package explain says what drives a window of decisions (SPEC section
 // 11): which dimension values, alone or in pairs, are over-represented in
-// the window against a baseline (ModeVolume), or among the window's denies
-// against its allows (ModeDeny). It is pure: it reads counts, or decisions
+// the window against a baseline (ModeVolume), among the window's denies
+// against its allows (ModeDeny), or among its fraud-labelled decisions
+// against its legit-labelled ones (ModeLabel). It is pure: it reads counts, or decisions
 // held in memory, and imports only decision.
 //
 // # Inputs
@@ -38,7 +39,9 @@
 // below 1/2).
 //
 // ModeDeny builds the same table with the window's denies in place of the
-// window and its allows in place of the baseline.
+// window and its allows in place of the baseline; ModeLabel with its
+// fraud and its legit decisions (Mode.Side says which side a decision is
+// on).
 //
 // # Excess, ranking and the floors
 //
@@ -72,11 +75,12 @@
 // ModeVolume the window's excess becomes Excess_total - Excess_driver, and
 // Driver.Remaining is that as a fraction of the total; in ModeDeny the
 // window's deny rate without the driver's decisions is
-// Driver.DenyRateWithout.
+// Driver.DenyRateWithout, in ModeLabel its fraud rate is
+// Driver.FraudRateWithout.
 //
 // # Use
 //
-// Volume and Deny do everything from decisions in memory. With counts from
+// Volume, Deny and Label do everything from decisions in memory. With counts from
 // rollups: Prepare, then count the pairs of Analysis.Candidates where the
 // decisions are at hand (zero PairCounts are valid, and only cautious),
 // then Analysis.Explain. Series bins a driver's matches for a sparkline.

@@ -126,10 +126,13 @@ func (an *Analysis) result(drivers []stat, tests int) Result {
 		Tests:    tests,
 		Drivers:  make([]Driver, len(drivers)),
 	}
-	if in.Mode == ModeVolume {
+	switch in.Mode {
+	case ModeVolume:
 		r.Excess = float64(nw) - an.scale*float64(nb)
-	} else {
+	case ModeDeny:
 		r.DenyRate = ptr(share(nw, satAdd(nw, nb)))
+	case ModeLabel:
+		r.FraudRate = ptr(share(nw, satAdd(nw, nb)))
 	}
 	for i := range drivers {
 		s := &drivers[i]
@@ -154,6 +157,8 @@ func (an *Analysis) result(drivers []stat, tests int) Result {
 			d.Remaining = ptr((r.Excess - s.excess) / r.Excess)
 		case in.Mode == ModeDeny:
 			d.DenyRateWithout = ptr(share(nw-s.a, satAdd(nw-s.a, nb-s.b)))
+		case in.Mode == ModeLabel:
+			d.FraudRateWithout = ptr(share(nw-s.a, satAdd(nw-s.a, nb-s.b)))
 		}
 		r.Drivers[i] = d
 	}

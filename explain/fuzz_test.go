@@ -64,7 +64,7 @@ func (r *fuzzReader) pairs(vals []Value) PairCounts {
 	return p
 }
 
-// decodeInput reads: flags (deny mode, explicit widths), the window's and
+// decodeInput reads: flags (deny mode, explicit widths, label mode), the window's and
 // the baseline's widths in minutes, the minimum count, both sides' counts,
 // and the pair counts of some values on both sides.
 func decodeInput(data []byte) (Input, Options, PairCounts, PairCounts) {
@@ -74,7 +74,10 @@ func decodeInput(data []byte) (Input, Options, PairCounts, PairCounts) {
 		Window:   Side{Period: Period{From: t0.Add(-10 * time.Minute), To: t0}},
 		Baseline: Side{Period: Period{From: t0.Add(-70 * time.Minute), To: t0.Add(-10 * time.Minute)}},
 	}
-	if flags&1 != 0 {
+	switch {
+	case flags&4 != 0:
+		in.Mode = ModeLabel
+	case flags&1 != 0:
 		in.Mode = ModeDeny
 	}
 	if flags&2 != 0 {
@@ -111,6 +114,11 @@ func FuzzAnalyze(f *testing.F) {
 			}
 		}
 		finite("excess", r.Excess)
+		for _, rate := range []*float64{r.DenyRate, r.FraudRate} {
+			if rate != nil {
+				finite("rate", *rate)
+			}
+		}
 		minCount := opt.MinCount
 		if minCount == 0 {
 			minCount = 10 // the default

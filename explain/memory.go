@@ -30,40 +30,52 @@ func Volume(window Period, wds []decision.Decision, baseline Period, bds []decis
 // decisions (those that match the filter), by brute force as Volume does.
 // Challenges and errors are in neither side.
 func Deny(window Period, ds []decision.Decision, opt Options) (Result, error) {
-	denies, allows := CountDeny(ds)
+	return explainSplit(ModeDeny, window, ds, opt)
+}
+
+// Label explains a window's fraud-labelled decisions against its
+// legit-labelled ones, from the window's decisions with their labels
+// (decision.Decision.Label), by brute force as Volume does. Unlabelled
+// decisions are in neither side.
+func Label(window Period, ds []decision.Decision, opt Options) (Result, error) {
+	return explainSplit(ModeLabel, window, ds, opt)
+}
+
+// explainSplit explains the two sides of ds in a split mode (Mode.Split).
+func explainSplit(mode Mode, window Period, ds []decision.Decision, opt Options) (Result, error) {
+	w, b := CountSides(mode, ds)
 	in := Input{
-		Mode:     ModeDeny,
-		Window:   Side{Period: window, Counts: denies},
-		Baseline: Side{Period: window, Counts: allows},
+		Mode:     mode,
+		Window:   Side{Period: window, Counts: w},
+		Baseline: Side{Period: window, Counts: b},
 	}
 	an, err := Prepare(in, opt)
 	if err != nil {
-		return Result{}, fmt.Errorf("explain deny: %w", err)
+		return Result{}, fmt.Errorf("explain %v: %w", mode, err)
 	}
 	c := an.Candidates()
-	dp, ap := NewPairCounts(c), NewPairCounts(c)
+	wp, bp := NewPairCounts(c), NewPairCounts(c)
 	for i := range ds {
-		switch ds[i].Action {
-		case decision.ActionDeny:
-			dp.Add(&ds[i])
-		case decision.ActionAllow:
-			ap.Add(&ds[i])
+		if window, ok := mode.Side(&ds[i]); ok && window {
+			wp.Add(&ds[i])
+		} else if ok {
+			bp.Add(&ds[i])
 		}
 	}
-	return an.Explain(dp, ap), nil
+	return an.Explain(wp, bp), nil
 }
 
-// CountDeny returns the exact counts of the denies and of the allows among
-// ds (the two sides of ModeDeny).
-func CountDeny(ds []decision.Decision) (denies, allows Counts) {
+// CountSides returns the exact counts of the two sides of ds in a split
+// mode (Mode.Side): the denies and the allows, or the fraud and the legit
+// decisions.
+func CountSides(mode Mode, ds []decision.Decision) (window, baseline Counts) {
 	var buf []string
 	for i := range ds {
-		switch ds[i].Action {
-		case decision.ActionDeny:
-			buf = denies.add(&ds[i], buf)
-		case decision.ActionAllow:
-			buf = allows.add(&ds[i], buf)
+		if w, ok := mode.Side(&ds[i]); ok && w {
+			buf = window.add(&ds[i], buf)
+		} else if ok {
+			buf = baseline.add(&ds[i], buf)
 		}
 	}
-	return denies, allows
+	return window, baseline
 }

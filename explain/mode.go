@@ -3,6 +3,8 @@ package explain
 import (
 	"fmt"
 	"time"
+
+	"github.com/riskwatch/riskwatch/decision"
 )
 
 // Mode says what an explanation compares.
@@ -15,15 +17,52 @@ const (
 	// ModeDeny compares a window's denies with its allows: which values are
 	// over-represented among the denies.
 	ModeDeny
+	// ModeLabel compares a window's fraud-labelled decisions with its
+	// legit-labelled ones: which values are over-represented among the
+	// fraud. It is ModeDeny with fraud in place of the denies and legit in
+	// place of the allows; decisions without a label are in neither side.
+	ModeLabel
 )
 
-// String returns the mode's name as the CLI spells it: volume or deny.
+// Split reports whether the mode splits one window into two sides (deny
+// and label) rather than comparing a window with a baseline (volume).
+func (m Mode) Split() bool { return m == ModeDeny || m == ModeLabel }
+
+// Side says on which side of a split mode d is counted: the window side
+// (a deny, a fraud label) or the baseline side (an allow, a legit label);
+// ok is false for a decision in neither (a challenge, an unlabelled
+// decision) and for every decision in ModeVolume, where the side is the
+// decision's period. A decision's label is read from d.Label.
+func (m Mode) Side(d *decision.Decision) (window, ok bool) {
+	switch m {
+	case ModeDeny:
+		switch d.Action {
+		case decision.ActionDeny:
+			return true, true
+		case decision.ActionAllow:
+			return false, true
+		}
+	case ModeLabel:
+		switch d.Label {
+		case decision.LabelFraud:
+			return true, true
+		case decision.LabelLegit:
+			return false, true
+		}
+	}
+	return false, false
+}
+
+// String returns the mode's name as the CLI spells it: volume, deny or
+// label.
 func (m Mode) String() string {
 	switch m {
 	case ModeVolume:
 		return "volume"
 	case ModeDeny:
 		return "deny"
+	case ModeLabel:
+		return "label"
 	}
 	return fmt.Sprintf("mode(%d)", int(m))
 }
@@ -35,13 +74,15 @@ func ParseMode(s string) (Mode, error) {
 		return ModeVolume, nil
 	case "deny":
 		return ModeDeny, nil
+	case "label":
+		return ModeLabel, nil
 	}
-	return 0, fmt.Errorf("unknown mode %q (want volume or deny)", s)
+	return 0, fmt.Errorf("unknown mode %q (want volume, deny or label)", s)
 }
 
 // MarshalText writes the mode's name; an unknown mode is an error.
 func (m Mode) MarshalText() ([]byte, error) {
-	if m > ModeDeny {
+	if m > ModeLabel {
 		return nil, fmt.Errorf("unknown mode %d", int(m))
 	}
 	return []byte(m.String()), nil

@@ -14,16 +14,20 @@ import (
 type Result struct {
 	Mode Mode `json:"mode"`
 	// Window and Baseline are the sides compared; in ModeDeny they are the
-	// window's denies and its allows, both over the window's period.
+	// window's denies and its allows, in ModeLabel its fraud and its legit
+	// decisions, both over the window's period.
 	Window   Span `json:"window"`
 	Baseline Span `json:"baseline"`
 	// Excess is the window's events beyond what the baseline rate predicts,
 	// Window.Count - Baseline.Count × (window width / baseline width); in
-	// ModeDeny it is zero by construction.
+	// the split modes it is zero by construction.
 	Excess float64 `json:"excess"`
 	// DenyRate is, in ModeDeny, the window's denies over its denies and
 	// allows.
 	DenyRate *float64 `json:"deny_rate,omitempty"`
+	// FraudRate is, in ModeLabel, the window's fraud-labelled decisions
+	// over its labelled ones.
+	FraudRate *float64 `json:"fraud_rate,omitempty"`
 	// Tests is the number of tests (single values and pairs) corrected
 	// for together.
 	Tests   int      `json:"tests"`
@@ -77,6 +81,9 @@ type Driver struct {
 	// deny rate once the driver's decisions are removed (compare
 	// Result.DenyRate).
 	DenyRateWithout *float64 `json:"deny_rate_without,omitempty"`
+	// FraudRateWithout is the same check in ModeLabel: the fraud rate once
+	// the driver's decisions are removed (compare Result.FraudRate).
+	FraudRateWithout *float64 `json:"fraud_rate_without,omitempty"`
 	// Term is the filter that selects the driver's decisions (its values'
 	// terms joined by a space): ip:203.0.113.0/24 ua:python-requests.
 	Term string `json:"term"`

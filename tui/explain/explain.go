@@ -44,7 +44,7 @@ func defaultKeyMap() KeyMap {
 	return KeyMap{
 		Window:   key.NewBinding(key.WithKeys("w"), key.WithHelp("w", "window 5m/10m/30m/1h")),
 		Baseline: key.NewBinding(key.WithKeys("b"), key.WithHelp("b", "baseline 1h/24h/same time 1d/7d")),
-		Mode:     key.NewBinding(key.WithKeys("m"), key.WithHelp("m", "volume or denies")),
+		Mode:     key.NewBinding(key.WithKeys("m"), key.WithHelp("m", "volume, denies or labels")),
 		Reload:   key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "explain again")),
 		Open:     key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "show the driver in Live")),
 	}
@@ -172,7 +172,7 @@ func (m Model) onKey(msg tea.KeyPressMsg) (Model, tea.Cmd) {
 		m.q.Baseline = next(Baselines, m.q.Baseline)
 		cmd = m.load()
 	case key.Matches(msg, m.keys.Mode):
-		m.q.Mode = 1 - m.q.Mode
+		m.q.Mode = (m.q.Mode + 1) % (api.ExplainLabel + 1)
 		cmd = m.load()
 	case key.Matches(msg, m.keys.Reload):
 		cmd = m.load()
@@ -224,8 +224,11 @@ func (m Model) View() string {
 	st := m.c.Styles
 	var b strings.Builder
 	mode := "volume: what is over-represented against the baseline"
-	if m.q.Mode == api.ExplainDeny {
+	switch m.q.Mode {
+	case api.ExplainDeny:
 		mode = "denies: what is over-represented among the window's denies"
+	case api.ExplainLabel:
+		mode = "labels: what is over-represented among the window's fraud against its legit"
 	}
 	filter := m.q.Filter
 	if filter == "" {
@@ -263,13 +266,19 @@ func (m Model) sides() string {
 	}
 	e := m.data
 	hm := func(t time.Time) string { return t.UTC().Format("15:04") }
-	if e.Mode == api.ExplainDeny {
-		rate := 0.0
-		if e.DenyRate != nil {
-			rate = *e.DenyRate
+	rate := func(r *float64) float64 {
+		if r == nil {
+			return 0
 		}
+		return 100 * *r
+	}
+	switch e.Mode {
+	case api.ExplainDeny:
 		return fmt.Sprintf("%s–%s  %s denies against %s allows (deny rate %.1f%%)", hm(e.Window.From), hm(e.Window.To),
-			common.Count(e.Window.Count), common.Count(e.Baseline.Count), 100*rate)
+			common.Count(e.Window.Count), common.Count(e.Baseline.Count), rate(e.DenyRate))
+	case api.ExplainLabel:
+		return fmt.Sprintf("%s–%s  %s fraud against %s legit (fraud rate %.1f%%)", hm(e.Window.From), hm(e.Window.To),
+			common.Count(e.Window.Count), common.Count(e.Baseline.Count), rate(e.FraudRate))
 	}
 	return fmt.Sprintf("%s–%s  %s decisions  against %s: %s  excess %+.0f", hm(e.Window.From), hm(e.Window.To),
 		common.Count(e.Window.Count), describeBaseline(q.Baseline), common.Count(e.Baseline.Count), e.Excess)

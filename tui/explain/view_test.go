@@ -103,6 +103,37 @@ func TestStaleAnswerDropped(t *testing.T) {
 	}
 }
 
+// m cycles to label mode, which compares the window's fraud with its
+// legit decisions by the labels in force: the curl /24 labelled fraud
+// drives the fraud.
+func TestLabelMode(t *testing.T) {
+	r := fixture.NewWith(spiked())
+	var w api.LabelWrite
+	for i := range 60 {
+		w.Labels = append(w.Labels, api.LabelInput{Kind: decision.SubjectIP, Subject: fmt.Sprintf("198.51.100.%d", 1+i), Class: decision.LabelFraud, Reason: "ring"})
+	}
+	for i := range 100 {
+		w.Labels = append(w.Labels, api.LabelInput{Kind: decision.SubjectIP, Subject: fmt.Sprintf("203.0.113.%d", 1+i), Class: decision.LabelLegit, Reason: "ok"})
+	}
+	if _, err := r.Label(context.Background(), w); err != nil {
+		t.Fatal(err)
+	}
+	d, host := run(t, r, "", 120, 12)
+	d.Key("m")
+	waitAnswer(d, host)
+	d.Key("m")
+	waitAnswer(d, host)
+	if q := host.M.Query(); q.Mode != api.ExplainLabel {
+		t.Fatalf("query %+v", q)
+	}
+	fixture.Contains(t, d.Screen(), "labels: what is over-represented among the window's fraud", "60 fraud against", "ip24=198.51.100.0/24")
+	d.Key("m")
+	waitAnswer(d, host)
+	if q := host.M.Query(); q.Mode != api.ExplainVolume {
+		t.Errorf("m after label mode: %+v", q)
+	}
+}
+
 // An alert's window ends in the past: opened with until, the view
 // explains the window ending then, and opened again without, one ending
 // now.
