@@ -428,7 +428,26 @@ func (r *Reader) PolicyDiff(ctx context.Context, q api.DiffQuery) (policy.DiffRe
 	return rep, kinded(err)
 }
 
-// stream is the store's decisions in event-time order, what a replay reads.
+// stream is the store's decisions in event-time order, what a replay
+// reads, each with its label in force now (as Range and the other reads
+// set it), so that the replay measures against labels.
 func (r *Reader) stream(ctx context.Context, from, to time.Time) policy.Decisions {
-	return policy.Decisions(r.db.Scan(ctx, from, to))
+	return func(yield func(*decision.Decision, error) bool) {
+		book, err := r.db.LabelBook(ctx, time.Time{})
+		if err != nil {
+			yield(nil, kinded(err))
+			return
+		}
+		for d, err := range r.db.Scan(ctx, from, to) {
+			if err == nil {
+				d.Label = ""
+				if e, ok := book.Of(d); ok {
+					d.Label = e.Class
+				}
+			}
+			if !yield(d, err) {
+				return
+			}
+		}
+	}
 }
