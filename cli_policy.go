@@ -125,7 +125,14 @@ how many decisions change, and each rule's matched and decided counts.
 
 --since, --until and --filter select the decisions counted; the decisions up to
 the policy's longest window before --since still feed velocity, as they did
-live. Label metrics are not reported yet: there is no labels ledger.`,
+live.
+
+When some of the decisions counted carry a label (riskwatch label, labels
+import), the report adds, for Safe-e's actions and the policy's, the label x
+action counts and the precision, recall and false-positive rate of deny and of
+challenge-or-deny over the labelled decisions, and the unlabelled count (JSON:
+"labels": {"live": {...}, "policy": {...}, "unlabeled": N}). Labels are those
+in force now.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			_, text, err := a.loadPolicy(args[0], rf.asJSON)
@@ -160,7 +167,12 @@ func (a *app) policyDiffCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "diff OLD NEW",
 		Short: "Run two policies over stored decisions and report what they decide differently",
-		Args:  cobra.ExactArgs(2),
+		Long: `Run two policy files over the stored decisions, as replay runs one, and report
+the old x new matrix, how many decisions they decide differently, and each
+rule's counts. When some of the decisions counted carry a label, the report adds
+the label metrics of Safe-e's actions and of both policies' (JSON: "labels":
+{"live": {...}, "old": {...}, "new": {...}, "unlabeled": N}).`,
+		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			_, oldText, err := a.loadPolicy(args[0], rf.asJSON)
 			if err != nil {

@@ -27,7 +27,7 @@ func (r *Report) WriteText(w io.Writer, name string) error {
 	writeMatrix(tw, "live \\ policy", r.Matrix)
 	writeRules(tw, r.Rules, r.Policy)
 	if l := r.Labels; l != nil {
-		writeLabels(tw, l.Unlabeled, labelRow{"live", l.Live}, labelRow{name, l.Policy})
+		writeLabels(tw, r.Decisions, l.Unlabeled, labelRow{"live", l.Live}, labelRow{name, l.Policy})
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -52,7 +52,7 @@ func (r *DiffReport) WriteText(w io.Writer, oldName, newName string) error {
 	fmt.Fprintf(tw, "\n%s\n", newName)
 	writeRules(tw, r.NewRules, r.New)
 	if l := r.Labels; l != nil {
-		writeLabels(tw, l.Unlabeled, labelRow{"live", l.Live}, labelRow{oldName, l.Old}, labelRow{newName, l.New})
+		writeLabels(tw, r.Decisions, l.Unlabeled, labelRow{"live", l.Live}, labelRow{oldName, l.Old}, labelRow{newName, l.New})
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -125,17 +125,10 @@ type labelRow struct {
 
 // writeLabels writes the labelled decisions' counts (fraud and legit,
 // each as allow/challenge/deny) and the precision, recall and
-// false-positive rate of deny and of challenge-or-deny, one row each.
-func writeLabels(tw *tabwriter.Writer, unlabeled uint64, rows ...labelRow) {
-	var n uint64 // the largest row: Safe-e's error actions are not in theirs
-	for _, r := range rows {
-		var sum uint64
-		for _, c := range r.split.Labels {
-			sum += c[0] + c[1] + c[2]
-		}
-		n = max(n, sum)
-	}
-	fmt.Fprintf(tw, "\nlabels: %d labelled, %d unlabelled\n", n, unlabeled)
+// false-positive rate of deny and of challenge-or-deny, one row each
+// (the decisions with an error action are in neither).
+func writeLabels(tw *tabwriter.Writer, decisions int, unlabeled uint64, rows ...labelRow) {
+	fmt.Fprintf(tw, "\nlabels: %d labelled, %d unlabelled\n", uint64(decisions)-unlabeled, unlabeled)
 	fmt.Fprintf(tw, "actions\tfraud a/c/d\tlegit a/c/d\tdeny prec\trecall\tfpr\tc|d prec\trecall\tfpr\t\n")
 	for _, r := range rows {
 		c, m := r.split.Labels, r.split.Labels.Metrics()
