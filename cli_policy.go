@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -105,6 +106,16 @@ type replayFlags struct {
 	queryFlags
 	asJSON      bool
 	showChanged int
+	asOf        string
+}
+
+// labelsAsOf is --as-of as a time (zero when not given).
+func (f *replayFlags) labelsAsOf() (time.Time, error) {
+	t, err := parseWhen(f.asOf, time.Now())
+	if err != nil {
+		return time.Time{}, fmt.Errorf("--as-of: %w", err)
+	}
+	return t, nil
 }
 
 func (f *replayFlags) register(cmd *cobra.Command) {
@@ -112,6 +123,7 @@ func (f *replayFlags) register(cmd *cobra.Command) {
 	cmd.Flags().BoolVar(&f.asJSON, "json", false, "print one JSON object (SPEC section 12)")
 	cmd.Flags().Var(intAtLeast(&f.showChanged, 0, 0, "a whole number of decisions, 0 or more"), "show-changed",
 		"list the first N changed decisions with the deciding rule and what it read")
+	cmd.Flags().StringVar(&f.asOf, "as-of", "", "label metrics from only the labels recorded before this RFC 3339 time (or this long ago)")
 }
 
 func (a *app) policyReplayCmd() *cobra.Command {
@@ -132,10 +144,14 @@ import), the report adds, for Safe-e's actions and the policy's, the label x
 action counts and the precision, recall and false-positive rate of deny and of
 challenge-or-deny over the labelled decisions, and the unlabelled count (JSON:
 "labels": {"live": {...}, "policy": {...}, "unlabeled": N}). Labels are those
-in force now.`,
+in force now, or with --as-of those recorded before a time.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			_, text, err := a.loadPolicy(args[0], rf.asJSON)
+			if err != nil {
+				return err
+			}
+			asOf, err := rf.labelsAsOf()
 			if err != nil {
 				return err
 			}
@@ -145,7 +161,7 @@ in force now.`,
 			}
 			defer src.close()
 			rep, err := src.r.Replay(cmd.Context(), api.ReplayQuery{Name: args[0], Policy: string(text),
-				From: src.since, To: src.until, Filter: src.filter, ShowChanged: rf.showChanged})
+				From: src.since, To: src.until, Filter: src.filter, ShowChanged: rf.showChanged, AsOf: asOf})
 			if err != nil {
 				return fmt.Errorf("replay: %w", src.hint(err))
 			}
@@ -182,13 +198,17 @@ the label metrics of Safe-e's actions and of both policies' (JSON: "labels":
 			if err != nil {
 				return err
 			}
+			asOf, err := rf.labelsAsOf()
+			if err != nil {
+				return err
+			}
 			src, err := rf.open(cmd, a.getenv)
 			if err != nil {
 				return err
 			}
 			defer src.close()
 			rep, err := src.r.PolicyDiff(cmd.Context(), api.DiffQuery{OldName: args[0], Old: string(oldText),
-				NewName: args[1], New: string(newText), From: src.since, To: src.until, Filter: src.filter, ShowChanged: rf.showChanged})
+				NewName: args[1], New: string(newText), From: src.since, To: src.until, Filter: src.filter, ShowChanged: rf.showChanged, AsOf: asOf})
 			if err != nil {
 				return fmt.Errorf("diff: %w", src.hint(err))
 			}

@@ -109,6 +109,14 @@ func TestPolicyReplayLabels(t *testing.T) {
 		t.Errorf("diff --json: exit %d, %v:\n%s", code, err, out)
 	}
 
+	code, out, stderr = runCLI(t, nil, "policy", "replay", "--db", db, "--json", "--as-of", "2000-01-01T00:00:00Z", ten)
+	if code != 0 || strings.Contains(out, `"labels"`) || !strings.Contains(out, `"decisions": 1000`) {
+		t.Errorf("replay --as-of before the labels: exit %d:\n%s%s", code, out, stderr)
+	}
+	if code, _, stderr = runCLI(t, nil, "policy", "replay", "--db", db, "--as-of", "yesterday-ish", ten); code == 0 || !strings.Contains(stderr, "--as-of") {
+		t.Errorf("a bad --as-of: exit %d, %q", code, stderr)
+	}
+
 	_, help, _ := runCLI(t, nil, "policy", "replay", "--help")
 	if strings.Contains(help, "not reported") || !strings.Contains(help, "challenge-or-deny") {
 		t.Errorf("replay --help:\n%s", help)

@@ -197,7 +197,7 @@ func (r *Reader) Range(ctx context.Context, q api.RangeQuery) (api.Page, error) 
 		return api.Page{}, err
 	}
 	p, err := r.db.Range(ctx, store.RangeQuery{From: q.From, To: q.To, Reverse: q.Reverse, Limit: q.Limit, Cursor: q.Cursor, Filter: f})
-	ds, err := r.labelled(ctx).of(p.Decisions, err)
+	ds, err := r.labelledAsOf(ctx, q.AsOf).of(p.Decisions, err)
 	return api.Page{Decisions: ds, Next: p.Next}, err
 }
 
@@ -429,11 +429,11 @@ func (r *Reader) PolicyDiff(ctx context.Context, q api.DiffQuery) (policy.DiffRe
 }
 
 // stream is the store's decisions in event-time order, what a replay
-// reads, each with its label in force now (as Range and the other reads
-// set it), so that the replay measures against labels.
-func (r *Reader) stream(ctx context.Context, from, to time.Time) policy.Decisions {
+// reads, each with its label in force as of asOf (as Range sets it), so
+// that the replay measures against labels.
+func (r *Reader) stream(ctx context.Context, from, to, asOf time.Time) policy.Decisions {
 	return func(yield func(*decision.Decision, error) bool) {
-		book, err := r.db.LabelBook(ctx, time.Time{})
+		book, err := r.db.LabelBook(ctx, asOf)
 		if err != nil {
 			yield(nil, kinded(err))
 			return

@@ -134,7 +134,8 @@ func checkSplit(t *testing.T, what string, got splitJSON, pairs [][2]string) {
 // ledger (one collector in process, remotely, and a federation of two
 // collectors that each hold every other decision and the whole ledger) and
 // checks the label x action counts and metrics of Safe-e's and the
-// policies' actions against a brute-force recount.
+// policies' actions against a brute-force recount, and that as of before
+// the labels were recorded there are none.
 func TestReplayLabelMetrics(t *testing.T) {
 	n := 1200
 	ds := policytest.NewSynth(5).Decisions(n)
@@ -253,6 +254,17 @@ func TestReplayLabelMetrics(t *testing.T) {
 		checkSplit(t, name+" diff live", dgot.Labels.Live, live)
 		checkSplit(t, name+" diff old", dgot.Labels.Old, ten)
 		checkSplit(t, name+" diff new", dgot.Labels.New, allow)
+
+		// As of before the labels were recorded there are none.
+		before := time.Date(2029, 1, 1, 0, 0, 0, 0, time.UTC)
+		rep, err = rd.Replay(ctx, api.ReplayQuery{Name: "ten.toml", Policy: policytest.TenRules, AsOf: before})
+		if err != nil || rep.Labels != nil || rep.Decisions != n {
+			t.Errorf("%s as of %v: %d decisions, labels %+v, %v", name, before, rep.Decisions, rep.Labels, err)
+		}
+		dr, err = rd.PolicyDiff(ctx, api.DiffQuery{OldName: "ten.toml", Old: policytest.TenRules, NewName: "allow.toml", New: allowAll, AsOf: before})
+		if err != nil || dr.Labels != nil {
+			t.Errorf("%s diff as of %v: labels %+v, %v", name, before, dr.Labels, err)
+		}
 	}
 
 	// Without labels the reports have none.
