@@ -51,7 +51,8 @@ func (m *Model) onPolicy(msg common.Answer[policyRead]) {
 }
 
 // policyLines renders the replay: a summary, the matrix of Safe-e's
-// actions (rows) against the policy's (columns), and the rules.
+// actions (rows) against the policy's (columns), the label metrics when
+// there are labels (above the rules, which may be many), and the rules.
 func (m Model) policyLines() []string {
 	st := m.c.Styles
 	line := func(s string) string { return common.Truncate(s, m.width) }
@@ -78,11 +79,6 @@ func (m Model) policyLines() []string {
 		}
 		out = append(out, line(row))
 	}
-	out = append(out, "", st.Dim.Render(line(fmt.Sprintf("%-32s%11s%11s%9s", "rule", "matched", "decided", "errors"))))
-	for _, r := range rep.Rules {
-		name := common.Truncate(common.Sanitize(r.Name), 31)
-		out = append(out, line(fmt.Sprintf("%-32s%11d%11d%9d", name, r.Matched, r.Decided, r.Errors)))
-	}
 	if l := rep.Labels; l != nil {
 		labelled := uint64(rep.Decisions) - l.Unlabeled
 		out = append(out, "", st.Dim.Render(line(fmt.Sprintf("%-32s%11s%11s%11s%11s",
@@ -96,6 +92,11 @@ func (m Model) policyLines() []string {
 			out = append(out, line(fmt.Sprintf("%-32s%11.3f%11.3f%11.3f%11.3f", row.name,
 				pm.Deny.Precision, pm.Deny.Recall, pm.ChallengeOrDeny.Precision, pm.ChallengeOrDeny.Recall)))
 		}
+	}
+	out = append(out, "", st.Dim.Render(line(fmt.Sprintf("%-32s%11s%11s%9s", "rule", "matched", "decided", "errors"))))
+	for _, r := range rep.Rules {
+		name := common.Truncate(common.Sanitize(r.Name), 31)
+		out = append(out, line(fmt.Sprintf("%-32s%11d%11d%9d", name, r.Matched, r.Decided, r.Errors)))
 	}
 	return out
 }
