@@ -180,3 +180,62 @@ func TestLinksHTTP(t *testing.T) {
 		}
 	}
 }
+
+// TestLinksLabels labels ring members in a real store: each linked user
+// carries its current user label, on one collector and through a
+// federation whose members hold the label on one side only; a retract
+// clears it, and a label of the user's IP is not the user's.
+func TestLinksLabels(t *testing.T) {
+	all := linkDecisions(time.Now())
+	var evens, odds []decision.Decision
+	for i, d := range all {
+		if i%2 == 0 {
+			evens = append(evens, d)
+		} else {
+			odds = append(odds, d)
+		}
+	}
+	a, b, whole := holding(t, evens), holding(t, odds), holding(t, all)
+	ra, one := dialOne(t, a.URL), dialOne(t, whole.URL)
+	fed := dialAll(t, a.URL, b.URL)
+	ctx := context.Background()
+	label := func(w api.Writer, kind decision.SubjectKind, subject string, class decision.LabelClass) {
+		t.Helper()
+		res, err := w.Label(ctx, api.LabelWrite{Labels: []api.LabelInput{{Kind: kind, Subject: subject, Class: class, Reason: "ring"}}})
+		if err != nil || len(res.Recorded) != 1 {
+			t.Fatalf("label %s %s %s: %+v, %v", kind, subject, class, res, err)
+		}
+	}
+	labels := func(r api.Reader) map[string]string {
+		t.Helper()
+		out := map[string]string{}
+		for _, l := range get(r.Links(ctx, api.LinksQuery{User: "r0"}))(t).Links {
+			if l.Value == "198.51.100.7" {
+				for _, u := range l.Users {
+					out[u.UserID] = u.Label
+				}
+			}
+		}
+		return out
+	}
+	for _, w := range []api.Writer{ra, one} {
+		label(w, decision.SubjectUser, "r3", decision.LabelFraud)
+		label(w, decision.SubjectUser, "r4", decision.LabelLegit)
+		label(w, decision.SubjectIP, "198.51.100.7", decision.LabelFraud)
+	}
+	want := map[string]string{"r1": "", "r2": "", "r3": "fraud", "r4": "legit", "r5": ""}
+	for name, r := range map[string]api.Reader{"one collector": one, "federation": fed} {
+		if got := labels(r); !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: ring labels %v, want %v", name, got, want)
+		}
+	}
+	for _, w := range []api.Writer{ra, one} {
+		label(w, decision.SubjectUser, "r3", decision.LabelRetract)
+	}
+	want["r3"] = ""
+	for name, r := range map[string]api.Reader{"one collector": one, "federation": fed} {
+		if got := labels(r); !reflect.DeepEqual(got, want) {
+			t.Errorf("%s after the retract: ring labels %v, want %v", name, got, want)
+		}
+	}
+}

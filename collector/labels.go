@@ -48,6 +48,32 @@ func (l labeller) of(ds []decision.Decision, err error) ([]decision.Decision, er
 	return ds, nil
 }
 
+// links sets each linked user's Label to the user's current label (the
+// user subject's, "" when none) and returns ls, or returns err (with its
+// api kind).
+func (l labeller) links(ls decision.Links, err error) (decision.Links, error) {
+	if err != nil {
+		return ls, kinded(err)
+	}
+	book, err := l.r.db.LabelBook(l.ctx, time.Time{})
+	if err != nil {
+		return decision.Links{}, kinded(err)
+	}
+	if book.Len() == 0 {
+		return ls, nil
+	}
+	for i := range ls.Links {
+		us := ls.Links[i].Users
+		for j := range us {
+			us[j].Label = ""
+			if e, ok := book.Subject(decision.SubjectUser, us[j].UserID); ok {
+				us[j].Label = string(e.Class)
+			}
+		}
+	}
+	return ls, nil
+}
+
 // Label records labels (see api.LabelWrite): each is checked, matched
 // against the stored decisions when asked, and all are recorded in one
 // transaction, or none when one was refused without w.Partial.

@@ -336,8 +336,7 @@ func (r *Reader) Links(ctx context.Context, q api.LinksQuery) (decision.Links, e
 		return decision.Links{}, api.Invalid(fmt.Errorf("values: %w", err))
 	}
 	from := r.now().Add(-time.Duration(q.Window))
-	ls, err := r.db.Links(ctx, store.LinksQuery{User: q.User, From: from, Cap: q.Cap, Depth: q.Depth, Extra: extra})
-	return ls, kinded(err)
+	return r.labelled(ctx).links(r.db.Links(ctx, store.LinksQuery{User: q.User, From: from, Cap: q.Cap, Depth: q.Depth, Extra: extra}))
 }
 
 // Subscribe delivers new decisions in batches until ctx ends; without a

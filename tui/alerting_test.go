@@ -101,3 +101,24 @@ func TestAlertsViewOpensTheWindowInLive(t *testing.T) {
 		t.Errorf("Live's filter %q, want %q", got, want)
 	}
 }
+
+// TestAlertsViewExplainsTheWindow: x on a firing opens the Explain view
+// on the alert's filter over its window, ending when the window ended.
+func TestAlertsViewExplainsTheWindow(t *testing.T) {
+	d, m, r := start(t, 160, 30)
+	at := fixture.Now().Add(-2 * time.Minute)
+	r.SetAlerts(firingAlerts("deny spike", at))
+	d.WaitFor("the alerts", func() bool { return len(m.al.Alerts) == 1 })
+	d.Key("6")
+	d.Key("j")
+	d.Key("x")
+	d.WaitFor("Explain", func() bool { return m.focus() == common.ViewExplain })
+	q := m.explain.Query()
+	if q.Filter != "action:deny" || q.Window != "1m" || q.Until != at.UTC().Format(time.RFC3339Nano) {
+		t.Errorf("Explain asks %+v, want action:deny over the minute to %s", q, at.UTC())
+	}
+	d.WaitFor("the explanation", func() bool { return !m.explain.Loading() })
+	if scr := d.Screen(); !strings.Contains(scr, "Explain") {
+		t.Errorf("the Explain view is not shown:\n%s", scr)
+	}
+}

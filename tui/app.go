@@ -248,7 +248,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, m.showLive(msg.Filter)
 	case common.ExplainMsg:
 		m.helpOpen = false
-		return m, tea.Batch(m.explain.Open(msg.Filter, msg.Window, msg.Baseline), m.open(common.ViewExplain))
+		return m, tea.Batch(m.explain.Open(msg.Filter, msg.Window, msg.Baseline, msg.Until), m.open(common.ViewExplain))
 	case common.OpenJourneyMsg:
 		return m, m.openJourney(msg.UserID)
 	case common.OpenLinksMsg:

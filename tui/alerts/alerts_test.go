@@ -81,3 +81,60 @@ func TestEnterBeforeEvaluation(t *testing.T) {
 		t.Error("enter is not the open key")
 	}
 }
+
+// TestExplainAlert: x on a transition and on a firing rule asks the root
+// for the explanation of that alert's filter, window and baseline.
+func TestExplainAlert(t *testing.T) {
+	to := time.Date(2026, 11, 25, 9, 40, 0, 0, time.UTC)
+	win := api.AlertWindow{From: to.Add(-10 * time.Minute), To: to}
+	prev := &api.AlertWindow{From: win.From.Add(-time.Hour), To: win.From}
+	long := api.AlertWindow{From: to.Add(-90 * time.Minute), To: to}
+	day := &api.AlertWindow{From: long.From.Add(-24 * time.Hour), To: long.To.Add(-24 * time.Hour)}
+	m := newView(100, 12)
+	m, _ = m.Update(common.AlertsMsg{Alerts: api.Alerts{
+		Alerts: []api.AlertStatus{
+			{Name: "deny spike", Phase: api.AlertFiring, Kind: "rate", Filter: "action:deny", Window: api.AlertWindow{From: to.Add(-2 * time.Minute), To: to.Add(-time.Minute)}},
+		},
+		History: []api.AlertEvent{
+			{Alert: "deny spike", State: api.AlertFiring, At: to, Kind: "rate", Filter: "action:deny", Window: win, Baseline: prev},
+			{Alert: "daily", State: api.AlertResolved, At: to, Kind: "share", Filter: "type:$login", Window: long, Baseline: day},
+			{Alert: "band", State: api.AlertFiring, At: to, Kind: "rate", Filter: "", Window: win},
+		},
+	}})
+	explainOf := func(m Model) common.ExplainMsg {
+		t.Helper()
+		_, cmd := m.Update(fixture.KeyPress("x"))
+		if cmd == nil {
+			t.Fatal("x did nothing")
+		}
+		msg, ok := cmd().(common.ExplainMsg)
+		if !ok {
+			t.Fatalf("x gave %#v", cmd())
+		}
+		return msg
+	}
+	// The firing rule: its last window, the baseline of its firing.
+	if got, want := explainOf(m), (common.ExplainMsg{Filter: "action:deny", Window: "1m", Baseline: "1h", Until: "2026-11-25T09:39:00Z"}); got != want {
+		t.Errorf("x on the firing rule: %+v, want %+v", got, want)
+	}
+	for _, c := range []struct {
+		down int
+		want common.ExplainMsg
+	}{
+		{1, common.ExplainMsg{Filter: "action:deny", Window: "10m", Baseline: "1h", Until: "2026-11-25T09:40:00Z"}},
+		{2, common.ExplainMsg{Filter: "type:$login", Window: "1h30m", Baseline: "1d", Until: "2026-11-25T09:40:00Z"}},
+		{3, common.ExplainMsg{Filter: "", Window: "10m", Until: "2026-11-25T09:40:00Z"}},
+	} {
+		m.sel = c.down
+		if got := explainOf(m); got != c.want {
+			t.Errorf("x on history row %d: %+v, want %+v", c.down, got, c.want)
+		}
+	}
+	// A rule not evaluated yet has no window.
+	m, _ = m.Update(common.AlertsMsg{Alerts: api.Alerts{Alerts: []api.AlertStatus{{Name: "new"}}}})
+	if _, cmd := m.Update(fixture.KeyPress("x")); cmd == nil {
+		t.Error("x before an evaluation says nothing")
+	} else if _, ok := cmd().(common.StatusMsg); !ok {
+		t.Errorf("x before an evaluation: %#v", cmd())
+	}
+}

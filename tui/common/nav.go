@@ -33,6 +33,8 @@ func OpenJourney(userID string) tea.Cmd {
 // compared (see api.ExplainQuery).
 type ExplainMsg struct {
 	Filter, Window, Baseline string
+	// Until ends the window (an RFC 3339 time); "" ends it now.
+	Until string
 }
 
 // Explain returns a command asking the root for the Explain view.

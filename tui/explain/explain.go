@@ -89,10 +89,11 @@ func New(c *common.Common) Model {
 	}
 }
 
-// Open explains the window as q asks (empty fields take the view's
-// current window, baseline and mode) and forgets the last answer.
-func (m *Model) Open(filter, window, baseline string) tea.Cmd {
-	m.q.Filter = filter
+// Open explains the window as q asks (empty window and baseline take the
+// view's current ones; an empty until ends the window now, at each read)
+// and forgets the last answer.
+func (m *Model) Open(filter, window, baseline, until string) tea.Cmd {
+	m.q.Filter, m.q.Until = filter, until
 	if window != "" {
 		m.q.Window = window
 	}
@@ -109,10 +110,12 @@ func (m Model) Query() api.ExplainQuery { return m.q }
 // Loading reports whether an answer is awaited.
 func (m Model) Loading() bool { return m.req.Busy() }
 
-// load asks for the explanation of q, ending now.
+// load asks for the explanation of q, ending at its Until or now.
 func (m *Model) load() tea.Cmd {
 	q := m.q
-	q.Until = m.c.Clock().UTC().Format(time.RFC3339Nano)
+	if q.Until == "" {
+		q.Until = m.c.Clock().UTC().Format(time.RFC3339Nano)
+	}
 	data := m.c.Data
 	return m.req.Go(m.c, func(ctx context.Context) (api.Explanation, error) { return data.Explain(ctx, q) })
 }
@@ -252,7 +255,11 @@ func (m Model) sides() string {
 	st := m.c.Styles
 	q := m.q
 	if m.data == nil {
-		return st.Dim.Render(fmt.Sprintf("last %s against %s", q.Window, describeBaseline(q.Baseline)))
+		span := "last " + q.Window
+		if q.Until != "" {
+			span = q.Window + " to " + common.Sanitize(q.Until)
+		}
+		return st.Dim.Render(fmt.Sprintf("%s against %s", span, describeBaseline(q.Baseline)))
 	}
 	e := m.data
 	hm := func(t time.Time) string { return t.UTC().Format("15:04") }

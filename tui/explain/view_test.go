@@ -36,7 +36,7 @@ func run(t *testing.T, r api.Reader, filter string, w, h int) (*fixture.Driver, 
 	c := common.New(context.Background(), r, fixture.Now)
 	host := &fixture.Host[Model]{
 		M:       New(c),
-		Start:   func(m *Model) tea.Cmd { return m.Open(filter, "", "") },
+		Start:   func(m *Model) tea.Cmd { return m.Open(filter, "", "", "") },
 		Size:    func(m *Model, w, h int) { m.SetSize(w, h) },
 		ForRoot: fixture.ForRoot,
 	}
@@ -100,5 +100,32 @@ func TestStaleAnswerDropped(t *testing.T) {
 	waitAnswer(d, host)
 	if q := host.M.Query(); q.Window != "1h" || host.M.data.Window.To.Sub(host.M.data.Window.From) != time.Hour {
 		t.Errorf("window %s, answer for %v", q.Window, host.M.data.Window)
+	}
+}
+
+// An alert's window ends in the past: opened with until, the view
+// explains the window ending then, and opened again without, one ending
+// now.
+func TestOpenUntil(t *testing.T) {
+	until := fixture.Now().Add(-30 * time.Minute).UTC()
+	c := common.New(context.Background(), fixture.NewWith(spiked()), fixture.Now)
+	host := &fixture.Host[Model]{
+		M:       New(c),
+		Start:   func(m *Model) tea.Cmd { return m.Open("action:deny", "5m", "24h", until.Format(time.RFC3339)) },
+		Size:    func(m *Model, w, h int) { m.SetSize(w, h) },
+		ForRoot: fixture.ForRoot,
+	}
+	d := fixture.NewDriver(t, host, 100, 10)
+	waitAnswer(d, host)
+	if e := host.M.data; e == nil || !e.Window.To.Equal(until) || e.Window.To.Sub(e.Window.From) != 5*time.Minute {
+		t.Fatalf("answer %+v, err %v; want the 5m to %s", e, host.M.err, until)
+	}
+	if q := host.M.Query(); q.Filter != "action:deny" || q.Baseline != "24h" {
+		t.Errorf("query %+v", q)
+	}
+	d.Send(tea.BatchMsg{host.M.Open("", "", "", "")})
+	waitAnswer(d, host)
+	if e := host.M.data; e == nil || !e.Window.To.Equal(fixture.Now()) {
+		t.Errorf("reopened without until: %+v", e)
 	}
 }

@@ -2,7 +2,8 @@
 // an IP, a network, an email domain or a device with one user, as a tree in
 // the manner of k9s's xray view: the user, what is shared, who shares it
 // (and with d, what those users share with others). / filters the tree,
-// enter opens the journey of the user under the cursor, esc goes back.
+// enter opens the journey of the user under the cursor, F and N label
+// every user of the cluster shown fraud or legit, z undoes, esc goes back.
 package links
 
 import (
@@ -24,6 +25,8 @@ type KeyMap struct {
 	Open   key.Binding
 	Filter key.Binding
 	Depth  key.Binding
+	// Label's F, N and z label the cluster shown (its f and n are unused).
+	Label widget.LabelKeys
 }
 
 // Model is the Links view of one user.
@@ -48,6 +51,7 @@ type Model struct {
 
 	filter    widget.LineEdit
 	filtering bool
+	prompt    widget.LabelPrompt
 }
 
 // New returns an empty Links view.
@@ -60,8 +64,17 @@ func New(c *common.Common) Model {
 			Open:   key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "journey")),
 			Filter: key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "filter")),
 			Depth:  key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "depth 1/2")),
+			Label:  clusterLabelKeys(),
 		},
 	}
+}
+
+// clusterLabelKeys are F, N and z, said of the cluster.
+func clusterLabelKeys() widget.LabelKeys {
+	k := widget.DefaultLabelKeys()
+	k.FraudAll.SetHelp("F", "label cluster fraud")
+	k.LegitAll.SetHelp("N", "label cluster legit")
+	return k
 }
 
 // Open shows user's links, reading them.
@@ -95,27 +108,33 @@ func (m *Model) SetSize(w, h int) {
 	m.scroll()
 }
 
-// InputActive reports whether the filter takes the keyboard.
-func (m Model) InputActive() bool { return m.filtering }
+// InputActive reports whether the filter or the label prompt takes the
+// keyboard.
+func (m Model) InputActive() bool { return m.filtering || m.prompt.IsOpen() }
 
-// HandlesBack reports whether esc clears a filter before leaving.
-func (m Model) HandlesBack() bool { return m.filtering || m.filter.Value() != "" }
+// HandlesBack reports whether esc cancels the label prompt or clears a
+// filter before leaving.
+func (m Model) HandlesBack() bool { return m.filtering || m.prompt.IsOpen() || m.filter.Value() != "" }
 
 // ShortHelp lists the main keys.
 func (m Model) ShortHelp() []key.Binding {
+	if m.prompt.IsOpen() {
+		return m.prompt.ShortHelp()
+	}
 	if m.filtering {
 		return []key.Binding{
 			key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "keep")),
 			key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear")),
 		}
 	}
-	return []key.Binding{m.keys.Open, m.keys.Filter, m.keys.Depth, m.c.Keys.Back}
+	return []key.Binding{m.keys.Open, m.keys.Filter, m.keys.Depth, m.keys.Label.FraudAll, m.keys.Label.LegitAll, m.c.Keys.Back}
 }
 
 // FullHelp lists every key of the view.
 func (m Model) FullHelp() []key.Binding {
 	k := m.c.Keys
-	return []key.Binding{m.keys.Open, m.keys.Filter, m.keys.Depth, k.Back, k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom}
+	return []key.Binding{m.keys.Open, m.keys.Filter, m.keys.Depth, m.keys.Label.FraudAll, m.keys.Label.LegitAll, m.keys.Label.Undo,
+		k.Back, k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom}
 }
 
 // Update takes the answer and the keys.
@@ -131,12 +150,19 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 			m.links = &ls
 			m.rows = ls.Tree()
 			m.texts = make([]string, len(m.rows))
-			for i := range m.rows {
-				m.texts[i] = strings.ToLower(m.rows[i].Text(m.links))
-			}
+			m.rowTexts()
+			m.applyFilter()
+		}
+	case common.LabelledMsg:
+		if m.links != nil {
+			applyLabels(m.links, msg.Entries)
+			m.rowTexts()
 			m.applyFilter()
 		}
 	case tea.PasteMsg:
+		if m.prompt.IsOpen() {
+			return m, m.prompt.Update(m.c, msg)
+		}
 		if m.filtering && m.filter.Update(msg) {
 			m.applyFilter()
 		}
@@ -146,7 +172,68 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 	return m, nil
 }
 
+// rowTexts sets the lower-cased text of each row, for the filter.
+func (m *Model) rowTexts() {
+	for i := range m.rows {
+		m.texts[i] = strings.ToLower(m.rows[i].Text(m.links))
+	}
+}
+
+// applyLabels shows newly recorded user labels on the linked users (a
+// retract clears one) until the next read gives them from the ledger.
+func applyLabels(ls *decision.Links, entries []decision.LabelEntry) {
+	for _, e := range entries {
+		if e.Kind != decision.SubjectUser {
+			continue
+		}
+		class := string(e.Class)
+		if e.Class == decision.LabelRetract {
+			class = ""
+		}
+		for i := range ls.Links {
+			for j := range ls.Links[i].Users {
+				if u := &ls.Links[i].Users[j]; u.UserID == e.Subject {
+					u.Label = class
+				}
+			}
+		}
+	}
+}
+
+// labelCluster opens the reason prompt for labelling every user of the
+// rows shown (the user asked about and each linked user the filter keeps)
+// fraud or legit, saying how many.
+func (m *Model) labelCluster(fraud bool) tea.Cmd {
+	if m.links == nil {
+		return common.Status("F and N label the cluster shown: no links yet", common.LevelWarn)
+	}
+	class := decision.LabelLegit
+	if fraud {
+		class = decision.LabelFraud
+	}
+	seen := map[string]bool{}
+	var inputs []api.LabelInput
+	for _, i := range m.shown {
+		if u := m.rows[i].UserID(m.links); u != "" && !seen[u] {
+			seen[u] = true
+			inputs = append(inputs, api.LabelInput{Kind: decision.SubjectUser, Subject: u, Class: class})
+		}
+	}
+	if len(inputs) == 0 {
+		return common.Status("no user is shown to label", common.LevelWarn)
+	}
+	what := fmt.Sprintf("%d users of %s's cluster", len(inputs), m.user)
+	if f := m.filter.Value(); f != "" {
+		what += fmt.Sprintf(" matching %q", f)
+	}
+	m.prompt.Open(what+" "+string(class), inputs)
+	return nil
+}
+
 func (m Model) key(msg tea.KeyPressMsg) (Model, tea.Cmd) {
+	if m.prompt.IsOpen() {
+		return m, m.prompt.Update(m.c, msg)
+	}
 	if m.filtering {
 		switch msg.String() {
 		case "enter":
@@ -171,6 +258,10 @@ func (m Model) key(msg tea.KeyPressMsg) (Model, tea.Cmd) {
 	case key.Matches(msg, m.keys.Depth):
 		m.depth = 3 - m.depth
 		return m, m.load()
+	case key.Matches(msg, m.keys.Label.FraudAll, m.keys.Label.LegitAll):
+		return m, m.labelCluster(key.Matches(msg, m.keys.Label.FraudAll))
+	case key.Matches(msg, m.keys.Label.Undo):
+		return m, common.UndoLabel()
 	case key.Matches(msg, m.keys.Open):
 		if r := m.selected(); r != nil {
 			if u := r.UserID(m.links); u != "" {
@@ -282,6 +373,8 @@ func (m Model) rowLine(r *decision.LinkRow, selected bool) string {
 func (m Model) filterLine() string {
 	st := m.c.Styles
 	switch {
+	case m.prompt.IsOpen():
+		return m.prompt.View(m.width, st)
 	case m.filtering:
 		return st.Label.Render("/ ") + m.filter.View(max(m.width-2, 1), st.Selected)
 	case m.filter.Value() != "":

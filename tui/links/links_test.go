@@ -3,6 +3,7 @@ package links
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -187,4 +188,106 @@ func TestLinksHostileUser(t *testing.T) {
 		m.SetSize(size[0], size[1])
 		_ = m.View()
 	}
+}
+
+// TestLinksLabelCluster labels the cluster shown through the fixture's
+// writer: F says the count and asks a reason, enter writes a user label
+// for each user shown, the tree shows them, z asks the root to undo, and
+// with a filter only the users it keeps are labelled.
+func TestLinksLabelCluster(t *testing.T) {
+	r := ringReader(t)
+	m := newLinks(t, 80, 16, r)
+	m = run(m, m.Open("r0"))
+	m, _ = press(m, "F")
+	if !m.InputActive() || !m.HandlesBack() {
+		t.Fatal("F did not open the reason prompt")
+	}
+	if scr := screen(t, m); !strings.Contains(scr, "label 4 users of r0's cluster fraud, reason:") {
+		t.Errorf("the prompt does not say the count:\n%s", scr)
+	}
+	m, _ = press(m, "r", "i", "n", "g")
+	m, cmd := press(m, "enter")
+	if m.InputActive() || cmd == nil {
+		t.Fatal("enter did not record the labels")
+	}
+	msg, ok := cmd().(common.LabelledMsg)
+	if !ok {
+		t.Fatalf("enter answered %#v", cmd())
+	}
+	m, _ = m.Update(msg)
+	var subjects []string
+	for _, e := range ledger(t, r) {
+		if e.Kind != decision.SubjectUser || e.Class != decision.LabelFraud || e.Reason != "ring" {
+			t.Errorf("recorded %+v", e)
+		}
+		subjects = append(subjects, e.Subject)
+	}
+	if slices.Sort(subjects); fmt.Sprint(subjects) != "[r0 r1 r2 r3]" {
+		t.Errorf("labelled %v, want the ring r0..r3", subjects)
+	}
+	if scr := screen(t, m); !strings.Contains(scr, "r3  1 event  max risk 80  1 deny  fraud") {
+		t.Errorf("the tree does not show the labels:\n%s", scr)
+	}
+
+	if _, cmd := press(m, "z"); cmd == nil {
+		t.Error("z did nothing")
+	} else if _, ok := cmd().(common.UndoLabelMsg); !ok {
+		t.Errorf("z asked %#v", cmd())
+	}
+	// An undo's retracts clear the labels shown.
+	retracts := make([]decision.LabelEntry, len(msg.Entries))
+	for i, e := range msg.Entries {
+		e.Class = decision.LabelRetract
+		retracts[i] = e
+	}
+	m, _ = m.Update(common.LabelledMsg{Entries: retracts, Undo: true})
+	if scr := screen(t, m); strings.Contains(scr, "fraud") {
+		t.Errorf("the undo left labels shown:\n%s", scr)
+	}
+
+	// With a filter, N labels the users it keeps: r0 and r3.
+	m, _ = press(m, "/", "r", "3", "enter", "N")
+	if scr := screen(t, m); !strings.Contains(scr, `label 2 users of r0's cluster matching "r3" legit`) {
+		t.Errorf("the filtered prompt:\n%s", scr)
+	}
+	_, cmd = press(m, "enter")
+	lm, ok := cmd().(common.LabelledMsg)
+	if !ok || len(lm.Entries) != 2 || lm.Entries[0].Subject != "r0" || lm.Entries[1].Subject != "r3" || lm.Entries[0].Class != decision.LabelLegit {
+		t.Errorf("N with the filter r3 recorded %+v", lm)
+	}
+
+	// esc cancels without a write.
+	before := len(ledger(t, r))
+	m, _ = press(m, "F", "esc")
+	if m.InputActive() || len(ledger(t, r)) != before {
+		t.Error("esc did not cancel the prompt")
+	}
+}
+
+// ledger returns the fixture's whole ledger.
+func ledger(t *testing.T, r *fixture.Reader) []decision.LabelEntry {
+	t.Helper()
+	es, err := r.Labels(context.Background(), api.LabelsQuery{All: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return es
+}
+
+// TestLinksLabelGolden is the screen of F: the tree, and the prompt that
+// says how many users it labels in place of the filter line.
+func TestLinksLabelGolden(t *testing.T) {
+	m := newLinks(t, 80, 16, ringReader(t))
+	m = run(m, m.Open("r0"))
+	m, _ = press(m, "F", "c", "b")
+	var help string
+	for _, b := range m.FullHelp() {
+		help += b.Help().Key + " " + b.Help().Desc + "\n"
+	}
+	for _, want := range []string{"F label cluster fraud", "N label cluster legit", "z undo last label"} {
+		if !strings.Contains(help, want) {
+			t.Errorf("full help lacks %q", want)
+		}
+	}
+	golden.RequireEqual(t, screen(t, m))
 }
