@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -105,6 +106,16 @@ type replayFlags struct {
 	queryFlags
 	asJSON      bool
 	showChanged int
+	asOf        string
+}
+
+// labelsAsOf is --as-of as a time (zero when not given).
+func (f *replayFlags) labelsAsOf() (time.Time, error) {
+	t, err := parseWhen(f.asOf, time.Now())
+	if err != nil {
+		return time.Time{}, fmt.Errorf("--as-of: %w", err)
+	}
+	return t, nil
 }
 
 func (f *replayFlags) register(cmd *cobra.Command) {
@@ -112,6 +123,7 @@ func (f *replayFlags) register(cmd *cobra.Command) {
 	cmd.Flags().BoolVar(&f.asJSON, "json", false, "print one JSON object (SPEC section 12)")
 	cmd.Flags().Var(intAtLeast(&f.showChanged, 0, 0, "a whole number of decisions, 0 or more"), "show-changed",
 		"list the first N changed decisions with the deciding rule and what it read")
+	cmd.Flags().StringVar(&f.asOf, "as-of", "", "label metrics from only the labels recorded before this RFC 3339 time (or this long ago)")
 }
 
 func (a *app) policyReplayCmd() *cobra.Command {
@@ -125,10 +137,21 @@ how many decisions change, and each rule's matched and decided counts.
 
 --since, --until and --filter select the decisions counted; the decisions up to
 the policy's longest window before --since still feed velocity, as they did
-live. Label metrics are not reported yet: there is no labels ledger.`,
+live.
+
+When some of the decisions counted carry a label (riskwatch label, labels
+import), the report adds, for Safe-e's actions and the policy's, the label x
+action counts and the precision, recall and false-positive rate of deny and of
+challenge-or-deny over the labelled decisions, and the unlabelled count (JSON:
+"labels": {"live": {...}, "policy": {...}, "unlabeled": N}). Labels are those
+in force now, or with --as-of those recorded before a time.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			_, text, err := a.loadPolicy(args[0], rf.asJSON)
+			if err != nil {
+				return err
+			}
+			asOf, err := rf.labelsAsOf()
 			if err != nil {
 				return err
 			}
@@ -138,7 +161,7 @@ live. Label metrics are not reported yet: there is no labels ledger.`,
 			}
 			defer src.close()
 			rep, err := src.r.Replay(cmd.Context(), api.ReplayQuery{Name: args[0], Policy: string(text),
-				From: src.since, To: src.until, Filter: src.filter, ShowChanged: rf.showChanged})
+				From: src.since, To: src.until, Filter: src.filter, ShowChanged: rf.showChanged, AsOf: asOf})
 			if err != nil {
 				return fmt.Errorf("replay: %w", src.hint(err))
 			}
@@ -160,7 +183,12 @@ func (a *app) policyDiffCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "diff OLD NEW",
 		Short: "Run two policies over stored decisions and report what they decide differently",
-		Args:  cobra.ExactArgs(2),
+		Long: `Run two policy files over the stored decisions, as replay runs one, and report
+the old x new matrix, how many decisions they decide differently, and each
+rule's counts. When some of the decisions counted carry a label, the report adds
+the label metrics of Safe-e's actions and of both policies' (JSON: "labels":
+{"live": {...}, "old": {...}, "new": {...}, "unlabeled": N}).`,
+		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			_, oldText, err := a.loadPolicy(args[0], rf.asJSON)
 			if err != nil {
@@ -170,13 +198,17 @@ func (a *app) policyDiffCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			asOf, err := rf.labelsAsOf()
+			if err != nil {
+				return err
+			}
 			src, err := rf.open(cmd, a.getenv)
 			if err != nil {
 				return err
 			}
 			defer src.close()
 			rep, err := src.r.PolicyDiff(cmd.Context(), api.DiffQuery{OldName: args[0], Old: string(oldText),
-				NewName: args[1], New: string(newText), From: src.since, To: src.until, Filter: src.filter, ShowChanged: rf.showChanged})
+				NewName: args[1], New: string(newText), From: src.since, To: src.until, Filter: src.filter, ShowChanged: rf.showChanged, AsOf: asOf})
 			if err != nil {
 				return fmt.Errorf("diff: %w", src.hint(err))
 			}

@@ -32,6 +32,9 @@ type ReplayQuery struct {
 	Filter string `json:"filter,omitempty"`
 	// ShowChanged is how many changed decisions to list.
 	ShowChanged int `json:"show_changed,omitempty"`
+	// AsOf reads only the labels recorded before it for the label
+	// metrics (zero: all labels, those in force now).
+	AsOf time.Time `json:"as_of,omitzero"`
 }
 
 // DiffQuery asks what two policy files decide differently over stored
@@ -45,6 +48,7 @@ type DiffQuery struct {
 	To          time.Time `json:"to,omitzero"`
 	Filter      string    `json:"filter,omitempty"`
 	ShowChanged int       `json:"show_changed,omitempty"`
+	AsOf        time.Time `json:"as_of,omitzero"`
 }
 
 // ReplayReport and DiffReport are the answers of Replay and PolicyDiff
@@ -55,8 +59,9 @@ type (
 )
 
 // Stream yields the decisions with an event time in [from, to) (zero
-// values unbounded) in event-time order: what a replay reads.
-type Stream func(ctx context.Context, from, to time.Time) policy.Decisions
+// values unbounded) in event-time order, each with its label in force as
+// of asOf (zero: now): what a replay reads.
+type Stream func(ctx context.Context, from, to, asOf time.Time) policy.Decisions
 
 // ReplayPolicy answers q over the decisions of stream: the policy is
 // parsed (its problems are ErrInvalid, one FILE:LINE:COL line each), the
@@ -72,7 +77,7 @@ func ReplayPolicy(ctx context.Context, q ReplayQuery, now time.Time, stream Stre
 	if err != nil {
 		return policy.Report{}, err
 	}
-	r, err := policy.Replay(p, stream(ctx, sc.from, sc.to), policy.Options{Include: sc.include, ShowChanged: q.ShowChanged})
+	r, err := policy.Replay(p, stream(ctx, sc.from, sc.to, q.AsOf), policy.Options{Include: sc.include, ShowChanged: q.ShowChanged})
 	if err != nil {
 		return policy.Report{}, fmt.Errorf("replay %s: %w", q.Name, err)
 	}
@@ -92,7 +97,7 @@ func DiffPolicies(ctx context.Context, q DiffQuery, now time.Time, stream Stream
 	if err != nil {
 		return policy.DiffReport{}, err
 	}
-	r, err := policy.Diff(po, pn, stream(ctx, sc.from, sc.to), policy.Options{Include: sc.include, ShowChanged: q.ShowChanged})
+	r, err := policy.Diff(po, pn, stream(ctx, sc.from, sc.to, q.AsOf), policy.Options{Include: sc.include, ShowChanged: q.ShowChanged})
 	if err != nil {
 		return policy.DiffReport{}, fmt.Errorf("diff %s %s: %w", q.OldName, q.NewName, err)
 	}
@@ -155,7 +160,7 @@ const replayPage = 5000
 // fails ends the stream with its error: a replay over part of the data
 // would count velocity wrongly, so it is not partial.
 func federatedStream(f *Federation) Stream {
-	return func(ctx context.Context, from, to time.Time) policy.Decisions {
+	return func(ctx context.Context, from, to, asOf time.Time) policy.Decisions {
 		return func(yield func(*decision.Decision, error) bool) {
 			type head struct {
 				next func() (*decision.Decision, error, bool)
@@ -163,7 +168,7 @@ func federatedStream(f *Federation) Stream {
 			}
 			heads := make([]*head, 0, len(f.members))
 			for _, m := range f.members {
-				next, stop := iter.Pull2(memberStream(ctx, m, from, to))
+				next, stop := iter.Pull2(memberStream(ctx, m, from, to, asOf))
 				defer stop()
 				heads = append(heads, &head{next: next})
 			}
@@ -208,10 +213,11 @@ func byEventOrder(a, b *decision.Decision) int {
 	return cmp.Or(a.EventTime.Compare(b.EventTime), cmp.Compare(a.ID, b.ID))
 }
 
-// memberStream pages through one member's decisions in [from, to).
-func memberStream(ctx context.Context, m *member, from, to time.Time) policy.Decisions {
+// memberStream pages through one member's decisions in [from, to), with
+// their labels as of asOf.
+func memberStream(ctx context.Context, m *member, from, to, asOf time.Time) policy.Decisions {
 	return func(yield func(*decision.Decision, error) bool) {
-		q := RangeQuery{From: from, To: to, Limit: replayPage}
+		q := RangeQuery{From: from, To: to, Limit: replayPage, AsOf: asOf}
 		for {
 			p, err := m.r.Range(ctx, q)
 			m.record(err)

@@ -56,6 +56,9 @@ type RangeQuery struct {
 	// Cursor is the Next of the previous page, "" for the first.
 	Cursor string `query:"cursor"`
 	Filter string `query:"filter"`
+	// AsOf sets the decisions' labels to those in force as of it (zero:
+	// now).
+	AsOf time.Time `query:"as_of"`
 }
 
 // JourneyQuery asks for one user's decisions.

@@ -18,12 +18,19 @@ import (
 
 // labeller sets the labels of what a query returned.
 type labeller struct {
-	r   *Reader
-	ctx context.Context
+	r    *Reader
+	ctx  context.Context
+	asOf time.Time
 }
 
 // labelled returns the labeller of a query asked with ctx.
 func (r *Reader) labelled(ctx context.Context) labeller { return labeller{r: r, ctx: ctx} }
+
+// labelledAsOf is labelled with the labels in force as of asOf (zero:
+// now).
+func (r *Reader) labelledAsOf(ctx context.Context, asOf time.Time) labeller {
+	return labeller{r: r, ctx: ctx, asOf: asOf}
+}
 
 // of sets the label in force of each decision in ds and returns ds, or
 // returns err (with its api kind).
@@ -31,7 +38,7 @@ func (l labeller) of(ds []decision.Decision, err error) ([]decision.Decision, er
 	if err != nil || len(ds) == 0 {
 		return ds, kinded(err)
 	}
-	book, err := l.r.db.LabelBook(l.ctx, time.Time{})
+	book, err := l.r.db.LabelBook(l.ctx, l.asOf)
 	if err != nil {
 		return nil, kinded(err)
 	}

@@ -58,7 +58,7 @@ func TestQueryBadParameters(t *testing.T) {
 		{"/v1/decisions?reverse=maybe", 400, `reverse: want true or false, got "maybe"`},
 		{"/v1/decisions?cursor=zz", 400, `bad cursor "zz": want the Next of a page or a decision ID`},
 		{"/v1/decisions?limit=1&limit=2", 400, `parameter "limit" given 2 times`},
-		{"/v1/decisions?bogus=1", 400, `unknown parameter "bogus" (/v1/decisions takes from, to, reverse, limit, cursor, filter)`},
+		{"/v1/decisions?bogus=1", 400, `unknown parameter "bogus" (/v1/decisions takes from, to, reverse, limit, cursor, filter, as_of)`},
 		{"/v1/decisions?filter=%zz", 400, "bad query string"},
 		{"/v1/stats?filter=" + url.QueryEscape("risk>=abc"), 400, `filter: `},
 		{"/v1/stats?filter=" + url.QueryEscape("risk>=abc"), 400, `"abc" is not a number`},

@@ -197,7 +197,7 @@ func (r *Reader) Range(ctx context.Context, q api.RangeQuery) (api.Page, error) 
 		return api.Page{}, err
 	}
 	p, err := r.db.Range(ctx, store.RangeQuery{From: q.From, To: q.To, Reverse: q.Reverse, Limit: q.Limit, Cursor: q.Cursor, Filter: f})
-	ds, err := r.labelled(ctx).of(p.Decisions, err)
+	ds, err := r.labelledAsOf(ctx, q.AsOf).of(p.Decisions, err)
 	return api.Page{Decisions: ds, Next: p.Next}, err
 }
 
@@ -427,7 +427,26 @@ func (r *Reader) PolicyDiff(ctx context.Context, q api.DiffQuery) (policy.DiffRe
 	return rep, kinded(err)
 }
 
-// stream is the store's decisions in event-time order, what a replay reads.
-func (r *Reader) stream(ctx context.Context, from, to time.Time) policy.Decisions {
-	return policy.Decisions(r.db.Scan(ctx, from, to))
+// stream is the store's decisions in event-time order, what a replay
+// reads, each with its label in force as of asOf (as Range sets it), so
+// that the replay measures against labels.
+func (r *Reader) stream(ctx context.Context, from, to, asOf time.Time) policy.Decisions {
+	return func(yield func(*decision.Decision, error) bool) {
+		book, err := r.db.LabelBook(ctx, asOf)
+		if err != nil {
+			yield(nil, kinded(err))
+			return
+		}
+		for d, err := range r.db.Scan(ctx, from, to) {
+			if err == nil {
+				d.Label = ""
+				if e, ok := book.Of(d); ok {
+					d.Label = e.Class
+				}
+			}
+			if !yield(d, err) {
+				return
+			}
+		}
+	}
 }

@@ -23,6 +23,17 @@ type DiffReport struct {
 	NewRules []RuleCount `json:"new_rules"`
 	// Changes lists the first Options.ShowChanged of them.
 	Changes []DiffChange `json:"changes,omitempty"`
+	// Labels is as in Report, for Safe-e's actions and both policies'.
+	Labels *DiffLabels `json:"labels,omitempty"`
+}
+
+// DiffLabels is ReplayLabels for a diff: the labelled decisions' counts
+// and metrics for Safe-e's actions and the old and new policies'.
+type DiffLabels struct {
+	Live      decision.LabelSplit `json:"live"`
+	Old       decision.LabelSplit `json:"old"`
+	New       decision.LabelSplit `json:"new"`
+	Unlabeled uint64              `json:"unlabeled"`
 }
 
 // DiffChange is a decision two policies decide differently, with each
@@ -43,10 +54,18 @@ type DiffChange struct {
 func Diff(oldPolicy, newPolicy *Policy, decisions Decisions, opts Options) (*DiffReport, error) {
 	r := &DiffReport{}
 	to, tn := newTally(oldPolicy), newTally(newPolicy)
+	var labels DiffLabels
 	var err error
 	r.From, r.To, err = replay([]*Policy{oldPolicy, newPolicy}, decisions, opts, func(d *decision.Decision, evs []*Evaluator, rs []Result) error {
 		o, n := rs[0], rs[1]
 		r.Decisions++
+		if labelled(d) {
+			labels.Live.Labels.Count(d.Label, d.Action)
+			labels.Old.Labels.Count(d.Label, o.Action)
+			labels.New.Labels.Count(d.Label, n.Action)
+		} else {
+			labels.Unlabeled++
+		}
 		r.Live.Add(d.Action)
 		r.Matrix.Add(o.Action, n.Action)
 		to.add(o)
@@ -76,5 +95,8 @@ func Diff(oldPolicy, newPolicy *Policy, decisions Decisions, opts Options) (*Dif
 	}
 	r.Old, r.OldRules = to.counts, to.rules
 	r.New, r.NewRules = tn.counts, tn.rules
+	if labels.Unlabeled < uint64(r.Decisions) {
+		r.Labels = &labels
+	}
 	return r, nil
 }

@@ -26,8 +26,8 @@ type Options struct {
 	ShowChanged int
 	// Each, when set, is called for every included decision with what
 	// each policy decided (one Result for Replay, old then new for Diff),
-	// after the report counted it: the place for label metrics and other
-	// per-decision tallies. The Results are valid during the call only.
+	// after the report counted it: the place for other per-decision
+	// tallies. The Results are valid during the call only.
 	Each func(d *decision.Decision, results []Result)
 }
 
@@ -48,6 +48,23 @@ type Report struct {
 	Rules   []RuleCount `json:"rules"`
 	// Changes lists the first Options.ShowChanged changed decisions.
 	Changes []Change `json:"changes,omitempty"`
+	// Labels, when a decision counted carries a label (Decision.Label),
+	// measures Safe-e's and the policy's actions against the labels.
+	Labels *ReplayLabels `json:"labels,omitempty"`
+}
+
+// ReplayLabels measures a replay against labels: the label x action
+// counts and metrics of the labelled decisions counted, for Safe-e's
+// actions (Live) and the policy's, and how many counted were unlabelled.
+type ReplayLabels struct {
+	Live      decision.LabelSplit `json:"live"`
+	Policy    decision.LabelSplit `json:"policy"`
+	Unlabeled uint64              `json:"unlabeled"`
+}
+
+// labelled is whether d carries a label that metrics count.
+func labelled(d *decision.Decision) bool {
+	return d.Label == decision.LabelFraud || d.Label == decision.LabelLegit
 }
 
 // RuleCount is what one rule did in a replay.
@@ -95,10 +112,17 @@ type Change struct {
 func Replay(p *Policy, decisions Decisions, opts Options) (*Report, error) {
 	r := &Report{}
 	t := newTally(p)
+	var labels ReplayLabels
 	var err error
 	r.From, r.To, err = replay([]*Policy{p}, decisions, opts, func(d *decision.Decision, evs []*Evaluator, rs []Result) error {
 		res := rs[0]
 		r.Decisions++
+		if labelled(d) {
+			labels.Live.Labels.Count(d.Label, d.Action)
+			labels.Policy.Labels.Count(d.Label, res.Action)
+		} else {
+			labels.Unlabeled++
+		}
 		r.Live.Add(d.Action)
 		r.Matrix.Add(d.Action, res.Action)
 		t.add(res)
@@ -119,6 +143,9 @@ func Replay(p *Policy, decisions Decisions, opts Options) (*Report, error) {
 		return nil, err
 	}
 	r.Policy, r.Rules = t.counts, t.rules
+	if labels.Unlabeled < uint64(r.Decisions) {
+		r.Labels = &labels
+	}
 	return r, nil
 }
 

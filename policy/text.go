@@ -26,6 +26,9 @@ func (r *Report) WriteText(w io.Writer, name string) error {
 	fmt.Fprintf(tw, "policy %s over %d decisions%s: %d changed\n", name, r.Decisions, span(r.From, r.To), r.Changed)
 	writeMatrix(tw, "live \\ policy", r.Matrix)
 	writeRules(tw, r.Rules, r.Policy)
+	if l := r.Labels; l != nil {
+		writeLabels(tw, r.Decisions, l.Unlabeled, labelRow{"live", l.Live}, labelRow{name, l.Policy})
+	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
@@ -48,6 +51,9 @@ func (r *DiffReport) WriteText(w io.Writer, oldName, newName string) error {
 	writeRules(tw, r.OldRules, r.Old)
 	fmt.Fprintf(tw, "\n%s\n", newName)
 	writeRules(tw, r.NewRules, r.New)
+	if l := r.Labels; l != nil {
+		writeLabels(tw, r.Decisions, l.Unlabeled, labelRow{"live", l.Live}, labelRow{oldName, l.Old}, labelRow{newName, l.New})
+	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
@@ -109,6 +115,29 @@ func writeRules(tw *tabwriter.Writer, rules []RuleCount, total Counts) {
 	}
 	errs := total[decision.ActionError.Index()]
 	fmt.Fprintf(tw, "(default)\t\t%d\t\t\n", all-decided-errs)
+}
+
+// labelRow is one way of deciding in the label table.
+type labelRow struct {
+	name  string
+	split decision.LabelSplit
+}
+
+// writeLabels writes the labelled decisions' counts (fraud and legit,
+// each as allow/challenge/deny) and the precision, recall and
+// false-positive rate of deny and of challenge-or-deny, one row each
+// (the decisions with an error action are in neither).
+func writeLabels(tw *tabwriter.Writer, decisions int, unlabeled uint64, rows ...labelRow) {
+	fmt.Fprintf(tw, "\nlabels: %d labelled, %d unlabelled\n", uint64(decisions)-unlabeled, unlabeled)
+	fmt.Fprintf(tw, "actions\tfraud a/c/d\tlegit a/c/d\tdeny prec\trecall\tfpr\tc|d prec\trecall\tfpr\t\n")
+	for _, r := range rows {
+		c, m := r.split.Labels, r.split.Labels.Metrics()
+		fmt.Fprintf(tw, "%s\t%d/%d/%d\t%d/%d/%d\t%.3f\t%.3f\t%.3f\t%.3f\t%.3f\t%.3f\t\n", quoted(r.name),
+			c[decision.ClassFraud][0], c[decision.ClassFraud][1], c[decision.ClassFraud][2],
+			c[decision.ClassLegit][0], c[decision.ClassLegit][1], c[decision.ClassLegit][2],
+			m.Deny.Precision, m.Deny.Recall, m.Deny.FPR,
+			m.ChallengeOrDeny.Precision, m.ChallengeOrDeny.Recall, m.ChallengeOrDeny.FPR)
+	}
 }
 
 func refText(r Ref) string {

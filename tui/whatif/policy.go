@@ -14,8 +14,10 @@ import (
 
 // Policy mode (p) shows a replay of the collector's shadow policy over
 // the window instead of the thresholds: Safe-e's actions against the
-// policy's, and each rule's matched and decided counts. It is read when
-// the mode is entered and when the window changes.
+// policy's, each rule's matched and decided counts and, when decisions
+// carry labels, the precision and recall of Safe-e's actions and the
+// policy's. It is read when the mode is entered and when the window
+// changes.
 
 // policyRead is a replay as read for a window.
 type policyRead struct {
@@ -49,7 +51,8 @@ func (m *Model) onPolicy(msg common.Answer[policyRead]) {
 }
 
 // policyLines renders the replay: a summary, the matrix of Safe-e's
-// actions (rows) against the policy's (columns), and the rules.
+// actions (rows) against the policy's (columns), the label metrics when
+// there are labels (above the rules, which may be many), and the rules.
 func (m Model) policyLines() []string {
 	st := m.c.Styles
 	line := func(s string) string { return common.Truncate(s, m.width) }
@@ -75,6 +78,20 @@ func (m Model) policyLines() []string {
 			row += cell(strconv.Itoa(n), 11)
 		}
 		out = append(out, line(row))
+	}
+	if l := rep.Labels; l != nil {
+		labelled := uint64(rep.Decisions) - l.Unlabeled
+		out = append(out, "", st.Dim.Render(line(fmt.Sprintf("%-32s%11s%11s%11s%11s",
+			fmt.Sprintf("%s labelled, %s not", common.Count(labelled), common.Count(l.Unlabeled)),
+			"deny prec", "recall", "c|d prec", "recall"))))
+		for _, row := range []struct {
+			name  string
+			split decision.LabelSplit
+		}{{"safe-e", l.Live}, {"policy", l.Policy}} {
+			pm := row.split.Labels.Metrics()
+			out = append(out, line(fmt.Sprintf("%-32s%11.3f%11.3f%11.3f%11.3f", row.name,
+				pm.Deny.Precision, pm.Deny.Recall, pm.ChallengeOrDeny.Precision, pm.ChallengeOrDeny.Recall)))
+		}
 	}
 	out = append(out, "", st.Dim.Render(line(fmt.Sprintf("%-32s%11s%11s%9s", "rule", "matched", "decided", "errors"))))
 	for _, r := range rep.Rules {
