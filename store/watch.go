@@ -19,8 +19,14 @@ type fileWatch struct {
 	// size is the largest size seen: bbolt never shrinks its file, so a
 	// smaller one was truncated by someone else.
 	size int64
-	stop chan struct{}
-	done chan struct{}
+	// blocks is the most bytes the filesystem was seen to hold for the
+	// file. A truncation can hide from size: bbolt's next commit writes
+	// its pages at their old offsets and the file is as long as before,
+	// but holes where everything else was. bbolt never frees blocks, so
+	// losing most of them is the same proof.
+	blocks int64
+	stop   chan struct{}
+	done   chan struct{}
 }
 
 // startWatch records the file now at the path and checks it every interval
@@ -31,6 +37,7 @@ func (db *DB) startWatch(every time.Duration) error {
 		return fmt.Errorf("open store %s: %w", db.path, err)
 	}
 	db.watch = &fileWatch{opened: st, size: st.Size(), stop: make(chan struct{}), done: make(chan struct{})}
+	db.watch.blocks, _ = allocated(st)
 	go db.watchFile(every)
 	return nil
 }
@@ -71,6 +78,12 @@ func (db *DB) checkFile() error {
 		return fmt.Errorf("store %s: %w: another file took its path; this process writes to a file no one will open again", db.path, ErrFileLost)
 	case st.Size() < w.size:
 		return fmt.Errorf("store %s: %w: it was truncated from %d to %d bytes", db.path, ErrFileLost, w.size, st.Size())
+	}
+	if b, ok := allocated(st); ok {
+		if b < w.blocks/2 {
+			return fmt.Errorf("store %s: %w: it was truncated (%d bytes held on disk, %d before) and written again", db.path, ErrFileLost, b, w.blocks)
+		}
+		w.blocks = max(w.blocks, b)
 	}
 	w.size = st.Size()
 	return nil

@@ -121,3 +121,45 @@ func TestFileLostNotForGrowth(t *testing.T) {
 		t.Fatalf("a growing store taken for lost: %v", err)
 	}
 }
+
+// TestTruncationHiddenBySize: the file is truncated and then written again
+// up to its old length (what bbolt's next commit may do, writing its pages
+// at their old offsets), so its size says nothing. The blocks the
+// filesystem no longer holds still show the loss.
+func TestTruncationHiddenBySize(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "riskwatch.db")
+	db, err := Open(path, Options{NoSync: true, WatchEvery: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for i := range 50 {
+		if _, err := db.Enqueue(context.Background(), []InboxEvent{{EventID: fmt.Sprint("e-", i), Body: make([]byte, 4096)}}, nil, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.checkLost(); err != nil {
+		t.Fatalf("lost before anything happened: %v", err)
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, ok := allocated(st); !ok || b < 64<<10 {
+		t.Skipf("the filesystem reports %d bytes held (%v): nothing to compare", b, ok)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteAt([]byte{1}, st.Size()-1); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if err := db.checkLost(); !errors.Is(err, ErrFileLost) {
+		t.Fatalf("checkLost after a truncation hidden by size = %v, want ErrFileLost", err)
+	}
+}
