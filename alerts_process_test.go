@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -234,4 +235,168 @@ func TestAlertBannerInTmux(t *testing.T) {
 	s.waitScreen("Live on the window", 5*time.Second, func(scr string) bool {
 		return strings.Contains(scr, "[1 Live]") && strings.Contains(scr, "until:"+end.UTC().Format("2006-01-02T15:04"))
 	})
+}
+
+// TestAlertOutageAndResolutionFromCollector: a collector process whose
+// webhook is down for its first minute loses no notification: once the
+// webhook returns it gets the firing of a planted spike and then its
+// resolution, in that order, while /v1/health shows the failing notifier
+// during the outage and the decisions posted meanwhile are all scored.
+func TestAlertOutageAndResolutionFromCollector(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the real binary for two minutes")
+	}
+	dir := t.TempDir()
+	env := []string{"HOME=" + dir, "XDG_CONFIG_HOME=" + dir}
+	db := filepath.Join(dir, "rw.db")
+
+	// The spike lies in the minute before end, which the collector
+	// evaluates once a started collector's clock passes end+10s, if it
+	// starts before end+70s; wait for a moment that leaves planting and
+	// starting 25 s.
+	for time.Now().Second() > 45 {
+		time.Sleep(time.Second)
+	}
+	end := time.Now().Truncate(time.Minute)
+	planted := plantMinute(t, env, db, end)
+
+	// The webhook's address is reserved and left unanswered for a minute.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hookAddr := ln.Addr().String()
+	ln.Close()
+	rules := filepath.Join(dir, "alerts.toml")
+	err = os.WriteFile(rules, []byte(fmt.Sprintf(`
+[[alert]]
+name = "login spike"
+kind = "rate"
+window = "1m"
+above = 30
+notify = ["webhook:http://%s/hook"]
+`, hookAddr)), 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := start(t, env, "collect", "--emulator", "--db", db, "--listen", "127.0.0.1:0", "--alerts", rules)
+	addr := p.await(t, reListen, 10*time.Second)
+	down := time.Now()
+
+	// While the webhook is down, Health names it failing and scoring goes on.
+	waitFor(t, 30*time.Second, "the webhook's failure in /v1/health", func() bool {
+		var h struct {
+			Notifiers []struct {
+				Target    string `json:"target"`
+				Failed    uint64 `json:"failed"`
+				Retries   uint64 `json:"retries"`
+				LastError string `json:"last_error"`
+			} `json:"notifiers"`
+		}
+		resp, err := http.Get("http://" + addr + "/v1/health")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		if json.NewDecoder(resp.Body).Decode(&h) != nil {
+			return false
+		}
+		return len(h.Notifiers) == 1 && h.Notifiers[0].Retries > 0 && h.Notifiers[0].LastError != ""
+	})
+	var evs []event
+	for i := range 500 {
+		evs = append(evs, event{ID: fmt.Sprintf("during-%d", i), User: fmt.Sprintf("d%d", i%50), Email: fmt.Sprintf("d%d@example.com", i%50),
+			IP: fmt.Sprintf("10.2.%d.%d", i%7, i%50), UA: uaChrome, Type: "login/succeeded", At: end.Add(-time.Hour)})
+	}
+	post(t, "http://"+addr, evs)
+	waitFor(t, 30*time.Second, "the events posted during the outage scored", func() bool {
+		h, err := getHealth(addr)
+		return err == nil && h.Decisions == planted+uint64(len(evs)) && h.Inbox == 0
+	})
+
+	time.Sleep(time.Until(down.Add(time.Minute)))
+	bodies := make(chan []byte, 16)
+	hook := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		bodies <- b
+	}))
+	hook.Listener.Close()
+	if hook.Listener, err = net.Listen("tcp", hookAddr); err != nil {
+		t.Fatalf("the webhook's address was taken meanwhile: %v", err)
+	}
+	hook.Start()
+	defer hook.Close()
+
+	var states []string
+	for len(states) < 2 {
+		select {
+		case b := <-bodies:
+			var got struct {
+				Alert, State string
+				At           time.Time
+				Drivers      []any
+			}
+			if err := json.Unmarshal(b, &got); err != nil {
+				t.Fatalf("webhook body %s: %v", b, err)
+			}
+			if got.Alert != "login spike" {
+				t.Errorf("webhook got %s", b)
+			}
+			if got.State == "firing" && (!got.At.Equal(end) || len(got.Drivers) == 0) {
+				t.Errorf("firing %s, want it at %s with drivers", b, end)
+			}
+			if got.State == "resolved" && !got.At.Equal(end.Add(2*time.Minute)) {
+				t.Errorf("resolution %s, want it at %s", b, end.Add(2*time.Minute))
+			}
+			states = append(states, got.State)
+		case <-time.After(2 * time.Minute):
+			t.Fatalf("webhook got %v, want firing then resolved", states)
+		}
+	}
+	if states[0] != "firing" || states[1] != "resolved" {
+		t.Errorf("webhook got %v, want firing then resolved", states)
+	}
+}
+
+// plantMinute stores, through a collector process that then stops, a
+// quiet hour (200 events from 10.x addresses) and 100 failed logins from
+// 203.0.113.0/24 with curl in the minute before end; it returns how many.
+func plantMinute(t *testing.T, env []string, db string, end time.Time) uint64 {
+	t.Helper()
+	p := start(t, env, "collect", "--emulator", "--db", db, "--listen", "127.0.0.1:0")
+	addr := p.await(t, reListen, 10*time.Second)
+	var evs []event
+	for i := range 200 {
+		evs = append(evs, event{ID: fmt.Sprintf("quiet-%d", i), User: fmt.Sprintf("u%d", i%40), Email: fmt.Sprintf("u%d@example.com", i%40),
+			IP: fmt.Sprintf("10.1.%d.%d", i%9, i%40), UA: uaChrome, Type: "login/succeeded",
+			At: end.Add(-61*time.Minute + time.Duration(i)*17*time.Second)})
+	}
+	for i := range 100 {
+		evs = append(evs, event{ID: fmt.Sprintf("spike-%d", i), User: fmt.Sprintf("s%d", i), Email: fmt.Sprintf("s%d@mail.test", i),
+			IP: fmt.Sprintf("203.0.113.%d", i), UA: "curl/8.5.0", Type: "login/failed",
+			At: end.Add(-time.Minute + time.Duration(i)*500*time.Millisecond)})
+	}
+	post(t, "http://"+addr, evs)
+	waitFor(t, 15*time.Second, "the planted minute scored", func() bool {
+		h, err := getHealth(addr)
+		return err == nil && h.Decisions == uint64(len(evs)) && h.Inbox == 0
+	})
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	<-p.done
+	_ = p.cmd.Wait()
+	return uint64(len(evs))
+}
+
+// waitFor polls cond until it holds, failing the test after d.
+func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s within %s", what, d)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
