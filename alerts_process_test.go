@@ -284,7 +284,7 @@ notify = ["webhook:http://%s/hook"]
 	down := time.Now()
 
 	// While the webhook is down, Health names it failing and scoring goes on.
-	waitFor(t, 30*time.Second, "the webhook's failure in /v1/health", func() bool {
+	waitUntil(t, 30*time.Second, "the webhook's failure in /v1/health", func() bool {
 		var h struct {
 			Notifiers []struct {
 				Target    string `json:"target"`
@@ -309,7 +309,7 @@ notify = ["webhook:http://%s/hook"]
 			IP: fmt.Sprintf("10.2.%d.%d", i%7, i%50), UA: uaChrome, Type: "login/succeeded", At: end.Add(-time.Hour)})
 	}
 	post(t, "http://"+addr, evs)
-	waitFor(t, 30*time.Second, "the events posted during the outage scored", func() bool {
+	waitUntil(t, 30*time.Second, "the events posted during the outage scored", func() bool {
 		h, err := getHealth(addr)
 		return err == nil && h.Decisions == planted+uint64(len(evs)) && h.Inbox == 0
 	})
@@ -377,7 +377,7 @@ func plantMinute(t *testing.T, env []string, db string, end time.Time) uint64 {
 			At: end.Add(-time.Minute + time.Duration(i)*500*time.Millisecond)})
 	}
 	post(t, "http://"+addr, evs)
-	waitFor(t, 15*time.Second, "the planted minute scored", func() bool {
+	waitUntil(t, 15*time.Second, "the planted minute scored", func() bool {
 		h, err := getHealth(addr)
 		return err == nil && h.Decisions == uint64(len(evs)) && h.Inbox == 0
 	})
@@ -387,16 +387,4 @@ func plantMinute(t *testing.T, env []string, db string, end time.Time) uint64 {
 	<-p.done
 	_ = p.cmd.Wait()
 	return uint64(len(evs))
-}
-
-// waitFor polls cond until it holds, failing the test after d.
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("no %s within %s", what, d)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }

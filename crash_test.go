@@ -19,20 +19,40 @@ import (
 )
 
 var (
+	tempOnce sync.Once
+	tempPath string
+	tempErr  error
+
 	buildOnce sync.Once
 	binPath   string
 	buildErr  error
 )
 
-// buildBinary builds riskwatch once per test process.
-func buildBinary(t *testing.T) string {
+// TestMain removes what the tests share across the process: the binary
+// and the benchmarks' stores.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if tempPath != "" {
+		_ = os.RemoveAll(tempPath)
+	}
+	os.Exit(code)
+}
+
+// tempDir is a directory that lasts as long as the test process.
+func tempDir(t testing.TB) string {
 	t.Helper()
+	tempOnce.Do(func() { tempPath, tempErr = os.MkdirTemp("", "riskwatch-test-") })
+	if tempErr != nil {
+		t.Fatal(tempErr)
+	}
+	return tempPath
+}
+
+// buildBinary builds riskwatch once per test process.
+func buildBinary(t testing.TB) string {
+	t.Helper()
+	dir := tempDir(t)
 	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "riskwatch-bin-")
-		if err != nil {
-			buildErr = err
-			return
-		}
 		binPath = filepath.Join(dir, "riskwatch")
 		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
 		if err != nil {
@@ -52,7 +72,7 @@ type proc struct {
 	done  chan struct{}
 }
 
-func start(t *testing.T, env []string, args ...string) *proc {
+func start(t testing.TB, env []string, args ...string) *proc {
 	t.Helper()
 	cmd := exec.Command(buildBinary(t), args...)
 	cmd.Env = append(os.Environ(), env...)
@@ -84,7 +104,7 @@ func start(t *testing.T, env []string, args ...string) *proc {
 }
 
 // await returns the first submatch of re in the process's stderr.
-func (p *proc) await(t *testing.T, re *regexp.Regexp, d time.Duration) string {
+func (p *proc) await(t testing.TB, re *regexp.Regexp, d time.Duration) string {
 	t.Helper()
 	deadline := time.After(d)
 	for {

@@ -14,13 +14,13 @@ import (
 // tmuxSession drives a program in a detached tmux session on a private
 // server socket, reading the screen as a person would see it.
 type tmuxSession struct {
-	t      *testing.T
+	t      testing.TB
 	sock   string
 	name   string
 	stderr string // the program's standard error
 }
 
-func newTmux(t *testing.T, w, h int, env []string, argv ...string) *tmuxSession {
+func newTmux(t testing.TB, w, h int, env []string, argv ...string) *tmuxSession {
 	t.Helper()
 	if _, err := exec.LookPath("tmux"); err != nil {
 		t.Skip("tmux is not installed (.ci/run installs it)")
