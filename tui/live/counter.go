@@ -5,11 +5,6 @@ type counts struct {
 	matching, total uint64
 }
 
-func (c *counts) add(o counts) {
-	c.matching += o.matching
-	c.total += o.total
-}
-
 // countRead is the answer to a count: the counts, and the newest decision
 // the store held just after (api.Reader.Latest read after Stats).
 type countRead struct {
