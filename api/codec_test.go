@@ -74,7 +74,7 @@ func TestCodecReadsAndRefuses(t *testing.T) {
 		"/f?score=bot&challenge=1&deny=2&limit=1.5":       `limit: want a whole number, got "1.5"`,
 		"/f?score=bot&challenge=1&deny=2&from=yesterday":  `from: want an RFC 3339 time such as 2026-11-25T10:00:00Z, got "yesterday"`,
 		"/f?score=bot&challenge=1&deny=2&limit=1&limit=2": `parameter "limit" given 2 times`,
-		"/f?score=bot&challenge=1&deny=2&color=red":       `unknown parameter "color" (/f takes score, challenge, deny, from, to, limit)`,
+		"/f?score=bot&challenge=1&deny=2&color=red":       `unknown parameter "color" (/f takes score, challenge, deny, from, to, limit, brief)`,
 		"/f?%zz": "bad query string",
 		"/f?score=bot&challenge=1&deny=2&reverse=true&x=1": `unknown parameter "reverse"`,
 	} {

@@ -21,6 +21,10 @@ type LatestQuery struct {
 	// Before, a decision ID, returns those that arrived before it (to page
 	// back from the oldest row shown); "" starts at the newest.
 	Before string `query:"before"`
+	// Brief leaves each decision's raw request and response out (nil):
+	// what a list on a screen needs, at a fraction of the cost; Decision
+	// reads one decision whole.
+	Brief bool `query:"brief"`
 }
 
 // decisionQuery is Decision's query: the ID of one decision.
@@ -66,6 +70,10 @@ type JourneyQuery struct {
 	User string `path:"id"`
 	// Limit bounds the answer; <= 0 asks for as many as the reader gives.
 	Limit int `query:"limit"`
+	// Brief leaves each decision's raw request and response out (nil):
+	// what a list on a screen needs, at a fraction of the cost; Decision
+	// reads one decision whole.
+	Brief bool `query:"brief"`
 }
 
 // UsersQuery selects and orders user summaries.
@@ -101,6 +109,10 @@ type FlipsQuery struct {
 	To         time.Time           `query:"to"`
 	// Limit bounds the answer; <= 0 lets the reader choose.
 	Limit int `query:"limit"`
+	// Brief leaves each decision's raw request and response out (nil):
+	// what a list on a screen needs, at a fraction of the cost; Decision
+	// reads one decision whole.
+	Brief bool `query:"brief"`
 }
 
 // LinksQuery asks who shares an IP, a network, an email domain or a device

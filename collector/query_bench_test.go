@@ -76,6 +76,10 @@ func BenchmarkQueryOverHTTP(b *testing.B) {
 			ds, err := r.Journey(ctx, api.JourneyQuery{User: benchJourney, Limit: 1000})
 			return len(ds), err
 		}},
+		{"Journey1kBrief", func(r api.Reader) (int, error) {
+			ds, err := r.Journey(ctx, api.JourneyQuery{User: benchJourney, Limit: 1000, Brief: true})
+			return len(ds), err
+		}},
 		{"Histogram24h", func(r api.Reader) (int, error) {
 			h, err := r.Histogram(ctx, api.HistogramQuery{Score: decision.ScoreRisk, From: end.Add(-24 * time.Hour), To: end})
 			return int(h.Total), err

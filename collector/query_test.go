@@ -123,6 +123,20 @@ func readCases(fx *readFixture, ids []string) []readCase {
 				t.Error("no denies")
 			}
 		}},
+		{name: "Latest brief", call: func(ctx context.Context, r api.Reader) (any, error) {
+			return r.Latest(ctx, api.LatestQuery{Filter: "-action:error", N: 50, Brief: true})
+		}, check: wantBrief(50)},
+		{name: "Journey brief", call: func(ctx context.Context, r api.Reader) (any, error) {
+			last, err := r.Latest(ctx, api.LatestQuery{Filter: "-action:error", N: 1})
+			if err != nil || len(last) != 1 {
+				return nil, fmt.Errorf("latest: %v", err)
+			}
+			return r.Journey(ctx, api.JourneyQuery{User: last[0].UserID, Brief: true})
+		}, check: wantBrief(1)},
+		{name: "Flips brief", call: func(ctx context.Context, r api.Reader) (any, error) {
+			return r.Flips(ctx, api.FlipsQuery{Thresholds: decision.Thresholds{Score: decision.ScoreRisk, Challenge: 1, Deny: 2},
+				To: soon, Limit: 20, Brief: true})
+		}, check: wantBrief(20)},
 		{name: "Latest n=0", call: func(ctx context.Context, r api.Reader) (any, error) {
 			return r.Latest(ctx, api.LatestQuery{})
 		}, check: func(t *testing.T, v any, err error) {
@@ -427,6 +441,22 @@ func wantError(part string) func(t *testing.T, v any, err error) {
 		t.Helper()
 		if err == nil || !strings.Contains(err.Error(), part) {
 			t.Errorf("error %v, want one mentioning %q", err, part)
+		}
+	}
+}
+
+// wantBrief checks a brief list: at least n decisions, none carrying its
+// raw request or response.
+func wantBrief(n int) func(t *testing.T, v any, err error) {
+	return func(t *testing.T, v any, err error) {
+		ds := decisionsOf(t, v, err)
+		if len(ds) < n {
+			t.Fatalf("%d decisions, want at least %d", len(ds), n)
+		}
+		for _, d := range ds {
+			if d.Request != nil || d.Response != nil || d.Type == "" {
+				t.Fatalf("%s: request %q, response %q, type %q: want a brief decision", d.ID, d.Request, d.Response, d.Type)
+			}
 		}
 	}
 }

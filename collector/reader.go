@@ -144,7 +144,7 @@ func (r *Reader) Latest(ctx context.Context, q api.LatestQuery) ([]decision.Deci
 	if err := checkID("before", q.Before); err != nil {
 		return nil, err
 	}
-	return r.labelled(ctx).of(r.db.Latest(ctx, f, q.N, q.Before))
+	return r.labelled(ctx).of(r.db.LatestOf(ctx, f, q.N, q.Before, store.Brief(q.Brief)))
 }
 
 // After returns up to n decisions stored after the decision with ID after,
@@ -203,7 +203,7 @@ func (r *Reader) Range(ctx context.Context, q api.RangeQuery) (api.Page, error) 
 
 // Journey returns one user's decisions, newest first.
 func (r *Reader) Journey(ctx context.Context, q api.JourneyQuery) ([]decision.Decision, error) {
-	return r.labelled(ctx).of(r.db.UserDecisions(ctx, q.User, q.Limit))
+	return r.labelled(ctx).of(r.db.UserDecisionsOf(ctx, q.User, q.Limit, store.Brief(q.Brief)))
 }
 
 // Users lists users with their aggregates.
@@ -300,7 +300,7 @@ func (r *Reader) Flips(ctx context.Context, q api.FlipsQuery) ([]decision.Decisi
 	if err := checkScore(q.Thresholds.Score); err != nil {
 		return nil, err
 	}
-	return r.labelled(ctx).of(r.db.Flips(ctx, q.Thresholds, q.From, q.To, q.Limit))
+	return r.labelled(ctx).of(r.db.FlipsOf(ctx, q.Thresholds, q.From, q.To, q.Limit, store.Brief(q.Brief)))
 }
 
 // Notify signals newly stored decisions without carrying them (the

@@ -208,19 +208,21 @@ func walkDecisions(ctx context.Context, tx *bolt.Tx, user string, r evRange, fn 
 }
 
 // matcher decodes only what a filter needs before deciding, and the raw
-// request and response only for decisions that match.
+// request and response only for decisions that match, and only when the
+// list carries them (brief false).
 type matcher struct {
-	f    *decision.Filter
-	user string // when set, the exact user (index keys may be cut)
-	d    decision.Decision
+	f     *decision.Filter
+	user  string // when set, the exact user (index keys may be cut)
+	brief bool
+	d     decision.Decision
 }
 
 // match reports whether the stored decision matches and, if so, returns it
-// fully decoded.
+// decoded.
 func (m *matcher) match(k decKey, v []byte) (decision.Decision, bool, error) {
 	if m.f.Empty() && len(m.user) <= maxIndexPart {
 		var d decision.Decision
-		err := decodeDecision(k[:], v, &d, true)
+		err := decodeDecision(k[:], v, &d, !m.brief)
 		return d, err == nil, err
 	}
 	if err := decodeDecision(k[:], v, &m.d, false); err != nil {
@@ -230,9 +232,25 @@ func (m *matcher) match(k decKey, v []byte) (decision.Decision, bool, error) {
 		return decision.Decision{}, false, nil
 	}
 	var d decision.Decision
+	if m.brief {
+		return m.d, true, nil
+	}
 	err := decodeDecision(k[:], v, &d, true)
 	return d, err == nil, err
 }
+
+// Brief is how a list of decisions reads them: Full with each decision's
+// raw request and response, Brief without them (nil), for lists on a
+// screen, which show neither and fetch one decision whole with Get.
+// Decoding (and, stored compressed, inflating) the raw bodies is most of a
+// list's cost.
+type Brief bool
+
+// The two ways to read a list.
+const (
+	Full  Brief = false
+	Short Brief = true
+)
 
 // Get returns the decision with the given ID, or an error wrapping
 // ErrNotFound.
@@ -269,6 +287,11 @@ func (db *DB) Get(ctx context.Context, id string) (decision.Decision, error) {
 // times no further ahead of the store's clock than that); f's until: bound
 // is only a filter term here.
 func (db *DB) Latest(ctx context.Context, f *decision.Filter, n int, before string) ([]decision.Decision, error) {
+	return db.LatestOf(ctx, f, n, before, Full)
+}
+
+// LatestOf is Latest reading the decisions as brief says.
+func (db *DB) LatestOf(ctx context.Context, f *decision.Filter, n int, before string, brief Brief) ([]decision.Decision, error) {
 	if n <= 0 {
 		return nil, nil
 	}
@@ -285,7 +308,7 @@ func (db *DB) Latest(ctx context.Context, f *decision.Filter, n int, before stri
 		lo = timeKey(s.Add(-decision.MaxClockSkew))
 	}
 	user := f.UserID()
-	m := matcher{f: f, user: user}
+	m := matcher{f: f, user: user, brief: bool(brief)}
 	var out []decision.Decision
 	add := func(k decKey, v []byte) (bool, error) {
 		d, ok, err := m.match(k, v)
@@ -479,6 +502,11 @@ func parseCursor(tx *bolt.Tx, s string) (evKey, error) {
 // UserDecisions returns up to limit of a user's decisions (all when limit
 // <= 0), newest event time first, read through the user index.
 func (db *DB) UserDecisions(ctx context.Context, userID string, limit int) ([]decision.Decision, error) {
+	return db.UserDecisionsOf(ctx, userID, limit, Full)
+}
+
+// UserDecisionsOf is UserDecisions reading the decisions as brief says.
+func (db *DB) UserDecisionsOf(ctx context.Context, userID string, limit int, brief Brief) ([]decision.Decision, error) {
 	if userID == "" {
 		return nil, nil
 	}
@@ -487,7 +515,7 @@ func (db *DB) UserDecisions(ctx context.Context, userID string, limit int) ([]de
 	}
 	r := evRangeOf(time.Time{}, time.Time{})
 	r.reverse = true
-	m := matcher{user: userID}
+	m := matcher{user: userID, brief: bool(brief)}
 	var out []decision.Decision
 	err := db.view(func(tx *bolt.Tx) error {
 		return walkDecisions(ctx, tx, userID, r, func(e evKey, v []byte) (bool, error) {

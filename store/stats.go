@@ -157,6 +157,11 @@ func (db *DB) WhatIf(ctx context.Context, th decision.Thresholds, from, to time.
 // time in [from, to) whose simulated action under th differs from the
 // actual one, newest event time first, by walking the event-time index.
 func (db *DB) Flips(ctx context.Context, th decision.Thresholds, from, to time.Time, limit int) ([]decision.Decision, error) {
+	return db.FlipsOf(ctx, th, from, to, limit, Full)
+}
+
+// FlipsOf is Flips reading the decisions as brief says.
+func (db *DB) FlipsOf(ctx context.Context, th decision.Thresholds, from, to time.Time, limit int, brief Brief) ([]decision.Decision, error) {
 	s := th.Score
 	if s < 0 || s >= decision.NumScores {
 		return nil, fmt.Errorf("flips: %w: unknown score %d", ErrBadQuery, s)
@@ -178,7 +183,9 @@ func (db *DB) Flips(ctx context.Context, th decision.Thresholds, from, to time.T
 				return true, nil
 			}
 			var full decision.Decision
-			if err := decodeDecision(k[:], v, &full, true); err != nil {
+			if brief {
+				full = d
+			} else if err := decodeDecision(k[:], v, &full, true); err != nil {
 				return false, err
 			}
 			out = append(out, full)

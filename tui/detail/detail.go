@@ -39,11 +39,15 @@ type Model struct {
 	prompt widget.LabelPrompt
 }
 
-// bodies are a decision's request and response as PrettyJSON lines.
+// bodies are a decision's request and response as PrettyJSON lines, and
+// the raw bytes themselves when they had to be read (the decision came
+// from a brief list); err says why they could not be.
 type bodies struct {
 	id                string
+	raw               *decision.Decision
 	request, response []string
 	requestOK, respOK bool
+	err               string
 }
 
 // bodiesMsg carries the pretty-printed bodies of decision id.
@@ -77,17 +81,31 @@ func New(c *common.Common) Model {
 // SetDecision shows d from its top. The request and response are pretty
 // printed by the returned command, so that however large or deeply nested
 // they are the dashboard keeps answering keys; until they arrive the view
-// says they are being formatted.
+// says they are being formatted. A decision from a brief list (without
+// them) is read whole first.
 func (m *Model) SetDecision(d decision.Decision) tea.Cmd {
 	m.d, m.has, m.offset, m.bodies = d, true, 0, nil
 	*m.cache = content{}
-	req, resp, id := d.Request, d.Response, d.ID
-	return func() tea.Msg {
-		b := &bodies{id: id}
-		b.request, b.requestOK = common.PrettyJSON(req)
-		b.response, b.respOK = common.PrettyJSON(resp)
-		return bodiesMsg{b: b}
+	if !common.Whole(&d) {
+		return m.c.ReadWhole(d.ID, func(full decision.Decision, err error) tea.Msg {
+			if err != nil {
+				return bodiesMsg{b: &bodies{id: d.ID, err: err.Error()}}
+			}
+			b := pretty(full.ID, full.Request, full.Response)
+			b.raw = &full
+			return bodiesMsg{b: b}
+		})
 	}
+	req, resp, id := d.Request, d.Response, d.ID
+	return func() tea.Msg { return bodiesMsg{b: pretty(id, req, resp)} }
+}
+
+// pretty formats a decision's request and response.
+func pretty(id string, req, resp []byte) *bodies {
+	b := &bodies{id: id}
+	b.request, b.requestOK = common.PrettyJSON(req)
+	b.response, b.respOK = common.PrettyJSON(resp)
+	return b
 }
 
 // Formatted reports whether the request and response of the decision
@@ -128,6 +146,9 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 	if bm, ok := msg.(bodiesMsg); ok {
 		if m.has && bm.b.id == m.d.ID {
 			m.bodies = bm.b
+			if bm.b.raw != nil {
+				m.d.Request, m.d.Response = bm.b.raw.Request, bm.b.raw.Response
+			}
 			*m.cache = content{}
 		}
 		return m, nil
@@ -171,11 +192,7 @@ func (m Model) copy() tea.Cmd {
 	if !m.has {
 		return nil
 	}
-	s, err := common.DecisionJSON(&m.d)
-	if err != nil {
-		return common.Status(common.Sanitize(err.Error()), common.LevelError)
-	}
-	return tea.Batch(tea.SetClipboard(s), common.Status("copied decision JSON to clipboard", common.LevelInfo))
+	return m.c.CopyDecision(m.d)
 }
 
 // bodyHeight is the number of content lines on screen (below the title).

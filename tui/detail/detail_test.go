@@ -11,6 +11,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/exp/golden"
 
+	"github.com/riskwatch/riskwatch/api"
 	"github.com/riskwatch/riskwatch/decision"
 	"github.com/riskwatch/riskwatch/tui/common"
 	"github.com/riskwatch/riskwatch/tui/internal/fixture"
@@ -259,5 +260,74 @@ func TestDetailDeeplyNestedEvent(t *testing.T) {
 	m.SetDecision(d)
 	if m, _ = m.Update(late()); m.Formatted() {
 		t.Error("the bodies of another decision were taken")
+	}
+}
+
+// TestDetailReadsABriefDecisionWhole: a decision from a brief list (no raw
+// bodies) is read whole when the detail opens, so its request and response
+// show and `y` copies them; one that cannot be read says why.
+func TestDetailReadsABriefDecisionWhole(t *testing.T) {
+	ctx := context.Background()
+	data := fixture.New(40)
+	c := common.New(ctx, data, fixture.Now)
+	c.Styles = common.NewStyles(common.Theme{Plain: true})
+	ds, err := data.Latest(ctx, api.LatestQuery{N: 1, Filter: "-action:error", Brief: true})
+	if err != nil || len(ds) != 1 || common.Whole(&ds[0]) {
+		t.Fatalf("brief latest: %v, %v", ds, err)
+	}
+	whole, err := data.Decision(ctx, ds[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := New(c)
+	m.SetSize(100, 200)
+	cmd := m.SetDecision(ds[0])
+	if scr := screen(t, m); !strings.Contains(scr, "formatting…") {
+		t.Fatalf("before the read:\n%s", scr)
+	}
+	m, _ = m.Update(cmd())
+	scr := screen(t, m)
+	if !strings.Contains(scr, `"user_id": "`+whole.UserID+`"`) || strings.Contains(scr, "(none)") {
+		t.Fatalf("the request read whole is not shown:\n%s", scr)
+	}
+	var clip string
+	for _, msg := range run(m.copy()) {
+		if text, ok := clipboardText(msg); ok {
+			clip = text
+		}
+	}
+	var back decision.Decision
+	if err := json.Unmarshal([]byte(clip), &back); err != nil || string(back.Request) != string(whole.Request) {
+		t.Fatalf("clipboard %q: %v", clip, err)
+	}
+
+	gone := ds[0]
+	gone.ID = "0000000000000000-gone"
+	m, _ = m.Update(m.SetDecision(gone)())
+	if scr := screen(t, m); !strings.Contains(scr, "could not be read") || !strings.Contains(scr, "not found") {
+		t.Fatalf("an unreadable decision:\n%s", scr)
+	}
+}
+
+// TestCopyBriefDecisionReadsItWhole: `y` on a row of a brief list copies
+// the decision with its raw request and response.
+func TestCopyBriefDecisionReadsItWhole(t *testing.T) {
+	ctx := context.Background()
+	data := fixture.New(10)
+	c := common.New(ctx, data, fixture.Now)
+	ds, err := data.Latest(ctx, api.LatestQuery{N: 1, Brief: true})
+	if err != nil || len(ds) != 1 {
+		t.Fatal(ds, err)
+	}
+	var clip, status string
+	for _, msg := range run(c.CopyDecision(ds[0])) {
+		if st, ok := msg.(common.StatusMsg); ok {
+			status = st.Text
+		} else if text, ok := clipboardText(msg); ok {
+			clip = text
+		}
+	}
+	if !strings.Contains(clip, `"request":{`) || status != "copied decision JSON to clipboard" {
+		t.Fatalf("clipboard %q, status %q", clip, status)
 	}
 }

@@ -36,6 +36,11 @@ func render(d *decision.Decision, b *bodies, width int, c *common.Common) []stri
 		r.lines = append(r.lines, r.st.Dim.Render(common.Truncate("  formatting…", r.width)))
 		return r.lines
 	}
+	if b.err != "" {
+		r.heading("Request and response")
+		r.wrapped(common.Sanitize("could not be read: "+b.err), r.width, "  ", &r.st.Bad)
+		return r.lines
+	}
 	r.json("Request", d.Request, b.request, b.requestOK)
 	r.blank()
 	r.json("Response", d.Response, b.response, b.respOK)

@@ -115,7 +115,7 @@ func (m *Model) loadTimeline() tea.Cmd {
 			}
 			links <- &ls
 		}()
-		ds, err := data.Journey(ctx, api.JourneyQuery{User: user, Limit: EventsLimit})
+		ds, err := data.Journey(ctx, api.JourneyQuery{User: user, Limit: EventsLimit, Brief: true})
 		ls := <-links
 		if err != nil {
 			return nil, fmt.Errorf("journey of %q: %w", user, err)

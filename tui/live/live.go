@@ -644,9 +644,5 @@ func (m Model) copySelected() tea.Cmd {
 	if d == nil {
 		return common.Status("nothing to copy", common.LevelWarn)
 	}
-	s, err := common.DecisionJSON(d)
-	if err != nil {
-		return common.Status(common.Sanitize(err.Error()), common.LevelError)
-	}
-	return tea.Batch(tea.SetClipboard(s), common.Status("copied decision JSON to clipboard", common.LevelInfo))
+	return m.c.CopyDecision(*d)
 }

@@ -44,7 +44,7 @@ func (m *Model) loadLatest() tea.Cmd {
 	m.hist.newerReq.Drop()
 	data, expr, n := m.c.Data, m.filterExpr, m.newestRows()
 	return m.latestReq.Go(m.c, func(ctx context.Context) ([]decision.Decision, error) {
-		rows, err := data.Latest(ctx, api.LatestQuery{Filter: expr, N: n})
+		rows, err := data.Latest(ctx, api.LatestQuery{Filter: expr, N: n, Brief: true})
 		if err != nil {
 			err = fmt.Errorf("latest decisions: %w", err)
 		}
@@ -67,7 +67,7 @@ func (m *Model) pageRows() int { return min(PageRows, max(m.rows.Cap()/2, 1)) }
 func (m *Model) loadPage(req *common.Request[[]decision.Decision], before string, n int) tea.Cmd {
 	data, expr := m.c.Data, m.filterExpr
 	return req.Go(m.c, func(ctx context.Context) ([]decision.Decision, error) {
-		rows, err := data.Latest(ctx, api.LatestQuery{Filter: expr, N: n, Before: before})
+		rows, err := data.Latest(ctx, api.LatestQuery{Filter: expr, N: n, Before: before, Brief: true})
 		if err != nil {
 			err = fmt.Errorf("decisions before %s: %w", before, err)
 		}
@@ -89,7 +89,7 @@ func (m *Model) loadRates() tea.Cmd {
 		if err != nil {
 			return ratesRead{}, fmt.Errorf("rates: %w", err)
 		}
-		seed, err := data.Latest(ctx, api.LatestQuery{N: SeedRows})
+		seed, err := data.Latest(ctx, api.LatestQuery{N: SeedRows, Brief: true})
 		if err != nil {
 			return ratesRead{}, fmt.Errorf("recent decisions: %w", err)
 		}
@@ -117,7 +117,7 @@ func (m *Model) loadCounts() tea.Cmd {
 			}
 			r.counts.matching = f.Decisions
 		}
-		newest, err := data.Latest(ctx, api.LatestQuery{N: 1})
+		newest, err := data.Latest(ctx, api.LatestQuery{N: 1, Brief: true})
 		if err != nil {
 			return countRead{}, fmt.Errorf("count decisions: %w", err)
 		}

@@ -105,7 +105,7 @@ func (m *Model) loadFlips(keep bool) tea.Cmd {
 	from, to := common.Windows[q.win].Bounds(m.c.Clock())
 	data := m.c.Data
 	return m.flReq.Go(m.c, func(ctx context.Context) (flipsRead, error) {
-		ds, err := data.Flips(ctx, api.FlipsQuery{Thresholds: q.th, From: from, To: to, Limit: limit})
+		ds, err := data.Flips(ctx, api.FlipsQuery{Thresholds: q.th, From: from, To: to, Limit: limit, Brief: true})
 		if err != nil {
 			err = fmt.Errorf("decisions that would change: %w", err)
 		}

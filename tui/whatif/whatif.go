@@ -379,21 +379,12 @@ func (m Model) onKey(msg tea.KeyPressMsg) (Model, tea.Cmd) {
 		case key.Matches(msg, m.keys.Journey):
 			return m, common.OpenJourney(d.UserID)
 		}
-		return m, copyDecision(&d)
+		return m, m.c.CopyDecision(d)
 	default:
 		m.moveCursor(msg, k)
 		return m, m.moreFlips()
 	}
 	return m, nil
-}
-
-// copyDecision puts d on the clipboard as JSON.
-func copyDecision(d *decision.Decision) tea.Cmd {
-	s, err := common.DecisionJSON(d)
-	if err != nil {
-		return common.Status(common.Sanitize(err.Error()), common.LevelError)
-	}
-	return tea.Batch(tea.SetClipboard(s), common.Status("copied decision JSON to clipboard", common.LevelInfo))
 }
 
 // editKey handles a key while a value is typed: enter sets it, esc
