@@ -83,6 +83,11 @@ func WriteError(w http.ResponseWriter, code int, msg string) {
 // fail for the contract's own types; a write error means the client left.
 func WriteJSON(w http.ResponseWriter, code int, v any) {
 	b, err := json.Marshal(v)
+	writeJSON(w, code, b, err)
+}
+
+// writeJSON writes b, v's JSON, as WriteJSON does; err is Marshal's.
+func writeJSON(w http.ResponseWriter, code int, b []byte, err error) {
 	if err != nil {
 		b, code = []byte(`{"error":"internal error: cannot encode the answer"}`), http.StatusInternalServerError
 	}
