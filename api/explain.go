@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/bits"
 	"strconv"
@@ -354,10 +355,50 @@ func mergeExplainCounts(_ ExplainCountsQuery, parts []part[ExplainCounts]) (Expl
 	return out, nil
 }
 
-// federateExplain analyses once over the sum of the members' counts.
+// federateExplain analyses once over the sum of the members' counts. The
+// members whose single values the first round added are the ones every
+// later round asks, and a later round fails if one of them does: pair
+// counts or series from another set of collectors would not add up with
+// the singles. A member that failed the first round is left out (and named,
+// as in every federated read) and not asked again.
 func federateExplain(ctx context.Context, f *Federation, q ExplainQuery) (Explanation, error) {
-	return RunExplain(ctx, q, time.Now(), f.ExplainCounts)
+	var pinned []bool
+	counts := func(ctx context.Context, cq ExplainCountsQuery) (ExplainCounts, error) {
+		parts := each(ctx, f, func(ctx context.Context, i int, r Reader) (ExplainCounts, error) {
+			if pinned != nil && !pinned[i] {
+				return ExplainCounts{}, errNotAsked
+			}
+			return r.ExplainCounts(ctx, cq)
+		})
+		if pinned == nil {
+			if err := settle(ctx, f, parts); err != nil {
+				return ExplainCounts{}, err
+			}
+			pinned = make([]bool, len(parts))
+			for i, p := range parts {
+				pinned[i] = p.err == nil
+			}
+			return mergeExplainCounts(cq, parts)
+		}
+		var kept []part[ExplainCounts]
+		for i, p := range parts {
+			if !pinned[i] {
+				continue
+			}
+			f.members[i].record(p.err)
+			if p.err != nil {
+				return ExplainCounts{}, fmt.Errorf("explain: %w; its first counts were added already, so the rest would not add up",
+					memberError(p.member, p.err))
+			}
+			kept = append(kept, p)
+		}
+		return mergeExplainCounts(cq, kept)
+	}
+	return RunExplain(ctx, q, time.Now(), counts)
 }
+
+// errNotAsked stands for the answer of a member a round did not ask.
+var errNotAsked = errors.New("not asked")
 
 // ExplainCounter counts one round of an explanation from decisions, as a
 // reader does that holds them: the decisions of the plan's window and
