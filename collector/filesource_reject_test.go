@@ -86,6 +86,7 @@ func TestFileRejectsUnusableLines(t *testing.T) {
 		{"no type", `{"event_id":"nt","user":{"user_id":"u"}}`, "missing or empty type"},
 		{"empty type", `{"type":""}`, "missing or empty type"},
 		{"two objects", `{"type":"$login"}{"type":"$login"}`, "trailing data"},
+		{"event_id over 256 bytes", `{"type":"$login","event_id":"` + strings.Repeat("e", 257) + `"}`, "event_id longer than 256 bytes"},
 	}
 	db := newTailStore(t)
 	path := filepath.Join(t.TempDir(), "events.ndjson")
@@ -93,7 +94,7 @@ func TestFileRejectsUnusableLines(t *testing.T) {
 	var want []tailReject
 	b.WriteString(tailEvLine("ok0"))
 	for i, c := range cases {
-		want = append(want, tailReject{offset: int64(b.Len()), reason: c.reason, head: c.line})
+		want = append(want, tailReject{offset: int64(b.Len()), reason: c.reason, head: c.line[:min(len(c.line), rejectHeadLen)]})
 		b.WriteString(c.line + "\n")
 		b.WriteString(tailEvLine(fmt.Sprintf("ok%d", i+1)))
 	}
@@ -119,7 +120,7 @@ func TestFileRejectsUnusableLines(t *testing.T) {
 	if got := testutil.ToFloat64(m.EventsAccepted.WithLabelValues(src.Name())); got != float64(len(ids)) {
 		t.Errorf("riskwatch_events_accepted_total{source=%q} = %v, want %d", src.Name(), got, len(ids))
 	}
-	byClass := map[string]float64{"invalid_utf8": 2, "not_json": 3, "not_object": 2, "missing_type": 2, "trailing_data": 1}
+	byClass := map[string]float64{"invalid_utf8": 2, "not_json": 3, "not_object": 2, "missing_type": 2, "trailing_data": 1, "bad_field": 1}
 	for class, want := range byClass {
 		if got := testutil.ToFloat64(m.EventsRejected.WithLabelValues(src.Name(), class)); got != want {
 			t.Errorf("riskwatch_events_rejected_total{reason=%q} = %v, want %v", class, got, want)

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/riskwatch/riskwatch/internal/backoff"
-	"github.com/riskwatch/riskwatch/safee"
 	"github.com/riskwatch/riskwatch/store"
 )
 
@@ -563,7 +562,7 @@ func (t *fileTail) add(b *Batch, fr frame, why string) {
 		reject(lineTooLongError{n: n, max: t.s.opts.MaxLine}, fr.Head)
 		return
 	}
-	ev, err := safee.ParseEvent(fr.Line)
+	ev, err := parseSourceEvent(fr.Line)
 	if err != nil {
 		reject(err, head(fr.Line))
 		return

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/riskwatch/riskwatch/api"
+	"github.com/riskwatch/riskwatch/safee"
 	"github.com/riskwatch/riskwatch/store"
 )
 
@@ -246,4 +247,19 @@ func pushRejects[R any](latest []string, rejects []R, reason func(R) string) []s
 		out = append(out, reason(rejects[i]))
 	}
 	return append(out, latest[:min(len(latest), lastRejectsKept-len(out))]...)
+}
+
+// maxEventIDLen bounds an event's own event_id, which becomes a store key.
+const maxEventIDLen = 256
+
+// parseSourceEvent reads one event as every source takes it (a tailed
+// line, an ingested item, a Kafka record's value): safee.ParseEvent, and an
+// event_id of at most maxEventIDLen bytes, so no source stores a key the
+// others would refuse.
+func parseSourceEvent(b []byte) (safee.Event, error) {
+	ev, err := safee.ParseEvent(b)
+	if err == nil && len(ev.EventID) > maxEventIDLen {
+		err = fmt.Errorf("%w: event_id longer than %d bytes", safee.ErrBadField, maxEventIDLen)
+	}
+	return ev, err
 }

@@ -9,8 +9,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
-
-	"github.com/riskwatch/riskwatch/safee"
 )
 
 // parseKafkaRecord reads one record's value as an event, like a line of a
@@ -21,10 +19,7 @@ func parseKafkaRecord(topic string, partition int32, offset int64, value []byte,
 	if len(value) > max {
 		return "", nil, recordTooLongError{n: len(value), max: max}
 	}
-	ev, err := safee.ParseEvent(value)
-	if err == nil && len(ev.EventID) > maxEventIDLen {
-		err = fmt.Errorf("%w: event_id longer than %d bytes", safee.ErrBadField, maxEventIDLen)
-	}
+	ev, err := parseSourceEvent(value)
 	if err != nil {
 		return "", nil, err
 	}

@@ -12,9 +12,6 @@ import (
 	"github.com/riskwatch/riskwatch/safee"
 )
 
-// maxEventIDLen bounds an event's own event_id, which becomes a store key.
-const maxEventIDLen = 256
-
 // Reasons a whole ingest body is refused before any item is looked at.
 var (
 	errEmptyBody    = errors.New("empty body: want a JSON object, a JSON array of objects, or NDJSON (one object per line)")
@@ -64,10 +61,7 @@ func parseIngestBody(body []byte, ndjson bool, maxItems int, newID func() string
 	}
 	b := ingestBatch{Items: len(raw)}
 	for i, it := range raw {
-		ev, err := safee.ParseEvent(it.b)
-		if err == nil && len(ev.EventID) > maxEventIDLen {
-			err = fmt.Errorf("%w: event_id longer than %d bytes", safee.ErrBadField, maxEventIDLen)
-		}
+		ev, err := parseSourceEvent(it.b)
 		if err != nil {
 			b.Rejected = append(b.Rejected, ingestReject{Index: i, Position: it.pos, Err: err, Head: head(it.b)})
 			continue
