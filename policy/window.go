@@ -3,6 +3,7 @@ package policy
 import (
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
@@ -13,6 +14,10 @@ import (
 // earlier than one it was already fed: velocity in memory needs event-time
 // order.
 var ErrOrder = errors.New("decisions not in event-time order")
+
+// ErrNotHeld is returned by Lookup for a decision so late that a window it
+// asks about reaches back before what the Window still holds.
+var ErrNotHeld = errors.New("window no longer holds that time")
 
 // Window is the in-memory Velocity of a replay: sliding windows over the
 // decisions it is fed, in event-time order. For each decision, ask (by
@@ -34,7 +39,8 @@ type Window struct {
 	pending []pendingEntry     // added at time last, not yet visible
 	last    int64              // latest event time added (Unix ns)
 	added   bool
-	held    int // committed entries, over all keys
+	held    int   // committed entries, over all keys
+	retain  int64 // kept beyond each key's longest window (ns), see Retain
 
 	// cur is the decision a replay is evaluating (see prepare) and
 	// curVals its key values, computed once for its answers and its Add.
@@ -61,6 +67,9 @@ type keyIndex struct {
 	ofCol  []int   // per slot: column of its Of value in an entry, -1 for a count
 	cols   []Key   // the Of values an entry keeps
 	maxW   int64
+	// limit is the latest eviction limit: entries earlier than it are
+	// forgotten.
+	limit  int64
 	series map[string]*series
 	// fifo holds every entry in commit (event-time) order, to forget
 	// them when they leave the longest window.
@@ -104,7 +113,7 @@ func NewWindow(queries ...Query) *Window {
 		}
 		ki := w.keys[q.Key]
 		if ki == nil {
-			ki = &keyIndex{key: q.Key, series: make(map[string]*series)}
+			ki = &keyIndex{key: q.Key, series: make(map[string]*series), limit: math.MinInt64}
 			w.keys[q.Key] = ki
 		}
 		col := -1
@@ -234,7 +243,7 @@ func (w *Window) advance(t int64, d *decision.Decision) error {
 	w.pending = w.pending[:0]
 	for _, ki := range w.keys {
 		if ki != nil {
-			w.held -= ki.evict(t - ki.maxW)
+			w.held -= ki.evict(t - ki.maxW - w.retain)
 		}
 	}
 	return nil
@@ -303,6 +312,7 @@ func (ki *keyIndex) release(s *series) {
 
 // evict forgets the entries earlier than limit and returns how many.
 func (ki *keyIndex) evict(limit int64) int {
+	ki.limit = max(ki.limit, limit)
 	n := 0
 	for ki.fhead < len(ki.fifo) && ki.fifo[ki.fhead].t < limit {
 		ki.popFront(ki.fifo[ki.fhead].s)
