@@ -17,12 +17,13 @@ import (
 
 // Shadow runs a policy file in shadow (SPEC section 12): every new
 // decision is evaluated before it is stored, and its ShadowAction and
-// ShadowRule are stored with it. Velocity comes from the store
-// (StoreVelocity) plus the decisions of the same commit group evaluated
-// before it, so a decision sees what a replay would: every decision
-// stored, or being stored, with an earlier event time. Reload reads the
-// file again; a file that does not compile keeps the previous policy. It
-// is safe for concurrent use.
+// ShadowRule are stored with it. Velocity comes from a LiveVelocity: the
+// recent decisions in memory, filled from the store when the policy is
+// loaded and fed each decision as it is evaluated, so a decision sees what
+// a replay would: every decision stored, or being stored, with an earlier
+// event time. Error decisions count in velocity, as in replay. Reload
+// reads the file again; a file that does not compile keeps the previous
+// policy. It is safe for concurrent use: evaluations take turns.
 type Shadow struct {
 	path   string
 	db     *store.DB
@@ -33,6 +34,23 @@ type Shadow struct {
 	p     *policy.Policy
 	text  string // the file's text p was parsed from
 	state api.ShadowHealth
+	live  *LiveVelocity // p's velocity
+	ev    *policy.Evaluator
+}
+
+// fillTimeout bounds reading the recent decisions into memory when a
+// policy is loaded.
+const fillTimeout = time.Minute
+
+// prepare makes the live velocity and evaluator of p.
+func prepare(db *store.DB, p *policy.Policy, now time.Time) (*LiveVelocity, *policy.Evaluator, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), fillTimeout)
+	defer cancel()
+	live, err := NewLiveVelocity(ctx, db, p, now)
+	if err != nil {
+		return nil, nil, fmt.Errorf("policy %s: %w", p.Name(), err)
+	}
+	return live, p.NewEvaluator(live), nil
 }
 
 // load reads and parses the file.
@@ -60,7 +78,11 @@ func LoadShadow(path string, db *store.DB, logger *slog.Logger, now func() time.
 	if now == nil {
 		now = time.Now
 	}
-	s := &Shadow{path: path, db: db, logger: logger, now: now, p: p, text: text}
+	live, ev, err := prepare(db, p, now())
+	if err != nil {
+		return nil, err
+	}
+	s := &Shadow{path: path, db: db, logger: logger, now: now, p: p, text: text, live: live, ev: ev}
 	s.state = api.ShadowHealth{File: path, Rules: len(p.Rules()), LoadedAt: now()}
 	return s, nil
 }
@@ -72,12 +94,19 @@ func (s *Shadow) Reload() error {
 	p, text, err := load(s.path)
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	var live *LiveVelocity
+	var ev *policy.Evaluator
+	if err == nil {
+		// Under the lock: no decision is evaluated, so none is missed,
+		// between the fill and the switch.
+		live, ev, err = prepare(s.db, p, s.now())
+	}
 	if err != nil {
 		s.state.Error, s.state.ErrorAt = err.Error(), s.now()
 		s.logger.Error("shadow policy not reloaded; the previous one stays", "file", s.path, "err", err)
 		return err
 	}
-	s.p, s.text = p, text
+	s.p, s.text, s.live, s.ev = p, text, live, ev
 	s.state = api.ShadowHealth{File: s.path, Rules: len(p.Rules()), LoadedAt: s.now()}
 	s.logger.Info("shadow policy reloaded", "file", s.path, "rules", len(p.Rules()))
 	return nil
@@ -98,38 +127,35 @@ func (s *Shadow) Health() *api.ShadowHealth {
 	return &h
 }
 
-func (s *Shadow) current() *policy.Policy {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.p
-}
-
 // Apply sets the shadow action and rule of each result's decision. A
-// decision whose action is error has nothing to judge and gets none; one
-// whose evaluation fails (the store cannot be read) gets none and is
-// logged.
+// decision whose action is error has nothing to judge and gets none (it
+// still counts in velocity); one whose evaluation fails (the store cannot
+// be read) gets none and is logged.
 func (s *Shadow) Apply(ctx context.Context, results []store.Result) {
 	if s == nil {
 		return
 	}
-	vel := &groupVelocity{store: NewStoreVelocity(ctx, s.db)}
-	ev := s.current().NewEvaluator(vel)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.live.Begin(ctx)
+	at := make([]decision.Decision, len(results))
 	for i := range results {
 		d := &results[i].Decision
-		if d.Action == decision.ActionError {
-			continue
+		at[i] = *d
+		if at[i].EventTime.IsZero() {
+			at[i].EventTime = at[i].ReceivedAt
 		}
-		at := *d
-		if at.EventTime.IsZero() {
-			at.EventTime = at.ReceivedAt
+		if d.Action != decision.ActionError {
+			res, err := s.ev.Decide(&at[i])
+			if err != nil {
+				s.logger.Error("shadow policy: evaluation failed", "event_id", d.EventID, "err", err)
+			} else {
+				d.ShadowAction, d.ShadowRule = res.Action, res.Rule
+			}
 		}
-		res, err := ev.Decide(&at)
-		vel.group = append(vel.group, &results[i].Decision)
-		if err != nil {
-			s.logger.Error("shadow policy: evaluation failed", "event_id", d.EventID, "err", err)
-			continue
+		if err := s.live.Add(&at[i]); err != nil {
+			s.logger.Error("shadow policy: velocity", "event_id", d.EventID, "err", err)
 		}
-		d.ShadowAction, d.ShadowRule = res.Action, res.Rule
 	}
 }
 
