@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
@@ -138,13 +139,20 @@ func (s *Shadow) Apply(ctx context.Context, results []store.Result) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.live.Begin(ctx)
+	// In event-time order, as replay evaluates: concurrent scoring
+	// completes a group out of order, and memory answers a late decision
+	// by a search where an ordered one reads running counts.
 	at := make([]decision.Decision, len(results))
+	order := make([]int, len(results))
 	for i := range results {
-		d := &results[i].Decision
-		at[i] = *d
+		at[i], order[i] = results[i].Decision, i
 		if at[i].EventTime.IsZero() {
 			at[i].EventTime = at[i].ReceivedAt
 		}
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return at[a].EventTime.Compare(at[b].EventTime) })
+	for _, i := range order {
+		d := &results[i].Decision
 		if d.Action != decision.ActionError {
 			res, err := s.ev.Decide(&at[i])
 			if err != nil {

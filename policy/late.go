@@ -110,13 +110,50 @@ func (w *Window) Lookup(q Query, d *decision.Decision) (int, error) {
 	times := s.times[s.head:]
 	lo, _ := slices.BinarySearch(times, from)
 	hi, _ := slices.BinarySearch(times, t)
-	col := ki.ofCol[w.slots[i].slot]
+	slot := w.slots[i].slot
+	col := ki.ofCol[slot]
 	if col < 0 {
 		return hi - lo, nil
 	}
+	lo, hi = s.head+lo, s.head+hi
 	stride := len(ki.cols)
-	seen := make(map[string]struct{})
-	for e := s.head + lo; e < s.head+hi; e++ {
+	// The running counts hold the values from the cursor on, as of the
+	// latest in-order answer: a decision a little late differs from them
+	// by a few entries at each end, cheaper to correct than to recount.
+	c, end := s.cursor[slot], len(s.times)
+	if diff := max(lo-c, c-lo) + end - hi; diff < hi-lo {
+		if w.delta == nil {
+			w.delta = make(map[string]int)
+		}
+		delta := w.delta
+		defer clear(delta)
+		for e := lo; e < c; e++ {
+			delta[s.vals[e*stride+col]]++
+		}
+		for e := c; e < lo; e++ {
+			delta[s.vals[e*stride+col]]--
+		}
+		for e := hi; e < end; e++ {
+			delta[s.vals[e*stride+col]]--
+		}
+		counts, n := s.counts[slot], len(s.counts[slot])
+		for v, dv := range delta {
+			switch before := counts[v]; {
+			case v == "":
+			case before == 0 && before+dv > 0:
+				n++
+			case before > 0 && before+dv <= 0:
+				n--
+			}
+		}
+		return n, nil
+	}
+	if w.seen == nil {
+		w.seen = make(map[string]struct{})
+	}
+	seen := w.seen
+	defer clear(seen)
+	for e := lo; e < hi; e++ {
 		if of := s.vals[e*stride+col]; of != "" {
 			seen[of] = struct{}{}
 		}

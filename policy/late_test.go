@@ -34,8 +34,8 @@ func recount(q Query, d *decision.Decision, held []*decision.Decision) int {
 }
 
 // TestWindowInsertIsBruteForce feeds decisions out of event-time order, as
-// concurrent scoring commits them (each up to a minute late), with Lookup
-// before Insert, and checks every answer against a recount of what was
+// concurrent scoring commits them (each up to a minute late, every tenth
+// three minutes), with Lookup before Insert, and checks every answer against a recount of what was
 // inserted before; a decision reaching back past what is retained gets
 // ErrNotHeld, and no answer is wrong.
 func TestWindowInsertIsBruteForce(t *testing.T) {
@@ -48,7 +48,11 @@ func TestWindowInsertIsBruteForce(t *testing.T) {
 	}
 	order := make([]late, len(ds))
 	for i := range ds {
-		order[i] = late{&ds[i], ds[i].EventTime.Add(time.Duration(r.Int64N(int64(time.Minute))))}
+		lag := time.Duration(r.Int64N(int64(time.Minute)))
+		if i%10 == 9 {
+			lag = 3 * time.Minute
+		}
+		order[i] = late{&ds[i], ds[i].EventTime.Add(lag)}
 	}
 	slices.SortStableFunc(order, func(a, b late) int { return a.key.Compare(b.key) })
 	p := mustParse(t, tenRules)

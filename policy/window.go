@@ -48,6 +48,9 @@ type Window struct {
 	curVals [numKeys]string
 	devices memo // user agent → device key
 	nets    memo // address → ip24
+	// seen and delta are Lookup's sets of values, kept for reuse.
+	seen  map[string]struct{}
+	delta map[string]int
 }
 
 type slotRef struct {
