@@ -35,9 +35,9 @@ func recount(q Query, d *decision.Decision, held []*decision.Decision) int {
 
 // TestWindowInsertIsBruteForce feeds decisions out of event-time order, as
 // concurrent scoring commits them (each up to a minute late, every tenth
-// three minutes), with Lookup before Insert, and checks every answer against a recount of what was
-// inserted before; a decision reaching back past what is retained gets
-// ErrNotHeld, and no answer is wrong.
+// three minutes), with Lookup before Insert, and checks every answer
+// against a recount of what was inserted before; a decision reaching back
+// past what is retained gets ErrNotHeld, and no answer is wrong.
 func TestWindowInsertIsBruteForce(t *testing.T) {
 	ds := newSynth(5).decisions(2500)
 	r := rand.New(rand.NewPCG(3, 9))
