@@ -46,6 +46,11 @@ type Window struct {
 	// curVals its key values, computed once for its answers and its Add.
 	cur     *decision.Decision
 	curVals [numKeys]string
+	// curSeries are the series its answers found, by key: its Add
+	// commits into them without looking them up again. (Nothing is
+	// forgotten between its answers and its commit: advance commits
+	// before it evicts.)
+	curSeries [numKeys]*series
 	devices memo // user agent → device key
 	nets    memo // address → ip24
 	// seen and delta are Lookup's sets of values, kept for reuse.
@@ -59,8 +64,9 @@ type slotRef struct {
 }
 
 type pendingEntry struct {
-	t    int64
-	vals [numKeys]string
+	t      int64
+	vals   [numKeys]string
+	series [numKeys]*series // where known, the series of each value
 }
 
 // keyIndex holds the decisions of one key, by value.
@@ -154,7 +160,7 @@ func (w *Window) Add(d *decision.Decision) error {
 	}
 	pe := pendingEntry{t: t}
 	if d == w.cur {
-		pe.vals = w.curVals
+		pe.vals, pe.series = w.curVals, w.curSeries
 	} else {
 		for _, k := range w.need {
 			pe.vals[k] = w.value(k, d)
@@ -171,6 +177,7 @@ func (w *Window) Add(d *decision.Decision) error {
 // change until it is added.
 func (w *Window) prepare(d *decision.Decision) {
 	w.cur = d
+	w.curSeries = [numKeys]*series{}
 	for _, k := range w.need {
 		w.curVals[k] = w.value(k, d)
 	}
@@ -212,6 +219,9 @@ func (w *Window) Answer(q Query, d *decision.Decision) (int, error) {
 	s := ref.ki.series[v]
 	if s == nil {
 		return 0, nil
+	}
+	if d == w.cur {
+		w.curSeries[ref.ki.key] = s
 	}
 	slot, col := ref.slot, ref.ki.ofCol[ref.slot]
 	from, c := t-ref.ki.window[slot], s.cursor[slot]
@@ -259,7 +269,10 @@ func (w *Window) commit(pe pendingEntry) {
 			continue
 		}
 		v := pe.vals[ki.key]
-		s := ki.series[v]
+		s := pe.series[ki.key]
+		if s == nil {
+			s = ki.series[v]
+		}
 		if s == nil {
 			s = ki.newSeries(v)
 			ki.series[v] = s
