@@ -109,7 +109,21 @@ type series struct {
 	head   int
 	cursor []int            // per slot: first entry inside its window
 	counts []map[string]int // per distinct slot: Of values from cursor on
+
+	// Room inside the series for what most series need: a key asked
+	// about by a few queries, a value seen a few times in its windows.
+	// Slices into it spare allocations and, when a window slides, the
+	// cache misses of reaching them.
+	cursorBuf [inlineSlots]int
+	countsBuf [inlineSlots]map[string]int
+	timesBuf  [inlineEntries]int64
+	valsBuf   [inlineEntries]string
 }
+
+const (
+	inlineSlots   = 4
+	inlineEntries = 4
+)
 
 // NewWindow returns an empty Window answering queries (duplicates are
 // merged); asked anything else, it returns an error.
@@ -302,7 +316,13 @@ func (ki *keyIndex) newSeries(v string) *series {
 		s.value = v
 		return s
 	}
-	s := &series{value: v, cursor: make([]int, len(ki.window)), counts: make([]map[string]int, len(ki.window))}
+	s := &series{value: v}
+	s.times, s.vals = s.timesBuf[:0], s.valsBuf[:0]
+	if n := len(ki.window); n <= inlineSlots {
+		s.cursor, s.counts = s.cursorBuf[:n], s.countsBuf[:n]
+	} else {
+		s.cursor, s.counts = make([]int, n), make([]map[string]int, n)
+	}
 	for slot, col := range ki.ofCol {
 		if col >= 0 {
 			s.counts[slot] = make(map[string]int)
