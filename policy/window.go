@@ -51,8 +51,8 @@ type Window struct {
 	// forgotten between its answers and its commit: advance commits
 	// before it evicts.)
 	curSeries [numKeys]*series
-	devices memo // user agent → device key
-	nets    memo // address → ip24
+	devices   memo // user agent → device key
+	nets      memo // address → ip24
 	// seen and delta are Lookup's sets of values, kept for reuse.
 	seen  map[string]struct{}
 	delta map[string]int
