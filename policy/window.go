@@ -23,12 +23,13 @@ var ErrNotHeld = errors.New("window no longer holds that time")
 // decisions it is fed, in event-time order. For each decision, ask (by
 // evaluating it) first, then Add it: the answers are then those Query
 // defines, over exactly the decisions added before with an earlier event
-// time (decisions at the same time do not see each other).
+// time (decisions at the same time do not see each other). Insert and
+// Lookup do the same for decisions a little out of order (see Retain).
 //
 // Memory is bounded by what lies inside the windows: an entry per
 // decision and key under which it is counted, kept while it is within the
-// longest window asked about that key, plus the decisions that share the
-// latest event time. Add and Answer take amortised constant time (each
+// longest window asked about that key (plus Retain), plus the decisions
+// that share the latest event time. Add and Answer take amortised constant time (each
 // entry is counted in and out once per query) plus a few map lookups. A
 // Window is not safe for concurrent use.
 type Window struct {
