@@ -98,8 +98,9 @@ func (s *Shadow) Reload() error {
 	var live *LiveVelocity
 	var ev *policy.Evaluator
 	if err == nil {
-		// Under the lock: no decision is evaluated, so none is missed,
-		// between the fill and the switch.
+		// Under the lock: no decision is evaluated between the fill and
+		// the switch. (A group evaluated before and still being committed
+		// during the fill is missed by the new policy's velocity.)
 		live, ev, err = prepare(s.db, p, s.now())
 	}
 	if err != nil {
