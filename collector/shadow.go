@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
@@ -17,12 +18,13 @@ import (
 
 // Shadow runs a policy file in shadow (SPEC section 12): every new
 // decision is evaluated before it is stored, and its ShadowAction and
-// ShadowRule are stored with it. Velocity comes from the store
-// (StoreVelocity) plus the decisions of the same commit group evaluated
-// before it, so a decision sees what a replay would: every decision
-// stored, or being stored, with an earlier event time. Reload reads the
-// file again; a file that does not compile keeps the previous policy. It
-// is safe for concurrent use.
+// ShadowRule are stored with it. Velocity comes from a LiveVelocity: the
+// recent decisions in memory, filled from the store when the policy is
+// loaded and fed each decision as it is evaluated, so a decision sees what
+// a replay would: every decision stored, or being stored, with an earlier
+// event time. Error decisions count in velocity, as in replay. Reload
+// reads the file again; a file that does not compile keeps the previous
+// policy. It is safe for concurrent use: evaluations take turns.
 type Shadow struct {
 	path   string
 	db     *store.DB
@@ -33,6 +35,23 @@ type Shadow struct {
 	p     *policy.Policy
 	text  string // the file's text p was parsed from
 	state api.ShadowHealth
+	live  *LiveVelocity // p's velocity
+	ev    *policy.Evaluator
+}
+
+// fillTimeout bounds reading the recent decisions into memory when a
+// policy is loaded.
+const fillTimeout = time.Minute
+
+// prepare makes the live velocity and evaluator of p.
+func prepare(db *store.DB, p *policy.Policy, now time.Time) (*LiveVelocity, *policy.Evaluator, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), fillTimeout)
+	defer cancel()
+	live, err := NewLiveVelocity(ctx, db, p, now)
+	if err != nil {
+		return nil, nil, fmt.Errorf("policy %s: %w", p.Name(), err)
+	}
+	return live, p.NewEvaluator(live), nil
 }
 
 // load reads and parses the file.
@@ -60,7 +79,11 @@ func LoadShadow(path string, db *store.DB, logger *slog.Logger, now func() time.
 	if now == nil {
 		now = time.Now
 	}
-	s := &Shadow{path: path, db: db, logger: logger, now: now, p: p, text: text}
+	live, ev, err := prepare(db, p, now())
+	if err != nil {
+		return nil, err
+	}
+	s := &Shadow{path: path, db: db, logger: logger, now: now, p: p, text: text, live: live, ev: ev}
 	s.state = api.ShadowHealth{File: path, Rules: len(p.Rules()), LoadedAt: now()}
 	return s, nil
 }
@@ -72,12 +95,20 @@ func (s *Shadow) Reload() error {
 	p, text, err := load(s.path)
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	var live *LiveVelocity
+	var ev *policy.Evaluator
+	if err == nil {
+		// Under the lock: no decision is evaluated between the fill and
+		// the switch. (A group evaluated before and still being committed
+		// during the fill is missed by the new policy's velocity.)
+		live, ev, err = prepare(s.db, p, s.now())
+	}
 	if err != nil {
 		s.state.Error, s.state.ErrorAt = err.Error(), s.now()
 		s.logger.Error("shadow policy not reloaded; the previous one stays", "file", s.path, "err", err)
 		return err
 	}
-	s.p, s.text = p, text
+	s.p, s.text, s.live, s.ev = p, text, live, ev
 	s.state = api.ShadowHealth{File: s.path, Rules: len(p.Rules()), LoadedAt: s.now()}
 	s.logger.Info("shadow policy reloaded", "file", s.path, "rules", len(p.Rules()))
 	return nil
@@ -98,38 +129,42 @@ func (s *Shadow) Health() *api.ShadowHealth {
 	return &h
 }
 
-func (s *Shadow) current() *policy.Policy {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.p
-}
-
 // Apply sets the shadow action and rule of each result's decision. A
-// decision whose action is error has nothing to judge and gets none; one
-// whose evaluation fails (the store cannot be read) gets none and is
-// logged.
+// decision whose action is error has nothing to judge and gets none (it
+// still counts in velocity); one whose evaluation fails (the store cannot
+// be read) gets none and is logged.
 func (s *Shadow) Apply(ctx context.Context, results []store.Result) {
 	if s == nil {
 		return
 	}
-	vel := &groupVelocity{store: NewStoreVelocity(ctx, s.db)}
-	ev := s.current().NewEvaluator(vel)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.live.Begin(ctx)
+	// In event-time order, as replay evaluates: concurrent scoring
+	// completes a group out of order, and memory answers a late decision
+	// by a search where an ordered one reads running counts.
+	at := make([]decision.Decision, len(results))
+	order := make([]int, len(results))
 	for i := range results {
+		at[i], order[i] = results[i].Decision, i
+		if at[i].EventTime.IsZero() {
+			at[i].EventTime = at[i].ReceivedAt
+		}
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return at[a].EventTime.Compare(at[b].EventTime) })
+	for _, i := range order {
 		d := &results[i].Decision
-		if d.Action == decision.ActionError {
-			continue
+		if d.Action != decision.ActionError {
+			res, err := s.ev.Decide(&at[i])
+			if err != nil {
+				s.logger.Error("shadow policy: evaluation failed", "event_id", d.EventID, "err", err)
+			} else {
+				d.ShadowAction, d.ShadowRule = res.Action, res.Rule
+			}
 		}
-		at := *d
-		if at.EventTime.IsZero() {
-			at.EventTime = at.ReceivedAt
+		if err := s.live.Add(&at[i]); err != nil {
+			s.logger.Error("shadow policy: velocity", "event_id", d.EventID, "err", err)
 		}
-		res, err := ev.Decide(&at)
-		vel.group = append(vel.group, &results[i].Decision)
-		if err != nil {
-			s.logger.Error("shadow policy: evaluation failed", "event_id", d.EventID, "err", err)
-			continue
-		}
-		d.ShadowAction, d.ShadowRule = res.Action, res.Rule
 	}
 }
 

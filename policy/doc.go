@@ -58,11 +58,13 @@
 //
 // Rules are tried in order; the first whose types include the event's
 // type and whose condition holds decides, else the default. A decision
-// whose action is error passes through as error (it has no scores). A
+// whose action is error passes through as error (it has no scores), but
+// it counts in the velocity of later decisions, live and in replay. A
 // condition that fails at run time (an index out of range) counts as
 // false and is reported in Result.Failed. Velocity comes from a
-// Velocity: Window in memory for replay, the store's indexes live, with
-// the same answers.
+// Velocity: a Window in memory for replay and, fed out of order with
+// Insert and asked with Lookup, for the live shadow; the store's indexes
+// for what memory no longer holds; all with the same answers.
 //
 // # Limits
 //

@@ -3,6 +3,7 @@ package policy
 import (
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
@@ -14,16 +15,21 @@ import (
 // order.
 var ErrOrder = errors.New("decisions not in event-time order")
 
+// ErrNotHeld is returned by Lookup for a decision so late that a window it
+// asks about reaches back before what the Window still holds.
+var ErrNotHeld = errors.New("window no longer holds that time")
+
 // Window is the in-memory Velocity of a replay: sliding windows over the
 // decisions it is fed, in event-time order. For each decision, ask (by
 // evaluating it) first, then Add it: the answers are then those Query
 // defines, over exactly the decisions added before with an earlier event
-// time (decisions at the same time do not see each other).
+// time (decisions at the same time do not see each other). Insert and
+// Lookup do the same for decisions a little out of order (see Retain).
 //
 // Memory is bounded by what lies inside the windows: an entry per
 // decision and key under which it is counted, kept while it is within the
-// longest window asked about that key, plus the decisions that share the
-// latest event time. Add and Answer take amortised constant time (each
+// longest window asked about that key (plus Retain), plus the decisions
+// that share the latest event time. Add and Answer take amortised constant time (each
 // entry is counted in and out once per query) plus a few map lookups. A
 // Window is not safe for concurrent use.
 type Window struct {
@@ -34,14 +40,23 @@ type Window struct {
 	pending []pendingEntry     // added at time last, not yet visible
 	last    int64              // latest event time added (Unix ns)
 	added   bool
-	held    int // committed entries, over all keys
+	held    int   // committed entries, over all keys
+	retain  int64 // kept beyond each key's longest window (ns), see Retain
 
 	// cur is the decision a replay is evaluating (see prepare) and
 	// curVals its key values, computed once for its answers and its Add.
 	cur     *decision.Decision
 	curVals [numKeys]string
-	devices memo // user agent → device key
-	nets    memo // address → ip24
+	// curSeries are the series its answers found, by key: its Add
+	// commits into them without looking them up again. (Nothing is
+	// forgotten between its answers and its commit: advance commits
+	// before it evicts.)
+	curSeries [numKeys]*series
+	devices   memo // user agent → device key
+	nets      memo // address → ip24
+	// seen and delta are Lookup's sets of values, kept for reuse.
+	seen  map[string]struct{}
+	delta map[string]int
 }
 
 type slotRef struct {
@@ -50,8 +65,9 @@ type slotRef struct {
 }
 
 type pendingEntry struct {
-	t    int64
-	vals [numKeys]string
+	t      int64
+	vals   [numKeys]string
+	series [numKeys]*series // where known, the series of each value
 }
 
 // keyIndex holds the decisions of one key, by value.
@@ -61,6 +77,9 @@ type keyIndex struct {
 	ofCol  []int   // per slot: column of its Of value in an entry, -1 for a count
 	cols   []Key   // the Of values an entry keeps
 	maxW   int64
+	// limit is the latest eviction limit: entries earlier than it are
+	// forgotten.
+	limit  int64
 	series map[string]*series
 	// fifo holds every entry in commit (event-time) order, to forget
 	// them when they leave the longest window.
@@ -91,7 +110,21 @@ type series struct {
 	head   int
 	cursor []int            // per slot: first entry inside its window
 	counts []map[string]int // per distinct slot: Of values from cursor on
+
+	// Room inside the series for what most series need: a key asked
+	// about by a few queries, a value seen a few times in its windows.
+	// Slices into it spare allocations and, when a window slides, the
+	// cache misses of reaching them.
+	cursorBuf [inlineSlots]int
+	countsBuf [inlineSlots]map[string]int
+	timesBuf  [inlineEntries]int64
+	valsBuf   [inlineEntries]string
 }
+
+const (
+	inlineSlots   = 4
+	inlineEntries = 4
+)
 
 // NewWindow returns an empty Window answering queries (duplicates are
 // merged); asked anything else, it returns an error.
@@ -104,7 +137,7 @@ func NewWindow(queries ...Query) *Window {
 		}
 		ki := w.keys[q.Key]
 		if ki == nil {
-			ki = &keyIndex{key: q.Key, series: make(map[string]*series)}
+			ki = &keyIndex{key: q.Key, series: make(map[string]*series), limit: math.MinInt64}
 			w.keys[q.Key] = ki
 		}
 		col := -1
@@ -142,7 +175,7 @@ func (w *Window) Add(d *decision.Decision) error {
 	}
 	pe := pendingEntry{t: t}
 	if d == w.cur {
-		pe.vals = w.curVals
+		pe.vals, pe.series = w.curVals, w.curSeries
 	} else {
 		for _, k := range w.need {
 			pe.vals[k] = w.value(k, d)
@@ -159,6 +192,7 @@ func (w *Window) Add(d *decision.Decision) error {
 // change until it is added.
 func (w *Window) prepare(d *decision.Decision) {
 	w.cur = d
+	w.curSeries = [numKeys]*series{}
 	for _, k := range w.need {
 		w.curVals[k] = w.value(k, d)
 	}
@@ -201,6 +235,9 @@ func (w *Window) Answer(q Query, d *decision.Decision) (int, error) {
 	if s == nil {
 		return 0, nil
 	}
+	if d == w.cur {
+		w.curSeries[ref.ki.key] = s
+	}
 	slot, col := ref.slot, ref.ki.ofCol[ref.slot]
 	from, c := t-ref.ki.window[slot], s.cursor[slot]
 	stride := len(ref.ki.cols)
@@ -234,7 +271,7 @@ func (w *Window) advance(t int64, d *decision.Decision) error {
 	w.pending = w.pending[:0]
 	for _, ki := range w.keys {
 		if ki != nil {
-			w.held -= ki.evict(t - ki.maxW)
+			w.held -= ki.evict(t - ki.maxW - w.retain)
 		}
 	}
 	return nil
@@ -247,7 +284,10 @@ func (w *Window) commit(pe pendingEntry) {
 			continue
 		}
 		v := pe.vals[ki.key]
-		s := ki.series[v]
+		s := pe.series[ki.key]
+		if s == nil {
+			s = ki.series[v]
+		}
 		if s == nil {
 			s = ki.newSeries(v)
 			ki.series[v] = s
@@ -277,7 +317,13 @@ func (ki *keyIndex) newSeries(v string) *series {
 		s.value = v
 		return s
 	}
-	s := &series{value: v, cursor: make([]int, len(ki.window)), counts: make([]map[string]int, len(ki.window))}
+	s := &series{value: v}
+	s.times, s.vals = s.timesBuf[:0], s.valsBuf[:0]
+	if n := len(ki.window); n <= inlineSlots {
+		s.cursor, s.counts = s.cursorBuf[:n], s.countsBuf[:n]
+	} else {
+		s.cursor, s.counts = make([]int, n), make([]map[string]int, n)
+	}
 	for slot, col := range ki.ofCol {
 		if col >= 0 {
 			s.counts[slot] = make(map[string]int)
@@ -303,6 +349,7 @@ func (ki *keyIndex) release(s *series) {
 
 // evict forgets the entries earlier than limit and returns how many.
 func (ki *keyIndex) evict(limit int64) int {
+	ki.limit = max(ki.limit, limit)
 	n := 0
 	for ki.fhead < len(ki.fifo) && ki.fifo[ki.fhead].t < limit {
 		ki.popFront(ki.fifo[ki.fhead].s)

@@ -41,6 +41,7 @@ func (e *encoder) time(t time.Time) {
 type decoder struct {
 	b   []byte
 	err error
+	in  *interner // for istr; nil: every string is a new copy
 }
 
 func (d *decoder) fail() {

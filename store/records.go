@@ -92,11 +92,18 @@ func encodeDecision(b []byte, d *decision.Decision) []byte {
 // stored time, and a version-1 record's raw timestamp goes through
 // decision.EventTimeOf as the collector does today.
 func decodeDecision(key, val []byte, d *decision.Decision, raw bool) error {
+	return decodeDecisionWith(key, val, d, raw, nil)
+}
+
+// decodeDecisionWith is decodeDecision taking the strings that repeat
+// (source, type, status, user agent, country, signals, policy, shadow
+// rule) from in, when not nil: a scan then allocates them once.
+func decodeDecisionWith(key, val []byte, d *decision.Decision, raw bool, in *interner) error {
 	if len(key) != len(decKey{}) {
 		return fmt.Errorf("decision key %x: %w", key, errRecord)
 	}
 	k := decKey(key)
-	r := decoder{b: val}
+	r := decoder{b: val, in: in}
 	v := r.version(decisionV2)
 	*d = decision.Decision{ID: k.id(), Time: k.time()}
 	d.UserID = r.str()
@@ -119,13 +126,13 @@ func decodeDecision(key, val []byte, d *decision.Decision, raw bool) error {
 	if clampNanos(d.EventTime) == 0 {
 		d.EventTime = d.Time
 	}
-	d.Source = r.str()
-	d.Type = r.str()
-	d.Status = r.str()
+	d.Source = r.istr()
+	d.Type = r.istr()
+	d.Status = r.istr()
 	d.Email = r.str()
 	d.IP = r.str()
-	d.UserAgent = r.str()
-	d.Country = r.str()
+	d.UserAgent = r.istr()
+	d.Country = r.istr()
 	d.Risk = r.f64()
 	d.AccountAbuse = r.f64()
 	d.AccountTakeover = r.f64()
@@ -136,11 +143,11 @@ func decodeDecision(key, val []byte, d *decision.Decision, raw bool) error {
 		} else {
 			d.Signals = make([]string, n)
 			for i := range d.Signals {
-				d.Signals[i] = r.str()
+				d.Signals[i] = r.istr()
 			}
 		}
 	}
-	d.Policy = r.str()
+	d.Policy = r.istr()
 	if a := int(r.byte1()); a < decision.NumActions {
 		d.Action = decision.Actions[a]
 	} else {
@@ -154,7 +161,7 @@ func decodeDecision(key, val []byte, d *decision.Decision, raw bool) error {
 		default:
 			r.fail()
 		}
-		d.ShadowRule = r.str()
+		d.ShadowRule = r.istr()
 	}
 	d.Error = r.str()
 	d.HTTPStatus = int(r.varint())

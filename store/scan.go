@@ -49,6 +49,7 @@ func (db *DB) Scan(ctx context.Context, from, to time.Time) iter.Seq2[*decision.
 		wg.Go(func() {
 			defer close(full)
 			r := evRangeOf(from, to)
+			in := newInterner()
 			for {
 				var buf []decision.Decision
 				select {
@@ -56,7 +57,7 @@ func (db *DB) Scan(ctx context.Context, from, to time.Time) iter.Seq2[*decision.
 				case <-done:
 					return
 				}
-				buf, last, err := db.scanChunk(ctx, r, buf[:0])
+				buf, last, err := db.scanChunk(ctx, r, buf[:0], in)
 				select {
 				case full <- chunk{buf, err}:
 				case <-done:
@@ -84,8 +85,9 @@ func (db *DB) Scan(ctx context.Context, from, to time.Time) iter.Seq2[*decision.
 }
 
 // scanChunk decodes into buf the first scanChunk decisions of r, in one
-// read transaction, and returns them with the event key of the last.
-func (db *DB) scanChunk(ctx context.Context, r evRange, buf []decision.Decision) ([]decision.Decision, evKey, error) {
+// read transaction, with the repeating strings from in, and returns them
+// with the event key of the last.
+func (db *DB) scanChunk(ctx context.Context, r evRange, buf []decision.Decision, in *interner) ([]decision.Decision, evKey, error) {
 	var last evKey
 	if err := ctx.Err(); err != nil {
 		return buf, last, fmt.Errorf("scan: %w", err)
@@ -99,7 +101,7 @@ func (db *DB) scanChunk(ctx context.Context, r evRange, buf []decision.Decision)
 				return false, fmt.Errorf("time index names missing decision %s", k.id())
 			}
 			buf = buf[:len(buf)+1]
-			if err := decodeDecision(k[:], v, &buf[len(buf)-1], false); err != nil {
+			if err := decodeDecisionWith(k[:], v, &buf[len(buf)-1], false, in); err != nil {
 				return false, err
 			}
 			last = e
