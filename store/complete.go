@@ -89,6 +89,8 @@ type prepared struct {
 	// pend is the decision's pending record, without key and (when ev is
 	// 0) event time.
 	pend pendingDec
+	// dims are its values in the dimension rollups.
+	dims dimVals
 }
 
 // prepare normalises d's event time as Complete describes (now is the
@@ -104,6 +106,7 @@ func prepare(d *decision.Decision, now time.Time) prepared {
 	p := prepared{val: encodeDecision(nil, &n), ek: eventKey(d.EventID), ev: clampNanos(n.EventTime), skew: n.ClockSkew}
 	p.pend = pendingDec{user: indexPart(d.UserID), f: fieldsOf(d)}
 	dimValues(d, &p.pend.dims)
+	p.dims = dimValsOf(d)
 	return p
 }
 
@@ -154,6 +157,7 @@ func (st *txState) complete(r *Result, p *prepared, out *decision.Decision) erro
 		st.w.pend = append(st.w.pend, pd)
 	}
 	st.contribs = append(st.contribs, contribOf(ev, out))
+	st.dimRoll.add(ev, uint8(out.Action.Index()), &p.dims)
 	st.dDecisions++
 	return nil
 }
