@@ -1,9 +1,9 @@
 package store
 
 import (
+	"bytes"
 	"cmp"
 	"encoding/binary"
-	"maps"
 	"slices"
 
 	"github.com/riskwatch/riskwatch/decision"
@@ -75,32 +75,6 @@ func (t *dimTally) merge(o *dimTally) {
 	t.restMax = min(b, t.rest)
 }
 
-// truncate keeps the k values with the largest counts (ties broken by
-// value) and moves the others into the rest. A dropped value may have had
-// up to the old bound hidden already, so the new bound is the old one plus
-// the largest count dropped.
-func (t *dimTally) truncate(k int) {
-	if len(t.counts) <= k {
-		return
-	}
-	vals := slices.Collect(maps.Keys(t.counts))
-	slices.SortFunc(vals, func(x, y string) int {
-		if c := cmp.Compare(t.counts[y], t.counts[x]); c != 0 {
-			return c
-		}
-		return cmp.Compare(x, y)
-	})
-	b := t.bound()
-	var largest uint64
-	for _, v := range vals[k:] {
-		n := t.counts[v]
-		t.rest += n
-		largest = max(largest, n)
-		delete(t.counts, v)
-	}
-	t.restMax = min(b+largest, t.rest)
-}
-
 // dimRec is a decoded record: the decisions of one action in one period.
 type dimRec struct {
 	total uint64
@@ -115,91 +89,237 @@ func (r *dimRec) merge(o *dimRec) {
 	}
 }
 
-// encode truncates every dimension to dimRollTop values and appends the
-// record form of r to b.
+// encode appends the record form of r, truncated, to b.
 func (r *dimRec) encode(b []byte) []byte {
-	e := encoder{b}
-	e.byte1(dimRollV)
-	e.uvarint(r.total)
-	var sec encoder
-	var vals []string
-	for i := range r.dims {
-		t := &r.dims[i]
-		t.truncate(dimRollTop)
-		sec.b = sec.b[:0]
-		sec.uvarint(t.rest)
-		sec.uvarint(t.restMax)
-		sec.uvarint(uint64(len(t.counts)))
-		vals = vals[:0]
-		for v := range t.counts {
-			vals = append(vals, v)
-		}
-		slices.Sort(vals)
-		for _, v := range vals {
-			sec.str(v)
-			sec.uvarint(t.counts[v])
-		}
-		e.bytes(sec.b)
-	}
-	return e.b
+	var m dimMerger
+	b, _ = m.mergeEncode(b, r, nil)
+	return b
 }
 
 // decodeDimRec adds the record val to r. It fails on a record that no
 // encoder writes: a bad version, a short or long section, values out of
-// order, a count of zero, a rest max above the rest, or counts that
-// overflow.
+// order or empty, a count of zero or above the record's decisions, or a
+// rest max above the rest.
 func decodeDimRec(val []byte, r *dimRec) error {
+	return walkDimRec(val, func(total uint64) { r.total += total }, func(dim decision.Dimension, sec []byte, total uint64) error {
+		var o dimTally
+		var err error
+		o.rest, o.restMax, err = walkDimSection(sec, total, func(v []byte, n uint64) {
+			if o.counts == nil {
+				o.counts = make(map[string]uint64)
+			}
+			o.counts[string(v)] = n
+		})
+		if err != nil {
+			return err
+		}
+		r.dims[dim].merge(&o)
+		return nil
+	})
+}
+
+// walkDimRec reads a record: it calls head with the record's decisions,
+// then section with each dimension's section.
+func walkDimRec(val []byte, head func(total uint64), section func(dim decision.Dimension, sec []byte, total uint64) error) error {
 	d := decoder{b: val}
 	d.version(dimRollV)
-	var o dimRec
-	o.total = d.uvarint()
-	for i := range o.dims {
+	total := d.uvarint()
+	if d.err != nil {
+		return d.err
+	}
+	head(total)
+	for dim := range decision.NumDimensions {
 		sec := d.view()
 		if d.err != nil {
 			return d.err
 		}
-		if err := decodeDimSection(sec, o.total, &o.dims[i]); err != nil {
+		if err := section(dim, sec, total); err != nil {
 			return err
 		}
 	}
-	if d.err == nil && len(d.b) != 0 {
-		d.fail()
+	if len(d.b) != 0 {
+		return errRecord
 	}
-	if d.err != nil {
-		return d.err
-	}
-	r.merge(&o)
 	return nil
 }
 
-// decodeDimSection reads one dimension's section into t. No count may
-// exceed total, the decisions of the record (a decision counts a value
-// once).
-func decodeDimSection(sec []byte, total uint64, t *dimTally) error {
+// walkDimSection reads one dimension's section, calling fn with each
+// value (valid only during the call) and its count, in value order, and
+// returns the rest and its bound. No count may exceed total, the decisions
+// of the record (a decision counts a value once).
+func walkDimSection(sec []byte, total uint64, fn func(v []byte, n uint64)) (rest, restMax uint64, err error) {
 	d := decoder{b: sec}
-	t.rest = d.uvarint()
-	t.restMax = d.uvarint()
+	rest = d.uvarint()
+	restMax = d.uvarint()
 	n := d.uvarint()
-	if d.err != nil || t.restMax > t.rest || (t.rest > 0) != (t.restMax > 0) || n > uint64(len(d.b)) {
-		return errRecord
-	}
-	if n > 0 {
-		t.counts = make(map[string]uint64, n)
+	if d.err != nil || restMax > rest || (rest > 0) != (restMax > 0) || n > uint64(len(d.b)) {
+		return 0, 0, errRecord
 	}
 	var prev []byte
 	for i := uint64(0); i < n; i++ {
 		v := d.view()
 		c := d.uvarint()
 		if d.err != nil || c == 0 || c > total || len(v) == 0 || (i > 0 && string(v) <= string(prev)) {
-			return errRecord
+			return 0, 0, errRecord
 		}
-		t.counts[string(v)] = c
+		fn(v, c)
 		prev = v
 	}
 	if len(d.b) != 0 {
-		return errRecord
+		return 0, 0, errRecord
 	}
-	return nil
+	return rest, restMax, nil
+}
+
+// dimEntry is a value and its count. The value is val, or raw when that
+// is set: a stored record's bytes, valid until its transaction ends,
+// which merging reads without copying.
+type dimEntry struct {
+	val string
+	raw []byte
+	n   uint64
+}
+
+// compare orders entries by value.
+func (x *dimEntry) compare(y *dimEntry) int {
+	switch {
+	case x.raw != nil && y.raw != nil:
+		return bytes.Compare(x.raw, y.raw)
+	case x.raw != nil:
+		return cmp.Compare(string(x.raw), y.val)
+	case y.raw != nil:
+		return cmp.Compare(x.val, string(y.raw))
+	}
+	return cmp.Compare(x.val, y.val)
+}
+
+// dimMerger adds gathered counts to stored records; it keeps its scratch
+// space from one record to the next.
+type dimMerger struct {
+	add, stored, merged []dimEntry
+	counts              []uint64
+	sec                 encoder
+}
+
+// mergeEncode appends to b the record of r plus the stored record old
+// (nil for none), each dimension truncated to its top dimRollTop values.
+// It works on value-sorted lists, so its cost is linear in the records'
+// sizes but for the truncation's sort of counts.
+func (m *dimMerger) mergeEncode(b []byte, r *dimRec, old []byte) ([]byte, error) {
+	var olds [decision.NumDimensions][]byte
+	var oldTotal uint64
+	if old != nil {
+		err := walkDimRec(old, func(total uint64) { oldTotal = total }, func(dim decision.Dimension, sec []byte, _ uint64) error {
+			olds[dim] = sec
+			return nil
+		})
+		if err != nil {
+			return b, err
+		}
+	}
+	total := r.total + oldTotal
+	e := encoder{b}
+	e.byte1(dimRollV)
+	e.uvarint(total)
+	for dim := range decision.NumDimensions {
+		t := &r.dims[dim]
+		m.add = m.add[:0]
+		for v, n := range t.counts {
+			m.add = append(m.add, dimEntry{val: v, n: n})
+		}
+		slices.SortFunc(m.add, func(x, y dimEntry) int { return cmp.Compare(x.val, y.val) })
+		m.stored = m.stored[:0]
+		var rest, restMax uint64
+		if olds[dim] != nil {
+			var err error
+			rest, restMax, err = walkDimSection(olds[dim], oldTotal, func(v []byte, n uint64) {
+				m.stored = append(m.stored, dimEntry{raw: v, n: n})
+			})
+			if err != nil {
+				return b, err
+			}
+		}
+		bound := min(rest, restMax) + t.bound()
+		rest += t.rest
+		m.merge()
+		dropped, largest := m.truncate(dimRollTop)
+		rest += dropped
+		if rest == 0 {
+			restMax = 0
+		} else {
+			restMax = min(max(bound+largest, 1), rest)
+		}
+		m.sec.b = m.sec.b[:0]
+		m.sec.uvarint(rest)
+		m.sec.uvarint(restMax)
+		m.sec.uvarint(uint64(len(m.merged)))
+		for _, x := range m.merged {
+			if x.raw != nil {
+				m.sec.bytes(x.raw)
+			} else {
+				m.sec.str(x.val)
+			}
+			m.sec.uvarint(x.n)
+		}
+		e.bytes(m.sec.b)
+	}
+	return e.b, nil
+}
+
+// merge sets m.merged to the sum of the sorted lists m.add and m.stored.
+func (m *dimMerger) merge() {
+	m.merged = m.merged[:0]
+	a, s := m.add, m.stored
+	for len(a) > 0 && len(s) > 0 {
+		switch c := a[0].compare(&s[0]); {
+		case c < 0:
+			m.merged = append(m.merged, a[0])
+			a = a[1:]
+		case c > 0:
+			m.merged = append(m.merged, s[0])
+			s = s[1:]
+		default:
+			m.merged = append(m.merged, dimEntry{val: a[0].val, n: a[0].n + s[0].n})
+			a, s = a[1:], s[1:]
+		}
+	}
+	m.merged = append(append(m.merged, a...), s...)
+}
+
+// truncate keeps the k entries of m.merged with the largest counts (ties
+// broken by value: the list is in value order, and the first tied ones
+// are kept), in value order, and returns the sum and the largest of the
+// counts dropped. A dropped value may have had up to the old bound hidden
+// already, so the new bound is the old one plus the largest count dropped.
+func (m *dimMerger) truncate(k int) (dropped, largest uint64) {
+	if len(m.merged) <= k {
+		return 0, 0
+	}
+	m.counts = m.counts[:0]
+	for _, x := range m.merged {
+		m.counts = append(m.counts, x.n)
+	}
+	slices.Sort(m.counts)
+	th := m.counts[len(m.counts)-k] // the k-th largest count
+	above := len(m.counts) - k
+	for above < len(m.counts) && m.counts[above] == th {
+		above++
+	}
+	ties := k - (len(m.counts) - above) // tied entries kept
+	kept := m.merged[:0]
+	for _, x := range m.merged {
+		if x.n > th || x.n == th && ties > 0 {
+			if x.n == th {
+				ties--
+			}
+			kept = append(kept, x)
+			continue
+		}
+		dropped += x.n
+		largest = max(largest, x.n)
+	}
+	m.merged = kept
+	return dropped, largest
 }
 
 // lookupDimSection returns the count listed for value in a dimension's
@@ -254,14 +374,36 @@ type dimVals struct {
 	ends [decision.NumDimensions]int
 }
 
+// uaFamilies remembers the family of each user agent seen (a batch of
+// decisions has few): classifying one costs more than the rest of a
+// decision's values. nil remembers nothing.
+type uaFamilies map[string]string
+
+func (m uaFamilies) of(ua string) string {
+	if f, ok := m[ua]; ok {
+		return f
+	}
+	f := decision.ClassifyUA(ua).Family
+	if m != nil && len(m) < 256 {
+		m[ua] = f
+	}
+	return f
+}
+
 // dimValsOf returns d's distinct values of every dimension, as explain
 // counts them (decision.Dimension.Values, each value once).
-func dimValsOf(d *decision.Decision) dimVals {
+func dimValsOf(d *decision.Decision, ua uaFamilies) dimVals {
 	var dv dimVals
 	dv.vals = make([]string, 0, int(decision.NumDimensions)+len(d.Signals))
 	for dim := range decision.NumDimensions {
 		start := len(dv.vals)
-		dv.vals = dim.Values(d, dv.vals)
+		if dim == decision.DimUAFamily {
+			if f := ua.of(d.UserAgent); f != "" {
+				dv.vals = append(dv.vals, f)
+			}
+		} else {
+			dv.vals = dim.Values(d, dv.vals)
+		}
 		// Distinct: only signals can repeat.
 		for i := start + 1; i < len(dv.vals); i++ {
 			if slices.Contains(dv.vals[start:i], dv.vals[i]) {

@@ -48,6 +48,7 @@ func migDimRollups2(m *migrator, pos []byte) error {
 			}
 			var acc dimRollAcc
 			var d decision.Decision
+			ua := uaFamilies{}
 			decisions := tx.Bucket(bktDecisions)
 			c := tx.Bucket(bktByTime).Cursor()
 			k, _ := c.Seek(next[:])
@@ -64,14 +65,14 @@ func migDimRollups2(m *migrator, pos []byte) error {
 				if err := decodeDecision(dk[:], v, &d, false); err != nil {
 					return nil, false, err
 				}
-				dv := dimValsOf(&d)
+				dv := dimValsOf(&d, ua)
 				acc.add(e.ev(), uint8(max(d.Action.Index(), 0)), &dv)
 				next = e.after()
 				n++
 			}
 			end = k == nil
-			err := acc.apply(tx.Bucket(bktDimMinutes), tx.Bucket(bktDimHours), func(b *bolt.Bucket, key []byte, r *dimRec) error {
-				return b.Put(key, r.encode(nil))
+			err := acc.apply(tx.Bucket(bktDimMinutes), tx.Bucket(bktDimHours), func(b *bolt.Bucket, key []byte, enc func([]byte) []byte) error {
+				return b.Put(key, enc(nil))
 			})
 			if err != nil {
 				return nil, false, err

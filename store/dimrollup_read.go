@@ -80,11 +80,12 @@ func (db *DB) ValueCounts(ctx context.Context, from, to time.Time, actions ...de
 		return ValueCounts{}, fmt.Errorf("dimension counts: %w", err)
 	}
 	var acc dimRec
+	ua := uaFamilies{}
 	err = db.view(func(tx *bolt.Tx) error {
 		return walkDimPeriod(ctx, tx, from, to, mask,
 			func(val []byte) error { return decodeDimRec(val, &acc) },
 			func(d *decision.Decision) {
-				dv := dimValsOf(d)
+				dv := dimValsOf(d, ua)
 				acc.total++
 				dv.each(func(dim decision.Dimension, v string) { acc.dims[dim].add(v, 1) })
 			})

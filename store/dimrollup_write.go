@@ -54,20 +54,30 @@ func (a *dimRollAcc) add(ev int64, action uint8, dv *dimVals) {
 
 // apply adds the gathered records to the stored minute and hour records,
 // reading, changing and writing each once, in key order; put stores a
-// changed record (and truncates it, see dimRec.encode). a is consumed.
-func (a dimRollAcc) apply(minutes, hours *bolt.Bucket, put func(b *bolt.Bucket, key []byte, r *dimRec) error) error {
+// record with the value enc appends.
+func (a dimRollAcc) apply(minutes, hours *bolt.Bucket, put func(b *bolt.Bucket, key []byte, enc func([]byte) []byte) error) error {
 	if len(a) == 0 {
 		return nil
 	}
+	var m dimMerger
+	// An hour's gathered record is its minute's when it has one (merging
+	// only reads it), else the sum of its minutes'.
 	hourly := make(dimRollAcc)
+	shared := make(map[dimRollPeriod]bool) // hours whose record is a minute's
 	for p, r := range a {
 		hp := dimRollPeriod{p.sec - p.sec%hourSecs, p.action}
-		h := hourly[hp]
-		if h == nil {
-			h = new(dimRec)
-			hourly[hp] = h
+		switch h, ok := hourly[hp]; {
+		case !ok:
+			hourly[hp], shared[hp] = r, true
+		case shared[hp]:
+			sum := new(dimRec)
+			sum.merge(h)
+			sum.merge(r)
+			hourly[hp] = sum
+			delete(shared, hp)
+		default:
+			h.merge(r)
 		}
-		h.merge(r)
 	}
 	for _, x := range []struct {
 		b    *bolt.Bucket
@@ -75,15 +85,17 @@ func (a dimRollAcc) apply(minutes, hours *bolt.Bucket, put func(b *bolt.Bucket, 
 		recs dimRollAcc
 	}{{hours, bktDimHours, hourly}, {minutes, bktDimMinutes, a}} {
 		for _, p := range slices.SortedFunc(maps.Keys(x.recs), comparePeriods) {
-			r := x.recs[p]
 			key := dimRollKey(nil, p.sec, p.action)
-			if v := x.b.Get(key); v != nil {
-				if err := decodeDimRec(v, r); err != nil {
-					return fmt.Errorf("dimension rollup %s at %s: %w", x.name, time.Unix(p.sec, 0).UTC().Format(time.RFC3339), err)
-				}
-			}
-			if err := put(x.b, key, r); err != nil {
+			old := x.b.Get(key)
+			var err error
+			if err = put(x.b, key, func(b []byte) []byte {
+				b, err = m.mergeEncode(b, x.recs[p], old)
+				return b
+			}); err != nil {
 				return err
+			}
+			if err != nil {
+				return fmt.Errorf("dimension rollup %s at %s: %w", x.name, time.Unix(p.sec, 0).UTC().Format(time.RFC3339), err)
 			}
 		}
 	}
@@ -92,7 +104,5 @@ func (a dimRollAcc) apply(minutes, hours *bolt.Bucket, put func(b *bolt.Bucket, 
 
 // flushDimRollups writes the transaction's dimension rollups.
 func (st *txState) flushDimRollups() error {
-	return st.dimRoll.apply(st.tx.Bucket(bktDimMinutes), st.tx.Bucket(bktDimHours), func(b *bolt.Bucket, key []byte, r *dimRec) error {
-		return st.putEnc(b, key, r.encode)
-	})
+	return st.dimRoll.apply(st.tx.Bucket(bktDimMinutes), st.tx.Bucket(bktDimHours), st.putEnc)
 }
