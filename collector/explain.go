@@ -35,6 +35,12 @@ func (r *Reader) ExplainCounts(ctx context.Context, q api.ExplainCountsQuery) (a
 		c, err := r.rolledExplainCounts(ctx, q, plan)
 		return c, kinded(err)
 	}
+	return r.scannedExplainCounts(ctx, q, plan, f)
+}
+
+// scannedExplainCounts counts a round from the decisions of its periods
+// that f matches (nil matches all).
+func (r *Reader) scannedExplainCounts(ctx context.Context, q api.ExplainCountsQuery, plan api.ExplainPlan, f *decision.Filter) (api.ExplainCounts, error) {
 	label, err := r.explainLabels(ctx, q.Mode)
 	if err != nil {
 		return api.ExplainCounts{}, err
