@@ -36,17 +36,6 @@ type ValueCounts struct {
 	Dims  [decision.NumDimensions]ValueTally
 }
 
-// Truncated reports whether a value of some dimension fell into a Rest:
-// the counts are then bounds, not exact.
-func (c *ValueCounts) Truncated() bool {
-	for i := range c.Dims {
-		if c.Dims[i].Rest > 0 {
-			return true
-		}
-	}
-	return false
-}
-
 // actionMask is a set of action indexes; zero means every action.
 type actionMask uint8
 
