@@ -81,18 +81,10 @@ type dimRec struct {
 	dims  [decision.NumDimensions]dimTally
 }
 
-// merge adds o, the record of a disjoint set of decisions.
-func (r *dimRec) merge(o *dimRec) {
-	r.total += o.total
-	for i := range r.dims {
-		r.dims[i].merge(&o.dims[i])
-	}
-}
-
 // encode appends the record form of r, truncated, to b.
 func (r *dimRec) encode(b []byte) []byte {
 	var m dimMerger
-	b, _ = m.mergeEncode(b, r, nil)
+	b, _ = m.mergeEncode(b, []*dimRec{r}, nil)
 	return b
 }
 
@@ -201,15 +193,16 @@ type dimMerger struct {
 	sec                 encoder
 }
 
-// mergeEncode appends to b the record of r plus the stored record old
-// (nil for none), each dimension truncated to its top dimRollTop values.
-// It works on value-sorted lists, so its cost is linear in the records'
-// sizes but for the truncation's sort of counts.
-func (m *dimMerger) mergeEncode(b []byte, r *dimRec, old []byte) ([]byte, error) {
+// mergeEncode appends to b the record of the sum of rs and the stored
+// record old (nil for none), each dimension truncated to its top
+// dimRollTop values. It works on value-sorted lists, so its cost is linear
+// in the records' sizes but for sorting the values gathered and, when it
+// truncates, the counts.
+func (m *dimMerger) mergeEncode(b []byte, rs []*dimRec, old []byte) ([]byte, error) {
 	var olds [decision.NumDimensions][]byte
-	var oldTotal uint64
+	var total uint64
 	if old != nil {
-		err := walkDimRec(old, func(total uint64) { oldTotal = total }, func(dim decision.Dimension, sec []byte, _ uint64) error {
+		err := walkDimRec(old, func(t uint64) { total = t }, func(dim decision.Dimension, sec []byte, _ uint64) error {
 			olds[dim] = sec
 			return nil
 		})
@@ -217,17 +210,34 @@ func (m *dimMerger) mergeEncode(b []byte, r *dimRec, old []byte) ([]byte, error)
 			return b, err
 		}
 	}
-	total := r.total + oldTotal
+	oldTotal := total
+	for _, r := range rs {
+		total += r.total
+	}
 	e := encoder{b}
 	e.byte1(dimRollV)
 	e.uvarint(total)
 	for dim := range decision.NumDimensions {
-		t := &r.dims[dim]
+		var addRest, addBound uint64
 		m.add = m.add[:0]
-		for v, n := range t.counts {
-			m.add = append(m.add, dimEntry{val: v, n: n})
+		for _, r := range rs {
+			t := &r.dims[dim]
+			for v, n := range t.counts {
+				m.add = append(m.add, dimEntry{val: v, n: n})
+			}
+			addRest += t.rest
+			addBound += t.bound()
 		}
 		slices.SortFunc(m.add, func(x, y dimEntry) int { return cmp.Compare(x.val, y.val) })
+		sum := m.add[:0] // the values of several records, each once
+		for _, x := range m.add {
+			if k := len(sum) - 1; k >= 0 && sum[k].val == x.val {
+				sum[k].n += x.n
+			} else {
+				sum = append(sum, x)
+			}
+		}
+		m.add = sum
 		m.stored = m.stored[:0]
 		var rest, restMax uint64
 		if olds[dim] != nil {
@@ -239,8 +249,8 @@ func (m *dimMerger) mergeEncode(b []byte, r *dimRec, old []byte) ([]byte, error)
 				return b, err
 			}
 		}
-		bound := min(rest, restMax) + t.bound()
-		rest += t.rest
+		bound := min(rest, restMax) + addBound
+		rest += addRest
 		m.merge()
 		dropped, largest := m.truncate(dimRollTop)
 		rest += dropped

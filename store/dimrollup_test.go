@@ -432,3 +432,11 @@ func TestMigrateDimRollupsInterrupted(t *testing.T) {
 	defer db.Close()
 	checkRecords(t, db, ds)
 }
+
+// merge adds o, the record of a disjoint set of decisions.
+func (r *dimRec) merge(o *dimRec) {
+	r.total += o.total
+	for i := range r.dims {
+		r.dims[i].merge(&o.dims[i])
+	}
+}

@@ -55,35 +55,26 @@ func (a *dimRollAcc) add(ev int64, action uint8, dv *dimVals) {
 // apply adds the gathered records to the stored minute and hour records,
 // reading, changing and writing each once, in key order; put stores a
 // record with the value enc appends.
-func (a dimRollAcc) apply(minutes, hours *bolt.Bucket, put func(b *bolt.Bucket, key []byte, enc func([]byte) []byte) error) error {
+func (a dimRollAcc) apply(minutesB, hoursB *bolt.Bucket, put func(b *bolt.Bucket, key []byte, enc func([]byte) []byte) error) error {
 	if len(a) == 0 {
 		return nil
 	}
 	var m dimMerger
-	// An hour's gathered record is its minute's when it has one (merging
-	// only reads it), else the sum of its minutes'.
-	hourly := make(dimRollAcc)
-	shared := make(map[dimRollPeriod]bool) // hours whose record is a minute's
+	// Each hour's record gets the records of its minutes.
+	hours := make(map[dimRollPeriod][]*dimRec)
 	for p, r := range a {
 		hp := dimRollPeriod{p.sec - p.sec%hourSecs, p.action}
-		switch h, ok := hourly[hp]; {
-		case !ok:
-			hourly[hp], shared[hp] = r, true
-		case shared[hp]:
-			sum := new(dimRec)
-			sum.merge(h)
-			sum.merge(r)
-			hourly[hp] = sum
-			delete(shared, hp)
-		default:
-			h.merge(r)
-		}
+		hours[hp] = append(hours[hp], r)
+	}
+	minutes := make(map[dimRollPeriod][]*dimRec, len(a))
+	for p, r := range a {
+		minutes[p] = []*dimRec{r}
 	}
 	for _, x := range []struct {
 		b    *bolt.Bucket
 		name []byte
-		recs dimRollAcc
-	}{{hours, bktDimHours, hourly}, {minutes, bktDimMinutes, a}} {
+		recs map[dimRollPeriod][]*dimRec
+	}{{hoursB, bktDimHours, hours}, {minutesB, bktDimMinutes, minutes}} {
 		for _, p := range slices.SortedFunc(maps.Keys(x.recs), comparePeriods) {
 			key := dimRollKey(nil, p.sec, p.action)
 			old := x.b.Get(key)
