@@ -36,7 +36,7 @@ import (
 // value's in [0, rest max]. A record written in one go lists exact counts
 // and its rest max is the largest count it dropped; the writer adds each
 // transaction's decisions to the records they fall in and truncates
-// again, which makes the bound grow (see dimTally.truncate).
+// again, which makes the bound grow (see dimMerger.truncate).
 const dimRollV = 1
 
 // dimRollTop is how many values of a dimension a record lists.
@@ -91,21 +91,18 @@ func (r *dimRec) encode(b []byte) []byte {
 // decodeDimRec adds the record val to r. It fails on a record that no
 // encoder writes: a bad version, a short or long section, values out of
 // order or empty, a count of zero or above the record's decisions, or a
-// rest max above the rest.
+// rest max above the rest; r is then left part way.
 func decodeDimRec(val []byte, r *dimRec) error {
 	return walkDimRec(val, func(total uint64) { r.total += total }, func(dim decision.Dimension, sec []byte, total uint64) error {
-		var o dimTally
-		var err error
-		o.rest, o.restMax, err = walkDimSection(sec, total, func(v []byte, n uint64) {
-			if o.counts == nil {
-				o.counts = make(map[string]uint64)
-			}
-			o.counts[string(v)] = n
-		})
+		t := &r.dims[dim]
+		bound := t.bound()
+		rest, restMax, err := walkDimSection(sec, total, func(v []byte, n uint64) { t.add(string(v), n) })
 		if err != nil {
 			return err
 		}
-		r.dims[dim].merge(&o)
+		// As dimTally.merge: the bounds add up.
+		t.rest += rest
+		t.restMax = min(bound+min(rest, restMax), t.rest)
 		return nil
 	})
 }
