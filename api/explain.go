@@ -115,8 +115,9 @@ type ExplainCounts struct {
 	// ModeDeny, its fraud in ModeLabel).
 	Series [][]uint64 `json:"series"`
 	// SeriesBounded is set when a series was read from rollups in which
-	// its value fell, for some period, into the "other" remainder: its
-	// counts are then lower bounds.
+	// its value fell, for some period, into the "other" remainder (its
+	// counts are then lower bounds), or, for a pair in a wide window, as
+	// the smaller of its two values' series (an upper bound).
 	SeriesBounded bool `json:"series_bounded,omitempty"`
 }
 
@@ -136,10 +137,10 @@ type Explanation struct {
 	// Bounded is set when some counts came from rollups that keep only
 	// the top values of each minute or hour and counted a value in their
 	// "other" remainder (long baselines and wide windows are read from
-	// them): counts of such values, and the sparklines, are then lower
-	// bounds on the window's side and upper bounds on the baseline's (a
-	// driver whose own counts are bounds has Bound set), and the tests
-	// only more cautious.
+	// them): counts of such values are then lower bounds on the window's
+	// side and upper bounds on the baseline's (a driver whose own counts
+	// are bounds has Bound set), and the tests only more cautious. It is
+	// set too when a sparkline is a bound (ExplainCounts.SeriesBounded).
 	Bounded bool `json:"bounded,omitempty"`
 	// SeriesFrom and SeriesTo are the span of every driver's Series.
 	SeriesFrom time.Time `json:"series_from"`

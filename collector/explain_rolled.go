@@ -27,7 +27,7 @@ const scanWindowMax = time.Hour
 //     rolled sides (explain then bounds them from the single counts,
 //     which only makes the pair tests cautious);
 //   - series: a single value's from the rollups (store.ValueSeries), a
-//     pair's from the decisions of the series span.
+//     pair's from the decisions of the series span (see rolledSeries).
 //
 // Counts read from a rollup that moved values into its rest are bounds
 // (explain.Tally); a series that read one is flagged SeriesBounded. The
@@ -88,36 +88,51 @@ func (r *Reader) rolledExplainCounts(ctx context.Context, q api.ExplainCountsQue
 }
 
 // rolledSeries counts the sparklines q asks for into out: the single
-// values' from the rollups, the pairs' from the decisions.
+// values' from the rollups, the pairs' from the decisions of the series
+// span, unless the window is wider than scanWindowMax (the span is six
+// windows): a pair's sparkline is then, bin by bin, the smaller of its two
+// values' from the rollups, an upper bound flagged SeriesBounded.
 func (r *Reader) rolledSeries(ctx context.Context, q api.ExplainCountsQuery, plan api.ExplainPlan, out *api.ExplainCounts) error {
-	var singles []store.RollValue
-	var at []int // the series of each single
+	wide := plan.Window.Duration() > scanWindowMax
+	var vals []store.RollValue
+	rolled := make([][]int, len(q.Series)) // indexes in vals of each series read from the rollups
 	pq := q
 	pq.Series = nil
-	var pairAt []int
-	for i, vals := range q.Series {
-		if len(vals) == 1 {
-			singles = append(singles, store.RollValue{Dim: vals[0].Dim, Value: vals[0].Value})
-			at = append(at, i)
-		} else {
-			pq.Series = append(pq.Series, vals)
-			pairAt = append(pairAt, i)
+	var scanned []int // the series counted from the decisions
+	for i, d := range q.Series {
+		if len(d) > 1 && !wide {
+			pq.Series = append(pq.Series, d)
+			scanned = append(scanned, i)
+			continue
+		}
+		for _, v := range d {
+			rolled[i] = append(rolled[i], len(vals))
+			vals = append(vals, store.RollValue{Dim: v.Dim, Value: v.Value})
 		}
 	}
 	out.Series = make([][]uint64, len(q.Series))
-	if len(singles) > 0 {
+	if len(vals) > 0 {
 		var actions []decision.Action
 		if q.Mode == explain.ModeDeny {
 			actions = []decision.Action{decision.ActionDeny}
 		}
-		s, bounded, err := r.db.ValueSeries(ctx, plan.SeriesFrom, plan.SeriesTo, api.SeriesBins, singles, actions...)
+		s, bounded, err := r.db.ValueSeries(ctx, plan.SeriesFrom, plan.SeriesTo, api.SeriesBins, vals, actions...)
 		if err != nil {
 			return err
 		}
-		for k, i := range at {
-			out.Series[i] = s[k]
-		}
 		out.SeriesBounded = bounded
+		for i, idx := range rolled {
+			if len(idx) == 0 {
+				continue
+			}
+			out.Series[i] = s[idx[0]]
+			for _, k := range idx[1:] {
+				out.SeriesBounded = true
+				for b, n := range s[k] {
+					out.Series[i][b] = min(out.Series[i][b], n)
+				}
+			}
+		}
 	}
 	if len(pq.Series) > 0 {
 		c := api.NewExplainCounter(pq, plan)
@@ -125,7 +140,7 @@ func (r *Reader) rolledSeries(ctx context.Context, q api.ExplainCountsQuery, pla
 			return err
 		}
 		for k, s := range c.Counts().Series {
-			out.Series[pairAt[k]] = s
+			out.Series[scanned[k]] = s
 		}
 	}
 	return nil
