@@ -60,9 +60,9 @@ func (m actionMask) has(i int) bool { return m == 0 || m&(1<<i) != 0 }
 // depends on the period's width, not on how many decisions it holds; the
 // ragged ends, less than a minute each, are counted from the decisions.
 // Counts of values that fell into a rollup's rest are bounds (see
-// ValueTally). Rollups outlive nothing: retention removes the records of the
-// minutes and hours it empties, and keeps the counts of a period it
-// empties only in part.
+// ValueTally). Retention removes the records of the minutes and hours it
+// empties and keeps those of a period it empties only in part, whose
+// counts then still include the deleted decisions.
 func (db *DB) ValueCounts(ctx context.Context, from, to time.Time, actions ...decision.Action) (ValueCounts, error) {
 	mask, err := maskOf(actions)
 	if err != nil {
