@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -102,10 +103,20 @@ func writeExplanation(w io.Writer, e *api.Explanation) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "driver\tnow\tbefore\tshare\tratio\texcess\tp\tfilter")
 	for _, d := range e.Drivers {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%+.1fpt\t%.1f\t%+.0f\t%.1e\t%s\n", driverName(&d.Driver), d.Window, d.Baseline,
+		now, before := strconv.FormatUint(d.Window, 10), strconv.FormatUint(d.Baseline, 10)
+		if d.Bound {
+			now, before = ">="+now, "<="+before
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%+.1fpt\t%.1f\t%+.0f\t%.1e\t%s\n", driverName(&d.Driver), now, before,
 			100*d.ShareChange, d.Ratio, d.Excess, d.P, common.Sanitize(d.Term))
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if e.Bounded {
+		fmt.Fprintln(w, "\nsome counts are bounds (>= now, <= before): rollups keep the top 512 values of each minute and hour")
+	}
+	return nil
 }
 
 // driverName names a driver's values: ip24=203.0.113.0/24 + ua_family=curl.

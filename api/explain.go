@@ -114,6 +114,11 @@ type ExplainCounts struct {
 	// the plan's series span each: the driver's decisions (its denies in
 	// ModeDeny, its fraud in ModeLabel).
 	Series [][]uint64 `json:"series"`
+	// SeriesBounded is set when a series was read from rollups in which
+	// its value fell, for some period, into the "other" remainder (its
+	// counts are then lower bounds), or, for a pair in a wide window, as
+	// the smaller of its two values' series (an upper bound).
+	SeriesBounded bool `json:"series_bounded,omitempty"`
 }
 
 // Explanation is the answer of Explain: SPEC section 11's JSON, with the
@@ -129,6 +134,14 @@ type Explanation struct {
 	FraudRate *float64 `json:"fraud_rate,omitempty"`
 	Tests     int      `json:"tests"`
 	Drivers   []Driver `json:"drivers"`
+	// Bounded is set when some counts came from rollups that keep only
+	// the top values of each minute or hour and counted a value in their
+	// "other" remainder (long baselines and wide windows are read from
+	// them): counts of such values are then lower bounds on the window's
+	// side and upper bounds on the baseline's (a driver whose own counts
+	// are bounds has Bound set), and the tests only more cautious. It is
+	// set too when a sparkline is a bound (ExplainCounts.SeriesBounded).
+	Bounded bool `json:"bounded,omitempty"`
 	// SeriesFrom and SeriesTo are the span of every driver's Series.
 	SeriesFrom time.Time `json:"series_from"`
 	SeriesTo   time.Time `json:"series_to"`
@@ -307,6 +320,7 @@ func RunExplain(ctx context.Context, q ExplainQuery, now time.Time, counts func(
 	out := Explanation{
 		Mode: res.Mode, Window: res.Window, Baseline: res.Baseline, Excess: res.Excess,
 		DenyRate: res.DenyRate, FraudRate: res.FraudRate, Tests: res.Tests, Drivers: make([]Driver, len(res.Drivers)),
+		Bounded:    truncated(&singles.Window) || truncated(&singles.Baseline),
 		SeriesFrom: plan.SeriesFrom, SeriesTo: plan.SeriesTo,
 	}
 	if len(res.Drivers) == 0 {
@@ -326,7 +340,18 @@ func RunExplain(ctx context.Context, q ExplainQuery, now time.Time, counts func(
 			out.Drivers[i].Series = series.Series[i]
 		}
 	}
+	out.Bounded = out.Bounded || series.SeriesBounded
 	return out, nil
+}
+
+// truncated reports whether c counted a value in a rest (explain.Tally).
+func truncated(c *explain.Counts) bool {
+	for i := range c.Dims {
+		if c.Dims[i].Rest > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // mergeExplainCounts adds the members' counts: the sets they count are
@@ -340,6 +365,7 @@ func mergeExplainCounts(_ ExplainCountsQuery, parts []part[ExplainCounts]) (Expl
 		out.Baseline.Merge(&c.Baseline)
 		out.WindowPairs.Merge(&c.WindowPairs)
 		out.BaselinePairs.Merge(&c.BaselinePairs)
+		out.SeriesBounded = out.SeriesBounded || c.SeriesBounded
 		if len(c.Series) != len(out.Series) {
 			return ExplainCounts{}, fmt.Errorf("explain counts: a collector answered %d series, another %d", len(c.Series), len(out.Series))
 		}

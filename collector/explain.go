@@ -15,10 +15,13 @@ func (r *Reader) Explain(ctx context.Context, q api.ExplainQuery) (api.Explanati
 	return e, kinded(err)
 }
 
-// ExplainCounts counts one round of an explanation by reading the
-// decisions of its periods (store.Scan). In label mode each decision
-// carries its label in force, as every decision the Reader returns does:
-// the labels are read once per round and looked up per decision.
+// ExplainCounts counts one round of an explanation. Without a filter, in
+// volume and deny mode, it reads the dimension rollups where it can
+// (rolledExplainCounts); with a filter, or in label mode (labels change
+// after the fact), it reads the decisions of every period (store.Scan).
+// In label mode each decision carries its label in force, as every
+// decision the Reader returns does: the labels are read once per round
+// and looked up per decision.
 func (r *Reader) ExplainCounts(ctx context.Context, q api.ExplainCountsQuery) (api.ExplainCounts, error) {
 	plan, err := api.PlanExplain(q)
 	if err != nil {
@@ -28,6 +31,16 @@ func (r *Reader) ExplainCounts(ctx context.Context, q api.ExplainCountsQuery) (a
 	if err != nil {
 		return api.ExplainCounts{}, err
 	}
+	if f == nil && q.Mode != explain.ModeLabel {
+		c, err := r.rolledExplainCounts(ctx, q, plan)
+		return c, kinded(err)
+	}
+	return r.scannedExplainCounts(ctx, q, plan, f)
+}
+
+// scannedExplainCounts counts a round from the decisions of its periods
+// that f matches (nil matches all).
+func (r *Reader) scannedExplainCounts(ctx context.Context, q api.ExplainCountsQuery, plan api.ExplainPlan, f *decision.Filter) (api.ExplainCounts, error) {
 	label, err := r.explainLabels(ctx, q.Mode)
 	if err != nil {
 		return api.ExplainCounts{}, err

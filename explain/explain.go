@@ -112,7 +112,8 @@ func (an *Analysis) testPair(x, y *stat, window, baseline *PairCounts) (stat, bo
 	if y.ratio > x.ratio {
 		vals = [2]Value{vy, vx}
 	}
-	return an.test(vals, true, a, aHi, b, !aok || !bok), true
+	// An unknown baseline count bounded by zero is known: zero.
+	return an.test(vals, true, a, aHi, b, !aok || !bok && b > 0), true
 }
 
 // result builds the Result of the chosen drivers out of tests tests.

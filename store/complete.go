@@ -49,6 +49,7 @@ type Result struct {
 func (db *DB) Complete(ctx context.Context, results []Result) ([]decision.Decision, error) {
 	prep := make([]prepared, len(results))
 	now := db.now()
+	ua := uaFamilies{}
 	for i := range results {
 		d := &results[i].Decision
 		if d.EventID == "" {
@@ -60,7 +61,7 @@ func (db *DB) Complete(ctx context.Context, results []Result) ([]decision.Decisi
 		if d.ShadowAction != "" && d.ShadowAction.Index() < 0 {
 			return nil, fmt.Errorf("complete: result %d (event %q): unknown shadow action %q", i, d.EventID, d.ShadowAction)
 		}
-		prep[i] = prepare(d, now)
+		prep[i] = prepare(d, now, ua)
 	}
 	out := make([]decision.Decision, len(results))
 	err := db.submit(ctx, len(results), func(st *txState) error {
@@ -89,11 +90,13 @@ type prepared struct {
 	// pend is the decision's pending record, without key and (when ev is
 	// 0) event time.
 	pend pendingDec
+	// dims are its values in the dimension rollups.
+	dims dimVals
 }
 
 // prepare normalises d's event time as Complete describes (now is the
-// store's clock) and encodes d.
-func prepare(d *decision.Decision, now time.Time) prepared {
+// store's clock) and encodes d; ua remembers the user agents' families.
+func prepare(d *decision.Decision, now time.Time, ua uaFamilies) prepared {
 	n := *d
 	if n.EventTime.IsZero() {
 		n.EventTime = n.ReceivedAt
@@ -104,6 +107,7 @@ func prepare(d *decision.Decision, now time.Time) prepared {
 	p := prepared{val: encodeDecision(nil, &n), ek: eventKey(d.EventID), ev: clampNanos(n.EventTime), skew: n.ClockSkew}
 	p.pend = pendingDec{user: indexPart(d.UserID), f: fieldsOf(d)}
 	dimValues(d, &p.pend.dims)
+	p.dims = dimValsOf(d, ua)
 	return p
 }
 
@@ -154,6 +158,7 @@ func (st *txState) complete(r *Result, p *prepared, out *decision.Decision) erro
 		st.w.pend = append(st.w.pend, pd)
 	}
 	st.contribs = append(st.contribs, contribOf(ev, out))
+	st.dimRoll.add(ev, uint8(out.Action.Index()), &p.dims)
 	st.dDecisions++
 	return nil
 }

@@ -39,6 +39,10 @@
 // aggregates (Rates, Histogram, WhatIf, Totals without a filter) read the
 // rollups, in whole minutes, and merge whole hours from the hourly rollups,
 // so their cost depends on the window, not on how many decisions it holds.
+// ValueCounts and ValueSeries count the values of every dimension of
+// SPEC section 11 (what explain compares) from the dimension rollups, per
+// minute, hour and action, which keep each dimension's top values and an
+// exact remainder (dimrollup.go).
 // DimensionEntries, DimensionCounts and UserValues answer "who shares this
 // IP, network, email, domain or device" from the by_dim index.
 //
@@ -64,5 +68,6 @@
 // # Layout
 //
 // The buckets and record formats are described in schema.go, records.go,
-// rollup.go and dims.go; SchemaVersion changes whenever they do.
+// rollup.go, dimrollup.go and dims.go; SchemaVersion changes whenever they
+// do.
 package store

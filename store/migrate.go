@@ -61,6 +61,9 @@ var migrations = []migration{
 		})},
 		{"finishing", migFinish1},
 	}},
+	{from: 2, steps: []migStep{
+		{"dimension rollups", migDimRollups2},
+	}},
 }
 
 // Chunk sizes of migrations (Options may lower them in tests).

@@ -22,7 +22,8 @@ const retainChunk = 1000
 // dimension entries are hidden at once and dropped when their runs are
 // next merged), the IP index pairs whose newest decision has an event time on a
 // day before that time's day, and the rejected records received before it.
-// Rollups are kept. User summaries are corrected: counts drop, FirstSeen and
+// Rollups are kept, except the dimension rollups of the minutes and hours
+// that end before it. User summaries are corrected: counts drop, FirstSeen and
 // LastSeen move to the oldest and newest remaining decisions, MaxRisk and
 // the latest email, IP and country are recomputed when the deleted
 // decisions may have held them, and a user with no decision left loses the
@@ -57,6 +58,9 @@ func (db *DB) Retain(ctx context.Context, before time.Time) (deleted int, err er
 		if n < retainChunk {
 			break
 		}
+	}
+	if err := db.retainDimRollups(ctx, before); err != nil {
+		return deleted, err
 	}
 	var from []byte
 	for {

@@ -18,8 +18,9 @@ import (
 // Version 1 (round 1) keyed every window, journey and rollup by the time a
 // decision was stored. Version 2 keys them by event time: it adds by_time
 // and by_dim, keys by_user by event time, rolls up and summarises by event
-// time, and writes decision records of version 2.
-const SchemaVersion = 2
+// time, and writes decision records of version 2. Version 3 adds the
+// dimension rollups (dimrollup.go), built from the stored decisions.
+const SchemaVersion = 3
 
 // Bucket names. Every bucket is flat (no nested buckets). Open creates any
 // bucket a file lacks, so adding one needs no migration.
@@ -61,6 +62,12 @@ var (
 	// in it.
 	bktMinutes = []byte("rollup_min")
 	bktHours   = []byte("rollup_hour")
+	// bktDimMinutes and bktDimHours: 8-byte big-endian unix seconds of the
+	// minute or hour start and an action's index -> dimension rollup record
+	// of the decisions with that action whose event time lies in it (see
+	// dimrollup.go).
+	bktDimMinutes = []byte("dimroll_min")
+	bktDimHours   = []byte("dimroll_hour")
 	// bktRejected: 8-byte big-endian sequence -> rejected record.
 	bktRejected = []byte("rejected")
 	// bktCheckpoints: source -> checkpoint.
@@ -81,7 +88,7 @@ var (
 var allBuckets = [][]byte{
 	bktMeta, bktInbox, bktEvents, bktDecisions, bktByTime, bktByUser, bktByIP,
 	bktByDim, bktUsers, bktMinutes, bktHours, bktRejected, bktCheckpoints, bktAlerts,
-	bktLabels, bktLabelSubjects,
+	bktLabels, bktLabelSubjects, bktDimMinutes, bktDimHours,
 }
 
 // lateBuckets are buckets added without a schema version (alert state, the

@@ -372,8 +372,9 @@ type txState struct {
 	last  decKey
 
 	// contribs are the rollup contributions of the decisions stored so
-	// far.
+	// far, dimRoll their dimension rollups.
 	contribs []rollContrib
+	dimRoll  dimRollAcc
 
 	// pendStart is the length of w.pend before this transaction (restored
 	// if it fails); w.pend[:mergedTo] is folded in by this transaction.
@@ -463,6 +464,9 @@ func (st *txState) flush() error {
 		return st.putEnc(b, key, r.encode)
 	})
 	if err != nil {
+		return err
+	}
+	if err := st.flushDimRollups(); err != nil {
 		return err
 	}
 	// Sequences count decisions, so this is how many are after the mark
