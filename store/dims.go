@@ -291,7 +291,7 @@ func walkDimRuns(ctx context.Context, tx *bolt.Tx, s *dimState, kind DimKind, va
 	lo := append(slices.Clip(prefix), r.lo[:]...)
 	hi := append(slices.Clip(prefix), r.hi[:]...)
 	n := 0
-	return mergeRuns(tx.Bucket(bktByDim), s, s.runIDs(), lo, hi, func(k, v []byte) (bool, error) {
+	return mergeRuns(tx.Bucket(bktByDim), s, s.runIDs(), lo, hi, false, func(k, v []byte) (bool, error) {
 		if n++; n%ctxCheckEvery == 0 {
 			if err := ctx.Err(); err != nil {
 				return false, err

@@ -61,6 +61,9 @@ var migrations = []migration{
 		})},
 		{"finishing", migFinish1},
 	}},
+	{from: 2, steps: []migStep{
+		{"user index into the dimension runs", migUserRuns2},
+	}},
 }
 
 // Chunk sizes of migrations (Options may lower them in tests).

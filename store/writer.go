@@ -363,8 +363,8 @@ type txState struct {
 	w  *writer
 	tx *bolt.Tx
 
-	meta, inbox, events, decisions, byTime, byUser, byIP, byDim *bolt.Bucket
-	users, minutes, hours, rejected, checkpoints                *bolt.Bucket
+	meta, inbox, events, decisions, byTime, byIP, byDim *bolt.Bucket
+	users, minutes, hours, rejected, checkpoints        *bolt.Bucket
 
 	// nanos stamps every decision of the transaction; last is the newest
 	// key assigned.
@@ -399,7 +399,6 @@ func newTxState(w *writer, tx *bolt.Tx) *txState {
 		events:      tx.Bucket(bktEvents),
 		decisions:   tx.Bucket(bktDecisions),
 		byTime:      tx.Bucket(bktByTime),
-		byUser:      tx.Bucket(bktByUser),
 		byIP:        tx.Bucket(bktByIP),
 		byDim:       tx.Bucket(bktByDim),
 		users:       tx.Bucket(bktUsers),
