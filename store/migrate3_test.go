@@ -57,6 +57,8 @@ func TestMigrateSchema2(t *testing.T) {
 			t.Fatal(err)
 		}
 		got := schema2Answers(t, db)
+		delete(want, "counts ")
+		delete(want, "users on ")
 		if len(got) != len(want) {
 			t.Errorf("%d answers, schema 2 gave %d", len(got), len(want))
 		}
@@ -245,6 +247,12 @@ func schema2Answers(t testing.TB, db *DB) map[string]string {
 		put("latest "+u.UserID, ids, err)
 	}
 	for ip := range ips {
+		if ip == "" {
+			// The empty value counts pending decisions without an
+			// IP until they are folded in (after a second idle): not
+			// an answer to compare.
+			continue
+		}
 		us, err := db.Users(ctx, UsersQuery{IP: ip})
 		put("users on "+ip, us, err)
 		c, err := db.DimensionCounts(ctx, KindIP, ip, time.Time{}, time.Time{})
