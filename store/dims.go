@@ -90,7 +90,12 @@ func (k DimKind) Normalize(v string) string {
 	switch k {
 	case KindIP:
 		if a, err := netip.ParseAddr(v); err == nil && a.Zone() == "" {
-			return a.Unmap().String()
+			// Most addresses arrive canonical: keep v then, without
+			// allocating another string.
+			var buf [64]byte
+			if c := a.Unmap().AppendTo(buf[:0]); string(c) != v {
+				return string(c)
+			}
 		}
 		return v
 	case KindIP24:

@@ -937,6 +937,14 @@ func TestDimKinds(t *testing.T) {
 	if got := KindIP24.Normalize("203.0.113.77/24"); got != "203.0.113.0/24" {
 		t.Errorf("KindIP24.Normalize = %q", got)
 	}
+	for in, want := range map[string]string{"2001:DB8:0::1": "2001:db8::1", "fe80::1%eth0": "fe80::1%eth0", "10.1.2.3": "10.1.2.3", "not an ip": "not an ip"} {
+		if got := KindIP.Normalize(in); got != want {
+			t.Errorf("KindIP.Normalize(%q) = %q, want %q", in, got, want)
+		}
+	}
+	if n := testing.AllocsPerRun(100, func() { KindIP.Normalize("10.1.2.3") }); n != 0 {
+		t.Errorf("normalising a canonical address allocates %v times", n)
+	}
 	db := openTest(t, Options{NoSync: true})
 	if err := db.DimensionEntries(context.Background(), DimKind(99), "x", time.Time{}, time.Time{}, func(DimEntry) bool { return true }); err == nil {
 		t.Error("DimensionEntries accepted an unknown kind")
