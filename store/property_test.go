@@ -520,8 +520,9 @@ func checkUsers(t *testing.T, db *DB, all []decision.Decision) {
 
 func TestUsersMatchRecount(t *testing.T) {
 	// A small merge threshold leaves some users partly merged, partly
-	// pending.
-	db, all, _ := randomStore(t, 5, 1200, Options{mergeEvery: 97})
+	// pending; small runs spread a user's entries over many blocks, runs
+	// and levels.
+	db, all, _ := randomStore(t, 5, 1200, Options{mergeEvery: 97, dims: smallRuns})
 	checkUsers(t, db, all)
 	if us, _ := db.Users(context.Background(), UsersQuery{Search: "USER-1"}); len(us) == 0 {
 		t.Error("case-insensitive search found nobody")
@@ -857,8 +858,7 @@ func TestDimensionsMatchRecount(t *testing.T) {
 	}
 	err := db.view(func(tx *bolt.Tx) error {
 		if users, dims := liveDimEntries(t, tx); users+dims > int(n) {
-			live := users + dims
-			t.Errorf("%d live entries, the runs hold %d", live, n)
+			t.Errorf("%d live entries, the runs hold %d", users+dims, n)
 		}
 		c := tx.Bucket(bktByDim).Cursor()
 		for k, _ := c.First(); k != nil; k, _ = c.Next() {
