@@ -11,8 +11,8 @@ import (
 )
 
 // StoreVelocity is the live policy.Velocity: it answers count and
-// distinct from the store's indexes (by_user for "user", by_dim for the
-// other keys), over the stored decisions with an event time in
+// distinct from the store's indexes (the user index for "user", by_dim
+// for the other keys), over the stored decisions with an event time in
 // [t-window, t) and the same key value (policy.Key.Value) as the decision
 // asked about. So it gives the answers a replay's in-memory Window gives
 // over the same stored decisions, and sees nothing at or after t.

@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"fmt"
+	"os"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -78,4 +80,98 @@ func benchWrite(b *testing.B, noSync bool, callers, batch int) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "decisions/s")
 	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(b.N), "cpu-µs/decision")
 	b.ReportMetric(float64(b.N)/float64(max(1, db.w.txs.Load()-txs0)), "decisions/tx")
+}
+
+// growthWindow is how many decisions BenchmarkWriteGrowth times at each
+// store size.
+const growthWindow = 100_000
+
+// BenchmarkWriteGrowth measures whether the writer's cost per decision
+// stays flat as the store grows (issue 18: the cost at 5M within 20% of
+// the cost at 100k). It fills one store with 8 callers of 250 decisions
+// each (event times 200 µs apart, 50,000 users on 20,000 addresses) and
+// reports the process CPU time per decision of the growthWindow decisions
+// stored after the store held 100k and 1M decisions, and 5M when
+// RISKWATCH_GROWTH_5M is set (a few minutes more), with each size's ratio
+// to the first. Run it with -benchtime 1x.
+func BenchmarkWriteGrowth(b *testing.B) {
+	points := []int{100_000, 1_000_000}
+	names := []string{"100k", "1M"}
+	if os.Getenv("RISKWATCH_GROWTH_5M") != "" {
+		points, names = append(points, 5_000_000), append(names, "5M")
+	}
+	for range b.N {
+		costs := writeGrowth(b, points)
+		for i, c := range costs {
+			b.ReportMetric(c, "cpu-µs/dec@"+names[i])
+			if i > 0 {
+				b.ReportMetric(c/costs[0], "ratio-"+names[i])
+			}
+		}
+	}
+}
+
+// writeGrowth fills a fresh store and returns the CPU µs per decision of
+// the growthWindow decisions after each point.
+func writeGrowth(b *testing.B, points []int) []float64 {
+	b.StopTimer()
+	db := openTest(b, Options{NoSync: true})
+	g := newFakeGen(3, 50_000, 20_000)
+	const pool = 1 << 14
+	ds := make([]decision.Decision, pool)
+	for i := range ds {
+		ds[i] = g.decision(i)
+	}
+	base := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
+	ctx := context.Background()
+	const callers, batch = 8, 250
+	// fill stores decisions [from, to).
+	fill := func(from, to int) {
+		var next atomic.Int64
+		next.Store(int64(from))
+		var wg sync.WaitGroup
+		var failed atomic.Value
+		for range callers {
+			wg.Go(func() {
+				rs := make([]Result, batch)
+				var id []byte
+				for {
+					start := next.Add(batch) - batch
+					if start >= int64(to) {
+						return
+					}
+					n := min(int64(batch), int64(to)-start)
+					for j := range n {
+						i := start + j
+						rs[j] = Result{Decision: ds[i%pool]}
+						d := &rs[j].Decision
+						id = strconv.AppendInt(append(id[:0], "ev-"...), i, 10)
+						d.EventID = string(id)
+						d.ReceivedAt = base.Add(time.Duration(i) * 200 * time.Microsecond)
+						d.EventTime = d.ReceivedAt
+					}
+					if _, err := db.Complete(ctx, rs[:n]); err != nil {
+						failed.Store(err)
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		if err := failed.Load(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var costs []float64
+	at := 0
+	for _, p := range points {
+		fill(at, p)
+		b.StartTimer()
+		cpu0 := cpuTime()
+		fill(p, p+growthWindow)
+		costs = append(costs, float64((cpuTime()-cpu0).Microseconds())/growthWindow)
+		b.StopTimer()
+		at = p + growthWindow
+	}
+	return costs
 }

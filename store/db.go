@@ -27,13 +27,17 @@ type Options struct {
 	// file beyond it fails and stores nothing. Zero means no cap.
 	MaxSize int
 	// MaxBatch is the most items (events, results, rejects) the writer
-	// commits in one transaction; zero means 1000.
+	// gathers into one transaction when it keeps up; zero means 1000.
+	// With a zero MaxDelay, groups that fill while more work waits grow
+	// up to 8 times that. (A single call's items always share one
+	// transaction.)
 	MaxBatch int
 	// MaxDelay, when positive, is how long the writer waits for more work
 	// after the first request of a group before it commits. Zero (the
 	// default) commits what is waiting at once: groups still form from the
 	// requests that queue up during a commit, and a lone request is not
-	// delayed.
+	// delayed; under a steady stream the writer lingers up to a
+	// millisecond while requests keep arriving, so groups stay large.
 	MaxDelay time.Duration
 	// ReadOnly opens the file without ever writing to it (bbolt
 	// read-only, a shared lock, no writer goroutine): every query works,

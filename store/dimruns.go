@@ -249,12 +249,16 @@ func (w *blockWriter) flush() error {
 	return err
 }
 
-// runIter reads one run's entries in key order, from a bbolt cursor of its
-// own (the entries are bbolt memory, valid in the transaction).
+// runIter reads one run's entries in key order, or in reverse, from a
+// bbolt cursor of its own (the entries are bbolt memory, valid in the
+// transaction).
 type runIter struct {
-	c    *bolt.Cursor
-	id   [8]byte
-	blk  []byte // the rest of the current block
+	c   *bolt.Cursor
+	id  [8]byte
+	blk []byte // the rest of the current block (forward)
+	// rev holds the current block's entries (key, value, key, value...)
+	// when reading in reverse; the current entry is the last one.
+	rev  [][]byte
 	k, v []byte // the current entry; k is nil at the end
 	err  error
 }
@@ -265,19 +269,28 @@ func newRunIter(b *bolt.Bucket, id uint64) *runIter {
 	return it
 }
 
+// before moves the cursor from k, where a Seek stopped (nil: past the
+// end), to the block before it and returns that block, or nil when it is
+// not one of the run's.
+func (it *runIter) before(k []byte) (bk, bv []byte) {
+	if k == nil {
+		bk, bv = it.c.Last()
+	} else {
+		bk, bv = it.c.Prev()
+	}
+	if bk == nil || !bytes.HasPrefix(bk, it.id[:]) {
+		return nil, nil
+	}
+	return bk, bv
+}
+
 // seek moves to the first entry at or after target.
 func (it *runIter) seek(target []byte) {
 	rk := append(it.id[:len(it.id):len(it.id)], target...)
 	k, v := it.c.Seek(rk)
 	if k == nil || !bytes.Equal(k, rk) {
 		// The block before may hold target.
-		var pk, pv []byte
-		if k == nil {
-			pk, pv = it.c.Last()
-		} else {
-			pk, pv = it.c.Prev()
-		}
-		if pk != nil && bytes.HasPrefix(pk, it.id[:]) {
+		if pk, pv := it.before(k); pk != nil {
 			k, v = pk, pv
 		} else {
 			k, v = it.c.Seek(rk)
@@ -289,6 +302,40 @@ func (it *runIter) seek(target []byte) {
 	}
 	it.blk = v
 	for it.next(); it.k != nil && bytes.Compare(it.k, target) < 0; it.next() {
+	}
+}
+
+// seekBefore moves to the last entry before target (nil: the run's last
+// entry), for reading in reverse with prev.
+func (it *runIter) seekBefore(target []byte) {
+	rk := binary.BigEndian.AppendUint64(nil, binary.BigEndian.Uint64(it.id[:])+1)
+	if target != nil {
+		rk = append(it.id[:len(it.id):len(it.id)], target...)
+	}
+	k, _ := it.c.Seek(rk)
+	// The block before holds the run's last entry before rk: its first
+	// entry is before rk, and the next block starts at rk or later.
+	pk, pv := it.before(k)
+	if pk == nil {
+		it.k = nil
+		return
+	}
+	if it.load(pv); it.err != nil {
+		return
+	}
+	for it.prev(); it.k != nil && target != nil && bytes.Compare(it.k, target) >= 0; it.prev() {
+	}
+}
+
+// load decodes block v for reading in reverse.
+func (it *runIter) load(v []byte) {
+	it.rev = it.rev[:0]
+	r := decoder{b: v}
+	for len(r.b) > 0 && r.err == nil {
+		it.rev = append(it.rev, r.view(), r.view())
+	}
+	if r.err != nil {
+		it.k, it.err = nil, fmt.Errorf("dimension index run %x: %w", it.id, errRecord)
 	}
 }
 
@@ -312,39 +359,68 @@ func (it *runIter) next() {
 	it.blk = r.b
 }
 
-// runHeapOf orders run iterators by their current entry.
-type iterHeap []*runIter
+// prev moves to the previous entry (reading in reverse).
+func (it *runIter) prev() {
+	for len(it.rev) == 0 {
+		k, v := it.c.Prev()
+		if k == nil || !bytes.HasPrefix(k, it.id[:]) {
+			it.k = nil
+			return
+		}
+		if it.load(v); it.err != nil {
+			return
+		}
+	}
+	n := len(it.rev)
+	it.k, it.v = it.rev[n-2], it.rev[n-1]
+	it.rev = it.rev[:n-2]
+}
 
-func (h iterHeap) Len() int           { return len(h) }
-func (h iterHeap) Less(i, j int) bool { return bytes.Compare(h[i].k, h[j].k) < 0 }
-func (h iterHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *iterHeap) Push(x any)        { *h = append(*h, x.(*runIter)) }
+// iterHeap orders run iterators by their current entry, ascending or
+// (rev) descending.
+type iterHeap struct {
+	its []*runIter
+	rev bool
+}
+
+func (h *iterHeap) Len() int { return len(h.its) }
+func (h *iterHeap) Less(i, j int) bool {
+	c := bytes.Compare(h.its[i].k, h.its[j].k)
+	return c < 0 && !h.rev || c > 0 && h.rev
+}
+func (h *iterHeap) Swap(i, j int) { h.its[i], h.its[j] = h.its[j], h.its[i] }
+func (h *iterHeap) Push(x any)    { h.its = append(h.its, x.(*runIter)) }
 func (h *iterHeap) Pop() any {
-	old := *h
+	old := h.its
 	x := old[len(old)-1]
-	*h = old[:len(old)-1]
+	h.its = old[:len(old)-1]
 	return x
 }
 
 // mergeRuns calls fn with the entries of the runs ids at or after from and
-// before to (nil: no bound), in key order, without those a tombstone of s
-// covers (for keys that end with an event key), until fn returns false.
-func mergeRuns(b *bolt.Bucket, s *dimState, ids []uint64, from, to []byte, fn func(k, v []byte) (bool, error)) error {
-	h := make(iterHeap, 0, len(ids))
+// before to (nil: no bound), in key order or, with reverse, its reverse,
+// without those a tombstone of s covers (for keys that end with an event
+// key), until fn returns false.
+func mergeRuns(b *bolt.Bucket, s *dimState, ids []uint64, from, to []byte, reverse bool, fn func(k, v []byte) (bool, error)) error {
+	h := &iterHeap{its: make([]*runIter, 0, len(ids)), rev: reverse}
 	for _, id := range ids {
 		it := newRunIter(b, id)
-		it.seek(from)
+		if reverse {
+			it.seekBefore(to)
+		} else {
+			it.seek(from)
+		}
 		if it.err != nil {
 			return it.err
 		}
 		if it.k != nil {
-			h = append(h, it)
+			h.its = append(h.its, it)
 		}
 	}
-	heap.Init(&h)
-	for len(h) > 0 {
-		it := h[0]
-		if to != nil && bytes.Compare(it.k, to) >= 0 {
+	heap.Init(h)
+	for len(h.its) > 0 {
+		it := h.its[0]
+		if !reverse && to != nil && bytes.Compare(it.k, to) >= 0 || reverse && bytes.Compare(it.k, from) < 0 {
 			return nil
 		}
 		if len(it.k) < len(evKey{}) || !s.deadEntry(it.k[len(it.k)-len(evKey{}):]) {
@@ -352,14 +428,18 @@ func mergeRuns(b *bolt.Bucket, s *dimState, ids []uint64, from, to []byte, fn fu
 				return err
 			}
 		}
-		it.next()
+		if reverse {
+			it.prev()
+		} else {
+			it.next()
+		}
 		switch {
 		case it.err != nil:
 			return it.err
 		case it.k != nil:
-			heap.Fix(&h, 0)
+			heap.Fix(h, 0)
 		default:
-			heap.Pop(&h)
+			heap.Pop(h)
 		}
 	}
 	return nil
@@ -458,7 +538,7 @@ func (st *txState) mergeStep(s *dimState) error {
 		}
 	}()
 	done := true
-	err := mergeRuns(st.byDim, s, s.in, from, nil, func(k, v []byte) (bool, error) {
+	err := mergeRuns(st.byDim, s, s.in, from, nil, false, func(k, v []byte) (bool, error) {
 		if len(offs)/3 == z.stepEntries {
 			done = false
 			return false, nil

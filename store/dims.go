@@ -90,7 +90,12 @@ func (k DimKind) Normalize(v string) string {
 	switch k {
 	case KindIP:
 		if a, err := netip.ParseAddr(v); err == nil && a.Zone() == "" {
-			return a.Unmap().String()
+			// Most addresses arrive canonical: keep v then, without
+			// allocating another string.
+			var buf [64]byte
+			if c := a.Unmap().AppendTo(buf[:0]); string(c) != v {
+				return string(c)
+			}
 		}
 		return v
 	case KindIP24:
@@ -291,7 +296,7 @@ func walkDimRuns(ctx context.Context, tx *bolt.Tx, s *dimState, kind DimKind, va
 	lo := append(slices.Clip(prefix), r.lo[:]...)
 	hi := append(slices.Clip(prefix), r.hi[:]...)
 	n := 0
-	return mergeRuns(tx.Bucket(bktByDim), s, s.runIDs(), lo, hi, func(k, v []byte) (bool, error) {
+	return mergeRuns(tx.Bucket(bktByDim), s, s.runIDs(), lo, hi, false, func(k, v []byte) (bool, error) {
 		if n++; n%ctxCheckEvery == 0 {
 			if err := ctx.Err(); err != nil {
 				return false, err

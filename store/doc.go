@@ -6,7 +6,8 @@
 // # Durability
 //
 // Every write goes through one writer goroutine that commits in groups (up
-// to Options.MaxBatch items or Options.MaxDelay, whichever comes first). A
+// to Options.MaxBatch items, more under load, or Options.MaxDelay,
+// whichever comes first; see Options). A
 // write call returns only after its group committed, so what it reports
 // stored survives a crash of the process. Enqueue stores events and the
 // checkpoints of the sources they came from in one transaction; Complete
@@ -52,10 +53,9 @@
 // by the writer in sorted batches (every 16384 decisions, after a second
 // without writes, before retention, at Close) rather than with each
 // decision, which would touch one random page per entry per commit. The
-// dimension index keeps each batch as a sorted run and merges runs in
-// tiers in the background, so its cost per decision stays flat as it
-// grows.
-// Queries read the decisions not folded in yet themselves, from the same
+// user and dimension indexes keep each batch as a sorted run and merge
+// runs in tiers in the background, so their cost per decision stays flat
+// as they grow. Queries read the decisions not folded in yet themselves, from the same
 // snapshot, so their answers are exact; after a crash Open rebuilds the
 // batch from the decisions.
 //

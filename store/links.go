@@ -147,10 +147,10 @@ func (s *linkSource) user(user string) (*userLinks, error) {
 	}
 	u := &userLinks{}
 	want := indexPart(user)
-	var hits []pendHit[struct{}]
+	var hits []evKey
 	for i := range s.pend {
 		if s.pend[i].user == want {
-			hits = append(hits, pendHit[struct{}]{e: s.pend[i].e})
+			hits = append(hits, s.pend[i].e)
 		}
 	}
 	var seen [decision.NumLinkKinds]map[string]bool
@@ -158,15 +158,9 @@ func (s *linkSource) user(user string) (*userLinks, error) {
 		seen[i] = map[string]bool{}
 	}
 	decisions := s.tx.Bucket(bktDecisions)
-	prefix := userPrefix(user)
-	parse := func(k, _ []byte) (evKey, struct{}, error) {
-		if len(k) != len(prefix)+len(evKey{}) {
-			return evKey{}, struct{}{}, fmt.Errorf("user index entry %x: %w", k, errRecord)
-		}
-		return evKey(k[len(prefix):]), struct{}{}, nil
-	}
 	d := &s.d
-	err := mergeIndex(s.ctx, s.tx.Bucket(bktByUser).Cursor(), prefix, s.r, parse, hits, func(e evKey, _ struct{}) (bool, error) {
+	idx := func(fn func(evKey) (bool, error)) error { return walkUserRuns(s.ctx, s.tx, &s.dims, user, s.r, fn) }
+	err := mergeIndex(s.r, hits, idx, func(e evKey) (bool, error) {
 		k := e.dec()
 		v := decisions.Get(k[:])
 		if v == nil {

@@ -64,6 +64,9 @@ var migrations = []migration{
 	{from: 2, steps: []migStep{
 		{"dimension rollups", migDimRollups2},
 	}},
+	{from: 3, steps: []migStep{
+		{"user index into the dimension runs", migUserRuns3},
+	}},
 }
 
 // Chunk sizes of migrations (Options may lower them in tests).
@@ -718,15 +721,17 @@ type sorter struct {
 	n           int64      // entries added
 }
 
-// sortEnt locates an entry in sorter.buf; head holds the first 8 bytes of
-// its key (zero-padded), which decide most comparisons.
+// sortEnt locates an entry in sorter.buf; head and head2 hold the first 16
+// bytes of its key (zero-padded), which decide most comparisons without
+// reading buf (user and dimension keys share their first 8 bytes often:
+// kind, length and the start of values such as "user-").
 type sortEnt struct {
-	head            uint64
+	head, head2     uint64
 	off, klen, vlen uint32
 }
 
 // sortEntSize is what an entry costs beside its bytes.
-const sortEntSize = 20
+const sortEntSize = 28
 
 func (s *sorter) key(e sortEnt) []byte { return s.buf[e.off : e.off+e.klen] }
 func (s *sorter) val(e sortEnt) []byte { return s.buf[e.off+e.klen : e.off+e.klen+e.vlen] }
@@ -738,9 +743,9 @@ func (s *sorter) add(k, v []byte) error {
 			return err
 		}
 	}
-	var head [8]byte
+	var head [16]byte
 	copy(head[:], k)
-	s.ents = append(s.ents, sortEnt{binary.BigEndian.Uint64(head[:]), uint32(len(s.buf)), uint32(len(k)), uint32(len(v))})
+	s.ents = append(s.ents, sortEnt{binary.BigEndian.Uint64(head[:8]), binary.BigEndian.Uint64(head[8:]), uint32(len(s.buf)), uint32(len(k)), uint32(len(v))})
 	s.buf = append(append(s.buf, k...), v...)
 	s.n++
 	return nil
@@ -750,6 +755,9 @@ func (s *sorter) sort() {
 	slices.SortFunc(s.ents, func(a, b sortEnt) int {
 		if a.head != b.head {
 			return cmp.Compare(a.head, b.head)
+		}
+		if a.head2 != b.head2 {
+			return cmp.Compare(a.head2, b.head2)
 		}
 		return bytes.Compare(s.key(a), s.key(b))
 	})

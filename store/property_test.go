@@ -520,8 +520,9 @@ func checkUsers(t *testing.T, db *DB, all []decision.Decision) {
 
 func TestUsersMatchRecount(t *testing.T) {
 	// A small merge threshold leaves some users partly merged, partly
-	// pending.
-	db, all, _ := randomStore(t, 5, 1200, Options{mergeEvery: 97})
+	// pending; small runs spread a user's entries over many blocks, runs
+	// and levels.
+	db, all, _ := randomStore(t, 5, 1200, Options{mergeEvery: 97, dims: smallRuns})
 	checkUsers(t, db, all)
 	if us, _ := db.Users(context.Background(), UsersQuery{Search: "USER-1"}); len(us) == 0 {
 		t.Error("case-insensitive search found nobody")
@@ -774,20 +775,26 @@ func checkDims(t *testing.T, db *DB, all []decision.Decision, rng *rand.Rand) {
 // store of a few thousand decisions, in many small steps.
 var smallRuns = dimSizes{block: 300, fanout: 3, levelBase: 200, stepEntries: 150, stepBlocks: 4}
 
-// liveDimEntries counts the entries of the dimension index a query can
-// see.
-func liveDimEntries(t testing.TB, tx *bolt.Tx) int {
+// liveDimEntries counts the entries of the user index and of the
+// dimension index (both in by_dim's runs) a query can see.
+func liveDimEntries(t testing.TB, tx *bolt.Tx) (users, dims int) {
 	t.Helper()
 	s, err := readDimState(tx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := 0
-	err = mergeRuns(tx.Bucket(bktByDim), &s, s.runIDs(), nil, nil, func(_, _ []byte) (bool, error) { n++; return true, nil })
+	err = mergeRuns(tx.Bucket(bktByDim), &s, s.runIDs(), nil, nil, false, func(k, _ []byte) (bool, error) {
+		if DimKind(k[0]) == kindUser {
+			users++
+		} else {
+			dims++
+		}
+		return true, nil
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return n
+	return users, dims
 }
 
 // waitDimsMerged waits until the dimension index has no merging left.
@@ -850,8 +857,8 @@ func TestDimensionsMatchRecount(t *testing.T) {
 		t.Errorf("runs of %d levels, want several: %+v", len(levels), s.runs)
 	}
 	err := db.view(func(tx *bolt.Tx) error {
-		if live := liveDimEntries(t, tx); live > int(n) {
-			t.Errorf("%d live entries, the runs hold %d", live, n)
+		if users, dims := liveDimEntries(t, tx); users+dims > int(n) {
+			t.Errorf("%d live entries, the runs hold %d", users+dims, n)
 		}
 		c := tx.Bucket(bktByDim).Cursor()
 		for k, _ := c.First(); k != nil; k, _ = c.Next() {
@@ -929,6 +936,14 @@ func TestDimKinds(t *testing.T) {
 	}
 	if got := KindIP24.Normalize("203.0.113.77/24"); got != "203.0.113.0/24" {
 		t.Errorf("KindIP24.Normalize = %q", got)
+	}
+	for in, want := range map[string]string{"2001:DB8:0::1": "2001:db8::1", "fe80::1%eth0": "fe80::1%eth0", "10.1.2.3": "10.1.2.3", "not an ip": "not an ip"} {
+		if got := KindIP.Normalize(in); got != want {
+			t.Errorf("KindIP.Normalize(%q) = %q, want %q", in, got, want)
+		}
+	}
+	if n := testing.AllocsPerRun(100, func() { KindIP.Normalize("10.1.2.3") }); n != 0 {
+		t.Errorf("normalising a canonical address allocates %v times", n)
 	}
 	db := openTest(t, Options{NoSync: true})
 	if err := db.DimensionEntries(context.Background(), DimKind(99), "x", time.Time{}, time.Time{}, func(DimEntry) bool { return true }); err == nil {

@@ -94,13 +94,11 @@ type pendHit[P any] struct {
 	p P
 }
 
-// mergeIndex walks the entries under prefix of an index keyed prefix +
-// event key whose event keys lie in r, in r's direction, merged in order
-// with pend (decisions not in the index yet, inside r, in any order), and
-// calls fn with each until it returns false. parse reads an entry's event
-// key and payload; the payload is valid only during the call.
-func mergeIndex[P any](ctx context.Context, c *bolt.Cursor, prefix []byte, r evRange, parse func(k, v []byte) (evKey, P, error), pend []pendHit[P], fn func(evKey, P) (bool, error)) error {
-	slices.SortFunc(pend, func(a, b pendHit[P]) int { return bytes.Compare(a.e[:], b.e[:]) })
+// mergeIndex calls fn with the event keys idx walks (those of an index,
+// inside r, in r's direction) merged in order with pend (decisions not in
+// the index yet, inside r, in any order), until fn returns false.
+func mergeIndex(r evRange, pend []evKey, idx func(fn func(evKey) (bool, error)) error, fn func(evKey) (bool, error)) error {
+	slices.SortFunc(pend, func(a, b evKey) int { return bytes.Compare(a[:], b[:]) })
 	if r.reverse {
 		slices.Reverse(pend)
 	}
@@ -112,26 +110,21 @@ func mergeIndex[P any](ctx context.Context, c *bolt.Cursor, prefix []byte, r evR
 	// flush hands fn the pending entries that come before e (all of them
 	// when e is nil).
 	flush := func(e *evKey) error {
-		for more && i < len(pend) && (e == nil || ahead(&pend[i].e, e)) {
+		for more && i < len(pend) && (e == nil || ahead(&pend[i], e)) {
 			var err error
-			if more, err = fn(pend[i].e, pend[i].p); err != nil {
+			if more, err = fn(pend[i]); err != nil {
 				return err
 			}
 			i++
 		}
 		return nil
 	}
-	lo := append(slices.Clip(prefix), r.lo[:]...)
-	hi := append(slices.Clip(prefix), r.hi[:]...)
-	err := walk(ctx, c, lo, hi, r.reverse, func(k, v []byte) (bool, error) {
-		e, p, err := parse(k, v)
-		if err != nil {
-			return false, err
-		}
+	err := idx(func(e evKey) (bool, error) {
 		if err := flush(&e); err != nil || !more {
 			return false, err
 		}
-		more, err = fn(e, p)
+		var err error
+		more, err = fn(e)
 		return more, err
 	})
 	if err != nil {
@@ -151,13 +144,13 @@ func walkTime(ctx context.Context, tx *bolt.Tx, r evRange, fn func(e evKey) (boo
 	})
 }
 
-// walkUser is walkTime for one user's decisions: the by_user entries (the
-// decisions up to the index mark) merged with the user's pending
+// walkUser is walkTime for one user's decisions: the user index's entries
+// (the decisions up to the index mark) merged with the user's pending
 // decisions. Users are compared by their first maxIndexPart bytes; callers
 // check the full ID on the decision.
 func walkUser(ctx context.Context, tx *bolt.Tx, user string, r evRange, fn func(e evKey) (bool, error)) error {
 	want := []byte(indexPart(user))
-	var pend []pendHit[struct{}]
+	var pend []evKey
 	err := scanPending(ctx, tx, func(k, v []byte) (bool, error) {
 		u := peekUser(v)
 		if len(u) > maxIndexPart {
@@ -171,21 +164,20 @@ func walkUser(ctx context.Context, tx *bolt.Tx, user string, r evRange, fn func(
 			return false, err
 		}
 		if e := makeEvKey(ev, decKey(k)); r.contains(e) {
-			pend = append(pend, pendHit[struct{}]{e: e})
+			pend = append(pend, e)
 		}
 		return true, nil
 	})
 	if err != nil {
 		return err
 	}
-	prefix := userPrefix(user)
-	parse := func(k, _ []byte) (evKey, struct{}, error) {
-		if len(k) != len(prefix)+len(evKey{}) {
-			return evKey{}, struct{}{}, fmt.Errorf("user index entry %x: %w", k, errRecord)
-		}
-		return evKey(k[len(prefix):]), struct{}{}, nil
+	s, err := readDimState(tx)
+	if err != nil {
+		return err
 	}
-	return mergeIndex(ctx, tx.Bucket(bktByUser).Cursor(), prefix, r, parse, pend, func(e evKey, _ struct{}) (bool, error) { return fn(e) })
+	return mergeIndex(r, pend, func(fn func(evKey) (bool, error)) error {
+		return walkUserRuns(ctx, tx, &s, user, r, fn)
+	}, fn)
 }
 
 // walkDecisions calls fn with the event key and stored value of every

@@ -359,7 +359,7 @@ type summary struct {
 // add folds in one decision with event time ev and fields f. A decision
 // folded in later wins a tie of event times, so decisions must come in an
 // order that puts the later stored one last among equal event times
-// (arrival order, or by_user order).
+// (arrival order, or the user index's order).
 func (s *summary) add(ev int64, f *userFields) {
 	if s.count == 0 || ev < s.first {
 		s.first = ev

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/riskwatch/riskwatch/decision"
@@ -116,7 +115,6 @@ func (st *txState) retainDecisions(end evKey, limit int) (int, []string, error) 
 	// gone summarises, per user, the deleted decisions.
 	gone := map[string]*summary{}
 	var d decision.Decision
-	var buf []byte
 	for _, e := range victims {
 		k := e.dec()
 		v := st.decisions.Get(k[:])
@@ -143,10 +141,6 @@ func (st *txState) retainDecisions(end evKey, limit int) (int, []string, error) 
 			continue
 		}
 		user := indexPart(d.UserID)
-		buf = append(appendLP(buf[:0], user), e[:]...)
-		if err := st.byUser.Delete(buf); err != nil {
-			return 0, nil, err
-		}
 		g := gone[user]
 		if g == nil {
 			g = new(summary)
@@ -155,14 +149,14 @@ func (st *txState) retainDecisions(end evKey, limit int) (int, []string, error) 
 		f := fieldsOf(&d)
 		g.add(e.ev(), &f)
 	}
+	// The dimension and user indexes' runs are not rewritten: a tombstone
+	// hides the entries of every decision deleted so far (all before the
+	// last victim in event-time order that were stored by now).
+	ds, err := readDimState(st.tx)
+	if err != nil {
+		return 0, nil, err
+	}
 	if len(victims) > 0 {
-		// The dimension index's runs are not rewritten: a tombstone hides
-		// the entries of every decision deleted so far (all before the
-		// last victim in event-time order that were stored by now).
-		ds, err := readDimState(st.tx)
-		if err != nil {
-			return 0, nil, err
-		}
 		ds.addTomb(dimTomb{bound: victims[len(victims)-1], dec: st.last})
 		if err := st.putDimState(&ds); err != nil {
 			return 0, nil, err
@@ -181,7 +175,10 @@ func (st *txState) retainDecisions(end evKey, limit int) (int, []string, error) 
 		s.count -= min(s.count, g.count)
 		s.denies -= min(s.denies, g.denies)
 		s.challenges -= min(s.challenges, g.challenges)
-		first, last, ok := userSpan(st.byUser.Cursor(), userPrefix(user))
+		first, last, ok, err := userSpan(st.tx, &ds, user)
+		if err != nil {
+			return 0, nil, err
+		}
 		if s.count == 0 || !ok {
 			if err := st.users.Delete([]byte(user)); err != nil {
 				return 0, nil, err
@@ -203,26 +200,6 @@ func (st *txState) retainDecisions(end evKey, limit int) (int, []string, error) 
 // may have come from deleted decisions whose latest value v came from
 // event time gat.
 func heldBy(v string, gat, at int64) bool { return v != "" && gat >= at }
-
-// userSpan returns the event times of the first and last by_user entries
-// under prefix; ok is false when there are none.
-func userSpan(c *bolt.Cursor, prefix []byte) (first, last int64, ok bool) {
-	k, _ := c.Seek(prefix)
-	if k == nil || !bytes.HasPrefix(k, prefix) || len(k) != len(prefix)+len(evKey{}) {
-		return 0, 0, false
-	}
-	first = evKey(k[len(prefix):]).ev()
-	end := append(slices.Clip(prefix), maxEvKey[:]...)
-	if k, _ = c.Seek(end); k == nil {
-		k, _ = c.Last()
-	} else if !bytes.Equal(k, end) {
-		k, _ = c.Prev()
-	}
-	if k == nil || !bytes.HasPrefix(k, prefix) || len(k) != len(prefix)+len(evKey{}) {
-		return 0, 0, false
-	}
-	return first, evKey(k[len(prefix):]).ev(), true
-}
 
 // retainIPs examines up to limit IP index entries from key from on and
 // deletes the pairs last seen before day. It returns the key to continue
@@ -281,15 +258,13 @@ func (db *DB) recomputeSummary(ctx context.Context, user string) error {
 	var mark decKey
 	err := db.view(func(tx *bolt.Tx) error {
 		mark = indexMark(tx)
+		ds, err := readDimState(tx)
+		if err != nil {
+			return err
+		}
 		decisions := tx.Bucket(bktDecisions)
-		prefix := userPrefix(user)
-		end := append(slices.Clip(prefix), maxEvKey[:]...)
 		var d decision.Decision
-		return walk(ctx, tx.Bucket(bktByUser).Cursor(), prefix, end, false, func(k, _ []byte) (bool, error) {
-			if len(k) != len(prefix)+len(evKey{}) {
-				return false, fmt.Errorf("user index entry %x: %w", k, errRecord)
-			}
-			e := evKey(k[len(prefix):])
+		return walkUserRuns(ctx, tx, &ds, user, evRange{hi: maxEvKey}, func(e evKey) (bool, error) {
 			dk := e.dec()
 			v := decisions.Get(dk[:])
 			if v == nil {

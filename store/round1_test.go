@@ -161,6 +161,14 @@ func (r rollupV1) encode() []byte {
 	return e.b
 }
 
+// entry is a key and value of a round-1 bucket.
+type entry struct{ k, v []byte }
+
+// userPrefix is round 1's by_user key prefix of a user.
+func userPrefix(user string) []byte {
+	return appendLP(nil, indexPart(user))
+}
+
 // round1File describes a schema-1 file to write: n decisions in arrival
 // order, each with Time (its stored time, increasing) and EventTime as
 // round 1 kept it (the raw timestamp or zero). decision(i) is called once

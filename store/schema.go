@@ -20,7 +20,9 @@ import (
 // and by_dim, keys by_user by event time, rolls up and summarises by event
 // time, and writes decision records of version 2. Version 3 adds the
 // dimension rollups (dimrollup.go), built from the stored decisions.
-const SchemaVersion = 3
+// Version 4 moves the user index from by_user into by_dim's sorted runs
+// (userindex.go).
+const SchemaVersion = 4
 
 // Bucket names. Every bucket is flat (no nested buckets). Open creates any
 // bucket a file lacks, so adding one needs no migration.
@@ -41,8 +43,9 @@ var (
 	// key, see evKey) -> empty. Every decision has one entry, written with
 	// the decision; it orders decisions by event time.
 	bktByTime = []byte("by_time")
-	// bktByUser: lp(user) + event key -> empty, for decisions up to the
-	// index mark: a user's decisions in event-time order.
+	// bktByUser (schema 2 and earlier): lp(user) + event key -> empty,
+	// for decisions up to the index mark. Schema 3 keeps these entries in
+	// by_dim (kind kindUser, see userindex.go); only migrations use it.
 	bktByUser = []byte("by_user")
 	// bktByIP: lp(ip) + lp(user) -> 4-byte big-endian unix day of the
 	// event time of the pair's newest decision, for decisions up to the
@@ -52,7 +55,8 @@ var (
 	// bktByDim holds the entries kind byte + lp(value) + event key ->
 	// lp(user) of the decisions up to the index mark (the decisions
 	// sharing an IP, /24, email, email domain or device, in event-time
-	// order; see dims.go), as sorted runs: 8-byte run ID + first entry key
+	// order; see dims.go), and the user index's entries kindUser +
+	// lp(user) + event key -> empty (userindex.go), as sorted runs: 8-byte run ID + first entry key
 	// of a block -> the block's entries (see dimruns.go).
 	bktByDim = []byte("by_dim")
 	// bktUsers: user -> user summary of the decisions up to the index mark.
@@ -86,7 +90,7 @@ var (
 )
 
 var allBuckets = [][]byte{
-	bktMeta, bktInbox, bktEvents, bktDecisions, bktByTime, bktByUser, bktByIP,
+	bktMeta, bktInbox, bktEvents, bktDecisions, bktByTime, bktByIP,
 	bktByDim, bktUsers, bktMinutes, bktHours, bktRejected, bktCheckpoints, bktAlerts,
 	bktLabels, bktLabelSubjects, bktDimMinutes, bktDimHours,
 }
@@ -105,7 +109,7 @@ func lateBucket(name []byte) bool {
 var (
 	metaSchema  = []byte("schema")
 	metaLastKey = []byte("last_key")
-	// metaIndexMark is the newest decision key whose by_user, by_ip and
+	// metaIndexMark is the newest decision key whose user, by_ip and
 	// by_dim entries and summary are written; newer decisions are
 	// "pending" (see userstate.go).
 	metaIndexMark = []byte("index_mark")
@@ -165,7 +169,7 @@ func timeKey(t time.Time) decKey {
 
 // evKey locates a decision in event-time order: 8-byte big-endian
 // event-time unix nanoseconds, then the decision key. It is the key of
-// by_time and the tail of the by_user and by_dim keys, and Range's cursor.
+// by_time and the tail of the by_dim keys, and Range's cursor.
 type evKey [24]byte
 
 func makeEvKey(ev int64, k decKey) evKey {
@@ -239,11 +243,6 @@ func indexPart(s string) string {
 func appendLP(b []byte, s string) []byte {
 	b = binary.AppendUvarint(b, uint64(len(s)))
 	return append(b, s...)
-}
-
-// userPrefix is the by_user key prefix of a user.
-func userPrefix(user string) []byte {
-	return appendLP(nil, indexPart(user))
 }
 
 // ipPrefix is the by_ip key prefix of an IP.

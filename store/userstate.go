@@ -15,11 +15,12 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// The batched indexes (by_user, by_ip, by_dim) and the users summaries are
-// written in batches (by_dim as a run of its own: see dimruns.go). Their keys are spread over the whole key space (by
-// user, by IP, by value), so writing them with every decision would touch
-// one random page per entry per transaction and cap throughput far below
-// the decisions' own cost. The writer keeps what they need of recent
+// The batched indexes (the user index, by_ip, by_dim) and the users
+// summaries are written in batches (the user and dimension entries as a
+// run of by_dim: see dimruns.go and userindex.go). Their keys are spread
+// over the whole key space (by user, by IP, by value), so writing them
+// with every decision would touch one random page per entry per
+// transaction and cap throughput far below the decisions' own cost. The writer keeps what they need of recent
 // decisions in memory and folds it in, sorted by the keys bbolt sorts by,
 // once mergeEvery decisions are pending, after mergeIdle without writes,
 // before retention, and at Close. bktMeta's index mark records the newest
@@ -109,7 +110,7 @@ func loadPending(tx *bolt.Tx) ([]pendingDec, error) {
 // newest key assigned so far.
 func (st *txState) mergeIndexes() error {
 	if pend := st.w.pend[st.mergedTo:]; len(pend) > 0 {
-		for _, merge := range []func([]pendingDec) error{st.mergeByUser, st.mergeSummaries, st.mergeByIP, st.mergeByDim} {
+		for _, merge := range []func([]pendingDec) error{st.mergeSummaries, st.mergeByIP, st.mergeByDim} {
 			if err := merge(pend); err != nil {
 				return err
 			}
@@ -123,60 +124,14 @@ func (st *txState) mergeIndexes() error {
 	return nil
 }
 
-// entry is a key and value to put, both in the writer's arena.
-type entry struct{ k, v []byte }
-
-// putSorted puts es in key order (the order bbolt keeps them in), so that
-// the puts walk the bucket's pages once.
-func putSorted(b *bolt.Bucket, es []entry) error {
-	// Compare the first 8 bytes as a number first: most comparisons end
-	// there.
-	type ord struct {
-		head uint64
-		i    int32
-	}
-	os := make([]ord, len(es))
-	var h [8]byte
-	for i, e := range es {
-		clear(h[:])
-		copy(h[:], e.k)
-		os[i] = ord{binary.BigEndian.Uint64(h[:]), int32(i)}
-	}
-	slices.SortFunc(os, func(a, b ord) int {
-		if a.head != b.head {
-			return cmp.Compare(a.head, b.head)
-		}
-		return bytes.Compare(es[a.i].k, es[b.i].k)
-	})
-	for _, o := range os {
-		if err := b.Put(es[o.i].k, es[o.i].v); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // appendEv appends the event key of event time ev and decision key k to b.
 func appendEv(b []byte, ev int64, k decKey) []byte {
 	b = binary.BigEndian.AppendUint64(b, uint64(ev))
 	return append(b, k[:]...)
 }
 
-func (st *txState) mergeByUser(pend []pendingDec) error {
-	es := make([]entry, 0, len(pend))
-	for i := range pend {
-		p := &pend[i]
-		if p.user == "" {
-			continue
-		}
-		es = append(es, entry{k: st.encode(func(b []byte) []byte { return appendEv(appendLP(b, p.user), p.ev, p.key) })})
-	}
-	if err := putSorted(st.byUser, es); err != nil {
-		return fmt.Errorf("user index: %w", err)
-	}
-	return nil
-}
-
+// mergeByDim appends the user and dimension index entries of the pending
+// decisions as one run.
 func (st *txState) mergeByDim(pend []pendingDec) error {
 	// The entries are built and sorted in a buffer the writer keeps: the
 	// run's blocks are copies of them.
@@ -185,6 +140,12 @@ func (st *txState) mergeByDim(pend []pendingDec) error {
 	var key, user []byte
 	for i := range pend {
 		p := &pend[i]
+		if p.user != "" {
+			key = appendEv(userRunPrefix(key[:0], p.user), p.ev, p.key)
+			if err := srt.add(key, nil); err != nil {
+				return err
+			}
+		}
 		user = appendLP(user[:0], p.user)
 		for j, v := range p.dims {
 			if v == "" {

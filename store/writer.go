@@ -47,6 +47,9 @@ type writer struct {
 	stepBuf  []byte        // entries of a dimension merge step
 	stepOffs []int
 	batch    []*request
+	// limit is the cap of the next group and lastItems the size of the
+	// last (adaptive groups, see gather).
+	limit, lastItems int
 	// dimWork is set while the dimension index has runs to merge or
 	// delete; dimFailed stops that work after a failed step.
 	dimWork, dimFailed bool
@@ -193,44 +196,91 @@ func (w *writer) compactStep() {
 	}
 }
 
+// Adaptive groups (MaxDelay zero). A group that filled with more
+// requests waiting doubles the cap of the next, up to maxGrow times
+// MaxBatch; a group under half its cap halves it again. While the writer
+// is streaming (the last group held streamItems items or more), it lingers
+// for more requests after the queue runs dry, as long as they keep coming
+// within lingerGap of each other and at most lingerMax in all: callers
+// answered by the last commit are then back with their next work, and the
+// group carries them too. A lone caller never streams, so it is never held
+// back.
+const (
+	maxGrow     = 8
+	streamItems = 64
+	lingerGap   = 100 * time.Microsecond
+	lingerMax   = time.Millisecond
+)
+
 // gather fills w.batch with first and the requests that arrive until it
-// holds MaxBatch items or MaxDelay has passed. It returns false when the
-// queue was closed.
+// holds the group's cap of items or, with a positive MaxDelay, that has
+// passed (see the adaptive groups above for a zero MaxDelay). It returns
+// false when the queue was closed.
 func (w *writer) gather(first *request, timer *time.Timer) bool {
 	w.taken.Add(1)
 	w.batch = append(w.batch[:0], first)
 	items := first.items
-	if w.maxDelay <= 0 {
-		// Greedy: take what is already waiting and commit. Under load the
-		// requests that queue up during one commit form the next group, so
-		// groups stay large; a lone caller (the proxy, with an application
-		// waiting on it) is not held back by a delay.
+	add := func(r *request) {
+		w.taken.Add(1)
+		w.batch = append(w.batch, r)
+		items += r.items
+	}
+	if w.maxDelay > 0 {
+		timer.Reset(w.maxDelay)
+		defer timer.Stop()
 		for items < w.maxBatch {
 			select {
 			case r, ok := <-w.reqs:
 				if !ok {
 					return false
 				}
-				w.taken.Add(1)
-				w.batch = append(w.batch, r)
-				items += r.items
-			default:
+				add(r)
+			case <-timer.C:
 				return true
 			}
 		}
 		return true
 	}
-	timer.Reset(w.maxDelay)
-	defer timer.Stop()
-	for items < w.maxBatch {
+	limit := max(w.limit, w.maxBatch)
+	defer func() {
+		switch {
+		case items >= limit && len(w.reqs) > 0:
+			w.limit = min(limit*2, w.maxBatch*maxGrow)
+		case items < limit/2:
+			w.limit = max(limit/2, w.maxBatch)
+		}
+		w.lastItems = items
+	}()
+	// Greedy: take what is already waiting.
+	for items < limit {
 		select {
 		case r, ok := <-w.reqs:
 			if !ok {
 				return false
 			}
-			w.taken.Add(1)
-			w.batch = append(w.batch, r)
-			items += r.items
+			add(r)
+			continue
+		default:
+		}
+		break
+	}
+	if items >= limit || w.lastItems < streamItems {
+		return true
+	}
+	deadline := time.Now().Add(lingerMax)
+	for items < limit {
+		wait := min(lingerGap, time.Until(deadline))
+		if wait <= 0 {
+			return true
+		}
+		timer.Reset(wait)
+		select {
+		case r, ok := <-w.reqs:
+			timer.Stop()
+			if !ok {
+				return false
+			}
+			add(r)
 		case <-timer.C:
 			return true
 		}
@@ -363,8 +413,8 @@ type txState struct {
 	w  *writer
 	tx *bolt.Tx
 
-	meta, inbox, events, decisions, byTime, byUser, byIP, byDim *bolt.Bucket
-	users, minutes, hours, rejected, checkpoints                *bolt.Bucket
+	meta, inbox, events, decisions, byTime, byIP, byDim *bolt.Bucket
+	users, minutes, hours, rejected, checkpoints        *bolt.Bucket
 
 	// nanos stamps every decision of the transaction; last is the newest
 	// key assigned.
@@ -400,7 +450,6 @@ func newTxState(w *writer, tx *bolt.Tx) *txState {
 		events:      tx.Bucket(bktEvents),
 		decisions:   tx.Bucket(bktDecisions),
 		byTime:      tx.Bucket(bktByTime),
-		byUser:      tx.Bucket(bktByUser),
 		byIP:        tx.Bucket(bktByIP),
 		byDim:       tx.Bucket(bktByDim),
 		users:       tx.Bucket(bktUsers),
