@@ -60,7 +60,7 @@ func (db *DB) Complete(ctx context.Context, results []Result) ([]decision.Decisi
 		if d.ShadowAction != "" && d.ShadowAction.Index() < 0 {
 			return nil, fmt.Errorf("complete: result %d (event %q): unknown shadow action %q", i, d.EventID, d.ShadowAction)
 		}
-		prep[i] = prepare(d, now)
+		prep[i] = prepare(d, now, db.raw)
 	}
 	out := make([]decision.Decision, len(results))
 	err := db.submit(ctx, len(results), func(st *txState) error {
@@ -74,6 +74,7 @@ func (db *DB) Complete(ctx context.Context, results []Result) ([]decision.Decisi
 	if err != nil {
 		return nil, err
 	}
+	db.train.poke(db.decisions.Load())
 	return out, nil
 }
 
@@ -92,8 +93,8 @@ type prepared struct {
 }
 
 // prepare normalises d's event time as Complete describes (now is the
-// store's clock) and encodes d.
-func prepare(d *decision.Decision, now time.Time) prepared {
+// store's clock) and encodes d, compressing its raw bodies with raw.
+func prepare(d *decision.Decision, now time.Time, raw *rawCodec) prepared {
 	n := *d
 	if n.EventTime.IsZero() {
 		n.EventTime = n.ReceivedAt
@@ -101,7 +102,7 @@ func prepare(d *decision.Decision, now time.Time) prepared {
 	if n.EventTime.Sub(now) > decision.MaxClockSkew {
 		n.EventTime, n.ClockSkew = now, true
 	}
-	p := prepared{val: encodeDecision(nil, &n), ek: eventKey(d.EventID), ev: clampNanos(n.EventTime), skew: n.ClockSkew}
+	p := prepared{val: encodeDecision(nil, &n, raw), ek: eventKey(d.EventID), ev: clampNanos(n.EventTime), skew: n.ClockSkew}
 	p.pend = pendingDec{user: indexPart(d.UserID), f: fieldsOf(d)}
 	dimValues(d, &p.pend.dims)
 	return p
@@ -122,7 +123,7 @@ func (st *txState) complete(r *Result, p *prepared, out *decision.Decision) erro
 		if v == nil {
 			return fmt.Errorf("event index names missing decision %x", cur)
 		}
-		return decodeDecision(cur, v, out, true)
+		return decodeDecision(cur, v, out, st.w.db.raw)
 	case 8:
 		if err := st.dropInbox(readU64(cur), p.ek); err != nil {
 			return err

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -228,7 +229,7 @@ func TestOpenSchemaMismatch(t *testing.T) {
 		if !errors.Is(err, ErrSchema) {
 			t.Fatalf("Open: %v, want ErrSchema", err)
 		}
-		if want := path + " was written by a newer riskwatch (schema 43); this riskwatch reads schemas up to 2"; !strings.Contains(err.Error(), want) {
+		if want := fmt.Sprintf("%s was written by a newer riskwatch (schema %d); this riskwatch reads schemas up to %d", path, SchemaVersion+41, SchemaVersion); !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not say %q", err, want)
 		}
 	})

@@ -99,7 +99,7 @@ func (db *DB) scanChunk(ctx context.Context, r evRange, buf []decision.Decision)
 				return false, fmt.Errorf("time index names missing decision %s", k.id())
 			}
 			buf = buf[:len(buf)+1]
-			if err := decodeDecision(k[:], v, &buf[len(buf)-1], false); err != nil {
+			if err := decodeDecision(k[:], v, &buf[len(buf)-1], nil); err != nil {
 				return false, err
 			}
 			last = e
