@@ -43,6 +43,12 @@ type Result struct {
 // its stored time than MaxClockSkew (unless the clock steps back), which is
 // what lets Latest end its walk at a since: bound.
 //
+// The raw request and response are compressed (see rawcodec.go) by the
+// calling goroutine before the writer sees them, so callers completing in
+// parallel compress in parallel and the writer only writes pages. The
+// completion that brings the store to a size where a new dictionary is
+// due wakes the trainer (rawtrain.go), which trains it in the background.
+//
 // Complete returns after the commit. If ctx ends first it returns
 // ctx.Err(), and the decisions may or may not have been stored: completing
 // again is safe.

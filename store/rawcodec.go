@@ -45,6 +45,26 @@ type rawCodec struct {
 	cur atomic.Pointer[rawDict]
 	// mu serialises add.
 	mu sync.Mutex
+	// bufs holds scratch buffers (*[]byte) for frames on their way in
+	// and out.
+	bufs sync.Pool
+}
+
+// maxPooled is the largest scratch buffer kept for reuse.
+const maxPooled = 64 << 10
+
+func (c *rawCodec) buf() *[]byte {
+	if p, ok := c.bufs.Get().(*[]byte); ok {
+		return p
+	}
+	return new([]byte)
+}
+
+func (c *rawCodec) putBuf(p *[]byte) {
+	if cap(*p) <= maxPooled {
+		*p = (*p)[:0]
+		c.bufs.Put(p)
+	}
 }
 
 // rawDict is one stored dictionary with its encoder and decoder.
@@ -198,7 +218,10 @@ func (c *rawCodec) appendRaw(b, req, resp []byte) []byte {
 	start := len(b)
 	if d := c.cur.Load(); d != nil && len(req)+len(resp) > 0 {
 		plain := 1 + uvarintLen(len(req)) + len(req) + uvarintLen(len(resp)) + len(resp)
-		if out, ok := d.appendFrame(b, req, resp); ok && len(out)-start < plain {
+		scratch := c.buf()
+		out, ok := d.appendFrame(b, req, resp, scratch)
+		c.putBuf(scratch)
+		if ok && len(out)-start < plain {
 			return out
 		}
 		b = b[:start]
@@ -210,9 +233,10 @@ func (c *rawCodec) appendRaw(b, req, resp []byte) []byte {
 	return e.b
 }
 
-// appendFrame appends d's compressed raw-body section to b; ok is false
-// when d has no encoder (the section is then incomplete).
-func (d *rawDict) appendFrame(b, req, resp []byte) ([]byte, bool) {
+// appendFrame appends d's compressed raw-body section to b, using scratch
+// for the bodies and the frame (whose length prefix comes before it); ok
+// is false when d has no encoder (the section is then incomplete).
+func (d *rawDict) appendFrame(b, req, resp []byte, scratch *[]byte) ([]byte, bool) {
 	enc, err := d.encoder()
 	if err != nil {
 		return b, false
@@ -220,13 +244,13 @@ func (d *rawDict) appendFrame(b, req, resp []byte) ([]byte, bool) {
 	b = binary.AppendUvarint(b, uint64(d.id))
 	b = binary.AppendUvarint(b, uint64(len(req)))
 	b = binary.AppendUvarint(b, uint64(len(resp)))
-	// The frame goes to a scratch slice first: its length prefix comes
-	// before it.
-	src := req
-	if len(resp) > 0 {
-		src = append(append(make([]byte, 0, len(req)+len(resp)), req...), resp...)
+	src := append(append((*scratch)[:0], req...), resp...)
+	// The frame goes right after the bodies in the same buffer.
+	frame := enc.EncodeAll(src, src[len(src):])
+	*scratch = src[:0]
+	if cap(frame) > cap(src)-len(src) {
+		*scratch = frame[:0]
 	}
-	frame := enc.EncodeAll(src, nil)
 	if len(frame) < len(zstdMagic) {
 		return b, false
 	}
@@ -281,9 +305,10 @@ func (c *rawCodec) inflate(id, nreq, nresp uint64, frame []byte) ([]byte, error)
 	if err != nil {
 		return nil, fmt.Errorf("dictionary %d: %v", id, err)
 	}
-	in := make([]byte, 0, len(zstdMagic)+len(frame))
-	in = append(append(in, zstdMagic[:]...), frame...)
-	out, err := dec.DecodeAll(in, make([]byte, 0, total))
+	scratch := c.buf()
+	defer c.putBuf(scratch)
+	*scratch = append(append((*scratch)[:0], zstdMagic[:]...), frame...)
+	out, err := dec.DecodeAll(*scratch, make([]byte, 0, total))
 	if err != nil {
 		return nil, fmt.Errorf("dictionary %d: %v", id, err)
 	}

@@ -24,7 +24,7 @@ const (
 	trainHoldout = 4
 	// dictHistory is the size of a dictionary's content: samples of the
 	// bodies themselves, which zstd matches against.
-	dictHistory = 64 << 10
+	dictHistory = 32 << 10
 )
 
 // trainer trains raw body dictionaries in a goroutine owned by the store:
