@@ -176,6 +176,14 @@ func (c *rawCodec) newest() uint32 {
 	return rawPlain
 }
 
+// count returns how many dictionaries c has.
+func (c *rawCodec) count() int {
+	if m := c.dicts.Load(); m != nil {
+		return len(*m)
+	}
+	return 0
+}
+
 // close releases the encoders and decoders. Nothing may use c after.
 func (c *rawCodec) close() {
 	m := c.dicts.Load()
