@@ -54,3 +54,21 @@ func BenchmarkRawDecompress(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkRawTrain measures one dictionary's training on a try's worth
+// of samples: the background work the trainer does each time it is due,
+// and how long Close may wait for a try under way.
+func BenchmarkRawTrain(b *testing.B) {
+	g := newFakeGen(22, 50_000, 20_000)
+	samples := make([][]byte, trainSamples*(trainHoldout-1)/trainHoldout)
+	for i := range samples {
+		d := g.decision(i)
+		samples[i] = append(d.Request, d.Response...)
+	}
+	b.ResetTimer()
+	for range b.N {
+		if _, err := buildRawDict(1, samples); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
