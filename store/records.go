@@ -100,10 +100,10 @@ func encodeDecision(b []byte, d *decision.Decision, raw *rawCodec) []byte {
 // decodeDecision fills d from a stored key and value of any version. With
 // raw nil the request and response bytes are left nil (cheaper, for scans
 // that filter first); otherwise they are the bytes as received, inflated
-// with raw's dictionaries where the record keeps them compressed. d shares nothing with val. d.EventTime is
-// always set: a record without one (or with one before 1970) gets the
-// stored time, and a version-1 record's raw timestamp goes through
-// decision.EventTimeOf as the collector does today.
+// with raw's dictionaries where the record keeps them compressed. d shares
+// nothing with val. d.EventTime is always set: a record without one (or
+// with one before 1970) gets the stored time, and a version-1 record's raw
+// timestamp goes through decision.EventTimeOf as the collector does today.
 func decodeDecision(key, val []byte, d *decision.Decision, raw *rawCodec) error {
 	if len(key) != len(decKey{}) {
 		return fmt.Errorf("decision key %x: %w", key, errRecord)
