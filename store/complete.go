@@ -43,6 +43,12 @@ type Result struct {
 // its stored time than MaxClockSkew (unless the clock steps back), which is
 // what lets Latest end its walk at a since: bound.
 //
+// The raw request and response are compressed (see rawcodec.go) by the
+// calling goroutine before the writer sees them, so callers completing in
+// parallel compress in parallel and the writer only writes pages. The
+// completion that brings the store to a size where a new dictionary is
+// due wakes the trainer (rawtrain.go), which trains it in the background.
+//
 // Complete returns after the commit. If ctx ends first it returns
 // ctx.Err(), and the decisions may or may not have been stored: completing
 // again is safe.
@@ -61,7 +67,7 @@ func (db *DB) Complete(ctx context.Context, results []Result) ([]decision.Decisi
 		if d.ShadowAction != "" && d.ShadowAction.Index() < 0 {
 			return nil, fmt.Errorf("complete: result %d (event %q): unknown shadow action %q", i, d.EventID, d.ShadowAction)
 		}
-		prep[i] = prepare(d, now, ua)
+		prep[i] = prepare(d, now, ua, db.raw)
 	}
 	out := make([]decision.Decision, len(results))
 	err := db.submit(ctx, len(results), func(st *txState) error {
@@ -75,6 +81,7 @@ func (db *DB) Complete(ctx context.Context, results []Result) ([]decision.Decisi
 	if err != nil {
 		return nil, err
 	}
+	db.train.poke(db.decisions.Load())
 	return out, nil
 }
 
@@ -95,8 +102,9 @@ type prepared struct {
 }
 
 // prepare normalises d's event time as Complete describes (now is the
-// store's clock) and encodes d; ua remembers the user agents' families.
-func prepare(d *decision.Decision, now time.Time, ua uaFamilies) prepared {
+// store's clock) and encodes d, compressing its raw bodies with raw; ua
+// remembers the user agents' families.
+func prepare(d *decision.Decision, now time.Time, ua uaFamilies, raw *rawCodec) prepared {
 	n := *d
 	if n.EventTime.IsZero() {
 		n.EventTime = n.ReceivedAt
@@ -104,7 +112,7 @@ func prepare(d *decision.Decision, now time.Time, ua uaFamilies) prepared {
 	if n.EventTime.Sub(now) > decision.MaxClockSkew {
 		n.EventTime, n.ClockSkew = now, true
 	}
-	p := prepared{val: encodeDecision(nil, &n), ek: eventKey(d.EventID), ev: clampNanos(n.EventTime), skew: n.ClockSkew}
+	p := prepared{val: encodeDecision(nil, &n, raw), ek: eventKey(d.EventID), ev: clampNanos(n.EventTime), skew: n.ClockSkew}
 	p.pend = pendingDec{user: indexPart(d.UserID), f: fieldsOf(d)}
 	dimValues(d, &p.pend.dims)
 	p.dims = dimValsOf(d, ua)
@@ -126,7 +134,7 @@ func (st *txState) complete(r *Result, p *prepared, out *decision.Decision) erro
 		if v == nil {
 			return fmt.Errorf("event index names missing decision %x", cur)
 		}
-		return decodeDecision(cur, v, out, true)
+		return decodeDecision(cur, v, out, st.w.db.raw)
 	case 8:
 		if err := st.dropInbox(readU64(cur), p.ek); err != nil {
 			return err

@@ -80,6 +80,9 @@ type Options struct {
 	testMigrateHook                                 func(step string, chunk int) error
 	// dims overrides the sizes of the dimension index's runs.
 	dims dimSizes
+	// rawTrainMin overrides how many decisions the store holds before it
+	// trains its first raw body dictionary (trainMin).
+	rawTrainMin uint64
 }
 
 // DB is an open riskwatch store: one bbolt file holding the inbox, the
@@ -100,6 +103,11 @@ type DB struct {
 	dims     dimSizes
 
 	lockTimeout time.Duration
+
+	// raw compresses and inflates raw bodies; train trains its
+	// dictionaries (nil when read-only).
+	raw   *rawCodec
+	train *trainer
 
 	// mu guards closed against the send in submit; Close takes it for
 	// writing once, so a submit either reaches the writer or sees closed.
@@ -195,6 +203,10 @@ func Open(path string, opts Options) (*DB, error) {
 		_ = bdb.Close()
 		return nil, err
 	}
+	if err := db.view(func(tx *bolt.Tx) error { db.raw, err = newRawCodec(tx); return err }); err != nil {
+		_ = bdb.Close()
+		return nil, fmt.Errorf("open store %s: %w: %v", path, ErrCorrupt, err)
+	}
 	var ds dimState
 	if !opts.ReadOnly {
 		if err := db.view(func(tx *bolt.Tx) error { ds, err = readDimState(tx); return err }); err != nil {
@@ -208,6 +220,10 @@ func Open(path string, opts Options) (*DB, error) {
 	}
 	if !opts.ReadOnly {
 		db.w = startWriter(db, last, mark, pend, db.dims.work(&ds), opts)
+		if db.train, err = startTrainer(db, opts.rawTrainMin); err != nil {
+			_ = db.Close()
+			return nil, err
+		}
 	}
 	return db, nil
 }
@@ -391,6 +407,7 @@ func (db *DB) Close() error {
 		db.closed = true
 		db.mu.Unlock()
 		db.stopWatch()
+		db.train.stop()
 		if db.w != nil {
 			db.w.stop()
 			if db.w.wedged {
@@ -404,6 +421,7 @@ func (db *DB) Close() error {
 		if err := db.bolt.Close(); err != nil {
 			db.closeErr = fmt.Errorf("close store %s: %w", db.path, err)
 		}
+		db.raw.close()
 		if err := db.Lost(); err != nil && db.closeErr == nil {
 			db.closeErr = fmt.Errorf("close store %s: %w", db.path, err)
 		}

@@ -62,7 +62,7 @@ func migDimRollups2(m *migrator, pos []byte) error {
 				if v == nil {
 					return nil, false, errRecord
 				}
-				if err := decodeDecision(dk[:], v, &d, false); err != nil {
+				if err := decodeDecision(dk[:], v, &d, nil); err != nil {
 					return nil, false, err
 				}
 				dv := dimValsOf(&d, ua)

@@ -199,7 +199,7 @@ func walkDimPeriod(ctx context.Context, tx *bolt.Tx, from, to time.Time, mask ac
 			if v == nil {
 				return false, fmt.Errorf("time index names missing decision %s", k.id())
 			}
-			if err := decodeDecision(k[:], v, &d, false); err != nil {
+			if err := decodeDecision(k[:], v, &d, nil); err != nil {
 				return false, err
 			}
 			if mask.has(d.Action.Index()) {

@@ -59,6 +59,16 @@
 // snapshot, so their answers are exact; after a crash Open rebuilds the
 // batch from the decisions.
 //
+// # Raw bodies
+//
+// The raw request and response of every decision are returned exactly as
+// they were stored, byte for byte. The store keeps them compressed with
+// zstd and a dictionary it trains from its own decisions in the background
+// (first at 4096 decisions, again each time it holds four times as many,
+// kept only when at least 10% better); dictionaries are never deleted, so
+// every record stays readable. The caller of Complete compresses, not the
+// writer (rawcodec.go, rawtrain.go).
+//
 // # Versions
 //
 // Open migrates a file written by an older riskwatch in place, after
@@ -68,6 +78,6 @@
 // # Layout
 //
 // The buckets and record formats are described in schema.go, records.go,
-// rollup.go, dimrollup.go and dims.go; SchemaVersion changes whenever they
+// rawcodec.go, rollup.go, dimrollup.go and dims.go; SchemaVersion changes whenever they
 // do.
 package store

@@ -104,7 +104,7 @@ func (s *linkSource) scoreOf(k decKey) (score, error) {
 	if v == nil {
 		return score{}, fmt.Errorf("an index names missing decision %s", k.id())
 	}
-	if err := decodeDecision(k[:], v, &s.d, false); err != nil {
+	if err := decodeDecision(k[:], v, &s.d, nil); err != nil {
 		return score{}, err
 	}
 	sc := score{risk: s.d.Risk, deny: s.d.Action == decision.ActionDeny}
@@ -120,7 +120,7 @@ func newLinkSource(ctx context.Context, tx *bolt.Tx, r evRange) (*linkSource, er
 		return nil, err
 	}
 	err = scanPending(ctx, tx, func(k, v []byte) (bool, error) {
-		if err := decodeDecision(k, v, &s.d, false); err != nil {
+		if err := decodeDecision(k, v, &s.d, nil); err != nil {
 			return false, err
 		}
 		e := makeEvKey(clampNanos(s.d.EventTime), decKey(k))
@@ -166,7 +166,7 @@ func (s *linkSource) user(user string) (*userLinks, error) {
 		if v == nil {
 			return false, fmt.Errorf("user index names missing decision %s", k.id())
 		}
-		if err := decodeDecision(k[:], v, d, false); err != nil {
+		if err := decodeDecision(k[:], v, d, nil); err != nil {
 			return false, err
 		}
 		s.scores[k] = score{risk: d.Risk, deny: d.Action == decision.ActionDeny}

@@ -21,6 +21,11 @@ type Info struct {
 	Decisions uint64
 	Inbox     uint64
 	Rejected  uint64
+	// RawDict is the ID of the dictionary the raw bodies of new decisions
+	// are compressed with, 0 while there is none (they are kept plain);
+	// RawDicts is how many dictionaries the file holds.
+	RawDict  uint32
+	RawDicts int
 }
 
 // Info returns the file size, free pages and record counts.
@@ -41,6 +46,7 @@ func (db *DB) Info() (Info, error) {
 		return Info{}, fmt.Errorf("info: %w", err)
 	}
 	in.Size = st.Size()
+	in.RawDict, in.RawDicts = db.raw.newest(), db.raw.count()
 	in.FreePages = db.bolt.Stats().FreePageN
 	return in, nil
 }

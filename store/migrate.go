@@ -67,6 +67,9 @@ var migrations = []migration{
 	{from: 3, steps: []migStep{
 		{"user index into the dimension runs", migUserRuns3},
 	}},
+	{from: 4, steps: []migStep{
+		{"raw body dictionaries", migRawDicts},
+	}},
 }
 
 // Chunk sizes of migrations (Options may lower them in tests).
@@ -379,7 +382,7 @@ func migEventTimes1(m *migrator, pos []byte) error {
 			c := tx.Bucket(bktDecisions).Cursor()
 			k, v := c.Seek(next[:])
 			for ; k != nil && n < chunk; k, v = c.Next() {
-				if err := decodeDecision(k, v, &d, false); err != nil {
+				if err := decodeDecision(k, v, &d, nil); err != nil {
 					return nil, false, err
 				}
 				dk := decKey(k)
@@ -542,7 +545,7 @@ func migBuild(idx []indexBuild) func(*migrator, []byte) error {
 			var done int64
 			c := tx.Bucket(bktDecisions).Cursor()
 			for k, v := c.First(); k != nil; k, v = c.Next() {
-				if err := decodeDecision(k, v, &d, false); err != nil {
+				if err := decodeDecision(k, v, &d, nil); err != nil {
 					return err
 				}
 				e := makeEvKey(clampNanos(d.EventTime), decKey(k))

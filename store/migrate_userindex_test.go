@@ -22,7 +22,7 @@ import (
 // moves the user index into the dimension runs; every query that reads it
 // answers exactly what the schema-2 code answered, recounts agree, and a
 // second open changes nothing.
-func TestMigrateSchema2(t *testing.T) {
+func TestMigrateSchema2UserIndex(t *testing.T) {
 	input := gunzip(t, "testdata/schema2.db.gz")
 	var want map[string]string
 	if err := json.Unmarshal(gunzip(t, "testdata/schema2-answers.json.gz"), &want); err != nil {

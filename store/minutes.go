@@ -198,7 +198,7 @@ func eachMatch(ctx context.Context, tx *bolt.Tx, f *decision.Filter, from, to ti
 	var d decision.Decision
 	return walkDecisions(ctx, tx, user, evRangeOf(from, to), func(e evKey, v []byte) (bool, error) {
 		k := e.dec()
-		if err := decodeDecision(k[:], v, &d, false); err != nil {
+		if err := decodeDecision(k[:], v, &d, nil); err != nil {
 			return false, err
 		}
 		if (user != "" && d.UserID != user) || !f.Match(&d) {
@@ -225,7 +225,7 @@ func (db *DB) MatchMinutes(ctx context.Context, fs []*decision.Filter, from, to 
 	err := db.view(func(tx *bolt.Tx) error {
 		return walkDecisions(ctx, tx, "", evRangeOf(from, to), func(e evKey, v []byte) (bool, error) {
 			k := e.dec()
-			if err := decodeDecision(k[:], v, &d, false); err != nil {
+			if err := decodeDecision(k[:], v, &d, nil); err != nil {
 				return false, err
 			}
 			any := false

@@ -15,6 +15,8 @@ const (
 	// normalised event time.
 	decisionV1 = 1
 	decisionV2 = 2
+	// decisionV3 keeps the raw bodies compressed (see rawcodec.go).
+	decisionV3 = 3
 
 	inboxV      = 1
 	rejectedV   = 1
@@ -41,13 +43,19 @@ const maxRejectedHead = 256
 // scores as 8-byte floats, uvarint count and lp of each signal, lp(policy),
 // the action byte (index in decision.Actions), the shadow action byte (0 for
 // none, else 1 + index), lp(shadow rule), lp(error), varint HTTP status,
-// latency and attempts, lp(raw request), lp(raw response) (last, so that a
+// latency and attempts, the raw request and response (last, so that a
 // scan can decode a decision without them), and a tail of tagged fields,
 // each a tag byte and a length-prefixed value, for fields added later
 // without a new version (none yet; decoders skip tags they do not know).
-func encodeDecision(b []byte, d *decision.Decision) []byte {
+//
+// Version 3 is version 2 with the raw bodies as raw.appendRaw writes them:
+// a uvarint encoding tag, then lp(request), lp(response) for the tag
+// rawPlain (version 2 has only these two), or the lengths and one zstd
+// frame of both for the ID of the dictionary it was made with. raw may be
+// nil (bodies stay plain).
+func encodeDecision(b []byte, d *decision.Decision, raw *rawCodec) []byte {
 	e := encoder{b}
-	e.byte1(decisionV2)
+	e.byte1(decisionV3)
 	e.str(d.UserID)
 	e.varint(clampNanos(d.EventTime))
 	var flags byte
@@ -80,31 +88,36 @@ func encodeDecision(b []byte, d *decision.Decision) []byte {
 	e.varint(int64(d.HTTPStatus))
 	e.varint(int64(d.Latency))
 	e.varint(int64(d.Attempts))
-	e.bytes(d.Request)
-	e.bytes(d.Response)
-	return e.b
+	if raw == nil {
+		e.uvarint(rawPlain)
+		e.bytes(d.Request)
+		e.bytes(d.Response)
+		return e.b
+	}
+	return raw.appendRaw(e.b, d.Request, d.Response)
 }
 
 // decodeDecision fills d from a stored key and value of any version. With
-// raw false the request and response bytes are left nil (cheaper, for
-// scans that filter first). d shares nothing with val. d.EventTime is
-// always set: a record without one (or with one before 1970) gets the
-// stored time, and a version-1 record's raw timestamp goes through
-// decision.EventTimeOf as the collector does today.
-func decodeDecision(key, val []byte, d *decision.Decision, raw bool) error {
+// raw nil the request and response bytes are left nil (cheaper, for scans
+// that filter first); otherwise they are the bytes as received, inflated
+// with raw's dictionaries where the record keeps them compressed. d shares
+// nothing with val. d.EventTime is always set: a record without one (or
+// with one before 1970) gets the stored time, and a version-1 record's raw
+// timestamp goes through decision.EventTimeOf as the collector does today.
+func decodeDecision(key, val []byte, d *decision.Decision, raw *rawCodec) error {
 	return decodeDecisionWith(key, val, d, raw, nil)
 }
 
 // decodeDecisionWith is decodeDecision taking the strings that repeat
 // (source, type, status, user agent, country, signals, policy, shadow
 // rule) from in, when not nil: a scan then allocates them once.
-func decodeDecisionWith(key, val []byte, d *decision.Decision, raw bool, in *interner) error {
+func decodeDecisionWith(key, val []byte, d *decision.Decision, raw *rawCodec, in *interner) error {
 	if len(key) != len(decKey{}) {
 		return fmt.Errorf("decision key %x: %w", key, errRecord)
 	}
 	k := decKey(key)
 	r := decoder{b: val, in: in}
-	v := r.version(decisionV2)
+	v := r.version(decisionV3)
 	*d = decision.Decision{ID: k.id(), Time: k.time()}
 	d.UserID = r.str()
 	switch v {
@@ -115,7 +128,7 @@ func decodeDecisionWith(key, val []byte, d *decision.Decision, raw bool, in *int
 		if ev := clampNanos(d.EventTime); ev != 0 {
 			d.EventTime = time.Unix(0, ev).UTC()
 		}
-	case decisionV2:
+	default:
 		if ev := r.varint(); ev > 0 {
 			d.EventTime = time.Unix(0, ev).UTC()
 		}
@@ -167,9 +180,12 @@ func decodeDecisionWith(key, val []byte, d *decision.Decision, raw bool, in *int
 	d.HTTPStatus = int(r.varint())
 	d.Latency = time.Duration(r.varint())
 	d.Attempts = int(r.varint())
-	if raw {
-		d.Request = r.bytes()
-		d.Response = r.bytes()
+	if raw != nil {
+		if v >= decisionV3 {
+			d.Request, d.Response = raw.readRaw(&r)
+		} else {
+			d.Request, d.Response = r.bytes(), r.bytes()
+		}
 		if v >= decisionV2 {
 			// The tail: no tags are known yet, so every one is skipped.
 			for len(r.b) > 0 && r.err == nil {
@@ -192,7 +208,7 @@ func decodeDecisionWith(key, val []byte, d *decision.Decision, raw bool, in *int
 // with it.
 func peekUser(val []byte) []byte {
 	r := decoder{b: val}
-	r.version(decisionV2)
+	r.version(decisionV3)
 	u := r.view()
 	if r.err != nil {
 		return nil
@@ -205,7 +221,7 @@ func peekUser(val []byte) []byte {
 // allows; ev is what clampNanos(d.EventTime) is after decodeDecision.
 func peekEvent(key decKey, val []byte) (user []byte, ev int64, err error) {
 	r := decoder{b: val}
-	v := r.version(decisionV2)
+	v := r.version(decisionV3)
 	user = r.view()
 	switch v {
 	case decisionV1:
@@ -213,7 +229,7 @@ func peekEvent(key decKey, val []byte) (user []byte, ev int64, err error) {
 		received := r.time()
 		t, _ := decision.EventTimeOf(r.time(), received)
 		ev = clampNanos(t)
-	case decisionV2:
+	default:
 		ev = max(r.varint(), 0)
 	}
 	if r.err != nil {

@@ -21,8 +21,10 @@ import (
 // time, and writes decision records of version 2. Version 3 adds the
 // dimension rollups (dimrollup.go), built from the stored decisions.
 // Version 4 moves the user index from by_user into by_dim's sorted runs
-// (userindex.go).
-const SchemaVersion = 4
+// (userindex.go). Version 5 adds raw_dicts and writes decision records of
+// version 3, whose raw bodies may be compressed with a dictionary from
+// raw_dicts (records of versions 1 and 2 stay as they are).
+const SchemaVersion = 5
 
 // Bucket names. Every bucket is flat (no nested buckets). Open creates any
 // bucket a file lacks, so adding one needs no migration.
@@ -87,12 +89,16 @@ var (
 	// bktLabelSubjects: kind + 0 + lp(subject) + 8-byte sequence -> empty,
 	// a subject's ledger entries in order.
 	bktLabelSubjects = []byte("label_subjects")
+	// bktRawDicts: 4-byte big-endian dictionary ID -> a zstd dictionary
+	// for raw bodies with what it was trained on (see rawcodec.go). Never
+	// deleted from: records name their dictionary.
+	bktRawDicts = []byte("raw_dicts")
 )
 
 var allBuckets = [][]byte{
 	bktMeta, bktInbox, bktEvents, bktDecisions, bktByTime, bktByIP,
 	bktByDim, bktUsers, bktMinutes, bktHours, bktRejected, bktCheckpoints, bktAlerts,
-	bktLabels, bktLabelSubjects, bktDimMinutes, bktDimHours,
+	bktLabels, bktLabelSubjects, bktDimMinutes, bktDimHours, bktRawDicts,
 }
 
 // lateBuckets are buckets added without a schema version (alert state, the
@@ -122,6 +128,9 @@ var (
 	// metaDimState lists by_dim's runs, its merge under way and its
 	// retention tombstones (see dimruns.go).
 	metaDimState = []byte("dim_state")
+	// metaRawTrained is the 8-byte number of decisions stored when a raw
+	// body dictionary was last trained (kept or not; see rawtrain.go).
+	metaRawTrained = []byte("raw_trained")
 )
 
 // maxIndexPart bounds a user ID, IP or event ID used inside an index key;

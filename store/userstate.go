@@ -92,7 +92,7 @@ func loadPending(tx *bolt.Tx) ([]pendingDec, error) {
 	var out []pendingDec
 	var d decision.Decision
 	err := scanPending(context.Background(), tx, func(k, v []byte) (bool, error) {
-		if err := decodeDecision(k, v, &d, false); err != nil {
+		if err := decodeDecision(k, v, &d, nil); err != nil {
 			return false, err
 		}
 		p := pendingDec{key: decKey(k), ev: clampNanos(d.EventTime), user: indexPart(d.UserID), f: fieldsOf(&d)}
@@ -250,7 +250,7 @@ func pendingSummaries(ctx context.Context, tx *bolt.Tx, ip string) (map[string]*
 		if u := peekUser(v); len(u) == 0 {
 			return true, nil
 		}
-		if err := decodeDecision(k, v, &d, false); err != nil {
+		if err := decodeDecision(k, v, &d, nil); err != nil {
 			return false, err
 		}
 		user := indexPart(d.UserID)
