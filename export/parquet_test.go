@@ -99,7 +99,7 @@ func variedDecisions() []decision.Decision {
 			Type: "$login", Status: "$succeeded", UserID: "u1", Email: "a@example.com", IP: "10.0.0.1", Country: "DE",
 			Risk: 91.5, AccountAbuse: 1, AccountTakeover: 80, Bot: 3, Signals: []string{"new_device", "proxy_ip"}, Policy: "default",
 			Action: decision.ActionDeny, ShadowAction: decision.ActionChallenge, ShadowRule: "stuffing ip", HTTPStatus: 200,
-			Latency: 12500 * time.Microsecond, Attempts: 1,
+			Latency: 12500 * time.Microsecond, Attempts: 1, Label: decision.LabelFraud,
 			Request: json.RawMessage(`{"type":"$login", "user":{"user_id":"u1"}}`), Response: json.RawMessage(`{"risk":91.5,"future":{"x":1}}`)},
 		{ID: "0002", EventID: "e2", Time: t0.Add(time.Second), ReceivedAt: t0, EventTime: t0, Source: "file:/var/log/app.ndjson",
 			Type: "$login", Status: "$failed", UserID: "u2", Action: decision.ActionError, Error: "Safe-e answered 502", HTTPStatus: 502,
@@ -109,6 +109,7 @@ func variedDecisions() []decision.Decision {
 			ClockSkew: true, Source: "kafka:events/3@17", Type: "$profile_update", Status: "$succeeded", UserID: "ユーザー🚀",
 			Email: "josé@exämple.com", IP: "2001:db8::1", Country: "JP", Risk: 12, Signals: []string{}, Policy: "défaut",
 			Action: decision.ActionAllow, ShadowAction: decision.ActionDeny, ShadowRule: "", HTTPStatus: 200, Attempts: 1,
+			Label:    decision.LabelLegit,
 			Request:  json.RawMessage(`{"type":"$profile_update","timestamp":"2030-01-01T00:00:00Z","note":"مرحبا"}`),
 			Response: json.RawMessage(`{"risk":12,"signals":[]}`)},
 		{ID: "0004", EventID: "e4", Time: t0.Add(3 * time.Second), Source: "proxy", Type: "$transaction",
@@ -227,6 +228,12 @@ func checkRow(t *testing.T, i int, got readRow, d *decision.Decision) {
 	} else {
 		str("shadow_action", *got.ShadowAction, string(d.ShadowAction))
 		str("shadow_rule", *got.ShadowRule, d.ShadowRule)
+	}
+	switch {
+	case d.Label == "" && got.Label != nil:
+		errorf("label", *got.Label, "null")
+	case d.Label != "" && (got.Label == nil || *got.Label != string(d.Label)):
+		errorf("label", got.Label, string(d.Label))
 	}
 	str("error", got.Error, d.Error)
 	if int(got.HTTPStatus) != d.HTTPStatus {
