@@ -54,7 +54,14 @@ const (
 
 var scoreScale = [3]float64{1, 100, 10000}
 
-func encodeDecisionV4(b []byte, d *decision.Decision, raw *rawCodec, strs *strTab) []byte {
+// encodeDecision appends d's stored form (everything but ID and Time, which
+// live in the key) to b, as a record of version 4. d.EventTime must be
+// normalised (Complete does it); zero stands for the time the decision is
+// stored. Repeating strings are named by their ID in strs, which gives
+// them IDs as it goes: the record may only be stored by a transaction that
+// also stores the table's first strs.size() entries (strTab.persist). raw
+// may be nil (bodies stay plain).
+func encodeDecision(b []byte, d *decision.Decision, raw *rawCodec, strs *strTab) []byte {
 	e := encoder{b}
 	e.byte1(decisionV4)
 	e.str(d.UserID)

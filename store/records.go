@@ -35,34 +35,6 @@ const flagClockSkew = 1 << 0
 // maxRejectedHead bounds Rejected.Head as stored.
 const maxRejectedHead = 256
 
-// encodeDecision appends d's stored form (everything but ID and Time, which
-// live in the key) to b, in the newest version (see decisionv4.go). d.EventTime must be
-// normalised (Complete does it); zero stands for the time the decision is
-// stored. Repeating strings are named by their ID in strs, which gives
-// them IDs as it goes: the record may only be stored by a transaction that
-// also stores the table's first strs.size() entries (strTab.persist). raw
-// may be nil (bodies stay plain).
-//
-// Version 2 layout: the version byte, lp(user ID) (first, so that peekUser
-// reads it with one varint), the event time as varint unix nanoseconds
-// (0: the stored time), a flags byte, lp(event ID), the received time,
-// lp(source, type, status, email, IP, user agent, country), the four
-// scores as 8-byte floats, uvarint count and lp of each signal, lp(policy),
-// the action byte (index in decision.Actions), the shadow action byte (0 for
-// none, else 1 + index), lp(shadow rule), lp(error), varint HTTP status,
-// latency and attempts, the raw request and response (last, so that a
-// scan can decode a decision without them), and a tail of tagged fields,
-// each a tag byte and a length-prefixed value, for fields added later
-// without a new version (none yet; decoders skip tags they do not know).
-//
-// Version 3 is version 2 with the raw bodies as raw.appendRaw writes them:
-// a uvarint encoding tag, then lp(request), lp(response) for the tag
-// rawPlain (version 2 has only these two), or the lengths and one zstd
-// frame of both for the ID of the dictionary it was made with.
-func encodeDecision(b []byte, d *decision.Decision, raw *rawCodec, strs *strTab) []byte {
-	return encodeDecisionV4(b, d, raw, strs)
-}
-
 // decodeDecision fills d from a stored key and value of any version. With
 // c.raw nil the request and response bytes are left nil (cheaper, for scans
 // that filter first); otherwise they are the bytes as received, inflated
@@ -99,6 +71,23 @@ func decodeDecisionWith(key, val []byte, d *decision.Decision, c recCodec, in *i
 
 // decodeV1to3 reads the rest of a record of version 1, 2 or 3 after its
 // version byte.
+//
+// Version 2 layout: the version byte, lp(user ID) (first, so that peekUser
+// reads it with one varint), the event time as varint unix nanoseconds
+// (0: the stored time), a flags byte, lp(event ID), the received time,
+// lp(source, type, status, email, IP, user agent, country), the four
+// scores as 8-byte floats, uvarint count and lp of each signal, lp(policy),
+// the action byte (index in decision.Actions), the shadow action byte (0 for
+// none, else 1 + index), lp(shadow rule), lp(error), varint HTTP status,
+// latency and attempts, the raw request and response (last, so that a
+// scan can decode a decision without them), and a tail of tagged fields,
+// each a tag byte and a length-prefixed value, for fields added later
+// without a new version (none yet; decoders skip tags they do not know).
+//
+// Version 3 is version 2 with the raw bodies as rawCodec.appendRaw writes them:
+// a uvarint encoding tag, then lp(request), lp(response) for the tag
+// rawPlain (version 2 has only these two), or the lengths and one zstd
+// frame of both for the ID of the dictionary it was made with.
 func decodeV1to3(r *decoder, v byte, d *decision.Decision, raw *rawCodec) {
 	d.UserID = r.str()
 	switch v {
