@@ -10,7 +10,9 @@ import (
 // The stored values are hand-rolled binary records: a version byte, then
 // fields in a fixed order, integers as varints, strings and byte slices with
 // a uvarint length prefix, floats as 8 little-endian bytes, times as a
-// presence byte, varint seconds and uvarint nanoseconds. Decoders never
+// presence byte, varint seconds and uvarint nanoseconds. Records of newer
+// versions also name strings by their ID in the store's string table
+// (strtab.go) and pack numbers tighter (decisionv4.go). Decoders never
 // alias their input, since it is bbolt memory valid only inside a
 // transaction.
 
