@@ -180,7 +180,9 @@ var (
 	// A reload of the shadow policy is a write with an empty body.
 	opReloadShadow = newOp(op[Writer, reloadQuery, ShadowReload]{
 		name: "ReloadShadowPolicy", route: "policy_shadow_reload", method: http.MethodPost, path: "/v1/policy/shadow/reload",
-		call: func(w Writer, ctx context.Context, _ reloadQuery) (ShadowReload, error) { return w.ReloadShadowPolicy(ctx) },
+		call: func(w Writer, ctx context.Context, _ reloadQuery) (ShadowReload, error) {
+			return w.ReloadShadowPolicy(ctx)
+		},
 	})
 	opHealth = newOp(op[Reader, healthQuery, Health]{
 		name: "Health", route: "health", method: http.MethodGet, path: "/v1/health",
