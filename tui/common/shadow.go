@@ -50,22 +50,28 @@ func (c *Common) ReloadShadowPolicy() tea.Cmd {
 }
 
 // ShadowReloadText says what a reload did, for the status line: the
-// policy now in force, or why the file did not load and which policy
-// stays. The file is named by its base name (its directory is the
-// collector's business); everything from the collector is sanitized.
+// policy now in force, or why the file did not load (cut to
+// reloadErrorWidth cells, FILE:LINE:COL first; the views that show the
+// shadow policy give it whole) and the hash of the policy that stays. The
+// file is named by its base name (its directory is the collector's
+// business); everything from the collector is sanitized.
 func ShadowReloadText(r api.ShadowReload, loc *time.Location) (string, Level) {
 	base := filepath.Base(r.File)
-	hash := r.SHA256[:min(len(r.SHA256), 12)]
-	inForce := fmt.Sprintf("%s, %d rules, sha256 %s, loaded %s", base, r.Rules, hash, r.LoadedAt.In(loc).Format("15:04:05"))
+	hash := r.SHA256[:min(len(r.SHA256), 8)]
 	if !r.Reloaded {
 		why := r.Error
 		if r.File != "" {
 			why = strings.ReplaceAll(why, r.File, base)
 		}
-		return Sanitize("shadow policy NOT reloaded: " + why + "; still in force: " + inForce), LevelError
+		return "shadow policy NOT reloaded: " + Truncate(Sanitize(why), reloadErrorWidth) + " (kept " + hash + ")", LevelError
 	}
-	return Sanitize("shadow policy reloaded: " + inForce), LevelInfo
+	return Sanitize(fmt.Sprintf("shadow policy reloaded: %s, %d rules, sha256 %s, loaded %s",
+		base, r.Rules, hash, r.LoadedAt.In(loc).Format("15:04:05"))), LevelInfo
 }
+
+// reloadErrorWidth bounds the error in a reload's status line, which
+// must fit beside the mode on a 100-column terminal.
+const reloadErrorWidth = 40
 
 // ShadowLines describe the shadow policy in force as Health reports it
 // (any reload, SIGHUP's too): its file, rules and load time, and when the
