@@ -109,22 +109,7 @@ func TestShadowReload(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	score := func(want uint64) {
-		var batch []store.InboxEvent
-		for range int(want - decisionCount(t, db)) {
-			body := g.Next()
-			ev, err := safee.ParseEvent(body)
-			if err != nil {
-				t.Fatal(err)
-			}
-			batch = append(batch, store.InboxEvent{EventID: ev.EventID, Source: "test", ReceivedAt: time.Now(), Body: body})
-		}
-		if _, err := db.Enqueue(context.Background(), batch, nil, nil); err != nil {
-			t.Fatal(err)
-		}
-		c.pipeline.Notify()
-		waitFor(t, "events scored", 30*time.Second, func() bool { return decisionCount(t, db) == want })
-	}
+	score := func(want uint64) { scoreGenerated(t, c, db, g, int(want-decisionCount(t, db))) }
 	score(20)
 
 	write("default = \"challenge\"\n[[rule]]\nname = \"all\"\nwhen = \"true\"\naction = \"allow\"\n")
@@ -163,4 +148,25 @@ func TestShadowReload(t *testing.T) {
 	if _, err := NewStoreReader(db, nil).Replay(context.Background(), api.ReplayQuery{Shadow: true}); !errors.Is(err, api.ErrInvalid) {
 		t.Errorf("replay of the shadow policy without one: %v", err)
 	}
+}
+
+// scoreGenerated enqueues n events of g into db, wakes c's pipeline and
+// waits until all n are stored.
+func scoreGenerated(t *testing.T, c *Collector, db *store.DB, g *emulator.Generator, n int) {
+	t.Helper()
+	want := decisionCount(t, db) + uint64(n)
+	var batch []store.InboxEvent
+	for range n {
+		body := g.Next()
+		ev, err := safee.ParseEvent(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		batch = append(batch, store.InboxEvent{EventID: ev.EventID, Source: "test", ReceivedAt: time.Now(), Body: body})
+	}
+	if _, err := db.Enqueue(context.Background(), batch, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	c.pipeline.Notify()
+	waitFor(t, "events scored", 30*time.Second, func() bool { return decisionCount(t, db) == want })
 }

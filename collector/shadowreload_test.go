@@ -14,9 +14,7 @@ import (
 
 	"github.com/riskwatch/riskwatch/api"
 	"github.com/riskwatch/riskwatch/decision"
-	"github.com/riskwatch/riskwatch/safee"
 	"github.com/riskwatch/riskwatch/safee/emulator"
-	"github.com/riskwatch/riskwatch/store"
 )
 
 // Policies of the reload tests: each decides every decision by one rule,
@@ -70,21 +68,7 @@ func TestReloadShadowPolicyOverTheAPI(t *testing.T) {
 	var rules []string
 	score := func(n int) []string {
 		t.Helper()
-		want := decisionCount(t, db) + uint64(n)
-		var batch []store.InboxEvent
-		for range n {
-			body := g.Next()
-			ev, err := safee.ParseEvent(body)
-			if err != nil {
-				t.Fatal(err)
-			}
-			batch = append(batch, store.InboxEvent{EventID: ev.EventID, Source: "test", ReceivedAt: time.Now(), Body: body})
-		}
-		if _, err := db.Enqueue(context.Background(), batch, nil, nil); err != nil {
-			t.Fatal(err)
-		}
-		c.pipeline.Notify()
-		waitFor(t, "events scored", 30*time.Second, func() bool { return decisionCount(t, db) == want })
+		scoreGenerated(t, c, db, g, n)
 		var out []string
 		for d, err := range db.Scan(context.Background(), time.Time{}, time.Time{}) {
 			if err != nil {
