@@ -97,6 +97,25 @@ func (d *decoder) view() []byte {
 
 func (d *decoder) str() string { return string(d.view()) }
 
+// list reads a count and that many strings with elem; nil when the count
+// is 0. A count larger than the bytes left is corrupt (every string takes
+// at least one byte), so a damaged count never allocates.
+func (d *decoder) list(elem func() string) []string {
+	n := d.uvarint()
+	if n == 0 {
+		return nil
+	}
+	if n > uint64(len(d.b)) {
+		d.fail()
+		return nil
+	}
+	out := make([]string, n)
+	for i := range out {
+		out[i] = elem()
+	}
+	return out
+}
+
 // bytes returns a copy of the next length-prefixed field; nil when empty.
 func (d *decoder) bytes() []byte {
 	p := d.view()

@@ -162,16 +162,7 @@ func decodeV4(r *decoder, d *decision.Decision, c recCodec) {
 	d.AccountAbuse = r.score()
 	d.AccountTakeover = r.score()
 	d.Bot = r.score()
-	if n := r.uvarint(); n > 0 {
-		if n > uint64(len(r.b)) {
-			r.fail()
-		} else {
-			d.Signals = make([]string, n)
-			for i := range d.Signals {
-				d.Signals[i] = r.sref(c)
-			}
-		}
-	}
+	d.Signals = r.list(func() string { return r.sref(c) })
 	d.Policy = r.sref(c)
 	acts := r.byte1()
 	if a := int(acts & 0xf); a < decision.NumActions {

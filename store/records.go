@@ -120,16 +120,7 @@ func decodeV1to3(r *decoder, v byte, d *decision.Decision, raw *rawCodec) {
 	d.AccountAbuse = r.f64()
 	d.AccountTakeover = r.f64()
 	d.Bot = r.f64()
-	if n := r.uvarint(); n > 0 {
-		if n > uint64(len(r.b)) {
-			r.fail()
-		} else {
-			d.Signals = make([]string, n)
-			for i := range d.Signals {
-				d.Signals[i] = r.istr()
-			}
-		}
-	}
+	d.Signals = r.list(r.istr)
 	d.Policy = r.istr()
 	if a := int(r.byte1()); a < decision.NumActions {
 		d.Action = decision.Actions[a]
