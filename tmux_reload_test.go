@@ -26,20 +26,14 @@ func TestReloadShadowPolicyKeyInTmux(t *testing.T) {
 	s := newTmux(t, 160, 40, []string{"HOME=" + dir, "XDG_CONFIG_HOME=" + dir, "TZ=UTC", "TERM=tmux-256color"},
 		bin, "--emulator", "--listen", "127.0.0.1:0", "--db", db, "--shadow-policy", shadow)
 	var url string
-	deadline := time.Now().Add(20 * time.Second)
-	for url == "" {
-		if info, ok := readLockInfo(db); ok && info.Listen != "" {
-			url = "http://" + info.Listen
-			break
-		}
+	waitUntil(t, 20*time.Second, "address recorded by the collector", func() bool {
 		if msg := s.exited(); msg != "" {
 			t.Fatal(msg)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the collector did not record its address:\n%s", s.screen())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		info, ok := readLockInfo(db)
+		url = "http://" + info.Listen
+		return ok && info.Listen != ""
+	})
 	s.waitScreen("the dashboard", 10*time.Second, func(scr string) bool { return strings.Contains(scr, "[1 Live]") })
 	send := func(id string) {
 		t.Helper()
