@@ -92,6 +92,14 @@ func LoadShadow(path string, db *store.DB, logger *slog.Logger, now func() time.
 // decision stored from then on; on failure the previous one stays, and
 // the error is logged and kept for Health.
 func (s *Shadow) Reload() error {
+	_, _, err := s.reload()
+	return err
+}
+
+// reload is Reload that also returns the state and text of the policy in
+// force after the attempt, read under the lock of the switch, so that a
+// concurrent reload cannot mix its answer with this one's.
+func (s *Shadow) reload() (api.ShadowHealth, string, error) {
 	p, text, err := load(s.path)
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -106,12 +114,12 @@ func (s *Shadow) Reload() error {
 	if err != nil {
 		s.state.Error, s.state.ErrorAt = err.Error(), s.now()
 		s.logger.Error("shadow policy not reloaded; the previous one stays", "file", s.path, "err", err)
-		return err
+		return s.state, s.text, err
 	}
 	s.p, s.text, s.live, s.ev = p, text, live, ev
 	s.state = api.ShadowHealth{File: s.path, Rules: len(p.Rules()), LoadedAt: s.now()}
 	s.logger.Info("shadow policy reloaded", "file", s.path, "rules", len(p.Rules()))
-	return nil
+	return s.state, s.text, nil
 }
 
 // Text returns the file's name and the text of the policy in force.

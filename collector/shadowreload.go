@@ -26,11 +26,7 @@ func (r *Reader) ReloadShadowPolicy(ctx context.Context) (api.ShadowReload, erro
 	if err := ctx.Err(); err != nil {
 		return api.ShadowReload{}, err
 	}
-	err := r.shadow.Reload()
-	// A reload running at the same time (SIGHUP, another dashboard) may
-	// come between these reads: the answer then describes the later one.
-	h := r.shadow.Health()
-	_, text := r.shadow.Text()
+	h, text, err := r.shadow.reload()
 	sum := sha256.Sum256([]byte(text))
 	res := api.ShadowReload{Reloaded: err == nil, File: h.File, Rules: h.Rules, LoadedAt: h.LoadedAt, SHA256: hex.EncodeToString(sum[:])}
 	if err != nil {
