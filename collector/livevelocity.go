@@ -35,6 +35,9 @@ type LiveVelocity struct {
 	all   bool
 	db    *store.DB
 	group groupVelocity
+	// settle, when set, returns once every decision evaluated before the
+	// current group is committed: the store then holds them all.
+	settle func()
 }
 
 // NewLiveVelocity returns the velocity for p's queries over db, filled
@@ -75,7 +78,7 @@ func NewLiveVelocity(ctx context.Context, db *store.DB, p *policy.Policy, now ti
 // evaluated, and read from the store (with ctx) only when memory does not
 // reach back far enough.
 func (lv *LiveVelocity) Begin(ctx context.Context) {
-	lv.group = groupVelocity{store: NewStoreVelocity(ctx, lv.db), group: lv.group.group[:0]}
+	lv.group = groupVelocity{store: NewStoreVelocity(ctx, lv.db), group: lv.group.group[:0], settle: lv.settle}
 }
 
 // Add feeds a decision: later decisions count it. d must not change
