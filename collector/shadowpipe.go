@@ -101,9 +101,10 @@ func (sp *shadowPipe) close() {
 // committed (or given up on): a read of the store that must see every
 // decision evaluated before it waits for them (wait).
 type inFlight struct {
-	mu   sync.Mutex
-	cond *sync.Cond
-	n    int
+	mu      sync.Mutex
+	cond    *sync.Cond
+	n       int
+	waiters int // goroutines in wait
 }
 
 func (f *inFlight) init() { f.cond = sync.NewCond(&f.mu) }
@@ -112,6 +113,13 @@ func (f *inFlight) add() {
 	f.mu.Lock()
 	f.n++
 	f.mu.Unlock()
+}
+
+// waiting returns how many goroutines wait.
+func (f *inFlight) waiting() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.waiters
 }
 
 func (f *inFlight) done() {
@@ -124,8 +132,10 @@ func (f *inFlight) done() {
 // wait returns when no group is in flight.
 func (f *inFlight) wait() {
 	f.mu.Lock()
+	f.waiters++
 	for f.n > 0 {
 		f.cond.Wait()
 	}
+	f.waiters--
 	f.mu.Unlock()
 }
