@@ -26,9 +26,15 @@ const liveRetain = 5 * time.Minute
 // of old events) is answered from the store's indexes (StoreVelocity) plus
 // the decisions fed since the last Begin, which are not committed yet.
 //
+// Memory is bounded by max entries (one per decision and key it is
+// counted under): past it the oldest are forgotten (policy.Window.Trim)
+// and the floor rises, so that the store answers for the windows reaching
+// before it, with the same answers.
+//
 // It is not safe for concurrent use: Shadow serialises its calls.
 type LiveVelocity struct {
-	w *policy.Window
+	w   *policy.Window
+	max int
 	// floor: every stored decision with an event time from floor on is
 	// in w (and all are when all is set).
 	floor time.Time
@@ -42,15 +48,16 @@ type LiveVelocity struct {
 
 // NewLiveVelocity returns the velocity for p's queries over db, filled
 // with the stored decisions of p's longest window (plus liveRetain) before
-// now.
-func NewLiveVelocity(ctx context.Context, db *store.DB, p *policy.Policy, now time.Time) (*LiveVelocity, error) {
-	lv := &LiveVelocity{w: policy.NewWindow(p.Queries()...), db: db}
+// now, holding at most max entries (0: no bound).
+func NewLiveVelocity(ctx context.Context, db *store.DB, p *policy.Policy, now time.Time, max int) (*LiveVelocity, error) {
+	lv := &LiveVelocity{w: policy.NewWindow(p.Queries()...), db: db, max: max}
 	lv.w.Retain(liveRetain)
 	if len(p.Queries()) == 0 {
 		lv.all = true
 		return lv, nil
 	}
 	lv.floor = now.Add(-p.MaxWindow() - liveRetain)
+	floor := lv.floor
 	before, err := db.Info()
 	if err != nil {
 		return nil, fmt.Errorf("live velocity: %w", err)
@@ -63,15 +70,27 @@ func NewLiveVelocity(ctx context.Context, db *store.DB, p *policy.Policy, now ti
 		if err := lv.w.Add(d); err != nil {
 			return nil, fmt.Errorf("live velocity: fill: %w", err)
 		}
+		lv.trim()
 		filled++
 	}
 	after, err := db.Info()
 	if err != nil {
 		return nil, fmt.Errorf("live velocity: %w", err)
 	}
-	// Nothing older was stored: memory holds every decision.
-	lv.all = before.Decisions == filled && after.Decisions == filled
+	// Nothing older was stored, nor forgotten (trim raises the floor):
+	// memory holds every decision.
+	lv.all = lv.floor.Equal(floor) && before.Decisions == filled && after.Decisions == filled
 	return lv, nil
+}
+
+// trim keeps memory within its bound: what it forgets, the store answers.
+func (lv *LiveVelocity) trim() {
+	if t := lv.w.Trim(lv.max); !t.IsZero() {
+		lv.all = false
+		if t.After(lv.floor) {
+			lv.floor = t
+		}
+	}
 }
 
 // Begin starts a commit group: its decisions are fed as they are
@@ -88,6 +107,7 @@ func (lv *LiveVelocity) Add(d *decision.Decision) error {
 	if err := lv.w.Insert(d); err != nil {
 		return fmt.Errorf("live velocity: %w", err)
 	}
+	lv.trim()
 	return nil
 }
 

@@ -36,6 +36,7 @@ type Shadow struct {
 	db     *store.DB
 	logger *slog.Logger
 	now    func() time.Time
+	max    int // the live velocity's bound (0: none)
 
 	mu    sync.Mutex
 	p     *policy.Policy
@@ -60,7 +61,7 @@ func (s *Shadow) prepare(p *policy.Policy, now time.Time) (*LiveVelocity, *polic
 	s.flight.wait()
 	ctx, cancel := context.WithTimeout(context.Background(), fillTimeout)
 	defer cancel()
-	live, err := NewLiveVelocity(ctx, s.db, p, now)
+	live, err := NewLiveVelocity(ctx, s.db, p, now, s.max)
 	if err != nil {
 		return nil, nil, fmt.Errorf("policy %s: %w", p.Name(), err)
 	}
@@ -83,17 +84,51 @@ func load(path string) (*policy.Policy, string, error) {
 	return p, string(text), err
 }
 
-// LoadShadow loads the shadow policy at path; a file that does not load
-// is an error (there is no previous policy to keep).
+// ShadowOptions configures a Shadow. Zero values take the defaults noted.
+type ShadowOptions struct {
+	Logger *slog.Logger     // default: discard
+	Now    func() time.Time // default time.Now
+	// MaxLive bounds the live velocity's memory, in entries: one per
+	// recent decision and key a query groups by, about 100 bytes each
+	// (default DefaultMaxLive, negative: no bound). Past it the oldest
+	// are forgotten and the queries whose windows reach back to them are
+	// answered from the store's indexes: the same answers, at the cost of
+	// index reads per decision.
+	MaxLive int
+}
+
+// DefaultMaxLive is the default ShadowOptions.MaxLive: about 400 MB. At
+// 1k decisions a second it holds a 10-rule policy's hour (plus liveRetain)
+// with velocity on a key or two.
+const DefaultMaxLive = 4 << 20
+
+// LoadShadow loads the shadow policy at path with the default options but
+// logger and now (nil: time.Now).
 func LoadShadow(path string, db *store.DB, logger *slog.Logger, now func() time.Time) (*Shadow, error) {
+	return NewShadow(path, db, ShadowOptions{Logger: logger, Now: now})
+}
+
+// NewShadow loads the shadow policy at path; a file that does not load is
+// an error (there is no previous policy to keep).
+func NewShadow(path string, db *store.DB, o ShadowOptions) (*Shadow, error) {
 	p, text, err := load(path)
 	if err != nil {
 		return nil, err
 	}
-	if now == nil {
-		now = time.Now
+	if o.Now == nil {
+		o.Now = time.Now
 	}
-	s := &Shadow{path: path, db: db, logger: logger, now: now, p: p, text: text}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	switch {
+	case o.MaxLive == 0:
+		o.MaxLive = DefaultMaxLive
+	case o.MaxLive < 0:
+		o.MaxLive = 0
+	}
+	now := o.Now
+	s := &Shadow{path: path, db: db, logger: o.Logger, now: now, max: o.MaxLive, p: p, text: text}
 	s.flight.init()
 	if s.live, s.ev, err = s.prepare(p, now()); err != nil {
 		return nil, err

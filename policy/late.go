@@ -2,6 +2,7 @@ package policy
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
@@ -159,4 +160,41 @@ func (w *Window) Lookup(q Query, d *decision.Decision) (int, error) {
 		}
 	}
 	return len(seen), nil
+}
+
+// Trim bounds memory: when more than bound entries are held it forgets
+// the oldest, over every key, until at most bound*3/4 are (so that a Window at
+// its bound does not trim on every decision). It returns the time before
+// which it forgot entries (the zero time when it forgot none): from then
+// on Lookup returns ErrNotHeld for a window reaching before it and Insert
+// drops decisions before it; Answer does not check, so its caller must
+// not ask it about such windows.
+func (w *Window) Trim(bound int) time.Time {
+	if bound <= 0 || w.held <= bound {
+		return time.Time{}
+	}
+	target, limit := bound-bound/4, int64(math.MinInt64)
+	for w.held > target {
+		oldest, any := int64(math.MaxInt64), false
+		for _, ki := range w.keys {
+			if ki != nil && ki.fhead < len(ki.fifo) {
+				oldest, any = min(oldest, ki.fifo[ki.fhead].t), true
+			}
+		}
+		if !any {
+			break
+		}
+		// Forget in steps of a sixteenth of the time held: a few passes
+		// over the keys, at most a sixteenth more than needed.
+		limit = oldest + max(1, (w.last-oldest)/16)
+		for _, ki := range w.keys {
+			if ki != nil {
+				w.held -= ki.evict(limit)
+			}
+		}
+	}
+	if limit == math.MinInt64 {
+		return time.Time{}
+	}
+	return time.Unix(0, limit)
 }
