@@ -41,6 +41,17 @@ type LiveVelocity struct {
 	all   bool
 	db    *store.DB
 	group groupVelocity
+	// seen holds the event IDs of the decisions in memory, with their
+	// event times, in the order fed (ids): an event decided again (a
+	// retried proxy call, a group scored again after its commit failed)
+	// is stored once, so it is fed once. keep is how long an ID is kept
+	// behind latest, the latest event time fed: as long as any key may
+	// still take a decision at its time.
+	seen   map[string]int64
+	ids    []fedID
+	idHead int
+	keep   int64
+	latest int64
 	// settle, when set, returns once every decision evaluated before the
 	// current group is committed: the store then holds them all.
 	settle func()
@@ -50,10 +61,11 @@ type LiveVelocity struct {
 // with the stored decisions of p's longest window (plus liveRetain) before
 // now, holding at most max entries (0: no bound).
 func NewLiveVelocity(ctx context.Context, db *store.DB, p *policy.Policy, now time.Time, max int) (*LiveVelocity, error) {
-	lv := &LiveVelocity{w: policy.NewWindow(p.Queries()...), db: db, max: max}
+	lv := &LiveVelocity{w: policy.NewWindow(p.Queries()...), db: db, max: max, seen: map[string]int64{},
+		keep: int64(p.MaxWindow() + liveRetain)}
 	lv.w.Retain(liveRetain)
 	if len(p.Queries()) == 0 {
-		lv.all = true
+		lv.all, lv.keep = true, 0
 		return lv, nil
 	}
 	lv.floor = now.Add(-p.MaxWindow() - liveRetain)
@@ -66,6 +78,9 @@ func NewLiveVelocity(ctx context.Context, db *store.DB, p *policy.Policy, now ti
 	for d, err := range db.Scan(ctx, lv.floor, time.Time{}) {
 		if err != nil {
 			return nil, fmt.Errorf("live velocity: fill: %w", err)
+		}
+		if !lv.first(d) {
+			continue
 		}
 		if err := lv.w.Add(d); err != nil {
 			return nil, fmt.Errorf("live velocity: fill: %w", err)
@@ -90,6 +105,12 @@ func (lv *LiveVelocity) trim() {
 		if t.After(lv.floor) {
 			lv.floor = t
 		}
+		// Memory takes no decision before the floor again.
+		for lv.idHead < len(lv.ids) && lv.ids[lv.idHead].t < t.UnixNano() {
+			delete(lv.seen, lv.ids[lv.idHead].id)
+			lv.ids[lv.idHead] = fedID{}
+			lv.idHead++
+		}
 	}
 }
 
@@ -102,7 +123,16 @@ func (lv *LiveVelocity) Begin(ctx context.Context) {
 
 // Add feeds a decision: later decisions count it. d must not change
 // until the next Begin.
+//
+// An event already fed (by its EventID) is not fed again. (One whose
+// first decision memory has forgotten is: when its event time is the
+// same, memory drops it as too old, but a retry of an event without a
+// timestamp has a new event time, and counts once more than the store
+// holds it until it leaves the window.)
 func (lv *LiveVelocity) Add(d *decision.Decision) error {
+	if !lv.first(d) {
+		return nil
+	}
 	lv.group.group = append(lv.group.group, d)
 	if err := lv.w.Insert(d); err != nil {
 		return fmt.Errorf("live velocity: %w", err)
@@ -121,4 +151,37 @@ func (lv *LiveVelocity) Answer(q policy.Query, d *decision.Decision) (int, error
 		}
 	}
 	return lv.group.Answer(q, d)
+}
+
+// fedID is an event ID in memory and its event time.
+type fedID struct {
+	id string
+	t  int64
+}
+
+// first reports whether d's event is not in memory yet, and notes it;
+// it forgets the IDs of events too old for memory to take again.
+func (lv *LiveVelocity) first(d *decision.Decision) bool {
+	if lv.keep == 0 || d.EventID == "" {
+		return true
+	}
+	if _, ok := lv.seen[d.EventID]; ok {
+		return false
+	}
+	t := d.EventTime.UnixNano()
+	lv.seen[d.EventID] = t
+	lv.ids = append(lv.ids, fedID{d.EventID, t})
+	lv.latest = max(lv.latest, t)
+	// In the order fed, which is event-time order but for late
+	// decisions: one of those is forgotten a little after its time.
+	for lv.idHead < len(lv.ids) && lv.ids[lv.idHead].t < lv.latest-lv.keep {
+		delete(lv.seen, lv.ids[lv.idHead].id)
+		lv.ids[lv.idHead] = fedID{}
+		lv.idHead++
+	}
+	if lv.idHead >= 1024 && lv.idHead*2 >= len(lv.ids) {
+		lv.ids = lv.ids[:copy(lv.ids, lv.ids[lv.idHead:])]
+		lv.idHead = 0
+	}
+	return true
 }

@@ -89,8 +89,9 @@ type ShadowOptions struct {
 	Logger *slog.Logger     // default: discard
 	Now    func() time.Time // default time.Now
 	// MaxLive bounds the live velocity's memory, in entries: one per
-	// recent decision and key a query groups by, about 100 bytes each
-	// (default DefaultMaxLive, negative: no bound). Past it the oldest
+	// recent decision and key a query groups by, about 100 bytes each,
+	// besides an event ID per decision (default DefaultMaxLive, negative:
+	// no bound). Past it the oldest
 	// are forgotten and the queries whose windows reach back to them are
 	// answered from the store's indexes: the same answers, at the cost of
 	// index reads per decision.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"maps"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -162,5 +164,48 @@ func TestShadowReload(t *testing.T) {
 	}
 	if _, err := NewStoreReader(db, nil).Replay(context.Background(), api.ReplayQuery{Shadow: true}); !errors.Is(err, api.ErrInvalid) {
 		t.Errorf("replay of the shadow policy without one: %v", err)
+	}
+}
+
+// TestProxyRetryIsCountedOnceByTheShadow: a retried proxy call (the same
+// event_id) is stored once, so the shadow's velocity counts it once: the
+// user's next decision sees one earlier decision, the one after two.
+func TestProxyRetryIsCountedOnceByTheShadow(t *testing.T) {
+	emu := newEmulator(t)
+	path := filepath.Join(t.TempDir(), "shadow.toml")
+	text := "default = \"allow\"\n[[rule]]\nname = \"twice\"\nwhen = 'count(\"user\", \"1h\") >= 2'\naction = \"challenge\"\n"
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	db := openTestStore(t)
+	// Something older is stored, so memory is not all there is.
+	storeDecisions(t, db, []decision.Decision{{EventID: "old", Source: "test", Type: "$login", UserID: "u0",
+		EventTime: time.Now().Add(-48 * time.Hour), Action: decision.ActionAllow}})
+	col, err := New(Options{DB: db, Client: testClient(t, emu.URL+"/api/v1", testKey), Listen: "127.0.0.1:0",
+		Pipeline: fastPipeline(nil, nil), ShadowPolicy: path, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runInBackground(t, "collector", 15*time.Second, col.Run)
+	url := "http://" + col.Addr() + "/api/v1/risk/login"
+	hdr := http.Header{"Content-Type": {"application/json"}}
+	event := func(id string) []byte {
+		return []byte(`{"type":"$login","status":"$succeeded","event_id":"` + id + `","user":{"user_id":"u1","user_ip":"10.0.0.1"}}`)
+	}
+	for _, id := range []string{"retried", "retried", "retried", "second", "third"} {
+		if status, _, resp := post(t, url, hdr, event(id)); status != http.StatusOK {
+			t.Fatalf("%s: status %d: %s", id, status, resp)
+		}
+	}
+	got := map[string]decision.Action{}
+	for d, err := range db.Scan(context.Background(), time.Time{}, time.Time{}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		got[d.EventID] = d.ShadowAction
+	}
+	want := map[string]decision.Action{"old": "", "retried": decision.ActionAllow, "second": decision.ActionAllow, "third": decision.ActionChallenge}
+	if !maps.Equal(got, want) {
+		t.Errorf("shadow actions %v, want %v", got, want)
 	}
 }
