@@ -52,9 +52,6 @@ type LiveVelocity struct {
 	idHead int
 	keep   int64
 	latest int64
-	// settle, when set, returns once every decision evaluated before the
-	// current group is committed: the store then holds them all.
-	settle func()
 }
 
 // NewLiveVelocity returns the velocity for p's queries over db, filled
@@ -118,7 +115,7 @@ func (lv *LiveVelocity) trim() {
 // evaluated, and read from the store (with ctx) only when memory does not
 // reach back far enough.
 func (lv *LiveVelocity) Begin(ctx context.Context) {
-	lv.group = groupVelocity{store: NewStoreVelocity(ctx, lv.db), group: lv.group.group[:0], settle: lv.settle}
+	lv.group = groupVelocity{store: NewStoreVelocity(ctx, lv.db), group: lv.group.group[:0]}
 }
 
 // Add feeds a decision: later decisions count it. d must not change

@@ -347,19 +347,11 @@ func (p *Pipeline) finish(o outcome, done chan<- completion) {
 // in the inbox, so nothing is lost, and the store's idempotence makes a
 // retried group safe.
 func (p *Pipeline) completer(ctx context.Context, done <-chan completion, slots <-chan struct{}) {
-	// The shadow policy, if any, evaluates a group while the one before
-	// it commits.
-	groups := p.o.Shadow.pipe(context.WithoutCancel(ctx), func(batch []store.Result) {
-		p.commit(ctx, batch)
-		for range batch {
-			<-slots
-		}
-	})
-	defer groups.close()
+	batch := make([]store.Result, 0, completeGroup)
 	linger := time.NewTimer(completeLinger)
 	linger.Stop()
 	for c := range done {
-		batch := append(groups.buffer(completeGroup), store.Result{Seq: c.seq, Decision: c.d})
+		batch = append(batch[:0], store.Result{Seq: c.seq, Decision: c.d})
 		// Gather up to completeGroup decisions or completeLinger, whichever
 		// comes first: every commit rewrites the rollup and index pages it
 		// touches, so larger groups cost far less per decision. Nothing
@@ -378,7 +370,10 @@ func (p *Pipeline) completer(ctx context.Context, done <-chan completion, slots 
 			}
 		}
 		linger.Stop()
-		groups.send(batch)
+		p.commit(ctx, batch)
+		for range batch {
+			<-slots
+		}
 	}
 }
 
@@ -396,9 +391,10 @@ const (
 // for decisions it cannot keep. After ctx ends one attempt is still made;
 // if it fails, or the store is closed, the events stay in the inbox and
 // are scored again (by the loader after a stall, or after a restart). The
-// shadow policy, if any, decided each decision once, before (shadowPipe).
+// shadow policy, if any, decides each decision once, before the first try.
 func (p *Pipeline) commit(ctx context.Context, batch []store.Result) {
 	var retry *time.Timer
+	p.o.Shadow.Apply(context.WithoutCancel(ctx), batch)
 	for attempt := 1; ; attempt++ {
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		_, err := complete(cctx, p.o.DB, p.o.Metrics, p.o.Hub, batch)

@@ -25,12 +25,7 @@ import (
 // event time. Error decisions count in velocity, as in replay. Reload
 // reads the file again; a file that does not compile keeps the previous
 // policy. It is safe for concurrent use: evaluations take turns.
-//
-// In the pipeline a goroutine of the Shadow's evaluates each commit group
-// while the previous group commits (shadowPipe, stopped when the pipeline
-// stops); a read of the store (for a decision late past what memory holds)
-// first waits for the groups evaluated before to be committed, so it sees
-// them exactly once.
+
 type Shadow struct {
 	path   string
 	db     *store.DB
@@ -44,28 +39,20 @@ type Shadow struct {
 	state api.ShadowHealth
 	live  *LiveVelocity // p's velocity
 	ev    *policy.Evaluator
-
-	// flight counts the pipeline's groups evaluated and not yet
-	// committed; a read of the store waits for them (see shadowPipe).
-	flight inFlight
 }
 
 // fillTimeout bounds reading the recent decisions into memory when a
 // policy is loaded.
 const fillTimeout = time.Minute
 
-// prepare makes the live velocity and evaluator of p. It first waits
-// for the groups in flight, so the fill reads every decision evaluated
-// before.
+// prepare makes the live velocity and evaluator of p.
 func (s *Shadow) prepare(p *policy.Policy, now time.Time) (*LiveVelocity, *policy.Evaluator, error) {
-	s.flight.wait()
 	ctx, cancel := context.WithTimeout(context.Background(), fillTimeout)
 	defer cancel()
 	live, err := NewLiveVelocity(ctx, s.db, p, now, s.max)
 	if err != nil {
 		return nil, nil, fmt.Errorf("policy %s: %w", p.Name(), err)
 	}
-	live.settle = s.flight.wait
 	return live, p.NewEvaluator(live), nil
 }
 
@@ -130,7 +117,6 @@ func NewShadow(path string, db *store.DB, o ShadowOptions) (*Shadow, error) {
 	}
 	now := o.Now
 	s := &Shadow{path: path, db: db, logger: o.Logger, now: now, max: o.MaxLive, p: p, text: text}
-	s.flight.init()
 	if s.live, s.ev, err = s.prepare(p, now()); err != nil {
 		return nil, err
 	}
@@ -149,8 +135,8 @@ func (s *Shadow) Reload() error {
 	var ev *policy.Evaluator
 	if err == nil {
 		// Under the lock: no decision is evaluated between the fill and
-		// the switch, and the fill waits for the groups evaluated before
-		// to be committed.
+		// the switch. (A group evaluated before and still being committed
+		// during the fill is missed by the new policy's velocity.)
 		live, ev, err = s.prepare(p, s.now())
 	}
 	if err != nil {
@@ -220,22 +206,15 @@ func (s *Shadow) Apply(ctx context.Context, results []store.Result) {
 
 // groupVelocity is the store's velocity plus the decisions of the commit
 // group evaluated before (not stored yet).
-// Groups evaluated before and still being committed are waited for
-// (settle) before the first read, so that the store holds them.
 type groupVelocity struct {
-	store  *StoreVelocity
-	group  []*decision.Decision
-	settle func()
+	store *StoreVelocity
+	group []*decision.Decision
 }
 
 func (g *groupVelocity) Answer(q policy.Query, d *decision.Decision) (int, error) {
 	value := q.Key.Value(d)
 	if value == "" {
 		return 0, nil
-	}
-	if g.settle != nil {
-		g.settle()
-		g.settle = nil
 	}
 	seen := map[string]struct{}{}
 	n, err := g.store.tally(q, d, seen)
