@@ -20,12 +20,25 @@ import (
 // decision is evaluated before it is stored, and its ShadowAction and
 // ShadowRule are stored with it. Velocity comes from a LiveVelocity: the
 // recent decisions in memory, filled from the store when the policy is
-// loaded and fed each decision as it is evaluated, so a decision sees what
-// a replay would: every decision stored, or being stored, with an earlier
-// event time. Error decisions count in velocity, as in replay. Reload
+// loaded and fed each decision as it is evaluated (an event once, by its
+// event_id). Error decisions count in velocity, as in replay. Reload
 // reads the file again; a file that does not compile keeps the previous
 // policy. It is safe for concurrent use: evaluations take turns.
-
+//
+// What a live decision cannot see: each commit group is evaluated in
+// event-time order, groups in the order they commit, so a decision counts
+// exactly the decisions evaluated before it with an earlier event time
+// (stored before, or earlier in its own group). A replay counts every
+// stored decision with an earlier event time. The two differ only for a
+// decision d reached by a latecomer: a decision x with an earlier event
+// time, in d's window and with d's key value for one of its queries, that
+// is evaluated after d because it was scored in a later group (concurrent
+// workers finishing out of order across a group's edge, or an event that
+// arrived late). Then each of d's answers is lower than replay's by at
+// most the number of its latecomers, and d's action may differ. With one
+// worker and events arriving in event-time order there are none, and the
+// shadow equals replay (TestShadowDiffersFromReplayOnlyByLatecomers,
+// TestShadowIsStoredAndAgreesWithReplay).
 type Shadow struct {
 	path   string
 	db     *store.DB
