@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"time"
 
 	"github.com/riskwatch/riskwatch/decision"
@@ -41,13 +42,16 @@ type LiveVelocity struct {
 	all   bool
 	db    *store.DB
 	group groupVelocity
-	// seen holds the event IDs of the decisions in memory, with their
-	// event times, in the order fed (ids): an event decided again (a
-	// retried proxy call, a group scored again after its commit failed)
-	// is stored once, so it is fed once. keep is how long an ID is kept
-	// behind latest, the latest event time fed: as long as any key may
-	// still take a decision at its time.
-	seen   map[string]int64
+	// seen holds the event IDs of the decisions in memory, hashed (with
+	// seed), with their event times, in the order fed (ids): an event
+	// decided again (a retried proxy call, a group scored again after its
+	// commit failed) is stored once, so it is fed once. (Two IDs in memory
+	// whose 64-bit hashes collide, about once in 10^6 windows of 4M
+	// decisions, would count one decision too few.) keep is how long an ID
+	// is kept behind latest, the latest event time fed: as long as any key
+	// may still take a decision at its time.
+	seed   maphash.Seed
+	seen   map[uint64]struct{}
 	ids    []fedID
 	idHead int
 	keep   int64
@@ -58,7 +62,7 @@ type LiveVelocity struct {
 // with the stored decisions of p's longest window (plus liveRetain) before
 // now, holding at most max entries (0: no bound).
 func NewLiveVelocity(ctx context.Context, db *store.DB, p *policy.Policy, now time.Time, max int) (*LiveVelocity, error) {
-	lv := &LiveVelocity{w: policy.NewWindow(p.Queries()...), db: db, max: max, seen: map[string]int64{},
+	lv := &LiveVelocity{w: policy.NewWindow(p.Queries()...), db: db, max: max, seed: maphash.MakeSeed(), seen: map[uint64]struct{}{},
 		keep: int64(p.MaxWindow() + liveRetain)}
 	lv.w.Retain(liveRetain)
 	if len(p.Queries()) == 0 {
@@ -128,6 +132,7 @@ func (lv *LiveVelocity) Begin(ctx context.Context) {
 // holds it until it leaves the window.)
 func (lv *LiveVelocity) Add(d *decision.Decision) error {
 	if !lv.first(d) {
+		lv.w.Forget()
 		return nil
 	}
 	lv.group.group = append(lv.group.group, d)
@@ -150,9 +155,9 @@ func (lv *LiveVelocity) Answer(q policy.Query, d *decision.Decision) (int, error
 	return lv.group.Answer(q, d)
 }
 
-// fedID is an event ID in memory and its event time.
+// fedID is an event ID in memory (hashed) and its event time.
 type fedID struct {
-	id string
+	id uint64
 	t  int64
 }
 
@@ -162,12 +167,13 @@ func (lv *LiveVelocity) first(d *decision.Decision) bool {
 	if lv.keep == 0 || d.EventID == "" {
 		return true
 	}
-	if _, ok := lv.seen[d.EventID]; ok {
+	id := maphash.String(lv.seed, d.EventID)
+	if _, ok := lv.seen[id]; ok {
 		return false
 	}
 	t := d.EventTime.UnixNano()
-	lv.seen[d.EventID] = t
-	lv.ids = append(lv.ids, fedID{d.EventID, t})
+	lv.seen[id] = struct{}{}
+	lv.ids = append(lv.ids, fedID{id, t})
 	lv.latest = max(lv.latest, t)
 	// In the order fed, which is event-time order but for late
 	// decisions: one of those is forgotten a little after its time.

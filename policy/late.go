@@ -28,9 +28,14 @@ func (w *Window) Insert(d *decision.Decision) error {
 		return w.Add(d)
 	}
 	var vals [numKeys]string
-	for _, k := range w.need {
-		vals[k] = w.value(k, d)
+	if d == w.cur {
+		vals = w.curVals
+	} else {
+		for _, k := range w.need {
+			vals[k] = w.value(k, d)
+		}
 	}
+	w.cur = nil
 	for _, ki := range w.keys {
 		if ki == nil || vals[ki.key] == "" || t < ki.limit {
 			continue
@@ -82,11 +87,22 @@ func (ki *keyIndex) insert(t int64, vals *[numKeys]string) {
 	ki.fifo = append(ki.fifo, fifoEntry{t, s})
 }
 
+// Forget drops the key values Lookup computed for a decision that will
+// not be inserted.
+func (w *Window) Forget() { w.cur = nil }
+
 // Lookup answers q for d like Answer, in any order: for a decision earlier
 // than the latest added it counts what is held in [t-window, t), and
 // returns ErrNotHeld when part of that range is forgotten already (see
 // Retain).
+//
+// The first Lookup for a decision computes all its key values, for its
+// other answers and its Insert: d must not change until it is inserted
+// (or another decision is looked up, or Forget is called).
 func (w *Window) Lookup(q Query, d *decision.Decision) (int, error) {
+	if d != w.cur {
+		w.prepare(d)
+	}
 	t := d.EventTime.UnixNano()
 	if !w.added || t >= w.last {
 		return w.Answer(q, d)
@@ -100,7 +116,7 @@ func (w *Window) Lookup(q Query, d *decision.Decision) (int, error) {
 	if from < ki.limit {
 		return 0, fmt.Errorf("%s at %s: %w", q, d.EventTime.UTC().Format(time.RFC3339Nano), ErrNotHeld)
 	}
-	v := w.value(ki.key, d)
+	v := w.curVals[ki.key]
 	if v == "" {
 		return 0, nil
 	}
