@@ -89,18 +89,20 @@ type ShadowOptions struct {
 	Logger *slog.Logger     // default: discard
 	Now    func() time.Time // default time.Now
 	// MaxLive bounds the live velocity's memory, in entries: one per
-	// recent decision and key a query groups by, about 100 bytes each,
-	// besides an event ID per decision (default DefaultMaxLive, negative:
-	// no bound). Past it the oldest
-	// are forgotten and the queries whose windows reach back to them are
+	// recent decision and key a query groups by (6 per decision for the
+	// 10-rule test policy), about 40 bytes each plus the strings they
+	// keep, besides an event ID hash per decision (default
+	// DefaultMaxLive, negative: no bound). Past it the oldest are
+	// forgotten and the queries whose windows reach back to them are
 	// answered from the store's indexes: the same answers, at the cost of
 	// index reads per decision.
 	MaxLive int
 }
 
-// DefaultMaxLive is the default ShadowOptions.MaxLive: about 400 MB. At
-// 1k decisions a second it holds a 10-rule policy's hour (plus liveRetain)
-// with velocity on a key or two.
+// DefaultMaxLive is the default ShadowOptions.MaxLive: 200-300 MB. At 6
+// entries a decision it holds about 700k decisions, 12 minutes at 1k
+// decisions a second: a policy with hour-long windows on a busy collector
+// answers those from the store.
 const DefaultMaxLive = 4 << 20
 
 // LoadShadow loads the shadow policy at path with the default options but
