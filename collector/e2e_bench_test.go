@@ -19,6 +19,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+
 	"github.com/riskwatch/riskwatch/safee"
 	"github.com/riskwatch/riskwatch/safee/emulator"
 	"github.com/riskwatch/riskwatch/store"
@@ -187,9 +190,10 @@ func BenchmarkEndToEnd(b *testing.B) {
 		}
 		defer db.Close()
 		url, pid := emulatorProcessPID(b)
-		p := NewPipeline(PipelineOptions{DB: db, Scorer: testClient(b, url, testKey), Workers: benchConcurrency})
+		m := NewMetrics(nil)
+		p := NewPipeline(PipelineOptions{DB: db, Scorer: testClient(b, url, testKey), Workers: benchConcurrency, Metrics: m})
 		src := NewFileSource(FileOptions{Path: path, FromStart: true, Poll: time.Millisecond, Logger: slog.New(slog.DiscardHandler)})
-		in := testIntake(b, db, src.Name(), func(o *IntakeOptions) { o.Notify = p.Notify })
+		in := testIntake(b, db, src.Name(), func(o *IntakeOptions) { o.Notify, o.Metrics = p.Notify, m })
 		ctx, cancel := context.WithCancel(context.Background())
 		var wg sync.WaitGroup
 		cpu := startCPU(b, pid)
@@ -208,6 +212,7 @@ func BenchmarkEndToEnd(b *testing.B) {
 		cpu.stop(b)
 		cancel()
 		wg.Wait()
+		reportGroups(b, m)
 	})
 	// The same events from a topic of 4 partitions, keyed by user, of an
 	// in-process kfake cluster (which shares the benchmark's CPU, as the
@@ -254,6 +259,20 @@ func BenchmarkEndToEnd(b *testing.B) {
 		cancel()
 		wg.Wait()
 	})
+}
+
+// reportGroups reports the mean number of events per enqueue and per
+// complete commit, as m's commit latency histograms counted them.
+func reportGroups(b *testing.B, m *Metrics) {
+	for _, op := range []string{"enqueue", "complete"} {
+		var out dto.Metric
+		if err := m.CommitLatency.WithLabelValues(op).(prometheus.Histogram).Write(&out); err != nil {
+			b.Fatal(err)
+		}
+		if n := out.GetHistogram().GetSampleCount(); n > 0 {
+			b.ReportMetric(float64(b.N)/float64(n), "events/"+op)
+		}
+	}
 }
 
 // BenchmarkProxyAddedLatency measures what the Safe-e-compatible proxy adds

@@ -348,15 +348,17 @@ func (p *Pipeline) finish(o outcome, done chan<- completion) {
 // retried group safe.
 func (p *Pipeline) completer(ctx context.Context, done <-chan completion, slots <-chan struct{}) {
 	batch := make([]store.Result, 0, completeGroup)
-	linger := time.NewTimer(completeLinger)
-	linger.Stop()
+	idle := time.NewTimer(completeIdle)
+	idle.Stop()
 	for c := range done {
 		batch = append(batch[:0], store.Result{Seq: c.seq, Decision: c.d})
-		// Gather up to completeGroup decisions or completeLinger, whichever
-		// comes first: every commit rewrites the rollup and index pages it
-		// touches, so larger groups cost far less per decision. Nothing
-		// waits on these commits but the inbox.
-		linger.Reset(completeLinger)
+		deadline := time.Now().Add(completeLinger)
+		// Gather while decisions keep coming, up to completeGroup of them or
+		// completeLinger, and stop after a pause of completeIdle: every
+		// commit rewrites the rollup and index pages it touches, so under
+		// load larger groups cost far less per decision, while a lone
+		// decision waits no longer than completeIdle. Nothing waits on these
+		// commits but the inbox.
 	gather:
 		for len(batch) < cap(batch) {
 			select {
@@ -365,11 +367,25 @@ func (p *Pipeline) completer(ctx context.Context, done <-chan completion, slots 
 					break gather
 				}
 				batch = append(batch, store.Result{Seq: c.seq, Decision: c.d})
-			case <-linger.C:
+				continue
+			default:
+			}
+			wait := min(completeIdle, time.Until(deadline))
+			if wait <= 0 {
+				break
+			}
+			idle.Reset(wait)
+			select {
+			case c, ok := <-done:
+				idle.Stop()
+				if !ok {
+					break gather
+				}
+				batch = append(batch, store.Result{Seq: c.seq, Decision: c.d})
+			case <-idle.C:
 				break gather
 			}
 		}
-		linger.Stop()
 		p.commit(ctx, batch)
 		for range batch {
 			<-slots
@@ -377,11 +393,13 @@ func (p *Pipeline) completer(ctx context.Context, done <-chan completion, slots 
 	}
 }
 
-// The completer's group: at most this many decisions per commit, gathered
-// for at most this long.
+// The completer's group: at most completeGroup decisions per commit,
+// gathered for at most completeLinger, ended early by a pause of
+// completeIdle between decisions.
 const (
 	completeGroup  = 1000
-	completeLinger = 5 * time.Millisecond
+	completeLinger = 50 * time.Millisecond
+	completeIdle   = 5 * time.Millisecond
 )
 
 // commit stores a group, retrying with backoff while the store fails (a
