@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -77,7 +76,8 @@ func shadowRun(b *testing.B, url, eventsPath, dbPath, policyPath string) (rate, 
 	in := testIntake(b, db, src.Name(), func(o *IntakeOptions) { o.Notify = p.Notify })
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	start, cpu := time.Now(), processCPU()
+	cpu, _ := processCPU(0)
+	start := time.Now()
 	wg.Go(func() { _ = p.Run(ctx) })
 	wg.Go(func() { _ = src.Run(ctx, in) })
 	for {
@@ -90,7 +90,9 @@ func shadowRun(b *testing.B, url, eventsPath, dbPath, policyPath string) (rate, 
 		}
 		time.Sleep(time.Millisecond)
 	}
-	elapsed, used := time.Since(start), processCPU()-cpu
+	elapsed := time.Since(start)
+	end, _ := processCPU(0)
+	used := end - cpu
 	cancel()
 	wg.Wait()
 	if policyPath != "" {
@@ -108,15 +110,6 @@ func shadowRun(b *testing.B, url, eventsPath, dbPath, policyPath string) (rate, 
 		}
 	}
 	return float64(b.N) / elapsed.Seconds(), float64(used.Microseconds()) / float64(b.N)
-}
-
-// processCPU returns the user+system CPU time of the process so far.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // BenchmarkShadowApply measures the shadow's CPU per decision alone: the
