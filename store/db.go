@@ -132,6 +132,11 @@ type DB struct {
 	watchMu sync.Mutex // serialises checks of the file and markLost
 	lost    atomic.Pointer[error]
 	lostC   chan struct{}
+	// written is the file's high-water mark as of the last commit the
+	// writer saw begin: every byte below it was written to the file by a
+	// committed transaction, so a hole below it means the file was
+	// truncated under the store (watch.go).
+	written atomic.Int64
 
 	// Counters mirrored from bktMeta after each commit.
 	inbox     atomic.Uint64

@@ -23,7 +23,9 @@ type fileWatch struct {
 	// file. A truncation can hide from size: bbolt's next commit writes
 	// its pages at their old offsets and the file is as long as before,
 	// but holes where everything else was. bbolt never frees blocks, so
-	// losing most of them is the same proof.
+	// losing most of them is the same proof. Small files rewritten by a
+	// few commits can hide from this too; a hole below the bytes written
+	// (DB.written) cannot.
 	blocks int64
 	stop   chan struct{}
 	done   chan struct{}
@@ -78,6 +80,11 @@ func (db *DB) checkFile() error {
 		return fmt.Errorf("store %s: %w: another file took its path; this process writes to a file no one will open again", db.path, ErrFileLost)
 	case st.Size() < w.size:
 		return fmt.Errorf("store %s: %w: it was truncated from %d to %d bytes", db.path, ErrFileLost, w.size, st.Size())
+	}
+	if w := db.written.Load(); w > 0 {
+		if hole, ok := firstHole(db.path); ok && hole < w {
+			return fmt.Errorf("store %s: %w: it was truncated and written again (a hole at byte %d of the %d bytes written)", db.path, ErrFileLost, hole, w)
+		}
 	}
 	if b, ok := allocated(st); ok {
 		if b < w.blocks/2 {

@@ -373,6 +373,7 @@ func (w *writer) runTx(reqs []*request) (bad int, err error) {
 	if err != nil {
 		return -1, fmt.Errorf("store %s: begin write: %w", w.db.path, err)
 	}
+	w.db.written.Store(tx.Size())
 	w.arena = w.arena[:0]
 	st = newTxState(w, tx)
 	for i, r := range reqs {
