@@ -102,11 +102,25 @@ func TestLatency(t *testing.T) {
 	if el := time.Since(start); el < 3*20*time.Millisecond {
 		t.Fatalf("three requests with 40 ms latency took %v", el)
 	}
-	// A client that leaves during the latency is counted, not scored.
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Millisecond)
+	// A client that leaves during the latency is counted, not scored. It
+	// leaves once the emulator has its request (a fixed client timeout
+	// could expire before the request arrives on a loaded machine), and
+	// the latency is long enough that it cannot be answered first.
+	e, srv = serve(t, Options{Latency: time.Minute, Now: fixedClock})
+	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL+"/risk/login", strings.NewReader(validLogin))
-	if _, err := srv.Client().Do(req); err == nil {
+	done := make(chan error, 1)
+	go func() {
+		resp, err := srv.Client().Do(req)
+		if err == nil {
+			resp.Body.Close()
+		}
+		done <- err
+	}()
+	waitFor(t, "the request to reach the emulator", func() bool { return e.Stats().Requests == 1 })
+	cancel()
+	if err := <-done; err == nil {
 		t.Fatal("request outlived its context")
 	}
 	waitFor(t, "the abandoned request to be counted", func() bool { return e.Stats().ByStatus[StatusClientGone] == 1 })
