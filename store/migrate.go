@@ -70,6 +70,9 @@ var migrations = []migration{
 	{from: 4, steps: []migStep{
 		{"raw body dictionaries", migRawDicts},
 	}},
+	{from: 5, steps: []migStep{
+		{"users' rank index", migUserRank},
+	}},
 }
 
 // Chunk sizes of migrations (Options may lower them in tests).

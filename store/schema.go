@@ -23,8 +23,9 @@ import (
 // Version 4 moves the user index from by_user into by_dim's sorted runs
 // (userindex.go). Version 5 adds raw_dicts and writes decision records of
 // version 3, whose raw bodies may be compressed with a dictionary from
-// raw_dicts (records of versions 1 and 2 stay as they are).
-const SchemaVersion = 5
+// raw_dicts (records of versions 1 and 2 stay as they are). Version 6 adds
+// the users' rank index (user_rank, see userrank.go) and their count.
+const SchemaVersion = 6
 
 // Bucket names. Every bucket is flat (no nested buckets). Open creates any
 // bucket a file lacks, so adding one needs no migration.
@@ -63,6 +64,9 @@ var (
 	bktByDim = []byte("by_dim")
 	// bktUsers: user -> user summary of the decisions up to the index mark.
 	bktUsers = []byte("users")
+	// bktUserRank: for each sort of Users, a key per user summary whose
+	// order from the end is that sort's (see userrank.go) -> empty.
+	bktUserRank = []byte("user_rank")
 	// bktMinutes and bktHours: 8-byte big-endian unix seconds of the minute
 	// or hour start -> rollup record of the decisions whose event time lies
 	// in it.
@@ -98,7 +102,7 @@ var (
 var allBuckets = [][]byte{
 	bktMeta, bktInbox, bktEvents, bktDecisions, bktByTime, bktByIP,
 	bktByDim, bktUsers, bktMinutes, bktHours, bktRejected, bktCheckpoints, bktAlerts,
-	bktLabels, bktLabelSubjects, bktDimMinutes, bktDimHours, bktRawDicts,
+	bktLabels, bktLabelSubjects, bktDimMinutes, bktDimHours, bktRawDicts, bktUserRank,
 }
 
 // lateBuckets are buckets added without a schema version (alert state, the
@@ -131,6 +135,9 @@ var (
 	// metaRawTrained is the 8-byte number of decisions stored when a raw
 	// body dictionary was last trained (kept or not; see rawtrain.go).
 	metaRawTrained = []byte("raw_trained")
+	// metaUsers is the 8-byte number of user summaries in bktUsers (see
+	// userrank.go).
+	metaUsers = []byte("n_users")
 )
 
 // maxIndexPart bounds a user ID, IP or event ID used inside an index key;
