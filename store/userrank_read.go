@@ -22,29 +22,47 @@ func topUsers(ctx context.Context, tx *bolt.Tx, r byte, limit int, p *UserPage) 
 	}
 	users := tx.Bucket(bktUsers)
 	total := int(readU64(tx.Bucket(bktMeta).Get(metaUsers)))
-	type cand struct {
-		key  []byte
-		user string
-		s    summary
+	// The pending users' stored summaries, read in key order (a step
+	// forward is cheaper than a search when they are close), and the
+	// best limit of them merged with their pending decisions, largest key
+	// first.
+	names := make([]string, 0, len(pend))
+	for user := range pend {
+		names = append(names, user)
 	}
-	cands := make([]cand, 0, len(pend))
-	for user, add := range pend {
-		c := cand{user: user}
-		if v := users.Get([]byte(user)); v != nil {
-			if err := decodeSummary(user, v, &c.s); err != nil {
+	slices.Sort(names)
+	var cands []rankCand
+	var key []byte
+	c := users.Cursor()
+	k, v := c.First()
+	for i, user := range names {
+		if i%ctxCheckEvery == ctxCheckEvery-1 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		for step := 0; k != nil && string(k) < user; step++ {
+			if step == 4 {
+				k, v = c.Seek([]byte(user))
+				break
+			}
+			k, v = c.Next()
+		}
+		var s summary
+		if k != nil && string(k) == user {
+			if err := decodeSummary(user, v, &s); err != nil {
 				return err
 			}
 		} else {
 			total++
 		}
-		c.s.merge(add)
-		c.key = appendRankKey(nil, r, user, &c.s)
-		cands = append(cands, c)
+		s.merge(pend[user])
+		key = appendRankKey(key[:0], r, user, &s)
+		cands = keepBest(cands, limit, key, user, &s)
 	}
-	slices.SortFunc(cands, func(a, b cand) int { return bytes.Compare(b.key, a.key) })
 	out := make([]decision.UserSummary, 0, min(limit, total))
-	var user, key []byte
-	c := tx.Bucket(bktUserRank).Cursor()
+	var user []byte
+	c = tx.Bucket(bktUserRank).Cursor()
 	n := 0
 	for k := rankEnd(c, r); len(out) < limit; k, _ = c.Prev() {
 		if k != nil && k[0] != r {
@@ -83,4 +101,27 @@ func topUsers(ctx context.Context, tx *bolt.Tx, r byte, limit int, p *UserPage) 
 	}
 	p.Users, p.Total = out, total
 	return nil
+}
+
+// rankCand is a user with pending decisions, by the rank key of its
+// summary merged with them.
+type rankCand struct {
+	key  []byte
+	user string
+	s    summary
+}
+
+// keepBest inserts the user with summary s and rank key key into cands,
+// which holds at most limit users, largest key first, if it is among the
+// largest limit keys. It copies key.
+func keepBest(cands []rankCand, limit int, key []byte, user string, s *summary) []rankCand {
+	if len(cands) == limit && bytes.Compare(key, cands[limit-1].key) <= 0 {
+		return cands
+	}
+	i, _ := slices.BinarySearchFunc(cands, key, func(c rankCand, k []byte) int { return bytes.Compare(k, c.key) })
+	c := rankCand{key: slices.Clone(key), user: user, s: *s}
+	if len(cands) == limit {
+		cands = cands[:limit-1]
+	}
+	return slices.Insert(cands, i, c)
 }
