@@ -12,8 +12,8 @@ import (
 
 // Migration 5 -> 6: the users' rank index (userrank.go).
 
-// migUserRank builds the rank index (with copies of the summaries) and the
-// users count from the stored summaries, in chunks of migrateTxEntries users in key order; the
+// migUserRank builds the rank index and the users count from the stored
+// summaries, in chunks of migrateTxEntries users in key order; the
 // position is 1 and the last user done. The first chunk starts the index
 // afresh. Decisions after the index mark have no summary yet: the writer
 // folds them in, and their users' rank keys with them, as it does for new
@@ -56,33 +56,33 @@ func migUserRank(m *migrator, pos []byte) error {
 					k, v = c.Next()
 				}
 			}
-			// Keys and values are copied into buf, which bbolt
-			// keeps until the commit: ents index it.
-			type ent struct{ k, end, v, vend int }
 			var buf []byte
-			var ents []ent
+			var ends []int
 			n := 0
 			for ; k != nil && n < m.opts.migrateTxEntries; k, v = c.Next() {
 				var s summary
 				if err := decodeSummary(string(k), v, &s); err != nil {
 					return nil, false, err
 				}
-				val := len(buf)
-				buf = append(buf, v...)
-				vend := len(buf)
 				for r := range numRanks {
-					start := len(buf)
 					buf = appendRankKey(buf, r, string(k), &s)
-					ents = append(ents, ent{start, len(buf), val, vend})
+					ends = append(ends, len(buf))
 				}
 				last = append(last[:0], k...)
 				n++
 			}
-			key := func(e ent) []byte { return buf[e.k:e.end:e.end] }
-			slices.SortFunc(ents, func(a, b ent) int { return bytes.Compare(key(a), key(b)) })
+			keys := make([][]byte, len(ends))
+			for i, end := range ends {
+				start := 0
+				if i > 0 {
+					start = ends[i-1]
+				}
+				keys[i] = buf[start:end:end]
+			}
+			slices.SortFunc(keys, bytes.Compare)
 			rank := tx.Bucket(bktUserRank)
-			for _, e := range ents {
-				if err := rank.Put(key(e), buf[e.v:e.vend:e.vend]); err != nil {
+			for _, key := range keys {
+				if err := rank.Put(key, []byte{}); err != nil {
 					return nil, false, fmt.Errorf("user rank index: %w", err)
 				}
 			}

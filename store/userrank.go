@@ -24,15 +24,11 @@ import (
 // its sign bit flipped; and the descending user is the user ID made
 // prefix-free (each 0x00 byte escaped as 0x00 0xff, then the terminator
 // 0x00 0x01) with every byte complemented, so that a larger key holds a
-// smaller user ID. The value is a copy of the summary as bktUsers holds
-// it: the best N users are one walk over adjacent pages, without a read of
-// bktUsers per user (which, on a cold cache, is a disk read per user).
+// smaller user ID. Values are empty.
 //
 // Every write of a summary goes through a rankBatch, which moves the
-// user's entries and counts users (metaUsers) in the same transaction, so
-// the index holds exactly the summaries of its snapshot. (Migrations to
-// schemas before 6 write summaries alone; migration 5 -> 6 builds the index
-// from them.)
+// user's keys and counts users (metaUsers) in the same transaction, so the
+// index holds exactly the summaries of its snapshot.
 const (
 	rankSeen byte = iota
 	rankRisk
@@ -124,16 +120,16 @@ func rankUser(b, k []byte) ([]byte, error) {
 // rewrites, and writes them in key order.
 type rankBatch struct {
 	st *txState
-	// ops are the entries to delete and to put, encoded in the arena
-	// (bbolt keeps a put key and value until the commit).
+	// ops are the keys to delete and to put, encoded in the arena (bbolt
+	// keeps a put key until the commit).
 	ops []rankOp
 	// users is the change in the number of users with a summary.
 	users int64
 }
 
-// rankOp deletes key, or puts it with val when val is not nil.
 type rankOp struct {
-	key, val []byte
+	key []byte
+	put bool
 }
 
 func (st *txState) rankBatch() *rankBatch { return &rankBatch{st: st} }
@@ -147,13 +143,6 @@ func (rb *rankBatch) move(user string, old, s *summary) {
 	case old.count > 0 && s.count == 0:
 		rb.users--
 	}
-	var val []byte
-	if s.count > 0 {
-		if *old == *s {
-			return
-		}
-		val = rb.st.encode(func(b []byte) []byte { return encodeSummary(b, s) })
-	}
 	for r := range numRanks {
 		var was, is []byte
 		if old.count > 0 {
@@ -162,25 +151,28 @@ func (rb *rankBatch) move(user string, old, s *summary) {
 		if s.count > 0 {
 			is = rb.st.encode(func(b []byte) []byte { return appendRankKey(b, r, user, s) })
 		}
-		if was != nil && !bytes.Equal(was, is) {
+		if bytes.Equal(was, is) {
+			continue
+		}
+		if was != nil {
 			rb.ops = append(rb.ops, rankOp{key: was})
 		}
 		if is != nil {
-			rb.ops = append(rb.ops, rankOp{key: is, val: val})
+			rb.ops = append(rb.ops, rankOp{key: is, put: true})
 		}
 	}
 }
 
 // write applies the batch.
 func (rb *rankBatch) write() error {
-	// A user moves at most once per batch, so a key is deleted or put,
-	// not both: the order of equal keys does not matter.
+	// A user moves at most once per batch, so no key is both deleted and
+	// put: the order of equal keys does not matter.
 	slices.SortFunc(rb.ops, func(a, b rankOp) int { return bytes.Compare(a.key, b.key) })
 	rank := rb.st.tx.Bucket(bktUserRank)
 	for _, op := range rb.ops {
 		var err error
-		if op.val != nil {
-			err = rank.Put(op.key, op.val)
+		if op.put {
+			err = rank.Put(op.key, []byte{})
 		} else {
 			err = rank.Delete(op.key)
 		}
@@ -226,16 +218,17 @@ func (st *txState) setSummary(user string, s *summary) error {
 	return rb.write()
 }
 
-// rankEnd positions c on the last entry of rank r and returns it (nil if
-// the rank has none).
-func rankEnd(c *bolt.Cursor, r byte) (k, v []byte) {
-	if k, _ = c.Seek([]byte{r + 1}); k == nil {
-		k, v = c.Last()
+// rankEnd positions c on the last key of rank r and returns it (nil if the
+// rank has no key).
+func rankEnd(c *bolt.Cursor, r byte) []byte {
+	k, _ := c.Seek([]byte{r + 1})
+	if k == nil {
+		k, _ = c.Last()
 	} else {
-		k, v = c.Prev()
+		k, _ = c.Prev()
 	}
 	if len(k) == 0 || k[0] != r {
-		return nil, nil
+		return nil
 	}
-	return k, v
+	return k
 }

@@ -14,7 +14,7 @@ import (
 // the rank index from its end and merges in the users with pending
 // decisions (whose stored entries it skips), each placed by the rank key
 // of its stored summary merged with the pending ones. Every summary it
-// reads from the index is checked against the key that holds it.
+// reads is checked against the entry that led to it.
 func topUsers(ctx context.Context, tx *bolt.Tx, r byte, limit int, p *UserPage) error {
 	pend, _, err := pendingSummaries(ctx, tx, "")
 	if err != nil {
@@ -64,7 +64,7 @@ func topUsers(ctx context.Context, tx *bolt.Tx, r byte, limit int, p *UserPage) 
 	var user []byte
 	c = tx.Bucket(bktUserRank).Cursor()
 	n := 0
-	for k, v := rankEnd(c, r); len(out) < limit; k, v = c.Prev() {
+	for k := rankEnd(c, r); len(out) < limit; k, _ = c.Prev() {
 		if k != nil && k[0] != r {
 			k = nil
 		}
@@ -85,6 +85,10 @@ func topUsers(ctx context.Context, tx *bolt.Tx, r byte, limit int, p *UserPage) 
 		}
 		if pend[string(user)] != nil {
 			continue
+		}
+		v := users.Get(user)
+		if v == nil {
+			return fmt.Errorf("user rank entry %x names no summary: %w", k, errRecord)
 		}
 		var s summary
 		if err := decodeSummary(string(user), v, &s); err != nil {
