@@ -57,9 +57,10 @@ func BenchmarkKeysInTmux(b *testing.B) {
 	s := newTmux(b, 160, 45, []string{"HOME=" + dir, "XDG_CONFIG_HOME=" + dir, "TZ=UTC", "TERM=tmux-256color"},
 		bin, "--emulator", "--listen", "127.0.0.1:0", "--db", db)
 	var addr string
+	var pid int
 	waitUntil(b, 60*time.Second, "the collector's address", func() bool {
 		info, ok := readLockInfo(db)
-		addr = info.Listen
+		addr, pid = info.Listen, info.PID
 		if !ok || addr == "" {
 			return false
 		}
@@ -86,9 +87,18 @@ func BenchmarkKeysInTmux(b *testing.B) {
 	frame := map[string][]time.Duration{}
 	ready := map[string][]time.Duration{}
 	first := map[string]time.Duration{}
+	var anon, total []float64
+	sampleRSS := func() {
+		a, t, err := procRSS(pid)
+		if err != nil {
+			b.Fatal(err)
+		}
+		anon, total = append(anon, a), append(total, t)
+	}
 	b.ResetTimer()
 	for range b.N {
 		for _, v := range views {
+			sampleRSS()
 			t0 := time.Now()
 			s.keys(v[:1])
 			shown := false
@@ -112,6 +122,7 @@ func BenchmarkKeysInTmux(b *testing.B) {
 			}
 		}
 	}
+	sampleRSS()
 	b.StopTimer()
 	h1, err := getHealth(addr)
 	if err != nil {
@@ -132,6 +143,36 @@ func BenchmarkKeysInTmux(b *testing.B) {
 	b.ReportMetric(ms(quantile(all, 0.95)), "ms-p95-key-to-frame")
 	b.ReportMetric(ms(quantile(echo, 0.5)), "ms-p50-tmux-echo")
 	b.ReportMetric(float64(h1.Decisions), "decisions-stored")
+	b.Logf("RSS while posting at 5k/s, MB over %d samples: anonymous %.0f-%.0f, total %.0f-%.0f",
+		len(anon), slices.Min(anon), slices.Max(anon), slices.Min(total), slices.Max(total))
+	b.ReportMetric(slices.Max(anon), "MB-max-rss-anon")
+	b.ReportMetric(slices.Max(total), "MB-max-rss")
+}
+
+// procRSS reads the anonymous and total resident memory of process pid in
+// MB from /proc (Linux only).
+func procRSS(pid int) (anon, total float64, err error) {
+	st, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, 0, fmt.Errorf("memory of the dashboard: %w", err)
+	}
+	for line := range strings.Lines(string(st)) {
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			continue
+		}
+		kb, _ := strconv.ParseFloat(f[1], 64)
+		switch f[0] {
+		case "RssAnon:":
+			anon = kb / 1024
+		case "VmRSS:":
+			total = kb / 1024
+		}
+	}
+	if total == 0 {
+		return 0, 0, fmt.Errorf("memory of the dashboard: no VmRSS in /proc/%d/status", pid)
+	}
+	return anon, total, nil
 }
 
 // tmuxEcho measures n times how long a key takes to appear on the screen

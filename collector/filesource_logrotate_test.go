@@ -19,10 +19,7 @@ import (
 // installed.
 func logrotate(t *testing.T, path string, directives ...string) {
 	t.Helper()
-	bin, err := exec.LookPath("logrotate")
-	if err != nil {
-		t.Skip("logrotate is not installed (apt-get install -y logrotate): this test needs the real tool")
-	}
+	bin := needLogrotate(t)
 	dir := t.TempDir()
 	conf := filepath.Join(dir, "logrotate.conf")
 	body := fmt.Sprintf("%s {\n  %s\n}\n", path, strings.Join(directives, "\n  "))
@@ -35,12 +32,21 @@ func logrotate(t *testing.T, path string, directives ...string) {
 	}
 }
 
-// needLogrotate skips the test early when logrotate is not installed.
-func needLogrotate(t *testing.T) {
+// needLogrotate returns the path of the real logrotate and skips the test
+// when it is not installed. It looks in the sbin directories too, which a
+// user's PATH often leaves out although that is where Debian installs it.
+func needLogrotate(t *testing.T) string {
 	t.Helper()
-	if _, err := exec.LookPath("logrotate"); err != nil {
-		t.Skip("logrotate is not installed (apt-get install -y logrotate): this test needs the real tool")
+	if bin, err := exec.LookPath("logrotate"); err == nil {
+		return bin
 	}
+	for _, bin := range []string{"/usr/sbin/logrotate", "/sbin/logrotate"} {
+		if _, err := os.Stat(bin); err == nil {
+			return bin
+		}
+	}
+	t.Skip("logrotate is not installed (apt-get install -y logrotate): this test needs the real tool")
+	return ""
 }
 
 // tailScoreAll completes every event in the inbox, as the pipeline does

@@ -10,7 +10,7 @@ import (
 	berrors "go.etcd.io/bbolt/errors"
 )
 
-// Migration 5 -> 6: the users' rank index (userrank.go).
+// Migration 6 -> 7: the users' rank index (userrank.go).
 
 // migUserRank builds the rank index and the users count from the stored
 // summaries, in chunks of migrateTxEntries users in key order; the

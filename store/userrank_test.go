@@ -403,9 +403,9 @@ func rankStore(t *testing.T, path string, n int) {
 	}
 }
 
-// toSchema5 makes a current file look like one schema 5 wrote: no rank
+// toSchema6 makes a current file look like one schema 6 wrote: no rank
 // index, no users count.
-func toSchema5(t *testing.T, path string) {
+func toSchema6(t *testing.T, path string) {
 	t.Helper()
 	rawUpdate(t, path, func(tx *bolt.Tx) error {
 		if err := tx.DeleteBucket(bktUserRank); err != nil {
@@ -415,7 +415,7 @@ func toSchema5(t *testing.T, path string) {
 		if err := meta.Delete(metaUsers); err != nil {
 			return err
 		}
-		return meta.Put(metaSchema, u64(5))
+		return meta.Put(metaSchema, u64(6))
 	})
 }
 
@@ -431,7 +431,7 @@ func rankDump(t *testing.T, path string) map[string]map[string]string {
 	}
 }
 
-// TestMigrateUserRank builds the rank index of a schema-5 file: it is
+// TestMigrateUserRank builds the rank index of a schema-6 file: it is
 // exactly the index the writer kept as the decisions came, also when the
 // migration stops after any chunk and goes on at the next Open.
 func TestMigrateUserRank(t *testing.T) {
@@ -442,7 +442,7 @@ func TestMigrateUserRank(t *testing.T) {
 	if len(want["rank"]) < 300 {
 		t.Fatalf("only %d rank entries", len(want["rank"]))
 	}
-	toSchema5(t, orig)
+	toSchema6(t, orig)
 	input, err := os.ReadFile(orig)
 	if err != nil {
 		t.Fatal(err)
@@ -470,7 +470,7 @@ func TestMigrateUserRank(t *testing.T) {
 	}
 	errStop := errors.New("stop here")
 	for _, stop := range []int{1, 2, chunks / 2, chunks - 1} {
-		for _, f := range []string{path, path + ".bak-5"} {
+		for _, f := range []string{path, path + ".bak-6"} {
 			if err := os.Remove(f); err != nil {
 				t.Fatal(err)
 			}
