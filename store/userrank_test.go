@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -499,4 +500,84 @@ func TestMigrateUserRank(t *testing.T) {
 			t.Errorf("stopped after chunk %d: %v", stop, err)
 		}
 	}
+}
+
+// TestUsersRankFailedCommits writes and retains while some commits fail
+// (decisions folded into the summaries in them, users going in them):
+// nothing of a failed transaction stays in the rank index or the users
+// count, and what the next commits fold in is exact, before and after
+// reopening.
+func TestUsersRankFailedCommits(t *testing.T) {
+	clock := &fakeClock{now: time.Date(2026, 4, 1, 6, 0, 0, 0, time.UTC)}
+	path := filepath.Join(t.TempDir(), "fail.db")
+	var failing atomic.Bool
+	boom := errors.New("injected")
+	opts := Options{NoSync: true, Now: clock.Now, MaxDelay: time.Microsecond, mergeEvery: 13, mergeIdle: time.Hour,
+		FailCommit: func() error {
+			if failing.Load() {
+				return boom
+			}
+			return nil
+		}}
+	db, err := Open(path, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { db.Close() }()
+	ctx := context.Background()
+	g := newFakeGen(9, 50, 20)
+	rng := rand.New(rand.NewPCG(9, 9))
+	failed := 0
+	for i := 0; i < 1200; {
+		rs := make([]Result, 1+rng.IntN(8))
+		for j := range rs {
+			d := g.decision(i + j)
+			vary(rng, &d)
+			d.EventTime = eventTimeFor(rng, clock.Now())
+			rs[j].Decision = d
+		}
+		fail := rng.IntN(4) == 0
+		failing.Store(fail)
+		_, err := db.Complete(ctx, rs)
+		switch {
+		case fail && !errors.Is(err, boom):
+			t.Fatalf("decision %d: %v, want the injected error", i, err)
+		case fail:
+			failed++
+		case err != nil:
+			t.Fatal(err)
+		}
+		i += len(rs)
+		clock.Add(time.Duration(rng.IntN(300)) * time.Second)
+		if i%200 < 8 {
+			failing.Store(false)
+			checkRank(t, db, allDecisions(t, db))
+		}
+	}
+	failing.Store(false)
+	if failed < 20 {
+		t.Fatalf("only %d failed commits", failed)
+	}
+	all := allDecisions(t, db)
+	checkRank(t, db, all)
+
+	cut := eventOrder(all)[len(all)/2].EventTime.Add(time.Nanosecond)
+	failing.Store(true)
+	if _, err := db.Retain(ctx, cut); !errors.Is(err, boom) {
+		t.Fatalf("retention: %v, want the injected error", err)
+	}
+	failing.Store(false)
+	checkRank(t, db, all)
+	if _, err := db.Retain(ctx, cut); err != nil {
+		t.Fatal(err)
+	}
+	all = allDecisions(t, db)
+	checkRank(t, db, all)
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if db, err = Open(path, opts); err != nil {
+		t.Fatal(err)
+	}
+	checkRank(t, db, all)
 }
