@@ -214,34 +214,39 @@ func (r *Reader) Users(ctx context.Context, q api.UsersQuery) ([]decision.UserSu
 
 // SearchUsers lists users as Users does, with q.Search matching the user
 // ID, the last IP and every email of the user's stored decisions, without
-// regard to case, and counts every match. It reads every summary (on q.IP
-// if set) and, with a search, every stored decision whose email contains
-// it: exact, at the cost of a scan.
+// regard to case, and counts every match. Without a search it reads the
+// store's rank index (only q.Limit entries; on q.IP, the IP index); with
+// one it reads every summary and every stored decision whose email
+// contains it: exact, at the cost of a scan.
 func (r *Reader) SearchUsers(ctx context.Context, q api.UsersQuery) (api.UserList, error) {
+	if q.Search == "" {
+		p, err := r.db.UserPage(ctx, store.UsersQuery{Sort: q.Sort, IP: q.IP, Limit: q.Limit})
+		if err != nil {
+			return api.UserList{}, kinded(err)
+		}
+		return api.UserList{Users: p.Users, Total: p.Total}, nil
+	}
 	all, err := r.db.Users(ctx, store.UsersQuery{Sort: q.Sort, IP: q.IP})
 	if err != nil {
 		return api.UserList{}, kinded(err)
 	}
-	if q.Search != "" {
-		emailed, err := r.emailUsers(ctx, q.Search)
-		if err != nil {
-			return api.UserList{}, err
-		}
-		s := strings.ToLower(q.Search)
-		keep := all[:0]
-		for _, u := range all {
-			if emailed[u.UserID] || strings.Contains(strings.ToLower(u.UserID), s) ||
-				strings.Contains(strings.ToLower(u.Email), s) || strings.Contains(strings.ToLower(u.LastIP), s) {
-				keep = append(keep, u)
-			}
-		}
-		all = keep
+	emailed, err := r.emailUsers(ctx, q.Search)
+	if err != nil {
+		return api.UserList{}, err
 	}
-	total := len(all)
-	if q.Limit > 0 && len(all) > q.Limit {
-		all = all[:q.Limit]
+	s := strings.ToLower(q.Search)
+	keep := all[:0]
+	for _, u := range all {
+		if emailed[u.UserID] || strings.Contains(strings.ToLower(u.UserID), s) ||
+			strings.Contains(strings.ToLower(u.Email), s) || strings.Contains(strings.ToLower(u.LastIP), s) {
+			keep = append(keep, u)
+		}
 	}
-	return api.UserList{Users: slices.Clone(all), Total: total}, nil
+	total := len(keep)
+	if q.Limit > 0 && len(keep) > q.Limit {
+		keep = keep[:q.Limit]
+	}
+	return api.UserList{Users: slices.Clone(keep), Total: total}, nil
 }
 
 // emailUsers returns the users of the stored decisions whose email

@@ -73,6 +73,9 @@ var migrations = []migration{
 	{from: 5, steps: []migStep{
 		{"string table", migStrings},
 	}},
+	{from: 6, steps: []migStep{
+		{"users' rank index", migUserRank},
+	}},
 }
 
 // Chunk sizes of migrations (Options may lower them in tests).

@@ -432,12 +432,13 @@ func summarise(all []decision.Decision) map[string]decision.UserSummary {
 	return out
 }
 
-// checkUsers compares Users (every sort, search, by IP) and UserDecisions
-// with recounts.
+// checkUsers compares Users (every sort, search, by IP), the top users
+// of the rank index (checkRank) and UserDecisions with recounts.
 func checkUsers(t *testing.T, db *DB, all []decision.Decision) {
 	t.Helper()
 	ctx := context.Background()
 	want := summarise(all)
+	checkRank(t, db, all)
 	got, err := db.Users(ctx, UsersQuery{})
 	if err != nil {
 		t.Fatal(err)

@@ -163,6 +163,7 @@ func (st *txState) retainDecisions(end evKey, limit int) (int, []string, error) 
 		}
 	}
 	var stale []string
+	rank := st.rankBatch()
 	for user, g := range gone {
 		v := st.users.Get([]byte(user))
 		if v == nil {
@@ -172,6 +173,7 @@ func (st *txState) retainDecisions(end evKey, limit int) (int, []string, error) 
 		if err := decodeSummary(user, v, &s); err != nil {
 			return 0, nil, err
 		}
+		old := s
 		s.count -= min(s.count, g.count)
 		s.denies -= min(s.denies, g.denies)
 		s.challenges -= min(s.challenges, g.challenges)
@@ -183,6 +185,7 @@ func (st *txState) retainDecisions(end evKey, limit int) (int, []string, error) 
 			if err := st.users.Delete([]byte(user)); err != nil {
 				return 0, nil, err
 			}
+			rank.move(user, &old, &summary{})
 			continue
 		}
 		s.first, s.last = first, last
@@ -192,8 +195,9 @@ func (st *txState) retainDecisions(end evKey, limit int) (int, []string, error) 
 		if err := st.putEnc(st.users, []byte(user), func(b []byte) []byte { return encodeSummary(b, &s) }); err != nil {
 			return 0, nil, err
 		}
+		rank.move(user, &old, &s)
 	}
-	return len(victims), stale, nil
+	return len(victims), stale, rank.write()
 }
 
 // heldBy reports whether a summary's latest value, from event time at,
@@ -308,9 +312,6 @@ func (db *DB) recomputeSummary(ctx context.Context, user string) error {
 				return err
 			}
 		}
-		if s.count == 0 {
-			return st.users.Delete([]byte(user))
-		}
-		return st.putEnc(st.users, []byte(user), func(b []byte) []byte { return encodeSummary(b, &s) })
+		return st.setSummary(user, &s)
 	})
 }

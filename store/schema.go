@@ -26,8 +26,9 @@ import (
 // raw_dicts (records of versions 1 and 2 stay as they are). Version 6 adds
 // the string table (strtab.go) and writes decision records of version 4,
 // which name repeating strings by their ID in it (older records stay as
-// they are).
-const SchemaVersion = 6
+// they are). Version 7 adds the users' rank index (user_rank, see
+// userrank.go) and their count.
+const SchemaVersion = 7
 
 // Bucket names. Every bucket is flat (no nested buckets). Open creates any
 // bucket a file lacks, so adding one needs no migration.
@@ -66,6 +67,9 @@ var (
 	bktByDim = []byte("by_dim")
 	// bktUsers: user -> user summary of the decisions up to the index mark.
 	bktUsers = []byte("users")
+	// bktUserRank: for each sort of Users, a key per user summary whose
+	// order from the end is that sort's (see userrank.go) -> empty.
+	bktUserRank = []byte("user_rank")
 	// bktMinutes and bktHours: 8-byte big-endian unix seconds of the minute
 	// or hour start -> rollup record of the decisions whose event time lies
 	// in it.
@@ -105,7 +109,7 @@ var allBuckets = [][]byte{
 	bktMeta, bktInbox, bktEvents, bktDecisions, bktByTime, bktByIP,
 	bktByDim, bktUsers, bktMinutes, bktHours, bktRejected, bktCheckpoints, bktAlerts,
 	bktLabels, bktLabelSubjects, bktDimMinutes, bktDimHours, bktRawDicts,
-	bktStrings,
+	bktStrings, bktUserRank,
 }
 
 // lateBuckets are buckets added without a schema version (alert state, the
@@ -138,6 +142,9 @@ var (
 	// metaRawTrained is the 8-byte number of decisions stored when a raw
 	// body dictionary was last trained (kept or not; see rawtrain.go).
 	metaRawTrained = []byte("raw_trained")
+	// metaUsers is the 8-byte number of user summaries in bktUsers (see
+	// userrank.go).
+	metaUsers = []byte("n_users")
 )
 
 // maxIndexPart bounds a user ID, IP or event ID used inside an index key;

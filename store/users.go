@@ -25,16 +25,51 @@ type UsersQuery struct {
 	Limit int
 }
 
+// UserPage is what Users selects, with how many users that is.
+type UserPage struct {
+	Users []decision.UserSummary
+	// Total counts every user the query selects, before Limit.
+	Total int
+}
+
 // Users returns user summaries selected and ordered by q, exact as of one
-// snapshot. With q.IP it reads the IP index; otherwise it reads every
-// summary, keeping only the best q.Limit in memory.
+// snapshot (see UserPage).
 func (db *DB) Users(ctx context.Context, q UsersQuery) ([]decision.UserSummary, error) {
+	p, err := db.UserPage(ctx, q)
+	return p.Users, err
+}
+
+// UserPage returns the user summaries selected and ordered by q, and how
+// many users q selects, exact as of one snapshot. With no Search, no IP and
+// a Limit it reads the rank index from its best end and stops after Limit
+// users: the cost grows with Limit and the decisions not yet folded into
+// the summaries, not with the store. With q.IP it reads the IP index;
+// otherwise it reads every summary, keeping only the best q.Limit in
+// memory.
+func (db *DB) UserPage(ctx context.Context, q UsersQuery) (UserPage, error) {
+	var p UserPage
+	err := db.view(func(tx *bolt.Tx) error {
+		if r, ok := rankOf(q.Sort); ok && q.Search == "" && q.IP == "" && q.Limit > 0 {
+			return topUsers(ctx, tx, r, q.Limit, &p)
+		}
+		return scanUsers(ctx, tx, q, &p)
+	})
+	if err != nil {
+		return UserPage{}, fmt.Errorf("users: %w", err)
+	}
+	return p, nil
+}
+
+// scanUsers answers UserPage from every summary (on q.IP if set) and the
+// pending decisions.
+func scanUsers(ctx context.Context, tx *bolt.Tx, q UsersQuery, p *UserPage) error {
 	search := strings.ToLower(q.Search)
 	var out []decision.UserSummary
 	keep := func(s *decision.UserSummary) {
 		if search == "" || strings.Contains(strings.ToLower(s.UserID), search) ||
 			strings.Contains(strings.ToLower(s.Email), search) || strings.Contains(strings.ToLower(s.LastIP), search) {
 			out = append(out, *s)
+			p.Total++
 		}
 		// Keep memory at O(limit) on large stores: cut to the best
 		// q.Limit whenever twice that many are held.
@@ -44,46 +79,44 @@ func (db *DB) Users(ctx context.Context, q UsersQuery) ([]decision.UserSummary, 
 			out = out[:q.Limit]
 		}
 	}
-	err := db.view(func(tx *bolt.Tx) error {
-		pend, onIP, err := pendingSummaries(ctx, tx, q.IP)
+	pend, onIP, err := pendingSummaries(ctx, tx, q.IP)
+	if err != nil {
+		return err
+	}
+	// visit combines the stored summary v (nil if none) with the user's
+	// pending decisions.
+	visit := func(user string, v []byte) error {
+		var s summary
+		if v != nil {
+			if err := decodeSummary(user, v, &s); err != nil {
+				return err
+			}
+		}
+		if add := pend[user]; add != nil {
+			s.merge(add)
+			delete(pend, user)
+		}
+		if s.count > 0 {
+			pub := s.public(user)
+			keep(&pub)
+		}
+		return nil
+	}
+	users := tx.Bucket(bktUsers)
+	if q.IP != "" {
+		err := usersOnIP(ctx, tx, q.IP, func(user []byte) error {
+			delete(onIP, string(user))
+			return visit(string(user), users.Get(user))
+		})
 		if err != nil {
 			return err
 		}
-		// visit combines the stored summary v (nil if none) with the
-		// user's pending decisions.
-		visit := func(user string, v []byte) error {
-			var s summary
-			if v != nil {
-				if err := decodeSummary(user, v, &s); err != nil {
-					return err
-				}
-			}
-			if add := pend[user]; add != nil {
-				s.merge(add)
-				delete(pend, user)
-			}
-			if s.count > 0 {
-				pub := s.public(user)
-				keep(&pub)
-			}
-			return nil
-		}
-		users := tx.Bucket(bktUsers)
-		if q.IP != "" {
-			err := usersOnIP(ctx, tx, q.IP, func(user []byte) error {
-				delete(onIP, string(user))
-				return visit(string(user), users.Get(user))
-			})
-			if err != nil {
+		for user := range onIP {
+			if err := visit(user, users.Get([]byte(user))); err != nil {
 				return err
 			}
-			for user := range onIP {
-				if err := visit(user, users.Get([]byte(user))); err != nil {
-					return err
-				}
-			}
-			return nil
 		}
+	} else {
 		c := users.Cursor()
 		n := 0
 		for k, v := c.First(); k != nil; k, v = c.Next() {
@@ -100,16 +133,14 @@ func (db *DB) Users(ctx context.Context, q UsersQuery) ([]decision.UserSummary, 
 			pub := s.public(user)
 			keep(&pub)
 		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("users: %w", err)
 	}
 	sortSummaries(out, q.Sort)
 	if q.Limit > 0 && len(out) > q.Limit {
+		clear(out[q.Limit:])
 		out = out[:q.Limit]
 	}
-	return out, nil
+	p.Users = out
+	return nil
 }
 
 // usersOnIP calls fn once for each user (as stored in index keys) with a

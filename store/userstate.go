@@ -217,6 +217,7 @@ func (st *txState) mergeSummaries(pend []pendingDec) error {
 	// Stable: a user's decisions stay in arrival order, which summary.add
 	// needs for ties.
 	slices.SortStableFunc(order, func(a, b int32) int { return strings.Compare(pend[a].user, pend[b].user) })
+	rank := st.rankBatch()
 	for len(order) > 0 {
 		user := pend[order[0]].user
 		var add summary
@@ -232,12 +233,14 @@ func (st *txState) mergeSummaries(pend []pendingDec) error {
 				return err
 			}
 		}
+		old := s
 		s.merge(&add)
 		if err := st.putEnc(st.users, []byte(user), func(b []byte) []byte { return encodeSummary(b, &s) }); err != nil {
 			return fmt.Errorf("summary of user %q: %w", user, err)
 		}
+		rank.move(user, &old, &s)
 	}
-	return nil
+	return rank.write()
 }
 
 // pendingSummaries summarises, per user, the decisions of a snapshot after

@@ -144,9 +144,11 @@ func TestTimelineSecondsAndDates(t *testing.T) {
 	}
 }
 
-// The list says how many users match beyond the ones listed, as a recount
-// does; its columns are as wide as what they hold; a search finds a user
-// by an email it no longer uses.
+// The list reads a first page and says how many users match beyond the
+// ones listed, as a recount does; moving to the last user read reads a
+// page more, up to UsersLimit, the selected user staying selected; its
+// columns are as wide as what they hold; a search finds a user by an
+// email it no longer uses.
 func TestUsersTotalSizeAndSearch(t *testing.T) {
 	var ds []decision.Decision
 	for i := range UsersLimit + 234 {
@@ -160,7 +162,19 @@ func TestUsersTotalSizeAndSearch(t *testing.T) {
 	ds = append(ds, changed)
 	d, host := run(t, fixture.NewWith(ds), 120, 30)
 	_, plain := screen(t, host.M)
+	fixture.Contains(t, plain, "100 of 1,234 users")
+	for want := 2 * UsersPage; want <= UsersLimit; want += UsersPage {
+		d.Key("G")
+		waitUsers(d, host)
+		if l := &host.M.list; len(l.users) != want || l.users[l.cursor].UserID != fmt.Sprintf("u%04d", want-UsersPage-1) {
+			t.Fatalf("after G: %d users, cursor on %d, want %d users and the last of the page before", len(l.users), l.cursor, want)
+		}
+	}
+	d.Key("G")
+	waitUsers(d, host)
+	_, plain = screen(t, host.M)
 	fixture.Contains(t, plain, "1,000 of 1,234 users")
+	d.Key("g")
 	// The widest email is new@elsewhere.test, 18 cells: the column is as
 	// wide, and no wider.
 	header := ansi.Strip(host.M.list.table.Header(host.M.c.Styles.TableHeader))

@@ -21,6 +21,10 @@ import (
 
 // Limits of what the view reads.
 const (
+	// UsersPage is how many users the list reads first (more when the
+	// screen has room for more), and how many more it reads when the
+	// cursor comes within a screen of the last one read.
+	UsersPage = 100
 	// UsersLimit caps the users listed.
 	UsersLimit = 1000
 	// EventsLimit caps the events of a timeline (the newest).
@@ -291,6 +295,7 @@ func (m Model) listKey(msg tea.KeyPressMsg) (Model, tea.Cmd) {
 		}
 	default:
 		m.list.move(msg, k, m.listRows())
+		return m, m.moreUsers()
 	}
 	return m, nil
 }
@@ -400,6 +405,7 @@ type list struct {
 
 	users  []decision.UserSummary
 	total  int // users that match, listed or not
+	limit  int // users asked for: UsersPage, more as the cursor nears the end
 	err    error
 	loaded bool
 	req    common.Request[api.UserList]

@@ -53,7 +53,8 @@ func newList() list {
 }
 
 // loadUsers reads the list for the current sort, search and IP. A refresh
-// (keep) keeps the selected user selected; a new query starts at the top.
+// (keep) keeps the selected user selected and as many users listed; a new
+// query starts at the top with the first page.
 func (m *Model) loadUsers(keep bool) tea.Cmd {
 	l := &m.list
 	l.keepID = ""
@@ -62,8 +63,11 @@ func (m *Model) loadUsers(keep bool) tea.Cmd {
 	} else if !keep {
 		l.cursor, l.top = 0, 0
 	}
+	if !keep || l.limit == 0 {
+		l.limit = min(max(UsersPage, m.listRows()), UsersLimit)
+	}
 	m.refresh.Started(m.c.Clock())
-	q := api.UsersQuery{Sort: l.sort, Search: l.search, IP: l.ip, Limit: UsersLimit}
+	q := api.UsersQuery{Sort: l.sort, Search: l.search, IP: l.ip, Limit: l.limit}
 	data := m.c.Data
 	return l.req.Go(m.c, func(ctx context.Context) (api.UserList, error) {
 		us, err := data.SearchUsers(ctx, q)
@@ -72,6 +76,19 @@ func (m *Model) loadUsers(keep bool) tea.Cmd {
 		}
 		return us, err
 	})
+}
+
+// moreUsers reads UsersPage more users (up to UsersLimit) when the cursor
+// is within a screen of the last user read and more match; the list is read
+// again from the top, as the reads have no cursor.
+func (m *Model) moreUsers() tea.Cmd {
+	l := &m.list
+	if !l.loaded || l.req.Busy() || len(l.users) >= l.total || len(l.users) < l.limit ||
+		l.limit >= UsersLimit || l.cursor+m.listRows() < len(l.users) {
+		return nil
+	}
+	l.limit = min(l.limit+UsersPage, UsersLimit)
+	return m.loadUsers(true)
 }
 
 // onUsers takes an answer; after a refresh the selected user stays

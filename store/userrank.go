@@ -1,0 +1,234 @@
+package store
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"math"
+	"slices"
+
+	"github.com/riskwatch/riskwatch/decision"
+	bolt "go.etcd.io/bbolt"
+)
+
+// The rank index (bktUserRank) lists every user summary of bktUsers once
+// per sort of Users, keyed so that bbolt's key order, read from the end,
+// is Users' order: largest value first, then most recent LastSeen, then
+// user ID. A key is
+//
+//	rank byte + [8-byte value] + 8-byte last seen + descending user
+//
+// where the value (absent for rankSeen) is the max risk as an
+// order-preserving float (rankRisk) or the deny count (rankDenies), big
+// endian; last seen is the summary's last event time in nanoseconds with
+// its sign bit flipped; and the descending user is the user ID made
+// prefix-free (each 0x00 byte escaped as 0x00 0xff, then the terminator
+// 0x00 0x01) with every byte complemented, so that a larger key holds a
+// smaller user ID. Values are empty.
+//
+// Every write of a summary goes through a rankBatch, which moves the
+// user's keys and counts users (metaUsers) in the same transaction, so the
+// index holds exactly the summaries of its snapshot.
+const (
+	rankSeen byte = iota
+	rankRisk
+	rankDenies
+	numRanks
+)
+
+// rankOf returns the rank index of a sort of Users.
+func rankOf(by decision.UserSort) (byte, bool) {
+	switch by {
+	case decision.SortLastSeen:
+		return rankSeen, true
+	case decision.SortMaxRisk:
+		return rankRisk, true
+	case decision.SortDenies:
+		return rankDenies, true
+	}
+	return 0, false
+}
+
+// rankHead is the length of a rank key before the user: the rank byte, the
+// value and last seen.
+func rankHead(r byte) int {
+	if r == rankSeen {
+		return 1 + 8
+	}
+	return 1 + 8 + 8
+}
+
+// appendRankKey appends the key of user's summary s in rank r.
+func appendRankKey(b []byte, r byte, user string, s *summary) []byte {
+	b = append(b, r)
+	switch r {
+	case rankRisk:
+		b = binary.BigEndian.AppendUint64(b, floatOrder(s.maxRisk))
+	case rankDenies:
+		b = binary.BigEndian.AppendUint64(b, s.denies)
+	}
+	b = binary.BigEndian.AppendUint64(b, uint64(s.last)^(1<<63))
+	for i := 0; i < len(user); i++ {
+		if c := user[i]; c == 0 {
+			b = append(b, 0xff, 0x00)
+		} else {
+			b = append(b, ^c)
+		}
+	}
+	return append(b, 0xff, 0xfe)
+}
+
+// floatOrder maps f to a uint64 in the order cmp.Compare gives floats:
+// NaN below everything, -0 equal to +0.
+func floatOrder(f float64) uint64 {
+	switch {
+	case math.IsNaN(f):
+		return 0
+	case f == 0:
+		return 1 << 63
+	case f > 0:
+		return math.Float64bits(f) | 1<<63
+	}
+	return ^math.Float64bits(f)
+}
+
+// rankUser appends the user ID of rank key k to b.
+func rankUser(b, k []byte) ([]byte, error) {
+	if len(k) < 1 || k[0] >= numRanks || len(k) < rankHead(k[0])+2 {
+		return nil, fmt.Errorf("user rank entry %x: %w", k, errRecord)
+	}
+	p := k[rankHead(k[0]):]
+	for i := 0; i < len(p); i++ {
+		if p[i] != 0xff {
+			b = append(b, ^p[i])
+			continue
+		}
+		if i+1 < len(p) && p[i+1] == 0x00 {
+			b = append(b, 0)
+			i++
+			continue
+		}
+		if i+2 == len(p) && p[i+1] == 0xfe {
+			return b, nil
+		}
+		break
+	}
+	return nil, fmt.Errorf("user rank entry %x: %w", k, errRecord)
+}
+
+// rankBatch collects the rank index changes of the summaries a transaction
+// rewrites, and writes them in key order.
+type rankBatch struct {
+	st *txState
+	// ops are the keys to delete and to put, encoded in the arena (bbolt
+	// keeps a put key until the commit).
+	ops []rankOp
+	// users is the change in the number of users with a summary.
+	users int64
+}
+
+type rankOp struct {
+	key []byte
+	put bool
+}
+
+func (st *txState) rankBatch() *rankBatch { return &rankBatch{st: st} }
+
+// move records that user's summary changes from old to s (a zero count
+// means no summary).
+func (rb *rankBatch) move(user string, old, s *summary) {
+	switch {
+	case old.count == 0 && s.count > 0:
+		rb.users++
+	case old.count > 0 && s.count == 0:
+		rb.users--
+	}
+	for r := range numRanks {
+		var was, is []byte
+		if old.count > 0 {
+			was = rb.st.encode(func(b []byte) []byte { return appendRankKey(b, r, user, old) })
+		}
+		if s.count > 0 {
+			is = rb.st.encode(func(b []byte) []byte { return appendRankKey(b, r, user, s) })
+		}
+		if bytes.Equal(was, is) {
+			continue
+		}
+		if was != nil {
+			rb.ops = append(rb.ops, rankOp{key: was})
+		}
+		if is != nil {
+			rb.ops = append(rb.ops, rankOp{key: is, put: true})
+		}
+	}
+}
+
+// write applies the batch.
+func (rb *rankBatch) write() error {
+	// A user moves at most once per batch, so no key is both deleted and
+	// put: the order of equal keys does not matter.
+	slices.SortFunc(rb.ops, func(a, b rankOp) int { return bytes.Compare(a.key, b.key) })
+	rank := rb.st.tx.Bucket(bktUserRank)
+	for _, op := range rb.ops {
+		var err error
+		if op.put {
+			err = rank.Put(op.key, []byte{})
+		} else {
+			err = rank.Delete(op.key)
+		}
+		if err != nil {
+			return fmt.Errorf("user rank index: %w", err)
+		}
+	}
+	rb.ops = rb.ops[:0]
+	if rb.users != 0 {
+		meta := rb.st.meta
+		n := int64(readU64(meta.Get(metaUsers))) + rb.users
+		if n < 0 {
+			return fmt.Errorf("user count below zero: %w", errRecord)
+		}
+		if err := meta.Put(metaUsers, rb.st.keepU64(uint64(n))); err != nil {
+			return err
+		}
+		rb.users = 0
+	}
+	return nil
+}
+
+// setSummary writes user's summary s (deletes it when s counts nothing)
+// and moves its rank keys.
+func (st *txState) setSummary(user string, s *summary) error {
+	var old summary
+	if v := st.users.Get([]byte(user)); v != nil {
+		if err := decodeSummary(user, v, &old); err != nil {
+			return err
+		}
+	}
+	var err error
+	if s.count == 0 {
+		err = st.users.Delete([]byte(user))
+	} else {
+		err = st.putEnc(st.users, []byte(user), func(b []byte) []byte { return encodeSummary(b, s) })
+	}
+	if err != nil {
+		return fmt.Errorf("summary of user %q: %w", user, err)
+	}
+	rb := st.rankBatch()
+	rb.move(user, &old, s)
+	return rb.write()
+}
+
+// rankEnd positions c on the last key of rank r and returns it (nil if the
+// rank has no key).
+func rankEnd(c *bolt.Cursor, r byte) []byte {
+	k, _ := c.Seek([]byte{r + 1})
+	if k == nil {
+		k, _ = c.Last()
+	} else {
+		k, _ = c.Prev()
+	}
+	if len(k) == 0 || k[0] != r {
+		return nil
+	}
+	return k
+}
