@@ -127,20 +127,7 @@ func TestFileLostNotForGrowth(t *testing.T) {
 // at their old offsets), so its size says nothing. The blocks the
 // filesystem no longer holds still show the loss.
 func TestTruncationHiddenBySize(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "riskwatch.db")
-	db, err := Open(path, Options{NoSync: true, WatchEvery: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	for i := range 50 {
-		if _, err := db.Enqueue(context.Background(), []InboxEvent{{EventID: fmt.Sprint("e-", i), Body: make([]byte, 4096)}}, nil, nil); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := db.checkLost(); err != nil {
-		t.Fatalf("lost before anything happened: %v", err)
-	}
+	db, path := smallWatchedStore(t)
 	st, err := os.Stat(path)
 	if err != nil {
 		t.Fatal(err)
@@ -172,20 +159,7 @@ func TestTruncationHiddenBySize(t *testing.T) {
 // test makes that state directly: one page below the bytes written becomes
 // a hole, size and nearly every block kept.
 func TestTruncationHiddenByRewrites(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "riskwatch.db")
-	db, err := Open(path, Options{NoSync: true, WatchEvery: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	for i := range 50 {
-		if _, err := db.Enqueue(context.Background(), []InboxEvent{{EventID: fmt.Sprint("e-", i), Body: make([]byte, 4096)}}, nil, nil); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := db.checkLost(); err != nil {
-		t.Fatalf("lost before anything happened: %v", err)
-	}
+	db, path := smallWatchedStore(t)
 	if hole, ok := firstHole(path); !ok {
 		t.Skip("this platform does not say where a file's holes are")
 	} else if w := db.written.Load(); hole < w {
@@ -195,4 +169,25 @@ func TestTruncationHiddenByRewrites(t *testing.T) {
 	if err := db.checkLost(); !errors.Is(err, ErrFileLost) {
 		t.Fatalf("checkLost after a truncation hidden by rewrites = %v, want ErrFileLost", err)
 	}
+}
+
+// smallWatchedStore opens a store in a temporary file whose watch only runs
+// when a test calls checkLost, and writes 50 events of 4 KB to it.
+func smallWatchedStore(t *testing.T) (*DB, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "riskwatch.db")
+	db, err := Open(path, Options{NoSync: true, WatchEvery: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	for i := range 50 {
+		if _, err := db.Enqueue(context.Background(), []InboxEvent{{EventID: fmt.Sprint("e-", i), Body: make([]byte, 4096)}}, nil, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.checkLost(); err != nil {
+		t.Fatalf("lost before anything happened: %v", err)
+	}
+	return db, path
 }
