@@ -132,6 +132,10 @@ type DB struct {
 	watchMu sync.Mutex // serialises checks of the file and markLost
 	lost    atomic.Pointer[error]
 	lostC   chan struct{}
+	// written is bbolt's high-water mark as the last write transaction
+	// began (Tx.Size): every byte below it was written by a commit, so a
+	// hole below it proves the file was truncated under the store.
+	written atomic.Int64
 
 	// Counters mirrored from bktMeta after each commit.
 	inbox     atomic.Uint64

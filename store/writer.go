@@ -308,7 +308,7 @@ func (w *writer) mergeNow() {
 // whose apply fails.
 func (w *writer) commit(batch []*request) {
 	live := batch[:0] // filtered in place: each slot is read before it is overwritten
-	lost := w.db.Lost()
+	lost := w.db.checkBeforeWrite()
 	for _, r := range batch {
 		switch {
 		case lost != nil:
@@ -373,6 +373,7 @@ func (w *writer) runTx(reqs []*request) (bad int, err error) {
 	if err != nil {
 		return -1, fmt.Errorf("store %s: begin write: %w", w.db.path, err)
 	}
+	w.db.written.Store(tx.Size())
 	w.arena = w.arena[:0]
 	st = newTxState(w, tx)
 	for i, r := range reqs {
