@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -82,12 +84,32 @@ func TestHolesNotLostWhileGrowing(t *testing.T) {
 	}
 }
 
-// openFilled opens a store that never checks by itself and writes enough
-// incompressible events to span many pages.
-func openFilled(t *testing.T, every time.Duration) (*DB, string) {
+// openFilled opens a store that checks its file every interval and writes
+// enough incompressible events to span many pages. After a call to
+// truncate, the next commit (N) goes through and the one after it finds
+// the file as if it had been truncated to 0 bytes just before commit N
+// wrote: only the pages N wrote are there. That is a truncation racing a
+// commit: bbolt goes on from there without reading a missing page.
+func openFilled(t *testing.T, every time.Duration) (db *DB, path string, truncate func()) {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "riskwatch.db")
-	db, err := Open(path, Options{NoSync: true, WatchEvery: every})
+	path = filepath.Join(t.TempDir(), "riskwatch.db")
+	var (
+		armed atomic.Int32
+		prev  []byte // the file before commit N, touched by the writer only
+	)
+	db, err := Open(path, Options{NoSync: true, WatchEvery: every, FailCommit: func() error {
+		switch armed.Load() {
+		case 1:
+			armed.Store(2)
+			var err error
+			prev, err = os.ReadFile(path)
+			return err
+		case 2:
+			armed.Store(0)
+			return keepWritten(path, prev)
+		}
+		return nil
+	}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +120,48 @@ func openFilled(t *testing.T, every time.Duration) (*DB, string) {
 			t.Fatal(err)
 		}
 	}
-	return db, path
+	if hole, ok := firstHole(db.watch.holes); !ok || hole >= fileSize(t, path) {
+		t.Skipf("the filesystem shows no hole where bbolt grew the file (%d, %v)", hole, ok)
+	}
+	return db, path, func() { armed.Store(1) }
+}
+
+// keepWritten truncates the file at path to 0 bytes and writes back the
+// pages (other than zeros) that differ from prev.
+func keepWritten(path string, prev []byte) error {
+	cur, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := f.Truncate(0); err != nil {
+		return err
+	}
+	const page = 4096
+	zero := make([]byte, page)
+	for off := 0; off+page <= len(cur); off += page {
+		p := cur[off : off+page]
+		if bytes.Equal(p, zero) || off+page <= len(prev) && bytes.Equal(p, prev[off:off+page]) {
+			continue
+		}
+		if _, err := f.WriteAt(p, int64(off)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func fileSize(t *testing.T, path string) int64 {
+	t.Helper()
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st.Size()
 }
 
 // TestTruncationHiddenByRewrite: the file is truncated and written again
@@ -106,7 +169,7 @@ func openFilled(t *testing.T, every time.Duration) (*DB, string) {
 // commits after a truncation do: its size and the blocks it holds look as
 // before. The hole below the high-water mark shows the loss.
 func TestTruncationHiddenByRewrite(t *testing.T) {
-	db, path := openFilled(t, time.Hour)
+	db, path, _ := openFilled(t, time.Hour)
 	// One more group, so that the high-water mark is the file's length
 	// after the last growth.
 	if _, err := db.Enqueue(context.Background(), []InboxEvent{{EventID: "last"}}, nil, nil); err != nil {
@@ -118,9 +181,6 @@ func TestTruncationHiddenByRewrite(t *testing.T) {
 	mark := db.written.Load()
 	if mark < 64<<10 {
 		t.Fatalf("high-water mark %d: the test needs a bigger file", mark)
-	}
-	if hole, ok := firstHole(db.watch.holes); !ok || hole < mark {
-		t.Skipf("the filesystem does not report holes (%d, %v)", hole, ok)
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -148,29 +208,48 @@ func TestTruncationHiddenByRewrite(t *testing.T) {
 	t.Log(err)
 }
 
-// TestTruncationStopsTheNextWrite: the writer checks the file before each
-// group, so the first write after a truncation fails with ErrFileLost
-// instead of landing in a file no one will open again, without waiting
-// for the watch.
+// TestTruncationStopsTheNextWrite: the file is truncated during a commit,
+// which writes its pages into the empty file, and one more commit goes
+// through (the watch could not tell either). The writer checks the file
+// before each group, so the next write fails with ErrFileLost instead of
+// landing in a file no one will open again, without waiting for the watch
+// (which never looks here). Before, bbolt went on writing: the size grew
+// back and the blocks with it, and no check saw anything.
 func TestTruncationStopsTheNextWrite(t *testing.T) {
-	db, path := openFilled(t, time.Hour)
-	if err := os.Truncate(path, 0); err != nil {
-		t.Fatal(err)
+	db, path, truncate := openFilled(t, time.Hour)
+	ctx := context.Background()
+	if err := db.checkLost(); err != nil {
+		t.Fatalf("lost before anything happened: %v", err)
 	}
-	_, err := db.Enqueue(context.Background(), []InboxEvent{{EventID: "after", Body: make([]byte, 100)}}, nil, nil)
+	before := fileSize(t, path)
+	truncate()
+	for _, id := range []string{"N", "N+1"} {
+		if _, err := db.Enqueue(ctx, []InboxEvent{{EventID: id, Body: make([]byte, 100)}}, nil, nil); err != nil {
+			t.Fatalf("commit %s: %v", id, err)
+		}
+	}
+	r := rand.New(rand.NewPCG(5, 6))
+	var err error
+	for i := 0; i < 1000 && err == nil && fileSize(t, path) < 2*before; i++ {
+		_, err = db.Enqueue(ctx, []InboxEvent{{EventID: fmt.Sprint("after-", i), Body: noise(r, 3000)}}, nil, nil)
+		if err == nil && i == 0 {
+			t.Error("the first write after the truncation succeeded")
+		}
+	}
 	if !errors.Is(err, ErrFileLost) {
-		t.Fatalf("the first write after the truncation: %v, want ErrFileLost", err)
+		t.Errorf("writes after the truncation: %v, want ErrFileLost", err)
 	}
-	if err := db.Lost(); !errors.Is(err, ErrFileLost) {
-		t.Fatalf("Lost() = %v, want ErrFileLost", err)
+	if err := db.checkLost(); !errors.Is(err, ErrFileLost) {
+		t.Fatalf("checkLost = %v, want ErrFileLost", err)
 	}
 }
 
 // TestTruncationUnderFastWrites: writers keep the file growing as fast as
-// they can while it is truncated; the store notices within a few checks.
+// they can while it is truncated during a commit; the store notices within
+// a few checks.
 func TestTruncationUnderFastWrites(t *testing.T) {
 	const every = 20 * time.Millisecond
-	db, path := openFilled(t, every)
+	db, _, truncate := openFilled(t, every)
 	ctx := context.Background()
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
@@ -191,9 +270,7 @@ func TestTruncationUnderFastWrites(t *testing.T) {
 		close(stop)
 		wg.Wait()
 	}()
-	if err := os.Truncate(path, 0); err != nil {
-		t.Fatal(err)
-	}
+	truncate()
 	select {
 	case <-db.LostC():
 	case <-time.After(50 * every):
