@@ -132,10 +132,9 @@ type DB struct {
 	watchMu sync.Mutex // serialises checks of the file and markLost
 	lost    atomic.Pointer[error]
 	lostC   chan struct{}
-	// written is the file's high-water mark as of the last commit the
-	// writer saw begin: every byte below it was written to the file by a
-	// committed transaction, so a hole below it means the file was
-	// truncated under the store (watch.go).
+	// written is bbolt's high-water mark as the last write transaction
+	// began (Tx.Size): every byte below it was written by a commit, so a
+	// hole below it proves the file was truncated under the store.
 	written atomic.Int64
 
 	// Counters mirrored from bktMeta after each commit.

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 // defaultWatchEvery is how often a DB checks that the file at its path is
@@ -23,12 +25,13 @@ type fileWatch struct {
 	// file. A truncation can hide from size: bbolt's next commit writes
 	// its pages at their old offsets and the file is as long as before,
 	// but holes where everything else was. bbolt never frees blocks, so
-	// losing most of them is the same proof. Small files rewritten by a
-	// few commits can hide from this too; a hole below the bytes written
-	// (DB.written) cannot.
+	// losing most of them is the same proof.
 	blocks int64
-	stop   chan struct{}
-	done   chan struct{}
+	// holes is the file bbolt writes, opened again to look for holes in
+	// it (nil where the platform cannot say, see openHoles).
+	holes *os.File
+	stop  chan struct{}
+	done  chan struct{}
 }
 
 // startWatch records the file now at the path and checks it every interval
@@ -38,7 +41,17 @@ func (db *DB) startWatch(every time.Duration) error {
 	if err != nil {
 		return fmt.Errorf("open store %s: %w", db.path, err)
 	}
-	db.watch = &fileWatch{opened: st, size: st.Size(), stop: make(chan struct{}), done: make(chan struct{})}
+	holes, err := openHoles(db.path)
+	if err != nil {
+		return fmt.Errorf("open store %s: %w", db.path, err)
+	}
+	if err := db.view(func(tx *bolt.Tx) error { db.written.Store(tx.Size()); return nil }); err != nil {
+		if holes != nil {
+			_ = holes.Close()
+		}
+		return fmt.Errorf("open store %s: %w", db.path, err)
+	}
+	db.watch = &fileWatch{opened: st, size: st.Size(), holes: holes, stop: make(chan struct{}), done: make(chan struct{})}
 	db.watch.blocks, _ = allocated(st)
 	go db.watchFile(every)
 	return nil
@@ -81,10 +94,8 @@ func (db *DB) checkFile() error {
 	case st.Size() < w.size:
 		return fmt.Errorf("store %s: %w: it was truncated from %d to %d bytes", db.path, ErrFileLost, w.size, st.Size())
 	}
-	if w := db.written.Load(); w > 0 {
-		if hole, ok := firstHole(db.path); ok && hole < w {
-			return fmt.Errorf("store %s: %w: it was truncated and written again (a hole at byte %d of the %d bytes written)", db.path, ErrFileLost, hole, w)
-		}
+	if err := db.checkHoles(); err != nil {
+		return err
 	}
 	if b, ok := allocated(st); ok {
 		if b < w.blocks/2 {
@@ -94,6 +105,46 @@ func (db *DB) checkFile() error {
 	}
 	w.size = st.Size()
 	return nil
+}
+
+// checkHoles reports, as an error wrapping ErrFileLost, whether the file
+// bbolt writes is shorter than its high-water mark or has a hole below it.
+// bbolt writes every page below the mark at least once (its first four
+// pages when it creates the file, each later one when a commit allocates
+// it) and grows the file with ftruncate, which leaves holes above the mark
+// only. A truncation followed by more commits leaves the file as long as
+// before, but with holes where the pages not written since are.
+func (db *DB) checkHoles() error {
+	w := db.watch
+	if w == nil || w.holes == nil {
+		return nil
+	}
+	mark := db.written.Load()
+	st, err := w.holes.Stat()
+	if err != nil {
+		return nil
+	}
+	if st.Size() < mark {
+		return fmt.Errorf("store %s: %w: it was truncated to %d bytes under %d bytes of data", db.path, ErrFileLost, st.Size(), mark)
+	}
+	if hole, ok := firstHole(w.holes); ok && hole < mark {
+		return fmt.Errorf("store %s: %w: it was truncated and written again (a hole at byte %d, under %d bytes of data)", db.path, ErrFileLost, hole, mark)
+	}
+	return nil
+}
+
+// checkBeforeWrite is Lost, and checkHoles before a write transaction: the
+// writer stops at the first group after a truncation instead of up to
+// WatchEvery later, before it reads the mapped file or writes into one no
+// one will open again.
+func (db *DB) checkBeforeWrite() error {
+	if err := db.Lost(); err != nil {
+		return err
+	}
+	if db.checkHoles() == nil {
+		return nil
+	}
+	return db.checkLost()
 }
 
 // checkLost checks the file (every WatchEvery, and at once after a memory
@@ -143,4 +194,7 @@ func (db *DB) stopWatch() {
 	}
 	close(db.watch.stop)
 	<-db.watch.done
+	if db.watch.holes != nil {
+		_ = db.watch.holes.Close()
+	}
 }

@@ -127,7 +127,20 @@ func TestFileLostNotForGrowth(t *testing.T) {
 // at their old offsets), so its size says nothing. The blocks the
 // filesystem no longer holds still show the loss.
 func TestTruncationHiddenBySize(t *testing.T) {
-	db, path := smallWatchedStore(t)
+	path := filepath.Join(t.TempDir(), "riskwatch.db")
+	db, err := Open(path, Options{NoSync: true, WatchEvery: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for i := range 50 {
+		if _, err := db.Enqueue(context.Background(), []InboxEvent{{EventID: fmt.Sprint("e-", i), Body: make([]byte, 4096)}}, nil, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.checkLost(); err != nil {
+		t.Fatalf("lost before anything happened: %v", err)
+	}
 	st, err := os.Stat(path)
 	if err != nil {
 		t.Fatal(err)
@@ -149,45 +162,4 @@ func TestTruncationHiddenBySize(t *testing.T) {
 	if err := db.checkLost(); !errors.Is(err, ErrFileLost) {
 		t.Fatalf("checkLost after a truncation hidden by size = %v, want ErrFileLost", err)
 	}
-}
-
-// TestTruncationHiddenByRewrites: after a truncation under a store that
-// keeps writing, its commits write their pages at the old offsets and new
-// pages past the old end, so the file is soon as long as before and, for a
-// small store, holds more than half its old blocks: neither the size nor
-// the blocks show the loss. The holes where untouched pages were do. The
-// test makes that state directly: one page below the bytes written becomes
-// a hole, size and nearly every block kept.
-func TestTruncationHiddenByRewrites(t *testing.T) {
-	db, path := smallWatchedStore(t)
-	if hole, ok := firstHole(path); !ok {
-		t.Skip("this platform does not say where a file's holes are")
-	} else if w := db.written.Load(); hole < w {
-		t.Fatalf("a hole at byte %d of the %d written before anything happened", hole, w)
-	}
-	punchHole(t, path, db.written.Load()/2/4096*4096, 4096)
-	if err := db.checkLost(); !errors.Is(err, ErrFileLost) {
-		t.Fatalf("checkLost after a truncation hidden by rewrites = %v, want ErrFileLost", err)
-	}
-}
-
-// smallWatchedStore opens a store in a temporary file whose watch only runs
-// when a test calls checkLost, and writes 50 events of 4 KB to it.
-func smallWatchedStore(t *testing.T) (*DB, string) {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "riskwatch.db")
-	db, err := Open(path, Options{NoSync: true, WatchEvery: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	for i := range 50 {
-		if _, err := db.Enqueue(context.Background(), []InboxEvent{{EventID: fmt.Sprint("e-", i), Body: make([]byte, 4096)}}, nil, nil); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := db.checkLost(); err != nil {
-		t.Fatalf("lost before anything happened: %v", err)
-	}
-	return db, path
 }

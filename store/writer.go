@@ -308,7 +308,7 @@ func (w *writer) mergeNow() {
 // whose apply fails.
 func (w *writer) commit(batch []*request) {
 	live := batch[:0] // filtered in place: each slot is read before it is overwritten
-	lost := w.db.Lost()
+	lost := w.db.checkBeforeWrite()
 	for _, r := range batch {
 		switch {
 		case lost != nil:
