@@ -264,12 +264,7 @@ func TestUsersRankMatchRecount(t *testing.T) {
 			all = allDecisions(t, db)
 			checkRank(t, db, all)
 
-			if err := db.Close(); err != nil {
-				t.Fatal(err)
-			}
-			if db, err = Open(path, opts); err != nil {
-				t.Fatal(err)
-			}
+			db = reopenStore(t, db, path, opts)
 			checkRank(t, db, all)
 		})
 	}
@@ -312,12 +307,7 @@ func TestUsersRankTies(t *testing.T) {
 	}
 	checkRank(t, db, all)
 	// Folded in at Close: the same answers from the index alone.
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if db, err = Open(path, opts); err != nil {
-		t.Fatal(err)
-	}
+	db = reopenStore(t, db, path, opts)
 	checkRank(t, db, all)
 }
 
@@ -573,11 +563,19 @@ func TestUsersRankFailedCommits(t *testing.T) {
 	}
 	all = allDecisions(t, db)
 	checkRank(t, db, all)
+	db = reopenStore(t, db, path, opts)
+	checkRank(t, db, all)
+}
+
+// reopenStore closes db and opens the file at path again with opts.
+func reopenStore(t *testing.T, db *DB, path string, opts Options) *DB {
+	t.Helper()
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if db, err = Open(path, opts); err != nil {
+	db, err := Open(path, opts)
+	if err != nil {
 		t.Fatal(err)
 	}
-	checkRank(t, db, all)
+	return db
 }
