@@ -298,13 +298,7 @@ func TestStringsSurviveFailedCommits(t *testing.T) {
 	if db.strs.size() == 0 {
 		t.Fatal("no strings in the table")
 	}
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
-	db, err = Open(path, Options{ReadOnly: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	db = reopenStore(t, db, path, Options{ReadOnly: true})
 	defer db.Close()
 	for _, w := range want {
 		got, err := db.Get(ctx, w.ID)

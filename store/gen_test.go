@@ -103,3 +103,16 @@ func openTest(tb testing.TB, opts Options) *DB {
 }
 
 func isNotFound(err error) bool { return errors.Is(err, ErrNotFound) }
+
+// reopenStore closes db and opens the file at path again with opts.
+func reopenStore(t *testing.T, db *DB, path string, opts Options) *DB {
+	t.Helper()
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err := Open(path, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db
+}

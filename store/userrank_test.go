@@ -566,16 +566,3 @@ func TestUsersRankFailedCommits(t *testing.T) {
 	db = reopenStore(t, db, path, opts)
 	checkRank(t, db, all)
 }
-
-// reopenStore closes db and opens the file at path again with opts.
-func reopenStore(t *testing.T, db *DB, path string, opts Options) *DB {
-	t.Helper()
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
-	db, err := Open(path, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return db
-}
