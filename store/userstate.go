@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
-	"math"
 	"slices"
 	"strings"
 	"time"
@@ -133,36 +132,11 @@ func appendEv(b []byte, ev int64, k decKey) []byte {
 // mergeByDim appends the user and dimension index entries of the pending
 // decisions as one run.
 func (st *txState) mergeByDim(pend []pendingDec) error {
-	// The entries are built and sorted in a buffer the writer keeps: the
-	// run's blocks are copies of them.
-	srt := &st.w.dimSort
-	srt.buf, srt.ents, srt.limit = srt.buf[:0], srt.ents[:0], math.MaxInt
-	var key, user []byte
-	for i := range pend {
-		p := &pend[i]
-		if p.user != "" {
-			key = appendEv(userRunPrefix(key[:0], p.user), p.ev, p.key)
-			if err := srt.add(key, nil); err != nil {
-				return err
-			}
-		}
-		user = appendLP(user[:0], p.user)
-		for j, v := range p.dims {
-			if v == "" {
-				continue
-			}
-			key = appendEv(dimPrefix(key[:0], DimKinds[j], v), p.ev, p.key)
-			if err := srt.add(key, user); err != nil {
-				return err
-			}
-		}
-	}
-	srt.sort()
-	if err := st.appendRun(srt); err != nil {
+	b := &st.w.dimBatch
+	defer b.reset(maxArena / 8)
+	b.build(pend)
+	if err := st.appendRun(len(b.ents), func(add func(k, v []byte) error) error { return b.each(pend, add) }); err != nil {
 		return fmt.Errorf("dimension index: %w", err)
-	}
-	if cap(srt.buf) > maxArena {
-		srt.buf, srt.ents = nil, nil
 	}
 	return nil
 }

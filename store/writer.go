@@ -43,7 +43,7 @@ type writer struct {
 	wedged   bool
 	arena    []byte        // encoded keys and values of the running transaction
 	contribs []rollContrib // rollup contributions of the running transaction
-	dimSort  sorter        // the dimension entries of a merge
+	dimBatch dimBatch      // the dimension entries of a merge
 	stepBuf  []byte        // entries of a dimension merge step
 	stepOffs []int
 	batch    []*request
