@@ -96,8 +96,9 @@ func (a *app) configPath(cfg config.Config) string {
 	return config.DefaultConfigPath(a.getenv)
 }
 
-// fileLogger logs the collector's warnings next to the database while the
-// dashboard owns the terminal.
+// fileLogger logs the collector's messages next to the database while the
+// dashboard owns the terminal, from info up as `collect` logs by default:
+// rotations, alerts and shadow policy reloads as well as warnings.
 func fileLogger(dbPath string) (*slog.Logger, func(), error) {
 	dir := filepath.Dir(dbPath)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -108,7 +109,7 @@ func fileLogger(dbPath string) (*slog.Logger, func(), error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("open log %s: %w", p, err)
 	}
-	return slog.New(slog.NewTextHandler(f, &slog.HandlerOptions{Level: slog.LevelWarn})), func() { f.Close() }, nil
+	return slog.New(slog.NewTextHandler(f, &slog.HandlerOptions{Level: slog.LevelInfo})), func() { f.Close() }, nil
 }
 
 func (a *app) demoCmd() *cobra.Command {

@@ -54,7 +54,7 @@ func (f *collectorFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.safeeURL, "safee-url", "", "Safe-e base URL (default "+safee.DefaultBaseURL+")")
 	fl.BoolVar(&f.emulator, "emulator", false, "score with the built-in offline emulator instead of Safe-e")
 	fl.StringVar(&f.alerts, "alerts", "", "evaluate the [[alert]] tables of this file instead of the config file's")
-	fl.StringVar(&f.shadow, "shadow-policy", "", "run this policy file in shadow on every new decision (default [policy] shadow; SIGHUP reloads it)")
+	fl.StringVar(&f.shadow, "shadow-policy", "", "run this policy file in shadow on every new decision (default [policy] shadow; collect reloads it on SIGHUP, the dashboard on R)")
 }
 
 // load reads the configuration and applies the collector flags over it;

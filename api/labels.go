@@ -16,6 +16,12 @@ type Writer interface {
 	// Label records labels in the collector's ledger, all or none unless
 	// w.Partial (see LabelWrite).
 	Label(ctx context.Context, w LabelWrite) (LabelResult, error)
+	// ReloadShadowPolicy reads the collector's shadow policy file again
+	// (as SIGHUP does a headless collector's): a file that loads applies
+	// to every decision stored from then on; one that does not keeps the
+	// previous policy, and the answer says why (not an error). A
+	// collector without a shadow policy answers ErrInvalid.
+	ReloadShadowPolicy(ctx context.Context) (ShadowReload, error)
 }
 
 // MaxLabelWriteBody bounds the body of POST /v1/labels (an import of a

@@ -177,6 +177,13 @@ var (
 		call:     Reader.PolicyDiff,
 		federate: federateDiff,
 	})
+	// A reload of the shadow policy is a write with an empty body.
+	opReloadShadow = newOp(op[Writer, reloadQuery, ShadowReload]{
+		name: "ReloadShadowPolicy", route: "policy_shadow_reload", method: http.MethodPost, path: "/v1/policy/shadow/reload",
+		call: func(w Writer, ctx context.Context, _ reloadQuery) (ShadowReload, error) {
+			return w.ReloadShadowPolicy(ctx)
+		},
+	})
 	opHealth = newOp(op[Reader, healthQuery, Health]{
 		name: "Health", route: "health", method: http.MethodGet, path: "/v1/health",
 		call:  func(r Reader, ctx context.Context, _ healthQuery) (Health, error) { return r.Health(ctx) },
@@ -189,7 +196,7 @@ var (
 // beside them (stream_server.go).
 var table = []route{opLatest, opDecision, opRange, opJourney, opUsers, opSearchUsers, opRates, opStats, opHistogram, opWhatIf, opFlips,
 	opExplain, opExplainCounts, opAlerts, opBacktest, opLinks, opLabels, opLabelHistory, opLabelStats, opLabelWhatIf, opLabel,
-	opReplay, opPolicyDiff, opHealth}
+	opReplay, opPolicyDiff, opReloadShadow, opHealth}
 
 // maxList caps the decisions or users one answer carries. A Range page is
 // capped too and says where to go on; Latest, Journey, Flips and Users

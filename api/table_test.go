@@ -110,6 +110,9 @@ func (f *fakeBackend) LabelWhatIf(_ context.Context, q LabelWhatIfQuery) (decisi
 func (f *fakeBackend) Label(_ context.Context, w LabelWrite) (LabelResult, error) {
 	return answer[LabelResult](f, "Label", w)
 }
+func (f *fakeBackend) ReloadShadowPolicy(context.Context) (ShadowReload, error) {
+	return answer[ShadowReload](f, "ReloadShadowPolicy")
+}
 func (f *fakeBackend) Explain(_ context.Context, q ExplainQuery) (Explanation, error) {
 	return answer[Explanation](f, "Explain", q)
 }

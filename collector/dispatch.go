@@ -26,9 +26,10 @@ type dispatcher struct {
 	cool    time.Duration      // breaker: current cooldown
 	probeAt time.Time          // paused: when to try one event
 	probing bool               // a probe is in flight (half-open or paused)
+	out     []completion       // decisions of this step, handed to the completer at its end
 }
 
-func (p *Pipeline) dispatch(ctx context.Context, work chan<- *item, incoming <-chan []*item, results <-chan outcome, done chan<- completion) error {
+func (p *Pipeline) dispatch(ctx context.Context, work chan<- *item, incoming <-chan []*item, results <-chan outcome, done chan<- []completion) error {
 	d := &dispatcher{p: p, users: map[string][]*item{}, busy: map[string]bool{}, cool: p.o.BreakerCooldown, breaker: BreakerClosed}
 	timer := time.NewTimer(0)
 	defer timer.Stop()
@@ -36,8 +37,13 @@ func (p *Pipeline) dispatch(ctx context.Context, work chan<- *item, incoming <-c
 		now := p.o.Now()
 		d.release(now)
 
-		var send chan<- *item
+		// Hand out what idle workers take at once, then wait for whatever
+		// comes first.
 		next, probe := d.candidate(now)
+		for next != nil && d.offer(work, next, probe) {
+			next, probe = d.candidate(now)
+		}
+		var send chan<- *item
 		if next != nil {
 			send = work
 		}
@@ -51,9 +57,32 @@ func (p *Pipeline) dispatch(ctx context.Context, work chan<- *item, incoming <-c
 		case send <- next:
 			d.sent(next, probe)
 		case o := <-results:
-			p.o.Metrics.InFlight.Dec()
-			d.handle(o, done)
+			d.handle(o)
+			// Take the other answers already waiting in the same step.
+			for more := true; more; {
+				select {
+				case o := <-results:
+					d.handle(o)
+				default:
+					more = false
+				}
+			}
 		}
+		if len(d.out) > 0 {
+			done <- d.out
+			d.out = nil
+		}
+	}
+}
+
+// offer sends it to a worker if one is waiting, and reports whether it did.
+func (d *dispatcher) offer(work chan<- *item, it *item, probe bool) bool {
+	select {
+	case work <- it:
+		d.sent(it, probe)
+		return true
+	default:
+		return false
 	}
 }
 
@@ -148,9 +177,10 @@ func (d *dispatcher) nextWake(now time.Time) time.Duration {
 	return wait
 }
 
-// handle applies one worker outcome.
-func (d *dispatcher) handle(o outcome, done chan<- completion) {
+// handle applies one worker outcome; a decision goes to d.out.
+func (d *dispatcher) handle(o outcome) {
 	p := d.p
+	p.o.Metrics.InFlight.Dec()
 	it := o.it
 	delete(d.busy, it.user)
 	d.probing = false
@@ -168,7 +198,7 @@ func (d *dispatcher) handle(o outcome, done chan<- completion) {
 			p.o.Logger.Info("Safe-e accepts the API key again; scoring resumed")
 		}
 		d.advance(it)
-		p.finish(o, done)
+		d.out = append(d.out, p.decide(o))
 	case kind == safee.KindUnauthorized:
 		if !p.paused() {
 			p.o.Logger.Error("Safe-e refused the API key; scoring paused, events kept", "status", o.res.HTTPStatus)

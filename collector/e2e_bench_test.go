@@ -19,6 +19,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+
 	"github.com/riskwatch/riskwatch/safee"
 	"github.com/riskwatch/riskwatch/safee/emulator"
 	"github.com/riskwatch/riskwatch/store"
@@ -73,6 +76,12 @@ func TestEmulatorProcess(t *testing.T) {
 // would be: an emulator sharing the benchmark's process would compete with
 // the code under test for the same scheduler and skew the comparison.
 func emulatorProcess(b *testing.B) string {
+	url, _ := emulatorProcessPID(b)
+	return url
+}
+
+// emulatorProcessPID is emulatorProcess, also returning the process ID.
+func emulatorProcessPID(b *testing.B) (url string, pid int) {
 	b.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestEmulatorProcess$")
 	cmd.Env = append(os.Environ(), envEmulatorProcess+"=1")
@@ -93,7 +102,39 @@ func emulatorProcess(b *testing.B) string {
 		b.Fatalf("emulator process: %v", err)
 	}
 	go func() { _, _ = io.Copy(io.Discard, out) }()
-	return strings.TrimSpace(line)
+	return strings.TrimSpace(line), cmd.Process.Pid
+}
+
+// cpuMeter reports the CPU time per event spent by the benchmark's process
+// (the code under test) and by the emulator's, so that runs on a loaded
+// machine compare by cost and not only by rate.
+type cpuMeter struct {
+	emuPid    int
+	self, emu time.Duration
+	ok        bool
+}
+
+// startCPU resets b's timer and starts measuring.
+func startCPU(b *testing.B, emuPid int) *cpuMeter {
+	m := &cpuMeter{emuPid: emuPid}
+	b.ResetTimer()
+	var ok1, ok2 bool
+	m.self, ok1 = processCPU(0)
+	m.emu, ok2 = processCPU(emuPid)
+	m.ok = ok1 && ok2
+	return m
+}
+
+// stop stops b's timer and reports events/s and the CPU per event.
+func (m *cpuMeter) stop(b *testing.B) {
+	b.StopTimer()
+	self, ok1 := processCPU(0)
+	emu, ok2 := processCPU(m.emuPid)
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+	if m.ok && ok1 && ok2 {
+		b.ReportMetric(float64((self-m.self).Microseconds())/float64(b.N), "cpu-µs/event")
+		b.ReportMetric(float64((emu-m.emu).Microseconds())/float64(b.N), "emu-cpu-µs/event")
+	}
 }
 
 // BenchmarkEndToEnd compares the collector's whole path (file tail → inbox
@@ -105,7 +146,8 @@ func emulatorProcess(b *testing.B) string {
 func BenchmarkEndToEnd(b *testing.B) {
 	b.Run("bare-http", func(b *testing.B) {
 		events := benchEvents(b, b.N)
-		client := testClient(b, emulatorProcess(b), testKey)
+		url, pid := emulatorProcessPID(b)
+		client := testClient(b, url, testKey)
 		parsed := make([]safee.Event, len(events))
 		for i, e := range events {
 			ev, err := safee.ParseEvent(e)
@@ -119,7 +161,7 @@ func BenchmarkEndToEnd(b *testing.B) {
 			next <- i
 		}
 		close(next)
-		b.ResetTimer()
+		cpu := startCPU(b, pid)
 		var wg sync.WaitGroup
 		for range benchConcurrency {
 			wg.Go(func() {
@@ -132,8 +174,7 @@ func BenchmarkEndToEnd(b *testing.B) {
 			})
 		}
 		wg.Wait()
-		b.StopTimer()
-		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+		cpu.stop(b)
 	})
 	b.Run("file-pipeline-store", func(b *testing.B) {
 		events := benchEvents(b, b.N)
@@ -148,12 +189,14 @@ func BenchmarkEndToEnd(b *testing.B) {
 			b.Fatal(err)
 		}
 		defer db.Close()
-		p := NewPipeline(PipelineOptions{DB: db, Scorer: testClient(b, emulatorProcess(b), testKey), Workers: benchConcurrency})
+		url, pid := emulatorProcessPID(b)
+		m := NewMetrics(nil)
+		p := NewPipeline(PipelineOptions{DB: db, Scorer: testClient(b, url, testKey), Workers: benchConcurrency, Metrics: m})
 		src := NewFileSource(FileOptions{Path: path, FromStart: true, Poll: time.Millisecond, Logger: slog.New(slog.DiscardHandler)})
-		in := testIntake(b, db, src.Name(), func(o *IntakeOptions) { o.Notify = p.Notify })
+		in := testIntake(b, db, src.Name(), func(o *IntakeOptions) { o.Notify, o.Metrics = p.Notify, m })
 		ctx, cancel := context.WithCancel(context.Background())
 		var wg sync.WaitGroup
-		b.ResetTimer()
+		cpu := startCPU(b, pid)
 		wg.Go(func() { _ = p.Run(ctx) })
 		wg.Go(func() { _ = src.Run(ctx, in) })
 		for {
@@ -166,10 +209,10 @@ func BenchmarkEndToEnd(b *testing.B) {
 			}
 			time.Sleep(time.Millisecond)
 		}
-		b.StopTimer()
+		cpu.stop(b)
 		cancel()
 		wg.Wait()
-		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+		reportGroups(b, m)
 	})
 	// The same events from a topic of 4 partitions, keyed by user, of an
 	// in-process kfake cluster (which shares the benchmark's CPU, as the
@@ -193,12 +236,13 @@ func BenchmarkEndToEnd(b *testing.B) {
 			b.Fatal(err)
 		}
 		defer db.Close()
-		p := NewPipeline(PipelineOptions{DB: db, Scorer: testClient(b, emulatorProcess(b), testKey), Workers: benchConcurrency})
+		url, pid := emulatorProcessPID(b)
+		p := NewPipeline(PipelineOptions{DB: db, Scorer: testClient(b, url, testKey), Workers: benchConcurrency})
 		src := NewKafkaSource(KafkaOptions{Brokers: c.ListenAddrs(), Topic: kafkaTopic, Group: "bench", Logger: slog.New(slog.DiscardHandler)})
 		in := testIntake(b, db, src.Name(), func(o *IntakeOptions) { o.Notify = p.Notify })
 		ctx, cancel := context.WithCancel(context.Background())
 		var wg sync.WaitGroup
-		b.ResetTimer()
+		cpu := startCPU(b, pid)
 		wg.Go(func() { _ = p.Run(ctx) })
 		wg.Go(func() { _ = src.Run(ctx, in) })
 		for {
@@ -211,11 +255,24 @@ func BenchmarkEndToEnd(b *testing.B) {
 			}
 			time.Sleep(time.Millisecond)
 		}
-		b.StopTimer()
+		cpu.stop(b)
 		cancel()
 		wg.Wait()
-		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 	})
+}
+
+// reportGroups reports the mean number of events per enqueue and per
+// complete commit, as m's commit latency histograms counted them.
+func reportGroups(b *testing.B, m *Metrics) {
+	for _, op := range []string{"enqueue", "complete"} {
+		var out dto.Metric
+		if err := m.CommitLatency.WithLabelValues(op).(prometheus.Histogram).Write(&out); err != nil {
+			b.Fatal(err)
+		}
+		if n := out.GetHistogram().GetSampleCount(); n > 0 {
+			b.ReportMetric(float64(b.N)/float64(n), "events/"+op)
+		}
+	}
 }
 
 // BenchmarkProxyAddedLatency measures what the Safe-e-compatible proxy adds

@@ -60,7 +60,16 @@ func recountKnown(q policy.Query, d *decision.Decision, ks []known) int {
 // included; each group is stored after it is fed. Every answer to every
 // query of the 10-rule policy is checked against a recount over every
 // decision stored or fed before.
-func TestLiveWindowIsBruteForce(t *testing.T) {
+func TestLiveWindowIsBruteForce(t *testing.T) { checkLiveWindow(t, 0) }
+
+// TestLiveWindowCappedIsBruteForce: the same with memory bounded to a few
+// hundred entries, so that memory forgets most of every window and the
+// store answers for it: the answers stay the recount's.
+func TestLiveWindowCappedIsBruteForce(t *testing.T) { checkLiveWindow(t, 400) }
+
+// checkLiveWindow runs TestLiveWindowIsBruteForce with memory bounded to
+// max entries (0: none).
+func checkLiveWindow(t *testing.T, max int) {
 	n := 3000
 	if raceEnabled {
 		n = 1500
@@ -92,7 +101,7 @@ func TestLiveWindowIsBruteForce(t *testing.T) {
 	}
 
 	ctx := context.Background()
-	lv, err := NewLiveVelocity(ctx, db, p, ds[split].EventTime)
+	lv, err := NewLiveVelocity(ctx, db, p, ds[split].EventTime, max)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,6 +145,12 @@ func TestLiveWindowIsBruteForce(t *testing.T) {
 			ks = append(ks, knownOf(d))
 		}
 		storeDecisions(t, db, group)
+		if max > 0 && lv.w.Len() > max+len(group) {
+			t.Fatalf("memory holds %d entries, bound %d", lv.w.Len(), max)
+		}
+	}
+	if max > 0 && !lv.floor.After(ds[len(ds)-1].EventTime.Add(-p.MaxWindow())) {
+		t.Errorf("floor %s: memory was not trimmed within the longest window", lv.floor)
 	}
 	for _, q := range p.Queries() {
 		if nonzero[q] == 0 {

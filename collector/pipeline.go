@@ -207,7 +207,11 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	incoming := make(chan []*item, 1)
 	work := make(chan *item)
 	results := make(chan outcome, p.o.Workers)
-	done := make(chan completion, p.o.Window)
+	// done carries decisions to the completer in slices, one per
+	// dispatcher step, so a handoff costs once per group, not per event.
+	// Each holds at least one of the at most Window events, so a send
+	// never blocks.
+	done := make(chan []completion, p.o.Window)
 
 	var wg sync.WaitGroup
 	for range p.o.Workers {
@@ -222,13 +226,17 @@ func (p *Pipeline) Run(ctx context.Context) error {
 
 	close(work)
 	go func() { wg.Wait(); close(results) }()
+	var rest []completion
 	for o := range results {
 		// Calls that finished while stopping are kept if they have an
 		// answer; canceled ones stay in the inbox.
 		p.o.Metrics.InFlight.Dec()
 		if final(o.err) {
-			p.finish(o, done)
+			rest = append(rest, p.decide(o))
 		}
+	}
+	if len(rest) > 0 {
+		done <- rest
 	}
 	lwg.Wait()
 	close(done)
@@ -245,7 +253,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 // up), it reads from the start of the inbox again: an event still there
 // then was skipped (a commit that never succeeded) and is scored again
 // rather than left until a restart.
-func (p *Pipeline) load(ctx context.Context, slots chan struct{}, incoming chan<- []*item, done chan<- completion) {
+func (p *Pipeline) load(ctx context.Context, slots chan struct{}, incoming chan<- []*item, done chan<- []completion) {
 	var cursor uint64
 	poll := time.NewTimer(p.o.Poll)
 	defer poll.Stop()
@@ -298,11 +306,12 @@ func (p *Pipeline) load(ctx context.Context, slots chan struct{}, incoming chan<
 			<-slots
 		}
 		batch := make([]*item, 0, len(items))
+		var bad []completion
 		for _, in := range items {
 			cursor = in.Seq
 			ev, err := safee.ParseEvent(in.Body)
 			if err != nil {
-				done <- completion{seq: in.Seq, d: unparseableDecision(in.InboxEvent, err)}
+				bad = append(bad, completion{seq: in.Seq, d: unparseableDecision(in.InboxEvent, err)})
 				continue
 			}
 			it := &item{in: in, ev: ev, user: ev.UserID}
@@ -310,6 +319,9 @@ func (p *Pipeline) load(ctx context.Context, slots chan struct{}, incoming chan<
 				it.user = fmt.Sprintf("\x00seq:%d", in.Seq)
 			}
 			batch = append(batch, it)
+		}
+		if len(bad) > 0 {
+			done <- bad
 		}
 		select {
 		case incoming <- batch:
@@ -337,39 +349,61 @@ func (p *Pipeline) worker(ctx context.Context, work <-chan *item, results chan<-
 	}
 }
 
-// finish turns an outcome into a decision for the completer.
-func (p *Pipeline) finish(o outcome, done chan<- completion) {
-	done <- completion{seq: o.it.in.Seq, d: newDecision(o.it.in.InboxEvent, o.it.ev, o.res, o.err)}
+// decide turns a final outcome into a decision for the completer.
+func (p *Pipeline) decide(o outcome) completion {
+	return completion{seq: o.it.in.Seq, d: newDecision(o.it.in.InboxEvent, o.it.ev, o.res, o.err)}
 }
 
 // completer commits decisions in groups and publishes them. Commit errors
 // are retried until the store recovers (see commit): the events are still
 // in the inbox, so nothing is lost, and the store's idempotence makes a
 // retried group safe.
-func (p *Pipeline) completer(ctx context.Context, done <-chan completion, slots <-chan struct{}) {
-	batch := make([]store.Result, 0, completeGroup)
-	linger := time.NewTimer(completeLinger)
-	linger.Stop()
-	for c := range done {
-		batch = append(batch[:0], store.Result{Seq: c.seq, Decision: c.d})
-		// Gather up to completeGroup decisions or completeLinger, whichever
-		// comes first: every commit rewrites the rollup and index pages it
-		// touches, so larger groups cost far less per decision. Nothing
-		// waits on these commits but the inbox.
-		linger.Reset(completeLinger)
+func (p *Pipeline) completer(ctx context.Context, done <-chan []completion, slots <-chan struct{}) {
+	var batch []store.Result
+	idle := time.NewTimer(completeIdle)
+	idle.Stop()
+	add := func(cs []completion) {
+		for _, c := range cs {
+			batch = append(batch, store.Result{Seq: c.seq, Decision: c.d})
+		}
+	}
+	for cs := range done {
+		batch = batch[:0]
+		add(cs)
+		deadline := time.Now().Add(completeLinger)
+		// Gather while decisions keep coming, up to completeGroup of them or
+		// completeLinger, and stop after a pause of completeIdle: every
+		// commit rewrites the rollup and index pages it touches, so under
+		// load larger groups cost far less per decision, while a lone
+		// decision waits no longer than completeIdle. Nothing waits on these
+		// commits but the inbox.
 	gather:
-		for len(batch) < cap(batch) {
+		for len(batch) < completeGroup {
 			select {
-			case c, ok := <-done:
+			case cs, ok := <-done:
 				if !ok {
 					break gather
 				}
-				batch = append(batch, store.Result{Seq: c.seq, Decision: c.d})
-			case <-linger.C:
+				add(cs)
+				continue
+			default:
+			}
+			wait := min(completeIdle, time.Until(deadline))
+			if wait <= 0 {
+				break
+			}
+			idle.Reset(wait)
+			select {
+			case cs, ok := <-done:
+				idle.Stop()
+				if !ok {
+					break gather
+				}
+				add(cs)
+			case <-idle.C:
 				break gather
 			}
 		}
-		linger.Stop()
 		p.commit(ctx, batch)
 		for range batch {
 			<-slots
@@ -377,11 +411,14 @@ func (p *Pipeline) completer(ctx context.Context, done <-chan completion, slots 
 	}
 }
 
-// The completer's group: at most this many decisions per commit, gathered
-// for at most this long.
+// The completer's group: about completeGroup decisions per commit (it may
+// pass it by the last handoff's size),
+// gathered for at most completeLinger, ended early by a pause of
+// completeIdle between decisions.
 const (
 	completeGroup  = 1000
-	completeLinger = 5 * time.Millisecond
+	completeLinger = 50 * time.Millisecond
+	completeIdle   = 5 * time.Millisecond
 )
 
 // commit stores a group, retrying with backoff while the store fails (a

@@ -20,16 +20,31 @@ import (
 // decision is evaluated before it is stored, and its ShadowAction and
 // ShadowRule are stored with it. Velocity comes from a LiveVelocity: the
 // recent decisions in memory, filled from the store when the policy is
-// loaded and fed each decision as it is evaluated, so a decision sees what
-// a replay would: every decision stored, or being stored, with an earlier
-// event time. Error decisions count in velocity, as in replay. Reload
+// loaded and fed each decision as it is evaluated (an event once, by its
+// event_id). Error decisions count in velocity, as in replay. Reload
 // reads the file again; a file that does not compile keeps the previous
 // policy. It is safe for concurrent use: evaluations take turns.
+//
+// What a live decision cannot see: each commit group is evaluated in
+// event-time order, groups in the order they commit, so a decision counts
+// exactly the decisions evaluated before it with an earlier event time
+// (stored before, or earlier in its own group). A replay counts every
+// stored decision with an earlier event time. The two differ only for a
+// decision d reached by a latecomer: a decision x with an earlier event
+// time, in d's window and with d's key value for one of its queries, that
+// is evaluated after d because it was scored in a later group (concurrent
+// workers finishing out of order across a group's edge, or an event that
+// arrived late). Then each of d's answers is lower than replay's by at
+// most the number of its latecomers, and d's action may differ. With one
+// worker and events arriving in event-time order there are none, and the
+// shadow equals replay (TestShadowDiffersFromReplayOnlyByLatecomers,
+// TestShadowIsStoredAndAgreesWithReplay).
 type Shadow struct {
 	path   string
 	db     *store.DB
 	logger *slog.Logger
 	now    func() time.Time
+	max    int // the live velocity's bound (0: none)
 
 	mu    sync.Mutex
 	p     *policy.Policy
@@ -44,10 +59,10 @@ type Shadow struct {
 const fillTimeout = time.Minute
 
 // prepare makes the live velocity and evaluator of p.
-func prepare(db *store.DB, p *policy.Policy, now time.Time) (*LiveVelocity, *policy.Evaluator, error) {
+func (s *Shadow) prepare(p *policy.Policy, now time.Time) (*LiveVelocity, *policy.Evaluator, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), fillTimeout)
 	defer cancel()
-	live, err := NewLiveVelocity(ctx, db, p, now)
+	live, err := NewLiveVelocity(ctx, s.db, p, now, s.max)
 	if err != nil {
 		return nil, nil, fmt.Errorf("policy %s: %w", p.Name(), err)
 	}
@@ -69,21 +84,57 @@ func load(path string) (*policy.Policy, string, error) {
 	return p, string(text), err
 }
 
-// LoadShadow loads the shadow policy at path; a file that does not load
-// is an error (there is no previous policy to keep).
+// ShadowOptions configures a Shadow. Zero values take the defaults noted.
+type ShadowOptions struct {
+	Logger *slog.Logger     // default: discard
+	Now    func() time.Time // default time.Now
+	// MaxLive bounds the live velocity's memory, in entries: one per
+	// recent decision and key a query groups by (6 per decision for the
+	// 10-rule test policy), about 40 bytes each plus the strings they
+	// keep, besides an event ID hash per decision (default
+	// DefaultMaxLive, negative: no bound). Past it the oldest are
+	// forgotten and the queries whose windows reach back to them are
+	// answered from the store's indexes: the same answers, at the cost of
+	// index reads per decision.
+	MaxLive int
+}
+
+// DefaultMaxLive is the default ShadowOptions.MaxLive: 200-300 MB. At 6
+// entries a decision it holds about 700k decisions, 12 minutes at 1k
+// decisions a second: a policy with hour-long windows on a busy collector
+// answers those from the store.
+const DefaultMaxLive = 4 << 20
+
+// LoadShadow loads the shadow policy at path with the default options but
+// logger and now (nil: time.Now).
 func LoadShadow(path string, db *store.DB, logger *slog.Logger, now func() time.Time) (*Shadow, error) {
+	return NewShadow(path, db, ShadowOptions{Logger: logger, Now: now})
+}
+
+// NewShadow loads the shadow policy at path; a file that does not load is
+// an error (there is no previous policy to keep).
+func NewShadow(path string, db *store.DB, o ShadowOptions) (*Shadow, error) {
 	p, text, err := load(path)
 	if err != nil {
 		return nil, err
 	}
-	if now == nil {
-		now = time.Now
+	if o.Now == nil {
+		o.Now = time.Now
 	}
-	live, ev, err := prepare(db, p, now())
-	if err != nil {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	switch {
+	case o.MaxLive == 0:
+		o.MaxLive = DefaultMaxLive
+	case o.MaxLive < 0:
+		o.MaxLive = 0
+	}
+	now := o.Now
+	s := &Shadow{path: path, db: db, logger: o.Logger, now: now, max: o.MaxLive, p: p, text: text}
+	if s.live, s.ev, err = s.prepare(p, now()); err != nil {
 		return nil, err
 	}
-	s := &Shadow{path: path, db: db, logger: logger, now: now, p: p, text: text, live: live, ev: ev}
 	s.state = api.ShadowHealth{File: path, Rules: len(p.Rules()), LoadedAt: now()}
 	return s, nil
 }
@@ -92,6 +143,14 @@ func LoadShadow(path string, db *store.DB, logger *slog.Logger, now func() time.
 // decision stored from then on; on failure the previous one stays, and
 // the error is logged and kept for Health.
 func (s *Shadow) Reload() error {
+	_, _, err := s.reload()
+	return err
+}
+
+// reload is Reload that also returns the state and text of the policy in
+// force after the attempt, read under the lock of the switch, so that a
+// concurrent reload cannot mix its answer with this one's.
+func (s *Shadow) reload() (api.ShadowHealth, string, error) {
 	p, text, err := load(s.path)
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -101,17 +160,17 @@ func (s *Shadow) Reload() error {
 		// Under the lock: no decision is evaluated between the fill and
 		// the switch. (A group evaluated before and still being committed
 		// during the fill is missed by the new policy's velocity.)
-		live, ev, err = prepare(s.db, p, s.now())
+		live, ev, err = s.prepare(p, s.now())
 	}
 	if err != nil {
 		s.state.Error, s.state.ErrorAt = err.Error(), s.now()
 		s.logger.Error("shadow policy not reloaded; the previous one stays", "file", s.path, "err", err)
-		return err
+		return s.state, s.text, err
 	}
 	s.p, s.text, s.live, s.ev = p, text, live, ev
 	s.state = api.ShadowHealth{File: s.path, Rules: len(p.Rules()), LoadedAt: s.now()}
 	s.logger.Info("shadow policy reloaded", "file", s.path, "rules", len(p.Rules()))
-	return nil
+	return s.state, s.text, nil
 }
 
 // Text returns the file's name and the text of the policy in force.

@@ -2,6 +2,7 @@ package policy
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
@@ -27,9 +28,14 @@ func (w *Window) Insert(d *decision.Decision) error {
 		return w.Add(d)
 	}
 	var vals [numKeys]string
-	for _, k := range w.need {
-		vals[k] = w.value(k, d)
+	if d == w.cur {
+		vals = w.curVals
+	} else {
+		for _, k := range w.need {
+			vals[k] = w.value(k, d)
+		}
 	}
+	w.cur = nil
 	for _, ki := range w.keys {
 		if ki == nil || vals[ki.key] == "" || t < ki.limit {
 			continue
@@ -81,11 +87,22 @@ func (ki *keyIndex) insert(t int64, vals *[numKeys]string) {
 	ki.fifo = append(ki.fifo, fifoEntry{t, s})
 }
 
+// Forget drops the key values Lookup computed for a decision that will
+// not be inserted.
+func (w *Window) Forget() { w.cur = nil }
+
 // Lookup answers q for d like Answer, in any order: for a decision earlier
 // than the latest added it counts what is held in [t-window, t), and
 // returns ErrNotHeld when part of that range is forgotten already (see
 // Retain).
+//
+// The first Lookup for a decision computes all its key values, for its
+// other answers and its Insert: d must not change until it is inserted
+// (or another decision is looked up, or Forget is called).
 func (w *Window) Lookup(q Query, d *decision.Decision) (int, error) {
+	if d != w.cur {
+		w.prepare(d)
+	}
 	t := d.EventTime.UnixNano()
 	if !w.added || t >= w.last {
 		return w.Answer(q, d)
@@ -99,7 +116,7 @@ func (w *Window) Lookup(q Query, d *decision.Decision) (int, error) {
 	if from < ki.limit {
 		return 0, fmt.Errorf("%s at %s: %w", q, d.EventTime.UTC().Format(time.RFC3339Nano), ErrNotHeld)
 	}
-	v := w.value(ki.key, d)
+	v := w.curVals[ki.key]
 	if v == "" {
 		return 0, nil
 	}
@@ -159,4 +176,41 @@ func (w *Window) Lookup(q Query, d *decision.Decision) (int, error) {
 		}
 	}
 	return len(seen), nil
+}
+
+// Trim bounds memory: when more than bound entries are held it forgets
+// the oldest, over every key, until at most bound*3/4 are (so that a Window at
+// its bound does not trim on every decision). It returns the time before
+// which it forgot entries (the zero time when it forgot none): from then
+// on Lookup returns ErrNotHeld for a window reaching before it and Insert
+// drops decisions before it; Answer does not check, so its caller must
+// not ask it about such windows.
+func (w *Window) Trim(bound int) time.Time {
+	if bound <= 0 || w.held <= bound {
+		return time.Time{}
+	}
+	target, limit := bound-bound/4, int64(math.MinInt64)
+	for w.held > target {
+		oldest, any := int64(math.MaxInt64), false
+		for _, ki := range w.keys {
+			if ki != nil && ki.fhead < len(ki.fifo) {
+				oldest, any = min(oldest, ki.fifo[ki.fhead].t), true
+			}
+		}
+		if !any {
+			break
+		}
+		// Forget in steps of a sixteenth of the time held: a few passes
+		// over the keys, at most a sixteenth more than needed.
+		limit = oldest + max(1, (w.last-oldest)/16)
+		for _, ki := range w.keys {
+			if ki != nil {
+				w.held -= ki.evict(limit)
+			}
+		}
+	}
+	if limit == math.MinInt64 {
+		return time.Time{}
+	}
+	return time.Unix(0, limit)
 }

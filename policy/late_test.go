@@ -85,3 +85,60 @@ func TestWindowInsertIsBruteForce(t *testing.T) {
 		t.Errorf("%d answers, %d not held: the test should see both, mostly answers", answered, missing)
 	}
 }
+
+// TestWindowTrimIsBruteForce feeds decisions in order with Trim bounding
+// memory to a few hundred entries: the committed entries stay within
+// the bound, the time Trim returns never goes back, and every answer for
+// a window from that time on equals a recount.
+func TestWindowTrimIsBruteForce(t *testing.T) {
+	ds := newSynth(6).decisions(2000)
+	p := mustParse(t, tenRules)
+	w := NewWindow(p.Queries()...)
+	const bound = 300
+	var held []*decision.Decision
+	var floor time.Time
+	answered, missing, trims := 0, 0, 0
+	for i := range ds {
+		d := &ds[i]
+		for _, q := range p.Queries() {
+			n, err := w.Lookup(q, d)
+			reaches := d.EventTime.Add(-q.Window).Before(floor)
+			if errors.Is(err, ErrNotHeld) {
+				missing++
+				continue
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if reaches {
+				// Answer does not check: the caller must not ask (see
+				// Trim), and LiveVelocity does not.
+				missing++
+				continue
+			}
+			if want := recount(q, d, held); n != want {
+				t.Fatalf("decision %d at %s (floor %s): %s = %d, recount %d", i, d.EventTime, floor, q, n, want)
+			}
+			answered++
+		}
+		if err := w.Insert(d); err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, d)
+		if f := w.Trim(bound); !f.IsZero() {
+			if f.Before(floor) {
+				t.Fatalf("the floor went back from %s to %s", floor, f)
+			}
+			floor = f
+			trims++
+		}
+		// The decisions at the latest time are not committed yet.
+		if w.held > bound {
+			t.Fatalf("%d entries held, bound %d", w.held, bound)
+		}
+	}
+	t.Logf("%d trims, %d answers, %d reaching before the floor", trims, answered, missing)
+	if trims == 0 || answered == 0 || missing == 0 {
+		t.Errorf("%d trims, %d answers, %d reaching before the floor: the test does not exercise Trim", trims, answered, missing)
+	}
+}

@@ -10,7 +10,9 @@ import (
 // The stored values are hand-rolled binary records: a version byte, then
 // fields in a fixed order, integers as varints, strings and byte slices with
 // a uvarint length prefix, floats as 8 little-endian bytes, times as a
-// presence byte, varint seconds and uvarint nanoseconds. Decoders never
+// presence byte, varint seconds and uvarint nanoseconds. Records of newer
+// versions also name strings by their ID in the store's string table
+// (strtab.go) and pack numbers tighter (decisionv4.go). Decoders never
 // alias their input, since it is bbolt memory valid only inside a
 // transaction.
 
@@ -94,6 +96,25 @@ func (d *decoder) view() []byte {
 }
 
 func (d *decoder) str() string { return string(d.view()) }
+
+// list reads a count and that many strings with elem; nil when the count
+// is 0. A count larger than the bytes left is corrupt (every string takes
+// at least one byte), so a damaged count never allocates.
+func (d *decoder) list(elem func() string) []string {
+	n := d.uvarint()
+	if n == 0 {
+		return nil
+	}
+	if n > uint64(len(d.b)) {
+		d.fail()
+		return nil
+	}
+	out := make([]string, n)
+	for i := range out {
+		out[i] = elem()
+	}
+	return out
+}
 
 // bytes returns a copy of the next length-prefixed field; nil when empty.
 func (d *decoder) bytes() []byte {

@@ -147,14 +147,14 @@ func FuzzDecodeDecision(f *testing.F) {
 		if i == 1 {
 			d.ShadowAction, d.ShadowRule = decision.ActionDeny, "stuffing ip"
 		}
-		for _, enc := range [][]byte{encodeDecision(nil, &d, nil), encodeDecisionV1(nil, &d)} {
+		for _, enc := range [][]byte{encodeDecision(nil, &d, nil, nil), encodeDecisionV1(nil, &d)} {
 			f.Add(enc)
 			f.Add(enc[:len(enc)/2])
 			f.Add(enc[:len(enc)-1])
 		}
 		// Records of versions 2 and 3 with tail fields this release does
 		// not know.
-		f.Add(append(encodeDecision(nil, &d, nil), 7, 3, 'a', 'b', 'c', 200, 0))
+		f.Add(append(encodeDecision(nil, &d, nil, nil), 7, 3, 'a', 'b', 'c', 200, 0))
 		f.Add(append(encodeDecisionV2(&d), 7, 3, 'a', 'b', 'c', 200, 0))
 	}
 	f.Add([]byte{})
@@ -167,14 +167,14 @@ func FuzzDecodeDecision(f *testing.F) {
 		peekUser(val)
 		_, ev, peekErr := peekEvent(key, val)
 		var d decision.Decision
-		if err := decodeDecision(key[:], val, &d, &rawCodec{}); err != nil {
+		if err := decodeDecision(key[:], val, &d, recCodec{raw: &rawCodec{}}); err != nil {
 			return
 		}
 		if peekErr != nil || ev != clampNanos(d.EventTime) {
 			t.Fatalf("peekEvent = %d, %v; the decoder says %s", ev, peekErr, d.EventTime)
 		}
 		var again decision.Decision
-		if err := decodeDecision(key[:], encodeDecision(nil, &d, nil), &again, &rawCodec{}); err != nil {
+		if err := decodeDecision(key[:], encodeDecision(nil, &d, nil, nil), &again, recCodec{raw: &rawCodec{}}); err != nil {
 			t.Fatalf("re-encoded decision does not decode: %v", err)
 		}
 		if fmt.Sprint(again) != fmt.Sprint(d) {
@@ -197,7 +197,7 @@ func TestDecodeRound1Decision(t *testing.T) {
 	} {
 		d.EventTime = c.raw
 		var got decision.Decision
-		if err := decodeDecision(k[:], encodeDecisionV1(nil, &d), &got, &rawCodec{}); err != nil {
+		if err := decodeDecision(k[:], encodeDecisionV1(nil, &d), &got, recCodec{raw: &rawCodec{}}); err != nil {
 			t.Fatal(err)
 		}
 		if !got.EventTime.Equal(c.want) || got.ClockSkew != c.skew || got.ShadowAction != "" || !bytes.Equal(got.Request, d.Request) {
@@ -210,7 +210,7 @@ func TestDecodeRound1Decision(t *testing.T) {
 	// Without a received time either, the stored time stands in.
 	d.EventTime, d.ReceivedAt = time.Time{}, time.Time{}
 	var got decision.Decision
-	if err := decodeDecision(k[:], encodeDecisionV1(nil, &d), &got, nil); err != nil || !got.EventTime.Equal(k.time()) {
+	if err := decodeDecision(k[:], encodeDecisionV1(nil, &d), &got, recCodec{}); err != nil || !got.EventTime.Equal(k.time()) {
 		t.Errorf("event time %s, want the stored %s (%v)", got.EventTime, k.time(), err)
 	}
 }

@@ -67,10 +67,14 @@ func (db *DB) Complete(ctx context.Context, results []Result) ([]decision.Decisi
 		if d.ShadowAction != "" && d.ShadowAction.Index() < 0 {
 			return nil, fmt.Errorf("complete: result %d (event %q): unknown shadow action %q", i, d.EventID, d.ShadowAction)
 		}
-		prep[i] = prepare(d, now, ua, db.raw)
+		prep[i] = prepare(d, now, ua, db.raw, db.strs)
 	}
+	strs := db.strs.size() // every string the records name
 	out := make([]decision.Decision, len(results))
 	err := db.submit(ctx, len(results), func(st *txState) error {
+		if err := db.strs.persist(st.tx, strs); err != nil {
+			return fmt.Errorf("complete: %w", err)
+		}
 		for i := range results {
 			if err := st.complete(&results[i], &prep[i], &out[i]); err != nil {
 				return fmt.Errorf("complete event %q: %w", results[i].Decision.EventID, err)
@@ -102,9 +106,10 @@ type prepared struct {
 }
 
 // prepare normalises d's event time as Complete describes (now is the
-// store's clock) and encodes d, compressing its raw bodies with raw; ua
+// store's clock) and encodes d, compressing its raw bodies with raw and
+// naming its repeating strings by their IDs in strs; ua
 // remembers the user agents' families.
-func prepare(d *decision.Decision, now time.Time, ua uaFamilies, raw *rawCodec) prepared {
+func prepare(d *decision.Decision, now time.Time, ua uaFamilies, raw *rawCodec, strs *strTab) prepared {
 	n := *d
 	if n.EventTime.IsZero() {
 		n.EventTime = n.ReceivedAt
@@ -112,7 +117,7 @@ func prepare(d *decision.Decision, now time.Time, ua uaFamilies, raw *rawCodec) 
 	if n.EventTime.Sub(now) > decision.MaxClockSkew {
 		n.EventTime, n.ClockSkew = now, true
 	}
-	p := prepared{val: encodeDecision(nil, &n, raw), ek: eventKey(d.EventID), ev: clampNanos(n.EventTime), skew: n.ClockSkew}
+	p := prepared{val: encodeDecision(nil, &n, raw, strs), ek: eventKey(d.EventID), ev: clampNanos(n.EventTime), skew: n.ClockSkew}
 	p.pend = pendingDec{user: indexPart(d.UserID), f: fieldsOf(d)}
 	dimValues(d, &p.pend.dims)
 	p.dims = dimValsOf(d, ua)
@@ -134,7 +139,7 @@ func (st *txState) complete(r *Result, p *prepared, out *decision.Decision) erro
 		if v == nil {
 			return fmt.Errorf("event index names missing decision %x", cur)
 		}
-		return decodeDecision(cur, v, out, st.w.db.raw)
+		return decodeDecision(cur, v, out, st.w.db.whole())
 	case 8:
 		if err := st.dropInbox(readU64(cur), p.ek); err != nil {
 			return err

@@ -108,6 +108,8 @@ type DB struct {
 	// dictionaries (nil when read-only).
 	raw   *rawCodec
 	train *trainer
+	// strs is the string table decision records name strings in.
+	strs *strTab
 
 	// mu guards closed against the send in submit; Close takes it for
 	// writing once, so a submit either reaches the writer or sees closed.
@@ -203,7 +205,13 @@ func Open(path string, opts Options) (*DB, error) {
 		_ = bdb.Close()
 		return nil, err
 	}
-	if err := db.view(func(tx *bolt.Tx) error { db.raw, err = newRawCodec(tx); return err }); err != nil {
+	if err := db.view(func(tx *bolt.Tx) error {
+		if db.raw, err = newRawCodec(tx); err != nil {
+			return err
+		}
+		db.strs, err = loadStrTab(tx)
+		return err
+	}); err != nil {
 		_ = bdb.Close()
 		return nil, fmt.Errorf("open store %s: %w: %v", path, ErrCorrupt, err)
 	}

@@ -50,6 +50,7 @@ func migDimRollups2(m *migrator, pos []byte) error {
 			var d decision.Decision
 			ua := uaFamilies{}
 			decisions := tx.Bucket(bktDecisions)
+			codec := txCodec(tx)
 			c := tx.Bucket(bktByTime).Cursor()
 			k, _ := c.Seek(next[:])
 			for ; k != nil && n < m.opts.migrateChunk; k, _ = c.Next() {
@@ -62,7 +63,7 @@ func migDimRollups2(m *migrator, pos []byte) error {
 				if v == nil {
 					return nil, false, errRecord
 				}
-				if err := decodeDecision(dk[:], v, &d, nil); err != nil {
+				if err := decodeDecision(dk[:], v, &d, codec); err != nil {
 					return nil, false, err
 				}
 				dv := dimValsOf(&d, ua)

@@ -193,13 +193,14 @@ func walkDimPeriod(ctx context.Context, tx *bolt.Tx, from, to time.Time, mask ac
 		}
 		decisions := tx.Bucket(bktDecisions)
 		var d decision.Decision
+		codec := txCodec(tx)
 		return walkTime(ctx, tx, evRangeOf(a, b), func(e evKey) (bool, error) {
 			k := e.dec()
 			v := decisions.Get(k[:])
 			if v == nil {
 				return false, fmt.Errorf("time index names missing decision %s", k.id())
 			}
-			if err := decodeDecision(k[:], v, &d, nil); err != nil {
+			if err := decodeDecision(k[:], v, &d, codec); err != nil {
 				return false, err
 			}
 			if mask.has(d.Action.Index()) {

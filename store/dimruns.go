@@ -24,8 +24,7 @@ import (
 //
 // Layout: a run is a sequence of blocks; a block's key is the 8-byte
 // big-endian run ID and the block's first entry key, its value the
-// entries back to back, each uvarint(len key) key uvarint(len value)
-// value, in key order. bktMeta's dim_state lists the live runs, the run
+// entries in key order (front-coded, see dimblock.go). bktMeta's dim_state lists the live runs, the run
 // being merged into, the runs whose blocks are still to delete, and the
 // retention tombstones: Retain does not touch the runs; it records that
 // every entry up to an event key, of a decision stored up to a decision
@@ -212,50 +211,13 @@ func (s *dimState) addTomb(t dimTomb) {
 	s.tombs = append(s.tombs, t)
 }
 
-// blockWriter cuts a run's sorted entries into blocks and hands each to put
-// (which must copy what it keeps).
-type blockWriter struct {
-	id    uint64
-	size  int
-	buf   []byte
-	first []byte
-	key   []byte
-	n     uint64
-	put   func(k, v []byte) error
-}
-
-func (w *blockWriter) add(k, v []byte) error {
-	if len(w.buf) == 0 {
-		w.first = append(w.first[:0], k...)
-	}
-	w.buf = binary.AppendUvarint(w.buf, uint64(len(k)))
-	w.buf = append(w.buf, k...)
-	w.buf = binary.AppendUvarint(w.buf, uint64(len(v)))
-	w.buf = append(w.buf, v...)
-	w.n++
-	if len(w.buf) >= w.size {
-		return w.flush()
-	}
-	return nil
-}
-
-func (w *blockWriter) flush() error {
-	if len(w.buf) == 0 {
-		return nil
-	}
-	w.key = append(binary.BigEndian.AppendUint64(w.key[:0], w.id), w.first...)
-	err := w.put(w.key, w.buf)
-	w.buf = w.buf[:0]
-	return err
-}
-
 // runIter reads one run's entries in key order, or in reverse, from a
 // bbolt cursor of its own (the entries are bbolt memory, valid in the
 // transaction).
 type runIter struct {
 	c   *bolt.Cursor
 	id  [8]byte
-	blk []byte // the rest of the current block (forward)
+	blk blockReader // the current block (forward)
 	// rev holds the current block's entries (key, value, key, value...)
 	// when reading in reverse; the current entry is the last one.
 	rev  [][]byte
@@ -300,7 +262,7 @@ func (it *runIter) seek(target []byte) {
 		it.k = nil
 		return
 	}
-	it.blk = v
+	it.blk.reset(v)
 	for it.next(); it.k != nil && bytes.Compare(it.k, target) < 0; it.next() {
 	}
 }
@@ -330,9 +292,9 @@ func (it *runIter) seekBefore(target []byte) {
 // load decodes block v for reading in reverse.
 func (it *runIter) load(v []byte) {
 	it.rev = it.rev[:0]
-	r := decoder{b: v}
-	for len(r.b) > 0 && r.err == nil {
-		it.rev = append(it.rev, r.view(), r.view())
+	var r blockReader
+	for r.reset(v); r.next(); {
+		it.rev = append(it.rev, r.k, r.v)
 	}
 	if r.err != nil {
 		it.k, it.err = nil, fmt.Errorf("dimension index run %x: %w", it.id, errRecord)
@@ -341,22 +303,19 @@ func (it *runIter) load(v []byte) {
 
 // next moves to the next entry.
 func (it *runIter) next() {
-	for len(it.blk) == 0 {
+	for !it.blk.more() {
 		k, v := it.c.Next()
 		if k == nil || !bytes.HasPrefix(k, it.id[:]) {
 			it.k = nil
 			return
 		}
-		it.blk = v
+		it.blk.reset(v)
 	}
-	r := decoder{b: it.blk}
-	it.k = r.view()
-	it.v = r.view()
-	if r.err != nil {
+	if !it.blk.next() {
 		it.k, it.err = nil, fmt.Errorf("dimension index run %x: %w", it.id, errRecord)
 		return
 	}
-	it.blk = r.b
+	it.k, it.v = it.blk.k, it.blk.v
 }
 
 // prev moves to the previous entry (reading in reverse).
@@ -606,13 +565,8 @@ func lastEntry(b *bolt.Bucket, id uint64) ([]byte, error) {
 	if k == nil || !bytes.HasPrefix(k, u64(id)) {
 		return nil, nil
 	}
-	var last []byte
-	r := decoder{b: v}
-	for len(r.b) > 0 && r.err == nil {
-		last = r.view()
-		r.view()
-	}
-	if r.err != nil {
+	last, err := blockLast(v)
+	if err != nil {
 		return nil, fmt.Errorf("dimension index run %d: %w", id, errRecord)
 	}
 	return slices.Clone(last), nil

@@ -212,7 +212,7 @@ func (db *DB) UserValues(ctx context.Context, user string, kind DimKind, from, t
 			if v == nil {
 				return false, fmt.Errorf("user index names missing decision %s", k.id())
 			}
-			if err := decodeDecision(k[:], v, &d, nil); err != nil {
+			if err := decodeDecision(k[:], v, &d, db.brief()); err != nil {
 				return false, err
 			}
 			if d.UserID == user {
@@ -243,8 +243,9 @@ func walkDim(ctx context.Context, tx *bolt.Tx, kind DimKind, value string, r evR
 	value = indexPart(value)
 	var pend []pendHit[[]byte]
 	var d decision.Decision
+	codec := txCodec(tx)
 	err := scanPending(ctx, tx, func(k, v []byte) (bool, error) {
-		if err := decodeDecision(k, v, &d, nil); err != nil {
+		if err := decodeDecision(k, v, &d, codec); err != nil {
 			return false, err
 		}
 		if indexPart(kind.Value(&d)) != value {

@@ -143,7 +143,7 @@ func (db *DB) labelCounts(ctx context.Context, from, to time.Time, q LabelWhatIf
 		r := evRangeOf(from, to)
 		var d decision.Decision
 		count := func(k decKey, v []byte) (bool, error) {
-			if err := decodeDecision(k[:], v, &d, nil); err != nil {
+			if err := decodeDecision(k[:], v, &d, db.brief()); err != nil {
 				return false, err
 			}
 			if (user != "" && d.UserID != user) || !q.Filter.Match(&d) {

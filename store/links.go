@@ -76,6 +76,7 @@ type userLinks struct {
 type linkSource struct {
 	ctx   context.Context
 	tx    *bolt.Tx
+	codec recCodec // reads the string table from tx
 	r     evRange
 	dims  dimState
 	pend  []pendLink
@@ -104,7 +105,7 @@ func (s *linkSource) scoreOf(k decKey) (score, error) {
 	if v == nil {
 		return score{}, fmt.Errorf("an index names missing decision %s", k.id())
 	}
-	if err := decodeDecision(k[:], v, &s.d, nil); err != nil {
+	if err := decodeDecision(k[:], v, &s.d, s.codec); err != nil {
 		return score{}, err
 	}
 	sc := score{risk: s.d.Risk, deny: s.d.Action == decision.ActionDeny}
@@ -113,14 +114,14 @@ func (s *linkSource) scoreOf(k decKey) (score, error) {
 }
 
 func newLinkSource(ctx context.Context, tx *bolt.Tx, r evRange) (*linkSource, error) {
-	s := &linkSource{ctx: ctx, tx: tx, r: r, users: map[string]*userLinks{},
+	s := &linkSource{ctx: ctx, tx: tx, codec: txCodec(tx), r: r, users: map[string]*userLinks{},
 		scanBudget: linkScanBudget, budget: linkQueryBudget, scores: map[decKey]score{}}
 	var err error
 	if s.dims, err = readDimState(tx); err != nil {
 		return nil, err
 	}
 	err = scanPending(ctx, tx, func(k, v []byte) (bool, error) {
-		if err := decodeDecision(k, v, &s.d, nil); err != nil {
+		if err := decodeDecision(k, v, &s.d, s.codec); err != nil {
 			return false, err
 		}
 		e := makeEvKey(clampNanos(s.d.EventTime), decKey(k))
@@ -166,7 +167,7 @@ func (s *linkSource) user(user string) (*userLinks, error) {
 		if v == nil {
 			return false, fmt.Errorf("user index names missing decision %s", k.id())
 		}
-		if err := decodeDecision(k[:], v, d, nil); err != nil {
+		if err := decodeDecision(k[:], v, d, s.codec); err != nil {
 			return false, err
 		}
 		s.scores[k] = score{risk: d.Risk, deny: d.Action == decision.ActionDeny}

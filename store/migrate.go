@@ -70,6 +70,9 @@ var migrations = []migration{
 	{from: 4, steps: []migStep{
 		{"raw body dictionaries", migRawDicts},
 	}},
+	{from: 5, steps: []migStep{
+		{"string table", migStrings},
+	}},
 }
 
 // Chunk sizes of migrations (Options may lower them in tests).
@@ -380,9 +383,10 @@ func migEventTimes1(m *migrator, pos []byte) error {
 			ips := map[string]uint32{}
 			var d decision.Decision
 			c := tx.Bucket(bktDecisions).Cursor()
+			codec := txCodec(tx)
 			k, v := c.Seek(next[:])
 			for ; k != nil && n < chunk; k, v = c.Next() {
-				if err := decodeDecision(k, v, &d, nil); err != nil {
+				if err := decodeDecision(k, v, &d, codec); err != nil {
 					return nil, false, err
 				}
 				dk := decKey(k)
@@ -544,8 +548,9 @@ func migBuild(idx []indexBuild) func(*migrator, []byte) error {
 			var buf []byte
 			var done int64
 			c := tx.Bucket(bktDecisions).Cursor()
+			codec := txCodec(tx)
 			for k, v := c.First(); k != nil; k, v = c.Next() {
-				if err := decodeDecision(k, v, &d, nil); err != nil {
+				if err := decodeDecision(k, v, &d, codec); err != nil {
 					return err
 				}
 				e := makeEvKey(clampNanos(d.EventTime), decKey(k))

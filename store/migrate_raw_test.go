@@ -28,9 +28,11 @@ func writeSchema2(t *testing.T, path string, ds []decision.Decision) []decision.
 		b := tx.Bucket(bktDecisions)
 		type kv struct{ k, v []byte }
 		var recs []kv
+		codec := txCodec(tx)
+		codec.raw = &rawCodec{}
 		err := b.ForEach(func(k, v []byte) error {
 			var d decision.Decision
-			if err := decodeDecision(k, v, &d, &rawCodec{}); err != nil {
+			if err := decodeDecision(k, v, &d, codec); err != nil {
 				return err
 			}
 			recs = append(recs, kv{bytes.Clone(k), encodeDecisionV2(&d)})
@@ -44,8 +46,10 @@ func writeSchema2(t *testing.T, path string, ds []decision.Decision) []decision.
 				return err
 			}
 		}
-		if err := tx.DeleteBucket(bktRawDicts); err != nil {
-			return err
+		for _, name := range [][]byte{bktRawDicts, bktStrings} {
+			if err := tx.DeleteBucket(name); err != nil {
+				return err
+			}
 		}
 		meta := tx.Bucket(bktMeta)
 		if err := meta.Delete(metaRawTrained); err != nil {

@@ -196,9 +196,10 @@ func eachMatch(ctx context.Context, tx *bolt.Tx, f *decision.Filter, from, to ti
 	user := f.UserID()
 	lo := from.UnixNano()
 	var d decision.Decision
+	codec := txCodec(tx)
 	return walkDecisions(ctx, tx, user, evRangeOf(from, to), func(e evKey, v []byte) (bool, error) {
 		k := e.dec()
-		if err := decodeDecision(k[:], v, &d, nil); err != nil {
+		if err := decodeDecision(k[:], v, &d, codec); err != nil {
 			return false, err
 		}
 		if (user != "" && d.UserID != user) || !f.Match(&d) {
@@ -225,7 +226,7 @@ func (db *DB) MatchMinutes(ctx context.Context, fs []*decision.Filter, from, to 
 	err := db.view(func(tx *bolt.Tx) error {
 		return walkDecisions(ctx, tx, "", evRangeOf(from, to), func(e evKey, v []byte) (bool, error) {
 			k := e.dec()
-			if err := decodeDecision(k[:], v, &d, nil); err != nil {
+			if err := decodeDecision(k[:], v, &d, db.brief()); err != nil {
 				return false, err
 			}
 			any := false

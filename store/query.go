@@ -206,16 +206,16 @@ type matcher struct {
 	f     *decision.Filter
 	user  string // when set, the exact user (index keys may be cut)
 	brief bool
-	raw   *rawCodec // the store's, to read the raw bodies
+	codec recCodec // the store's, with the raw bodies
 	d     decision.Decision
 }
 
-// bodies is what match decodes raw bodies with: nil (none) when brief.
-func (m *matcher) bodies() *rawCodec {
+// bodies is what match decodes with: without raw bodies when brief.
+func (m *matcher) bodies() recCodec {
 	if m.brief {
-		return nil
+		return m.codec.brief()
 	}
-	return m.raw
+	return m.codec
 }
 
 // match reports whether the stored decision matches and, if so, returns it
@@ -226,7 +226,7 @@ func (m *matcher) match(k decKey, v []byte) (decision.Decision, bool, error) {
 		err := decodeDecision(k[:], v, &d, m.bodies())
 		return d, err == nil, err
 	}
-	if err := decodeDecision(k[:], v, &m.d, nil); err != nil {
+	if err := decodeDecision(k[:], v, &m.d, m.codec.brief()); err != nil {
 		return decision.Decision{}, false, err
 	}
 	if (m.user != "" && m.d.UserID != m.user) || !m.f.Match(&m.d) {
@@ -236,7 +236,7 @@ func (m *matcher) match(k decKey, v []byte) (decision.Decision, bool, error) {
 	if m.brief {
 		return m.d, true, nil
 	}
-	err := decodeDecision(k[:], v, &d, m.raw)
+	err := decodeDecision(k[:], v, &d, m.codec)
 	return d, err == nil, err
 }
 
@@ -269,7 +269,7 @@ func (db *DB) Get(ctx context.Context, id string) (decision.Decision, error) {
 		if v == nil {
 			return fmt.Errorf("decision %s: %w", id, ErrNotFound)
 		}
-		return decodeDecision(k[:], v, &d, db.raw)
+		return decodeDecision(k[:], v, &d, db.whole())
 	})
 	if err != nil {
 		return decision.Decision{}, err
@@ -309,7 +309,7 @@ func (db *DB) LatestOf(ctx context.Context, f *decision.Filter, n int, before st
 		lo = timeKey(s.Add(-decision.MaxClockSkew))
 	}
 	user := f.UserID()
-	m := matcher{f: f, user: user, brief: bool(brief), raw: db.raw}
+	m := matcher{f: f, user: user, brief: bool(brief), codec: db.whole()}
 	var out []decision.Decision
 	add := func(k decKey, v []byte) (bool, error) {
 		d, ok, err := m.match(k, v)
@@ -384,7 +384,7 @@ func (db *DB) After(ctx context.Context, after string, n int) ([]decision.Decisi
 	err := db.view(func(tx *bolt.Tx) error {
 		return walk(ctx, tx.Bucket(bktDecisions).Cursor(), lo[:], maxKey[:], false, func(k, v []byte) (bool, error) {
 			var d decision.Decision
-			if err := decodeDecision(k, v, &d, db.raw); err != nil {
+			if err := decodeDecision(k, v, &d, db.whole()); err != nil {
 				return false, err
 			}
 			out = append(out, d)
@@ -454,7 +454,7 @@ func (db *DB) Range(ctx context.Context, q RangeQuery) (Page, error) {
 				r.lo = next
 			}
 		}
-		m := matcher{f: q.Filter, user: user, raw: db.raw}
+		m := matcher{f: q.Filter, user: user, codec: db.whole()}
 		var last evKey
 		return walkDecisions(ctx, tx, user, r, func(e evKey, v []byte) (bool, error) {
 			d, ok, err := m.match(e.dec(), v)
@@ -516,7 +516,7 @@ func (db *DB) UserDecisionsOf(ctx context.Context, userID string, limit int, bri
 	}
 	r := evRangeOf(time.Time{}, time.Time{})
 	r.reverse = true
-	m := matcher{user: userID, brief: bool(brief), raw: db.raw}
+	m := matcher{user: userID, brief: bool(brief), codec: db.whole()}
 	var out []decision.Decision
 	err := db.view(func(tx *bolt.Tx) error {
 		return walkDecisions(ctx, tx, userID, r, func(e evKey, v []byte) (bool, error) {

@@ -18,7 +18,7 @@ import (
 // encodeDecisionV2 is round 2's decision encoder: version 3's layout
 // without the raw-body encoding tag, the bodies plain.
 func encodeDecisionV2(d *decision.Decision) []byte {
-	b := encodeDecision(nil, d, nil)
+	b := encodeDecisionV3(nil, d, nil)
 	tail := len(binary.AppendUvarint(nil, uint64(len(d.Request)))) + len(d.Request) +
 		len(binary.AppendUvarint(nil, uint64(len(d.Response)))) + len(d.Response)
 	tag := len(b) - tail - 1
@@ -44,17 +44,20 @@ func trainedCodec(t testing.TB, g *fakeGen, n int) *rawCodec {
 	return c
 }
 
-// rawTag returns the raw-body encoding tag of a version-3 record.
-func rawTag(t testing.TB, key, val []byte) uint64 {
+// rawTag returns the raw-body encoding tag of a record of version 3 or 4
+// whose strings c reads.
+func rawTag(t testing.TB, c recCodec, key, val []byte) uint64 {
 	t.Helper()
 	var d decision.Decision
-	if err := decodeDecision(key, val, &d, nil); err != nil {
-		t.Fatal(err)
+	r := decoder{b: val}
+	if v := r.version(decisionV4); v == decisionV4 {
+		decodeV4(&r, &d, c.brief())
+	} else {
+		decodeV1to3(&r, v, &d, nil)
 	}
-	plain := encodeDecision(nil, &d, nil) // the bodies are nil: the section is 3 bytes
-	tag, n := binary.Uvarint(val[len(plain)-3:])
-	if n <= 0 {
-		t.Fatalf("record %x: no raw-body tag", key)
+	tag := r.uvarint()
+	if r.err != nil {
+		t.Fatalf("record %x: no raw-body tag: %v", key, r.err)
 	}
 	return tag
 }
@@ -83,9 +86,9 @@ func TestRawSectionRoundTrip(t *testing.T) {
 	key := makeDecKey(time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC).UnixNano(), 1)
 	check := func(d *decision.Decision) uint64 {
 		t.Helper()
-		val := encodeDecision(nil, d, c)
+		val := encodeDecision(nil, d, c, nil)
 		var got decision.Decision
-		if err := decodeDecision(key[:], val, &got, c); err != nil {
+		if err := decodeDecision(key[:], val, &got, recCodec{raw: c}); err != nil {
 			t.Fatalf("decode: %v", err)
 		}
 		if !bytes.Equal(got.Request, d.Request) || !bytes.Equal(got.Response, d.Response) ||
@@ -97,7 +100,7 @@ func TestRawSectionRoundTrip(t *testing.T) {
 		if fmt.Sprint(got) != fmt.Sprint(*d) {
 			t.Fatalf("decision changed:\n%+v\n%+v", *d, got)
 		}
-		return rawTag(t, key[:], val)
+		return rawTag(t, recCodec{}, key[:], val)
 	}
 	compressed := 0
 	for i := range 3000 {
@@ -128,15 +131,15 @@ func TestRawCorrupt(t *testing.T) {
 	c := trainedCodec(t, g, 1000)
 	d := g.decision(5000)
 	key := makeDecKey(1, 1)
-	val := encodeDecision(nil, &d, c)
-	if rawTag(t, key[:], val) != 1 {
+	val := encodeDecision(nil, &d, c, nil)
+	if rawTag(t, recCodec{}, key[:], val) != 1 {
 		t.Fatal("not compressed")
 	}
 	var base decision.Decision
-	if err := decodeDecision(key[:], val, &base, nil); err != nil {
+	if err := decodeDecision(key[:], val, &base, recCodec{}); err != nil {
 		t.Fatal(err)
 	}
-	head := len(encodeDecision(nil, &base, nil)) - 3 // where the raw section starts
+	head := len(encodeDecision(nil, &base, nil, nil)) - 3 // where the raw section starts
 	section := val[head:]
 	cases := map[string][]byte{
 		"unknown dictionary": append([]byte{7}, section[1:]...),
@@ -155,7 +158,7 @@ func TestRawCorrupt(t *testing.T) {
 	for name, s := range cases {
 		rec := append(bytes.Clone(val[:head]), s...)
 		var got decision.Decision
-		err := decodeDecision(key[:], rec, &got, c)
+		err := decodeDecision(key[:], rec, &got, recCodec{raw: c})
 		switch {
 		case err == nil && bodiesOf(got.Request, got.Response) != bodiesOf(d.Request, d.Response):
 			t.Errorf("%s: decoded to other bytes without an error", name)
@@ -177,22 +180,22 @@ func FuzzRawRecord(f *testing.F) {
 	c := trainedCodec(f, g, 500)
 	for i := range 4 {
 		d := g.decision(1000 + i)
-		enc := encodeDecision(nil, &d, c)
+		enc := encodeDecision(nil, &d, c, nil)
 		f.Add(enc)
 		f.Add(enc[:len(enc)-3])
 		f.Add(append(enc, 1, 0))
-		f.Add(encodeDecision(nil, &d, nil))
+		f.Add(encodeDecision(nil, &d, nil, nil))
 	}
 	f.Add([]byte{decisionV3})
 	key := makeDecKey(1, 1)
 	f.Fuzz(func(t *testing.T, val []byte) {
 		var d decision.Decision
-		if err := decodeDecision(key[:], val, &d, c); err != nil {
+		if err := decodeDecision(key[:], val, &d, recCodec{raw: c}); err != nil {
 			return
 		}
 		for _, raw := range []*rawCodec{c, nil} {
 			var again decision.Decision
-			if err := decodeDecision(key[:], encodeDecision(nil, &d, raw), &again, c); err != nil {
+			if err := decodeDecision(key[:], encodeDecision(nil, &d, raw, nil), &again, recCodec{raw: c}); err != nil {
 				t.Fatalf("re-encoded decision does not decode: %v", err)
 			}
 			if fmt.Sprint(again) != fmt.Sprint(d) {
@@ -272,8 +275,8 @@ func checkBodies(t *testing.T, db *DB, want []decision.Decision) map[uint64]int 
 	tags := map[uint64]int{}
 	err = db.view(func(tx *bolt.Tx) error {
 		return tx.Bucket(bktDecisions).ForEach(func(k, v []byte) error {
-			if v[0] == decisionV3 {
-				tags[rawTag(t, k, v)]++
+			if v[0] >= decisionV3 {
+				tags[rawTag(t, txCodec(tx), k, v)]++
 			} else {
 				tags[1<<63|uint64(v[0])]++
 			}
@@ -376,7 +379,7 @@ func TestRawCorruptInStore(t *testing.T) {
 		k, _ := parseID(victim.ID)
 		b := tx.Bucket(bktDecisions)
 		v := bytes.Clone(b.Get(k[:]))
-		if rawTag(t, k[:], v) == rawPlain {
+		if rawTag(t, txCodec(tx), k[:], v) == rawPlain {
 			t.Fatal("not compressed")
 		}
 		v[len(v)-8] ^= 0x5a

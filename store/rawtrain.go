@@ -170,7 +170,7 @@ func (t *trainer) samples(ctx context.Context) ([][]byte, error) {
 				return err
 			}
 			var d decision.Decision
-			if err := decodeDecision(k, v, &d, t.db.raw); err != nil {
+			if err := decodeDecision(k, v, &d, t.db.whole()); err != nil {
 				return err
 			}
 			if len(d.Request)+len(d.Response) > 0 {

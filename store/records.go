@@ -17,6 +17,9 @@ const (
 	decisionV2 = 2
 	// decisionV3 keeps the raw bodies compressed (see rawcodec.go).
 	decisionV3 = 3
+	// decisionV4 names repeating strings by their ID in the string table
+	// and packs numbers and times (see decisionv4.go).
+	decisionV4 = 4
 
 	inboxV      = 1
 	rejectedV   = 1
@@ -32,9 +35,42 @@ const flagClockSkew = 1 << 0
 // maxRejectedHead bounds Rejected.Head as stored.
 const maxRejectedHead = 256
 
-// encodeDecision appends d's stored form (everything but ID and Time, which
-// live in the key) to b. d.EventTime must be normalised (Complete does it);
-// zero stands for the time the decision is stored.
+// decodeDecision fills d from a stored key and value of any version. With
+// c.raw nil the request and response bytes are left nil (cheaper, for scans
+// that filter first); otherwise they are the bytes as received, inflated
+// with c.raw's dictionaries where the record keeps them compressed. d shares
+// nothing with val. d.EventTime is always set: a record without one (or
+// with one before 1970) gets the stored time, and a version-1 record's raw
+// timestamp goes through decision.EventTimeOf as the collector does today.
+// A string ID that c.strs lacks is an error wrapping ErrCorrupt.
+func decodeDecision(key, val []byte, d *decision.Decision, c recCodec) error {
+	return decodeDecisionWith(key, val, d, c, nil)
+}
+
+// decodeDecisionWith is decodeDecision taking the strings that repeat
+// (source, type, status, user agent, country, signals, policy, shadow
+// rule) from in, when not nil: a scan then allocates them once.
+func decodeDecisionWith(key, val []byte, d *decision.Decision, c recCodec, in *interner) error {
+	if len(key) != len(decKey{}) {
+		return fmt.Errorf("decision key %x: %w", key, errRecord)
+	}
+	k := decKey(key)
+	r := decoder{b: val, in: in}
+	v := r.version(decisionV4)
+	*d = decision.Decision{ID: k.id(), Time: k.time()}
+	if v == decisionV4 {
+		decodeV4(&r, d, c)
+	} else {
+		decodeV1to3(&r, v, d, c.raw)
+	}
+	if r.err != nil {
+		return fmt.Errorf("decision %s: %w", k.id(), r.err)
+	}
+	return nil
+}
+
+// decodeV1to3 reads the rest of a record of version 1, 2 or 3 after its
+// version byte.
 //
 // Version 2 layout: the version byte, lp(user ID) (first, so that peekUser
 // reads it with one varint), the event time as varint unix nanoseconds
@@ -48,77 +84,11 @@ const maxRejectedHead = 256
 // each a tag byte and a length-prefixed value, for fields added later
 // without a new version (none yet; decoders skip tags they do not know).
 //
-// Version 3 is version 2 with the raw bodies as raw.appendRaw writes them:
+// Version 3 is version 2 with the raw bodies as rawCodec.appendRaw writes them:
 // a uvarint encoding tag, then lp(request), lp(response) for the tag
 // rawPlain (version 2 has only these two), or the lengths and one zstd
-// frame of both for the ID of the dictionary it was made with. raw may be
-// nil (bodies stay plain).
-func encodeDecision(b []byte, d *decision.Decision, raw *rawCodec) []byte {
-	e := encoder{b}
-	e.byte1(decisionV3)
-	e.str(d.UserID)
-	e.varint(clampNanos(d.EventTime))
-	var flags byte
-	if d.ClockSkew {
-		flags |= flagClockSkew
-	}
-	e.byte1(flags)
-	e.str(d.EventID)
-	e.time(d.ReceivedAt)
-	e.str(d.Source)
-	e.str(d.Type)
-	e.str(d.Status)
-	e.str(d.Email)
-	e.str(d.IP)
-	e.str(d.UserAgent)
-	e.str(d.Country)
-	e.f64(d.Risk)
-	e.f64(d.AccountAbuse)
-	e.f64(d.AccountTakeover)
-	e.f64(d.Bot)
-	e.uvarint(uint64(len(d.Signals)))
-	for _, s := range d.Signals {
-		e.str(s)
-	}
-	e.str(d.Policy)
-	e.byte1(byte(d.Action.Index()))
-	e.byte1(byte(d.ShadowAction.Index() + 1))
-	e.str(d.ShadowRule)
-	e.str(d.Error)
-	e.varint(int64(d.HTTPStatus))
-	e.varint(int64(d.Latency))
-	e.varint(int64(d.Attempts))
-	if raw == nil {
-		e.uvarint(rawPlain)
-		e.bytes(d.Request)
-		e.bytes(d.Response)
-		return e.b
-	}
-	return raw.appendRaw(e.b, d.Request, d.Response)
-}
-
-// decodeDecision fills d from a stored key and value of any version. With
-// raw nil the request and response bytes are left nil (cheaper, for scans
-// that filter first); otherwise they are the bytes as received, inflated
-// with raw's dictionaries where the record keeps them compressed. d shares
-// nothing with val. d.EventTime is always set: a record without one (or
-// with one before 1970) gets the stored time, and a version-1 record's raw
-// timestamp goes through decision.EventTimeOf as the collector does today.
-func decodeDecision(key, val []byte, d *decision.Decision, raw *rawCodec) error {
-	return decodeDecisionWith(key, val, d, raw, nil)
-}
-
-// decodeDecisionWith is decodeDecision taking the strings that repeat
-// (source, type, status, user agent, country, signals, policy, shadow
-// rule) from in, when not nil: a scan then allocates them once.
-func decodeDecisionWith(key, val []byte, d *decision.Decision, raw *rawCodec, in *interner) error {
-	if len(key) != len(decKey{}) {
-		return fmt.Errorf("decision key %x: %w", key, errRecord)
-	}
-	k := decKey(key)
-	r := decoder{b: val, in: in}
-	v := r.version(decisionV3)
-	*d = decision.Decision{ID: k.id(), Time: k.time()}
+// frame of both for the ID of the dictionary it was made with.
+func decodeV1to3(r *decoder, v byte, d *decision.Decision, raw *rawCodec) {
 	d.UserID = r.str()
 	switch v {
 	case decisionV1:
@@ -150,16 +120,7 @@ func decodeDecisionWith(key, val []byte, d *decision.Decision, raw *rawCodec, in
 	d.AccountAbuse = r.f64()
 	d.AccountTakeover = r.f64()
 	d.Bot = r.f64()
-	if n := r.uvarint(); n > 0 {
-		if n > uint64(len(r.b)) {
-			r.fail()
-		} else {
-			d.Signals = make([]string, n)
-			for i := range d.Signals {
-				d.Signals[i] = r.istr()
-			}
-		}
-	}
+	d.Signals = r.list(r.istr)
 	d.Policy = r.istr()
 	if a := int(r.byte1()); a < decision.NumActions {
 		d.Action = decision.Actions[a]
@@ -182,25 +143,26 @@ func decodeDecisionWith(key, val []byte, d *decision.Decision, raw *rawCodec, in
 	d.Attempts = int(r.varint())
 	if raw != nil {
 		if v >= decisionV3 {
-			d.Request, d.Response = raw.readRaw(&r)
+			d.Request, d.Response = raw.readRaw(r)
 		} else {
 			d.Request, d.Response = r.bytes(), r.bytes()
 		}
 		if v >= decisionV2 {
-			// The tail: no tags are known yet, so every one is skipped.
-			for len(r.b) > 0 && r.err == nil {
-				r.byte1()
-				r.view()
-			}
+			skipTail(r)
 		}
 		if r.err == nil && len(r.b) != 0 {
 			r.fail()
 		}
 	}
-	if r.err != nil {
-		return fmt.Errorf("decision %s: %w", k.id(), r.err)
+}
+
+// skipTail reads a record's tail: no tags are known yet, so every one is
+// skipped.
+func skipTail(r *decoder) {
+	for len(r.b) > 0 && r.err == nil {
+		r.byte1()
+		r.view()
 	}
-	return nil
 }
 
 // peekUser returns the user ID field of a stored decision without copying
@@ -208,7 +170,7 @@ func decodeDecisionWith(key, val []byte, d *decision.Decision, raw *rawCodec, in
 // with it.
 func peekUser(val []byte) []byte {
 	r := decoder{b: val}
-	r.version(decisionV3)
+	r.version(decisionV4)
 	u := r.view()
 	if r.err != nil {
 		return nil
@@ -221,7 +183,7 @@ func peekUser(val []byte) []byte {
 // allows; ev is what clampNanos(d.EventTime) is after decodeDecision.
 func peekEvent(key decKey, val []byte) (user []byte, ev int64, err error) {
 	r := decoder{b: val}
-	v := r.version(decisionV3)
+	v := r.version(decisionV4)
 	user = r.view()
 	switch v {
 	case decisionV1:
@@ -229,6 +191,8 @@ func peekEvent(key decKey, val []byte) (user []byte, ev int64, err error) {
 		received := r.time()
 		t, _ := decision.EventTimeOf(r.time(), received)
 		ev = clampNanos(t)
+	case decisionV4:
+		ev = max(peekEventV4(&r), 0)
 	default:
 		ev = max(r.varint(), 0)
 	}

@@ -18,10 +18,10 @@ func (db *DB) UserWindow(ctx context.Context, user string, from, to time.Time, f
 	if user == "" {
 		return nil
 	}
-	m := matcher{user: user}
+	m := matcher{user: user, codec: db.brief()}
 	err := db.view(func(tx *bolt.Tx) error {
 		return walkDecisions(ctx, tx, user, evRangeOf(from, to), func(e evKey, v []byte) (bool, error) {
-			if err := decodeDecision(e[8:], v, &m.d, nil); err != nil {
+			if err := decodeDecision(e[8:], v, &m.d, db.brief()); err != nil {
 				return false, err
 			}
 			if m.d.UserID != user {
@@ -57,7 +57,7 @@ func (db *DB) DimensionWindow(ctx context.Context, kind DimKind, value string, f
 			if v == nil {
 				return false, fmt.Errorf("dimension index names missing decision %s", k.id())
 			}
-			if err := decodeDecision(k[:], v, &d, nil); err != nil {
+			if err := decodeDecision(k[:], v, &d, db.brief()); err != nil {
 				return false, err
 			}
 			if kind.Value(&d) != value {

@@ -121,7 +121,7 @@ func (st *txState) retainDecisions(end evKey, limit int) (int, []string, error) 
 		if v == nil {
 			return 0, nil, fmt.Errorf("time index names missing decision %s", k.id())
 		}
-		if err := decodeDecision(k[:], v, &d, nil); err != nil {
+		if err := decodeDecision(k[:], v, &d, st.w.db.brief()); err != nil {
 			return 0, nil, err
 		}
 		if err := st.decisions.Delete(k[:]); err != nil {
@@ -270,7 +270,7 @@ func (db *DB) recomputeSummary(ctx context.Context, user string) error {
 			if v == nil {
 				return false, fmt.Errorf("user index names missing decision %s", dk.id())
 			}
-			if err := decodeDecision(dk[:], v, &d, nil); err != nil {
+			if err := decodeDecision(dk[:], v, &d, db.brief()); err != nil {
 				return false, err
 			}
 			f := fieldsOf(&d)
@@ -297,7 +297,7 @@ func (db *DB) recomputeSummary(ctx context.Context, user string) error {
 				if !bytes.Equal(u, want) {
 					return true, nil
 				}
-				if err := decodeDecision(k, v, &d, nil); err != nil {
+				if err := decodeDecision(k, v, &d, db.brief()); err != nil {
 					return false, err
 				}
 				f := fieldsOf(&d)

@@ -101,7 +101,7 @@ func (db *DB) scanChunk(ctx context.Context, r evRange, buf []decision.Decision,
 				return false, fmt.Errorf("time index names missing decision %s", k.id())
 			}
 			buf = buf[:len(buf)+1]
-			if err := decodeDecisionWith(k[:], v, &buf[len(buf)-1], nil, in); err != nil {
+			if err := decodeDecisionWith(k[:], v, &buf[len(buf)-1], db.brief(), in); err != nil {
 				return false, err
 			}
 			last = e

@@ -23,8 +23,11 @@ import (
 // Version 4 moves the user index from by_user into by_dim's sorted runs
 // (userindex.go). Version 5 adds raw_dicts and writes decision records of
 // version 3, whose raw bodies may be compressed with a dictionary from
-// raw_dicts (records of versions 1 and 2 stay as they are).
-const SchemaVersion = 5
+// raw_dicts (records of versions 1 and 2 stay as they are). Version 6 adds
+// the string table (strtab.go) and writes decision records of version 4,
+// which name repeating strings by their ID in it (older records stay as
+// they are).
+const SchemaVersion = 6
 
 // Bucket names. Every bucket is flat (no nested buckets). Open creates any
 // bucket a file lacks, so adding one needs no migration.
@@ -93,12 +96,16 @@ var (
 	// for raw bodies with what it was trained on (see rawcodec.go). Never
 	// deleted from: records name their dictionary.
 	bktRawDicts = []byte("raw_dicts")
+	// bktStrings: 4-byte big-endian string ID -> the string (see
+	// strtab.go). Append-only: records name their strings.
+	bktStrings = []byte("strings")
 )
 
 var allBuckets = [][]byte{
 	bktMeta, bktInbox, bktEvents, bktDecisions, bktByTime, bktByIP,
 	bktByDim, bktUsers, bktMinutes, bktHours, bktRejected, bktCheckpoints, bktAlerts,
 	bktLabels, bktLabelSubjects, bktDimMinutes, bktDimHours, bktRawDicts,
+	bktStrings,
 }
 
 // lateBuckets are buckets added without a schema version (alert state, the

@@ -176,7 +176,7 @@ func (db *DB) FlipsOf(ctx context.Context, th decision.Thresholds, from, to time
 	err := db.view(func(tx *bolt.Tx) error {
 		return walkDecisions(ctx, tx, "", r, func(e evKey, v []byte) (bool, error) {
 			k := e.dec()
-			if err := decodeDecision(k[:], v, &d, nil); err != nil {
+			if err := decodeDecision(k[:], v, &d, db.brief()); err != nil {
 				return false, err
 			}
 			if d.Action == decision.ActionError || th.Of(&d) == d.Action {
@@ -185,7 +185,7 @@ func (db *DB) FlipsOf(ctx context.Context, th decision.Thresholds, from, to time
 			var full decision.Decision
 			if brief {
 				full = d
-			} else if err := decodeDecision(k[:], v, &full, db.raw); err != nil {
+			} else if err := decodeDecision(k[:], v, &full, db.whole()); err != nil {
 				return false, err
 			}
 			out = append(out, full)
@@ -278,9 +278,10 @@ func scanTotals(ctx context.Context, tx *bolt.Tx, since, until time.Time, f *dec
 	}
 	user := f.UserID()
 	var d decision.Decision
+	codec := txCodec(tx)
 	return walkDecisions(ctx, tx, user, evRangeOf(since, until), func(e evKey, v []byte) (bool, error) {
 		k := e.dec()
-		if err := decodeDecision(k[:], v, &d, nil); err != nil {
+		if err := decodeDecision(k[:], v, &d, codec); err != nil {
 			return false, err
 		}
 		if (user != "" && d.UserID != user) || !f.Match(&d) {

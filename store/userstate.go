@@ -89,8 +89,9 @@ func scanPending(ctx context.Context, tx *bolt.Tx, fn func(k, v []byte) (bool, e
 func loadPending(tx *bolt.Tx) ([]pendingDec, error) {
 	var out []pendingDec
 	var d decision.Decision
+	codec := txCodec(tx)
 	err := scanPending(context.Background(), tx, func(k, v []byte) (bool, error) {
-		if err := decodeDecision(k, v, &d, nil); err != nil {
+		if err := decodeDecision(k, v, &d, codec); err != nil {
 			return false, err
 		}
 		p := pendingDec{key: decKey(k), ev: clampNanos(d.EventTime), user: indexPart(d.UserID), f: fieldsOf(&d)}
@@ -218,11 +219,12 @@ func pendingSummaries(ctx context.Context, tx *bolt.Tx, ip string) (map[string]*
 	out := map[string]*summary{}
 	onIP := map[string]bool{}
 	var d decision.Decision
+	codec := txCodec(tx)
 	err := scanPending(ctx, tx, func(k, v []byte) (bool, error) {
 		if u := peekUser(v); len(u) == 0 {
 			return true, nil
 		}
-		if err := decodeDecision(k, v, &d, nil); err != nil {
+		if err := decodeDecision(k, v, &d, codec); err != nil {
 			return false, err
 		}
 		user := indexPart(d.UserID)

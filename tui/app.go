@@ -242,6 +242,10 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		m.status, m.statusLevel, m.statusLeft = common.LabelText(msg), common.LevelInfo, statusTicks
 		return m, m.broadcast(msg)
+	case common.ShadowReloadedMsg:
+		m.status, m.statusLevel = common.ShadowReloadText(msg.Result, m.c.Clock().Location())
+		m.statusLeft = statusTicks
+		return m, tea.Batch(m.broadcast(msg), m.fetchHealth())
 	case common.UndoLabelMsg:
 		return m, m.undoLabels()
 	case common.LiveFilterMsg:

@@ -44,6 +44,8 @@ type Model struct {
 	version int
 	cache   *content
 	sources *widget.Table
+	// reload is the key that reloads the shadow policy file.
+	reload key.Binding
 
 	refresh  common.Refresher
 	storeReq common.Request[stored]
@@ -69,7 +71,7 @@ type content struct {
 // New returns the Health view, empty until the first snapshot.
 func New(c *common.Common) Model {
 	return Model{
-		c: c, cache: &content{version: -1}, sources: newSourceTable(),
+		c: c, cache: &content{version: -1}, sources: newSourceTable(), reload: common.ReloadShadowKey(),
 		refresh:  common.Refresher{View: common.ViewHealth, Every: RefreshEvery, MinGap: RefreshEvery},
 		storeReq: common.Request[stored]{View: common.ViewHealth},
 	}
@@ -112,15 +114,20 @@ func (m *Model) SetSize(w, h int) {
 // the store's counts are being read.
 func (m Model) Loading() bool { return (!m.have && m.err == nil) || m.storeReq.Busy() }
 
-// ShortHelp lists the main keys.
+// ShortHelp lists the main keys (R once the collector is known to run a
+// shadow policy).
 func (m Model) ShortHelp() []key.Binding {
-	return []key.Binding{m.c.Keys.Down, m.c.Keys.Up}
+	keys := []key.Binding{m.c.Keys.Down, m.c.Keys.Up}
+	if m.h.Shadow != nil {
+		keys = append(keys, m.reload)
+	}
+	return keys
 }
 
 // FullHelp lists every key of the view.
 func (m Model) FullHelp() []key.Binding {
 	k := m.c.Keys
-	return []key.Binding{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom}
+	return []key.Binding{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom, m.reload}
 }
 
 // Update takes health snapshots and scroll keys.
@@ -145,6 +152,9 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 			return m, tea.Batch(next, m.loadStore())
 		}
 	case tea.KeyPressMsg:
+		if key.Matches(msg, m.reload) {
+			return m, m.c.ReloadShadowPolicy()
+		}
 		m.offset = m.c.Keys.Scroll(msg, m.offset, max(m.height-2, 1), len(m.lines()))
 	}
 	m.clamp()

@@ -156,6 +156,14 @@ func (m Model) render() []string {
 		flow("Stored", by...)
 	}
 
+	if inForce, failed := common.ShadowLines(h.Shadow, m.c.Clock()); inForce != "" {
+		shadow := []item{{text: inForce}}
+		if failed != "" {
+			shadow = append(shadow, item{text: failed, style: st.Bad})
+		}
+		flow("Shadow", shadow...)
+	}
+
 	if h.AlertError != "" {
 		flow("Alerts", item{text: "evaluation failed: " + common.Sanitize(h.AlertError), style: st.Bad})
 	}

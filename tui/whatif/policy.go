@@ -57,6 +57,12 @@ func (m Model) policyLines() []string {
 	st := m.c.Styles
 	line := func(s string) string { return common.Truncate(s, m.width) }
 	head := []string{st.Title.Render(line("What-if │ policy (p: back to thresholds) │ " + common.Windows[m.win].Label))}
+	if inForce, failed := common.ShadowLines(m.shadow, m.c.Clock()); inForce != "" {
+		head = append(head, st.Dim.Render(line("shadow policy: "+inForce)))
+		if failed != "" {
+			head = append(head, st.Bad.Render(line(failed)))
+		}
+	}
 	switch {
 	case m.polErr != nil:
 		return append(head, st.Bad.Render(line(common.Sanitize(m.polErr.Error()))))

@@ -20,6 +20,7 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/riskwatch/riskwatch/api"
 	"github.com/riskwatch/riskwatch/decision"
 	"github.com/riskwatch/riskwatch/tui/common"
 	"github.com/riskwatch/riskwatch/tui/widget"
@@ -71,6 +72,7 @@ type KeyMap struct {
 	ResetToSaved key.Binding
 	Mature       key.Binding
 	Policy       key.Binding
+	Reload       key.Binding
 }
 
 func defaultKeyMap() KeyMap {
@@ -94,6 +96,7 @@ func defaultKeyMap() KeyMap {
 		ResetToSaved: key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "reset to saved")),
 		Mature:       key.NewBinding(key.WithKeys("m"), key.WithHelp("m", "labels: only decisions older than 30d")),
 		Policy:       key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "shadow policy replay")),
+		Reload:       common.ReloadShadowKey(),
 	}
 }
 
@@ -154,6 +157,9 @@ type Model struct {
 	polReq     common.Request[policyRead]
 	pol        *policyRead
 	polErr     error
+	// shadow is the shadow policy in force as the last health snapshot
+	// says, nil when the collector runs none.
+	shadow *api.ShadowHealth
 }
 
 // query is what a read is for.
@@ -259,6 +265,9 @@ func (m Model) ShortHelp() []key.Binding {
 	if m.editing {
 		return []key.Binding{m.keys.ApplyValue, m.keys.CancelValue}
 	}
+	if m.policyMode {
+		return []key.Binding{m.keys.Policy, m.keys.Reload, m.keys.Windows.Next}
+	}
 	return []key.Binding{m.keys.Lower, m.keys.Challenge, m.keys.Deny, m.keys.Edit, m.keys.Today, m.keys.Save, m.keys.Open}
 }
 
@@ -266,7 +275,7 @@ func (m Model) ShortHelp() []key.Binding {
 func (m Model) FullHelp() []key.Binding {
 	k := m.c.Keys
 	return []key.Binding{m.keys.Scores.Help, m.keys.Challenge, m.keys.Deny, m.keys.Lower, m.keys.LowerMore,
-		m.keys.Edit, m.keys.Today, m.keys.ResetToSaved, m.keys.Mature, m.keys.Policy, m.keys.Windows.Next, m.keys.Windows.Prev, m.keys.Save,
+		m.keys.Edit, m.keys.Today, m.keys.ResetToSaved, m.keys.Mature, m.keys.Policy, m.keys.Reload, m.keys.Windows.Next, m.keys.Windows.Prev, m.keys.Save,
 		m.keys.Open, m.keys.Journey, m.keys.Copy, k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom}
 }
 
@@ -288,6 +297,14 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 		return m, cmd
 	case common.Answer[policyRead]:
 		m.onPolicy(msg)
+	case common.HealthMsg:
+		if msg.Err == nil {
+			m.shadow = msg.Health.Shadow
+		}
+	case common.ShadowReloadedMsg:
+		if m.policyMode && msg.Result.Reloaded {
+			return m, m.loadPolicy()
+		}
 	case savedMsg:
 		cmd := m.onSaved(msg)
 		return m, cmd
@@ -327,6 +344,9 @@ func (m Model) onKey(msg tea.KeyPressMsg) (Model, tea.Cmd) {
 			cmd = tea.Batch(cmd, m.loadPolicy())
 		}
 		return m, cmd
+	}
+	if key.Matches(msg, m.keys.Reload) {
+		return m, m.c.ReloadShadowPolicy()
 	}
 	if key.Matches(msg, m.keys.Policy) {
 		if m.policyMode = !m.policyMode; m.policyMode {
