@@ -419,10 +419,10 @@ func (st *txState) putDimState(s *dimState) error {
 	return st.meta.Put(metaDimState, st.encode(s.encode))
 }
 
-// appendRun writes the sorted entries of srt as a new run (of level 0
-// unless they are many).
-func (st *txState) appendRun(srt *sorter) error {
-	if len(srt.ents) == 0 {
+// appendRun writes n entries, which each hands to add in key order, as a
+// new run (of level 0 unless they are many).
+func (st *txState) appendRun(n int, each func(add func(k, v []byte) error) error) error {
+	if n == 0 {
 		return nil
 	}
 	s, err := readDimState(st.tx)
@@ -430,10 +430,8 @@ func (st *txState) appendRun(srt *sorter) error {
 		return err
 	}
 	w := blockWriter{id: s.next, size: st.w.dims.block, put: func(k, v []byte) error { return st.byDim.Put(st.keep(k), st.keep(v)) }}
-	for _, e := range srt.ents {
-		if err := w.add(srt.key(e), srt.val(e)); err != nil {
-			return err
-		}
+	if err := each(w.add); err != nil {
+		return err
 	}
 	if err := w.flush(); err != nil {
 		return err

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/klauspost/compress/zstd"
 	"github.com/riskwatch/riskwatch/decision"
 	bolt "go.etcd.io/bbolt"
 )
@@ -121,6 +122,46 @@ func TestRawSectionRoundTrip(t *testing.T) {
 		if i == 4 && tag != rawPlain {
 			t.Errorf("incompressible bodies kept compressed (tag %d)", tag)
 		}
+	}
+}
+
+// TestRawHuffmanFramesRead: frames made with Huffman-coded literals (the
+// encoder's setting before it kept literals raw) read back through the
+// codec with the same dictionary, as the records already stored do; and
+// keeping literals raw costs little space on generated bodies.
+func TestRawHuffmanFramesRead(t *testing.T) {
+	g := newFakeGen(4, 50, 20)
+	c := trainedCodec(t, g, 2000)
+	cur := c.cur.Load()
+	huff := &rawDict{rawDictInfo: cur.rawDictInfo, data: cur.data}
+	huff.encOnce.Do(func() {
+		huff.enc, huff.encErr = zstd.NewWriter(nil, zstd.WithEncoderDict(huff.data), zstd.WithEncoderLevel(zstd.SpeedFastest))
+	})
+	var scratch []byte
+	differ, oldBytes, newBytes := 0, 0, 0
+	for i := range 2000 {
+		d := g.decision(10_000 + i)
+		old, ok := huff.appendFrame(nil, d.Request, d.Response, &scratch)
+		if !ok {
+			t.Fatal(huff.encErr)
+		}
+		now := c.appendRaw(nil, d.Request, d.Response)
+		if !bytes.Equal(old, now) {
+			differ++
+		}
+		oldBytes, newBytes = oldBytes+len(old), newBytes+len(now)
+		r := decoder{b: old}
+		req, resp := c.readRaw(&r)
+		if r.err != nil || len(r.b) != 0 || !bytes.Equal(req, d.Request) || !bytes.Equal(resp, d.Response) {
+			t.Fatalf("decision %d: a Huffman-coded frame read back as %d+%d bytes (%v), want %d+%d",
+				i, len(req), len(resp), r.err, len(d.Request), len(d.Response))
+		}
+	}
+	if differ == 0 {
+		t.Error("no frame with Huffman-coded literals: the test reads nothing old")
+	}
+	if float64(newBytes) > 1.05*float64(oldBytes) {
+		t.Errorf("raw literals take %d bytes, Huffman-coded %d: more than 5%% more", newBytes, oldBytes)
 	}
 }
 

@@ -1,12 +1,10 @@
 package store
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"encoding/binary"
 	"fmt"
-	"math"
 	"slices"
 	"strings"
 	"time"
@@ -106,15 +104,19 @@ func loadPending(tx *bolt.Tx) ([]pendingDec, error) {
 	return out, err
 }
 
-// mergeIndexes writes the batched index entries and summaries of the
-// decisions this transaction has pending and moves the index mark to the
-// newest key assigned so far.
+// mergeIndexes folds in all pending index state and moves the index mark
+// to the newest key assigned so far: the merge prepared in the
+// background, if one is under way (waiting for it), then the decisions
+// pending after it.
 func (st *txState) mergeIndexes() error {
+	if err := st.applyPrepared(true); err != nil {
+		return err
+	}
 	if pend := st.w.pend[st.mergedTo:]; len(pend) > 0 {
-		for _, merge := range []func([]pendingDec) error{st.mergeSummaries, st.mergeByIP, st.mergeByDim} {
-			if err := merge(pend); err != nil {
-				return err
-			}
+		m := &mergePrep{pend: pend}
+		m.prepare()
+		if err := st.applyMerge(m); err != nil {
+			return err
 		}
 		st.mergedTo = len(st.w.pend)
 	}
@@ -125,120 +127,89 @@ func (st *txState) mergeIndexes() error {
 	return nil
 }
 
+// applyPrepared applies the merge prepared in the background, if it is
+// ready (or, with wait, under way), and moves the index mark to the newest
+// decision it covers; once per transaction.
+func (st *txState) applyPrepared(wait bool) error {
+	if st.prepApplied {
+		return nil
+	}
+	m := st.w.takePrep(wait)
+	if m == nil {
+		return nil
+	}
+	if err := st.applyMerge(m); err != nil {
+		return err
+	}
+	if err := st.meta.Put(metaIndexMark, st.keep(m.upTo[:])); err != nil {
+		return err
+	}
+	st.mark, st.prepApplied = m.upTo, true
+	return nil
+}
+
+// applyMerge writes a prepared merge: the users' summaries, by_ip and a
+// by_dim run.
+func (st *txState) applyMerge(m *mergePrep) error {
+	for _, apply := range []func(*mergePrep) error{st.mergeSummaries, st.mergeByIP, st.mergeByDim} {
+		if err := apply(m); err != nil {
+			return fmt.Errorf("merge index state: %w", err)
+		}
+	}
+	return nil
+}
+
 // appendEv appends the event key of event time ev and decision key k to b.
 func appendEv(b []byte, ev int64, k decKey) []byte {
 	b = binary.BigEndian.AppendUint64(b, uint64(ev))
 	return append(b, k[:]...)
 }
 
-// mergeByDim appends the user and dimension index entries of the pending
-// decisions as one run.
-func (st *txState) mergeByDim(pend []pendingDec) error {
-	// The entries are built and sorted in a buffer the writer keeps: the
-	// run's blocks are copies of them.
-	srt := &st.w.dimSort
-	srt.buf, srt.ents, srt.limit = srt.buf[:0], srt.ents[:0], math.MaxInt
-	var key, user []byte
-	for i := range pend {
-		p := &pend[i]
-		if p.user != "" {
-			key = appendEv(userRunPrefix(key[:0], p.user), p.ev, p.key)
-			if err := srt.add(key, nil); err != nil {
-				return err
-			}
-		}
-		user = appendLP(user[:0], p.user)
-		for j, v := range p.dims {
-			if v == "" {
-				continue
-			}
-			key = appendEv(dimPrefix(key[:0], DimKinds[j], v), p.ev, p.key)
-			if err := srt.add(key, user); err != nil {
-				return err
-			}
-		}
-	}
-	srt.sort()
-	if err := st.appendRun(srt); err != nil {
+// mergeByDim appends the user and dimension index entries of the merge as
+// one run.
+func (st *txState) mergeByDim(m *mergePrep) error {
+	if err := st.appendRun(len(m.dims.ents), func(add func(k, v []byte) error) error { return m.dims.each(m.pend, add) }); err != nil {
 		return fmt.Errorf("dimension index: %w", err)
-	}
-	if cap(srt.buf) > maxArena {
-		srt.buf, srt.ents = nil, nil
 	}
 	return nil
 }
 
-// mergeByIP adds the (IP, user) pairs of the pending decisions, each with
-// the event-time day of its newest decision; a pair already stored with
-// that day or a later one is only read.
-func (st *txState) mergeByIP(pend []pendingDec) error {
-	type pair struct {
-		k   []byte
-		day uint32
-	}
-	var ps []pair
-	for i := range pend {
-		p := &pend[i]
-		if p.user == "" || p.f.ip == "" {
-			continue
-		}
-		ps = append(ps, pair{st.encode(func(b []byte) []byte { return appendLP(appendLP(b, indexPart(p.f.ip)), p.user) }), dayOf(p.ev)})
-	}
-	slices.SortFunc(ps, func(a, b pair) int {
-		if c := bytes.Compare(a.k, b.k); c != 0 {
-			return c
-		}
-		return cmp.Compare(b.day, a.day)
-	})
-	for i, p := range ps {
-		if i > 0 && bytes.Equal(p.k, ps[i-1].k) {
-			continue // an earlier day of the same pair
-		}
-		if v := st.byIP.Get(p.k); len(v) == 4 && binary.BigEndian.Uint32(v) >= p.day {
+// mergeByIP adds the merge's (IP, user) pairs, each with the event-time day
+// of its newest decision; a pair already stored with that day or a later
+// one is only read.
+func (st *txState) mergeByIP(m *mergePrep) error {
+	for _, p := range m.ips {
+		k := m.ipKey(p)
+		if v := st.byIP.Get(k); len(v) == 4 && binary.BigEndian.Uint32(v) >= p.day {
 			continue
 		}
 		v := st.encode(func(b []byte) []byte { return binary.BigEndian.AppendUint32(b, p.day) })
-		if err := st.byIP.Put(p.k, v); err != nil {
+		if err := st.byIP.Put(st.keep(k), v); err != nil {
 			return fmt.Errorf("ip index: %w", err)
 		}
 	}
 	return nil
 }
 
-// mergeSummaries folds the pending decisions into their users' summaries,
-// one read and write per user, in key order.
-func (st *txState) mergeSummaries(pend []pendingDec) error {
-	order := make([]int32, 0, len(pend))
-	for i := range pend {
-		if pend[i].user != "" {
-			order = append(order, int32(i))
-		}
-	}
-	// Stable: a user's decisions stay in arrival order, which summary.add
-	// needs for ties.
-	slices.SortStableFunc(order, func(a, b int32) int { return strings.Compare(pend[a].user, pend[b].user) })
+// mergeSummaries folds the merge into its users' summaries, one read and
+// write per user, in key order. This is the one place where a user's
+// summary before the merge (old) and after it (s) are both known.
+func (st *txState) mergeSummaries(m *mergePrep) error {
 	rank := st.rankBatch()
-	for len(order) > 0 {
-		user := pend[order[0]].user
-		var add summary
-		n := 0
-		for ; n < len(order) && pend[order[n]].user == user; n++ {
-			p := &pend[order[n]]
-			add.add(p.ev, &p.f)
-		}
-		order = order[n:]
-		var s summary
-		if v := st.users.Get([]byte(user)); v != nil {
-			if err := decodeSummary(user, v, &s); err != nil {
+	for i := range m.users {
+		u := &m.users[i]
+		var old summary
+		if v := st.users.Get([]byte(u.user)); v != nil {
+			if err := decodeSummary(u.user, v, &old); err != nil {
 				return err
 			}
 		}
-		old := s
-		s.merge(&add)
-		if err := st.putEnc(st.users, []byte(user), func(b []byte) []byte { return encodeSummary(b, &s) }); err != nil {
-			return fmt.Errorf("summary of user %q: %w", user, err)
+		s := old
+		s.merge(&u.add)
+		if err := st.putEnc(st.users, []byte(u.user), func(b []byte) []byte { return encodeSummary(b, &s) }); err != nil {
+			return fmt.Errorf("summary of user %q: %w", u.user, err)
 		}
-		rank.move(user, &old, &s)
+		rank.move(u.user, &old, &s)
 	}
 	return rank.write()
 }

@@ -43,7 +43,6 @@ type writer struct {
 	wedged   bool
 	arena    []byte        // encoded keys and values of the running transaction
 	contribs []rollContrib // rollup contributions of the running transaction
-	dimSort  sorter        // the dimension entries of a merge
 	stepBuf  []byte        // entries of a dimension merge step
 	stepOffs []int
 	batch    []*request
@@ -53,6 +52,14 @@ type writer struct {
 	// dimWork is set while the dimension index has runs to merge or
 	// delete; dimFailed stops that work after a failed step.
 	dimWork, dimFailed bool
+	// A merge of the decisions pending up to some key is prepared by a
+	// goroutine while the writer commits other groups (see startPrep):
+	// prepping is set while it runs, prepDone receives it, ready holds it
+	// until a transaction that applies it commits, spare is the last one
+	// applied (its buffers are reused).
+	prepDone     chan *mergePrep
+	prepping     bool
+	ready, spare *mergePrep
 
 	// taken counts requests the writer has received and txs the
 	// transactions it committed (observability and tests).
@@ -89,6 +96,7 @@ func startWriter(db *DB, last, mark decKey, pend []pendingDec, dimWork bool, opt
 		mark:       mark,
 		pend:       pend,
 		dimWork:    dimWork,
+		prepDone:   make(chan *mergePrep, 1),
 	}
 	go w.run()
 	return w
@@ -142,6 +150,7 @@ func (db *DB) submit(ctx context.Context, items int, apply func(st *txState) err
 // no request waits.
 func (w *writer) run() {
 	defer close(w.stopped)
+	defer w.waitPrep()
 	debug.SetPanicOnFault(true)
 	timer := time.NewTimer(w.maxDelay)
 	timer.Stop()
@@ -174,6 +183,7 @@ func (w *writer) run() {
 			ok = w.gather(first, timer)
 			w.commit(w.batch)
 			clear(w.batch)
+			w.startPrep()
 			if w.dimWork && !w.dimFailed {
 				w.compactStep()
 			}
@@ -286,6 +296,63 @@ func (w *writer) gather(first *request, timer *time.Timer) bool {
 		}
 	}
 	return true
+}
+
+// maxLag is how many merges' worth of decisions may be pending before a
+// transaction folds them in itself instead of leaving it to the background
+// merge.
+const maxLag = 4
+
+// startPrep hands the decisions pending after the last commit to a
+// goroutine that prepares their merge (mergePrep), once mergeEvery
+// decisions are after the index mark and no merge is under way or waiting
+// to be applied. The goroutine only reads the decisions it is handed;
+// the writer keeps appending to a fresh pending list and applies the merge
+// in a later transaction, which moves the index mark to the newest
+// decision the merge covers. So the mark still moves only with the merged
+// state it describes, in one commit.
+func (w *writer) startPrep() {
+	if w.prepping || w.ready != nil || w.failed != nil || w.last.seq()-w.mark.seq() < uint64(w.mergeEvery) {
+		return
+	}
+	m := w.spare
+	if m == nil {
+		m = new(mergePrep)
+	}
+	w.spare = nil
+	m.pend, w.pend = w.pend, m.pend[:0]
+	m.upTo = w.last
+	w.prepping = true
+	go func() {
+		m.prepare()
+		w.prepDone <- m
+	}()
+}
+
+// takePrep returns the prepared merge if it is ready (or, with wait, once
+// it is), nil when none is.
+func (w *writer) takePrep(wait bool) *mergePrep {
+	if w.ready != nil || !w.prepping {
+		return w.ready
+	}
+	if wait {
+		w.ready = <-w.prepDone
+	} else {
+		select {
+		case w.ready = <-w.prepDone:
+		default:
+			return nil
+		}
+	}
+	w.prepping = false
+	return w.ready
+}
+
+// waitPrep waits for a merge being prepared (the writer stops).
+func (w *writer) waitPrep() {
+	if w.prepping {
+		w.ready, w.prepping = <-w.prepDone, false
+	}
 }
 
 // mergeNow folds all pending index state in, in a transaction of its own
@@ -431,9 +498,10 @@ type txState struct {
 	// if it fails); w.pend[:mergedTo] is folded in by this transaction.
 	pendStart, mergedTo int
 	// mark is the index mark; merged is set when this transaction moved
-	// it.
-	mark   decKey
-	merged bool
+	// it to its newest key, prepApplied when it applied the writer's
+	// prepared merge.
+	mark                decKey
+	merged, prepApplied bool
 	// dimTouched is set when the transaction wrote the dimension index's
 	// state; dimWork says whether that has work left.
 	dimTouched, dimWork bool
@@ -520,11 +588,16 @@ func (st *txState) flush() error {
 		return err
 	}
 	// Sequences count decisions, so this is how many are after the mark
-	// (with or without anything to index: readers scan them all).
-	if st.last.seq()-st.mark.seq() >= uint64(st.w.mergeEvery) {
+	// (with or without anything to index: readers scan them all). A merge
+	// prepared in the background is applied once it is ready; if the
+	// decisions pending grow past maxLag merges, everything is folded in
+	// here (waiting for the background merge).
+	if st.last.seq()-st.mark.seq() >= uint64(maxLag*st.w.mergeEvery) {
 		if err := st.mergeIndexes(); err != nil {
-			return fmt.Errorf("merge index state: %w", err)
+			return err
 		}
+	} else if err := st.applyPrepared(false); err != nil {
+		return err
 	}
 	if st.last != st.w.last {
 		if err := st.meta.Put(metaLastKey, st.keep(st.last[:])); err != nil {
@@ -564,11 +637,15 @@ func (st *txState) committed() {
 	}
 	clear(st.contribs) // drop the references to type names
 	st.w.contribs = st.contribs[:0]
+	w := st.w
 	if st.merged {
-		w := st.w
 		n := copy(w.pend, w.pend[st.mergedTo:])
 		clear(w.pend[n:])
 		w.pend = w.pend[:n]
+	}
+	if st.prepApplied {
+		w.ready.reset(maxArena / 8)
+		w.spare, w.ready = w.ready, nil
 	}
 }
 
