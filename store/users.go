@@ -49,10 +49,14 @@ func (db *DB) Users(ctx context.Context, q UsersQuery) ([]decision.UserSummary, 
 func (db *DB) UserPage(ctx context.Context, q UsersQuery) (UserPage, error) {
 	var p UserPage
 	err := db.view(func(tx *bolt.Tx) error {
-		if r, ok := rankOf(q.Sort); ok && q.Search == "" && q.IP == "" && q.Limit > 0 {
-			return topUsers(ctx, tx, r, q.Limit, &p)
+		pend, err := db.pend.fold(ctx, tx)
+		if err != nil {
+			return err
 		}
-		return scanUsers(ctx, tx, q, &p)
+		if r, ok := rankOf(q.Sort); ok && q.Search == "" && q.IP == "" && q.Limit > 0 {
+			return topUsers(ctx, tx, pend, r, q.Limit, &p)
+		}
+		return scanUsers(ctx, tx, pend, q, &p)
 	})
 	if err != nil {
 		return UserPage{}, fmt.Errorf("users: %w", err)
@@ -61,8 +65,8 @@ func (db *DB) UserPage(ctx context.Context, q UsersQuery) (UserPage, error) {
 }
 
 // scanUsers answers UserPage from every summary (on q.IP if set) and the
-// pending decisions.
-func scanUsers(ctx context.Context, tx *bolt.Tx, q UsersQuery, p *UserPage) error {
+// fold of tx's pending decisions.
+func scanUsers(ctx context.Context, tx *bolt.Tx, pend *pendFold, q UsersQuery, p *UserPage) error {
 	search := strings.ToLower(q.Search)
 	var out []decision.UserSummary
 	keep := func(s *decision.UserSummary) {
@@ -79,10 +83,6 @@ func scanUsers(ctx context.Context, tx *bolt.Tx, q UsersQuery, p *UserPage) erro
 			out = out[:q.Limit]
 		}
 	}
-	pend, onIP, err := pendingSummaries(ctx, tx, q.IP)
-	if err != nil {
-		return err
-	}
 	// visit combines the stored summary v (nil if none) with the user's
 	// pending decisions.
 	visit := func(user string, v []byte) error {
@@ -92,9 +92,8 @@ func scanUsers(ctx context.Context, tx *bolt.Tx, q UsersQuery, p *UserPage) erro
 				return err
 			}
 		}
-		if add := pend[user]; add != nil {
-			s.merge(add)
-			delete(pend, user)
+		if u := pend.users[user]; u != nil {
+			s.merge(&u.add)
 		}
 		if s.count > 0 {
 			pub := s.public(user)
@@ -104,6 +103,14 @@ func scanUsers(ctx context.Context, tx *bolt.Tx, q UsersQuery, p *UserPage) erro
 	}
 	users := tx.Bucket(bktUsers)
 	if q.IP != "" {
+		// The users with a pending decision from q.IP, less those the IP
+		// index lists.
+		onIP := map[string]bool{}
+		for user, u := range pend.users {
+			if u.onIP(q.IP) {
+				onIP[user] = true
+			}
+		}
 		err := usersOnIP(ctx, tx, q.IP, func(user []byte) error {
 			delete(onIP, string(user))
 			return visit(string(user), users.Get(user))
@@ -117,6 +124,9 @@ func scanUsers(ctx context.Context, tx *bolt.Tx, q UsersQuery, p *UserPage) erro
 			}
 		}
 	} else {
+		// Every stored summary, and in key order between them the
+		// pending users without one.
+		names := pend.names
 		c := users.Cursor()
 		n := 0
 		for k, v := c.First(); k != nil; k, v = c.Next() {
@@ -125,13 +135,21 @@ func scanUsers(ctx context.Context, tx *bolt.Tx, q UsersQuery, p *UserPage) erro
 					return err
 				}
 			}
+			for ; len(names) > 0 && names[0] <= string(k); names = names[1:] {
+				if names[0] < string(k) {
+					if err := visit(names[0], nil); err != nil {
+						return err
+					}
+				}
+			}
 			if err := visit(string(k), v); err != nil {
 				return err
 			}
 		}
-		for user, s := range pend {
-			pub := s.public(user)
-			keep(&pub)
+		for _, user := range names {
+			if err := visit(user, nil); err != nil {
+				return err
+			}
 		}
 	}
 	sortSummaries(out, q.Sort)
