@@ -48,20 +48,23 @@ func (db *DB) Users(ctx context.Context, q UsersQuery) ([]decision.UserSummary, 
 // memory.
 func (db *DB) UserPage(ctx context.Context, q UsersQuery) (UserPage, error) {
 	var p UserPage
-	err := db.view(func(tx *bolt.Tx) error {
-		pend, err := db.pend.fold(ctx, tx)
-		if err != nil {
-			return err
-		}
-		if r, ok := rankOf(q.Sort); ok && q.Search == "" && q.IP == "" && q.Limit > 0 {
-			return topUsers(ctx, tx, pend, r, q.Limit, &p)
-		}
-		return scanUsers(ctx, tx, pend, q, &p)
-	})
+	err := db.view(func(tx *bolt.Tx) error { return db.userPage(ctx, tx, q, &p) })
 	if err != nil {
 		return UserPage{}, fmt.Errorf("users: %w", err)
 	}
 	return p, nil
+}
+
+// userPage answers UserPage in tx.
+func (db *DB) userPage(ctx context.Context, tx *bolt.Tx, q UsersQuery, p *UserPage) error {
+	pend, err := db.pend.fold(ctx, tx)
+	if err != nil {
+		return err
+	}
+	if r, ok := rankOf(q.Sort); ok && q.Search == "" && q.IP == "" && q.Limit > 0 {
+		return topUsers(ctx, tx, pend, r, q.Limit, p)
+	}
+	return scanUsers(ctx, tx, pend, q, p)
 }
 
 // scanUsers answers UserPage from every summary (on q.IP if set) and the
