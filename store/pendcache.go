@@ -47,15 +47,20 @@ type pendCache struct {
 type pendFold struct {
 	mark, upTo decKey
 	// users holds every user (as stored in index keys) with a decision
-	// in the fold; names lists them sorted.
-	users map[string]*pendUser
-	names []string
+	// in the fold; sorted lists them by user.
+	users  map[string]*pendUser
+	sorted []*pendUser
+	// gen counts the extensions from an empty fold: an extension changes
+	// only the records it made (of its gen), copying the others.
+	gen uint64
 }
 
 // pendUser is what a fold holds of one user's decisions: their summary
 // and the IPs they came from.
 type pendUser struct {
-	add summary
+	user string
+	gen  uint64
+	add  summary
 	// ips holds every IP of the user's decisions (repeats are rare: an IP
 	// seen among the last few is not added again).
 	ips []string
@@ -137,14 +142,12 @@ func (c *pendCache) dropBefore(mark decKey) {
 // extend returns f extended by the decisions of tx after f.upTo (tx's
 // snapshot must hold f's decisions: see fold).
 func (f *pendFold) extend(ctx context.Context, tx *bolt.Tx) (*pendFold, error) {
-	g := &pendFold{mark: f.mark, upTo: f.upTo, users: maps.Clone(f.users)}
+	g := &pendFold{mark: f.mark, upTo: f.upTo, gen: f.gen + 1, users: maps.Clone(f.users)}
 	if g.users == nil {
 		g.users = map[string]*pendUser{}
 	}
-	// mine holds the users this extension copied (or added), whose
-	// records it may change.
-	mine := map[string]bool{}
-	var added []string
+	// added are the users new in g, copied those of f that g changes.
+	var added, copied []*pendUser
 	var d decision.Decision
 	codec := txCodec(tx)
 	lo := f.upTo.after()
@@ -158,15 +161,18 @@ func (f *pendFold) extend(ctx context.Context, tx *bolt.Tx) (*pendFold, error) {
 		}
 		user := indexPart(d.UserID)
 		u := g.users[user]
-		if !mine[user] {
-			nu := new(pendUser)
-			if u != nil {
-				*nu = *u
-				nu.ips = slices.Clip(nu.ips) // appends copy: f shares the array
-			} else {
-				added = append(added, user)
-			}
-			u, g.users[user], mine[user] = nu, nu, true
+		switch {
+		case u == nil:
+			u = &pendUser{user: user, gen: g.gen}
+			g.users[user] = u
+			added = append(added, u)
+		case u.gen != g.gen:
+			nu := *u
+			nu.gen = g.gen
+			nu.ips = slices.Clip(nu.ips) // appends copy: f shares the array
+			u = &nu
+			g.users[user] = u
+			copied = append(copied, u)
 		}
 		fl := fieldsOf(&d)
 		u.add.add(clampNanos(d.EventTime), &fl)
@@ -178,17 +184,22 @@ func (f *pendFold) extend(ctx context.Context, tx *bolt.Tx) (*pendFold, error) {
 	if err != nil {
 		return nil, err
 	}
-	slices.Sort(added)
-	g.names = mergeSorted(f.names, added)
+	byUser := func(a, b *pendUser) int { return strings.Compare(a.user, b.user) }
+	slices.SortFunc(added, byUser)
+	g.sorted = mergeSorted(f.sorted, added, byUser)
+	for _, u := range copied {
+		i, _ := slices.BinarySearchFunc(g.sorted, u, byUser)
+		g.sorted[i] = u
+	}
 	return g, nil
 }
 
-// mergeSorted returns the sorted union of the disjoint sorted lists a and
-// b in a new slice.
-func mergeSorted(a, b []string) []string {
-	out := make([]string, 0, len(a)+len(b))
+// mergeSorted returns the sorted union of the disjoint lists a and b,
+// sorted by cmp, in a new slice.
+func mergeSorted[T any](a, b []T, cmp func(T, T) int) []T {
+	out := make([]T, 0, len(a)+len(b))
 	for len(a) > 0 && len(b) > 0 {
-		if strings.Compare(a[0], b[0]) < 0 {
+		if cmp(a[0], b[0]) < 0 {
 			out, a = append(out, a[0]), a[1:]
 		} else {
 			out, b = append(out, b[0]), b[1:]

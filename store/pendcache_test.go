@@ -269,14 +269,27 @@ func sameFold(a, b *pendFold) error {
 	if a.mark != b.mark || a.upTo != b.upTo {
 		return fmt.Errorf("fold of %s up to %s, want %s up to %s", a.mark.id(), a.upTo.id(), b.mark.id(), b.upTo.id())
 	}
-	if !slices.Equal(a.names, b.names) {
-		return fmt.Errorf("fold names %q, want %q", a.names, b.names)
+	names := func(f *pendFold) []string {
+		var out []string
+		for _, u := range f.sorted {
+			if f.users[u.user] != u {
+				out = append(out, "(not in the map) "+u.user)
+			}
+			out = append(out, u.user)
+		}
+		return out
 	}
-	if !slices.Equal(slices.Sorted(maps.Keys(a.users)), a.names) {
-		return fmt.Errorf("fold names %q do not list its users", a.names)
+	if an, bn := names(a), names(b); !slices.Equal(an, bn) {
+		return fmt.Errorf("fold lists %q, want %q", an, bn)
+	}
+	if !slices.Equal(slices.Sorted(maps.Keys(a.users)), names(a)) {
+		return fmt.Errorf("fold lists %q, not its users", names(a))
 	}
 	for user, u := range a.users {
 		w := b.users[user]
+		if u.user != user {
+			return fmt.Errorf("record of %q under %q", u.user, user)
+		}
 		if u.add != w.add {
 			return fmt.Errorf("user %q: pending summary %+v, want %+v", user, u.add, w.add)
 		}
@@ -398,10 +411,10 @@ func TestUsersPendingNoStaleOrFutureFold(t *testing.T) {
 	// plant returns f with a user no decision has, up to key upTo.
 	plant := func(f *pendFold, mark, upTo decKey) *pendFold {
 		p := &pendFold{mark: mark, upTo: upTo, users: maps.Clone(f.users)}
-		ghost := &pendUser{ips: []string{"192.0.2.1"}}
+		ghost := &pendUser{user: "zz-ghost", ips: []string{"192.0.2.1"}}
 		ghost.add.add(clock.Now().UnixNano(), &userFields{ip: "192.0.2.1", action: decision.ActionDeny, risk: 99})
-		p.users["zz-ghost"] = ghost
-		p.names = mergeSorted(f.names, []string{"zz-ghost"})
+		p.users[ghost.user] = ghost
+		p.sorted = append(slices.Clone(f.sorted), ghost)
 		return p
 	}
 

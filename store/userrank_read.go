@@ -27,7 +27,8 @@ func topUsers(ctx context.Context, tx *bolt.Tx, pend *pendFold, r byte, limit in
 	var key []byte
 	c := users.Cursor()
 	k, v := c.First()
-	for i, user := range pend.names {
+	for i, u := range pend.sorted {
+		user := u.user
 		if i%ctxCheckEvery == ctxCheckEvery-1 {
 			if err := ctx.Err(); err != nil {
 				return err
@@ -48,7 +49,7 @@ func topUsers(ctx context.Context, tx *bolt.Tx, pend *pendFold, r byte, limit in
 		} else {
 			total++
 		}
-		s.merge(&pend.users[user].add)
+		s.merge(&u.add)
 		key = appendRankKey(key[:0], r, user, &s)
 		cands = keepBest(cands, limit, key, user, &s)
 	}

@@ -109,9 +109,9 @@ func scanUsers(ctx context.Context, tx *bolt.Tx, pend *pendFold, q UsersQuery, p
 		// The users with a pending decision from q.IP, less those the IP
 		// index lists.
 		onIP := map[string]bool{}
-		for user, u := range pend.users {
+		for _, u := range pend.sorted {
 			if u.onIP(q.IP) {
-				onIP[user] = true
+				onIP[u.user] = true
 			}
 		}
 		err := usersOnIP(ctx, tx, q.IP, func(user []byte) error {
@@ -129,7 +129,7 @@ func scanUsers(ctx context.Context, tx *bolt.Tx, pend *pendFold, q UsersQuery, p
 	} else {
 		// Every stored summary, and in key order between them the
 		// pending users without one.
-		names := pend.names
+		rest := pend.sorted
 		c := users.Cursor()
 		n := 0
 		for k, v := c.First(); k != nil; k, v = c.Next() {
@@ -138,9 +138,9 @@ func scanUsers(ctx context.Context, tx *bolt.Tx, pend *pendFold, q UsersQuery, p
 					return err
 				}
 			}
-			for ; len(names) > 0 && names[0] <= string(k); names = names[1:] {
-				if names[0] < string(k) {
-					if err := visit(names[0], nil); err != nil {
+			for ; len(rest) > 0 && rest[0].user <= string(k); rest = rest[1:] {
+				if rest[0].user < string(k) {
+					if err := visit(rest[0].user, nil); err != nil {
 						return err
 					}
 				}
@@ -149,8 +149,8 @@ func scanUsers(ctx context.Context, tx *bolt.Tx, pend *pendFold, q UsersQuery, p
 				return err
 			}
 		}
-		for _, user := range names {
-			if err := visit(user, nil); err != nil {
+		for _, u := range rest {
+			if err := visit(u.user, nil); err != nil {
 				return err
 			}
 		}
