@@ -42,10 +42,12 @@ func (db *DB) Users(ctx context.Context, q UsersQuery) ([]decision.UserSummary, 
 // UserPage returns the user summaries selected and ordered by q, and how
 // many users q selects, exact as of one snapshot. With no Search, no IP and
 // a Limit it reads the rank index from its best end and stops after Limit
-// users: the cost grows with Limit and the decisions not yet folded into
-// the summaries, not with the store. With q.IP it reads the IP index;
-// otherwise it reads every summary, keeping only the best q.Limit in
-// memory.
+// users: the cost grows with Limit and the users with decisions not yet
+// folded into the summaries, not with the store. With q.IP it reads the IP
+// index; otherwise it reads every summary, keeping only the best q.Limit
+// in memory. The decisions not yet folded in are decoded once, not per
+// query: the store keeps their fold per user and extends it with the
+// decisions written since (pendcache.go).
 func (db *DB) UserPage(ctx context.Context, q UsersQuery) (UserPage, error) {
 	var p UserPage
 	err := db.view(func(tx *bolt.Tx) error { return db.userPage(ctx, tx, q, &p) })
