@@ -126,6 +126,9 @@ type DB struct {
 	// (labelwhatif.go).
 	labels  ledgerCache
 	whatifs whatifCache
+	// pend keeps folds of the pending decisions for user queries
+	// (pendcache.go).
+	pend pendCache
 	// watch checks the file at path; lost is set (and lostC closed) once
 	// it is no longer the file open.
 	watch   *fileWatch

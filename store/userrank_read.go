@@ -12,30 +12,23 @@ import (
 
 // topUsers answers UserPage for the best limit users of rank r: it walks
 // the rank index from its end and merges in the users with pending
-// decisions (whose stored entries it skips), each placed by the rank key
-// of its stored summary merged with the pending ones. Every summary it
-// reads is checked against the entry that led to it.
-func topUsers(ctx context.Context, tx *bolt.Tx, r byte, limit int, p *UserPage) error {
-	pend, _, err := pendingSummaries(ctx, tx, "")
-	if err != nil {
-		return err
-	}
+// decisions (pend, the fold of tx's; their stored entries it skips), each
+// placed by the rank key of its stored summary merged with the pending
+// ones. Every summary it reads is checked against the entry that led to
+// it.
+func topUsers(ctx context.Context, tx *bolt.Tx, pend *pendFold, r byte, limit int, p *UserPage) error {
 	users := tx.Bucket(bktUsers)
 	total := int(readU64(tx.Bucket(bktMeta).Get(metaUsers)))
 	// The pending users' stored summaries, read in key order (a step
 	// forward is cheaper than a search when they are close), and the
 	// best limit of them merged with their pending decisions, largest key
 	// first.
-	names := make([]string, 0, len(pend))
-	for user := range pend {
-		names = append(names, user)
-	}
-	slices.Sort(names)
 	var cands []rankCand
 	var key []byte
 	c := users.Cursor()
 	k, v := c.First()
-	for i, user := range names {
+	for i, u := range pend.sorted {
+		user := u.user
 		if i%ctxCheckEvery == ctxCheckEvery-1 {
 			if err := ctx.Err(); err != nil {
 				return err
@@ -56,7 +49,7 @@ func topUsers(ctx context.Context, tx *bolt.Tx, r byte, limit int, p *UserPage) 
 		} else {
 			total++
 		}
-		s.merge(pend[user])
+		s.merge(&u.add)
 		key = appendRankKey(key[:0], r, user, &s)
 		cands = keepBest(cands, limit, key, user, &s)
 	}
@@ -80,10 +73,11 @@ func topUsers(ctx context.Context, tx *bolt.Tx, r byte, limit int, p *UserPage) 
 				return err
 			}
 		}
+		var err error
 		if user, err = rankUser(user[:0], k); err != nil {
 			return err
 		}
-		if pend[string(user)] != nil {
+		if pend.users[string(user)] != nil {
 			continue
 		}
 		v := users.Get(user)

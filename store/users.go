@@ -42,27 +42,36 @@ func (db *DB) Users(ctx context.Context, q UsersQuery) ([]decision.UserSummary, 
 // UserPage returns the user summaries selected and ordered by q, and how
 // many users q selects, exact as of one snapshot. With no Search, no IP and
 // a Limit it reads the rank index from its best end and stops after Limit
-// users: the cost grows with Limit and the decisions not yet folded into
-// the summaries, not with the store. With q.IP it reads the IP index;
-// otherwise it reads every summary, keeping only the best q.Limit in
-// memory.
+// users: the cost grows with Limit and the users with decisions not yet
+// folded into the summaries, not with the store. With q.IP it reads the IP
+// index; otherwise it reads every summary, keeping only the best q.Limit
+// in memory. The decisions not yet folded in are decoded once, not per
+// query: the store keeps their fold per user and extends it with the
+// decisions written since (pendcache.go).
 func (db *DB) UserPage(ctx context.Context, q UsersQuery) (UserPage, error) {
 	var p UserPage
-	err := db.view(func(tx *bolt.Tx) error {
-		if r, ok := rankOf(q.Sort); ok && q.Search == "" && q.IP == "" && q.Limit > 0 {
-			return topUsers(ctx, tx, r, q.Limit, &p)
-		}
-		return scanUsers(ctx, tx, q, &p)
-	})
+	err := db.view(func(tx *bolt.Tx) error { return db.userPage(ctx, tx, q, &p) })
 	if err != nil {
 		return UserPage{}, fmt.Errorf("users: %w", err)
 	}
 	return p, nil
 }
 
+// userPage answers UserPage in tx.
+func (db *DB) userPage(ctx context.Context, tx *bolt.Tx, q UsersQuery, p *UserPage) error {
+	pend, err := db.pend.fold(ctx, tx)
+	if err != nil {
+		return err
+	}
+	if r, ok := rankOf(q.Sort); ok && q.Search == "" && q.IP == "" && q.Limit > 0 {
+		return topUsers(ctx, tx, pend, r, q.Limit, p)
+	}
+	return scanUsers(ctx, tx, pend, q, p)
+}
+
 // scanUsers answers UserPage from every summary (on q.IP if set) and the
-// pending decisions.
-func scanUsers(ctx context.Context, tx *bolt.Tx, q UsersQuery, p *UserPage) error {
+// fold of tx's pending decisions.
+func scanUsers(ctx context.Context, tx *bolt.Tx, pend *pendFold, q UsersQuery, p *UserPage) error {
 	search := strings.ToLower(q.Search)
 	var out []decision.UserSummary
 	keep := func(s *decision.UserSummary) {
@@ -79,10 +88,6 @@ func scanUsers(ctx context.Context, tx *bolt.Tx, q UsersQuery, p *UserPage) erro
 			out = out[:q.Limit]
 		}
 	}
-	pend, onIP, err := pendingSummaries(ctx, tx, q.IP)
-	if err != nil {
-		return err
-	}
 	// visit combines the stored summary v (nil if none) with the user's
 	// pending decisions.
 	visit := func(user string, v []byte) error {
@@ -92,9 +97,8 @@ func scanUsers(ctx context.Context, tx *bolt.Tx, q UsersQuery, p *UserPage) erro
 				return err
 			}
 		}
-		if add := pend[user]; add != nil {
-			s.merge(add)
-			delete(pend, user)
+		if u := pend.users[user]; u != nil {
+			s.merge(&u.add)
 		}
 		if s.count > 0 {
 			pub := s.public(user)
@@ -104,6 +108,14 @@ func scanUsers(ctx context.Context, tx *bolt.Tx, q UsersQuery, p *UserPage) erro
 	}
 	users := tx.Bucket(bktUsers)
 	if q.IP != "" {
+		// The users with a pending decision from q.IP, less those the IP
+		// index lists.
+		onIP := map[string]bool{}
+		for _, u := range pend.sorted {
+			if u.onIP(q.IP) {
+				onIP[u.user] = true
+			}
+		}
 		err := usersOnIP(ctx, tx, q.IP, func(user []byte) error {
 			delete(onIP, string(user))
 			return visit(string(user), users.Get(user))
@@ -117,6 +129,9 @@ func scanUsers(ctx context.Context, tx *bolt.Tx, q UsersQuery, p *UserPage) erro
 			}
 		}
 	} else {
+		// Every stored summary, and in key order between them the
+		// pending users without one.
+		rest := pend.sorted
 		c := users.Cursor()
 		n := 0
 		for k, v := c.First(); k != nil; k, v = c.Next() {
@@ -125,13 +140,21 @@ func scanUsers(ctx context.Context, tx *bolt.Tx, q UsersQuery, p *UserPage) erro
 					return err
 				}
 			}
+			for ; len(rest) > 0 && rest[0].user <= string(k); rest = rest[1:] {
+				if rest[0].user < string(k) {
+					if err := visit(rest[0].user, nil); err != nil {
+						return err
+					}
+				}
+			}
 			if err := visit(string(k), v); err != nil {
 				return err
 			}
 		}
-		for user, s := range pend {
-			pub := s.public(user)
-			keep(&pub)
+		for _, u := range rest {
+			if err := visit(u.user, nil); err != nil {
+				return err
+			}
 		}
 	}
 	sortSummaries(out, q.Sort)

@@ -214,37 +214,6 @@ func (st *txState) mergeSummaries(m *mergePrep) error {
 	return rank.write()
 }
 
-// pendingSummaries summarises, per user, the decisions of a snapshot after
-// its index mark, and returns the users among them with a decision from
-// ip (none when ip is "").
-func pendingSummaries(ctx context.Context, tx *bolt.Tx, ip string) (map[string]*summary, map[string]bool, error) {
-	out := map[string]*summary{}
-	onIP := map[string]bool{}
-	var d decision.Decision
-	codec := txCodec(tx)
-	err := scanPending(ctx, tx, func(k, v []byte) (bool, error) {
-		if u := peekUser(v); len(u) == 0 {
-			return true, nil
-		}
-		if err := decodeDecision(k, v, &d, codec); err != nil {
-			return false, err
-		}
-		user := indexPart(d.UserID)
-		s := out[user]
-		if s == nil {
-			s = new(summary)
-			out[user] = s
-		}
-		f := fieldsOf(&d)
-		s.add(clampNanos(d.EventTime), &f)
-		if ip != "" && d.IP == ip {
-			onIP[user] = true
-		}
-		return true, nil
-	})
-	return out, onIP, err
-}
-
 // sortSummaries orders summaries for Users.
 func sortSummaries(out []decision.UserSummary, by decision.UserSort) {
 	slices.SortFunc(out, func(a, b decision.UserSummary) int {

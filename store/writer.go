@@ -632,6 +632,7 @@ func (st *txState) committed() {
 	db.rejected.Add(st.dRejected)
 	st.w.last = st.last
 	st.w.mark = st.mark
+	db.pend.dropBefore(st.mark)
 	if st.dimTouched {
 		st.w.dimWork = st.dimWork
 	}
