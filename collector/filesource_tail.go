@@ -571,7 +571,7 @@ func (t *fileTail) add(b *Batch, fr frame, why string) {
 	if id == "" {
 		id = t.fileID() + ":" + strconv.FormatInt(fr.Start, 10)
 	}
-	b.Accept(id, ev.Raw)
+	b.AcceptEvent(id, ev)
 }
 
 // lineTooLongError is why a line over the size limit is rejected; its

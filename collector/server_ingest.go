@@ -73,7 +73,7 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
 	}
 	b := in.Batch()
 	for _, a := range parsed.Accepted {
-		b.Accept(a.ID, a.Event.Raw)
+		b.AcceptEvent(a.ID, a.Event)
 	}
 	for _, rj := range parsed.Rejected {
 		b.Reject(rj.Position, rj.Err, rj.Head)
