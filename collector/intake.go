@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -133,11 +134,18 @@ func (b *Batch) AcceptEvent(id string, ev safee.Event) {
 	b.parsed = append(b.parsed, ev)
 }
 
-// QueuedEvent is an event an intake stored in the inbox, as its source
-// parsed it: In is what the inbox holds (In.Body is Event.Raw).
+// QueuedEvent is an event an intake stored in the inbox under the event
+// ID ID, as its source parsed it: the inbox holds Event.Raw.
 type QueuedEvent struct {
-	In    store.InboxEvent
+	ID    string
 	Event safee.Event
+}
+
+// Grow makes room for n more accepted events, for a source that knows
+// about how many it is about to add.
+func (b *Batch) Grow(n int) {
+	b.events = slices.Grow(b.events, n)
+	b.parsed = slices.Grow(b.parsed, n)
 }
 
 // Reject adds unusable input: where it was in the source ("offset 1234",
@@ -231,7 +239,7 @@ func (in *Intake) handOff(b *Batch, fresh []bool, stored int) {
 	q := make([]QueuedEvent, 0, stored)
 	for i, f := range fresh {
 		if f && b.parsed[i].Raw != nil {
-			q = append(q, QueuedEvent{In: b.events[i], Event: b.parsed[i]})
+			q = append(q, QueuedEvent{ID: b.events[i].EventID, Event: b.parsed[i]})
 		}
 	}
 	if len(q) > 0 {

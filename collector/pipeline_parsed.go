@@ -33,9 +33,11 @@ type parsedEvents struct {
 	budget int
 }
 
-// parsedEvent is one kept event and the put call that added it.
+// parsedEvent is one kept event, in the slice handed to put (a pointer
+// keeps the map's values small, so that an entry costs no allocation), and
+// the put call that added it.
 type parsedEvent struct {
-	ev  safee.Event
+	q   *QueuedEvent
 	gen uint64
 }
 
@@ -44,7 +46,8 @@ func newParsedEvents(budget int) *parsedEvents {
 }
 
 // put keeps the events of q, by event ID, while the budget lasts: the
-// oldest are kept, as the loader reads the inbox oldest first.
+// oldest are kept, as the loader reads the inbox oldest first. It keeps q
+// and clears each element as it is taken or forgotten.
 func (c *parsedEvents) put(q []QueuedEvent) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -54,10 +57,10 @@ func (c *parsedEvents) put(q []QueuedEvent) {
 		if c.bytes+size > c.budget {
 			return
 		}
-		if old, ok := c.m[q[i].In.EventID]; ok {
-			c.bytes -= len(old.ev.Raw) + parsedOverhead
+		if old, ok := c.m[q[i].ID]; ok {
+			c.drop(old)
 		}
-		c.m[q[i].In.EventID] = parsedEvent{ev: q[i].Event, gen: c.gen}
+		c.m[q[i].ID] = parsedEvent{q: &q[i], gen: c.gen}
 		c.bytes += size
 	}
 }
@@ -72,8 +75,15 @@ func (c *parsedEvents) take(in *store.InboxEvent) (safee.Event, bool) {
 		return safee.Event{}, false
 	}
 	delete(c.m, in.EventID)
-	c.bytes -= len(p.ev.Raw) + parsedOverhead
-	return p.ev, bytes.Equal(p.ev.Raw, in.Body)
+	ev := p.q.Event
+	c.drop(p)
+	return ev, bytes.Equal(ev.Raw, in.Body)
+}
+
+// drop uncounts p, which has left the map, and clears its element.
+func (c *parsedEvents) drop(p parsedEvent) {
+	c.bytes -= len(p.q.Event.Raw) + parsedOverhead
+	*p.q = QueuedEvent{}
 }
 
 // mark returns a mark for forget: the number of put calls so far.
@@ -92,7 +102,7 @@ func (c *parsedEvents) forget(mark uint64) {
 	for id, p := range c.m {
 		if p.gen <= mark {
 			delete(c.m, id)
-			c.bytes -= len(p.ev.Raw) + parsedOverhead
+			c.drop(p)
 		}
 	}
 }

@@ -27,7 +27,7 @@ func TestParsedEventsCache(t *testing.T) {
 	a := mustParse(t, `{"type":"$login","user":{"user_id":"a"}}`)
 	b := mustParse(t, `{"type":"$login","user":{"user_id":"b"}}`)
 	q := func(id string, ev safee.Event) QueuedEvent {
-		return QueuedEvent{In: store.InboxEvent{EventID: id, Body: ev.Raw}, Event: ev}
+		return QueuedEvent{ID: id, Event: ev}
 	}
 	c := newParsedEvents(1 << 20)
 	c.put([]QueuedEvent{q("a", a), q("b", b)})
@@ -88,7 +88,7 @@ func TestPipelineUsesRememberedEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The inbox now holds other bytes for "changed" than were remembered.
-	p.parsed.m["changed"] = parsedEvent{ev: mustParse(t, `{"type":"$login","event_id":"changed","user":{"user_id":"other"}}`)}
+	p.parsed.m["changed"].q.Event = mustParse(t, `{"type":"$login","event_id":"changed","user":{"user_id":"other"}}`)
 
 	runPipeline(t, p)
 	waitFor(t, "two decisions", 10*time.Second, func() bool { return decisionCount(t, db) == 2 })
@@ -99,4 +99,45 @@ func TestPipelineUsesRememberedEvents(t *testing.T) {
 	if d := got["changed"]; d.UserAgent != "" || d.UserID != "u2" {
 		t.Errorf("changed: user agent %q, user %q: want the inbox's bytes parsed again", d.UserAgent, d.UserID)
 	}
+}
+
+// BenchmarkParsedEvents compares, per event, what the loader pays to take
+// a remembered event (with the intake's hand-over) against parsing the
+// inbox's bytes again.
+func BenchmarkParsedEvents(b *testing.B) {
+	bodies := benchEvents(b, 1000)
+	q := make([]QueuedEvent, len(bodies))
+	ins := make([]store.InboxEvent, len(bodies))
+	for i, body := range bodies {
+		ev, err := safee.ParseEvent(body)
+		if err != nil {
+			b.Fatal(err)
+		}
+		q[i] = QueuedEvent{ID: ev.EventID, Event: ev}
+		ins[i] = store.InboxEvent{EventID: ev.EventID, Body: body}
+	}
+	b.Run("remembered", func(b *testing.B) {
+		c := newParsedEvents(parsedBudget)
+		b.ReportAllocs()
+		for b.Loop() {
+			c.put(append([]QueuedEvent(nil), q...))
+			for i := range ins {
+				if _, ok := c.take(&ins[i]); !ok {
+					b.Fatal("miss")
+				}
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(ins)), "ns/event")
+	})
+	b.Run("parsed-again", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			for i := range ins {
+				if _, err := safee.ParseEvent(ins[i].Body); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(ins)), "ns/event")
+	})
 }

@@ -72,6 +72,7 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	b := in.Batch()
+	b.Grow(len(parsed.Accepted))
 	for _, a := range parsed.Accepted {
 		b.AcceptEvent(a.ID, a.Event)
 	}
