@@ -321,7 +321,10 @@ func (p *Pipeline) load(ctx context.Context, slots chan struct{}, incoming chan<
 		for _, in := range items {
 			cursor = in.Seq
 			ev, ok := p.parsed.take(&in.InboxEvent)
-			if !ok {
+			if ok {
+				// The same bytes: keep one copy of them, not two.
+				in.Body = ev.Raw
+			} else {
 				var err error
 				if ev, err = safee.ParseEvent(in.Body); err != nil {
 					bad = append(bad, completion{seq: in.Seq, d: unparseableDecision(in.InboxEvent, err)})
