@@ -158,7 +158,7 @@ func New(o Options) (*Collector, error) {
 	}
 	for _, s := range c.sources {
 		in, err := NewIntake(IntakeOptions{DB: o.DB, Source: s.Name(), InboxLimit: o.InboxLimit,
-			Metrics: c.metrics, Notify: c.pipeline.Notify, Now: o.Now})
+			Metrics: c.metrics, Notify: c.pipeline.Notify, Queued: c.pipeline.Remember, Now: o.Now})
 		if err != nil {
 			if c.ln != nil {
 				c.ln.Close()

@@ -1,10 +1,13 @@
 package collector
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
+	"unicode/utf8"
 
 	"github.com/riskwatch/riskwatch/decision"
 	"github.com/riskwatch/riskwatch/safee"
@@ -53,8 +56,7 @@ func newDecision(in store.InboxEvent, ev safee.Event, res safee.Result, callErr 
 	d.Signals = r.Signals
 	d.Policy = r.Policy.Name
 	if raw, ok := r.Extra[countryField]; ok {
-		var c string
-		if json.Unmarshal(raw, &c) == nil && len(c) <= 8 {
+		if c, ok := jsonString(raw); ok && len(c) <= 8 {
 			d.Country = c
 		}
 	}
@@ -70,6 +72,21 @@ func newDecision(in store.InboxEvent, ev safee.Event, res safee.Result, callErr 
 		d.Error = fmt.Sprintf("Safe-e answered without a recognised policy action (policy %q, action %q)", r.Policy.Name, r.Policy.Action)
 	}
 	return d
+}
+
+// jsonString decodes raw, a JSON value, if it is a string. A plain string
+// (no escapes, valid UTF-8, as a country code is) is read without
+// encoding/json's reflection.
+func jsonString(raw []byte) (string, bool) {
+	if len(raw) >= 2 && raw[0] == '"' && raw[len(raw)-1] == '"' {
+		body := raw[1 : len(raw)-1]
+		if !bytes.ContainsAny(body, "\\\"") && utf8.Valid(body) && !slices.ContainsFunc(body, func(c byte) bool { return c < 0x20 }) {
+			return string(body), true
+		}
+	}
+	var s string
+	err := json.Unmarshal(raw, &s)
+	return s, err == nil
 }
 
 // unparseableDecision records an inbox item whose body no longer parses as
@@ -102,10 +119,13 @@ func complete(ctx context.Context, db *store.DB, m *Metrics, h *Hub, results []s
 	}
 	// An event decided before (a retried proxy call with the same
 	// event_id) returns its earlier decision; announce only new ones.
-	fresh := make([]decision.Decision, 0, len(stored))
-	for i, d := range stored {
-		if !results[i].Existed {
-			fresh = append(fresh, d)
+	fresh := stored
+	if slices.ContainsFunc(results, func(r store.Result) bool { return r.Existed }) {
+		fresh = make([]decision.Decision, 0, len(stored))
+		for i, d := range stored {
+			if !results[i].Existed {
+				fresh = append(fresh, d)
+			}
 		}
 	}
 	if m != nil {

@@ -193,7 +193,7 @@ func BenchmarkEndToEnd(b *testing.B) {
 		m := NewMetrics(nil)
 		p := NewPipeline(PipelineOptions{DB: db, Scorer: testClient(b, url, testKey), Workers: benchConcurrency, Metrics: m})
 		src := NewFileSource(FileOptions{Path: path, FromStart: true, Poll: time.Millisecond, Logger: slog.New(slog.DiscardHandler)})
-		in := testIntake(b, db, src.Name(), func(o *IntakeOptions) { o.Notify, o.Metrics = p.Notify, m })
+		in := testIntake(b, db, src.Name(), func(o *IntakeOptions) { o.Notify, o.Queued, o.Metrics = p.Notify, p.Remember, m })
 		ctx, cancel := context.WithCancel(context.Background())
 		var wg sync.WaitGroup
 		cpu := startCPU(b, pid)
@@ -239,7 +239,7 @@ func BenchmarkEndToEnd(b *testing.B) {
 		url, pid := emulatorProcessPID(b)
 		p := NewPipeline(PipelineOptions{DB: db, Scorer: testClient(b, url, testKey), Workers: benchConcurrency})
 		src := NewKafkaSource(KafkaOptions{Brokers: c.ListenAddrs(), Topic: kafkaTopic, Group: "bench", Logger: slog.New(slog.DiscardHandler)})
-		in := testIntake(b, db, src.Name(), func(o *IntakeOptions) { o.Notify = p.Notify })
+		in := testIntake(b, db, src.Name(), func(o *IntakeOptions) { o.Notify, o.Queued = p.Notify, p.Remember })
 		ctx, cancel := context.WithCancel(context.Background())
 		var wg sync.WaitGroup
 		cpu := startCPU(b, pid)

@@ -62,6 +62,9 @@ type fileTail struct {
 	lastGrowth time.Time
 	// lastErr is the last error logged, so a repeated one is logged once.
 	lastErr string
+	// lastLines is the number of lines of the last batch read, the room
+	// the next one starts with.
+	lastLines int
 }
 
 func newFileTail(s *FileSource, in *Intake, cp store.Checkpoint, hasCP bool) *fileTail {
@@ -513,6 +516,7 @@ func (t *fileTail) pauseIfFull() bool {
 // whether the end of the file was reached.
 func (t *fileTail) readBatch(ctx context.Context) (bool, error) {
 	b := t.in.Batch()
+	b.Grow(t.lastLines)
 	var size int64 // of the lines in b
 	eof := false
 	for b.Len() < fileBatchLines && size < fileBatchBytes {
@@ -535,6 +539,7 @@ func (t *fileTail) readBatch(ctx context.Context) (bool, error) {
 		eof = true
 		break
 	}
+	t.lastLines = b.Len()
 	if err := t.commit(ctx, b); err != nil {
 		return false, err
 	}
@@ -571,7 +576,7 @@ func (t *fileTail) add(b *Batch, fr frame, why string) {
 	if id == "" {
 		id = t.fileID() + ":" + strconv.FormatInt(fr.Start, 10)
 	}
-	b.Accept(id, ev.Raw)
+	b.AcceptEvent(id, ev)
 }
 
 // lineTooLongError is why a line over the size limit is rejected; its

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -50,6 +51,12 @@ type IntakeOptions struct {
 	// Notify, if set, is called after each commit that stored a new event
 	// (it wakes the pipeline). It must not block.
 	Notify func()
+	// Queued, if set, is given the events a commit newly stored that their
+	// source added with AcceptEvent, as the source parsed them, before
+	// Notify is called: the pipeline keeps them so that it does not parse
+	// them again when it reads them from the inbox (Pipeline.Remember). It
+	// must not block; it may keep the slice.
+	Queued func([]QueuedEvent)
 	// Now stamps the events' ReceivedAt and the rejected records' Time
 	// (default time.Now).
 	Now func() time.Time
@@ -99,6 +106,7 @@ type Batch struct {
 	source  string
 	now     time.Time
 	events  []store.InboxEvent
+	parsed  []safee.Event // events[i] as its source parsed it; no Raw if Accept added it
 	rejects []store.Rejected
 	classes []string // RejectClass of each reject, for the metrics
 	cps     []store.Checkpoint
@@ -114,6 +122,30 @@ func (in *Intake) Batch() *Batch {
 // the exact bytes read, which the batch keeps without copying.
 func (b *Batch) Accept(id string, body []byte) {
 	b.events = append(b.events, store.InboxEvent{EventID: id, Source: b.source, ReceivedAt: b.now, Body: body})
+	b.parsed = append(b.parsed, safee.Event{})
+}
+
+// AcceptEvent adds an accepted event with its event ID (not empty) in the
+// form its source parsed it: its body is ev.Raw, which the batch keeps
+// without copying. Once committed, ev goes to IntakeOptions.Queued, so
+// that the pipeline need not parse the body again.
+func (b *Batch) AcceptEvent(id string, ev safee.Event) {
+	b.events = append(b.events, store.InboxEvent{EventID: id, Source: b.source, ReceivedAt: b.now, Body: ev.Raw})
+	b.parsed = append(b.parsed, ev)
+}
+
+// QueuedEvent is an event an intake stored in the inbox under the event
+// ID ID, as its source parsed it: the inbox holds Event.Raw.
+type QueuedEvent struct {
+	ID    string
+	Event safee.Event
+}
+
+// Grow makes room for n more accepted events, for a source that knows
+// about how many it is about to add.
+func (b *Batch) Grow(n int) {
+	b.events = slices.Grow(b.events, n)
+	b.parsed = slices.Grow(b.parsed, n)
 }
 
 // Reject adds unusable input: where it was in the source ("offset 1234",
@@ -194,8 +226,24 @@ func (in *Intake) count(b *Batch, fresh []bool) {
 			func(r store.Rejected) string { return r.Position + ": " + r.Reason })
 	}
 	in.mu.Unlock()
+	if stored > 0 && in.o.Queued != nil {
+		in.handOff(b, fresh, stored)
+	}
 	if stored > 0 && in.o.Notify != nil {
 		in.o.Notify()
+	}
+}
+
+// handOff gives the parsed form of the stored events of b to Queued.
+func (in *Intake) handOff(b *Batch, fresh []bool, stored int) {
+	q := make([]QueuedEvent, 0, stored)
+	for i, f := range fresh {
+		if f && b.parsed[i].Raw != nil {
+			q = append(q, QueuedEvent{ID: b.events[i].EventID, Event: b.parsed[i]})
+		}
+	}
+	if len(q) > 0 {
+		in.o.Queued(q)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strconv"
 
+	"github.com/riskwatch/riskwatch/safee"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -13,21 +14,22 @@ import (
 
 // parseKafkaRecord reads one record's value as an event, like a line of a
 // tailed file: it returns the event ID (the event's own event_id, or
-// "kafka:TOPIC/PARTITION@OFFSET") and the event's bytes, or why the value
-// is not an event. A value over max bytes is not parsed.
-func parseKafkaRecord(topic string, partition int32, offset int64, value []byte, max int) (id string, raw []byte, err error) {
+// "kafka:TOPIC/PARTITION@OFFSET") and the event (its Raw the value's
+// bytes), or why the value is not an event. A value over max bytes is not
+// parsed.
+func parseKafkaRecord(topic string, partition int32, offset int64, value []byte, max int) (id string, ev safee.Event, err error) {
 	if len(value) > max {
-		return "", nil, recordTooLongError{n: len(value), max: max}
+		return "", safee.Event{}, recordTooLongError{n: len(value), max: max}
 	}
-	ev, err := parseSourceEvent(value)
+	ev, err = parseSourceEvent(value)
 	if err != nil {
-		return "", nil, err
+		return "", safee.Event{}, err
 	}
 	id = ev.EventID
 	if id == "" {
 		id = "kafka:" + kafkaPosition(topic, partition, offset)
 	}
-	return id, ev.Raw, nil
+	return id, ev, nil
 }
 
 // kafkaPosition names a record: "TOPIC/PARTITION@OFFSET".

@@ -355,12 +355,12 @@ func (s *KafkaSource) store(ctx context.Context, cl *kgo.Client, in *Intake, fs 
 
 // add turns one record into an inbox event or a rejected record.
 func (s *KafkaSource) add(b *Batch, r *kgo.Record) {
-	id, raw, err := parseKafkaRecord(r.Topic, r.Partition, r.Offset, r.Value, s.o.MaxRecord)
+	id, ev, err := parseKafkaRecord(r.Topic, r.Partition, r.Offset, r.Value, s.o.MaxRecord)
 	if err != nil {
 		b.Reject(kafkaPosition(r.Topic, r.Partition, r.Offset), err, head(r.Value))
 		return
 	}
-	b.Accept(id, raw)
+	b.AcceptEvent(id, ev)
 }
 
 // commit stores b, retrying while the store fails, until ctx ends; the

@@ -149,7 +149,8 @@ func TestParseKafkaRecord(t *testing.T) {
 		{`{"type":"$login","event_id":"` + strings.Repeat("a", 300) + `"}`, "", "event_id"},
 		{strings.Repeat(" ", 700), "", "over the 512-byte limit"},
 	} {
-		id, raw, err := parseKafkaRecord("t", 3, 17, []byte(tc.value), 512)
+		id, ev, err := parseKafkaRecord("t", 3, 17, []byte(tc.value), 512)
+		raw := ev.Raw
 		switch {
 		case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
 			t.Errorf("%.20q: err %v, want one naming %q", tc.value, err, tc.err)
@@ -166,7 +167,8 @@ func FuzzParseKafkaRecord(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, v []byte) {
-		id, raw, err := parseKafkaRecord("t", 0, 1, v, 1<<10)
+		id, ev, err := parseKafkaRecord("t", 0, 1, v, 1<<10)
+		raw := ev.Raw
 		if err == nil && (id == "" || len(raw) != len(v)) {
 			t.Fatalf("accepted %q with id %q raw %q", v, id, raw)
 		}

@@ -137,8 +137,9 @@ const (
 // flight) are the Prometheus metrics in PipelineOptions.Metrics, kept once:
 // Stats reads them back for health.
 type Pipeline struct {
-	o    PipelineOptions
-	wake chan struct{}
+	o      PipelineOptions
+	wake   chan struct{}
+	parsed *parsedEvents
 
 	mu          sync.Mutex
 	state       string
@@ -158,6 +159,7 @@ func NewPipeline(o PipelineOptions) *Pipeline {
 	return &Pipeline{
 		o:         o,
 		wake:      make(chan struct{}, 1),
+		parsed:    newParsedEvents(parsedBudget),
 		state:     PipelineStopped,
 		breaker:   BreakerClosed,
 		reachable: true,
@@ -171,6 +173,11 @@ func (p *Pipeline) Notify() {
 	default:
 	}
 }
+
+// Remember keeps events an intake just stored, as their source parsed
+// them, so that the pipeline does not parse them again when it reads them
+// from the inbox (IntakeOptions.Queued). It never blocks for long.
+func (p *Pipeline) Remember(q []QueuedEvent) { p.parsed.put(q) }
 
 // item is one inbox event the dispatcher holds.
 type item struct {
@@ -290,6 +297,7 @@ func (p *Pipeline) load(ctx context.Context, slots chan struct{}, incoming chan<
 				// is still on its way, so whatever the inbox holds is due.
 				cursor = 0
 			}
+			mark := p.parsed.mark()
 			var err error
 			items, err = p.o.DB.InboxNext(ctx, cursor, n)
 			if err != nil && ctx.Err() == nil {
@@ -297,6 +305,9 @@ func (p *Pipeline) load(ctx context.Context, slots chan struct{}, incoming chan<
 			}
 			if len(items) > 0 {
 				break
+			}
+			if err == nil {
+				p.parsed.forget(mark)
 			}
 			if !wait() {
 				return
@@ -309,10 +320,16 @@ func (p *Pipeline) load(ctx context.Context, slots chan struct{}, incoming chan<
 		var bad []completion
 		for _, in := range items {
 			cursor = in.Seq
-			ev, err := safee.ParseEvent(in.Body)
-			if err != nil {
-				bad = append(bad, completion{seq: in.Seq, d: unparseableDecision(in.InboxEvent, err)})
-				continue
+			ev, ok := p.parsed.take(&in.InboxEvent)
+			if ok {
+				// The same bytes: keep one copy of them, not two.
+				in.Body = ev.Raw
+			} else {
+				var err error
+				if ev, err = safee.ParseEvent(in.Body); err != nil {
+					bad = append(bad, completion{seq: in.Seq, d: unparseableDecision(in.InboxEvent, err)})
+					continue
+				}
 			}
 			it := &item{in: in, ev: ev, user: ev.UserID}
 			if it.user == "" {

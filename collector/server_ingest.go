@@ -72,8 +72,9 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	b := in.Batch()
+	b.Grow(len(parsed.Accepted))
 	for _, a := range parsed.Accepted {
-		b.Accept(a.ID, a.Event.Raw)
+		b.AcceptEvent(a.ID, a.Event)
 	}
 	for _, rj := range parsed.Rejected {
 		b.Reject(rj.Position, rj.Err, rj.Head)

@@ -55,6 +55,14 @@ type ingestBatch struct {
 // JSON) is a single item. newID names items without an event_id. The error
 // is for the body as a whole (empty, or more than maxItems items).
 func parseIngestBody(body []byte, ndjson bool, maxItems int, newID func() string) (ingestBatch, error) {
+	if b, ok := parseWellFormed(body, ndjson, maxItems, newID); ok {
+		return b, nil
+	}
+	return parseItems(body, ndjson, maxItems, newID)
+}
+
+// parseItems is parseIngestBody's general way, for any body.
+func parseItems(body []byte, ndjson bool, maxItems int, newID func() string) (ingestBatch, error) {
 	raw, err := splitItems(body, ndjson, maxItems)
 	if err != nil {
 		return ingestBatch{}, err
