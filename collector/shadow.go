@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/riskwatch/riskwatch/api"
+	"github.com/riskwatch/riskwatch/config"
 	"github.com/riskwatch/riskwatch/decision"
 	"github.com/riskwatch/riskwatch/policy"
 	"github.com/riskwatch/riskwatch/store"
@@ -99,11 +100,11 @@ type ShadowOptions struct {
 	MaxLive int
 }
 
-// DefaultMaxLive is the default ShadowOptions.MaxLive: 200-300 MB. At 6
-// entries a decision it holds about 700k decisions, 12 minutes at 1k
-// decisions a second: a policy with hour-long windows on a busy collector
-// answers those from the store.
-const DefaultMaxLive = 4 << 20
+// DefaultMaxLive is the default ShadowOptions.MaxLive, the configuration's
+// ([policy] max_live_entries). At 6 entries a decision it holds about 700k
+// decisions, 12 minutes at 1k decisions a second: a policy with hour-long
+// windows on a busy collector answers those from the store.
+const DefaultMaxLive = config.DefaultMaxLiveEntries
 
 // LoadShadow loads the shadow policy at path with the default options but
 // logger and now (nil: time.Now).
