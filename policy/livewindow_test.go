@@ -73,7 +73,7 @@ func TestLiveWindowSemantics(t *testing.T) {
 // counts those of the entries.
 func TestLiveWindowIsBruteForce(t *testing.T) {
 	for seed := range uint64(2) {
-		ds := newSynth(20+seed).decisions(2400)
+		ds := newSynth(20 + seed).decisions(2400)
 		r := rand.New(rand.NewPCG(seed, 77))
 		type late struct {
 			d   *decision.Decision

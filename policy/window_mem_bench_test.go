@@ -11,21 +11,33 @@ import (
 	"github.com/riskwatch/riskwatch/internal/policytest"
 )
 
-// BenchmarkWindowMemory measures a live Window's heap per entry held, for
-// the 10-rule policy's queries (6 keys), after b.N decisions fed by
-// Insert as the shadow feeds them, each decision's strings allocated
-// apart as decoding a request allocates them. few: the synthetic stream
-// of policytest (400 users, so each value holds many entries); many: a
-// million users and addresses, so most values hold one entry. ns/op is
-// the CPU per decision fed.
+// BenchmarkWindowMemory measures the heap per entry held by replay's
+// Window and the shadow's LiveWindow, for the 10-rule policy's queries (6
+// keys), after b.N decisions fed in event-time order, each decision's
+// strings allocated apart as decoding a request allocates them. few: the
+// synthetic stream of policytest (400 users, so each value holds many
+// entries); many: a million users and addresses a millisecond apart, so
+// most values hold one entry. ns/op is the CPU per decision fed.
 func BenchmarkWindowMemory(b *testing.B) {
 	p, err := Parse("ten.toml", []byte(policytest.TenRules))
 	if err != nil {
 		b.Fatal(err)
 	}
+	for _, kind := range []string{"window", "live"} {
+		b.Run(kind, func(b *testing.B) { benchWindowMemory(b, p, kind) })
+	}
+}
+
+// memWindow is what BenchmarkWindowMemory feeds.
+type memWindow interface {
+	Add(*decision.Decision) error
+	Len() int
+}
+
+func benchWindowMemory(b *testing.B, p *Policy, kind string) {
 	b.Run("few", func(b *testing.B) {
 		s := policytest.NewSynth(1)
-		windowMemory(b, p, func(d *decision.Decision) {
+		windowMemory(b, p, kind, func(d *decision.Decision) {
 			s.Next(d)
 			d.UserID, d.IP, d.Email, d.UserAgent = fresh(d.UserID), fresh(d.IP), fresh(d.Email), fresh(d.UserAgent)
 		})
@@ -35,7 +47,7 @@ func BenchmarkWindowMemory(b *testing.B) {
 		t := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 		agents := []string{"Mozilla/5.0 (X11; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0", "curl/8.5.0", "python-requests/2.31.0"}
 		n := 0
-		windowMemory(b, p, func(d *decision.Decision) {
+		windowMemory(b, p, kind, func(d *decision.Decision) {
 			n++
 			t = t.Add(time.Millisecond)
 			u := strconv.Itoa(rng.IntN(1_000_000))
@@ -52,9 +64,13 @@ func BenchmarkWindowMemory(b *testing.B) {
 // fresh returns a copy of s in memory of its own.
 func fresh(s string) string { return string([]byte(s)) }
 
-func windowMemory(b *testing.B, p *Policy, next func(*decision.Decision)) {
-	w := NewWindow(p.Queries()...)
-	w.Retain(5 * time.Minute)
+func windowMemory(b *testing.B, p *Policy, kind string, next func(*decision.Decision)) {
+	var w memWindow = NewWindow(p.Queries()...)
+	if kind == "live" {
+		lw := NewLiveWindow(p.Queries()...)
+		lw.Retain(5 * time.Minute)
+		w = lw
+	}
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
@@ -62,7 +78,7 @@ func windowMemory(b *testing.B, p *Policy, next func(*decision.Decision)) {
 	var d decision.Decision
 	for range b.N {
 		next(&d)
-		if err := w.Insert(&d); err != nil {
+		if err := w.Add(&d); err != nil {
 			b.Fatal(err)
 		}
 	}
