@@ -90,10 +90,11 @@ type ShadowOptions struct {
 	Logger *slog.Logger     // default: discard
 	Now    func() time.Time // default time.Now
 	// MaxLive bounds the live velocity's memory, in entries: one per
-	// recent decision and key a query groups by (6 per decision for the
-	// 10-rule test policy), about 40 bytes each plus the strings they
-	// keep, besides an event ID hash per decision (default
-	// DefaultMaxLive, negative: no bound). Past it the oldest are
+	// recent decision and key a query groups by (up to 6 per decision
+	// for the 10-rule test policy), 55-90 bytes each with the strings
+	// they keep (policy.BenchmarkWindowMemory: fewer with values that
+	// repeat, more with values seen once), besides about 28 bytes of event
+	// ID per decision (default DefaultMaxLive, negative: no bound). Past it the oldest are
 	// forgotten and the queries whose windows reach back to them are
 	// answered from the store's indexes: the same answers, at the cost of
 	// index reads per decision.

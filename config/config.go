@@ -35,7 +35,7 @@ const (
 	DefaultMaxBody    = 4 << 20
 	DefaultInboxLimit = 100_000
 	// DefaultMaxLiveEntries bounds the shadow policy's velocity in memory
-	// ([policy] max_live_entries): at about 50 bytes an entry, 200 MB.
+	// ([policy] max_live_entries): at 60-100 bytes an entry, 250-400 MB.
 	DefaultMaxLiveEntries = 4 << 20
 )
 
@@ -448,7 +448,7 @@ func (c *Config) Validate() error {
 	}
 	errs = append(errs, c.Thresholds.check()...)
 	if c.Policy.MaxLiveEntries < 1 {
-		bad("policy.max_live_entries", "want a positive number of entries (about 50 bytes each; default %d), got %d", DefaultMaxLiveEntries, c.Policy.MaxLiveEntries)
+		bad("policy.max_live_entries", "want a positive number of entries (60-100 bytes each; default %d), got %d", DefaultMaxLiveEntries, c.Policy.MaxLiveEntries)
 	}
 	switch c.UI.Theme {
 	case "auto", "dark", "light":
