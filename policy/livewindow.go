@@ -44,9 +44,9 @@ type LiveWindow struct {
 	curVals [numKeys]string
 	devices memo
 	nets    memo
-	// delta is Lookup's correction of running distinct counts, by value
-	// number, kept for reuse.
-	delta map[uint32]int32
+	// in and out are the Of values Lookup corrects running distinct
+	// counts by, kept for reuse.
+	in, out []uint32
 }
 
 type liveEntry struct {
@@ -471,32 +471,47 @@ func (w *LiveWindow) Lookup(q Query, d *decision.Decision) (int, error) {
 		}
 		return int(n), nil
 	}
-	if w.delta == nil {
-		w.delta = map[uint32]int32{}
-	}
-	delta := w.delta
-	defer clear(delta)
+	// The corrections are a few entries, a little late decision's worth:
+	// sorting two short slices costs less than hashing them into a map
+	// (BenchmarkShadowApply, CPU per decision 5.1 -> 4.7 µs).
+	in, out := w.in[:0], w.out[:0]
 	col := 1 + s.col
 	for e := lo; e < c; e++ {
-		if k.ids[e*stride] == id {
-			delta[k.ids[e*stride+col]]++
+		if k.ids[e*stride] == id && k.ids[e*stride+col] != 0 {
+			in = append(in, k.ids[e*stride+col])
 		}
 	}
 	for e := hi; e < end; e++ {
-		if k.ids[e*stride] == id {
-			delta[k.ids[e*stride+col]]--
+		if k.ids[e*stride] == id && k.ids[e*stride+col] != 0 {
+			out = append(out, k.ids[e*stride+col])
 		}
 	}
+	w.in, w.out = in, out
 	var n int32
 	if int(id) < len(s.counts) {
 		n = s.counts[id]
 	}
-	for of, dv := range delta {
-		if of == 0 {
-			continue
+	slices.Sort(in)
+	slices.Sort(out)
+	// Merge the two: each Of value's correction dv, applied to the
+	// entries of it the counts hold.
+	for len(in) > 0 || len(out) > 0 {
+		var of uint32
+		switch {
+		case len(out) == 0 || len(in) > 0 && in[0] < out[0]:
+			of = in[0]
+		default:
+			of = out[0]
+		}
+		var dv int32
+		for len(in) > 0 && in[0] == of {
+			in, dv = in[1:], dv+1
+		}
+		for len(out) > 0 && out[0] == of {
+			out, dv = out[1:], dv-1
 		}
 		switch before := s.pairs[uint64(id)<<32|uint64(of)]; {
-		case before == 0 && before+dv > 0:
+		case before == 0 && dv > 0:
 			n++
 		case before > 0 && before+dv <= 0:
 			n--
