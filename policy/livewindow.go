@@ -230,13 +230,8 @@ func (w *LiveWindow) Insert(d *decision.Decision) error {
 // the entries at t or earlier: entries at one time keep the order they
 // came in.
 func (w *LiveWindow) insert(k *liveKey, t int64, vals *[numKeys]string) {
-	p := k.head
-	for i := len(k.times) - 1; i >= k.head; i-- {
-		if k.times[i] <= t {
-			p = i + 1
-			break
-		}
-	}
+	p, _ := slices.BinarySearch(k.times[k.head:], t+1)
+	p += k.head
 	var buf [numKeys + 1]uint32
 	row := w.row(buf[:k.stride], k, vals)
 	k.times = slices.Insert(k.times, p, t)
