@@ -148,7 +148,7 @@ func (a *app) startCollector(ctx context.Context, cfg config.Config, useEmulator
 		DB: db, Client: client, Mode: rt.mode, Files: files, Kafka: topics,
 		Listen: cfg.Ingest.Listen, Token: cfg.Ingest.Token.Value(), MaxBody: int64(cfg.Ingest.MaxBody),
 		InboxLimit: uint64(cfg.Ingest.InboxLimit), Workers: cfg.Safee.Concurrency, Retention: cfg.Store.Retention.D(),
-		Alerts: cfg.Alerts, ShadowPolicy: cfg.Policy.Shadow, Logger: logger,
+		Alerts: cfg.Alerts, ShadowPolicy: cfg.Policy.Shadow, ShadowMaxLive: cfg.Policy.MaxLiveEntries, Logger: logger,
 	})
 	if err != nil {
 		rt.close()

@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 
 	"github.com/spf13/cobra"
@@ -43,6 +44,7 @@ type collectorFlags struct {
 	emulator  bool
 	alerts    string
 	shadow    string
+	maxLive   int
 }
 
 func (f *collectorFlags) register(cmd *cobra.Command) {
@@ -55,6 +57,7 @@ func (f *collectorFlags) register(cmd *cobra.Command) {
 	fl.BoolVar(&f.emulator, "emulator", false, "score with the built-in offline emulator instead of Safe-e")
 	fl.StringVar(&f.alerts, "alerts", "", "evaluate the [[alert]] tables of this file instead of the config file's")
 	fl.StringVar(&f.shadow, "shadow-policy", "", "run this policy file in shadow on every new decision (default [policy] shadow; collect reloads it on SIGHUP, the dashboard on R)")
+	fl.IntVar(&f.maxLive, "shadow-max-live-entries", 0, "bound the shadow policy's velocity in memory to this many entries (default [policy] max_live_entries, 4194304)")
 }
 
 // load reads the configuration and applies the collector flags over it;
@@ -73,6 +76,12 @@ func (f *collectorFlags) load(cmd *cobra.Command, getenv func(string) string) (c
 	}
 	if fl.Changed("shadow-policy") {
 		cfg.Policy.Shadow = f.shadow
+	}
+	if fl.Changed("shadow-max-live-entries") {
+		if f.maxLive < 1 {
+			return config.Config{}, &exitError{code: 2, err: fmt.Errorf("--shadow-max-live-entries: want a positive number of entries, got %d (see %s --help)", f.maxLive, cmd.CommandPath())}
+		}
+		cfg.Policy.MaxLiveEntries = f.maxLive
 	}
 	for _, p := range f.files {
 		cfg.Files = append(cfg.Files, config.File{Path: p, FromStart: f.fromStart})

@@ -62,6 +62,9 @@ type Options struct {
 	// ShadowPolicy is a policy file to run in shadow on every new
 	// decision ("" for none); New refuses one that does not load.
 	ShadowPolicy string
+	// ShadowMaxLive bounds the shadow's velocity in memory, in entries
+	// (default config.DefaultMaxLiveEntries, negative: no bound).
+	ShadowMaxLive int
 	// Pipeline overrides the pipeline's tuning (tests shorten the backoffs);
 	// its DB, Scorer, Hub, Metrics, Logger and Workers are set here.
 	Pipeline PipelineOptions
@@ -125,7 +128,7 @@ func New(o Options) (*Collector, error) {
 		c.alerter = a
 	}
 	if o.ShadowPolicy != "" {
-		sh, err := LoadShadow(o.ShadowPolicy, o.DB, o.Logger.With("part", "shadow"), o.Now)
+		sh, err := NewShadow(o.ShadowPolicy, o.DB, ShadowOptions{Logger: o.Logger.With("part", "shadow"), Now: o.Now, MaxLive: o.ShadowMaxLive})
 		if err != nil {
 			return nil, fmt.Errorf("shadow policy: %w", err)
 		}

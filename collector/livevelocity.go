@@ -18,7 +18,7 @@ import (
 const liveRetain = 5 * time.Minute
 
 // LiveVelocity is the shadow policy's policy.Velocity: an in-memory
-// policy.Window over the recent decisions (by event time, back to the
+// policy.LiveWindow over the recent decisions (by event time, back to the
 // policy's longest window plus liveRetain), filled from the store when it
 // is made and fed every decision the shadow evaluates, error decisions
 // included, as replay feeds its Window every stored decision. So count
@@ -28,13 +28,13 @@ const liveRetain = 5 * time.Minute
 // the decisions fed since the last Begin, which are not committed yet.
 //
 // Memory is bounded by max entries (one per decision and key it is
-// counted under): past it the oldest are forgotten (policy.Window.Trim)
+// counted under): past it the oldest are forgotten (policy.LiveWindow.Trim)
 // and the floor rises, so that the store answers for the windows reaching
 // before it, with the same answers.
 //
 // It is not safe for concurrent use: Shadow serialises its calls.
 type LiveVelocity struct {
-	w   *policy.Window
+	w   *policy.LiveWindow
 	max int
 	// floor: every stored decision with an event time from floor on is
 	// in w (and all are when all is set).
@@ -62,7 +62,7 @@ type LiveVelocity struct {
 // with the stored decisions of p's longest window (plus liveRetain) before
 // now, holding at most max entries (0: no bound).
 func NewLiveVelocity(ctx context.Context, db *store.DB, p *policy.Policy, now time.Time, max int) (*LiveVelocity, error) {
-	lv := &LiveVelocity{w: policy.NewWindow(p.Queries()...), db: db, max: max, seed: maphash.MakeSeed(), seen: map[uint64]struct{}{},
+	lv := &LiveVelocity{w: policy.NewLiveWindow(p.Queries()...), db: db, max: max, seed: maphash.MakeSeed(), seen: map[uint64]struct{}{},
 		keep: int64(p.MaxWindow() + liveRetain)}
 	lv.w.Retain(liveRetain)
 	if len(p.Queries()) == 0 {

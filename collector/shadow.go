@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/riskwatch/riskwatch/api"
+	"github.com/riskwatch/riskwatch/config"
 	"github.com/riskwatch/riskwatch/decision"
 	"github.com/riskwatch/riskwatch/policy"
 	"github.com/riskwatch/riskwatch/store"
@@ -89,21 +90,22 @@ type ShadowOptions struct {
 	Logger *slog.Logger     // default: discard
 	Now    func() time.Time // default time.Now
 	// MaxLive bounds the live velocity's memory, in entries: one per
-	// recent decision and key a query groups by (6 per decision for the
-	// 10-rule test policy), about 40 bytes each plus the strings they
-	// keep, besides an event ID hash per decision (default
-	// DefaultMaxLive, negative: no bound). Past it the oldest are
+	// recent decision and key a query groups by (up to 6 per decision
+	// for the 10-rule test policy), 55-90 bytes each with the strings
+	// they keep (policy.BenchmarkWindowMemory: fewer with values that
+	// repeat, more with values seen once), besides about 28 bytes of event
+	// ID per decision (default DefaultMaxLive, negative: no bound). Past it the oldest are
 	// forgotten and the queries whose windows reach back to them are
 	// answered from the store's indexes: the same answers, at the cost of
 	// index reads per decision.
 	MaxLive int
 }
 
-// DefaultMaxLive is the default ShadowOptions.MaxLive: 200-300 MB. At 6
-// entries a decision it holds about 700k decisions, 12 minutes at 1k
-// decisions a second: a policy with hour-long windows on a busy collector
-// answers those from the store.
-const DefaultMaxLive = 4 << 20
+// DefaultMaxLive is the default ShadowOptions.MaxLive, the configuration's
+// ([policy] max_live_entries). At 6 entries a decision it holds about 700k
+// decisions, 12 minutes at 1k decisions a second: a policy with hour-long
+// windows on a busy collector answers those from the store.
+const DefaultMaxLive = config.DefaultMaxLiveEntries
 
 // LoadShadow loads the shadow policy at path with the default options but
 // logger and now (nil: time.Now).

@@ -34,6 +34,9 @@ const (
 	DefaultListen     = "127.0.0.1:7676"
 	DefaultMaxBody    = 4 << 20
 	DefaultInboxLimit = 100_000
+	// DefaultMaxLiveEntries bounds the shadow policy's velocity in memory
+	// ([policy] max_live_entries): at 60-100 bytes an entry, 250-400 MB.
+	DefaultMaxLiveEntries = 4 << 20
 )
 
 // Config is the whole configuration. Secrets are of type Secret, which never
@@ -173,6 +176,12 @@ type Policy struct {
 	// Shadow is a policy file evaluated on every new decision, its action
 	// and deciding rule stored with it; "" for none. SIGHUP reloads it.
 	Shadow string `toml:"shadow"`
+	// MaxLiveEntries bounds the shadow's velocity in memory, in entries
+	// (one per recent decision and key a velocity query groups by); past
+	// it the oldest are forgotten and the windows reaching back to them
+	// are answered from the store's indexes, with the same answers. It
+	// must be positive.
+	MaxLiveEntries int `toml:"max_live_entries"`
 }
 
 // UI configures the dashboard.
@@ -199,6 +208,7 @@ func Default(getenv func(string) string) Config {
 		Store:      Store{Path: DefaultDBPath(getenv)},
 		Thresholds: Thresholds{Score: "risk", Challenge: 50, Deny: 80},
 		UI:         UI{Theme: "auto"},
+		Policy:     Policy{MaxLiveEntries: DefaultMaxLiveEntries},
 	}
 }
 
@@ -437,6 +447,9 @@ func (c *Config) Validate() error {
 		topics[k.Topic] = true
 	}
 	errs = append(errs, c.Thresholds.check()...)
+	if c.Policy.MaxLiveEntries < 1 {
+		bad("policy.max_live_entries", "want a positive number of entries (60-100 bytes each; default %d), got %d", DefaultMaxLiveEntries, c.Policy.MaxLiveEntries)
+	}
 	switch c.UI.Theme {
 	case "auto", "dark", "light":
 	default:

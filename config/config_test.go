@@ -167,6 +167,11 @@ func TestBadInputNamesFileKeyAndExpectation(t *testing.T) {
 		{"kafka sasl without password", "[[kafka]]\nbrokers = [\"k:1\"]\ntopic = \"t\"\ngroup = \"g\"\nsasl_mechanism = \"plain\"\nsasl_user = \"u\"\n", []string{"kafka[0].sasl_user", "sasl_password"}},
 		{"kafka cert without key", "[[kafka]]\nbrokers = [\"k:1\"]\ntopic = \"t\"\ngroup = \"g\"\ntls = true\ntls_cert = \"c.pem\"\n", []string{"kafka[0].tls_cert", "tls_key"}},
 		{"kafka ca without tls", "[[kafka]]\nbrokers = [\"k:1\"]\ntopic = \"t\"\ngroup = \"g\"\ntls_ca = \"ca.pem\"\n", []string{"kafka[0].tls", "tls = true"}},
+		{"zero live entries", "[policy]\nmax_live_entries = 0\n", []string{"policy.max_live_entries", "positive", "got 0"}},
+		{"negative live entries", "[policy]\nmax_live_entries = -1\n", []string{"policy.max_live_entries", "positive", "got -1"}},
+		{"live entries as text", "[policy]\nmax_live_entries = \"4M\"\n", []string{"policy.max_live_entries", "incompatible types"}},
+		{"live entries as float", "[policy]\nmax_live_entries = 4e6\n", []string{"policy.max_live_entries"}},
+		{"live entries overflow", "[policy]\nmax_live_entries = 99999999999999999999\n", []string{"line 2", "policy.max_live_entries", "out of range"}},
 		{"several errors", "[safee]\nconcurrency = 0\n[ui]\ntheme = \"x\"\n", []string{"safee.concurrency", "ui.theme"}},
 	}
 	for _, c := range cases {
@@ -246,14 +251,14 @@ func TestExampleConfigIsValidAndComplete(t *testing.T) {
 	}
 	def := Default(env(map[string]string{"HOME": "/home/u"}))
 	def.Path = cfg.Path
-	if fmt.Sprintf("%+v", cfg.Safee) != fmt.Sprintf("%+v", def.Safee) || cfg.Ingest != def.Ingest || cfg.Thresholds != def.Thresholds || cfg.UI != def.UI {
+	if fmt.Sprintf("%+v", cfg.Safee) != fmt.Sprintf("%+v", def.Safee) || cfg.Ingest != def.Ingest || cfg.Thresholds != def.Thresholds || cfg.UI != def.UI || cfg.Policy != def.Policy {
 		t.Errorf("config.example.toml must show the defaults:\n got %+v\nwant %+v", cfg, def)
 	}
 	// Every key the loader knows must be documented in the example.
 	for _, key := range []string{"base_url", "api_key", "timeout", "concurrency", "rate_limit", "risk_route", "filter_route",
 		"listen", "token", "max_body", "inbox_limit", "path", "retention", "from_start", "score", "challenge", "deny", "theme",
 		"[[kafka]]", "brokers", "topic", "group", "instance_id", "session_timeout", "tls", "tls_ca", "tls_cert", "tls_key",
-		"tls_server_name", "sasl_mechanism", "sasl_user", "sasl_password"} {
+		"tls_server_name", "sasl_mechanism", "sasl_user", "sasl_password", "shadow", "max_live_entries"} {
 		if !strings.Contains(string(data), key) {
 			t.Errorf("config.example.toml does not document %s", key)
 		}

@@ -62,9 +62,9 @@
 // it counts in the velocity of later decisions, live and in replay. A
 // condition that fails at run time (an index out of range) counts as
 // false and is reported in Result.Failed. Velocity comes from a
-// Velocity: a Window in memory for replay and, fed out of order with
-// Insert and asked with Lookup, for the live shadow; the store's indexes
-// for what memory no longer holds; all with the same answers.
+// Velocity: a Window in memory for replay, a LiveWindow (fed out of order
+// with Insert and asked with Lookup) for the live shadow, the store's
+// indexes for what memory no longer holds; all with the same answers.
 //
 // # Limits
 //

@@ -19,9 +19,9 @@ import (
 // a rule sees only the past, live or in replay. An error (a store that
 // cannot be read) fails the evaluation of d.
 //
-// Window is the in-memory implementation replay (and, through Insert and
-// Lookup, the live shadow) uses; one over the store's indexes answers
-// with the same semantics.
+// Window is the in-memory implementation replay uses and LiveWindow the
+// live shadow's; one over the store's indexes answers with the same
+// semantics.
 type Velocity interface {
 	Answer(q Query, d *decision.Decision) (int, error)
 }

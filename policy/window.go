@@ -3,7 +3,6 @@ package policy
 import (
 	"errors"
 	"fmt"
-	"math"
 	"slices"
 	"time"
 
@@ -15,20 +14,20 @@ import (
 // order.
 var ErrOrder = errors.New("decisions not in event-time order")
 
-// ErrNotHeld is returned by Lookup for a decision so late that a window it
-// asks about reaches back before what the Window still holds.
+// ErrNotHeld is returned by LiveWindow.Lookup for a decision so late that
+// a window it asks about reaches back before what the window still holds.
 var ErrNotHeld = errors.New("window no longer holds that time")
 
 // Window is the in-memory Velocity of a replay: sliding windows over the
 // decisions it is fed, in event-time order. For each decision, ask (by
 // evaluating it) first, then Add it: the answers are then those Query
 // defines, over exactly the decisions added before with an earlier event
-// time (decisions at the same time do not see each other). Insert and
-// Lookup do the same for decisions a little out of order (see Retain).
+// time (decisions at the same time do not see each other). (A live
+// shadow, fed decisions a little out of order, uses a LiveWindow.)
 //
 // Memory is bounded by what lies inside the windows: an entry per
 // decision and key under which it is counted, kept while it is within the
-// longest window asked about that key (plus Retain), plus the decisions
+// longest window asked about that key, plus the decisions
 // that share the latest event time. Add and Answer take amortised constant time (each
 // entry is counted in and out once per query) plus a few map lookups. A
 // Window is not safe for concurrent use.
@@ -40,8 +39,7 @@ type Window struct {
 	pending []pendingEntry     // added at time last, not yet visible
 	last    int64              // latest event time added (Unix ns)
 	added   bool
-	held    int   // committed entries, over all keys
-	retain  int64 // kept beyond each key's longest window (ns), see Retain
+	held    int // committed entries, over all keys
 
 	// cur is the decision a replay is evaluating (see prepare) and
 	// curVals its key values, computed once for its answers and its Add.
@@ -54,9 +52,6 @@ type Window struct {
 	curSeries [numKeys]*series
 	devices   memo // user agent → device key
 	nets      memo // address → ip24
-	// seen and delta are Lookup's sets of values, kept for reuse.
-	seen  map[string]struct{}
-	delta map[string]int
 }
 
 type slotRef struct {
@@ -77,9 +72,6 @@ type keyIndex struct {
 	ofCol  []int   // per slot: column of its Of value in an entry, -1 for a count
 	cols   []Key   // the Of values an entry keeps
 	maxW   int64
-	// limit is the latest eviction limit: entries earlier than it are
-	// forgotten.
-	limit  int64
 	series map[string]*series
 	// fifo holds every entry in commit (event-time) order, to forget
 	// them when they leave the longest window.
@@ -137,7 +129,7 @@ func NewWindow(queries ...Query) *Window {
 		}
 		ki := w.keys[q.Key]
 		if ki == nil {
-			ki = &keyIndex{key: q.Key, series: make(map[string]*series), limit: math.MinInt64}
+			ki = &keyIndex{key: q.Key, series: make(map[string]*series)}
 			w.keys[q.Key] = ki
 		}
 		col := -1
@@ -271,7 +263,7 @@ func (w *Window) advance(t int64, d *decision.Decision) error {
 	w.pending = w.pending[:0]
 	for _, ki := range w.keys {
 		if ki != nil {
-			w.held -= ki.evict(t - ki.maxW - w.retain)
+			w.held -= ki.evict(t - ki.maxW)
 		}
 	}
 	return nil
@@ -349,7 +341,6 @@ func (ki *keyIndex) release(s *series) {
 
 // evict forgets the entries earlier than limit and returns how many.
 func (ki *keyIndex) evict(limit int64) int {
-	ki.limit = max(ki.limit, limit)
 	n := 0
 	for ki.fhead < len(ki.fifo) && ki.fifo[ki.fhead].t < limit {
 		ki.popFront(ki.fifo[ki.fhead].s)

@@ -33,12 +33,12 @@ func recount(q Query, d *decision.Decision, held []*decision.Decision) int {
 	return n
 }
 
-// TestWindowInsertIsBruteForce feeds decisions out of event-time order, as
+// TestLiveWindowInsertIsBruteForce feeds decisions out of event-time order, as
 // concurrent scoring commits them (each up to a minute late, every tenth
 // three minutes), with Lookup before Insert, and checks every answer
 // against a recount of what was inserted before; a decision reaching back
 // past what is retained gets ErrNotHeld, and no answer is wrong.
-func TestWindowInsertIsBruteForce(t *testing.T) {
+func TestLiveWindowInsertIsBruteForce(t *testing.T) {
 	ds := newSynth(5).decisions(2500)
 	r := rand.New(rand.NewPCG(3, 9))
 	// Shuffle within a minute: sort by event time plus a random lag.
@@ -57,7 +57,7 @@ func TestWindowInsertIsBruteForce(t *testing.T) {
 	slices.SortStableFunc(order, func(a, b late) int { return a.key.Compare(b.key) })
 	p := mustParse(t, tenRules)
 	queries := append(p.Queries(), Query{Key: KeyUser, Of: KeyIP, Window: 30 * time.Second})
-	w := NewWindow(queries...)
+	w := NewLiveWindow(queries...)
 	w.Retain(45 * time.Second)
 	var held []*decision.Decision
 	answered, missing := 0, 0
@@ -86,14 +86,14 @@ func TestWindowInsertIsBruteForce(t *testing.T) {
 	}
 }
 
-// TestWindowTrimIsBruteForce feeds decisions in order with Trim bounding
+// TestLiveWindowTrimIsBruteForce feeds decisions in order with Trim bounding
 // memory to a few hundred entries: the committed entries stay within
 // the bound, the time Trim returns never goes back, and every answer for
 // a window from that time on equals a recount.
-func TestWindowTrimIsBruteForce(t *testing.T) {
+func TestLiveWindowTrimIsBruteForce(t *testing.T) {
 	ds := newSynth(6).decisions(2000)
 	p := mustParse(t, tenRules)
-	w := NewWindow(p.Queries()...)
+	w := NewLiveWindow(p.Queries()...)
 	const bound = 300
 	var held []*decision.Decision
 	var floor time.Time
