@@ -22,11 +22,15 @@ func (db *DB) checkCommitted() error {
 	if hook := w.afterCommit.Load(); hook != nil {
 		(*hook)()
 	}
-	// Against the mark before the commit first, which reads only the
-	// file's size and holes: the mark after it is in the mapped meta
-	// pages, which fault when the file was cut below them.
-	if err := db.checkBeforeWrite(); err != nil {
+	// The mark after the commit is in the mapped meta pages, which fault
+	// when the file was cut below them (and a fault as bbolt begins a
+	// transaction leaves its meta lock held): make sure first that the
+	// file still reaches the mark before the commit.
+	if err := db.Lost(); err != nil {
 		return err
+	}
+	if st, err := w.holes.Stat(); err == nil && st.Size() < db.written.Load() {
+		return db.checkLost()
 	}
 	var mark int64
 	if err := db.view(func(tx *bolt.Tx) error { mark = tx.Size(); return nil }); err != nil {

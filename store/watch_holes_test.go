@@ -281,17 +281,3 @@ func TestTruncationUnderFastWrites(t *testing.T) {
 		t.Fatalf("Lost() = %v, want ErrFileLost", err)
 	}
 }
-
-// BenchmarkCheckBeforeWrite: what the writer pays per group for looking at
-// the file (one fstat and one lseek).
-func BenchmarkCheckBeforeWrite(b *testing.B) {
-	db := openTest(b, Options{NoSync: true, WatchEvery: time.Hour})
-	if _, err := db.Enqueue(context.Background(), []InboxEvent{{EventID: "one", Body: make([]byte, 100)}}, nil, nil); err != nil {
-		b.Fatal(err)
-	}
-	for b.Loop() {
-		if err := db.checkBeforeWrite(); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
