@@ -3,6 +3,7 @@ package collector
 import (
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -99,6 +100,54 @@ func TestTruncationDuringCommitRefusesItsIngest(t *testing.T) {
 	hr.Body.Close()
 	if err != nil || hr.StatusCode == http.StatusOK || !strings.Contains(h.StoreError, "truncated") {
 		t.Errorf("healthz after the cut commit: %d %+v (%v)", hr.StatusCode, h, err)
+	}
+}
+
+// TestTruncationDuringCommitKeepsKafkaOffsets: the database file is
+// truncated while the commit of a Kafka batch (its events and partition
+// offsets) runs. The source hears ErrFileLost and commits no offset to the
+// group: the records are still there for a collector restarted on a good
+// file. Before, the commit counted as done and the offsets were committed
+// in Kafka, so a restart would have skipped the records.
+func TestTruncationDuringCommitKeepsKafkaOffsets(t *testing.T) {
+	c := newKfake(t, 1)
+	values, keys, _ := kafkaEvents(t, 3, 20)
+	produce(t, c.ListenAddrs(), values, keys)
+	path := filepath.Join(t.TempDir(), "rw.db")
+	var armed atomic.Bool
+	armed.Store(true)
+	db, err := store.Open(path, store.Options{NoSync: true, WatchEvery: time.Hour, FailCommit: func() error {
+		if armed.CompareAndSwap(true, false) {
+			return cutUnderCommit(path)
+		}
+		return nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	r := startKafka(t, db, c.ListenAddrs(), "cut", nil)
+	waitUntil(t, "the batch's commit to fail or succeed", func() bool {
+		return db.Lost() != nil && r.Stats().State == kafkaError || r.read() > 0
+	})
+	if err := db.Lost(); !errors.Is(err, store.ErrFileLost) {
+		t.Errorf("Lost() = %v, want ErrFileLost", err)
+	}
+	if armed.Load() {
+		t.Fatal("the batch never reached its commit")
+	}
+	if n := db.InboxDepth(); n == 0 {
+		t.Error("the cut commit stored nothing: not the case under test")
+	}
+	r.stop()
+	// Stopping commits the offsets the source holds: still the start.
+	for p, off := range committedOffsets(t, c.ListenAddrs(), "cut") {
+		if off != 0 {
+			t.Errorf("partition %d: offset %d committed in Kafka for a batch in the lost file", p, off)
+		}
+	}
+	if n := r.read(); n != 0 {
+		t.Errorf("%d records counted as read", n)
 	}
 }
 
