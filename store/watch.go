@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -30,8 +31,11 @@ type fileWatch struct {
 	// holes is the file bbolt writes, opened again to look for holes in
 	// it (nil where the platform cannot say, see openHoles).
 	holes *os.File
-	stop  chan struct{}
-	done  chan struct{}
+	// afterCommit, set only by tests, runs after each commit before the
+	// file is checked (checkCommitted): where a test truncates it.
+	afterCommit atomic.Pointer[func()]
+	stop        chan struct{}
+	done        chan struct{}
 }
 
 // startWatch records the file now at the path and checks it every interval

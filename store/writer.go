@@ -471,7 +471,7 @@ func (w *writer) runTx(reqs []*request) (bad int, err error) {
 	if cap(w.arena) > maxArena {
 		w.arena = nil
 	}
-	return -1, nil
+	return -1, w.db.checkCommitted()
 }
 
 // txState is what the requests of one transaction share: the buckets, the
