@@ -2,8 +2,14 @@ package api_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
 	"reflect"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -103,4 +109,197 @@ func TestFederatedTopUsersAcrossCollectors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// randomSpread puts users' decisions on k collectors at random: most users
+// on several, a few on one; risks from a few values (ties), unique event
+// times, every decision with an email, IP and country.
+func randomSpread(rng *rand.Rand, now time.Time, k, users, decisions int) *spread {
+	s := &spread{now: now, held: make([][]decision.Decision, k)}
+	risks := []float64{0, 10, 50, 90, 100}
+	for i := range decisions {
+		u := rng.IntN(users)
+		// Users below users/4 live on one collector, the others anywhere.
+		m := rng.IntN(k)
+		if u < users/4 {
+			m = u % k
+		}
+		a := []decision.Action{decision.ActionAllow, decision.ActionChallenge, decision.ActionDeny, decision.ActionError}[rng.IntN(4)]
+		if u%5 == 0 {
+			a = decision.ActionDeny // a few users deny a lot: deep ties otherwise
+		}
+		user := fmt.Sprintf("u%02d", u)
+		s.seq++
+		s.held[m] = append(s.held[m], decision.Decision{
+			EventID: fmt.Sprintf("rand-%06d", s.seq), Source: "test", ReceivedAt: now,
+			EventTime: now.Add(-time.Duration(rng.IntN(1_000_000))*time.Millisecond - time.Duration(i)*time.Microsecond),
+			Type:      "$login", Status: "$succeeded", UserID: user,
+			Email: fmt.Sprintf("%s-%d@example.com", user, rng.IntN(3)), IP: fmt.Sprintf("10.2.%d.%d", m, rng.IntN(4)),
+			Country: []string{"FR", "DE", "US"}[rng.IntN(3)],
+			Action:  a, Risk: risks[rng.IntN(len(risks))], Request: []byte(`{"type":"$login"}`), Response: []byte(`{}`),
+		})
+	}
+	return s
+}
+
+// recount folds ds into user summaries by brute force, as a store does.
+func recount(ds []decision.Decision) map[string]decision.UserSummary {
+	sorted := slices.Clone(ds)
+	slices.SortStableFunc(sorted, func(a, b decision.Decision) int { return a.EventTime.Compare(b.EventTime) })
+	out := map[string]decision.UserSummary{}
+	for _, d := range sorted {
+		s, ok := out[d.UserID]
+		if !ok {
+			s = decision.UserSummary{UserID: d.UserID, FirstSeen: d.EventTime.UTC()}
+		}
+		s.LastSeen = d.EventTime.UTC()
+		s.Email, s.LastIP, s.LastCountry = d.Email, d.IP, d.Country
+		s.Count++
+		switch d.Action {
+		case decision.ActionDeny:
+			s.Denies++
+		case decision.ActionChallenge:
+			s.Challenges++
+		}
+		if d.Action != decision.ActionError {
+			s.MaxRisk = max(s.MaxRisk, d.Risk)
+		}
+		out[d.UserID] = s
+	}
+	return out
+}
+
+// TestFederatedTopUsersRandom spreads users over 2 to 4 collectors at
+// random and asks the federation for every sort, several limits and
+// offsets, an IP and a search, over HTTP: the answers must be those of
+// one collector holding every decision, whose whole list is checked
+// against a brute-force recount.
+func TestFederatedTopUsersRandom(t *testing.T) {
+	trials := 3
+	if testing.Short() {
+		trials = 2
+	}
+	now := time.Now().Truncate(time.Millisecond)
+	ctx := context.Background()
+	for trial := range trials {
+		seed := uint64(trial + 1)
+		rng := rand.New(rand.NewPCG(seed, 42))
+		k := 2 + trial%3
+		s := randomSpread(rng, now, k, 40, 300+rng.IntN(300))
+		urls := make([]string, k)
+		for i := range k {
+			urls[i] = holding(t, s.held[i]).URL
+		}
+		fed := dialAll(t, urls...)
+		one := dialOne(t, holding(t, s.all()).URL)
+
+		byID := recount(s.all())
+		whole := get(one.SearchUsers(ctx, api.UsersQuery{}))(t)
+		if len(whole.Users) != len(byID) || whole.Total != len(byID) {
+			t.Fatalf("seed %d: one collector lists %d of %d users, the recount %d", seed, len(whole.Users), whole.Total, len(byID))
+		}
+		for _, u := range whole.Users {
+			if u != byID[u.UserID] {
+				t.Fatalf("seed %d: one collector\n%+v\nthe recount\n%+v", seed, u, byID[u.UserID])
+			}
+		}
+
+		var qs []api.UsersQuery
+		for _, by := range []decision.UserSort{decision.SortLastSeen, decision.SortMaxRisk, decision.SortDenies} {
+			for _, limit := range []int{1, 2, 5, 10, 25, 0} {
+				qs = append(qs, api.UsersQuery{Sort: by, Limit: limit})
+			}
+			qs = append(qs, api.UsersQuery{Sort: by, Limit: 4, Offset: 3}, api.UsersQuery{Sort: by, Limit: 5, Offset: 60},
+				api.UsersQuery{Sort: by, Limit: 3, IP: "10.2.1.2"}, api.UsersQuery{Sort: by, Limit: 4, Search: "U1"})
+		}
+		for _, q := range qs {
+			want := get(one.SearchUsers(ctx, q))(t)
+			got := get(fed.SearchUsers(ctx, q))(t)
+			if !reflect.DeepEqual(got.Users, want.Users) || got.Bounded {
+				t.Fatalf("seed %d, %d collectors, %+v: federation\n%+v (bounded %v)\none collector\n%+v", seed, k, q, got.Users, got.Bounded, want.Users)
+			}
+			// The total is exact for a whole list, an upper bound otherwise.
+			if (q.Limit == 0 || q.IP != "" || q.Search != "") && got.Total != want.Total || got.Total < want.Total {
+				t.Errorf("seed %d, %+v: total %d, one collector %d", seed, q, got.Total, want.Total)
+			}
+			if q.Search == "" && q.Offset == 0 {
+				if us := get(fed.Users(ctx, q))(t); !reflect.DeepEqual(us, want.Users) {
+					t.Fatalf("seed %d, %+v: federation's Users\n%+v\none collector\n%+v", seed, q, us, want.Users)
+				}
+			}
+		}
+	}
+}
+
+// TestUsersQueryRefusesHostileInput sends bad offsets and user lists to a
+// collector over HTTP (each a 400 naming the parameter) and in process,
+// and asks for pages past the end.
+func TestUsersQueryRefusesHostileInput(t *testing.T) {
+	s := &spread{now: time.Now()}
+	s.add(0, "u,1", 2, decision.ActionDeny, 90, time.Minute)
+	s.add(0, "u2", 1, decision.ActionAllow, 10, 2*time.Minute)
+	c := holding(t, s.held[0])
+	for _, raw := range []string{
+		"offset=-1", "offset=1000001", "offset=99999999999999999999", "offset=abc", "offset=", "offset=1&offset=2",
+		"users=a,,b", "users=%25zz", "users=" + strings.Repeat("a,", api.MaxUsersAsked) + "a",
+		"users=u2&search=u", "users=u2&ip=10.0.0.1", "users=u2&offset=1", "cursor=3",
+	} {
+		req, _ := http.NewRequest(http.MethodGet, c.URL+"/v1/users/search?"+raw, nil)
+		req.Header.Set("Authorization", "Bearer "+fedToken)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("%s: %d %s, want 400", raw, resp.StatusCode, body)
+		}
+	}
+	ctx := context.Background()
+	r := c.Col.Reader()
+	for _, q := range []api.UsersQuery{{Offset: -1}, {Offset: api.MaxUserOffset + 1}, {Users: api.UserIDs{""}},
+		{Users: api.UserIDs{"u2"}, Search: "u"}, {Users: make(api.UserIDs, api.MaxUsersAsked+1)}} {
+		if _, err := r.SearchUsers(ctx, q); !errors.Is(err, api.ErrInvalid) {
+			t.Errorf("in process, %+v: %v, want ErrInvalid", q, err)
+		}
+	}
+	fed := dialAll(t, c.URL)
+	if _, err := fed.SearchUsers(ctx, api.UsersQuery{Offset: -5, Limit: 1}); !errors.Is(err, api.ErrInvalid) {
+		t.Errorf("federation, offset -5: %v, want ErrInvalid", err)
+	}
+	remote := dialOne(t, c.URL)
+	for _, q := range []api.UsersQuery{{Offset: 2, Limit: 5}, {Offset: api.MaxUserOffset, Limit: 1}} {
+		l := get(remote.SearchUsers(ctx, q))(t)
+		if len(l.Users) != 0 || l.Total != 2 {
+			t.Errorf("%+v: %d users of %d, want none of 2", q, len(l.Users), l.Total)
+		}
+	}
+	// A user ID with a comma travels intact; unknown users are left out.
+	l := get(remote.SearchUsers(ctx, api.UsersQuery{Sort: decision.SortDenies, Users: api.UserIDs{"nobody", "u2", "u,1", "u2"}}))(t)
+	if len(l.Users) != 2 || l.Users[0].UserID != "u,1" || l.Users[0].Denies != 2 || l.Users[1].UserID != "u2" || l.Total != 2 {
+		t.Errorf("named users: %+v", l)
+	}
+}
+
+// FuzzUserIDs reads any text as a users parameter: what it accepts writes
+// back to text that reads the same.
+func FuzzUserIDs(f *testing.F) {
+	for _, s := range []string{"", "a", "a,b", "u%2C1,u2", "a,,b", "%zz", ",", "%00"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		var ids api.UserIDs
+		if err := ids.UnmarshalText([]byte(s)); err != nil {
+			return
+		}
+		b, err := ids.MarshalText()
+		if err != nil {
+			t.Fatalf("%q read as %q, which does not write: %v", s, ids, err)
+		}
+		var back api.UserIDs
+		if err := back.UnmarshalText(b); err != nil || !slices.Equal(back, ids) {
+			t.Fatalf("%q read as %q, wrote %q, read back %q (%v)", s, ids, b, back, err)
+		}
+	})
 }
