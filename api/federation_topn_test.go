@@ -303,3 +303,50 @@ func FuzzUserIDs(f *testing.F) {
 		}
 	})
 }
+
+// TestFederatedTopUsersSaysWhenBounded gives two collectors disjoint
+// users with one deny each, more than the last round reads: any user not
+// yet listed by one collector may still hold a deny on the other, so the
+// top is never proven. The federation says so (Bounded; Users fails with
+// ErrUnavailable) and still lists exact summaries in order; read whole
+// over HTTP, where one answer carries fewer users than a collector holds,
+// it says so too.
+func TestFederatedTopUsersSaysWhenBounded(t *testing.T) {
+	if testing.Short() || raceEnabled {
+		// ~15 s, ~90 s under the race detector: the bound is reached only
+		// past the 10,000 users one answer carries. The code it runs is
+		// the random test's.
+		t.Skip("builds two stores of 10,500 users and looks each up")
+	}
+	now := time.Now().Truncate(time.Second)
+	const users = 10_500
+	s := &spread{now: now}
+	for i := range users {
+		s.add(0, fmt.Sprintf("a%05d", i), 1, decision.ActionDeny, 90, time.Duration(2*i)*time.Second)
+		s.add(1, fmt.Sprintf("b%05d", i), 1, decision.ActionDeny, 90, time.Duration(2*i+1)*time.Second)
+	}
+	a, b := holding(t, s.held[0]), holding(t, s.held[1])
+	fed, err := api.Federate(api.Member{Name: "a", Reader: a.Col.Reader()}, api.Member{Name: "b", Reader: b.Col.Reader()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	q := api.UsersQuery{Sort: decision.SortDenies, Limit: 3}
+	l := get(fed.SearchUsers(ctx, q))(t)
+	want := []string{"a00000", "b00000", "a00001"}
+	if !l.Bounded || len(l.Users) != 3 || !slices.Equal([]string{l.Users[0].UserID, l.Users[1].UserID, l.Users[2].UserID}, want) ||
+		l.Users[0].Denies != 1 || l.Users[0].LastSeen.Compare(now) != 0 {
+		t.Errorf("got %+v, want %v marked bounded", l, want)
+	}
+	if _, err := fed.Users(ctx, q); !errors.Is(err, api.ErrUnavailable) {
+		t.Errorf("Users: %v, want ErrUnavailable", err)
+	}
+	// The same users by last seen are proven at once.
+	if l := get(fed.SearchUsers(ctx, api.UsersQuery{Sort: decision.SortLastSeen, Limit: 3}))(t); l.Bounded || l.Users[2].UserID != "a00001" {
+		t.Errorf("by last seen: %+v", l)
+	}
+	whole := get(dialAll(t, a.URL, b.URL).SearchUsers(ctx, api.UsersQuery{Sort: decision.SortLastSeen}))(t)
+	if !whole.Bounded || whole.Total != 2*users {
+		t.Errorf("whole lists over HTTP: %d users of %d, bounded %v; want %d marked bounded", len(whole.Users), whole.Total, whole.Bounded, 2*users)
+	}
+}
