@@ -350,3 +350,29 @@ func TestFederatedTopUsersSaysWhenBounded(t *testing.T) {
 		t.Errorf("whole lists over HTTP: %d users of %d, bounded %v; want %d marked bounded", len(whole.Users), whole.Total, whole.Bounded, 2*users)
 	}
 }
+
+// TestFederatedTopUsersWithoutAnUnreachableCollector leaves a collector
+// that cannot be reached out of the answer, which is the others' own, and
+// names it in Members.
+func TestFederatedTopUsersWithoutAnUnreachableCollector(t *testing.T) {
+	s := randomSpread(rand.New(rand.NewPCG(9, 9)), time.Now().Truncate(time.Millisecond), 2, 30, 200)
+	a, b := holding(t, s.held[0]), holding(t, s.held[1])
+	down := closedURL(t)
+	fed := dialAll(t, a.URL, down, b.URL)
+	live := dialAll(t, a.URL, b.URL)
+	ctx := context.Background()
+	for _, by := range []decision.UserSort{decision.SortLastSeen, decision.SortMaxRisk, decision.SortDenies} {
+		for _, q := range []api.UsersQuery{{Sort: by, Limit: 5}, {Sort: by}, {Sort: by, Limit: 3, Search: "u1"}} {
+			got, want := get(fed.SearchUsers(ctx, q))(t), get(live.SearchUsers(ctx, q))(t)
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("%+v: with one collector down\n%+v\nthe two up\n%+v", q, got, want)
+			}
+		}
+	}
+	if ms := fed.Members(); ms[1].OK || ms[1].Err == nil || !ms[0].OK || !ms[2].OK {
+		t.Errorf("members %+v", ms)
+	}
+	if _, err := dialAll(t, down, closedURL(t)).SearchUsers(ctx, api.UsersQuery{Limit: 5}); err == nil {
+		t.Error("no collector up: no error")
+	}
+}
