@@ -99,20 +99,28 @@ func federateUsers(ctx context.Context, f *Federation, q UsersQuery) ([]decision
 	return l.Users, err
 }
 
-// rankKey is where a user stands in a sort, without its ID: the sort's
-// value (0 for last seen), then the last seen time; higher ranks first.
+// rankKey is where a user stands in a sort, or a bound on it: the sort's
+// value (0 for last seen), the last seen time, then the user ID; higher
+// values and times rank first, then smaller IDs.
 type rankKey struct {
-	v float64
-	t int64
+	v  float64
+	t  int64
+	id string
 }
 
 // below reports whether a ranks strictly below b.
 func (a rankKey) below(b rankKey) bool {
-	return a.v < b.v || (a.v == b.v && a.t < b.t)
+	if a.v != b.v {
+		return a.v < b.v
+	}
+	if a.t != b.t {
+		return a.t < b.t
+	}
+	return a.id > b.id
 }
 
 func keyOf(u *decision.UserSummary, s decision.UserSort) rankKey {
-	k := rankKey{t: u.LastSeen.UnixNano()}
+	k := rankKey{t: u.LastSeen.UnixNano(), id: u.UserID}
 	switch s {
 	case decision.SortMaxRisk:
 		k.v = u.MaxRisk
@@ -326,7 +334,7 @@ func (t *topUsers) upper(c *userCand, lower rankKey) rankKey {
 		case decision.SortMaxRisk:
 			k.v, k.t = max(k.v, f.v), math.MaxInt64
 		default:
-			k.t = max(k.t, f.t)
+			k.t = max(k.t, f.t) // c's ID is its own: the bound keeps it
 		}
 	}
 	return k
@@ -455,7 +463,15 @@ func settleUsers[R any](ctx context.Context, t *topUsers, parts []part[R], asked
 }
 
 // proven reports whether the n best exact users are the federation's: no
-// user no member listed can rank above the n-th.
+// user no member listed can rank above the n-th. Such a user ranks below
+// each member's frontier in that member's order, so across members
+// strictly below: the sum of the frontiers' denies, then the latest of
+// their last seen with the least ID among the frontiers seen then (its
+// denies on each member equal to the frontier's, so its last seen on
+// each at most the frontier's, and its ID past the frontier's where
+// equal); the latest frontier last seen and ID likewise; for max risk only
+// strictly below the highest frontier risk, as the last seen that breaks
+// its ties may come from a member where its risk is lower.
 func (t *topUsers) proven() bool {
 	var bound rankKey
 	listing := false
@@ -469,14 +485,17 @@ func (t *topUsers) proven() bool {
 		case !listing:
 			bound = f
 			if t.q.Sort == decision.SortMaxRisk {
-				bound.t = math.MaxInt64
+				bound.t, bound.id = math.MaxInt64, ""
 			}
-		case t.q.Sort == decision.SortDenies:
-			bound.v, bound.t = bound.v+f.v, max(bound.t, f.t)
 		case t.q.Sort == decision.SortMaxRisk:
 			bound.v = max(bound.v, f.v)
 		default:
-			bound.t = max(bound.t, f.t)
+			if t.q.Sort == decision.SortDenies {
+				bound.v += f.v
+			}
+			if f.t > bound.t || (f.t == bound.t && f.id < bound.id) {
+				bound.t, bound.id = f.t, f.id
+			}
 		}
 		listing = true
 	}
@@ -484,7 +503,7 @@ func (t *topUsers) proven() bool {
 		return true
 	}
 	best := t.exactUsers()
-	return len(best) >= t.n && bound.below(keyOf(&best[t.n-1], t.q.Sort))
+	return len(best) >= t.n && !keyOf(&best[t.n-1], t.q.Sort).below(bound)
 }
 
 // exactUsers are the summaries of the users whose parts are all known, in
