@@ -34,14 +34,15 @@ import (
 //     make the page, and only the others are looked up, which makes their
 //     summaries exact (CombineUser).
 //  3. The answer is proven when n users are exact and the n-th of them
-//     ranks above anything a user no member has listed yet could reach:
-//     the sum of the frontiers' denies (then the latest of their last
-//     seen), the highest frontier risk, or the latest frontier last seen.
-//     A member that has listed all its users has no frontier.
+//     ranks above anything a user no member has listed yet could reach
+//     (see proven). A member that has listed all its users has no
+//     frontier.
 //
-// Round trips: at most maxUserRounds rounds, each one page request per
+// Round trips: at most maxUserRounds (6) rounds, each one page request per
 // member still listing, then one lookup request per member per
-// MaxUsersAsked users it must be asked for, the members asked at once. If
+// MaxUsersAsked (500) users it must be asked for, the members asked at
+// once: at most 6 x (1 + lookups/500) requests one after the other, and a
+// member lists at most 31n + maxList (10,000) users in all. If
 // the last round does not prove the answer, the list is the best one found
 // (every summary in it exact, none of its users ranked wrongly against one
 // another) with UserList.Bounded set; Federation.Users, which has no such
@@ -59,6 +60,10 @@ import (
 // Total is the members' totals less the users known to be counted on
 // several: exact for a whole-list read, and otherwise an upper bound, as
 // users listed by no one are not known to be shared.
+//
+// Pages of a list that changes while it is read may repeat a user (the
+// first listing counts) or skip one whose rank moved up past the page
+// read: the answer is exact for data that stand still during the query.
 //
 // A member that fails is left out of the whole answer (its parts of every
 // user dropped); Members says which. Only when every member fails is the
