@@ -52,7 +52,7 @@ func (r *Reader) namedUsers(ctx context.Context, q api.UsersQuery) (api.UserList
 
 // scanShare: named users that are at least 1/scanShare of a store's users
 // are read from one pass over every summary.
-const scanShare = 256
+const scanShare = 1024
 
 // summarize folds a user's decisions, newest event time first (as the
 // store lists them), into the user's summary.
