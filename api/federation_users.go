@@ -425,13 +425,15 @@ func (t *topUsers) lookUp(ctx context.Context, ask [][]string) error {
 		if !asked[i] || t.srcs[i].out {
 			continue
 		}
+		mine := make(map[string]bool, len(ask[i]))
 		for _, id := range ask[i] {
 			c := t.cands[id]
 			c.known[i], c.parts[i] = true, nil
+			mine[id] = true
 		}
 		for j := range p.v {
-			if c := t.cands[p.v[j].UserID]; c != nil && slices.Contains(ask[i], c.id) {
-				c.parts[i] = &p.v[j]
+			if id := p.v[j].UserID; mine[id] {
+				t.cands[id].parts[i] = &p.v[j]
 			}
 		}
 	}
