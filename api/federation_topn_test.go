@@ -81,6 +81,25 @@ func TestFederatedTopUsersAcrossCollectors(t *testing.T) {
 			s.add(1, "u1", 1, decision.ActionAllow, 10, time.Minute)
 		},
 	}, {
+		// c ties x at risk 90 on A and leads the tie by its last seen on
+		// B, where its risk is low and it is in neither of B's first pages
+		// (by risk, by last seen).
+		name: "max risk tie broken deep in another collector", sort: decision.SortMaxRisk, limit: 3,
+		build: func(s *spread) {
+			s.add(0, "x", 1, decision.ActionDeny, 90, time.Minute)
+			s.add(0, "c", 1, decision.ActionDeny, 90, 2*time.Minute)
+			s.add(0, "y", 1, decision.ActionAllow, 10, 30*time.Second)
+			s.add(1, "z1", 1, decision.ActionDeny, 95, 50*time.Minute)
+			s.add(1, "z2", 1, decision.ActionDeny, 95, 51*time.Minute)
+			for i, u := range []string{"v1", "v2", "v3"} {
+				s.add(1, u, 1, decision.ActionChallenge, 50, time.Hour+time.Duration(i)*time.Minute)
+			}
+			s.add(1, "c", 1, decision.ActionAllow, 10, 6*time.Second)
+			for i, u := range []string{"w1", "w2", "w3"} {
+				s.add(1, u, 1, decision.ActionAllow, 0, time.Duration(i+1)*time.Second)
+			}
+		},
+	}, {
 		// The last seen user's counts are on a collector whose own top
 		// list does not name it.
 		name: "last seen with counts elsewhere", sort: decision.SortLastSeen, limit: 1,

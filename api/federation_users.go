@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sync"
 
 	"github.com/riskwatch/riskwatch/decision"
 )
@@ -25,7 +26,8 @@ import (
 //     asked, Offset+Limit) in the first round, twice the previous page in
 //     each next one, and in the last round (maxUserRounds) as many as one
 //     answer carries (maxList). A member that lists fewer than asked has
-//     listed all its users.
+//     listed all its users. For max risk each member also gives a page of
+//     its list by last seen, as deep, in the same round trip.
 //  2. A listed user's summary on the other members is known (listed, or
 //     absent from a member that listed all) or bounded: a member's users
 //     not yet listed rank at most as its last listed one (its frontier).
@@ -39,7 +41,7 @@ import (
 //     frontier.
 //
 // Round trips: at most maxUserRounds (6) rounds, each one page request per
-// member still listing, then one lookup request per member per
+// member still listing (two at once for max risk), then one lookup request per member per
 // MaxUsersAsked (500) users it must be asked for, the members asked at
 // once: at most 6 x (1 + lookups/500) requests one after the other, and a
 // member lists at most 31n + maxList (10,000) users in all. If
@@ -148,6 +150,13 @@ type userSource struct {
 	out bool
 	// last is the last user it listed: its frontier.
 	last decision.UserSummary
+	// recent, for a max-risk query, is its list by last seen read as far
+	// (to the same depth): recent.last bounds the last seen of the users
+	// it has not listed there, which breaks their ties of risk.
+	recent struct {
+		offset int
+		last   decision.UserSummary
+	}
 }
 
 func (s *userSource) listing() bool { return !s.done && !s.out }
@@ -258,13 +267,28 @@ func (t *topUsers) page(ctx context.Context, size int, first bool) error {
 	for i := range t.srcs {
 		asked[i] = t.srcs[i].listing()
 	}
-	parts := each(ctx, t.f, func(ctx context.Context, i int, r Reader) (UserList, error) {
+	// byRecent: a max-risk page comes with a page by last seen.
+	byRecent := t.q.Sort == decision.SortMaxRisk && size > 0
+	parts := each(ctx, t.f, func(ctx context.Context, i int, r Reader) ([2]UserList, error) {
+		var out [2]UserList
 		if !asked[i] {
-			return UserList{}, nil
+			return out, nil
 		}
 		q := t.q
 		q.Offset, q.Limit = t.srcs[i].offset, size
-		return t.list(ctx, r, q)
+		if !byRecent {
+			l, err := t.list(ctx, r, q)
+			out[0] = l
+			return out, err
+		}
+		rq := q
+		rq.Sort, rq.Offset = decision.SortLastSeen, t.srcs[i].recent.offset
+		var errs [2]error
+		var wg sync.WaitGroup
+		wg.Go(func() { out[1], errs[1] = t.list(ctx, r, rq) })
+		out[0], errs[0] = t.list(ctx, r, q)
+		wg.Wait()
+		return out, errors.Join(errs[0], errs[1])
 	})
 	if err := settleUsers(ctx, t, parts, asked, first); err != nil {
 		return err
@@ -274,24 +298,38 @@ func (t *topUsers) page(ctx context.Context, size int, first bool) error {
 		if !asked[i] || s.out {
 			continue
 		}
-		us := p.v.Users
-		s.total = p.v.Total
+		us := p.v[0].Users
+		s.total = p.v[0].Total
 		s.offset += len(us)
 		s.complete = len(us) < size || s.offset >= s.total
-		s.done = s.complete || size == 0
-		t.bounded = t.bounded || (size == 0 && !s.complete)
-		for j := range us {
-			c := t.cand(us[j].UserID)
-			if c.listed[i] {
-				continue // a user listed twice (its rank moved between pages)
-			}
-			c.parts[i], c.known[i], c.listed[i] = &us[j], true, true
-		}
 		if len(us) > 0 {
 			s.last = us[len(us)-1]
 		}
+		t.listed(i, us)
+		if byRecent {
+			rs := p.v[1].Users
+			s.recent.offset += len(rs)
+			s.complete = s.complete || len(rs) < size || s.recent.offset >= p.v[1].Total
+			if len(rs) > 0 {
+				s.recent.last = rs[len(rs)-1]
+			}
+			t.listed(i, rs)
+		}
+		s.done = s.complete || size == 0
+		t.bounded = t.bounded || (size == 0 && !s.complete)
 	}
 	return nil
+}
+
+// listed notes the users member i listed.
+func (t *topUsers) listed(i int, us []decision.UserSummary) {
+	for j := range us {
+		c := t.cand(us[j].UserID)
+		if c.listed[i] {
+			continue // a user listed twice (its rank moved between pages)
+		}
+		c.parts[i], c.known[i], c.listed[i] = &us[j], true, true
+	}
 }
 
 // isKnown reports whether member i's part of c is known.
@@ -337,7 +375,7 @@ func (t *topUsers) upper(c *userCand, lower rankKey) rankKey {
 		case decision.SortDenies:
 			k.v, k.t = k.v+f.v, math.MaxInt64
 		case decision.SortMaxRisk:
-			k.v, k.t = max(k.v, f.v), math.MaxInt64
+			k.v, k.t = max(k.v, f.v), max(k.t, t.srcs[i].recent.last.LastSeen.UnixNano())
 		default:
 			k.t = max(k.t, f.t) // c's ID is its own: the bound keeps it
 		}
@@ -476,9 +514,10 @@ func settleUsers[R any](ctx context.Context, t *topUsers, parts []part[R], asked
 // their last seen with the least ID among the frontiers seen then (its
 // denies on each member equal to the frontier's, so its last seen on
 // each at most the frontier's, and its ID past the frontier's where
-// equal); the latest frontier last seen and ID likewise; for max risk only
-// strictly below the highest frontier risk, as the last seen that breaks
-// its ties may come from a member where its risk is lower.
+// equal); the latest frontier last seen and ID likewise; for max risk the
+// highest frontier risk, then the latest last seen and ID of the frontiers
+// of the members' lists by last seen, read beside (the last seen that
+// breaks a tie of risk may come from a member where the risk is lower).
 func (t *topUsers) proven() bool {
 	var bound rankKey
 	listing := false
@@ -488,14 +527,17 @@ func (t *topUsers) proven() bool {
 			continue
 		}
 		f := keyOf(&s.last, t.q.Sort)
+		if t.q.Sort == decision.SortMaxRisk {
+			// The risk of the risk list's frontier, the last seen and ID
+			// of the last-seen list's.
+			f.t, f.id = s.recent.last.LastSeen.UnixNano(), s.recent.last.UserID
+		}
 		switch {
 		case !listing:
 			bound = f
-			if t.q.Sort == decision.SortMaxRisk {
-				bound.t, bound.id = math.MaxInt64, ""
-			}
 		case t.q.Sort == decision.SortMaxRisk:
 			bound.v = max(bound.v, f.v)
+			fallthrough
 		default:
 			if t.q.Sort == decision.SortDenies {
 				bound.v += f.v
