@@ -134,6 +134,12 @@ type Notifier interface {
 type UserList struct {
 	Users []decision.UserSummary `json:"users"`
 	Total int                    `json:"total"`
+	// Bounded is set by a federation whose top users are not proven
+	// exact: it reached its bound on round trips (federation_users.go)
+	// before it could rule out every user it did not list, or a
+	// collector's whole list was longer than one answer carries. Users
+	// is then its best list, each summary exact.
+	Bounded bool `json:"bounded,omitempty"`
 }
 
 // Page is one page of a Range: its decisions and the cursor of the next

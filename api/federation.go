@@ -320,16 +320,17 @@ func (f *Federation) Journey(ctx context.Context, q JourneyQuery) ([]decision.De
 	return fan(ctx, f, opJourney, q)
 }
 
-// Users combines the summaries of a user that several members hold, then
-// sorts and limits as q says. A user in several members' lists is exact
-// only when each list holds it; keying the events by user (one collector
-// per user) keeps it exact.
+// Users lists the top users of every member combined: each user's
+// summaries of all members combined, exact for every sort (see
+// federation_users.go); an answer not proven within the bound on round
+// trips is ErrUnavailable.
 func (f *Federation) Users(ctx context.Context, q UsersQuery) ([]decision.UserSummary, error) {
 	return fan(ctx, f, opUsers, q)
 }
 
-// SearchUsers merges the members' lists and adds their totals, a user
-// on several members counted once when listed (see mergeUserLists).
+// SearchUsers lists the top users of every member combined, as Users does;
+// an answer not proven within the bound on round trips is the best list
+// found, marked Bounded. Total is exact only for a whole list.
 func (f *Federation) SearchUsers(ctx context.Context, q UsersQuery) (UserList, error) {
 	return fan(ctx, f, opSearchUsers, q)
 }

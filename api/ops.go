@@ -69,15 +69,15 @@ var (
 	})
 	opUsers = newOp(op[Reader, UsersQuery, []decision.UserSummary]{
 		name: "Users", route: "users", method: http.MethodGet, path: "/v1/users",
-		call:  Reader.Users,
-		bound: func(q *UsersQuery) { q.Limit = listLimit(q.Limit) },
-		merge: mergeUsers,
+		call:     Reader.Users,
+		bound:    func(q *UsersQuery) { q.Limit = listLimit(q.Limit) },
+		federate: federateUsers,
 	})
 	opSearchUsers = newOp(op[Reader, UsersQuery, UserList]{
 		name: "SearchUsers", route: "search_users", method: http.MethodGet, path: "/v1/users/search",
-		call:  Reader.SearchUsers,
-		bound: func(q *UsersQuery) { q.Limit = listLimit(q.Limit) },
-		merge: mergeUserLists,
+		call:     Reader.SearchUsers,
+		bound:    func(q *UsersQuery) { q.Limit = listLimit(q.Limit) },
+		federate: federateSearchUsers,
 	})
 	opRates = newOp(op[Reader, RatesQuery, []decision.MinuteCounts]{
 		name: "Rates", route: "rates", method: http.MethodGet, path: "/v1/rates",

@@ -86,6 +86,13 @@ type UsersQuery struct {
 	IP string `query:"ip"`
 	// Limit caps the answer; <= 0 asks for as many as the reader gives.
 	Limit int `query:"limit"`
+	// Offset skips the first users of the order: with Limit, a page
+	// further down (0 to MaxUserOffset; SearchUsers only).
+	Offset int `query:"offset"`
+	// Users, when set, asks for these users' summaries alone, those the
+	// reader holds, in the order of Sort (SearchUsers only; with Search,
+	// IP or Offset it is ErrInvalid).
+	Users UserIDs `query:"users"`
 }
 
 // HistogramQuery asks for the distribution of one score over a window.

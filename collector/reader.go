@@ -217,14 +217,21 @@ func (r *Reader) Users(ctx context.Context, q api.UsersQuery) ([]decision.UserSu
 // regard to case, and counts every match. Without a search it reads the
 // store's rank index (only q.Limit entries; on q.IP, the IP index); with
 // one it reads every summary and every stored decision whose email
-// contains it: exact, at the cost of a scan.
+// contains it: exact, at the cost of a scan. q.Offset reads the users
+// before the page too; q.Users is answered by namedUsers.
 func (r *Reader) SearchUsers(ctx context.Context, q api.UsersQuery) (api.UserList, error) {
-	if q.Search == "" {
-		p, err := r.db.UserPage(ctx, store.UsersQuery{Sort: q.Sort, IP: q.IP, Limit: q.Limit})
+	n, err := q.Window()
+	switch {
+	case err != nil:
+		return api.UserList{}, err
+	case len(q.Users) > 0:
+		return r.namedUsers(ctx, q)
+	case q.Search == "":
+		p, err := r.db.UserPage(ctx, store.UsersQuery{Sort: q.Sort, IP: q.IP, Limit: n})
 		if err != nil {
 			return api.UserList{}, kinded(err)
 		}
-		return api.UserList{Users: p.Users, Total: p.Total}, nil
+		return api.UserList{Users: q.Page(p.Users), Total: p.Total}, nil
 	}
 	all, err := r.db.Users(ctx, store.UsersQuery{Sort: q.Sort, IP: q.IP})
 	if err != nil {
@@ -242,11 +249,7 @@ func (r *Reader) SearchUsers(ctx context.Context, q api.UsersQuery) (api.UserLis
 			keep = append(keep, u)
 		}
 	}
-	total := len(keep)
-	if q.Limit > 0 && len(keep) > q.Limit {
-		keep = keep[:q.Limit]
-	}
-	return api.UserList{Users: slices.Clone(keep), Total: total}, nil
+	return api.UserList{Users: slices.Clone(q.Page(keep)), Total: len(keep)}, nil
 }
 
 // emailUsers returns the users of the stored decisions whose email
