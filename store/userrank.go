@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"fmt"
 	"math"
@@ -121,18 +122,50 @@ func rankUser(b, k []byte) ([]byte, error) {
 type rankBatch struct {
 	st *txState
 	// ops are the keys to delete and to put, encoded in the arena (bbolt
-	// keeps a put key until the commit).
+	// keeps a put key until the commit). The slice is the writer's, lent
+	// to one batch at a time.
 	ops []rankOp
 	// users is the change in the number of users with a summary.
 	users int64
 }
 
+// rankOp is a rank key to delete or put. hi and lo are the key's first 16
+// bytes (zero-padded) as big-endian integers: they order most keys
+// without a byte comparison.
 type rankOp struct {
-	key []byte
-	put bool
+	hi, lo uint64
+	key    []byte
+	put    bool
 }
 
-func (st *txState) rankBatch() *rankBatch { return &rankBatch{st: st} }
+func newRankOp(key []byte, put bool) rankOp {
+	var head [16]byte
+	copy(head[:], key)
+	return rankOp{hi: binary.BigEndian.Uint64(head[:8]), lo: binary.BigEndian.Uint64(head[8:]), key: key, put: put}
+}
+
+// compareRankOps orders ops by key: by the 16-byte heads, then (equal
+// heads, which zero padding may also make of unequal keys) by the whole
+// keys.
+func compareRankOps(a, b rankOp) int {
+	if c := cmp.Compare(a.hi, b.hi); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.lo, b.lo); c != 0 {
+		return c
+	}
+	return bytes.Compare(a.key, b.key)
+}
+
+// maxRankOps is the largest rank operation buffer the writer keeps
+// between transactions.
+const maxRankOps = 1 << 20
+
+func (st *txState) rankBatch() *rankBatch {
+	rb := &rankBatch{st: st, ops: st.w.rankOps[:0]}
+	st.w.rankOps = nil
+	return rb
+}
 
 // move records that user's summary changes from old to s (a zero count
 // means no summary).
@@ -155,32 +188,39 @@ func (rb *rankBatch) move(user string, old, s *summary) {
 			continue
 		}
 		if was != nil {
-			rb.ops = append(rb.ops, rankOp{key: was})
+			rb.ops = append(rb.ops, newRankOp(was, false))
 		}
 		if is != nil {
-			rb.ops = append(rb.ops, rankOp{key: is, put: true})
+			rb.ops = append(rb.ops, newRankOp(is, true))
 		}
 	}
 }
 
-// write applies the batch.
+// write applies the batch and gives its buffer back to the writer.
 func (rb *rankBatch) write() error {
 	// A user moves at most once per batch, so no key is both deleted and
 	// put: the order of equal keys does not matter.
-	slices.SortFunc(rb.ops, func(a, b rankOp) int { return bytes.Compare(a.key, b.key) })
+	slices.SortFunc(rb.ops, compareRankOps)
 	rank := rb.st.tx.Bucket(bktUserRank)
+	// Deletes go through one cursor (repositioned by each Seek, so the
+	// puts between them do not invalidate it).
+	c := rank.Cursor()
 	for _, op := range rb.ops {
 		var err error
 		if op.put {
 			err = rank.Put(op.key, []byte{})
-		} else {
-			err = rank.Delete(op.key)
+		} else if k, _ := c.Seek(op.key); bytes.Equal(k, op.key) {
+			err = c.Delete()
 		}
 		if err != nil {
 			return fmt.Errorf("user rank index: %w", err)
 		}
 	}
-	rb.ops = rb.ops[:0]
+	clear(rb.ops)
+	if cap(rb.ops) <= maxRankOps {
+		rb.st.w.rankOps = rb.ops[:0]
+	}
+	rb.ops = nil
 	if rb.users != 0 {
 		meta := rb.st.meta
 		n := int64(readU64(meta.Get(metaUsers))) + rb.users

@@ -566,3 +566,25 @@ func TestUsersRankFailedCommits(t *testing.T) {
 	db = reopenStore(t, db, path, opts)
 	checkRank(t, db, all)
 }
+
+// TestRankOpOrder checks that the rank batch orders keys as bbolt does
+// (bytes.Compare), also for keys shorter than the 16-byte heads it
+// compares first and keys that differ only past them or by trailing
+// zeros.
+func TestRankOpOrder(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	key := func() []byte {
+		k := make([]byte, r.IntN(24))
+		for i := range k {
+			// Few distinct bytes, zeros among them, so that heads tie.
+			k[i] = []byte{0, 1, 0xff}[r.IntN(3)]
+		}
+		return k
+	}
+	for range 100_000 {
+		a, b := key(), key()
+		if got, want := compareRankOps(newRankOp(a, false), newRankOp(b, true)), bytes.Compare(a, b); got != want {
+			t.Fatalf("compare %x with %x = %d, bytes.Compare = %d", a, b, got, want)
+		}
+	}
+}

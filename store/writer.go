@@ -44,6 +44,7 @@ type writer struct {
 	arena    []byte        // encoded keys and values of the running transaction
 	contribs []rollContrib // rollup contributions of the running transaction
 	stepBuf  []byte        // entries of a dimension merge step
+	rankOps  []rankOp      // lent to a transaction's rankBatch
 	stepOffs []int
 	batch    []*request
 	// limit is the cap of the next group and lastItems the size of the
