@@ -130,8 +130,8 @@ type rankBatch struct {
 }
 
 // rankOp is a rank key to delete or put. hi and lo are the key's first 16
-// bytes (zero-padded) as big-endian integers: they order most keys
-// without a byte comparison.
+// bytes (zero-padded) as big-endian integers, its head: the radix sort
+// orders by them, and only equal heads need a byte comparison.
 type rankOp struct {
 	hi, lo uint64
 	key    []byte
@@ -200,7 +200,11 @@ func (rb *rankBatch) move(user string, old, s *summary) {
 func (rb *rankBatch) write() error {
 	// A user moves at most once per batch, so no key is both deleted and
 	// put: the order of equal keys does not matter.
-	slices.SortFunc(rb.ops, compareRankOps)
+	w := rb.st.w
+	w.rankTmp = radixRankOps(rb.ops, w.rankTmp)
+	if cap(w.rankTmp) > maxRankOps {
+		w.rankTmp = nil
+	}
 	rank := rb.st.tx.Bucket(bktUserRank)
 	// Deletes go through one cursor (repositioned by each Seek, so the
 	// puts between them do not invalidate it).
@@ -218,7 +222,7 @@ func (rb *rankBatch) write() error {
 	}
 	clear(rb.ops)
 	if cap(rb.ops) <= maxRankOps {
-		rb.st.w.rankOps = rb.ops[:0]
+		w.rankOps = rb.ops[:0]
 	}
 	rb.ops = nil
 	if rb.users != 0 {
@@ -271,4 +275,58 @@ func rankEnd(c *bolt.Cursor, r byte) []byte {
 		return nil
 	}
 	return k
+}
+
+// radixRankOps sorts ops by key: an LSD radix sort on the 16-byte heads
+// (skipping bytes all heads share), then a comparison sort of each run of
+// equal heads (a few ops are only compared). tmp is scratch space,
+// returned for reuse.
+func radixRankOps(ops, tmp []rankOp) []rankOp {
+	if len(ops) < 64 {
+		slices.SortFunc(ops, compareRankOps)
+		return tmp
+	}
+	tmp = slices.Grow(tmp[:0], len(ops))[:len(ops)]
+	src, dst := ops, tmp
+	for d := 15; d >= 0; d-- {
+		var count [257]int
+		for i := range src {
+			count[int(headByte(&src[i], d))+1]++
+		}
+		if slices.Contains(count[1:], len(src)) {
+			continue
+		}
+		for i := 1; i < 257; i++ {
+			count[i] += count[i-1]
+		}
+		for i := range src {
+			c := headByte(&src[i], d)
+			dst[count[c]] = src[i]
+			count[c]++
+		}
+		src, dst = dst, src
+	}
+	if &src[0] != &ops[0] {
+		copy(ops, src)
+	}
+	for i := 0; i < len(ops); {
+		j := i + 1
+		for j < len(ops) && ops[j].hi == ops[i].hi && ops[j].lo == ops[i].lo {
+			j++
+		}
+		if j-i > 1 {
+			slices.SortFunc(ops[i:j], compareRankOps)
+		}
+		i = j
+	}
+	clear(tmp)
+	return tmp[:0]
+}
+
+// headByte returns byte d (0 first) of op's head.
+func headByte(op *rankOp, d int) byte {
+	if d < 8 {
+		return byte(op.hi >> (56 - 8*d))
+	}
+	return byte(op.lo >> (56 - 8*(d-8)))
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
@@ -569,8 +570,8 @@ func TestUsersRankFailedCommits(t *testing.T) {
 
 // TestRankOpOrder checks that the rank batch orders keys as bbolt does
 // (bytes.Compare), also for keys shorter than the 16-byte heads it
-// compares first and keys that differ only past them or by trailing
-// zeros.
+// sorts by first and keys that differ only past them or by trailing
+// zeros: the comparison of two ops and the radix sort of many.
 func TestRankOpOrder(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 8))
 	key := func() []byte {
@@ -585,6 +586,30 @@ func TestRankOpOrder(t *testing.T) {
 		a, b := key(), key()
 		if got, want := compareRankOps(newRankOp(a, false), newRankOp(b, true)), bytes.Compare(a, b); got != want {
 			t.Fatalf("compare %x with %x = %d, bytes.Compare = %d", a, b, got, want)
+		}
+	}
+	// The radix sort, with heads that differ in every byte and heads
+	// that tie, over slices of every small length and some long ones.
+	var tmp []rankOp
+	for n := range 300 {
+		if n > 40 {
+			n *= 37
+		}
+		ops := make([]rankOp, n)
+		keys := make([][]byte, n)
+		for i := range ops {
+			keys[i] = key()
+			if r.IntN(3) == 0 {
+				keys[i] = binary.BigEndian.AppendUint64(keys[i], r.Uint64())
+			}
+			ops[i] = newRankOp(keys[i], false)
+		}
+		tmp = radixRankOps(ops, tmp)
+		slices.SortFunc(keys, bytes.Compare)
+		for i := range ops {
+			if !bytes.Equal(ops[i].key, keys[i]) {
+				t.Fatalf("%d ops: radix sort puts %x at %d, want %x", n, ops[i].key, i, keys[i])
+			}
 		}
 	}
 }

@@ -46,6 +46,7 @@ type writer struct {
 	contribs []rollContrib // rollup contributions of the running transaction
 	stepBuf  []byte        // entries of a dimension merge step
 	rankOps  []rankOp      // lent to a transaction's rankBatch
+	rankTmp  []rankOp      // scratch of the rank batch's sort
 	stepOffs []int
 	batch    []*request
 	// limit is the cap of the next group and lastItems the size of the
