@@ -45,9 +45,9 @@ type writer struct {
 	arena    []byte        // encoded keys and values of the running transaction
 	contribs []rollContrib // rollup contributions of the running transaction
 	stepBuf  []byte        // entries of a dimension merge step
-	rankOps  []rankOp      // lent to a transaction's rankBatch
-	rankTmp  []rankOp      // scratch of the rank batch's sort
 	stepOffs []int
+	rankOps  []rankOp // lent to a transaction's rankBatch
+	rankTmp  []rankOp // scratch of the rank batch's sort
 	batch    []*request
 	// limit is the cap of the next group and lastItems the size of the
 	// last (adaptive groups, see gather).
