@@ -132,7 +132,7 @@ func (st *txState) complete(r *Result, p *prepared, out *decision.Decision) erro
 		}
 	}
 	r.Existed = false
-	switch cur := st.events.Get(p.ek); len(cur) {
+	switch cur := get(&st.eventsC, st.events, p.ek); len(cur) {
 	case len(decKey{}):
 		r.Existed = true
 		v := st.decisions.Get(cur)
@@ -181,7 +181,7 @@ func (st *txState) complete(r *Result, p *prepared, out *decision.Decision) erro
 // overwrites).
 func (st *txState) dropInbox(seq uint64, ek []byte) error {
 	sk := u64(seq)
-	v := st.inbox.Get(sk)
+	v := get(&st.inboxC, st.inbox, sk)
 	if v == nil {
 		return nil
 	}
@@ -193,7 +193,7 @@ func (st *txState) dropInbox(seq uint64, ek []byte) error {
 		return err
 	}
 	st.dInbox--
-	if k := eventKey(id); !bytes.Equal(k, ek) && bytes.Equal(st.events.Get(k), sk) {
+	if k := eventKey(id); !bytes.Equal(k, ek) && bytes.Equal(get(&st.eventsC, st.events, k), sk) {
 		return st.events.Delete(k)
 	}
 	return nil

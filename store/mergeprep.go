@@ -56,9 +56,14 @@ func (m *mergePrep) prepareUsers() {
 			order = append(order, int32(i))
 		}
 	}
-	// Stable: a user's decisions stay in arrival order, which summary.add
-	// needs for ties.
-	slices.SortStableFunc(order, func(a, b int32) int { return strings.Compare(pend[a].user, pend[b].user) })
+	// A user's decisions stay in arrival order, which summary.add needs
+	// for ties: the index breaks ties (cheaper than a stable sort).
+	slices.SortFunc(order, func(a, b int32) int {
+		if c := strings.Compare(pend[a].user, pend[b].user); c != 0 {
+			return c
+		}
+		return cmp.Compare(a, b)
+	})
 	m.order = order
 	m.users = m.users[:0]
 	for len(order) > 0 {

@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"fmt"
 	"math"
@@ -121,18 +122,50 @@ func rankUser(b, k []byte) ([]byte, error) {
 type rankBatch struct {
 	st *txState
 	// ops are the keys to delete and to put, encoded in the arena (bbolt
-	// keeps a put key until the commit).
+	// keeps a put key until the commit). The slice is the writer's, lent
+	// to one batch at a time.
 	ops []rankOp
 	// users is the change in the number of users with a summary.
 	users int64
 }
 
+// rankOp is a rank key to delete or put. hi and lo are the key's first 16
+// bytes (zero-padded) as big-endian integers, its head: the radix sort
+// orders by them, and only equal heads need a byte comparison.
 type rankOp struct {
-	key []byte
-	put bool
+	hi, lo uint64
+	key    []byte
+	put    bool
 }
 
-func (st *txState) rankBatch() *rankBatch { return &rankBatch{st: st} }
+func newRankOp(key []byte, put bool) rankOp {
+	var head [16]byte
+	copy(head[:], key)
+	return rankOp{hi: binary.BigEndian.Uint64(head[:8]), lo: binary.BigEndian.Uint64(head[8:]), key: key, put: put}
+}
+
+// compareRankOps orders ops by key: by the 16-byte heads, then (equal
+// heads, which zero padding may also make of unequal keys) by the whole
+// keys.
+func compareRankOps(a, b rankOp) int {
+	if c := cmp.Compare(a.hi, b.hi); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.lo, b.lo); c != 0 {
+		return c
+	}
+	return bytes.Compare(a.key, b.key)
+}
+
+// maxRankOps is the largest rank operation buffer the writer keeps
+// between transactions.
+const maxRankOps = 1 << 20
+
+func (st *txState) rankBatch() *rankBatch {
+	rb := &rankBatch{st: st, ops: st.w.rankOps[:0]}
+	st.w.rankOps = nil
+	return rb
+}
 
 // move records that user's summary changes from old to s (a zero count
 // means no summary).
@@ -155,32 +188,43 @@ func (rb *rankBatch) move(user string, old, s *summary) {
 			continue
 		}
 		if was != nil {
-			rb.ops = append(rb.ops, rankOp{key: was})
+			rb.ops = append(rb.ops, newRankOp(was, false))
 		}
 		if is != nil {
-			rb.ops = append(rb.ops, rankOp{key: is, put: true})
+			rb.ops = append(rb.ops, newRankOp(is, true))
 		}
 	}
 }
 
-// write applies the batch.
+// write applies the batch and gives its buffer back to the writer.
 func (rb *rankBatch) write() error {
 	// A user moves at most once per batch, so no key is both deleted and
 	// put: the order of equal keys does not matter.
-	slices.SortFunc(rb.ops, func(a, b rankOp) int { return bytes.Compare(a.key, b.key) })
+	w := rb.st.w
+	w.rankTmp = radixRankOps(rb.ops, w.rankTmp)
+	if cap(w.rankTmp) > maxRankOps {
+		w.rankTmp = nil
+	}
 	rank := rb.st.tx.Bucket(bktUserRank)
+	// Deletes go through one cursor (repositioned by each Seek, so the
+	// puts between them do not invalidate it).
+	c := rank.Cursor()
 	for _, op := range rb.ops {
 		var err error
 		if op.put {
 			err = rank.Put(op.key, []byte{})
-		} else {
-			err = rank.Delete(op.key)
+		} else if k, _ := c.Seek(op.key); bytes.Equal(k, op.key) {
+			err = c.Delete()
 		}
 		if err != nil {
 			return fmt.Errorf("user rank index: %w", err)
 		}
 	}
-	rb.ops = rb.ops[:0]
+	clear(rb.ops)
+	if cap(rb.ops) <= maxRankOps {
+		w.rankOps = rb.ops[:0]
+	}
+	rb.ops = nil
 	if rb.users != 0 {
 		meta := rb.st.meta
 		n := int64(readU64(meta.Get(metaUsers))) + rb.users
@@ -231,4 +275,58 @@ func rankEnd(c *bolt.Cursor, r byte) []byte {
 		return nil
 	}
 	return k
+}
+
+// radixRankOps sorts ops by key: an LSD radix sort on the 16-byte heads
+// (skipping bytes all heads share), then a comparison sort of each run of
+// equal heads (a few ops are only compared). tmp is scratch space,
+// returned for reuse.
+func radixRankOps(ops, tmp []rankOp) []rankOp {
+	if len(ops) < 64 {
+		slices.SortFunc(ops, compareRankOps)
+		return tmp
+	}
+	tmp = slices.Grow(tmp[:0], len(ops))[:len(ops)]
+	src, dst := ops, tmp
+	for d := 15; d >= 0; d-- {
+		var count [257]int
+		for i := range src {
+			count[int(headByte(&src[i], d))+1]++
+		}
+		if slices.Contains(count[1:], len(src)) {
+			continue
+		}
+		for i := 1; i < 257; i++ {
+			count[i] += count[i-1]
+		}
+		for i := range src {
+			c := headByte(&src[i], d)
+			dst[count[c]] = src[i]
+			count[c]++
+		}
+		src, dst = dst, src
+	}
+	if &src[0] != &ops[0] {
+		copy(ops, src)
+	}
+	for i := 0; i < len(ops); {
+		j := i + 1
+		for j < len(ops) && ops[j].hi == ops[i].hi && ops[j].lo == ops[i].lo {
+			j++
+		}
+		if j-i > 1 {
+			slices.SortFunc(ops[i:j], compareRankOps)
+		}
+		i = j
+	}
+	clear(tmp)
+	return tmp[:0]
+}
+
+// headByte returns byte d (0 first) of op's head.
+func headByte(op *rankOp, d int) byte {
+	if d < 8 {
+		return byte(op.hi >> (56 - 8*d))
+	}
+	return byte(op.lo >> (56 - 8*(d-8)))
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
@@ -565,4 +566,50 @@ func TestUsersRankFailedCommits(t *testing.T) {
 	checkRank(t, db, all)
 	db = reopenStore(t, db, path, opts)
 	checkRank(t, db, all)
+}
+
+// TestRankOpOrder checks that the rank batch orders keys as bbolt does
+// (bytes.Compare), also for keys shorter than the 16-byte heads it
+// sorts by first and keys that differ only past them or by trailing
+// zeros: the comparison of two ops and the radix sort of many.
+func TestRankOpOrder(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	key := func() []byte {
+		k := make([]byte, r.IntN(24))
+		for i := range k {
+			// Few distinct bytes, zeros among them, so that heads tie.
+			k[i] = []byte{0, 1, 0xff}[r.IntN(3)]
+		}
+		return k
+	}
+	for range 100_000 {
+		a, b := key(), key()
+		if got, want := compareRankOps(newRankOp(a, false), newRankOp(b, true)), bytes.Compare(a, b); got != want {
+			t.Fatalf("compare %x with %x = %d, bytes.Compare = %d", a, b, got, want)
+		}
+	}
+	// The radix sort, with heads that differ in every byte and heads
+	// that tie, over slices of every small length and some long ones.
+	var tmp []rankOp
+	for n := range 300 {
+		if n > 40 {
+			n *= 37
+		}
+		ops := make([]rankOp, n)
+		keys := make([][]byte, n)
+		for i := range ops {
+			keys[i] = key()
+			if r.IntN(3) == 0 {
+				keys[i] = binary.BigEndian.AppendUint64(keys[i], r.Uint64())
+			}
+			ops[i] = newRankOp(keys[i], false)
+		}
+		tmp = radixRankOps(ops, tmp)
+		slices.SortFunc(keys, bytes.Compare)
+		for i := range ops {
+			if !bytes.Equal(ops[i].key, keys[i]) {
+				t.Fatalf("%d ops: radix sort puts %x at %d, want %x", n, ops[i].key, i, keys[i])
+			}
+		}
+	}
 }

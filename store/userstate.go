@@ -180,7 +180,7 @@ func (st *txState) mergeByDim(m *mergePrep) error {
 func (st *txState) mergeByIP(m *mergePrep) error {
 	for _, p := range m.ips {
 		k := m.ipKey(p)
-		if v := st.byIP.Get(k); len(v) == 4 && binary.BigEndian.Uint32(v) >= p.day {
+		if v := get(&st.byIPC, st.byIP, k); len(v) == 4 && binary.BigEndian.Uint32(v) >= p.day {
 			continue
 		}
 		v := st.encode(func(b []byte) []byte { return binary.BigEndian.AppendUint32(b, p.day) })
@@ -199,7 +199,7 @@ func (st *txState) mergeSummaries(m *mergePrep) error {
 	for i := range m.users {
 		u := &m.users[i]
 		var old summary
-		if v := st.users.Get([]byte(u.user)); v != nil {
+		if v := get(&st.usersC, st.users, []byte(u.user)); v != nil {
 			if err := decodeSummary(u.user, v, &old); err != nil {
 				return err
 			}

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"fmt"
@@ -45,6 +46,8 @@ type writer struct {
 	contribs []rollContrib // rollup contributions of the running transaction
 	stepBuf  []byte        // entries of a dimension merge step
 	stepOffs []int
+	rankOps  []rankOp // lent to a transaction's rankBatch
+	rankTmp  []rankOp // scratch of the rank batch's sort
 	batch    []*request
 	// limit is the cap of the next group and lastItems the size of the
 	// last (adaptive groups, see gather).
@@ -508,6 +511,22 @@ type txState struct {
 
 	dDecisions, dInbox int64
 	dRejected          uint64
+
+	// Cursors for lookups (see get), made on first use.
+	eventsC, inboxC, usersC, byIPC *bolt.Cursor
+}
+
+// get returns the value of key in c's bucket, nil if it has none: a
+// Bucket.Get without the cursor it would allocate. Seek searches from the
+// root, so writes between lookups do not disturb it.
+func get(c **bolt.Cursor, b *bolt.Bucket, key []byte) []byte {
+	if *c == nil {
+		*c = b.Cursor()
+	}
+	if k, v := (*c).Seek(key); bytes.Equal(k, key) {
+		return v
+	}
+	return nil
 }
 
 func newTxState(w *writer, tx *bolt.Tx) *txState {
