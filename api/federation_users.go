@@ -567,7 +567,7 @@ func (t *topUsers) exactUsers() []decision.UserSummary {
 			out = append(out, s)
 		}
 	}
-	slices.SortFunc(out, func(a, b decision.UserSummary) int { return CompareUsers(&a, &b, t.q.Sort) })
+	slices.SortFunc(out, func(a, b decision.UserSummary) int { return t.q.Sort.Compare(&a, &b) })
 	return out
 }
 

@@ -97,20 +97,6 @@ func (q UsersQuery) Page(us []decision.UserSummary) []decision.UserSummary {
 	return us
 }
 
-// CompareUsers orders two summaries as a users list sorted by s does: the
-// sort's key (most recent, highest risk or most denies first), then the
-// most recent LastSeen, then the user ID.
-func CompareUsers(a, b *decision.UserSummary, s decision.UserSort) int {
-	var c int
-	switch s {
-	case decision.SortMaxRisk:
-		c = cmp.Compare(b.MaxRisk, a.MaxRisk)
-	case decision.SortDenies:
-		c = cmp.Compare(b.Denies, a.Denies)
-	}
-	return cmp.Or(c, b.LastSeen.Compare(a.LastSeen), strings.Compare(a.UserID, b.UserID))
-}
-
 // CombineUser combines one user's summaries of several collectors (each
 // holding some of the user's decisions, none twice) into the summary one
 // collector holding them all would give: counts add, FirstSeen is the

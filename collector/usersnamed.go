@@ -46,7 +46,7 @@ func (r *Reader) namedUsers(ctx context.Context, q api.UsersQuery) (api.UserList
 			out = append(out, summarize(user, ds))
 		}
 	}
-	slices.SortFunc(out, func(a, b decision.UserSummary) int { return api.CompareUsers(&a, &b, q.Sort) })
+	slices.SortFunc(out, func(a, b decision.UserSummary) int { return q.Sort.Compare(&a, &b) })
 	return api.UserList{Users: out, Total: len(out)}, nil
 }
 

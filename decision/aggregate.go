@@ -1,6 +1,10 @@
 package decision
 
-import "time"
+import (
+	"cmp"
+	"strings"
+	"time"
+)
 
 // MinuteCounts is one minute of the per-minute rollup: how many decisions
 // have an event time in the minute starting at Minute, by action.
@@ -98,6 +102,21 @@ const (
 	SortMaxRisk
 	SortDenies
 )
+
+// Compare orders two summaries as a users list sorted by s lists them: the
+// sort's key (highest risk or most denies first; nothing more for
+// SortLastSeen), then the most recent LastSeen, then the user ID. It is
+// the one definition every list, page and federated merge follows.
+func (s UserSort) Compare(a, b *UserSummary) int {
+	var c int
+	switch s {
+	case SortMaxRisk:
+		c = cmp.Compare(b.MaxRisk, a.MaxRisk)
+	case SortDenies:
+		c = cmp.Compare(b.Denies, a.Denies)
+	}
+	return cmp.Or(c, b.LastSeen.Compare(a.LastSeen), strings.Compare(a.UserID, b.UserID))
+}
 
 // UserSummary aggregates one user's stored decisions. The store maintains it
 // as decisions are written and corrects it when retention removes some.

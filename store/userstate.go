@@ -1,12 +1,10 @@
 package store
 
 import (
-	"cmp"
 	"context"
 	"encoding/binary"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/riskwatch/riskwatch/decision"
@@ -216,20 +214,5 @@ func (st *txState) mergeSummaries(m *mergePrep) error {
 
 // sortSummaries orders summaries for Users.
 func sortSummaries(out []decision.UserSummary, by decision.UserSort) {
-	slices.SortFunc(out, func(a, b decision.UserSummary) int {
-		var c int
-		switch by {
-		case decision.SortMaxRisk:
-			c = cmp.Compare(b.MaxRisk, a.MaxRisk)
-		case decision.SortDenies:
-			c = cmp.Compare(b.Denies, a.Denies)
-		}
-		if c == 0 {
-			c = b.LastSeen.Compare(a.LastSeen)
-		}
-		if c == 0 {
-			c = strings.Compare(a.UserID, b.UserID)
-		}
-		return c
-	})
+	slices.SortFunc(out, func(a, b decision.UserSummary) int { return by.Compare(&a, &b) })
 }
