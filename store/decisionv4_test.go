@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -261,14 +260,8 @@ func TestDecisionV4UnknownString(t *testing.T) {
 // back the same after the store is reopened.
 func TestStringsSurviveFailedCommits(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "s.db")
-	var failing atomic.Bool
-	boom := errors.New("injected")
-	opts := Options{NoSync: true, FailCommit: func() error {
-		if failing.Load() {
-			return boom
-		}
-		return nil
-	}}
+	var failing commitSwitch
+	opts := Options{NoSync: true, FailCommit: failing.fail}
 	db, err := Open(path, opts)
 	if err != nil {
 		t.Fatal(err)
@@ -282,10 +275,10 @@ func TestStringsSurviveFailedCommits(t *testing.T) {
 				UserAgent: fmt.Sprintf("agent of round %d", round/2), Type: fmt.Sprintf("$type%d", i%3), Country: "NZ"}
 			rs = append(rs, Result{Decision: d})
 		}
-		failing.Store(round%2 == 0)
+		failing.set(round%2 == 0)
 		out, err := db.Complete(ctx, rs)
 		if round%2 == 0 {
-			if !errors.Is(err, boom) {
+			if !errors.Is(err, errInjected) {
 				t.Fatalf("round %d: %v, want the injected error", round, err)
 			}
 			continue

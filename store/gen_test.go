@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -115,4 +116,20 @@ func reopenStore(t *testing.T, db *DB, path string, opts Options) *DB {
 		t.Fatal(err)
 	}
 	return db
+}
+
+// errInjected is the error a commitSwitch fails commits with.
+var errInjected = errors.New("injected")
+
+// commitSwitch fails every commit with errInjected while it is on: the
+// Options.FailCommit of tests of failed transactions.
+type commitSwitch struct{ on atomic.Bool }
+
+func (s *commitSwitch) set(on bool) { s.on.Store(on) }
+
+func (s *commitSwitch) fail() error {
+	if s.on.Load() {
+		return errInjected
+	}
+	return nil
 }

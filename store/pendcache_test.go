@@ -116,16 +116,10 @@ func randomQuery(rng *rand.Rand, all []decision.Decision) UsersQuery {
 // whichever folds other readers left in the cache.
 func TestUsersPendingSnapshotRecount(t *testing.T) {
 	clock := &fakeClock{now: time.Date(2026, 4, 1, 6, 0, 0, 0, time.UTC)}
-	var failing atomic.Bool
-	boom := errors.New("injected")
+	var failing commitSwitch
 	path := filepath.Join(t.TempDir(), "pend.db")
 	opts := Options{NoSync: true, Now: clock.Now, MaxDelay: time.Microsecond, mergeEvery: 37, mergeIdle: 3 * time.Millisecond,
-		FailCommit: func() error {
-			if failing.Load() {
-				return boom
-			}
-			return nil
-		}}
+		FailCommit: failing.fail}
 	db, err := Open(path, opts)
 	if err != nil {
 		t.Fatal(err)
@@ -177,11 +171,11 @@ func TestUsersPendingSnapshotRecount(t *testing.T) {
 			rs[j].Decision = d
 		}
 		fail := rng.IntN(5) == 0
-		failing.Store(fail)
+		failing.set(fail)
 		_, err := db.Complete(ctx, rs)
-		failing.Store(false)
+		failing.set(false)
 		switch {
-		case fail && !errors.Is(err, boom):
+		case fail && !errors.Is(err, errInjected):
 			t.Fatalf("decision %d: %v, want the injected error", i, err)
 		case fail:
 			failed++
@@ -306,16 +300,10 @@ func sameFold(a, b *pendFold) error {
 // merge, retention and a reopen.
 func TestUsersPendingFoldSteps(t *testing.T) {
 	clock := &fakeClock{now: time.Date(2026, 4, 1, 6, 0, 0, 0, time.UTC)}
-	var failing atomic.Bool
-	boom := errors.New("injected")
+	var failing commitSwitch
 	path := filepath.Join(t.TempDir(), "steps.db")
 	opts := Options{NoSync: true, Now: clock.Now, MaxDelay: time.Microsecond, mergeEvery: 1 << 20, mergeIdle: time.Hour,
-		FailCommit: func() error {
-			if failing.Load() {
-				return boom
-			}
-			return nil
-		}}
+		FailCommit: failing.fail}
 	db, err := Open(path, opts)
 	if err != nil {
 		t.Fatal(err)
@@ -336,10 +324,10 @@ func TestUsersPendingFoldSteps(t *testing.T) {
 			d.EventTime = eventTimeFor(rng, clock.Now())
 			rs[j].Decision = d
 		}
-		failing.Store(fail)
+		failing.set(fail)
 		_, err := db.Complete(ctx, rs)
-		failing.Store(false)
-		if fail != errors.Is(err, boom) || (!fail && err != nil) {
+		failing.set(false)
+		if fail != errors.Is(err, errInjected) || (!fail && err != nil) {
 			t.Fatalf("write (failing %t): %v", fail, err)
 		}
 		clock.Add(time.Duration(rng.IntN(600)) * time.Second)

@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -501,15 +500,9 @@ func TestMigrateUserRank(t *testing.T) {
 func TestUsersRankFailedCommits(t *testing.T) {
 	clock := &fakeClock{now: time.Date(2026, 4, 1, 6, 0, 0, 0, time.UTC)}
 	path := filepath.Join(t.TempDir(), "fail.db")
-	var failing atomic.Bool
-	boom := errors.New("injected")
+	var failing commitSwitch
 	opts := Options{NoSync: true, Now: clock.Now, MaxDelay: time.Microsecond, mergeEvery: 13, mergeIdle: time.Hour,
-		FailCommit: func() error {
-			if failing.Load() {
-				return boom
-			}
-			return nil
-		}}
+		FailCommit: failing.fail}
 	db, err := Open(path, opts)
 	if err != nil {
 		t.Fatal(err)
@@ -528,10 +521,10 @@ func TestUsersRankFailedCommits(t *testing.T) {
 			rs[j].Decision = d
 		}
 		fail := rng.IntN(4) == 0
-		failing.Store(fail)
+		failing.set(fail)
 		_, err := db.Complete(ctx, rs)
 		switch {
-		case fail && !errors.Is(err, boom):
+		case fail && !errors.Is(err, errInjected):
 			t.Fatalf("decision %d: %v, want the injected error", i, err)
 		case fail:
 			failed++
@@ -541,11 +534,11 @@ func TestUsersRankFailedCommits(t *testing.T) {
 		i += len(rs)
 		clock.Add(time.Duration(rng.IntN(300)) * time.Second)
 		if i%200 < 8 {
-			failing.Store(false)
+			failing.set(false)
 			checkRank(t, db, allDecisions(t, db))
 		}
 	}
-	failing.Store(false)
+	failing.set(false)
 	if failed < 20 {
 		t.Fatalf("only %d failed commits", failed)
 	}
@@ -553,11 +546,11 @@ func TestUsersRankFailedCommits(t *testing.T) {
 	checkRank(t, db, all)
 
 	cut := eventOrder(all)[len(all)/2].EventTime.Add(time.Nanosecond)
-	failing.Store(true)
-	if _, err := db.Retain(ctx, cut); !errors.Is(err, boom) {
+	failing.set(true)
+	if _, err := db.Retain(ctx, cut); !errors.Is(err, errInjected) {
 		t.Fatalf("retention: %v, want the injected error", err)
 	}
-	failing.Store(false)
+	failing.set(false)
 	checkRank(t, db, all)
 	if _, err := db.Retain(ctx, cut); err != nil {
 		t.Fatal(err)
