@@ -5,9 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -16,11 +13,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"golang.org/x/sys/unix"
 
-	"github.com/riskwatch/riskwatch/api"
 	"github.com/riskwatch/riskwatch/store"
 )
 
@@ -35,46 +30,18 @@ import (
 // writer's own check after the commit is what notices.
 func TestTruncationDuringCommitRefusesItsIngest(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "rw.db")
-	var armed atomic.Bool
-	db, err := store.Open(path, store.Options{NoSync: true, WatchEvery: time.Hour, FailCommit: func() error {
-		if armed.CompareAndSwap(true, false) {
-			return cutUnderCommit(path)
-		}
-		return nil
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
-	emu := newEmulator(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var logs syncBuffer
-	reg := prometheus.NewRegistry()
-	c, err := New(Options{DB: db, Client: testClient(t, emu.URL+"/api/v1", testKey), Listener: ln, Registry: reg,
-		Logger: slog.New(slog.NewTextHandler(&logs, nil))})
-	if err != nil {
-		ln.Close()
-		t.Fatal(err)
-	}
-	runInBackground(t, "collector", 10*time.Second, c.Run)
+	db, armed := openCutOnce(t, path)
+	c, logs := startLostCollector(t, db)
 
 	// The ingest's commit is the store's first: nothing else writes
 	// before an event is stored.
 	armed.Store(true)
-	resp, err := http.Post("http://"+c.Addr()+"/v1/events", "application/x-ndjson", strings.NewReader(srvEvent("cut")+"\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	code, body := postOne(t, c.Addr(), "cut")
 	var e struct {
 		Error string `json:"error"`
 	}
-	if resp.StatusCode != http.StatusServiceUnavailable || json.Unmarshal(body, &e) != nil || !strings.Contains(e.Error, "truncated") {
-		t.Errorf("ingest whose commit the truncation hit: %d %s, want 503 with a JSON error saying so", resp.StatusCode, body)
+	if code != http.StatusServiceUnavailable || json.Unmarshal(body, &e) != nil || !strings.Contains(e.Error, "truncated") {
+		t.Errorf("ingest whose commit the truncation hit: %d %s, want 503 with a JSON error saying so", code, body)
 	}
 	if armed.Load() {
 		t.Fatal("the ingest never reached its commit")
@@ -91,15 +58,9 @@ func TestTruncationDuringCommitRefusesItsIngest(t *testing.T) {
 	if n := strings.Count(logs.String(), "DATABASE FILE LOST"); n != 1 {
 		t.Errorf("the loss was logged %d times, want once:\n%s", n, logs.String())
 	}
-	hr, err := http.Get("http://" + c.Addr() + "/healthz")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var h api.Health
-	err = json.NewDecoder(hr.Body).Decode(&h)
-	hr.Body.Close()
-	if err != nil || hr.StatusCode == http.StatusOK || !strings.Contains(h.StoreError, "truncated") {
-		t.Errorf("healthz after the cut commit: %d %+v (%v)", hr.StatusCode, h, err)
+	status, h, err := getHealthz(c.Addr())
+	if err != nil || status == http.StatusOK || !strings.Contains(h.StoreError, "truncated") {
+		t.Errorf("healthz after the cut commit: %d %+v (%v)", status, h, err)
 	}
 }
 
@@ -114,18 +75,8 @@ func TestTruncationDuringCommitKeepsKafkaOffsets(t *testing.T) {
 	values, keys, _ := kafkaEvents(t, 3, 20)
 	produce(t, c.ListenAddrs(), values, keys)
 	path := filepath.Join(t.TempDir(), "rw.db")
-	var armed atomic.Bool
+	db, armed := openCutOnce(t, path)
 	armed.Store(true)
-	db, err := store.Open(path, store.Options{NoSync: true, WatchEvery: time.Hour, FailCommit: func() error {
-		if armed.CompareAndSwap(true, false) {
-			return cutUnderCommit(path)
-		}
-		return nil
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
 	r := startKafka(t, db, c.ListenAddrs(), "cut", nil)
 	waitUntil(t, "the batch's commit to fail or succeed", func() bool {
 		return db.Lost() != nil && r.Stats().State == kafkaError || r.read() > 0
@@ -149,6 +100,26 @@ func TestTruncationDuringCommitKeepsKafkaOffsets(t *testing.T) {
 	if n := r.read(); n != 0 {
 		t.Errorf("%d records counted as read", n)
 	}
+}
+
+// openCutOnce opens the store at path with a FailCommit that, once armed
+// is set, truncates the file under the next commit (cutUnderCommit) and
+// disarms; the watch looks once an hour, so only the writer's own check
+// can notice.
+func openCutOnce(t *testing.T, path string) (*store.DB, *atomic.Bool) {
+	t.Helper()
+	armed := &atomic.Bool{}
+	db, err := store.Open(path, store.Options{NoSync: true, WatchEvery: time.Hour, FailCommit: func() error {
+		if armed.CompareAndSwap(true, false) {
+			return cutUnderCommit(path)
+		}
+		return nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	return db, armed
 }
 
 // cutUnderCommit leaves the bbolt file at path as a truncation racing the
