@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -23,21 +21,7 @@ import (
 // RISKWATCH_USERS_BENCH_DIR); "new" writes to a copy. Run it with a fixed
 // -benchtime (e.g. 50x): "new" adds decisions with every iteration.
 func BenchmarkUsersPending(b *testing.B) {
-	sizes := []int{100_000}
-	if env := os.Getenv("RISKWATCH_USERS_BENCH"); env != "" {
-		sizes = sizes[:0]
-		for _, f := range strings.Split(env, ",") {
-			n, err := strconv.Atoi(strings.TrimSpace(f))
-			if err != nil || n < 1000 {
-				b.Fatalf("RISKWATCH_USERS_BENCH: bad size %q", f)
-			}
-			sizes = append(sizes, n)
-		}
-	}
-	dir := os.Getenv("RISKWATCH_USERS_BENCH_DIR")
-	if dir == "" {
-		dir = b.TempDir()
-	}
+	sizes, dir := usersBenchStores(b)
 	const newDecisions = 10
 	ctx := context.Background()
 	sorts := []struct {

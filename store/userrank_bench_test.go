@@ -28,21 +28,7 @@ import (
 // once into RISKWATCH_USERS_BENCH_DIR when set (and kept there), else into
 // a temporary directory.
 func BenchmarkUsersTop(b *testing.B) {
-	sizes := []int{100_000}
-	if env := os.Getenv("RISKWATCH_USERS_BENCH"); env != "" {
-		sizes = sizes[:0]
-		for _, f := range strings.Split(env, ",") {
-			n, err := strconv.Atoi(strings.TrimSpace(f))
-			if err != nil || n < 1000 {
-				b.Fatalf("RISKWATCH_USERS_BENCH: bad size %q", f)
-			}
-			sizes = append(sizes, n)
-		}
-	}
-	dir := os.Getenv("RISKWATCH_USERS_BENCH_DIR")
-	if dir == "" {
-		dir = b.TempDir()
-	}
+	sizes, dir := usersBenchStores(b)
 	ctx := context.Background()
 	sorts := []struct {
 		name  string
@@ -208,4 +194,27 @@ func buildUsersStore(path string, n int) error {
 		clock.Add(time.Second)
 	}
 	return db.Close()
+}
+
+// usersBenchStores returns the store sizes the users benchmarks run on
+// (RISKWATCH_USERS_BENCH, a comma-separated list; default 100000) and the
+// directory their stores are kept in (RISKWATCH_USERS_BENCH_DIR; default
+// a temporary one).
+func usersBenchStores(b *testing.B) (sizes []int, dir string) {
+	sizes = []int{100_000}
+	if env := os.Getenv("RISKWATCH_USERS_BENCH"); env != "" {
+		sizes = sizes[:0]
+		for _, f := range strings.Split(env, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || n < 1000 {
+				b.Fatalf("RISKWATCH_USERS_BENCH: bad size %q", f)
+			}
+			sizes = append(sizes, n)
+		}
+	}
+	dir = os.Getenv("RISKWATCH_USERS_BENCH_DIR")
+	if dir == "" {
+		dir = b.TempDir()
+	}
+	return sizes, dir
 }
