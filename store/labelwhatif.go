@@ -125,7 +125,9 @@ func (db *DB) LabelWhatIf(ctx context.Context, q LabelWhatIfQuery) (decision.Lab
 }
 
 // labelCounts returns the counts of the decisions in [from, to) matching
-// q.Filter, from the cache or a scan.
+// q.Filter: from the cache; from the rollups when no label is in force and
+// nothing but whole minutes is asked (every decision is unlabelled then);
+// else from a scan.
 func (db *DB) labelCounts(ctx context.Context, from, to time.Time, q LabelWhatIfQuery) (*labelCounts, error) {
 	book, ledgerSeq, err := db.labelBook(ctx, q.AsOf)
 	if err != nil {
@@ -139,42 +141,10 @@ func (db *DB) labelCounts(ctx context.Context, from, to time.Time, q LabelWhatIf
 			return nil
 		}
 		out = &labelCounts{byType: map[string]*[decision.NumScores]decision.LabelHist{}, txid: tx.ID(), at: now}
-		user := q.Filter.UserID()
-		r := evRangeOf(from, to)
-		var d decision.Decision
-		count := func(k decKey, v []byte) (bool, error) {
-			if err := decodeDecision(k[:], v, &d, db.brief()); err != nil {
-				return false, err
-			}
-			if (user != "" && d.UserID != user) || !q.Filter.Match(&d) {
-				return true, nil
-			}
-			out.add(&d, book)
-			return true, nil
+		if book.Len() == 0 && q.Filter.Empty() && wholeMinute(from) && wholeMinute(to) {
+			return out.unlabelled(ctx, tx, from, to, db.brief())
 		}
-		if user != "" || (!from.IsZero() && !to.IsZero() && to.Sub(from) <= indexScanMax) {
-			return walkDecisions(ctx, tx, user, r, func(e evKey, v []byte) (bool, error) { return count(e.dec(), v) })
-		}
-		// A long window: read the decisions in the order they lie in the
-		// file, which is much faster than following the time index, and
-		// keep those whose event time is in the window.
-		fast := q.Filter.Empty()
-		var f labelFields
-		return walk(ctx, tx.Bucket(bktDecisions).Cursor(), nil, maxKey[:], false, func(k, v []byte) (bool, error) {
-			key := decKey(k)
-			_, ev, err := peekEvent(key, v)
-			if err != nil {
-				return false, err
-			}
-			if !r.contains(makeEvKey(ev, key)) {
-				return true, nil
-			}
-			if fast && f.peek(v) {
-				out.addFields(&f, ev, book)
-				return true, nil
-			}
-			return count(key, v)
-		})
+		return out.scan(ctx, tx, from, to, q.Filter, book, db.brief())
 	})
 	if err != nil {
 		return nil, err
@@ -182,6 +152,99 @@ func (db *DB) labelCounts(ctx context.Context, from, to time.Time, q LabelWhatIf
 	db.whatifs.put(key, out)
 	return out, nil
 }
+
+// scan counts the decisions with an event time in [from, to) that filter
+// matches, reading each one.
+func (c *labelCounts) scan(ctx context.Context, tx *bolt.Tx, from, to time.Time, filter *decision.Filter, book *decision.LabelBook, brief recCodec) error {
+	user := filter.UserID()
+	r := evRangeOf(from, to)
+	var d decision.Decision
+	count := func(k decKey, v []byte) (bool, error) {
+		if err := decodeDecision(k[:], v, &d, brief); err != nil {
+			return false, err
+		}
+		if (user != "" && d.UserID != user) || !filter.Match(&d) {
+			return true, nil
+		}
+		c.add(&d, book)
+		return true, nil
+	}
+	if user != "" || (!from.IsZero() && !to.IsZero() && to.Sub(from) <= indexScanMax) {
+		return walkDecisions(ctx, tx, user, r, func(e evKey, v []byte) (bool, error) { return count(e.dec(), v) })
+	}
+	// A long window: read the decisions in the order they lie in the
+	// file, which is much faster than following the time index, and
+	// keep those whose event time is in the window.
+	fast := filter.Empty()
+	var f labelFields
+	return walk(ctx, tx.Bucket(bktDecisions).Cursor(), nil, maxKey[:], false, func(k, v []byte) (bool, error) {
+		key := decKey(k)
+		_, ev, err := peekEvent(key, v)
+		if err != nil {
+			return false, err
+		}
+		if !r.contains(makeEvKey(ev, key)) {
+			return true, nil
+		}
+		if fast && f.peek(v) {
+			c.addFields(&f, ev, book)
+			return true, nil
+		}
+		return count(key, v)
+	})
+}
+
+// unlabelled counts every decision with an event time in [from, to) (zero
+// or whole minutes) as unlabelled, without reading them: from the minute
+// rollups, which count the same decisions by the same event time, except
+// in the minute of the oldest decision stored. Retention keeps the
+// rollups of the decisions it deletes, and deletes every decision with an
+// event time before its cut, so the minutes after that one are whole; that
+// minute is counted from its decisions.
+func (c *labelCounts) unlabelled(ctx context.Context, tx *bolt.Tx, from, to time.Time, brief recCodec) error {
+	first, _ := tx.Bucket(bktByTime).Cursor().First()
+	if first == nil {
+		return nil
+	}
+	f, t := windowSecs(from, to)
+	oldest := evKey(first).ev() / int64(time.Second)
+	oldest -= oldest % minuteSecs
+	if lo, hi := max(f, oldest), min(t, oldest+minuteSecs); lo < hi {
+		min0 := time.Unix(lo, 0).UTC()
+		if err := c.scan(ctx, tx, min0, time.Unix(hi, 0).UTC(), nil, &decision.LabelBook{}, brief); err != nil {
+			return fmt.Errorf("the oldest minute %s: %w", min0.Format(time.RFC3339), err)
+		}
+	}
+	return eachRollup(ctx, tx, max(f, oldest+minuteSecs), t, func(_ int64, v []byte) error {
+		return walkRollup(v, func(name []byte, counts *[decision.NumActions]uint64, secs *[decision.NumScores][]byte) error {
+			c.errors += counts[decision.ActionError.Index()]
+			if counts[0]+counts[1]+counts[2] == 0 {
+				return nil
+			}
+			t := c.byType[string(name)]
+			if t == nil {
+				t = new([decision.NumScores]decision.LabelHist)
+				c.byType[string(name)] = t
+			}
+			for s := range decision.NumScores {
+				var h hist
+				if err := addSection(secs[s], &h); err != nil {
+					return err
+				}
+				for a := range scoredActions {
+					for b, n := range h[a*101 : (a+1)*101] {
+						c.hist[s][decision.ClassUnlabeled][b][a] += n
+						t[s][decision.ClassUnlabeled][b][a] += n
+					}
+				}
+			}
+			return nil
+		})
+	})
+}
+
+// wholeMinute reports whether t is zero or the start of a minute.
+func wholeMinute(t time.Time) bool { return t.IsZero() || t.Equal(t.Truncate(time.Minute)) }
 
 // add counts one decision.
 func (c *labelCounts) add(d *decision.Decision, book *decision.LabelBook) {
