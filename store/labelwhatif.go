@@ -289,12 +289,13 @@ type labelFields struct {
 	action int
 }
 
-// peek reads the fields of a version-2 record without copying; false for
-// another version or a record that does not decode (the caller decodes it
-// in full, and reports what is wrong).
+// peek reads the fields of a version-2 or version-3 record (the same up to
+// the raw bodies) without copying; false for another version or a record
+// that does not decode (the caller decodes it in full, and reports what is
+// wrong).
 func (f *labelFields) peek(val []byte) bool {
 	r := decoder{b: val}
-	if r.version(decisionV2) != decisionV2 {
+	if v := r.version(decisionV3); v != decisionV2 && v != decisionV3 {
 		return false
 	}
 	f.user = r.view()

@@ -133,3 +133,52 @@ func TestLabelWhatIfWithoutLabelsFromRollups(t *testing.T) {
 	}
 	check("after retention", base.Add(11*time.Minute))
 }
+
+// TestLabelFieldsPeekIsTheDecode: the fast read of a scan's fields gives,
+// for records of versions 2 and 3, the counts a full decode gives; it
+// declines version 4 and records that do not decode, which the scan then
+// decodes in full.
+func TestLabelFieldsPeekIsTheDecode(t *testing.T) {
+	g := newFakeGen(5, 30, 10)
+	book := &decision.LabelBook{}
+	book.Add(manual(decision.SubjectUser, "user-3", decision.LabelFraud))
+	book.Add(manual(decision.SubjectIP, "10.0.0.4", decision.LabelLegit))
+	book.Add(manual(decision.SubjectEvent, "ev-17", decision.LabelFraud))
+	raw := trainedCodec(t, g, 50)
+	peeked, decoded := labelCounts{byType: map[string]*[decision.NumScores]decision.LabelHist{}}, labelCounts{byType: map[string]*[decision.NumScores]decision.LabelHist{}}
+	var f labelFields
+	for i := range 400 {
+		d := g.decision(i)
+		d.Time = time.Unix(1_700_000_000+int64(i), 0).UTC()
+		d.EventTime = d.Time.Add(-time.Duration(i%7) * time.Second)
+		k := makeDecKey(d.Time.UnixNano(), uint64(i))
+		for _, rec := range [][]byte{encodeDecisionV2(&d), encodeDecisionV3(nil, &d, raw)} {
+			if !f.peek(rec) {
+				t.Fatalf("decision %d: version %d declined", i, rec[0])
+			}
+			peeked.addFields(&f, d.EventTime.UnixNano(), book)
+			var got decision.Decision
+			if err := decodeDecision(k[:], rec, &got, recCodec{}); err != nil {
+				t.Fatal(err)
+			}
+			decoded.add(&got, book)
+		}
+	}
+	if peeked.hist != decoded.hist || peeked.errors != decoded.errors || peeked.lag != decoded.lag || len(peeked.byType) != len(decoded.byType) {
+		t.Fatalf("peeked counts differ from decoded ones: errors %d vs %d", peeked.errors, decoded.errors)
+	}
+	var labelled uint64
+	for _, n := range decoded.lag {
+		labelled += n
+	}
+	if labelled == 0 || decoded.errors == 0 {
+		t.Fatalf("the case needs labelled and error decisions: %d labelled, %d errors", labelled, decoded.errors)
+	}
+	d := g.decision(400)
+	strs := newStrTab(nil)
+	for _, rec := range [][]byte{encodeDecision(nil, &d, nil, strs), {}, {decisionV3}, encodeDecisionV3(nil, &d, nil)[:20]} {
+		if f.peek(rec) {
+			t.Errorf("record %x peeked", rec)
+		}
+	}
+}
